@@ -1,0 +1,3 @@
+from pyiii.cli import main
+
+raise SystemExit(main())

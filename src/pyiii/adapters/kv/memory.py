@@ -1,0 +1,49 @@
+"""``store_method: in_memory``: dicts in the engine process; lost when it stops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyiii.adapters.kv.store import KvStore, Mutation, decode, encode
+from pyiii.adapters.kv.update_ops import MISSING
+
+
+class MemoryStore(KvStore):
+    description = "in memory"
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[str, bytes]] = {}
+
+    # No await between read and write below: on one event loop each method is atomic.
+
+    async def get(self, table: str, key: str) -> Any:
+        return decode(self._tables.get(table, {}).get(key))
+
+    async def set(self, table: str, key: str, value: Any) -> Any:
+        raw = encode(value)
+        rows = self._tables.setdefault(table, {})
+        old = rows.get(key)
+        rows[key] = raw
+        return decode(old)
+
+    async def delete(self, table: str, key: str) -> Any:
+        rows = self._tables.get(table)
+        if rows is None or key not in rows:
+            return MISSING
+        old = rows.pop(key)
+        if not rows:
+            del self._tables[table]
+        return decode(old)
+
+    async def update(self, table: str, key: str, mutate: Mutation) -> tuple[Any, Any]:
+        rows = self._tables.setdefault(table, {})
+        old = decode(rows.get(key))
+        new = mutate(old)
+        rows[key] = encode(new)
+        return old, new
+
+    async def values(self, table: str) -> list[Any]:
+        return [decode(raw) for raw in self._tables.get(table, {}).values()]
+
+    async def tables(self) -> list[str]:
+        return list(self._tables)

@@ -1,0 +1,131 @@
+"""``adapter: {name: redis}``: each table is a Redis hash ``<namespace>:<table>``.
+
+set / delete are one Lua script each (atomic, one round trip). update is optimistic:
+read, apply the mutation in Python, then a Lua compare-and-set that writes only if the field
+still holds what was read; otherwise retry with the value the script returned. Updates of one
+key from this process are queued behind a local lock first, so retries only happen when
+another engine writes the same key at the same moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from pyiii.adapters.kv.locks import KeyedLocks
+from pyiii.adapters.kv.store import KvError, KvStore, Mutation, decode, encode
+from pyiii.adapters.kv.update_ops import MISSING
+
+_SET = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return old
+"""
+
+_DELETE = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return old
+"""
+
+# ARGV: field, expected (ignored when absent), expected_exists ('1'|'0'), new value.
+_COMPARE_AND_SET = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local same = (ARGV[3] == '0' and cur == false) or (ARGV[3] == '1' and cur == ARGV[2])
+if same then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+  return {1}
+end
+return {0, cur}
+"""
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
+class RedisStore(KvStore):
+    def __init__(self, url: str, namespace: str, *, max_connections: int = 64, max_update_retries: int = 1000) -> None:
+        self.url = url
+        self.prefix = f"{namespace}:"
+        self.max_update_retries = max_update_retries
+        self.description = f"Redis {url} ({self.prefix}*)"
+        self.redis: Redis = Redis.from_url(url, max_connections=max_connections)
+        self._set = self.redis.register_script(_SET)
+        self._delete = self.redis.register_script(_DELETE)
+        self._cas = self.redis.register_script(_COMPARE_AND_SET)
+        self._locks = KeyedLocks()
+
+    async def open(self) -> None:
+        try:
+            await self.redis.ping()
+        except (RedisError, OSError) as exc:
+            raise KvError(f"cannot reach Redis at {self.url}: {exc}") from exc
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    def _key(self, table: str) -> str:
+        return self.prefix + table
+
+    async def get(self, table: str, key: str) -> Any:
+        try:
+            raw = await cast("Awaitable[bytes | None]", self.redis.hget(self._key(table), key))
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return decode(raw)
+
+    async def set(self, table: str, key: str, value: Any) -> Any:
+        try:
+            old = await self._set(keys=[self._key(table)], args=[key, encode(value)])
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return decode(old)
+
+    async def delete(self, table: str, key: str) -> Any:
+        try:
+            old = await self._delete(keys=[self._key(table)], args=[key])
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return decode(old)
+
+    async def update(self, table: str, key: str, mutate: Mutation) -> tuple[Any, Any]:
+        name = self._key(table)
+        async with self._locks.hold((table, key)):
+            try:
+                raw: bytes | str | None = await cast("Awaitable[bytes | None]", self.redis.hget(name, key))
+                for _ in range(self.max_update_retries):
+                    old = decode(raw)
+                    new = mutate(old)
+                    args: list[bytes | str] = [key, raw or b"", b"0" if raw is None else b"1", encode(new)]
+                    reply = await self._cas(keys=[name], args=args)
+                    if int(reply[0]) == 1:
+                        return old, new
+                    raw = reply[1] if len(reply) > 1 else None
+            except (RedisError, OSError) as exc:
+                raise KvError(f"Redis: {exc}") from exc
+        raise KvError(f"update of {table}/{key} lost {self.max_update_retries} races in a row; giving up")
+
+    async def values(self, table: str) -> list[Any]:
+        try:
+            raws = await cast("Awaitable[list[bytes]]", self.redis.hvals(self._key(table)))
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return [decode(r) for r in raws]
+
+    async def tables(self) -> list[str]:
+        pattern = _glob_escape(self.prefix) + "*"
+        found: list[str] = []
+        try:
+            async for name in self.redis.scan_iter(match=pattern, count=1000, _type="HASH"):
+                text = name.decode() if isinstance(name, bytes) else str(name)
+                found.append(text[len(self.prefix):])
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return found
+
+
+__all__ = ["MISSING", "RedisStore"]

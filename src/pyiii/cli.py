@@ -1,0 +1,162 @@
+"""The ``pyiii`` command: start the engine from ./config.yaml (or the built-in defaults)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from pyiii import __version__
+from pyiii.config import ConfigError, EngineConfig, load
+
+log = logging.getLogger("pyiii")
+
+
+def _setup_logging(level: str) -> None:
+    fmt = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO), format=fmt, datefmt="%H:%M:%S", stream=sys.stderr
+    )
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    # watchfiles logs every change at debug level; a watched log file would feed itself.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
+
+
+def _apply_port(config: EngineConfig, port: int | None) -> None:
+    if port is None:
+        return
+    listeners = config.listeners()
+    if listeners:
+        listeners[0].config.port = port
+
+
+async def run_engine(config: EngineConfig, *, grace: float = 10.0) -> int:
+    from pyiii.runner import EngineProcess
+
+    process = EngineProcess(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await process.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        await process.stop(0)
+        return 1
+    print(process.banner(), file=sys.stderr, flush=True)
+    await stop.wait()
+    log.info("shutting down (grace %.0f s)", grace)
+    await process.stop(grace)
+    return 0
+
+
+def _run(coro: object) -> int:
+    try:
+        import uvloop
+
+        return int(uvloop.run(coro))  # type: ignore[arg-type]
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but stay usable without
+        return int(asyncio.run(coro))  # type: ignore[arg-type]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyiii", description="The iii engine, in Python.")
+    parser.add_argument("--version", action="version", version=f"pyiii {__version__}")
+    parser.add_argument("-c", "--config", type=Path, help="config file (default: ./config.yaml if present)")
+    parser.add_argument("-p", "--port", type=int, help="port of the main worker listener (default 49134)")
+    parser.add_argument(
+        "--log-level", default=os.environ.get("PYIII_LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument("--grace", type=float, default=10.0, help="seconds to drain in-flight work on shutdown")
+    _add_subcommands(parser)
+    return parser
+
+
+def _add_subcommands(parser: argparse.ArgumentParser) -> None:
+    """``dev``/``start``/``create``; with no subcommand ``pyiii`` starts the engine as before."""
+    sub = parser.add_subparsers(dest="command", metavar="{dev,start,console,create}")
+    for name, help_text in (
+        ("dev", "run a project: engine, console and its steps, reloading a step when its file changes"),
+        ("start", "run a project like `dev`, without watching files"),
+    ):
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument("project", nargs="?", type=Path, default=Path("."), help="project folder (default: .)")
+        # SUPPRESS keeps values given before the subcommand (`pyiii -p 1 dev`).
+        cmd.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS,
+                         help="config file (default: <project>/config.yaml, else all built-ins)")
+        cmd.add_argument("-p", "--port", type=int, default=argparse.SUPPRESS, help="main worker listener port")
+        cmd.add_argument("--log-level", default=argparse.SUPPRESS, choices=["debug", "info", "warning", "error"])
+        cmd.add_argument("--steps-in", choices=["thread", "process"], default="thread",
+                         help="run the steps worker in this process (default) or a child process")
+    console = sub.add_parser("console", help="serve the web console against a running engine",
+                             description="serve the web console against a running engine")
+    console.add_argument("--engine", default=os.environ.get("III_URL", "ws://127.0.0.1:49134"),
+                         help="the engine's worker WebSocket (default: $III_URL or ws://127.0.0.1:49134)")
+    console.add_argument("--port", type=int, default=3113, help="console port (default 3113)")
+    console.add_argument("--host", default="127.0.0.1", help="console host (default 127.0.0.1)")
+    console.add_argument("--http-port", type=int, default=None, help="the engine's iii-http port (default 3111)")
+    console.add_argument("--ws-port", type=int, default=None, help="the engine's iii-stream port (default 3112)")
+    create = sub.add_parser("create", help="scaffold a new project", description="scaffold a new project")
+    create.add_argument("name", help="folder to create")
+    create.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+
+
+def _run_project(args: argparse.Namespace) -> int:
+    from pyiii.devserver import project_config, run_project
+
+    project = args.project.resolve()
+    if not project.is_dir():
+        print(f"pyiii: {project} is not a folder", file=sys.stderr)
+        return 2
+    try:
+        config = project_config(project, args.config, __version__)
+    except ConfigError as exc:
+        print(f"pyiii: config error: {exc}", file=sys.stderr)
+        return 2
+    _apply_port(config, args.port)
+    os.chdir(project)  # relative paths in step code and config mean the project folder
+    watch = args.command == "dev"
+    return _run(run_project(project, config, watch=watch, steps_in=args.steps_in, grace=args.grace))
+
+
+def _create(args: argparse.Namespace) -> int:
+    from pyiii.steps.scaffold import ScaffoldError, create_project
+
+    try:
+        target = create_project(Path(args.name), force=args.force)
+    except ScaffoldError as exc:
+        print(f"pyiii: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {target}\n\n  cd {args.name}\n  pyiii dev\n\nthen: curl -X POST localhost:3111/todos "
+          "-H 'content-type: application/json' -d '{\"title\": \"try pyiii\"}'")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "create":
+        return _create(args)
+    _setup_logging(args.log_level)
+    if args.command in ("dev", "start"):
+        return _run_project(args)
+    if args.command == "console":
+        from pyiii.console.standalone import run_console
+
+        return _run(run_console(args.engine, host=args.host, port=args.port, http_port=args.http_port,
+                                ws_port=args.ws_port))
+    try:
+        config = load(args.config, version=__version__)
+    except ConfigError as exc:
+        print(f"pyiii: config error: {exc}", file=sys.stderr)
+        return 2
+    _apply_port(config, args.port)
+    return _run(run_engine(config, grace=args.grace))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,265 @@
+"""The console's JSON API (``/api/*``): thin adapters from HTTP to engine functions.
+
+Every handler answers ``{"error": {code, message}}`` with status 502 when the engine call fails,
+so the UI shows the engine's own error text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from pyiii.console import flows
+from pyiii.console.caller import Caller, CallFailed
+from pyiii.console.state_keys import KeyFinder
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Function namespaces the UI hides unless "show system" is on.
+SYSTEM_PREFIXES = ("engine::", "state::", "stream::", "iii::", "publish", "enqueue")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
+def _dumps(data: Any) -> str:
+    import orjson
+
+    return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    data = await request.json()
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return data
+
+
+def _page(items: list[Any], body: dict[str, Any]) -> dict[str, Any]:
+    offset = max(int(body.get("offset", 0)), 0)
+    limit = min(max(int(body.get("limit", 100)), 1), 1000)
+    return {"items": items[offset:offset + limit], "total": len(items), "offset": offset, "limit": limit}
+
+
+class ConsoleApi:
+    def __init__(self, caller: Caller, settings: dict[str, Any]) -> None:
+        self.caller = caller
+        self.settings = settings
+        self.keys = KeyFinder(caller)
+
+    async def call(self, function_id: str, payload: Any = None, timeout: float = 30.0) -> Any:
+        return await self.caller.call(function_id, {} if payload is None else payload, timeout)
+
+    def routes(self) -> list[web.RouteDef]:
+        get, post = web.get, web.post
+        table: list[tuple[Callable[..., web.RouteDef], str, Callable[[dict[str, Any]], Awaitable[Any]]]] = [
+            (get, "config", self.config), (get, "status", self.status), (get, "flows", self.flows),
+            (get, "functions", self.functions), (post, "function", self.function_info),
+            (get, "triggers", self.triggers), (get, "trigger-types", self.trigger_types),
+            (get, "workers", self.workers), (post, "invoke", self.invoke), (post, "cron/run", self.cron_run),
+            (post, "publish", self.publish), (post, "logs", self.logs), (post, "traces", self.traces),
+            (post, "traces/tree", self.trace_tree), (get, "state/groups", self.state_groups),
+            (post, "state/items", self.state_items), (post, "state/get", self.state_get),
+            (post, "state/set", self.state_set), (post, "state/delete", self.state_delete),
+            (get, "streams", self.streams), (post, "streams/items", self.stream_items),
+            (get, "queues", self.queues), (post, "dlq/messages", self.dlq_messages),
+            (post, "dlq/redrive", self.dlq_redrive), (post, "dlq/discard", self.dlq_discard),
+        ]
+        return [method(f"/api/{path}", self._wrap(fn)) for method, path, fn in table]
+
+    def _wrap(self, fn: Callable[[dict[str, Any]], Awaitable[Any]]) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            body = dict(request.query) if request.method == "GET" else await _body(request)
+            try:
+                return _json(await fn(body))
+            except CallFailed as exc:
+                return _json({"error": {"code": exc.code, "message": exc.message}}, 502)
+        return handler
+
+    # ---------------------------------------------------------------- overview
+
+    async def config(self, _: dict[str, Any]) -> Any:
+        return self.settings
+
+    async def status(self, _: dict[str, Any]) -> Any:
+        workers = await self.call("engine::workers::list")
+        functions = await self.call("engine::functions::list")
+        try:
+            health = await self.call("engine::health::check")
+        except CallFailed as exc:
+            health = {"status": "unknown", "error": exc.message}
+        return {"workers": len(workers.get("workers", [])), "functions": len(functions.get("functions", [])),
+                "health": health}
+
+    async def _metrics(self) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = await self.call("engine::metrics::list")
+            return result
+        except CallFailed:  # observability not loaded: counts just stay empty
+            return {}
+
+    async def flows(self, _: dict[str, Any]) -> Any:
+        fns = await self.call("engine::functions::list", {"include_internal": True})
+        bindings = await self.call("engine::registered-triggers::list", {"include_internal": True})
+        return flows.build(fns.get("functions", []), bindings.get("registered_triggers", []))
+
+    # ---------------------------------------------------------------- registry views
+
+    async def functions(self, q: dict[str, Any]) -> Any:
+        internal = q.get("internal") in ("1", "true")
+        fns = (await self.call("engine::functions::list", {"include_internal": internal})).get("functions", [])
+        by_fn = (await self._metrics()).get("engine_metrics", {}).get("invocations", {}).get("by_function", {})
+        rows = []
+        for fn in fns:
+            fid = fn["function_id"]
+            if not internal and fid.startswith(SYSTEM_PREFIXES):
+                continue
+            stats = by_fn.get(fid, {})
+            rows.append({**fn, "metadata": None, "has_metadata": bool(fn.get("metadata")),
+                         "invocations": stats.get("total", 0), "errors": stats.get("error", 0),
+                         "avg_ms": stats.get("avg_duration_ms")})
+        return {"functions": rows}
+
+    async def function_info(self, body: dict[str, Any]) -> Any:
+        return await self.call("engine::functions::info", {"function_id": body["function_id"]})
+
+    async def triggers(self, q: dict[str, Any]) -> Any:
+        internal = q.get("internal") in ("1", "true")
+        return await self.call("engine::registered-triggers::list", {"include_internal": internal})
+
+    async def trigger_types(self, _: dict[str, Any]) -> Any:
+        return await self.call("engine::triggers::list", {"include_internal": True})
+
+    async def workers(self, _: dict[str, Any]) -> Any:
+        workers = (await self.call("engine::workers::list")).get("workers", [])
+        fns = (await self.call("engine::functions::list", {"include_internal": True})).get("functions", [])
+        by_fn = (await self._metrics()).get("engine_metrics", {}).get("invocations", {}).get("by_function", {})
+        totals: dict[str, list[int]] = {}
+        for fn in fns:  # per-worker counts: the sum over its functions
+            stats = by_fn.get(fn["function_id"], {})
+            acc = totals.setdefault(str(fn.get("worker_name")), [0, 0])
+            acc[0] += int(stats.get("total", 0))
+            acc[1] += int(stats.get("error", 0))
+        for worker in workers:
+            worker["invocations"], worker["errors"] = totals.get(str(worker.get("name")), [0, 0])
+            if worker.get("pid") is None:
+                try:
+                    info = await self.call("engine::workers::info", {"name": worker["name"]})
+                    worker["pid"] = info.get("worker", {}).get("pid")
+                except CallFailed:
+                    pass
+        return {"workers": workers}
+
+    # ---------------------------------------------------------------- actions
+
+    async def invoke(self, body: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            result = await self.call(body["function_id"], body.get("input"), float(body.get("timeout", 30)))
+            return {"ok": True, "result": result, "duration_ms": (time.perf_counter() - started) * 1000}
+        except CallFailed as exc:
+            return {"ok": False, "error": {"code": exc.code, "message": exc.message},
+                    "duration_ms": (time.perf_counter() - started) * 1000}
+
+    async def cron_run(self, body: dict[str, Any]) -> Any:
+        bindings = (await self.call("engine::registered-triggers::list", {"include_internal": True}))
+        match = [b for b in bindings.get("registered_triggers", []) if b["id"] == body["trigger_id"]]
+        if not match:
+            return {"ok": False, "error": {"code": "not_found", "message": f"no trigger {body['trigger_id']}"}}
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        payload = {"trigger": "cron", "job_id": match[0]["id"], "scheduled_time": now, "actual_time": now,
+                   "manual": True}
+        return await self.invoke({"function_id": match[0]["function_id"], "input": payload})
+
+    async def publish(self, body: dict[str, Any]) -> Any:
+        # queue topics are durable (iii::durable::publish); pubsub topics go through `publish`.
+        function_id = "publish" if body.get("kind") == "pubsub" else "iii::durable::publish"
+        payload = {"topic": body["topic"], "data": body.get("data")}
+        return await self.invoke({"function_id": function_id, "input": payload})
+
+    # ---------------------------------------------------------------- observability
+
+    async def logs(self, body: dict[str, Any]) -> Any:
+        query = {k: v for k, v in body.items() if v not in (None, "")}
+        return await self.call("engine::logs::list", query)
+
+    async def traces(self, body: dict[str, Any]) -> Any:
+        query = {k: v for k, v in body.items() if v not in (None, "")}
+        return await self.call("engine::traces::list", query)
+
+    async def trace_tree(self, body: dict[str, Any]) -> Any:
+        return await self.call("engine::traces::tree", {"trace_id": body["trace_id"]})
+
+    # ---------------------------------------------------------------- state
+
+    async def state_groups(self, _: dict[str, Any]) -> Any:
+        groups = (await self.call("state::list_groups")).get("groups", [])
+        return {"groups": [g if isinstance(g, str) else g.get("id") for g in groups]}
+
+    async def state_items(self, body: dict[str, Any]) -> Any:
+        values = await self.call("state::list", {"scope": body["scope"]})
+        search = str(body.get("search") or "").lower()
+        if search:
+            values = [v for v in values if search in _dumps(v).lower()]
+        page = _page(list(values), body)
+        page["items"] = await self.keys.rows(body["scope"], page["items"])
+        return page
+
+    async def state_get(self, body: dict[str, Any]) -> Any:
+        value = await self.call("state::get", {"scope": body["scope"], "key": body["key"]})
+        if value is not None:
+            self.keys.remember(body["scope"], body["key"])
+        return {"key": body["key"], "value": value}
+
+    async def state_set(self, body: dict[str, Any]) -> Any:
+        result = await self.call("state::set", {"scope": body["scope"], "key": body["key"], "value": body.get("value")})
+        self.keys.remember(body["scope"], body["key"])
+        return result
+
+    async def state_delete(self, body: dict[str, Any]) -> Any:
+        self.keys.forget(body["scope"], body["key"])
+        return {"old_value": await self.call("state::delete", {"scope": body["scope"], "key": body["key"]})}
+
+    # ---------------------------------------------------------------- streams
+
+    async def streams(self, _: dict[str, Any]) -> Any:
+        result = await self.call("stream::list_all")
+        rows = result.get("stream") or result.get("streams") or []
+        for row in rows:
+            row["type"] = "system" if str(row["id"]).startswith(("iii.", "iii:")) else "user"
+        return {"streams": rows}
+
+    async def stream_items(self, body: dict[str, Any]) -> Any:
+        items = await self.call("stream::list", {"stream_name": body["stream"], "group_id": body["group"]})
+        return _page(list(items), body)
+
+    # ---------------------------------------------------------------- queues
+
+    async def queues(self, _: dict[str, Any]) -> Any:
+        topics = await self.call("engine::queue::list_topics")
+        for topic in topics:
+            try:
+                topic["stats"] = await self.call("engine::queue::topic_stats", {"topic": topic["name"]})
+            except CallFailed as exc:
+                topic["stats"] = {"error": exc.message}
+        return {"topics": topics, "dlq": await self.call("engine::queue::dlq_topics")}
+
+    async def dlq_messages(self, body: dict[str, Any]) -> Any:
+        payload = {"topic": body["topic"], "offset": int(body.get("offset", 0)), "limit": int(body.get("limit", 50))}
+        return {"messages": await self.call("engine::queue::dlq_messages", payload)}
+
+    async def dlq_redrive(self, body: dict[str, Any]) -> Any:
+        if body.get("message_id"):
+            target = {"queue": body["topic"], "message_id": body["message_id"]}
+            return await self.call("iii::queue::redrive_message", target)
+        return await self.call("iii::queue::redrive", {"queue": body["topic"]})
+
+    async def dlq_discard(self, body: dict[str, Any]) -> Any:
+        target = {"queue": body["topic"], "message_id": body["message_id"]}
+        return await self.call("iii::queue::discard_message", target)

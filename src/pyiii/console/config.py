@@ -1,0 +1,23 @@
+"""Console settings: where it listens and where the engine's HTTP and stream ports are."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+
+
+def _env_port(name: str, default: int) -> int:
+    # The test suite and several projects on one machine need another port without a config block.
+    return int(os.environ.get(name, default))
+
+
+class ConsoleConfig(msgspec.Struct, forbid_unknown_fields=True):
+    port: int = msgspec.field(default_factory=lambda: _env_port("III_CONSOLE_PORT", 3113))
+    host: str = "127.0.0.1"
+    #: The engine host the console reaches the HTTP and stream ports on.
+    engine_host: str = "127.0.0.1"
+    #: iii-http's port (the request runner sends requests there); null: 3111.
+    http_port: int | None = None
+    #: iii-stream's WebSocket port (proxied at /ws/streams); null: 3112.
+    ws_port: int | None = None

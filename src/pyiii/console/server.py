@@ -1,0 +1,66 @@
+"""The console's HTTP server: static UI, the JSON API and the engine proxies (aiohttp)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from pyiii import __version__
+from pyiii.console.api import ConsoleApi
+from pyiii.console.caller import Caller
+from pyiii.console.proxy import EngineProxy
+
+STATIC = Path(str(resources.files("pyiii.console") / "static"))
+STREAM_CLIENT = Path(str(resources.files("pyiii") / "static" / "stream-client.js"))
+
+
+class ConsoleServer:
+    def __init__(self, caller: Caller, *, host: str, port: int, engine_url: str, http_base: str, ws_url: str) -> None:
+        self.caller = caller
+        self.host, self.port = host, port
+        self.proxy = EngineProxy(http_base, ws_url)
+        settings = {"version": __version__, "engineUrl": engine_url, "httpBase": http_base,
+                    "streamsUrl": ws_url, "consolePort": port}
+        self.api = ConsoleApi(caller, settings)
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.add_routes(self.api.routes())
+        app.add_routes([
+            web.post("/api/request", self.proxy.run_request),
+            web.get("/ws/streams", self.proxy.stream_socket),
+            web.get("/lib/stream-client.js", self._stream_client),
+            web.get("/", self._index),
+            web.static("/static", STATIC),
+        ])
+        return app
+
+    async def _index(self, _: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+
+    async def _stream_client(self, _: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STREAM_CLIENT, headers={"content-type": "text/javascript"})
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+
+    async def stop(self) -> None:
+        await self.proxy.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.caller.close()
+
+
+def engine_addresses(engine_host: str, http_port: int | None, ws_port: int | None) -> dict[str, Any]:
+    return {"http_base": f"http://{engine_host}:{http_port or 3111}",
+            "ws_url": f"ws://{engine_host}:{ws_port or 3112}/"}

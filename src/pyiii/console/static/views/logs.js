@@ -1,0 +1,52 @@
+// Logs: a live tail of the engine's log store, filtered by level, function, trace id and text.
+import { api, badge, clear, fmt, h, pagedTable } from '../lib.js'
+
+const LEVELS = { '': null, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17 }
+const FETCH_LIMIT = 2000 // newest first; paged in the browser
+
+const fnOf = (log) => log.attributes?.['iii.function.id'] ?? log.attributes?.function_id ?? log.service_name ?? ''
+
+export default {
+  id: 'logs', title: 'Logs', key: 'l', icon: '☰',
+  mount(root, { go, params }) {
+    const level = h('select', { 'data-name': 'level' }, Object.keys(LEVELS).map((l) => h('option', { value: l }, l || 'all levels')))
+    const fn = h('input', { placeholder: 'function / service', 'data-name': 'function' })
+    const trace = h('input', { placeholder: 'trace id', value: params.trace ?? '', 'data-name': 'trace' })
+    const text = h('input', { type: 'search', placeholder: 'Search text  (/)' })
+    const live = h('input', { type: 'checkbox', checked: true })
+    const status = h('span.muted.small')
+    const detail = h('div.detail-pane', h('p.muted', 'Select a log line to see its attributes.'))
+    const sev = (l) => (l.severity_text ?? '').toUpperCase()
+    const table = pagedTable({
+      name: 'logs', pageSize: 100,
+      rowClass: (l) => `sev-${sev(l).toLowerCase()}`,
+      columns: [
+        { title: 'Time', className: 'nowrap', render: (l) => new Date(l.timestamp_unix_nano / 1e6).toLocaleTimeString() },
+        { title: 'Level', render: (l) => badge(sev(l) || '–', { ERROR: 'bad', WARN: 'warn', INFO: 'good' }[sev(l)] ?? '') },
+        { title: 'Source', className: 'nowrap', render: (l) => h('code', fmt.short(fnOf(l), 28)) },
+        { title: 'Message', render: (l) => fmt.short(l.body, 140) },
+        { title: 'Trace', className: 'nowrap', render: (l) => l.trace_id ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); e.stopPropagation(); trace.value = l.trace_id; refresh() } }, l.trace_id.slice(0, 8)) : '' },
+      ],
+      onSelect: (l) => clear(detail, h('h3', fmt.short(l.body, 200)),
+        h('dl', h('dt', 'time'), h('dd', new Date(l.timestamp_unix_nano / 1e6).toISOString()), h('dt', 'level'), h('dd', sev(l)),
+          h('dt', 'service'), h('dd', l.service_name ?? '–'), h('dt', 'trace'), h('dd', l.trace_id ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); go('traces', { trace: l.trace_id }) } }, l.trace_id) : '–')),
+        h('h4', 'Attributes'), h('pre.code', fmt.json(l.attributes ?? {})), h('h4', 'Resource'), h('pre.code', fmt.json(l.resource ?? {}))),
+    })
+    clear(root, h('header.view-head', h('h1', 'Logs'), h('div.toolbar', text, level, fn, trace, h('label.check', live, ' live'), status)),
+      h('div.split', table, detail))
+
+    async function refresh() {
+      try {
+        const r = await api('logs', { limit: FETCH_LIMIT, severity_min: LEVELS[level.value], trace_id: trace.value.trim() || null, search: text.value.trim() || null })
+        const f = fn.value.trim().toLowerCase()
+        const rows = r.logs.filter((l) => !f || fnOf(l).toLowerCase().includes(f) || (l.service_name ?? '').toLowerCase().includes(f))
+        table.setRows(rows.map((l, i) => ({ ...l, __key: `${l.timestamp_unix_nano}-${l.span_id}-${i}` })))
+        status.textContent = `${fmt.num(r.total)} stored · ${new Date().toLocaleTimeString()}`
+      } catch (e) { status.textContent = `error: ${e.message}` }
+    }
+    for (const el of [level, fn, trace, text]) el.addEventListener('input', refresh)
+    refresh()
+    const timer = setInterval(() => { if (live.checked) refresh() }, 1500)
+    return { unmount: () => clearInterval(timer), table: () => table, refresh }
+  },
+}

@@ -1,0 +1,68 @@
+// Triggers: every registered trigger; run a cron job now; publish to a topic by hand.
+import { api, badge, clear, fmt, h, jsonEditor, pagedTable, toast } from '../lib.js'
+
+const KIND = (t) => t.trigger_type === 'http' ? 'http' : t.trigger_type === 'cron' ? 'cron'
+  : ['queue', 'durable:subscriber', 'subscribe'].includes(t.trigger_type) ? 'queue' : 'other'
+
+export function summary(t) {
+  const c = t.config ?? {}
+  if (t.trigger_type === 'http') return `${c.http_method ?? 'GET'} /${String(c.api_path ?? '').replace(/^\//, '')}`
+  if (t.trigger_type === 'cron') return c.expression
+  if (c.topic) return `topic ${c.topic}`
+  if (c.scope) return `scope ${c.scope}${c.key ? ' / ' + c.key : ''}`
+  if (c.stream_name) return `stream ${c.stream_name}`
+  return fmt.short(c, 60)
+}
+
+export default {
+  id: 'triggers', title: 'Triggers', key: 't', icon: '⚡',
+  mount(root, { params }) {
+    let all = []
+    let tab = params.tab ?? 'all'
+    const tabs = h('div.tabs')
+    const search = h('input', { type: 'search', placeholder: 'Search triggers  (/)' })
+    const topic = h('input', { placeholder: 'topic', value: params.topic ?? '', 'data-name': 'topic' })
+    const kind = h('select', { 'data-name': 'kind' }, h('option', { value: 'queue' }, 'queue (durable)'), h('option', { value: 'pubsub' }, 'pubsub'))
+    const data = jsonEditor({}, { rows: 5, name: 'publish-data' })
+    const publishResult = h('div.result')
+    const publish = async () => {
+      try {
+        const r = await api('publish', { topic: topic.value, kind: kind.value, data: data.value() })
+        clear(publishResult, r.ok ? badge('published', 'good') : badge(r.error.message, 'bad'))
+        if (r.ok) toast(`published to ${topic.value}`)
+      } catch (e) { clear(publishResult, badge(e.message, 'bad')) }
+    }
+    const runCron = async (t) => {
+      const r = await api('cron/run', { trigger_id: t.id })
+      toast(r.ok ? `ran ${t.function_id} in ${fmt.ms(r.duration_ms)}` : `failed: ${r.error.message}`, r.ok ? 'info' : 'bad')
+    }
+    const table = pagedTable({
+      name: 'triggers',
+      columns: [
+        { title: 'Type', render: (t) => badge(t.trigger_type, KIND(t)) },
+        { title: 'Summary', render: (t) => h('code', summary(t)) },
+        { title: 'Function', render: (t) => h('code', t.function_id) },
+        { title: 'Worker', render: (t) => t.worker_name ?? '–' },
+        { title: '', render: (t) => KIND(t) === 'cron' ? h('button.small', { onclick: (e) => { e.stopPropagation(); runCron(t) }, 'data-action': 'run-now' }, '▶ Run now')
+          : KIND(t) === 'queue' ? h('button.small', { onclick: (e) => { e.stopPropagation(); topic.value = t.config.topic; data.area.focus() } }, 'Publish…') : '' },
+      ],
+      onSelect: (t) => { if (KIND(t) === 'cron') runCron(t) },
+    })
+    clear(root, h('header.view-head', h('h1', 'Triggers'), h('div.toolbar', search)), tabs, table,
+      h('div.card', h('h3', 'Publish to a topic'), h('div.row', topic, kind, h('button.primary', { onclick: publish, 'data-action': 'publish' }, 'Publish')), data, publishResult))
+
+    const render = () => {
+      const q = search.value.toLowerCase()
+      const counts = { all: all.length, http: 0, cron: 0, queue: 0, other: 0 }
+      all.forEach((t) => counts[KIND(t)]++)
+      clear(tabs, Object.entries(counts).map(([k, n]) => h(`button.tab${k === tab ? '.active' : ''}`, { onclick: () => { tab = k; render() } }, `${k} `, h('span.count', n))))
+      table.setRows(all.filter((t) => (tab === 'all' || KIND(t) === tab) && (!q || JSON.stringify(t).toLowerCase().includes(q)))
+        .map((t) => ({ ...t, __key: t.id })))
+    }
+    async function refresh() { all = (await api('triggers')).registered_triggers; render() }
+    search.addEventListener('input', render)
+    refresh()
+    const timer = setInterval(refresh, 5000)
+    return { unmount: () => clearInterval(timer), table: () => table, refresh }
+  },
+}

@@ -1,0 +1,49 @@
+"""``iii-console``: the console as a built-in worker (started by ``pyiii dev``, or listed in
+config.yaml). It calls engine functions in-process; ``pyiii console`` runs the same server
+against a remote engine (see :mod:`pyiii.console.standalone`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyiii.console.caller import InProcessCaller
+from pyiii.console.config import ConsoleConfig
+from pyiii.console.server import ConsoleServer, engine_addresses
+from pyiii.core.engine import Engine
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+
+log = logging.getLogger("pyiii.console")
+
+
+class ConsoleWorker(BuiltinWorker):
+    kind = "iii-console"
+    aliases = ("console",)
+    description = "The web console (functions, flows, endpoints, logs, traces, state, streams, queues)."
+    config_type = ConsoleConfig
+    #: Only `pyiii dev|start` (or a config.yaml entry) starts it, not the bare engine.
+    needs_config = True
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        cfg: ConsoleConfig = config
+        self.started = False
+        self.server = ConsoleServer(
+            InProcessCaller(engine), host=cfg.host, port=cfg.port, engine_url=context.engine_url,
+            **engine_addresses(cfg.engine_host, cfg.http_port, cfg.ws_port),
+        )
+
+    async def start(self) -> None:
+        try:
+            await self.server.start()
+        except OSError as exc:  # another project's console has the port: run without one
+            log.warning("iii-console disabled: cannot listen on %s (%s)", self.server.url, exc)
+            return
+        self.started = True
+        log.info("iii-console on %s", self.server.url)
+
+    async def stop(self) -> None:
+        await self.server.stop()
+
+    def endpoints(self) -> list[str]:
+        return [self.server.url] if self.started else ["(port in use)"]

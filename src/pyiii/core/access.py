@@ -1,0 +1,142 @@
+"""What one connection may do: the session of spec/protocol.md §6.2, decided once at connect.
+
+A listener without ``rbac`` gives every connection :meth:`Access.permissive`. With an auth
+function, the transport builds an :class:`Access` from the function's ``AuthResult``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Final
+
+#: Ids every session may call, whatever its grant (spec §6.3 step 3).
+INFRASTRUCTURE_FUNCTIONS: Final[frozenset[str]] = frozenset(
+    {
+        "engine::channels::create",
+        "engine::workers::register",
+        "engine::log::info",
+        "engine::log::warn",
+        "engine::log::error",
+        "engine::log::debug",
+        "engine::log::trace",
+        "engine::baggage::get",
+        "engine::baggage::set",
+        "engine::baggage::get_all",
+    }
+)
+
+_ALLOWED: Final = (True, "")
+_MATCH_RE: Final = re.compile(r"""^\s*match\(\s*(['"])(.*)\1\s*\)\s*$""")
+
+
+def parse_match(value: Any) -> str | None:
+    """Return the glob inside ``match("...")``, or None if ``value`` is not a match()."""
+    if not isinstance(value, str):
+        return None
+    m = _MATCH_RE.match(value)
+    return m.group(2) if m else None
+
+
+@lru_cache(maxsize=4096)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    # Only `*` is special (any run of characters, `::` included), anchored at both ends.
+    parts = (re.escape(p) for p in pattern.split("*"))
+    return re.compile("^" + ".*".join(parts) + "$", re.DOTALL)
+
+
+def glob_match(pattern: str, value: str) -> bool:
+    return _glob_regex(pattern).match(value) is not None
+
+
+@dataclass(slots=True)
+class ExposeRule:
+    """One ``expose_functions`` entry: an id glob, or a metadata filter (AND over keys)."""
+
+    id_glob: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    def matches(self, function_id: str, function_metadata: Any) -> bool:
+        if self.id_glob is not None:
+            return glob_match(self.id_glob, function_id)
+        if self.metadata is None or not isinstance(function_metadata, dict):
+            return False
+        for key, expected in self.metadata.items():
+            if key not in function_metadata:
+                return False
+            actual = function_metadata[key]
+            glob = parse_match(expected)
+            if glob is not None:
+                if not isinstance(actual, str) or not glob_match(glob, actual):
+                    return False
+            elif actual != expected:
+                return False
+        return True
+
+
+@dataclass(slots=True)
+class Access:
+    """The effective grant of one connection."""
+
+    rbac: bool = False
+    expose: list[ExposeRule] = field(default_factory=list)
+    allowed_functions: frozenset[str] = frozenset()
+    forbidden_functions: frozenset[str] = frozenset()
+    allowed_trigger_types: frozenset[str] | None = None
+    allow_trigger_type_registration: bool = True
+    allow_function_registration: bool = True
+    function_registration_prefix: str | None = None
+    context: Any = field(default_factory=dict)
+    #: The listener's ``middleware_function_id`` (spec §6.4), if any.
+    middleware_function_id: str | None = None
+
+    @classmethod
+    def permissive(cls) -> Access:
+        return cls()
+
+    def decide(self, function_id: str, function_metadata: Any) -> tuple[bool, str]:
+        """``(allowed, remediation)`` for invoking ``function_id`` (spec §6.3 order)."""
+        if not self.rbac and not self.forbidden_functions:  # permissive session: the hot path
+            return _ALLOWED
+        if function_id in self.forbidden_functions:
+            return False, "remove from rbac.forbidden_functions"
+        if function_id in self.allowed_functions:
+            return True, ""
+        if function_id in INFRASTRUCTURE_FUNCTIONS:
+            return True, ""
+        if not self.rbac:
+            return True, ""
+        if any(rule.matches(function_id, function_metadata) for rule in self.expose):
+            return True, ""
+        return False, "add to rbac.expose_functions"
+
+    def may_bind(self, trigger_type: str) -> bool:
+        return self.allowed_trigger_types is None or trigger_type in self.allowed_trigger_types
+
+    def prefixed(self, function_id: str) -> str:
+        p = self.function_registration_prefix
+        return f"{p}::{function_id}" if p else function_id
+
+    def unprefixed(self, function_id: str) -> str:
+        p = self.function_registration_prefix
+        if p and function_id.startswith(p + "::"):
+            return function_id[len(p) + 2 :]
+        return function_id
+
+
+def parse_expose_rules(raw: list[Any]) -> list[ExposeRule]:
+    """Parse config ``expose_functions``; raises ValueError naming the bad entry."""
+    rules: list[ExposeRule] = []
+    for i, item in enumerate(raw):
+        glob = parse_match(item)
+        if glob is not None:
+            rules.append(ExposeRule(id_glob=glob))
+        elif isinstance(item, dict) and set(item) == {"metadata"} and isinstance(item["metadata"], dict):
+            rules.append(ExposeRule(metadata=dict(item["metadata"])))
+        else:
+            raise ValueError(f'expose_functions[{i}]: expected match("glob") or {{metadata: {{...}}}}, got {item!r}')
+    return rules
+
+
+__all__ = ["INFRASTRUCTURE_FUNCTIONS", "Access", "ExposeRule", "glob_match", "parse_expose_rules", "parse_match"]

@@ -1,0 +1,44 @@
+"""Errors that travel on the wire as ``ErrorBody`` (spec/protocol.md §3.9)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+FUNCTION_NOT_FOUND: Final = "function_not_found"
+INVOCATION_STOPPED: Final = "invocation_stopped"
+INVOCATION_ERROR: Final = "invocation_error"
+INVOCATION_FAILED: Final = "invocation_failed"
+INVOCATION_TIMEOUT: Final = "invocation_timeout"
+CHANNEL_SEND_FAILED: Final = "channel_send_failed"
+ENQUEUE_ERROR: Final = "enqueue_error"
+TRIGGER_REGISTRATION_FAILED: Final = "trigger_registration_failed"
+DESERIALIZATION_ERROR: Final = "deserialization_error"
+SERIALIZATION_ERROR: Final = "serialization_error"
+INVALID_FRAME: Final = "invalid_frame"
+FORBIDDEN: Final = "FORBIDDEN"
+NOT_FOUND: Final = "NOT_FOUND"
+INVALID_ARGUMENTS: Final = "INVALID_ARGUMENTS"
+LIMIT_EXCEEDED: Final = "limit_exceeded"
+
+
+class FunctionError(Exception):
+    """A function failed with a wire error ``{code, message, stacktrace?}``.
+
+    In-process handlers raise it to answer with a specific code; the invoker raises it to
+    in-process callers when the target failed.
+    """
+
+    def __init__(self, code: str, message: str, stacktrace: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.stacktrace = stacktrace
+
+
+class TriggerRegistrationError(Exception):
+    """A trigger provider refused a binding; the message is sent to the binding's owner."""
+
+    def __init__(self, message: str, code: str = TRIGGER_REGISTRATION_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,419 @@
+"""Routing a call to a function's owner and the result back (spec/protocol.md §3.6-§3.8, §3.10).
+
+Two kinds of callers: remote peers (frames in, frames out, payloads stay raw JSON bytes) and
+in-process code (Python objects in and out, no serialisation for in-process targets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from pyiii import protocol as p
+from pyiii.core import errors as E
+from pyiii.core.errors import FunctionError
+from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
+from pyiii.core.spans import Tracer, traced_builtin_call
+from pyiii.core.tracecontext import with_function_id
+
+if TYPE_CHECKING:
+    from pyiii.core.peer import Peer
+
+log = logging.getLogger("pyiii.invoker")
+
+
+@dataclass(slots=True)
+class Pending:
+    """A call forwarded to ``owner`` and not answered yet."""
+
+    owner: Peer
+    function_id: str
+    caller: Peer | None = None
+    caller_invocation_id: str | None = None
+    future: asyncio.Future[p.InvocationResult] | None = None
+    started: float = 0.0
+
+
+@dataclass(slots=True)
+class InvokerLimits:
+    #: Calls one peer may have waiting on it or made by it at once.
+    max_pending_per_peer: int = 65536
+    #: Default timeout of in-process callers, seconds.
+    default_timeout: float = 30.0
+
+
+class Invoker:
+    def __init__(self, functions: FunctionRegistry, limits: InvokerLimits | None = None) -> None:
+        self.functions = functions
+        self.limits = limits or InvokerLimits()
+        self.pending: dict[str, Pending] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        #: Called as ``(function_id, seconds, error_code_or_None)`` after every finished call.
+        self.observers: list[Any] = []
+        #: Engine spans; a no-op until the observability worker installs a recorder.
+        self.tracer = Tracer()
+
+    # ----------------------------------------------------------------- in-process callers
+
+    async def call(
+        self,
+        function_id: str,
+        data: Any,
+        *,
+        metadata: Any = None,
+        traceparent: str | None = None,
+        baggage: str | None = None,
+        caller: Peer | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Call a function from inside the engine and return its result as a Python value.
+
+        Raises :class:`FunctionError` (``function_not_found``, the target's error,
+        ``invocation_stopped``, ``invocation_timeout``).
+        """
+        entry = self.functions.get(function_id)
+        if entry is None:
+            raise FunctionError(E.FUNCTION_NOT_FOUND, f"Function {function_id} not found")
+        ctx = CallContext(function_id, metadata, caller, traceparent, baggage)
+        if entry.handler is not None:
+            return await self._run_local(entry, data, ctx)
+        assert entry.owner is not None
+        raw = await self._forward_and_wait(
+            entry,
+            p.to_raw(data),
+            p.ABSENT if metadata is None else p.to_raw(metadata),
+            ctx,
+            timeout if timeout is not None else self.limits.default_timeout,
+        )
+        if raw.error is not None:
+            raise FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
+        return p.from_raw(raw.result)
+
+    def call_void(self, function_id: str, data: Any, **kwargs: Any) -> None:
+        """Fire and forget; failures are logged."""
+        self.spawn(self._void(function_id, data, kwargs))
+
+    async def _void(self, function_id: str, data: Any, kwargs: dict[str, Any]) -> None:
+        try:
+            await self.call(function_id, data, **kwargs)
+        except FunctionError as exc:
+            log.warning("void call to %s failed: %s", function_id, exc)
+
+    async def _forward_and_wait(
+        self, entry: FunctionEntry, data: msgspec.Raw, metadata: msgspec.Raw, ctx: CallContext, timeout: float
+    ) -> p.InvocationResult:
+        owner = entry.owner
+        assert owner is not None
+        loop = asyncio.get_running_loop()
+        invocation_id = str(uuid.uuid4())
+        future: asyncio.Future[p.InvocationResult] = loop.create_future()
+        self.pending[invocation_id] = Pending(owner, entry.id, future=future, started=time.perf_counter())
+        owner.inflight.add(invocation_id)
+        try:
+            await owner.send_frame(self._invoke_frame(entry, invocation_id, data, metadata, ctx))
+            return await asyncio.wait_for(future, timeout)
+        except ConnectionError:
+            raise FunctionError(E.CHANNEL_SEND_FAILED, f"could not deliver the call to {entry.id}") from None
+        except TimeoutError:
+            raise FunctionError(
+                E.INVOCATION_TIMEOUT, f"Function {entry.id} did not answer within {timeout:g}s"
+            ) from None
+        finally:
+            self.pending.pop(invocation_id, None)
+            owner.inflight.discard(invocation_id)
+
+    # ----------------------------------------------------------------- remote callers
+
+    async def invoke_from_peer(
+        self, caller: Peer, msg: p.InvokeFunction, data: msgspec.Raw, entry: FunctionEntry | None = None
+    ) -> None:
+        """Sync or void call from a worker, after RBAC/middleware; ``data`` is final. ``entry``:
+        the target's registry entry when the caller already looked it up."""
+        reply_id = msg.invocation_id if not isinstance(msg.action, p.VoidAction) else None
+        if entry is None or entry.id != msg.function_id:
+            entry = self.functions.get(msg.function_id)
+        if entry is None:
+            if reply_id is not None:
+                await self._reply_error(
+                    caller, reply_id, msg.function_id, E.FUNCTION_NOT_FOUND, f"Function {msg.function_id} not found"
+                )
+            return
+        if entry.handler is not None:
+            ctx = CallContext(msg.function_id, None, caller, msg.traceparent, msg.baggage, reply_id)
+            self.spawn(self._local_for_peer(entry, caller, reply_id, data, msg.metadata, ctx))
+            return
+        # A remote target: no CallContext, the frame carries everything (the hot path).
+        owner = entry.owner
+        assert owner is not None
+        if reply_id is None:
+            # Void: the target runs without an invocation id and sends nothing back.
+            try:
+                await owner.send_frame(
+                    self._forward_frame(entry, None, data, msg.metadata, msg.traceparent, msg.baggage)
+                )
+            except ConnectionError:
+                log.info("void call to %s dropped: owner connection closing", entry.id)
+            return
+        limit = self.limits.max_pending_per_peer
+        if len(caller.inflight) >= limit or len(owner.inflight) >= limit:
+            await self._reply_error(
+                caller,
+                reply_id,
+                msg.function_id,
+                E.LIMIT_EXCEEDED,
+                f"too many pending invocations (limit {self.limits.max_pending_per_peer})",
+            )
+            return
+        pending = self.pending
+        forward_id = reply_id if reply_id not in pending else str(uuid.uuid4())
+        pending[forward_id] = Pending(owner, entry.id, caller, reply_id, started=time.perf_counter())
+        caller.inflight.add(forward_id)
+        owner.inflight.add(forward_id)
+        entry.invocations += 1
+        try:
+            await owner.send_frame(
+                self._forward_frame(entry, forward_id, data, msg.metadata, msg.traceparent, msg.baggage)
+            )
+        except ConnectionError:
+            self._forget(forward_id)
+            await self._reply_error(
+                caller,
+                reply_id,
+                msg.function_id,
+                E.CHANNEL_SEND_FAILED,
+                f"could not deliver the call to {entry.id}: its worker is disconnecting",
+            )
+
+    async def result_from_peer(self, peer: Peer, msg: p.InvocationResult, frame: bytes | None = None) -> None:
+        """An owner answered. Results for unknown ids, or from a peer that was not asked, are
+        dropped: a worker can only answer the invocations it received. ``frame``: the owner's
+        frame as received; forwarded unchanged when the caller would get the same ids."""
+        invocation_id = msg.invocation_id
+        pending = self.pending.pop(invocation_id, None)
+        if pending is None or pending.owner is not peer:
+            if pending is not None:  # a foreign result: leave the call waiting for its owner
+                self.pending[invocation_id] = pending
+            log.debug("ignoring result for unknown or foreign invocation %s from %s", invocation_id, peer.worker_id)
+            return
+        peer.inflight.discard(invocation_id)
+        caller = pending.caller
+        if caller is not None:
+            caller.inflight.discard(invocation_id)
+        if self.observers:
+            self._observe(pending.function_id, time.perf_counter() - pending.started, msg.error)
+        if pending.future is not None:
+            if not pending.future.done():
+                pending.future.set_result(msg)
+            return
+        if caller is None or not caller.connected or pending.caller_invocation_id is None:
+            return
+        if (
+            frame is not None
+            and pending.caller_invocation_id == invocation_id
+            and msg.function_id == pending.function_id
+        ):
+            # Same invocation id and function id as the caller's: the frame the caller must get
+            # is the owner's, byte for byte (no re-encoding of a possibly large result).
+            try:
+                await caller.send_frame(frame)
+            except ConnectionError:
+                pass
+            return
+        reply = p.InvocationResult(
+            invocation_id=pending.caller_invocation_id,
+            function_id=pending.function_id,
+            result=msg.result,
+            error=msg.error,
+            traceparent=msg.traceparent,
+            baggage=msg.baggage,
+        )
+        try:
+            await caller.send_frame(p.encode(reply))
+        except ConnectionError:
+            pass
+
+    def drop_peer(self, peer: Peer) -> int:
+        """Fail every call ``peer`` was executing with ``invocation_stopped``; forget the
+        reply path of calls it made. Returns how many callers were failed."""
+        failed = 0
+        stopped = p.ErrorBody(code=E.INVOCATION_STOPPED, message="Invocation stopped")
+        for invocation_id in list(peer.inflight):
+            pending = self.pending.get(invocation_id)
+            if pending is None:
+                continue
+            if pending.owner is peer:
+                self._forget(invocation_id)
+                failed += 1
+                result = p.InvocationResult(invocation_id=invocation_id, function_id=pending.function_id, error=stopped)
+                if pending.future is not None:
+                    if not pending.future.done():
+                        pending.future.set_result(result)
+                elif pending.caller is not None and pending.caller.connected and pending.caller_invocation_id:
+                    result.invocation_id = pending.caller_invocation_id
+                    self.spawn(_send_quietly(pending.caller, p.encode(result)))
+            else:
+                # The caller left: the target keeps running, its late result is discarded.
+                self._forget(invocation_id)
+        peer.inflight.clear()
+        return failed
+
+    # ----------------------------------------------------------------- helpers
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for in-process work started by calls to finish."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+    async def fail_all(self, code: str, message: str) -> int:
+        """Engine shutdown: every caller still waiting gets an error now. Returns how many."""
+        body = p.ErrorBody(code=code, message=message)
+        waiting = list(self.pending.items())
+        for invocation_id, pending in waiting:
+            self._forget(invocation_id)
+            if pending.future is not None:
+                if not pending.future.done():
+                    pending.future.set_result(p.InvocationResult(invocation_id=invocation_id, error=body))
+            elif pending.caller is not None and pending.caller.connected and pending.caller_invocation_id:
+                reply = p.InvocationResult(
+                    invocation_id=pending.caller_invocation_id, function_id=pending.function_id, error=body
+                )
+                await _send_quietly(pending.caller, p.encode(reply))
+        return len(waiting)
+
+    def _forget(self, invocation_id: str) -> None:
+        pending = self.pending.pop(invocation_id, None)
+        if pending is None:
+            return
+        pending.owner.inflight.discard(invocation_id)
+        if pending.caller is not None:
+            pending.caller.inflight.discard(invocation_id)
+
+    def _observe(self, function_id: str, seconds: float, error: p.ErrorBody | None) -> None:
+        for observer in self.observers:
+            observer(function_id, seconds, error.code if error else None)
+
+    def _invoke_frame(
+        self,
+        entry: FunctionEntry,
+        invocation_id: str | None,
+        data: msgspec.Raw,
+        metadata: msgspec.Raw,
+        ctx: CallContext,
+    ) -> bytes:
+        return self._forward_frame(entry, invocation_id, data, metadata, ctx.traceparent, ctx.baggage)
+
+    @staticmethod
+    def _forward_frame(
+        entry: FunctionEntry,
+        invocation_id: str | None,
+        data: msgspec.Raw,
+        metadata: msgspec.Raw,
+        traceparent: str | None,
+        baggage: str | None,
+    ) -> bytes:
+        if traceparent or baggage:
+            baggage = with_function_id(baggage, entry.id)
+        return p.encode(
+            p.InvokeFunction(
+                function_id=entry.local_id or entry.id,
+                data=data if data else p.NULL,
+                invocation_id=invocation_id,
+                traceparent=traceparent,
+                baggage=baggage,
+                metadata=metadata,
+            )
+        )
+
+    async def _run_local(self, entry: FunctionEntry, data: Any, ctx: CallContext, in_span: bool = False) -> Any:
+        """Run an in-process handler with Python values; errors become FunctionError."""
+        tracer = self.tracer
+        if tracer.enabled and not in_span and tracer.wants_builtin_span(entry.id, ctx.traceparent):
+            return await traced_builtin_call(tracer, ctx, lambda: self._run_local(entry, data, ctx, True))
+        started = time.perf_counter()
+        entry.invocations += 1
+        code: str | None = None
+        try:
+            if entry.input_type is not None:
+                try:
+                    data = msgspec.convert(data, entry.input_type)
+                except msgspec.ValidationError as exc:
+                    raise FunctionError(
+                        E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {entry.id}: {exc}"
+                    ) from None
+            assert entry.handler is not None
+            return await entry.handler(data, ctx)
+        except FunctionError as exc:
+            code = exc.code
+            raise
+        except Exception as exc:
+            code = E.INVOCATION_FAILED
+            log.exception("in-process function %s failed", entry.id)
+            raise FunctionError(E.INVOCATION_FAILED, str(exc) or type(exc).__name__, traceback.format_exc()) from exc
+        finally:
+            if code is not None:
+                entry.errors += 1
+            for observer in self.observers:
+                observer(entry.id, time.perf_counter() - started, code)
+
+    async def _local_for_peer(
+        self,
+        entry: FunctionEntry,
+        caller: Peer,
+        reply_id: str | None,
+        data: msgspec.Raw,
+        metadata: msgspec.Raw,
+        ctx: CallContext,
+    ) -> None:
+        ctx.metadata = p.from_raw(metadata)
+        try:
+            value = await self._run_local(entry, p.from_raw(data), ctx)
+            if reply_id is None:
+                return
+            try:
+                raw = p.to_raw(value) if value is not None else p.ABSENT
+            except (TypeError, msgspec.EncodeError) as exc:
+                raise FunctionError(E.SERIALIZATION_ERROR, f"result of {entry.id} is not JSON: {exc}") from None
+            frame = p.encode(
+                p.InvocationResult(
+                    invocation_id=reply_id,
+                    function_id=ctx.function_id,
+                    result=raw,
+                    traceparent=ctx.traceparent,
+                    baggage=ctx.baggage,
+                )
+            )
+        except FunctionError as exc:
+            if reply_id is None:
+                log.info("void call to %s failed: %s", entry.id, exc)
+                return
+            frame = p.encode(
+                p.InvocationResult(
+                    invocation_id=reply_id,
+                    function_id=ctx.function_id,
+                    error=p.ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace),
+                )
+            )
+        await _send_quietly(caller, frame)
+
+    async def _reply_error(self, caller: Peer, invocation_id: str, function_id: str, code: str, message: str) -> None:
+        await _send_quietly(caller, p.error_result(invocation_id, function_id, code, message))
+
+
+async def _send_quietly(peer: Peer, frame: bytes) -> None:
+    try:
+        await peer.send_frame(frame)
+    except ConnectionError:
+        pass

@@ -1,0 +1,75 @@
+"""A connected remote worker as the core sees it: an id, what it owns, and a way to send.
+
+The transport layer subclasses :class:`Peer` and implements :meth:`Peer.send_frame`; the core
+never touches sockets.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyiii.core.access import Access
+
+#: An RBAC registration hook: gets the registration as a tuple, returns the (possibly remapped)
+#: tuple, or None to deny it silently (spec §6.5).
+RegistrationHook = Callable[[tuple[Any, ...]], Awaitable[tuple[Any, ...] | None]]
+
+
+@dataclass(slots=True)
+class WorkerMetadata:
+    """What a worker reports through ``engine::workers::register`` (spec §4.1)."""
+
+    runtime: str = "unknown"
+    version: str | None = None
+    name: str | None = None
+    description: str | None = None
+    os: str | None = None
+    pid: int | None = None
+    isolation: str | None = None
+    telemetry: dict[str, Any] = field(default_factory=dict)
+
+
+class Peer(abc.ABC):
+    """One worker connection. Holds the sets the disconnect cleanup walks (spec §3.11)."""
+
+    def __init__(
+        self,
+        worker_id: str,
+        reattach_token: str,
+        *,
+        ip_address: str | None = None,
+        listener: str = "main",
+        access: Access | None = None,
+    ) -> None:
+        self.worker_id = worker_id
+        self.reattach_token = reattach_token
+        self.ip_address = ip_address
+        self.listener = listener
+        self.access = access or Access.permissive()
+        self.connected_at_ms = int(time.time() * 1000)
+        self.metadata = WorkerMetadata()
+        self.functions: set[str] = set()
+        self.trigger_types: set[str] = set()
+        self.triggers: set[str] = set()
+        #: Invocation ids this peer is executing or waiting on (engine-side ids).
+        self.inflight: set[str] = set()
+        self.connected = True
+        self.hook_function: RegistrationHook | None = None
+        self.hook_trigger_type: RegistrationHook | None = None
+        self.hook_trigger: RegistrationHook | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.metadata.name or self.worker_id
+
+    @abc.abstractmethod
+    async def send_frame(self, frame: bytes) -> None:
+        """Send one protocol frame (a JSON text frame). Raises ``ConnectionError`` if closed."""
+
+    @abc.abstractmethod
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the underlying connection; the transport then runs the engine cleanup."""

@@ -1,0 +1,117 @@
+"""``pyiii dev`` / ``pyiii start``: a project's engine, its console (when pyiii has one) and its
+steps worker in one command; ``dev`` also reloads a step when its file changes.
+
+The steps worker runs in a background thread of this process by default (it still talks to
+the engine over its WebSocket, like any worker) — see docs/steps.md for the measurement
+behind that choice; ``--steps-in process`` runs it as a child process instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pyiii.config import EngineConfig, WorkerEntry, load
+from pyiii.workers import catalog
+
+log = logging.getLogger("pyiii")
+
+StepsMode = Literal["thread", "process"]
+CONSOLE_NAMES = ("iii-console", "console")
+
+
+def project_config(project: Path, config_path: Path | None, version: str) -> EngineConfig:
+    """The project's config.yaml (or the all-built-ins default), plus the console if it exists."""
+    if config_path is None and (project / "config.yaml").exists():
+        config_path = project / "config.yaml"
+    config = load(config_path, version=version)
+    console = next((k for k in (catalog.canonical(n) for n in CONSOLE_NAMES) if k), None)
+    if console is not None and all(w.kind != console for w in config.workers):
+        console_config = catalog.load(console).config_type()
+        for kind, field in (("iii-http", "http_port"), ("iii-stream", "ws_port")):  # where the console proxies to
+            port = next((getattr(w.config, "port", None) for w in config.workers if w.kind == kind), None)
+            if hasattr(console_config, field) and port is not None:
+                setattr(console_config, field, port)
+        config.workers.append(WorkerEntry(kind=console, entry_id=console, config=console_config))
+        config.workers.sort(key=lambda w: catalog.start_rank(w.kind))
+    return config
+
+
+class ThreadSteps:
+    def __init__(self, project: Path, url: str, watch: bool) -> None:
+        from pyiii.steps.runner import StepsRunner
+
+        self.runner = StepsRunner(project, url)
+        self.watch = watch
+        self.watcher: object | None = None
+
+    async def start(self) -> None:
+        from pyiii.steps import discovery
+        from pyiii.steps.watcher import StepWatcher
+
+        if self.watch:  # watch first: an edit made while the steps load is not missed
+            watcher = StepWatcher(discovery.roots(self.runner.project), self.runner.reload_file)
+            await asyncio.to_thread(watcher.start)
+            self.watcher = watcher
+        report = await asyncio.to_thread(self.runner.start)
+        print(f"steps ready: {report.steps} step(s), {report.streams} stream(s) in {report.seconds * 1000:.0f} ms",
+              file=sys.stderr, flush=True)
+
+    async def stop(self) -> None:
+        from pyiii.steps.watcher import StepWatcher
+
+        if isinstance(self.watcher, StepWatcher):
+            await asyncio.to_thread(self.watcher.stop)
+        await asyncio.to_thread(self.runner.stop)
+
+
+class ProcessSteps:
+    def __init__(self, project: Path, url: str, watch: bool) -> None:
+        self.argv = [sys.executable, "-m", "pyiii.steps", "--project", str(project), "--url", url]
+        if watch:
+            self.argv.append("--watch")
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(*self.argv)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+
+
+async def run_project(
+    project: Path, config: EngineConfig, *, watch: bool, steps_in: StepsMode = "thread", grace: float = 10.0
+) -> int:
+    from pyiii.runner import EngineProcess
+
+    process = EngineProcess(config, project_dir=project)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await process.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        await process.stop(0)
+        return 1
+    print(process.banner(), file=sys.stderr, flush=True)
+    url = process.context.engine_url
+    os.environ.setdefault("III_URL", url)
+    steps = ThreadSteps(project, url, watch) if steps_in == "thread" else ProcessSteps(project, url, watch)
+    await steps.start()
+    await stop.wait()
+    log.info("shutting down (grace %.0f s)", grace)
+    await steps.stop()
+    await process.stop(grace)
+    return 0

@@ -1,0 +1,137 @@
+"""pyiii.sdk: the Python worker SDK, API-compatible with iii-sdk's ``iii`` package.
+
+A worker written for iii-sdk runs unchanged after ``from iii import ...`` becomes
+``from pyiii.sdk import ...`` (or ``from pyiii import ...``).
+"""
+
+from .actions import (
+    EnqueueResult,
+    MiddlewareFunctionInput,
+    TriggerAction,
+    TriggerActionEnqueue,
+    TriggerActionVoid,
+    TriggerRequest,
+)
+from .channels import (
+    Channel,
+    ChannelDirection,
+    ChannelItem,
+    ChannelReader,
+    ChannelWriter,
+    StreamChannelRef,
+    extract_channel_refs,
+    is_channel_ref,
+)
+from .client import III, register_worker
+from .constants import EngineFunctions, EngineTriggers
+from .errors import InvocationError
+from .formats import (
+    extract_request_format,
+    extract_response_format,
+    python_type_to_format,
+)
+from .helpers import create_channel, create_channel_async, create_stream
+from .http import (
+    HttpAuthApiKey,
+    HttpAuthBearer,
+    HttpAuthConfig,
+    HttpAuthHmac,
+    HttpInvocationConfig,
+    HttpRequest,
+    StreamRequest,
+    StreamResponse,
+    http,
+)
+from .logger import Logger
+from .options import (
+    ConnectionStateCallback,
+    FunctionRef,
+    IIIConnectionState,
+    InitOptions,
+    OtelConfig,
+    ReconnectionConfig,
+    TelemetryOptions,
+)
+from .stream import (
+    IStream,
+    StreamDeleteInput,
+    StreamDeleteResult,
+    StreamGetInput,
+    StreamListGroupsInput,
+    StreamListInput,
+    StreamSetInput,
+    StreamSetResult,
+    StreamUpdateInput,
+    StreamUpdateResult,
+)
+from .triggers import (
+    RegisterTriggerInput,
+    RegisterTriggerTypeInput,
+    Trigger,
+    TriggerConfig,
+    TriggerHandler,
+    TriggerTypeRef,
+)
+from .types import IIIClient
+
+__all__ = [
+    "III",
+    "Channel",
+    "ChannelDirection",
+    "ChannelItem",
+    "ChannelReader",
+    "ChannelWriter",
+    "ConnectionStateCallback",
+    "EngineFunctions",
+    "EngineTriggers",
+    "EnqueueResult",
+    "FunctionRef",
+    "HttpAuthApiKey",
+    "HttpAuthBearer",
+    "HttpAuthConfig",
+    "HttpAuthHmac",
+    "HttpInvocationConfig",
+    "HttpRequest",
+    "IIIClient",
+    "IIIConnectionState",
+    "IStream",
+    "InitOptions",
+    "InvocationError",
+    "Logger",
+    "MiddlewareFunctionInput",
+    "OtelConfig",
+    "ReconnectionConfig",
+    "RegisterTriggerInput",
+    "RegisterTriggerTypeInput",
+    "StreamChannelRef",
+    "StreamDeleteInput",
+    "StreamDeleteResult",
+    "StreamGetInput",
+    "StreamListGroupsInput",
+    "StreamListInput",
+    "StreamRequest",
+    "StreamResponse",
+    "StreamSetInput",
+    "StreamSetResult",
+    "StreamUpdateInput",
+    "StreamUpdateResult",
+    "TelemetryOptions",
+    "Trigger",
+    "TriggerAction",
+    "TriggerActionEnqueue",
+    "TriggerActionVoid",
+    "TriggerConfig",
+    "TriggerHandler",
+    "TriggerRequest",
+    "TriggerTypeRef",
+    "create_channel",
+    "create_channel_async",
+    "create_stream",
+    "extract_channel_refs",
+    "extract_request_format",
+    "extract_response_format",
+    "http",
+    "is_channel_ref",
+    "python_type_to_format",
+    "register_worker",
+]

@@ -1,0 +1,735 @@
+"""The worker client: ``register_worker(address, options)`` returns a connected :class:`III`.
+
+Like iii-sdk, the client runs its own asyncio loop on a background thread, so plain
+(synchronous) scripts can use it; handlers and ``trigger_async`` run on that loop. All
+connection state is only touched on the loop thread; public methods called from other
+threads hand work over with ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, TypeVar, cast
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from .. import protocol
+from ..protocol import (
+    ErrorBody,
+    ErrorFrame,
+    FrameError,
+    InvocationResult,
+    InvokeFunction,
+    Ping,
+    Pong,
+    Reattach,
+    RegisterFunction,
+    RegisterTrigger,
+    RegisterTriggerType,
+    TriggerRegistrationResult,
+    UnregisterFunction,
+    UnregisterTrigger,
+    UnregisterTriggerType,
+    VoidAction,
+    WorkerRegistered,
+)
+from . import logger as log_registry
+from . import otel_export, tracing
+from .actions import request_fields, wire_action
+from .backoff import reconnect_delay_s, retries_exhausted
+from .channels import (
+    Channel,
+    ChannelReader,
+    ChannelWriter,
+    StreamChannelRef,
+    resolve_channel_refs,
+)
+from .codec import from_payload, to_optional_payload, to_payload
+from .constants import CHANNELS_CREATE, EngineFunctions
+from .errors import InvocationError
+from .formats import extract_request_format, extract_response_format, resolve_format
+from .handlers import wrap_handler
+from .http import is_http_invocation, to_wire_invocation
+from .link import Link
+from .options import (
+    MAX_QUEUE_SIZE,
+    ConnectionStateCallback,
+    FunctionRef,
+    IIIConnectionState,
+    InitOptions,
+    ReconnectionConfig,
+    default_sync_workers,
+)
+from .pending import PendingCalls
+from .registry import Registration, Registry, Table
+from .triggers import (
+    Trigger,
+    TriggerConfig,
+    TriggerTypeRef,
+    trigger_input_fields,
+    trigger_type_input_fields,
+)
+from .worker_info import worker_metadata
+
+log = logging.getLogger("pyiii.sdk")
+
+T = TypeVar("T")
+
+#: How long ``register_worker`` blocks waiting for the first connection.
+CONNECT_WAIT_S = 30.0
+
+
+class III:
+    """A worker's connection to the engine. Create it with :func:`register_worker`."""
+
+    def __init__(self, address: str, options: InitOptions | None = None) -> None:
+        # pyiii addition: "ws://a:49134,ws://b:49134" lists several engines of one cluster; the
+        # worker is connected to one at a time and moves to the next when it cannot connect or
+        # its connection drops (docs/deployment.md).
+        self._addresses = [a.strip() for a in address.split(",") if a.strip()] or [address]
+        self._address = self._addresses[0]
+        self._options = options or InitOptions()
+        self._reconnection: ReconnectionConfig = (
+            self._options.reconnection_config or ReconnectionConfig()
+        )
+        self._registry = Registry()
+        self._offline: deque[bytes] = deque()
+        self._pending = PendingCalls()
+        self._link: Link | None = None
+        self._generation = 0
+        self._state: IIIConnectionState = "disconnected"
+        self._listeners: list[ConnectionStateCallback] = []
+        self._connected_event = threading.Event()
+        self._worker_id: str | None = None
+        self._reattach_token: str | None = None
+        self._running = True
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+
+        self._loop = asyncio.new_event_loop()
+        # Not a daemon: like iii-sdk, a script that only registers handlers keeps running.
+        self._thread = threading.Thread(target=self._run_loop, name="pyiii-sdk-loop", daemon=False)
+        self._thread.start()
+        self._supervisor = asyncio.run_coroutine_threadsafe(self._connection_loop(), self._loop)
+        log_registry.register_sink(self)
+        if self._options.otel is not None or os.environ.get("OTEL_ENABLED"):
+            otel_export.install(self._address, self._options.otel or {})
+
+    # ------------------------------------------------------------------ loop plumbing
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            self._loop.close()
+
+    def _on_loop_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def _run_on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the SDK loop and block for its result (sync API)."""
+        if self._on_loop_thread():
+            coro.close()
+            raise RuntimeError(
+                "Cannot call sync SDK methods from the event loop thread. "
+                "Use the async variants (e.g. trigger_async) inside async handlers."
+            )
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _bridge(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await a coroutine that must run on the SDK loop from whatever loop we are on."""
+        if asyncio.get_running_loop() is self._loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    def _soon(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn`` on the loop thread: now if we are on it, else as soon as possible."""
+        if self._on_loop_thread():
+            fn(*args)
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)  # keep a strong reference until done
+        task.add_done_callback(self._tasks.discard)
+
+    def _get_executor(self) -> Executor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._options.sync_handler_workers or default_sync_workers(),
+                    thread_name_prefix="pyiii-handler",
+                )
+            return self._executor
+
+    # ------------------------------------------------------------------ connection
+
+    async def _connection_loop(self) -> None:
+        attempt = 0
+        self._set_state("connecting")
+        while self._running:
+            try:
+                ws = await websockets.connect(
+                    self._address,
+                    additional_headers=self._options.headers,
+                    max_size=self._options.max_message_size,
+                    ping_interval=self._options.ping_interval_s,
+                    ping_timeout=self._options.ping_timeout_s,
+                    open_timeout=10,
+                )
+            except Exception as exc:  # any failure must lead to a retry
+                log.warning("connection to %s failed: %s: %s", self._address, type(exc).__name__, exc)
+                self._next_address()
+            else:
+                attempt = 0
+                await self._serve(ws)
+                if not self._running:
+                    return
+                self._set_state("disconnected")
+                if self._next_address():
+                    continue  # another engine of the cluster: try it at once
+            if retries_exhausted(self._reconnection, attempt):
+                log.error("giving up after %d reconnection attempts", attempt)
+                self._set_state("failed")
+                return
+            delay = reconnect_delay_s(self._reconnection, attempt)
+            attempt += 1
+            self._set_state("reconnecting")
+            log.debug("reconnecting in %.0f ms (attempt %d)", delay * 1000, attempt)
+            await asyncio.sleep(delay)
+
+    def _next_address(self) -> bool:
+        """Move to the next engine address, if several were given."""
+        if len(self._addresses) < 2:
+            return False
+        index = self._addresses.index(self._address)
+        self._address = self._addresses[(index + 1) % len(self._addresses)]
+        return True
+
+    async def _serve(self, ws: ClientConnection) -> None:
+        """Replay, then read until the socket closes for any reason (1000/1001 included)."""
+        self._generation += 1
+        link = Link(ws, self._generation)
+        self._open_link(link)
+        writer = self._loop.create_task(link.write_loop())
+        try:
+            async for raw in ws:
+                try:
+                    self._on_frame(raw)
+                except Exception:  # one bad frame must not take the connection down
+                    log.exception("error handling a frame")
+        except ConnectionClosed as exc:
+            log.debug("connection closed: %s", exc)
+        except Exception:
+            log.exception("connection failed")
+        finally:
+            self._link = None
+            writer.cancel()
+            # Calls and results not yet written go first on the next connection.
+            self._offline.extendleft(reversed(link.unsent()))
+            while len(self._offline) > MAX_QUEUE_SIZE:
+                self._offline.popleft()
+            await ws.close()
+
+    def _open_link(self, link: Link) -> None:
+        """Queue the connect sequence (spec §1.4) synchronously, so nothing registered
+        concurrently can slip in twice or be missed."""
+        self._link = link
+        self._set_state("connected")
+        if self._worker_id:
+            link.send(
+                protocol.encode(
+                    Reattach(previous_worker_id=self._worker_id, reattach_token=self._reattach_token)
+                )
+            )
+        for entry in self._registry.replay_order():
+            entry.sent_on = link.generation
+            link.send(entry.frame)
+        queued, self._offline = self._offline, deque()
+        for frame in queued:
+            link.send(frame, requeue=True)
+        link.send(
+            protocol.encode(
+                InvokeFunction(
+                    function_id=EngineFunctions.REGISTER_WORKER,
+                    data=to_payload(worker_metadata(self._options)),
+                    action=VoidAction(),
+                )
+            )
+        )
+
+    def _send(self, frame: bytes) -> None:
+        """Send a call/result now, or keep it (bounded) until the next connection."""
+        link = self._link
+        if link is not None:
+            link.send(frame, requeue=True)
+            return
+        if len(self._offline) >= MAX_QUEUE_SIZE:
+            log.warning("message queue full, dropping oldest message")
+            self._offline.popleft()
+        self._offline.append(frame)
+
+    def _fire_and_forget(self, function_id: str, payload: Any) -> None:
+        """A void call from any thread (used by :class:`Logger`)."""
+        trace = tracing.outgoing()
+        frame = protocol.encode(
+            InvokeFunction(
+                function_id=function_id,
+                data=to_payload(payload),
+                traceparent=trace[0],
+                baggage=trace[1],
+                action=VoidAction(),
+            )
+        )
+        self._soon(self._send, frame)
+
+    def _announce(self, table: Table, entry: Registration) -> None:
+        """Loop thread: send a registration unless it is gone or this link already has it."""
+        link = self._link
+        if link is None or entry.sent_on == link.generation or not table.is_current(entry):
+            return
+        entry.sent_on = link.generation
+        link.send(entry.frame)
+
+    def _retract(self, entry: Registration, frame: bytes) -> None:
+        """Loop thread: tell the engine, if this connection ever heard of the entry."""
+        link = self._link
+        if link is not None and entry.sent_on == link.generation:
+            link.send(frame)
+
+    # ------------------------------------------------------------------ incoming frames
+
+    def _on_frame(self, raw: str | bytes) -> None:
+        try:
+            msg = protocol.decode(raw)
+        except FrameError as exc:
+            if raw and str(raw).strip():
+                log.debug("dropping frame: %s", exc)
+            return
+        if isinstance(msg, InvocationResult):
+            error = msgspec_to_builtins(msg.error) if msg.error is not None else None
+            self._pending.resolve(msg.invocation_id, from_payload(msg.result), error)
+        elif isinstance(msg, InvokeFunction):
+            self._spawn(self._handle_invoke(msg))
+        elif isinstance(msg, RegisterTrigger):
+            self._spawn(self._handle_register_trigger(msg))
+        elif isinstance(msg, UnregisterTrigger):
+            self._spawn(self._handle_unregister_trigger(msg))
+        elif isinstance(msg, TriggerRegistrationResult):
+            if msg.error is not None:
+                log.error(
+                    "trigger registration failed for %r (%s): %s",
+                    msg.id, msg.trigger_type, msg.error.message,
+                )
+        elif isinstance(msg, WorkerRegistered):
+            self._worker_id = msg.worker_id
+            self._reattach_token = msg.reattach_token
+            log.debug("registered as worker %s", msg.worker_id)
+        elif isinstance(msg, Ping):
+            if self._link is not None:
+                self._link.send(protocol.encode(Pong()))
+        elif isinstance(msg, ErrorFrame):
+            log.warning("engine refused the connection: %s: %s", msg.error.code, msg.error.message)
+
+    def _reply_error(
+        self, msg: InvokeFunction, code: str, message: str, stacktrace: str | None = None
+    ) -> None:
+        if msg.invocation_id is None:
+            return
+        self._send(
+            protocol.encode(
+                InvocationResult(
+                    invocation_id=msg.invocation_id,
+                    function_id=msg.function_id,
+                    error=ErrorBody(code=code, message=message, stacktrace=stacktrace),
+                    traceparent=msg.traceparent,
+                    baggage=msg.baggage,
+                )
+            )
+        )
+
+    async def _handle_invoke(self, msg: InvokeFunction) -> None:
+        entry = self._registry.functions.get(msg.function_id)
+        if entry is None or entry.handler is None:
+            if entry is None:
+                code, text = "function_not_found", f"Function '{msg.function_id}' not found"
+            else:
+                code, text = "function_not_invokable", "Function is HTTP-invoked and cannot be invoked locally"
+            log.warning(text)
+            self._reply_error(msg, code, text)
+            return
+        try:
+            with tracing.handling(msg.traceparent, msg.baggage, msg.function_id):
+                data = resolve_channel_refs(from_payload(msg.data), self._address, self._loop)
+                result = await entry.handler(data, from_payload(msg.metadata))
+            result_raw = to_optional_payload(result) if msg.invocation_id else protocol.ABSENT
+        except Exception as exc:
+            log.exception("error in handler %s", msg.function_id)
+            self._reply_error(msg, "invocation_failed", str(exc), traceback.format_exc())
+            return
+        if msg.invocation_id is None:
+            return  # void delivery: nobody is waiting
+        self._send(
+            protocol.encode(
+                InvocationResult(
+                    invocation_id=msg.invocation_id,
+                    function_id=msg.function_id,
+                    result=result_raw,
+                    traceparent=msg.traceparent,
+                    baggage=msg.baggage,
+                )
+            )
+        )
+
+    def _trigger_config(self, msg: RegisterTrigger | UnregisterTrigger) -> TriggerConfig[Any]:
+        if isinstance(msg, RegisterTrigger):
+            metadata = from_payload(msg.metadata)
+            return TriggerConfig(
+                id=msg.id,
+                function_id=msg.function_id,
+                config=from_payload(msg.config),
+                metadata=metadata if isinstance(metadata, dict) else None,
+            )
+        return TriggerConfig(id=msg.id, function_id="", config=None, metadata=None)
+
+    async def _handle_register_trigger(self, msg: RegisterTrigger) -> None:
+        entry = self._registry.trigger_types.get(msg.trigger_type)
+        if entry is None:
+            return  # like iii-sdk: no answer for a type we do not provide
+        error: ErrorBody | None = None
+        try:
+            await entry.provider.register_trigger(self._trigger_config(msg))
+        except Exception as exc:
+            log.exception("error registering trigger %s", msg.id)
+            error = ErrorBody(code="trigger_registration_failed", message=str(exc))
+        self._send(
+            protocol.encode(
+                TriggerRegistrationResult(
+                    id=msg.id, trigger_type=msg.trigger_type, function_id=msg.function_id, error=error
+                )
+            )
+        )
+
+    async def _handle_unregister_trigger(self, msg: UnregisterTrigger) -> None:
+        entry = self._registry.trigger_types.get(msg.trigger_type or "")
+        if entry is None:
+            return
+        try:
+            await entry.provider.unregister_trigger(self._trigger_config(msg))
+        except Exception:
+            log.exception("error unregistering trigger %s", msg.id)
+
+    # ------------------------------------------------------------------ state
+
+    def _set_state(self, state: IIIConnectionState) -> None:
+        if state == self._state:
+            return
+        self._state = state
+        # Also wakes register_worker on "failed", so it raises at once instead of after 30 s.
+        if state in ("connected", "failed"):
+            self._connected_event.set()
+        else:
+            self._connected_event.clear()
+        for listener in list(self._listeners):
+            try:
+                listener(state)
+            except Exception:
+                log.exception("connection state listener raised")
+
+    def add_connection_state_listener(self, handler: ConnectionStateCallback) -> Callable[[], None]:
+        """Call ``handler`` now with the current state, then on every transition (from the
+        SDK thread). Returns an idempotent unsubscribe function."""
+        self._listeners.append(handler)
+        try:
+            handler(self._state)
+        except Exception:
+            log.exception("connection state listener raised")
+        done = False
+
+        def unsubscribe() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            try:
+                self._listeners.remove(handler)
+            except ValueError:
+                pass
+
+        return unsubscribe
+
+    def get_connection_state(self) -> IIIConnectionState:
+        return self._state
+
+    @property
+    def worker_id(self) -> str | None:
+        """The id from the engine's latest ``workerregistered`` frame."""
+        return self._worker_id
+
+    def _wait_until_connected(self, timeout: float = CONNECT_WAIT_S) -> None:
+        if self._state == "connected":
+            return
+        if self._state == "failed":
+            raise ConnectionError(f"Connection to {self._address} failed")
+        connected = self._connected_event.wait(timeout=timeout)
+        if cast(IIIConnectionState, self._state) == "failed":
+            raise ConnectionError(f"Connection to {self._address} failed after max retries")
+        if not connected:
+            log.warning(
+                "Timed out after %.0fs waiting for connection to %s; continuing to retry in background",
+                timeout, self._address,
+            )
+
+    async def connect_async(self) -> None:
+        """Wait until connected (the client connects by itself on creation)."""
+        await asyncio.to_thread(self._connected_event.wait, CONNECT_WAIT_S)
+
+    # ------------------------------------------------------------------ registration API
+
+    def register_function(
+        self,
+        function_id: str,
+        handler_or_invocation: Any,
+        *,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        request_format: Any = None,
+        response_format: Any = None,
+    ) -> FunctionRef:
+        """Register a local handler (sync or async) or an HTTP-invoked function.
+
+        Formats default to JSON Schemas derived from the handler's type hints.
+        """
+        if not isinstance(function_id, str):
+            raise TypeError(f"function_id must be str, got {type(function_id).__name__}")
+        if not function_id.strip():
+            raise ValueError("id is required")
+        http = is_http_invocation(handler_or_invocation)
+        if not http and not callable(handler_or_invocation):
+            raise TypeError(
+                "handler_or_invocation must be callable or HttpInvocationConfig, "
+                f"got {type(handler_or_invocation).__name__}"
+            )
+        if not http:
+            if request_format is None:
+                request_format = extract_request_format(handler_or_invocation)
+            if response_format is None:
+                response_format = extract_response_format(handler_or_invocation)
+        frame = protocol.encode(
+            RegisterFunction(
+                id=function_id,
+                description=description,
+                request_format=to_optional_payload(resolve_format(request_format)),
+                response_format=to_optional_payload(resolve_format(response_format)),
+                metadata=to_optional_payload(metadata),
+                invocation=to_wire_invocation(handler_or_invocation) if http else None,
+            )
+        )
+        entry = Registration(
+            key=function_id,
+            frame=frame,
+            handler=None if http else wrap_handler(handler_or_invocation, self._get_executor),
+        )
+        table = self._registry.functions
+        table.add(entry, unique=True)
+        self._soon(self._announce, table, entry)
+
+        def unregister() -> None:
+            if table.remove(entry):
+                self._soon(self._retract, entry, protocol.encode(UnregisterFunction(id=function_id)))
+
+        return FunctionRef(id=function_id, unregister=unregister)
+
+    def register_trigger(self, trigger: Any) -> Trigger:
+        """Bind ``{type, function_id, config, metadata}``; the id is a fresh UUID."""
+        spec = trigger_input_fields(trigger)
+        trigger_id = str(uuid.uuid4())
+        frame = protocol.encode(
+            RegisterTrigger(
+                id=trigger_id,
+                trigger_type=spec.type,
+                function_id=spec.function_id,
+                config=to_payload(_plain(spec.config)),  # always present, even when null
+                metadata=to_optional_payload(_plain(spec.metadata)),
+            )
+        )
+        entry = Registration(key=trigger_id, frame=frame, trigger_type=spec.type)
+        table = self._registry.triggers
+        table.add(entry)
+        self._soon(self._announce, table, entry)
+
+        def unregister() -> None:
+            if table.remove(entry):
+                retract = protocol.encode(UnregisterTrigger(id=trigger_id, trigger_type=spec.type))
+                self._soon(self._retract, entry, retract)
+
+        return Trigger(unregister, trigger_id)
+
+    def register_trigger_type(self, trigger_type: Any, handler: Any) -> TriggerTypeRef[Any, Any]:
+        """Provide a trigger type; ``handler`` arms/disarms bindings the engine sends."""
+        spec = trigger_type_input_fields(trigger_type)
+        frame = protocol.encode(
+            RegisterTriggerType(
+                id=spec.id,
+                description=spec.description,
+                trigger_request_format=to_optional_payload(resolve_format(spec.trigger_request_format)),
+                call_request_format=to_optional_payload(resolve_format(spec.call_request_format)),
+            )
+        )
+        entry = Registration(key=spec.id, frame=frame, provider=handler)
+        table = self._registry.trigger_types
+        table.add(entry)
+        self._soon(self._announce, table, entry)
+        return TriggerTypeRef(
+            self,
+            spec.id,
+            spec.trigger_request_format if isinstance(spec.trigger_request_format, type) else None,
+            spec.call_request_format if isinstance(spec.call_request_format, type) else None,
+        )
+
+    def unregister_trigger_type(self, trigger_type: Any) -> None:
+        type_id = trigger_type["id"] if isinstance(trigger_type, dict) else trigger_type.id
+        entry = self._registry.trigger_types.pop(type_id)
+        if entry is not None:
+            self._soon(self._retract, entry, protocol.encode(UnregisterTriggerType(id=type_id)))
+
+    # ------------------------------------------------------------------ calls
+
+    def trigger(self, request: Any) -> Any:
+        """Call a function and block for its result (``None`` for void, a receipt for enqueue)."""
+        # Read the trace context here: the coroutine runs on the SDK thread, which does
+        # not see this thread's contextvars.
+        return self._run_on_loop(self._trigger(request, tracing.outgoing()))
+
+    async def trigger_async(self, request: Any) -> Any:
+        """Awaitable :meth:`trigger`, usable from handlers or from another event loop."""
+        return await self._bridge(self._trigger(request, tracing.outgoing()))
+
+    async def _trigger(self, request: Any, trace: tuple[str | None, str | None]) -> Any:
+        fields = request_fields(request)
+        function_id = fields["function_id"]
+        action = wire_action(fields.get("action"))
+        timeout_ms = fields.get("timeout_ms") or self._options.invocation_timeout_ms
+        invoke = InvokeFunction(
+            function_id=function_id,
+            data=to_payload(fields.get("payload")),  # always present: null when None
+            metadata=to_optional_payload(fields.get("metadata")),
+            traceparent=trace[0],
+            baggage=trace[1],
+            action=action,
+        )
+        if isinstance(action, VoidAction):
+            self._send(protocol.encode(invoke))
+            return None
+        if not self._running:
+            raise InvocationError("SHUTDOWN", "iii is shutting down", function_id=function_id)
+        invoke.invocation_id = invocation_id = str(uuid.uuid4())
+        future = self._pending.add(invocation_id, function_id)
+        self._send(protocol.encode(invoke))
+        try:
+            return await asyncio.wait_for(future, timeout_ms / 1000.0)
+        except TimeoutError:
+            self._pending.drop(invocation_id)
+            raise InvocationError(
+                "TIMEOUT",
+                f"invocation timed out after {timeout_ms}ms",
+                function_id=function_id,
+                invocation_id=invocation_id,
+            ) from None
+
+    # ------------------------------------------------------------------ helpers' backing
+
+    def _helpers_create_channel(self, buffer_size: int | None = None) -> Channel:
+        return self._run_on_loop(self._helpers_create_channel_async(buffer_size))
+
+    async def _helpers_create_channel_async(self, buffer_size: int | None = None) -> Channel:
+        refs = await self.trigger_async({"function_id": CHANNELS_CREATE, "payload": {"buffer_size": buffer_size}})
+        writer_ref = StreamChannelRef(**_ref_fields(refs["writer"]))
+        reader_ref = StreamChannelRef(**_ref_fields(refs["reader"]))
+        return Channel(
+            writer=ChannelWriter(self._address, writer_ref, loop=self._loop),
+            reader=ChannelReader(self._address, reader_ref, loop=self._loop),
+            writer_ref=writer_ref,
+            reader_ref=reader_ref,
+        )
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def _shutdown_on_loop(self) -> None:
+        self._running = False
+        log_registry.unregister_sink(self)
+        self._supervisor.cancel()
+        self._pending.fail_all("SHUTDOWN", "iii is shutting down")
+        link, self._link = self._link, None
+        if link is not None:
+            await link.ws.close()
+        self._set_state("disconnected")
+
+    async def shutdown_async(self) -> None:
+        """Stop reconnecting, fail pending calls with ``SHUTDOWN``, close, stop the thread."""
+        if not self._loop.is_running():
+            return
+        await self._bridge(self._shutdown_on_loop())
+        self._finish()
+
+    def shutdown(self) -> None:
+        if self._on_loop_thread():
+            raise RuntimeError("use shutdown_async() from the SDK event loop")
+        if self._loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown_on_loop(), self._loop).result(timeout=10)
+            except Exception:
+                log.exception("error during shutdown")
+        self._finish()
+        self._thread.join(timeout=5)
+
+    def _finish(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _plain(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    return dump() if callable(dump) and not isinstance(value, type) else value
+
+
+def _ref_fields(ref: Any) -> dict[str, Any]:
+    return {k: ref[k] for k in ("channel_id", "access_key", "direction")}
+
+
+def msgspec_to_builtins(error: ErrorBody) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.stacktrace is not None:
+        body["stacktrace"] = error.stacktrace
+    return body
+
+
+def register_worker(address: str, options: InitOptions | None = None) -> III:
+    """Create a client for the engine at ``address`` and wait (up to 30 s) until it is
+    connected; after that it keeps retrying in the background with a warning."""
+    client = III(address, options)
+    client._wait_until_connected()
+    return client
+
+
+__all__ = ["III", "register_worker"]

@@ -1,0 +1,138 @@
+"""Trace context of the invocation being handled, carried in a contextvar.
+
+Without an OpenTelemetry setup the SDK still propagates: calls a handler makes while
+serving an invocation carry that invocation's ``traceparent``/``baggage`` (spec §8).
+When the application has configured OpenTelemetry and a span is active, that span wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    traceparent: str | None = None
+    baggage: str | None = None
+    function_id: str | None = None
+
+
+_current: ContextVar[TraceContext | None] = ContextVar("pyiii_trace_context", default=None)
+
+
+def current() -> TraceContext | None:
+    return _current.get()
+
+
+def enter(ctx: TraceContext) -> Token[TraceContext | None]:
+    return _current.set(ctx)
+
+
+def leave(token: Token[TraceContext | None]) -> None:
+    _current.reset(token)
+
+
+def _from_opentelemetry() -> tuple[str | None, str | None] | None:
+    try:
+        from opentelemetry import propagate, trace
+    except ImportError:
+        return None
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent"), carrier.get("baggage")
+
+
+def outgoing() -> tuple[str | None, str | None]:
+    """``(traceparent, baggage)`` to put on an outgoing ``invokefunction``."""
+    otel = _from_opentelemetry()
+    if otel is not None and otel[0]:
+        return otel
+    ctx = _current.get()
+    if ctx is None:
+        return None, None
+    return ctx.traceparent, ctx.baggage
+
+
+def ids(traceparent: str | None) -> tuple[str | None, str | None]:
+    """``(trace_id, span_id)`` from a W3C ``traceparent``, or ``(None, None)``."""
+    if not traceparent:
+        return None, None
+    parts = traceparent.split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None, None
+    return parts[1], parts[2]
+
+
+_tracer_cache: tuple[Any, Any] = (None, None)  # (provider, its tracer)
+
+
+def _sdk_tracer() -> Any:
+    """A tracer of the application's OpenTelemetry SDK provider, or None (no OTel, or only the
+    API's no-op provider): then handlers run without a span, at no cost."""
+    global _tracer_cache
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+    except ImportError:
+        return None
+    provider = trace.get_tracer_provider()
+    if provider is _tracer_cache[0]:
+        return _tracer_cache[1]
+    tracer = provider.get_tracer("pyiii-sdk") if isinstance(provider, TracerProvider) else None
+    _tracer_cache = (provider, tracer)
+    return tracer
+
+
+@contextmanager
+def handling(traceparent: str | None, baggage: str | None, function_id: str) -> Iterator[None]:
+    """Run a handler in the invocation's trace: an ``execute <function_id>`` INTERNAL span, child
+    of the received ``traceparent``, when OpenTelemetry is configured (as the official SDKs do);
+    otherwise just the received context, so the handler's calls and logs carry it."""
+    # A parent marked not-sampled gets no span (what ParentBased sampling decides anyway), cheaply.
+    tracer = None if traceparent is not None and traceparent.endswith("-00") else _sdk_tracer()
+    if tracer is None:
+        token = enter(TraceContext(traceparent, baggage, function_id))
+        try:
+            yield
+        finally:
+            leave(token)
+        return
+    from opentelemetry import trace
+
+    with tracer.start_as_current_span(f"execute {function_id}", context=_parent_context(traceparent, baggage),
+                                      kind=trace.SpanKind.INTERNAL) as span:
+        sc = span.get_span_context()
+        own = f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{int(sc.trace_flags):02x}"
+        token = enter(TraceContext(own, baggage, function_id))
+        try:
+            yield
+        finally:
+            leave(token)
+
+
+def _parent_context(traceparent: str | None, baggage: str | None) -> Any:
+    """The received W3C headers as an OpenTelemetry context, without the generic propagator
+    round trip (it costs more than the span on the hot path)."""
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    trace_id, span_id = ids(traceparent)
+    context = None
+    if trace_id and span_id and traceparent:
+        try:
+            parent = SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True,
+                                 trace_flags=TraceFlags(int(traceparent.rsplit("-", 1)[1][:2], 16)))
+            context = trace.set_span_in_context(NonRecordingSpan(parent))
+        except ValueError:
+            context = None
+    if baggage:
+        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+        context = W3CBaggagePropagator().extract({"baggage": baggage}, context=context)
+    return context

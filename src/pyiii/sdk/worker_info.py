@@ -1,0 +1,72 @@
+"""The worker metadata sent to ``engine::workers::register`` on every connect (§9.1)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from .options import InitOptions
+
+_FALLBACK_VERSION = "0.1.0"
+
+
+def pyiii_version() -> str:
+    try:
+        import pyiii
+
+        version = getattr(pyiii, "__version__", None)
+        if isinstance(version, str):
+            return version
+    except ImportError:  # pragma: no cover - we are inside pyiii
+        pass
+    try:
+        from importlib.metadata import version as dist_version
+
+        return dist_version("pyiii")
+    except Exception:  # not installed as a distribution
+        return _FALLBACK_VERSION
+
+
+def worker_name(options: InitOptions) -> str:
+    # III_WORKER_NAME is how managed workers learn their configured name.
+    return options.worker_name or os.environ.get("III_WORKER_NAME") or f"{platform.node()}:{os.getpid()}"
+
+
+def _project_name() -> str | None:
+    cwd = os.getcwd()
+    manifest = os.path.join(cwd, "pyproject.toml")
+    if os.path.isfile(manifest):
+        try:
+            import tomllib
+
+            with open(manifest, "rb") as fh:
+                name = tomllib.load(fh).get("project", {}).get("name")
+            if isinstance(name, str) and name.strip():
+                return name.strip()
+        except (OSError, ValueError):  # unreadable or invalid TOML: use the folder name
+            pass
+    return os.path.basename(cwd) or None
+
+
+def worker_metadata(options: InitOptions) -> dict[str, Any]:
+    telemetry = options.telemetry
+    metadata: dict[str, Any] = {
+        "runtime": "python",
+        "version": pyiii_version(),
+        "name": worker_name(options),
+        "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "pid": os.getpid(),
+        "isolation": os.environ.get("III_ISOLATION") or None,
+        "telemetry": {
+            "language": (telemetry and telemetry.language)
+            or os.environ.get("LANG", "").split(".")[0]
+            or None,
+            "project_name": (telemetry and telemetry.project_name) or _project_name(),
+            "framework": (telemetry and telemetry.framework) or "pyiii",
+            "amplitude_api_key": telemetry.amplitude_api_key if telemetry else None,
+        },
+    }
+    if options.worker_description:
+        metadata["description"] = options.worker_description
+    return metadata

@@ -1,0 +1,112 @@
+"""One async function per trigger: engine payload → handler input + ctx → engine result."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from pyiii.steps.config import TriggerDef
+from pyiii.steps.context import FlowContext, TriggerInfo
+from pyiii.steps.inputs import ApiRequest, StateTriggerInput, StreamTriggerInput, to_http_result
+from pyiii.steps.invoke import arity, invoke, run_middleware
+from pyiii.steps.model import LoadedStep
+from pyiii.steps.schemas import SchemaError, validate
+from pyiii.steps.streams import Stream
+
+log = logging.getLogger("pyiii.steps")
+
+EngineFunction = Callable[[Any], Awaitable[Any]]
+
+
+def _bare(fn: EngineFunction) -> EngineFunction:
+    # The SDK derives request formats and model conversion from handler annotations; these
+    # wrappers have none worth reading, and evaluating them costs ~100 µs per registration.
+    fn.__annotations__ = {}
+    return fn
+
+
+def trigger_info(t: TriggerDef) -> TriggerInfo:
+    return TriggerInfo(type=t.type, index=t.index, path=t.path, method=t.method, topic=t.topic,
+                       expression=t.expression)
+
+
+def make_input(t: TriggerDef, payload: Any) -> Any:
+    """The handler's first argument, before validation."""
+    if t.type == "http":
+        return ApiRequest.from_payload(payload)
+    if t.type == "state":
+        return StateTriggerInput(payload if isinstance(payload, dict) else {})
+    if t.type == "stream":
+        return StreamTriggerInput(payload if isinstance(payload, dict) else {})
+    if t.type == "cron":
+        return None
+    return payload
+
+
+def _args(fn: Callable[..., Any], t: TriggerDef, value: Any, ctx: FlowContext) -> tuple[Any, ...]:
+    # A one-parameter cron handler is Motia 0.x's ``handler(context)``: cron has no input.
+    # A two-parameter one is ``handler(input, ctx)`` with ``input`` None.
+    if t.type == "cron" and arity(fn) == 1:
+        return (ctx,)
+    return (None if t.type == "cron" else value, ctx)
+
+
+def _invalid_body(exc: SchemaError) -> dict[str, Any]:
+    return {"status_code": 400, "headers": {},
+            "body": {"error": "Invalid request body", "errors": [e.to_json() for e in exc.errors]}}
+
+
+def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:
+    info = trigger_info(t)
+    name = step.config.name
+
+    def context(value: Any) -> FlowContext:
+        return FlowContext(trigger=info, input_value=value, step_name=name, streams=streams)
+
+    if t.type == "http":
+
+        async def http_function(payload: Any) -> Any:
+            request = make_input(t, payload)
+            ctx = context(request)
+
+            async def final() -> Any:
+                try:
+                    request.body = validate(t.body_schema, request.body)
+                except SchemaError as exc:
+                    return _invalid_body(exc)
+                return to_http_result(await invoke(step.handler, (request, ctx)))
+
+            if t.middleware:
+                return to_http_result(await run_middleware(t.middleware, request, ctx, final))
+            return await final()
+
+        return _bare(http_function)
+
+    async def event_function(payload: Any) -> Any:
+        value = make_input(t, payload)
+        if t.type == "queue":
+            try:
+                value = validate(t.input, value)
+            except SchemaError as exc:
+                log.error("step %s: message on %r does not match its input schema: %s", name, t.topic, exc)
+                raise
+        result = await invoke(step.handler, _args(step.handler, t, value, context(value)))
+        dump = getattr(result, "model_dump", None)
+        return dump(mode="json") if callable(dump) else result
+
+    return _bare(event_function)
+
+
+def condition_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:
+    """``condition(input, ctx) -> bool``; only an explicit ``False`` skips the handler."""
+    assert t.condition is not None
+    condition = t.condition
+    info = trigger_info(t)
+
+    async def check(payload: Any) -> bool:
+        value = make_input(t, payload)
+        ctx = FlowContext(trigger=info, input_value=value, step_name=step.config.name, streams=streams)
+        return bool(await invoke(condition, _args(condition, t, value, ctx)))
+
+    return _bare(check)

@@ -1,0 +1,179 @@
+"""The steps worker: discover a project, register its steps with an engine, reload on change.
+
+    runner = StepsRunner(Path("."), "ws://127.0.0.1:49134")
+    runner.start()          # blocks until every step is registered
+    runner.reload_file(p)   # one step re-imported and re-registered
+    runner.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyiii.sdk import III, InitOptions, register_worker
+from pyiii.steps import discovery, runtime
+from pyiii.steps.discovery import StepLoadError
+from pyiii.steps.model import LoadedStep
+from pyiii.steps.registration import Registered, register_step
+from pyiii.steps.stream_hooks import register_hooks
+from pyiii.steps.streams import Stream
+
+log = logging.getLogger("pyiii.steps")
+
+STEP_SUFFIX = "_step.py"
+STREAM_SUFFIX = "_stream.py"
+
+
+@dataclass
+class LoadReport:
+    steps: int = 0
+    streams: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class StepsRunner:
+    def __init__(self, project: Path, engine_url: str, *, worker_name: str = "steps") -> None:
+        self.project = project.resolve()
+        self.engine_url = engine_url
+        self.worker_name = worker_name
+        self.client: III | None = None
+        self.streams: dict[str, Stream] = {}
+        #: file path → what it registered.
+        self.steps: dict[Path, tuple[LoadedStep, Registered]] = {}
+        self._names: dict[str, Path] = {}  # step name → file, to refuse duplicates
+        self._stream_undo: list[Callable[[], None]] = []
+        self._lock = threading.RLock()
+        #: Set once the first load is done; file changes seen earlier wait for it.
+        self.ready = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LoadReport:
+        begin = time.perf_counter()
+        discovery.prepare(self.project)
+        self.client = register_worker(self.engine_url, InitOptions(worker_name=self.worker_name))
+        runtime.install(self.client)
+        report = self.load_all()
+        report.seconds = time.perf_counter() - begin
+        self.ready.set()
+        log.info("steps: %d step(s), %d stream(s) registered in %.0f ms", report.steps, report.streams,
+                 report.seconds * 1000)
+        for error in report.errors:
+            log.error("steps: %s", error)
+        return report
+
+    def stop(self) -> None:
+        with self._lock:
+            for _, registered in self.steps.values():
+                registered.unregister()
+            self.steps.clear()
+            self._names.clear()
+        client, self.client = self.client, None
+        if runtime.maybe_client() is client:
+            runtime.install(None)
+        if client is not None:
+            client.shutdown()
+
+    # ------------------------------------------------------------------ loading
+
+    def _client(self) -> III:
+        if self.client is None:
+            raise RuntimeError("StepsRunner is not started")
+        return self.client
+
+    def load_streams(self, report: LoadReport) -> None:
+        streams: dict[str, Stream] = {}
+        for path in discovery.find(self.project, STREAM_SUFFIX):
+            try:
+                loaded = discovery.load_stream(self.project, path)
+            except StepLoadError as exc:
+                report.errors.append(str(exc))
+                continue
+            if loaded is not None:
+                streams[loaded.config.name] = Stream(loaded.config)
+        for undo in self._stream_undo:
+            undo()
+        # Mutate in place: every ctx.streams mapping handed out so far sees the new set.
+        self.streams.clear()
+        self.streams.update(streams)
+        self._stream_undo = register_hooks(self._client(), self.streams)
+        report.streams = len(streams)
+
+    def load_all(self) -> LoadReport:
+        report = LoadReport()
+        with self._lock:
+            self.load_streams(report)
+            for path in discovery.find(self.project, STEP_SUFFIX):
+                if self._load_step(path, report):
+                    report.steps += 1
+        return report
+
+    def _load_step(self, path: Path, report: LoadReport) -> bool:
+        try:
+            step = discovery.load_step(self.project, path)
+        except StepLoadError as exc:
+            report.errors.append(str(exc))
+            return False
+        if step is None:
+            return False
+        clash = self._names.get(step.config.name)
+        if clash is not None and clash != path:
+            report.errors.append(f"{step.rel_path}: step name {step.config.name!r} is already used by "
+                                 f"{discovery.rel(self.project, clash)}")
+            return False
+        old = self.steps.pop(path, None)
+        if old is not None:
+            old[1].unregister()  # same ids may come back: take the old ones away first
+            self._names.pop(old[0].config.name, None)
+        try:
+            registered = register_step(self._client(), step, self.streams)
+        except Exception as exc:
+            report.errors.append(f"{step.rel_path}: registration failed: {exc}")
+            return False
+        self.steps[path] = (step, registered)
+        self._names[step.config.name] = path
+        return True
+
+    # ------------------------------------------------------------------ hot reload
+
+    def reload_file(self, path: Path) -> LoadReport:
+        """React to one changed/created/deleted file. A broken edit keeps the old step running."""
+        self.ready.wait()
+        path = path.resolve()
+        report = LoadReport()
+        begin = time.perf_counter()
+        with self._lock:
+            if path.name.endswith(STEP_SUFFIX):
+                if not path.exists():
+                    old = self.steps.pop(path, None)
+                    if old is not None:
+                        old[1].unregister()
+                        self._names.pop(old[0].config.name, None)
+                        log.info("steps: %s removed", discovery.rel(self.project, path))
+                elif self._load_step(path, report):
+                    report.steps = 1
+            elif path.name.endswith(STREAM_SUFFIX):
+                self.load_streams(report)
+            else:
+                # A helper module changed: forget it and reload every step that may use it.
+                name = discovery.module_name(self.project, path)
+                sys.modules.pop(name, None)
+                self.load_all_again(report)
+        report.seconds = time.perf_counter() - begin
+        for error in report.errors:
+            log.error("steps: %s", error)
+        if report.steps:
+            log.info("steps: reloaded %s in %.0f ms", discovery.rel(self.project, path), report.seconds * 1000)
+        return report
+
+    def load_all_again(self, report: LoadReport) -> None:
+        for path in list(self.steps):
+            if path.exists() and self._load_step(path, report):
+                report.steps += 1

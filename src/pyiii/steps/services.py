@@ -1,0 +1,40 @@
+"""Module-level services (Motia G2 style): ``logger``, ``enqueue``, ``stateManager``.
+
+    from pyiii.steps import logger, enqueue, stateManager
+    await enqueue({"topic": "order.created", "data": order})   # or without await in sync code
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyiii.sdk import Logger
+from pyiii.steps.calls import call
+from pyiii.steps.state import StateManager
+
+
+def _dump(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if callable(dump) and not isinstance(value, type) else value
+
+
+def enqueue(event: Any) -> Any:
+    """Publish ``{"topic", "data", "messageGroupId"?}`` to a durable topic
+    (``iii::durable::publish``). Also accepts Motia 0.x's ``{"type": topic, "data"}``."""
+    event = _dump(event)
+    if not isinstance(event, dict):
+        raise TypeError("enqueue() takes {'topic': str, 'data': ...}")
+    topic = event.get("topic", event.get("type"))
+    if not isinstance(topic, str) or not topic:
+        raise ValueError("enqueue() needs a non-empty 'topic'")
+    payload: dict[str, Any] = {"topic": topic, "data": _dump(event.get("data"))}
+    group = event.get("messageGroupId", event.get("message_group_id"))
+    if group is not None:
+        payload["messageGroupId"] = group
+    return call("iii::durable::publish", payload)
+
+
+#: Logs go to the engine (``engine::log::*``), correlated with the current invocation's trace.
+logger = Logger(service_name="steps")
+stateManager = StateManager()
+state_manager = stateManager

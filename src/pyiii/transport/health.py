@@ -1,0 +1,49 @@
+"""``/healthz`` and ``/readyz`` on every worker listener (docs/deployment.md).
+
+* ``/healthz`` (liveness): 200 while the event loop answers at all — restart the process when
+  this fails.
+* ``/readyz`` (readiness): 200 only once every configured worker has started (adapters
+  connected) and every registered connection check holds, and not while shutting down; 503
+  otherwise, so a load balancer sends new work elsewhere during start-up, an outage of Redis
+  or the shutdown grace period.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+from pyiii.core.engine import Engine
+
+PATHS = ("/healthz", "/readyz")
+
+
+def _json(status: HTTPStatus, body: dict[str, object]) -> Response:
+    payload = json.dumps(body).encode()
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
+                       ("Cache-Control", "no-store")])
+    return Response(status.value, status.phrase, headers, payload)
+
+
+def readiness(engine: Engine) -> tuple[bool, dict[str, bool]]:
+    checks: dict[str, bool] = {}
+    for name, check in engine.health_checks.items():
+        try:
+            checks[name] = bool(check())
+        except Exception:
+            checks[name] = False
+    ready = engine.ready and not engine.stopping and all(checks.values())
+    return ready, checks
+
+
+def probe(engine: Engine, path: str) -> Response:
+    if path == "/healthz":
+        return _json(HTTPStatus.OK, {"status": "ok", "stopping": engine.stopping})
+    ready, checks = readiness(engine)
+    status = HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE
+    state = "ready" if ready else ("stopping" if engine.stopping else "not_ready")
+    return _json(status, {"status": state, "started": engine.ready, "checks": checks,
+                          "workers": len(engine.peers)})

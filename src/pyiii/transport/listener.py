@@ -1,0 +1,247 @@
+"""One WebSocket listener (an ``iii-worker-manager`` entry): ``/``, ``/otel`` and
+``/ws/channels/{id}`` (spec/protocol.md §1).
+
+Every limit is configurable: frame size, connections, handshake deadline, heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import uuid
+from http import HTTPStatus
+from urllib.parse import SplitResult, parse_qs
+
+import msgspec
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from pyiii import protocol as p
+from pyiii.core.access import parse_expose_rules
+from pyiii.core.engine import Engine
+from pyiii.transport import health
+from pyiii.transport.channel_endpoint import serve_reader, serve_writer
+from pyiii.transport.rbac import AuthRefused, RbacConfig, authenticate, install_hooks
+from pyiii.transport.ws_peer import WebSocketPeer
+
+log = logging.getLogger("pyiii.listener")
+
+CHANNEL_PREFIX = "/ws/channels/"
+
+
+class ListenerConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    port: int = 49134
+    host: str = "0.0.0.0"
+    handshake_timeout_ms: int = 10_000
+    middleware_function_id: str | None = None
+    rbac: RbacConfig | None = None
+    #: Largest inbound message (bytes); larger ones close the connection with 1009.
+    max_frame_bytes: int = 64 * 1024 * 1024
+    max_connections: int = 10_000
+    #: Heartbeat: ping every interval, drop a peer that has not answered within the timeout.
+    #: A half-open peer is gone after at most interval + timeout + close_timeout (31 s by
+    #: default, under the "2x heartbeat interval" goal of fault F4).
+    ping_interval_ms: int = 20_000
+    ping_timeout_ms: int = 10_000
+    #: How long a closing connection may take to answer our close frame before it is aborted;
+    #: it also bounds how long a peer that failed the heartbeat keeps its socket.
+    close_timeout_ms: int = 1_000
+
+
+def _split_target(target: str) -> SplitResult:
+    """Split an origin-form request target into path and query. ``urlsplit`` alone would read a
+    leading ``//`` as an authority (``//x`` -> path ``""``), routing unknown paths to ``/``."""
+    path, _, query = target.partition("?")
+    return SplitResult("", "", path, query.partition("#")[0], "")
+
+
+def _text_response(status: HTTPStatus, body: dict[str, object]) -> Response:
+    payload = json.dumps(body).encode()
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return Response(status.value, status.phrase, headers, payload)
+
+
+class Listener:
+    def __init__(self, engine: Engine, config: ListenerConfig, name: str = "main") -> None:
+        self.engine = engine
+        self.config = config
+        self.name = name
+        self.expose = parse_expose_rules(config.rbac.expose_functions) if config.rbac else []
+        self._server: Server | None = None
+        self._connections: set[ServerConnection] = set()
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with ``port: 0``)."""
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        cfg = self.config
+        self._server = await serve(
+            self._handle,
+            cfg.host,
+            cfg.port,
+            process_request=self._route,
+            compression=None,  # deflate costs more CPU than it saves on loopback JSON
+            max_size=cfg.max_frame_bytes,
+            open_timeout=cfg.handshake_timeout_ms / 1000,
+            ping_interval=cfg.ping_interval_ms / 1000 if cfg.ping_interval_ms > 0 else None,
+            ping_timeout=cfg.ping_timeout_ms / 1000 if cfg.ping_timeout_ms > 0 else None,
+            close_timeout=cfg.close_timeout_ms / 1000,
+            server_header=None,
+        )
+        for sock in self._server.sockets:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close(close_connections=False)
+        for conn in list(self._connections):
+            conn.transport.abort()
+        await self._server.wait_closed()
+
+    # ------------------------------------------------------------------ routing
+
+    def _route(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = _split_target(request.path).path
+        if path in health.PATHS:
+            return health.probe(self.engine, path)
+        if len(self._connections) >= self.config.max_connections:
+            return _text_response(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {
+                    "error": {
+                        "code": "too_many_connections",
+                        "message": f"listener limit of {self.config.max_connections} reached",
+                    }
+                },
+            )
+        if path in ("/", "", "/otel"):
+            return None
+        if path.startswith(CHANNEL_PREFIX):
+            channel_id = path[len(CHANNEL_PREFIX) :]
+            query = parse_qs(_split_target(request.path).query)
+            key = query.get("key", [""])[0]
+            direction = query.get("dir", [""])[0]
+            if direction not in ("read", "write") or self.engine.channels.lookup(channel_id, key) is None:
+                return _text_response(
+                    HTTPStatus.NOT_FOUND, {"error": {"code": "NOT_FOUND", "message": "Channel not found"}}
+                )
+            return None
+        return _text_response(HTTPStatus.NOT_FOUND, {"error": {"code": "NOT_FOUND", "message": "Not Found"}})
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        sock = connection.transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._connections.add(connection)
+        try:
+            assert connection.request is not None
+            split = _split_target(connection.request.path)
+            if split.path.startswith(CHANNEL_PREFIX):
+                await self._serve_channel(connection, split.path[len(CHANNEL_PREFIX) :], split.query)
+            elif split.path == "/otel":
+                await self._serve_otel(connection, split.query)
+            else:
+                await self._serve_worker(connection, split.query)
+        finally:
+            self._connections.discard(connection)
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def _session(self, connection: ServerConnection, query: str) -> object:
+        assert connection.request is not None
+        headers = {k.lower(): v for k, v in connection.request.headers.raw_items()}
+        remote = connection.remote_address
+        ip = remote[0] if remote else None
+        try:
+            return await authenticate(
+                self.engine, self.config.rbac, self.expose, self.config.middleware_function_id, headers, query, ip
+            )
+        except AuthRefused as exc:
+            log.info("connection from %s refused by the auth function: %s", ip, exc)
+            try:
+                await connection.send(
+                    p.encode(p.ErrorFrame(error=p.ErrorBody(code="AUTH_ERROR", message=str(exc)))), text=True
+                )
+                await connection.close(1008, "unauthorized")
+            except ConnectionClosed:
+                pass
+            return None
+
+    async def _serve_worker(self, connection: ServerConnection, query: str) -> None:
+        from pyiii.core.access import Access
+
+        access = await self._session(connection, query)
+        if not isinstance(access, Access):
+            return
+        remote = connection.remote_address
+        peer = WebSocketPeer(
+            connection,
+            str(uuid.uuid4()),
+            str(uuid.uuid4()),
+            ip_address=remote[0] if remote else None,
+            listener=self.name,
+            access=access,
+        )
+        install_hooks(self.engine, self.config.rbac, peer)
+        try:
+            await self.engine.connect_peer(peer)
+            while True:
+                frame = await connection.recv(decode=False)
+                await self.engine.handle_frame(peer, frame)
+        except ConnectionClosed as exc:
+            if (exc.rcvd is not None and exc.rcvd.code == 1009) or (exc.sent is not None and exc.sent.code == 1009):
+                log.warning(
+                    "worker %s sent a frame over max_frame_bytes=%d; connection closed",
+                    peer.display_name,
+                    self.config.max_frame_bytes,
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker connection %s failed", peer.worker_id)
+        finally:
+            await self.engine.disconnect_peer(peer)
+
+    async def _serve_otel(self, connection: ServerConnection, query: str) -> None:
+        if await self._session(connection, query) is None:
+            return
+        try:
+            async for message in connection:
+                if isinstance(message, bytes) and message[:4] in p.TELEMETRY_PREFIXES:
+                    sink = self.engine.telemetry_sink
+                    if sink is not None:
+                        try:
+                            sink(message[:4], message[4:])
+                        except Exception:
+                            log.exception("telemetry frame rejected")
+        except ConnectionClosed:
+            pass
+
+    async def _serve_channel(self, connection: ServerConnection, channel_id: str, query: str) -> None:
+        params = parse_qs(query)
+        direction = params.get("dir", [""])[0]
+        channel = self.engine.channels.lookup(channel_id, params.get("key", [""])[0])
+        if channel is None:
+            await connection.close(1008, "channel not found")
+            return
+        if direction == "write":
+            if channel.writer_taken:
+                await connection.close(1008, "channel writer already connected")
+                return
+            channel.writer_taken = True
+            await serve_writer(connection, channel, self.engine.channels)
+        else:
+            if channel.reader_taken:
+                await connection.close(1008, "channel reader already connected")
+                return
+            channel.reader_taken = True
+            await serve_reader(connection, channel, self.engine.channels)

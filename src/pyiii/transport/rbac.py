@@ -1,0 +1,174 @@
+"""Per-connection authentication and registration hooks of an RBAC listener (spec §6.2, §6.5).
+
+Everything here calls ordinary functions through the engine; the results decide the
+connection's :class:`~pyiii.core.access.Access` and filter what it registers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from pyiii.core.access import Access, ExposeRule
+from pyiii.core.engine import Engine
+from pyiii.core.errors import FunctionError
+from pyiii.core.peer import Peer
+
+log = logging.getLogger("pyiii.rbac")
+
+
+class RbacConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    auth_function_id: str | None = None
+    expose_functions: list[Any] = []
+    on_function_registration_function_id: str | None = None
+    on_trigger_registration_function_id: str | None = None
+    on_trigger_type_registration_function_id: str | None = None
+
+
+class AuthResult(msgspec.Struct):
+    """What an auth function returns; absent fields take the defaults of spec §6.2."""
+
+    allowed_functions: list[str] = []
+    forbidden_functions: list[str] = []
+    allowed_trigger_types: list[str] | None = None
+    allow_trigger_type_registration: bool = False
+    allow_function_registration: bool = True
+    function_registration_prefix: str | None = None
+    context: Any = {}
+
+
+class AuthRefused(Exception):
+    pass
+
+
+def parse_raw_query(query: str) -> dict[str, list[str]]:
+    """Group query values per key, **not** URL-decoded (as the reference engine passes them)."""
+    out: dict[str, list[str]] = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        out.setdefault(key, []).append(value)
+    return out
+
+
+async def authenticate(
+    engine: Engine,
+    rbac: RbacConfig | None,
+    expose: list[ExposeRule],
+    middleware_function_id: str | None,
+    headers: dict[str, str],
+    query: str,
+    ip_address: str | None,
+) -> Access:
+    """Build the session of one connection; raises :class:`AuthRefused` on any failure."""
+    if rbac is None:
+        return Access(middleware_function_id=middleware_function_id)
+    if rbac.auth_function_id is None:
+        # An rbac block without an auth function: exposure rules apply, registrations allowed.
+        return Access(rbac=True, expose=expose, middleware_function_id=middleware_function_id)
+    request = {"headers": headers, "query_params": parse_raw_query(query), "ip_address": ip_address}
+    try:
+        raw = await engine.call(rbac.auth_function_id, request, timeout=3600)
+        result = msgspec.convert(raw, AuthResult)
+    except FunctionError as exc:
+        raise AuthRefused(exc.message) from None
+    except msgspec.ValidationError as exc:
+        raise AuthRefused(f"auth function returned an invalid result: {exc}") from None
+    return Access(
+        rbac=True,
+        expose=expose,
+        allowed_functions=frozenset(result.allowed_functions),
+        forbidden_functions=frozenset(result.forbidden_functions),
+        allowed_trigger_types=None if result.allowed_trigger_types is None else frozenset(result.allowed_trigger_types),
+        allow_trigger_type_registration=result.allow_trigger_type_registration,
+        allow_function_registration=result.allow_function_registration,
+        function_registration_prefix=result.function_registration_prefix,
+        context=result.context if result.context is not None else {},
+        middleware_function_id=middleware_function_id,
+    )
+
+
+async def _hook(engine: Engine, function_id: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Call a registration hook; only an object result allows the registration."""
+    try:
+        result = await engine.call(function_id, payload, timeout=3600)
+    except FunctionError as exc:
+        log.info("registration hook %s denied: %s", function_id, exc.message)
+        return None
+    return result if isinstance(result, dict) else None
+
+
+def _str_or(value: Any, default: Any) -> Any:
+    return value if isinstance(value, str) else default
+
+
+def install_hooks(engine: Engine, rbac: RbacConfig | None, peer: Peer) -> None:
+    """Attach the listener's registration hooks to ``peer``."""
+    if rbac is None:
+        return
+    context = peer.access.context
+
+    if rbac.on_function_registration_function_id:
+        fn_hook = rbac.on_function_registration_function_id
+
+        async def on_function(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
+            function_id, description, metadata = reg
+            out = await _hook(
+                engine,
+                fn_hook,
+                {"function_id": function_id, "description": description, "metadata": metadata, "context": context},
+            )
+            if out is None:
+                return None
+            return (
+                _str_or(out.get("function_id"), function_id),
+                _str_or(out.get("description"), description),
+                out["metadata"] if "metadata" in out else metadata,
+            )
+
+        peer.hook_function = on_function
+
+    if rbac.on_trigger_type_registration_function_id:
+        tt_hook = rbac.on_trigger_type_registration_function_id
+
+        async def on_trigger_type(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
+            type_id, description = reg
+            out = await _hook(
+                engine, tt_hook, {"trigger_type_id": type_id, "description": description, "context": context}
+            )
+            if out is None:
+                return None
+            return (_str_or(out.get("trigger_type_id"), type_id), _str_or(out.get("description"), description))
+
+        peer.hook_trigger_type = on_trigger_type
+
+    if rbac.on_trigger_registration_function_id:
+        tr_hook = rbac.on_trigger_registration_function_id
+
+        async def on_trigger(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
+            trigger_id, trigger_type, function_id, config, metadata = reg
+            out = await _hook(
+                engine,
+                tr_hook,
+                {
+                    "trigger_id": trigger_id,
+                    "trigger_type": trigger_type,
+                    "function_id": function_id,
+                    "config": config,
+                    "metadata": metadata,
+                    "context": context,
+                },
+            )
+            if out is None:
+                return None
+            return (
+                _str_or(out.get("trigger_id"), trigger_id),
+                _str_or(out.get("trigger_type"), trigger_type),
+                _str_or(out.get("function_id"), function_id),
+                out["config"] if "config" in out else config,
+            )
+
+        peer.hook_trigger = on_trigger

@@ -1,0 +1,58 @@
+"""Every built-in worker pyiii ships, by config name. Imported lazily: a worker that is not
+configured costs nothing at start-up."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Final
+
+from pyiii.workers.base import BuiltinWorker
+
+#: canonical name -> "module:Class". Workers start in this order, listeners last, so that
+#: everything a worker may call exists before the first worker connects.
+BUILTINS: Final[dict[str, str]] = {
+    "iii-engine-functions": "pyiii.workers.engine_functions.worker:EngineFunctionsWorker",
+    "iii-observability": "pyiii.workers.observability.worker:ObservabilityWorker",
+    "iii-state": "pyiii.workers.state.worker:StateWorker",
+    "iii-stream": "pyiii.workers.stream.worker:StreamWorker",
+    "iii-worker-manager": "pyiii.workers.worker_manager.worker:WorkerManager",
+    "iii-queue": "pyiii.workers.queue.worker:QueueWorker",
+    "iii-pubsub": "pyiii.workers.pubsub.worker:PubsubWorker",
+    "iii-cron": "pyiii.workers.cron.worker:CronWorker",
+    "iii-exec": "pyiii.workers.exec.worker:ExecWorker",
+    "iii-http": "pyiii.workers.http.worker:HttpWorker",
+    "iii-http-functions": "pyiii.workers.http_functions.worker:HttpFunctionsWorker",
+    "iii-cluster": "pyiii.workers.cluster.worker:ClusterWorker",
+    "iii-console": "pyiii.console.worker:ConsoleWorker",
+}
+
+#: Extra spellings accepted in config.yaml (the 0.22 docs renamed ``iii-x`` to ``x``).
+ALIASES: Final[dict[str, str]] = {
+    "engine-functions": "iii-engine-functions",
+    "worker-manager": "iii-worker-manager",
+}
+
+
+def canonical(name: str) -> str | None:
+    if name in BUILTINS:
+        return name
+    target = ALIASES.get(name)
+    if target is None and not name.startswith("iii-") and f"iii-{name}" in BUILTINS:
+        target = f"iii-{name}"
+    return target
+
+
+def load(kind: str) -> type[BuiltinWorker]:
+    module_name, _, class_name = BUILTINS[kind].partition(":")
+    cls: type[BuiltinWorker] = getattr(importlib.import_module(module_name), class_name)
+    assert issubclass(cls, BuiltinWorker)
+    return cls
+
+
+def start_rank(kind: str) -> int:
+    order = list(BUILTINS)
+    if kind == "iii-worker-manager":
+        return len(order) + 1
+    if kind == "iii-exec":  # the app's processes start once the listener accepts them
+        return len(order) + 2
+    return order.index(kind) if kind in order else len(order)

@@ -1,0 +1,117 @@
+"""``iii-cron`` (alias ``cron``): the ``cron`` trigger type (spec/workers.md §10).
+
+Trigger config ``{expression, timezone?, condition_function_id?}``; the job id is the trigger
+id; the handler gets ``{trigger: "cron", job_id, scheduled_time, actual_time}`` (RFC 3339 UTC).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from pyiii.core.engine import Engine
+from pyiii.core.errors import TriggerRegistrationError
+from pyiii.core.spans import SpanKind
+from pyiii.core.triggers import Binding
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.cron.config import CronConfig, KvLockConfig, RedisLockConfig
+from pyiii.workers.cron.job import CronJob
+from pyiii.workers.cron.locks import LocalTickLock, RedisTickLock, TickLock
+from pyiii.workers.cron.schedule import CronError, CronSchedule
+
+log = logging.getLogger("pyiii.cron")
+
+
+def build_lock(config: CronConfig) -> TickLock:
+    if config.adapter.name == "redis":
+        return RedisTickLock(msgspec.convert(config.adapter.config, RedisLockConfig))
+    return LocalTickLock(msgspec.convert(config.adapter.config, KvLockConfig).lock_ttl_ms)
+
+
+def zone(name: Any) -> ZoneInfo:
+    if not isinstance(name, str) or not name:
+        raise TriggerRegistrationError(f"timezone must be an IANA zone name such as 'Europe/Paris', got {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TriggerRegistrationError(f"unknown timezone '{name}'") from None
+
+
+class CronWorker(BuiltinWorker):
+    kind = "iii-cron"
+    aliases = ("cron",)
+    description = "Runs functions on cron schedules (seconds first, UTC or a chosen time zone)."
+    config_type = CronConfig
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        self.lock = build_lock(config)
+        self.jobs: dict[str, CronJob] = {}
+
+    async def start(self) -> None:
+        zone(self.config.default_timezone)
+        await self.engine.register_trigger_type(
+            "cron", self, worker=self.kind,
+            description="{expression: 'sec min hour dom month dow [year]', timezone?, condition_function_id?}")
+
+    async def stop(self) -> None:
+        for job in list(self.jobs.values()):
+            await job.stop()
+        self.jobs.clear()
+        await self.lock.close()
+
+    async def register_trigger(self, binding: Binding) -> None:
+        config = binding.config if isinstance(binding.config, dict) else {}
+        expression = config.get("expression")
+        if not isinstance(expression, str) or not expression.strip():
+            raise TriggerRegistrationError("Cron expression is required")
+        try:
+            schedule = CronSchedule.parse(expression)
+        except CronError as exc:
+            raise TriggerRegistrationError(f"Invalid cron expression '{expression}': {exc}") from None
+        tz = zone(config.get("timezone") or self.config.default_timezone)
+        condition = config.get("condition_function_id")
+        if condition is not None and not isinstance(condition, str):
+            raise TriggerRegistrationError("condition_function_id must be a string")
+        old = self.jobs.pop(binding.id, None)
+        if old is not None:
+            await old.stop()
+        # SDKs give every registration a fresh trigger id, so engines running the same app
+        # agree on the job by what it runs and when, not by id.
+        lock_id = f"{binding.function_id}|{' '.join(expression.split())}|{tz.key}"
+        job = CronJob(binding.id, schedule, tz, self.lock, self._firer(binding, condition),
+                      self.config.misfire_grace_ms, lock_id)
+        self.jobs[binding.id] = job
+        job.start()
+
+    async def unregister_trigger(self, binding: Binding) -> None:
+        job = self.jobs.pop(binding.id, None)
+        if job is not None:
+            await job.stop()
+
+    def _firer(self, binding: Binding, condition: str | None) -> Any:
+        engine = self.engine
+        tracer = engine.tracer
+
+        async def run(payload: dict[str, Any], traceparent: str | None) -> None:
+            if condition:
+                if await engine.call(condition, payload, metadata=binding.metadata, traceparent=traceparent) is False:
+                    return
+            await engine.fire(binding, payload, traceparent=traceparent)
+
+        async def fire(payload: dict[str, Any]) -> None:
+            if not tracer.enabled:
+                await run(payload, None)
+                return
+            # Each tick starts a trace: `cron_trigger`, with the condition and the call under it.
+            with tracer.start_span("cron_trigger", SpanKind.PRODUCER, None, {
+                "iii.trigger.type": "cron", "faas.trigger": "timer", "faas.cron": binding.config.get("expression"),
+                "cron.job_id": payload["job_id"], "cron.scheduled_time": payload["scheduled_time"],
+                "faas.invoked_name": binding.function_id,
+            }) as span:
+                await run(payload, span.traceparent)
+
+        return fire

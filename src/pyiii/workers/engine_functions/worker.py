@@ -1,0 +1,450 @@
+"""``iii-engine-functions``: introspection and control functions of spec/protocol.md §4."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import unicodedata
+from typing import Any, TypeVar
+
+import msgspec
+
+from pyiii.core import errors as E
+from pyiii.core.engine import Engine
+from pyiii.core.errors import FunctionError
+from pyiii.core.functions import CallContext, FunctionEntry
+from pyiii.core.peer import Peer
+from pyiii.core.triggers import Binding
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.engine_functions import views as V
+
+log = logging.getLogger("pyiii.engine_functions")
+T = TypeVar("T")
+
+WORKER_EVENTS = "engine::workers-available"
+FUNCTION_EVENTS = "engine::functions-available"
+
+
+class ListFunctionsArgs(msgspec.Struct):
+    search: str | None = None
+    prefix: str | None = None
+    worker: str | None = None
+    workers: list[str] | None = None
+    include_internal: bool = False
+
+
+class FunctionInfoArgs(msgspec.Struct):
+    function_id: str | None = None
+    function_ids: list[str] | None = None
+
+
+class ListTypesArgs(msgspec.Struct):
+    search: str | None = None
+    prefix: str | None = None
+    worker: str | None = None
+    include_internal: bool = False
+
+
+class IdArgs(msgspec.Struct):
+    id: str
+
+
+class ListBindingsArgs(msgspec.Struct):
+    search: str | None = None
+    trigger_type: str | None = None
+    function_id: str | None = None
+    worker: str | None = None
+    include_internal: bool = False
+
+
+class ListWorkersArgs(msgspec.Struct):
+    search: str | None = None
+    runtime: str | None = None
+    status: str | None = None
+
+
+class WorkerInfoArgs(msgspec.Struct):
+    name: str
+
+
+class Telemetry(msgspec.Struct):
+    language: str | None = None
+    project_name: str | None = None
+    framework: str | None = None
+
+
+class RegisterWorkerArgs(msgspec.Struct):
+    _caller_worker_id: str | None = None
+    runtime: str | None = None
+    version: str | None = None
+    name: str | None = None
+    description: str | None = None
+    os: str | None = None
+    pid: int | None = None
+    isolation: str | None = None
+    telemetry: Telemetry | None = None
+
+
+class RegisterTriggerArgs(msgspec.Struct):
+    trigger_type: str
+    function_id: str
+    config: Any = None
+    metadata: Any = None
+
+
+class UnregisterTriggerArgs(msgspec.Struct):
+    id: str
+    trigger_type: str | None = None
+
+
+class ChannelArgs(msgspec.Struct):
+    buffer_size: int | None = None
+
+
+_BIDI_AND_CONTROL = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def sanitize(text: str | None, limit: int = 280) -> str | None:
+    """Strip control and bidi characters, trim, cap at ``limit`` characters (spec §4.1)."""
+    if text is None:
+        return None
+    cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    cleaned = _BIDI_AND_CONTROL.sub("", cleaned).strip()
+    return cleaned[:limit]
+
+
+def args(function_id: str, data: Any, kind: type[T]) -> T:
+    """Decode a payload; ``null`` counts as ``{}`` for functions whose fields are optional."""
+    try:
+        return msgspec.convert({} if data is None else data, kind)
+    except msgspec.ValidationError as exc:
+        raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {exc}") from None
+
+
+def visible(peer: Peer | None, entry: FunctionEntry) -> bool:
+    if peer is None:
+        return True
+    return peer.access.decide(entry.id, entry.metadata)[0]
+
+
+class EngineFunctionsWorker(BuiltinWorker):
+    kind = "iii-engine-functions"
+    description = "Engine introspection: functions, triggers, workers, channels."
+    mandatory = True
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        self._worker_bindings: dict[str, Binding] = {}
+        self._function_bindings: dict[str, Binding] = {}
+        self._last_function_ids: list[str] = []
+        self._functions_timer: asyncio.TimerHandle | None = None
+        #: Coalescing window for engine::functions-available (the reference polls every 5 s).
+        self.functions_debounce_s = 0.2
+
+    async def start(self) -> None:
+        eng = self.engine
+        reg = eng.register_function
+        w = self.entry_id
+        reg("engine::functions::list", self._list_functions, worker=w, description="List registered functions")
+        reg("engine::functions::info", self._function_info, worker=w, description="Describe one or more functions")
+        reg("engine::triggers::list", self._list_types, worker=w, description="List trigger types")
+        reg("engine::triggers::info", self._type_info, worker=w, description="Describe a trigger type")
+        reg("engine::registered-triggers::list", self._list_bindings, worker=w, description="List registered triggers")
+        reg(
+            "engine::registered-triggers::info",
+            self._binding_info,
+            worker=w,
+            description="Describe a registered trigger",
+        )
+        reg("engine::workers::list", self._list_workers, worker=w, description="List workers")
+        reg("engine::workers::info", self._worker_info, worker=w, description="Describe a worker")
+        reg("engine::workers::register", self._register_worker, worker=w, description="Record worker metadata")
+        reg("engine::register_trigger", self._register_trigger, worker=w, description="Create a durable trigger")
+        reg("engine::unregister_trigger", self._unregister_trigger, worker=w, description="Remove a trigger")
+        reg("engine::channels::create", self._create_channel, worker=w, description="Create a data channel")
+        await eng.register_trigger_type(
+            WORKER_EVENTS,
+            _Bindings(self._worker_bindings),
+            worker=self.kind,
+            description="Fires when workers connect, disconnect or report metadata",
+        )
+        await eng.register_trigger_type(
+            FUNCTION_EVENTS,
+            _Bindings(self._function_bindings),
+            worker=self.kind,
+            description="Fires when the set of registered functions changes",
+        )
+        eng.on_worker_event(self._on_worker_event)
+        eng.functions.on_change(self._on_functions_changed)
+        self._last_function_ids = sorted(e.id for e in eng.functions.all())
+
+    # ------------------------------------------------------------------ events
+
+    def _on_worker_event(self, event: str, worker_id: str) -> None:
+        for binding in list(self._worker_bindings.values()):
+            self.engine.call_void(
+                binding.function_id, {"event": event, "worker_id": worker_id}, metadata=binding.metadata
+            )
+
+    def _on_functions_changed(self) -> None:
+        if self._functions_timer is None and self._function_bindings:
+            loop = asyncio.get_event_loop()
+            self._functions_timer = loop.call_later(self.functions_debounce_s, self._fire_functions_changed)
+
+    def _fire_functions_changed(self) -> None:
+        self._functions_timer = None
+        entries = sorted(self.engine.functions.all(), key=lambda e: e.id)
+        ids = [e.id for e in entries]
+        if ids == self._last_function_ids:
+            return
+        self._last_function_ids = ids
+        payload = {"event": "functions_changed", "functions": [V.function_summary(self.engine, e) for e in entries]}
+        for binding in list(self._function_bindings.values()):
+            self.engine.call_void(binding.function_id, payload, metadata=binding.metadata)
+
+    # ------------------------------------------------------------------ functions
+
+    async def _list_functions(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, ListFunctionsArgs)
+        workers = set(a.workers or [])
+        if a.worker:
+            workers.add(a.worker)
+        rows: list[tuple[int, str, FunctionEntry]] = []
+        needle = a.search.lower() if a.search else None
+        for entry in self.engine.functions.all():
+            fid = entry.id
+            if not a.include_internal and (
+                (fid.startswith("engine::") and not fid.startswith("engine::queue::")) or entry.internal
+            ):
+                continue
+            if a.prefix and not fid.startswith(a.prefix):
+                continue
+            if workers and V.function_worker_name(self.engine, entry) not in workers:
+                continue
+            if not visible(ctx.caller, entry):
+                continue
+            tier = 0
+            if needle is not None:
+                lid = fid.lower()
+                if lid.startswith(needle):
+                    tier = 0
+                elif needle in lid:
+                    tier = 1
+                elif entry.description and needle in entry.description.lower():
+                    tier = 2
+                else:
+                    continue
+            rows.append((tier, fid, entry))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        return {"functions": [V.function_summary(self.engine, e) for _, _, e in rows]}
+
+    async def _function_info(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, FunctionInfoArgs)
+        if (a.function_id is None) == (a.function_ids is None):
+            raise FunctionError(E.INVALID_ARGUMENTS, "pass exactly one of function_id or function_ids")
+        if a.function_id is not None:
+            entry = self.engine.functions.get(a.function_id)
+            if entry is None:
+                raise FunctionError(E.NOT_FOUND, f"Function '{a.function_id}' is not registered.")
+            if not visible(ctx.caller, entry):
+                raise FunctionError(E.FORBIDDEN, f"Function '{a.function_id}' is not visible to this session.")
+            return V.function_detail(self.engine, entry)
+        ids = list(dict.fromkeys(a.function_ids or []))
+        if not 1 <= len(ids) <= 32:
+            raise FunctionError(E.INVALID_ARGUMENTS, "function_ids must hold 1 to 32 ids")
+        out: list[dict[str, Any]] = []
+        for fid in ids:
+            entry = self.engine.functions.get(fid)
+            if entry is None:
+                out.append({"function_id": fid, "error": "not_found"})
+            elif not visible(ctx.caller, entry):
+                out.append({"function_id": fid, "error": "forbidden"})
+            else:
+                out.append(V.function_detail(self.engine, entry))
+        return {"functions": out}
+
+    # ------------------------------------------------------------------ trigger types
+
+    async def _list_types(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, ListTypesArgs)
+        needle = a.search.lower() if a.search else None
+        rows = []
+        for tt in sorted(self.engine.triggers.types.values(), key=lambda t: t.id):
+            if not a.include_internal and tt.id.startswith("engine::"):
+                continue
+            if a.prefix and not tt.id.startswith(a.prefix):
+                continue
+            if a.worker and V.type_worker_name(tt) != a.worker:
+                continue
+            if needle and needle not in tt.id.lower() and needle not in tt.description.lower():
+                continue
+            rows.append(V.type_summary(tt))
+        return {"triggers": rows}
+
+    async def _type_info(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, IdArgs)
+        tt = self.engine.triggers.types.get(a.id)
+        if tt is None:
+            raise FunctionError(E.NOT_FOUND, f"Trigger type '{a.id}' is not registered.")
+        return V.type_detail(self.engine, tt)
+
+    # ------------------------------------------------------------------ bindings
+
+    async def _list_bindings(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, ListBindingsArgs)
+        needle = a.search.lower() if a.search else None
+        rows = []
+        for b in sorted(self.engine.triggers.live.values(), key=lambda b: b.id):
+            if not a.include_internal and b.function_id.startswith("engine::"):
+                continue
+            if a.trigger_type and b.trigger_type != a.trigger_type:
+                continue
+            if a.function_id and b.function_id != a.function_id:
+                continue
+            if a.worker and V.binding_worker_name(self.engine, b) != a.worker:
+                continue
+            if needle and not any(needle in s.lower() for s in (b.id, b.trigger_type, b.function_id)):
+                continue
+            rows.append(V.binding_summary(self.engine, b))
+        return {"registered_triggers": rows}
+
+    async def _binding_info(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, IdArgs)
+        b = self.engine.triggers.live.get(a.id)
+        if b is None:
+            raise FunctionError(E.NOT_FOUND, f"Trigger '{a.id}' is not registered.")
+        out = V.binding_summary(self.engine, b)
+        out.pop("config_summary")
+        if b.metadata is not None:
+            out["metadata"] = b.metadata
+        tt = self.engine.triggers.types.get(b.trigger_type)
+        out["trigger"] = V.type_detail(self.engine, tt) if tt else None
+        entry = self.engine.functions.get(b.function_id)
+        out["function"] = V.function_detail(self.engine, entry) if entry else None
+        return out
+
+    # ------------------------------------------------------------------ workers
+
+    def _worker_rows(self) -> list[dict[str, Any]]:
+        rows = [V.peer_summary(self.engine, p) for p in self.engine.peers.values() if p.metadata.pid is not None]
+        for w in self.engine.in_process_workers.values():
+            rows.append(
+                {
+                    "name": w.name,
+                    "description": w.description or None,
+                    "version": self.engine.version,
+                    "id": w.id,
+                    "runtime": "engine",
+                    "os": None,
+                    "status": "available",
+                    "function_count": len(w.functions),
+                    "connected_at_ms": self.engine_started_ms,
+                    "active_invocations": 0,
+                    "isolation": "in-process",
+                    "ip_address": None,
+                }
+            )
+        return rows
+
+    @property
+    def engine_started_ms(self) -> int:
+        return getattr(self.engine, "started_at_ms", 0)
+
+    async def _list_workers(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, ListWorkersArgs)
+        rows = [
+            r
+            for r in self._worker_rows()
+            if (not a.search or a.search.lower() in str(r["name"]).lower())
+            and (not a.runtime or r["runtime"] == a.runtime)
+            and (not a.status or r["status"] == a.status)
+        ]
+        rows.sort(key=lambda r: (str(r["name"]), str(r["id"])))
+        return {"workers": rows}
+
+    async def _worker_info(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, WorkerInfoArgs)
+        eng = self.engine
+        for peer in eng.peers.values():
+            if peer.metadata.name == a.name or peer.worker_id == a.name:
+                summary = V.peer_summary(eng, peer)
+                if peer.metadata.pid is not None:
+                    summary["pid"] = peer.metadata.pid
+                summary["internal"] = False
+                metrics = getattr(eng, "worker_metrics", {}).get(peer.worker_id)
+                if metrics:
+                    summary["latest_metrics"] = metrics
+                fns = [e for e in eng.functions.all() if e.owner is peer]
+                types = [t for t in eng.triggers.types.values() if t.owner is peer]
+                bindings = [b for b in eng.triggers.live.values() if b.owner is peer]
+                return self._worker_surface(summary, fns, types, bindings)
+        for w in eng.in_process_workers.values():
+            if w.name == a.name or w.id == a.name:
+                summary = next(r for r in self._worker_rows() if r["id"] == w.id)
+                summary["internal"] = True
+                fns = [e for e in eng.functions.all() if e.worker_name == w.id]
+                types = [t for t in eng.triggers.types.values() if t.owner is None and t.worker_name in (w.id, w.name)]
+                return self._worker_surface(summary, fns, types, [])
+        raise FunctionError(E.NOT_FOUND, f"Worker '{a.name}' is not connected.")
+
+    def _worker_surface(
+        self, summary: dict[str, Any], fns: list[FunctionEntry], types: list[Any], bindings: list[Binding]
+    ) -> dict[str, Any]:
+        return {
+            "worker": summary,
+            "functions": [V.function_summary(self.engine, e) for e in sorted(fns, key=lambda e: e.id)],
+            "trigger_types": [V.type_summary(t) for t in sorted(types, key=lambda t: t.id)],
+            "registered_triggers": [V.binding_summary(self.engine, b) for b in sorted(bindings, key=lambda b: b.id)],
+        }
+
+    async def _register_worker(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, RegisterWorkerArgs)
+        peer = ctx.caller
+        if peer is None and a._caller_worker_id:
+            peer = self.engine.peers.get(a._caller_worker_id)
+        if peer is None:
+            raise FunctionError(E.INVALID_ARGUMENTS, "engine::workers::register must be called by a connected worker")
+        m = peer.metadata
+        m.runtime = a.runtime or "unknown"
+        m.version = a.version
+        m.name = sanitize(a.name) or None
+        m.description = sanitize(a.description) or None
+        m.os = a.os
+        m.pid = a.pid
+        m.isolation = a.isolation
+        m.telemetry = msgspec.to_builtins(a.telemetry) if a.telemetry else {}
+        self.engine.worker_metadata_updated(peer)
+        return {"success": True}
+
+    async def _register_trigger(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, RegisterTriggerArgs)
+        trigger_id = await self.engine.register_trigger_for(
+            ctx.caller, a.trigger_type, a.function_id, a.config, a.metadata
+        )
+        return {"id": trigger_id}
+
+    async def _unregister_trigger(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, UnregisterTriggerArgs)
+        try:
+            removed = await self.engine.unregister_trigger(a.id)
+        except Exception as exc:
+            raise FunctionError("unregister_failed", str(exc)) from None
+        return {"removed": removed}
+
+    async def _create_channel(self, data: Any, ctx: CallContext) -> Any:
+        a = args(ctx.function_id, data, ChannelArgs)
+        return self.engine.channels.create(a.buffer_size).refs()
+
+
+class _Bindings:
+    """Provider of the engine event trigger types: it only remembers the bindings."""
+
+    def __init__(self, store: dict[str, Binding]) -> None:
+        self.store = store
+
+    async def register_trigger(self, binding: Binding) -> None:
+        self.store[binding.id] = binding
+
+    async def unregister_trigger(self, binding: Binding) -> None:
+        self.store.pop(binding.id, None)

@@ -1,0 +1,23 @@
+"""``iii-exec`` config (spec/workers.md §12, extended: argv lists, debounce, restart policy)."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class ExecConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    #: Commands run in order; each but the last must exit 0. A string runs with ``sh -c``;
+    #: a list is an argv run without a shell. The last one is the long-running process.
+    exec: list[str | list[str]] = []
+    #: Globs (relative to ``cwd``) whose changes restart the pipeline, e.g. ``src/**/*.py``.
+    watch: list[str] = []
+    #: Changes closer together than this restart once.
+    debounce_ms: int = 200
+    #: Restart the long-running process when it exits on its own (the reference does not).
+    restart_on_exit: bool = True
+    restart_backoff_ms: int = 500
+    restart_backoff_max_ms: int = 30_000
+    #: SIGTERM, then SIGKILL after this long.
+    stop_grace_ms: int = 3_000
+    cwd: str | None = None
+    env: dict[str, str] = {}

@@ -1,0 +1,73 @@
+"""Moving bytes between an HTTP exchange and the data channels of its payload (spec §4.3/§4.4)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import orjson
+
+from pyiii.core.channels import EOF, Channel
+from pyiii.workers.http.body import BodyStream
+from pyiii.workers.http.response import clean_headers
+from pyiii.workers.http.sink import Headers
+
+
+def put_now(channel: Channel, data: bytes, chunk_size: int) -> int:
+    """Queue as many pieces of ``data`` as fit without waiting; returns bytes queued."""
+    queue = channel.queue
+    offset = 0
+    while offset < len(data) and not queue.full():
+        queue.put_nowait(data[offset:offset + chunk_size])
+        offset += chunk_size
+    return min(offset, len(data))
+
+
+async def fill_from_bytes(channel: Channel, data: bytes, offset: int, chunk_size: int) -> None:
+    for start in range(offset, len(data), chunk_size):
+        await channel.queue.put(data[start:start + chunk_size])
+    await channel.queue.put(EOF)
+
+
+async def fill_from_body(channel: Channel, body: BodyStream, chunk_size: int) -> None:
+    """Stream a request body into the channel; the queue's capacity is the backpressure."""
+    while (chunk := await body.read()) is not None:
+        for start in range(0, len(chunk), chunk_size):
+            await channel.queue.put(chunk[start:start + chunk_size])
+    await channel.queue.put(EOF)
+
+
+def start_filling(channel: Channel, body: BodyStream, raw: bytes | None, chunk_size: int) -> asyncio.Task[None] | None:
+    """Write the request body into ``channel``; a task only when it cannot be done right now."""
+    if raw is None and body.complete and not body.too_large:
+        raw = body.take_all()
+    if raw is not None:
+        queued = put_now(channel, raw, chunk_size)
+        if queued == len(raw) and not channel.queue.full():
+            channel.queue.put_nowait(EOF)
+            return None
+        return asyncio.ensure_future(fill_from_bytes(channel, raw, queued, chunk_size))
+    return asyncio.ensure_future(fill_from_body(channel, body, chunk_size))
+
+
+class ResponseControl:
+    """What the handler said on the response channel before its first body chunk."""
+
+    __slots__ = ("headers", "status")
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.headers: Headers = []
+
+    def apply(self, text: str) -> None:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            message = orjson.loads(text)
+            if not isinstance(message, dict):
+                return
+            kind = message.get("type")
+            if kind == "set_status":
+                code = message.get("status_code")
+                if isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599:
+                    self.status = code
+            elif kind == "set_headers":
+                self.headers.extend(clean_headers(message.get("headers")))

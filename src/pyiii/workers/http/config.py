@@ -1,0 +1,46 @@
+"""``iii-http`` config (spec/workers.md §4.1). Unknown keys are rejected, like the reference."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class CorsConfig(msgspec.Struct, forbid_unknown_fields=True):
+    #: ``[]`` or a list containing ``"*"`` allows any origin.
+    allowed_origins: list[str] = []
+    #: ``[]`` allows any method.
+    allowed_methods: list[str] = []
+    #: Seconds a browser may cache a preflight answer.
+    max_age: int = 600
+
+
+class GlobalMiddleware(msgspec.Struct, forbid_unknown_fields=True):
+    function_id: str
+    phase: str = "preHandler"
+    priority: int = 0
+
+
+class HttpConfig(msgspec.Struct, forbid_unknown_fields=True):
+    port: int = 3111
+    host: str = "0.0.0.0"
+    #: Whole-request timeout (until the response starts) and per-middleware-call timeout, ms.
+    default_timeout: int = 30_000
+    #: Requests handled at once; the rest wait. 0 is clamped to 1.
+    concurrency_request_limit: int = 1024
+    #: Absent means permissive (any origin, method and header).
+    cors: CorsConfig | None = None
+    middleware: list[GlobalMiddleware] = []
+    #: Largest request body accepted; bigger ones get 413 before they are read.
+    max_body_bytes: int = 16 * 1024 * 1024
+    #: Longest request target (path + query) accepted; longer ones get 414.
+    max_url_bytes: int = 8192
+    #: Most header lines in one request; more get 431.
+    max_headers: int = 128
+    #: An idle keep-alive connection is closed after this many seconds.
+    keep_alive_timeout: float = 5.0
+    #: Seconds ``stop()`` waits for in-flight requests before closing their connections.
+    shutdown_grace: float = 10.0
+    #: Capacity (items) of the request_body / response data channels.
+    channel_buffer: int = 64
+    #: Request bodies are written to the request_body channel in pieces of at most this size.
+    channel_chunk_bytes: int = 64 * 1024

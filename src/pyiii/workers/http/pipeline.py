@@ -1,0 +1,364 @@
+"""One HTTP request through the iii pipeline (spec §4.5): route, global middleware, channels and
+body, condition, route middleware, handler; then a buffered or streamed response."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from pyiii.core import errors as E
+from pyiii.core.channels import EOF, Channel
+from pyiii.core.engine import Engine
+from pyiii.core.errors import FunctionError
+from pyiii.core.spans import Span, SpanKind
+from pyiii.workers.http import response as R
+from pyiii.workers.http.channel_io import ResponseControl, start_filling
+from pyiii.workers.http.config import HttpConfig
+from pyiii.workers.http.cors import Cors
+from pyiii.workers.http.paths import InvalidPath, request_segments
+from pyiii.workers.http.request import Request
+from pyiii.workers.http.router import Route, Router
+from pyiii.workers.http.sink import ResponseSink
+
+log = logging.getLogger("pyiii.http")
+
+
+def new_error_id() -> str:
+    return secrets.token_hex(6)
+
+
+class Responded(Exception):
+    """A step answered the request itself (middleware respond, condition false, an error)."""
+
+
+class Pipeline:
+    def __init__(self, engine: Engine, router: Router, config: HttpConfig) -> None:
+        self.engine = engine
+        self.router = router
+        self.configure(config)
+
+    def configure(self, config: HttpConfig) -> None:
+        self.config = config
+        self.cors = Cors(config.cors)
+        self.timeout = config.default_timeout / 1000
+        self.semaphore = asyncio.Semaphore(max(1, config.concurrency_request_limit))
+        entries = [m for m in config.middleware if m.phase == "preHandler"]
+        self.global_middleware = tuple(m.function_id for m in sorted(entries, key=lambda m: m.priority))
+
+    # ------------------------------------------------------------------ entry point
+
+    async def __call__(self, request: Request, sink: ResponseSink) -> None:
+        origin = request.headers.get("origin")
+        if origin is not None:
+            if self.cors.is_preflight(request):
+                sink.send(200, self.cors.preflight(request, origin), b"")
+                return
+            sink.extra_headers = self.cors.response_headers(origin)
+        try:
+            segments = request_segments(request.path)
+        except InvalidPath as exc:
+            sink.send_error(400, "INVALID_PATH", str(exc))
+            return
+        match = self.router.match(segments)
+        if match is None:
+            sink.send_error(404, "NOT_FOUND", "Not Found")
+            return
+        route = match.routes.get(request.method)
+        if route is None and request.method == "HEAD":
+            route = match.routes.get("GET")  # HEAD is GET without a body, through the same pipeline
+        if route is None:
+            allowed = sorted(match.routes) + (["HEAD"] if "GET" in match.routes and "HEAD" not in match.routes else [])
+            sink.send_error(405, "METHOD_NOT_ALLOWED", f"Method {request.method} not allowed",
+                            headers=[("allow", ", ".join(allowed))])
+            return
+        params = dict(zip(route.param_names, match.values, strict=True))
+        async with self.semaphore:
+            await self._serve(route, params, request, sink)
+
+    async def _serve(self, route: Route, params: dict[str, str], request: Request, sink: ResponseSink) -> None:
+        timeout = route.timeout if route.timeout is not None else self.timeout
+        exchange = _Exchange()
+        headers = request.headers
+        exchange.baggage = headers.get("baggage")
+        tracer = self.engine.tracer
+        if tracer.enabled:
+            # spec/workers.md §4.8: the server span; every call this request makes is under it.
+            span = tracer.start_span(f"{request.method} {route.pattern}", SpanKind.SERVER,
+                                     headers.get("traceparent"), _server_attributes(route, request))
+            exchange.traceparent = span.traceparent
+            if isinstance(span, Span):
+                span.trace_state = headers.get("tracestate")
+                exchange.span = span
+        else:
+            exchange.traceparent = headers.get("traceparent")
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    streaming = await self._respond(route, params, request, sink, exchange)
+            except TimeoutError:
+                if exchange.in_middleware and not sink.started:
+                    sink.send_error(504, "MIDDLEWARE_TIMEOUT", "Middleware timeout")
+                elif not sink.started:
+                    sink.send_error(504, "TIMEOUT", f"Request did not complete within {timeout * 1000:.0f} ms")
+                return
+            except Responded:
+                return
+            if streaming is not None:
+                await streaming
+        finally:
+            exchange.close(self.engine)
+            if exchange.span is not None:
+                _end_server_span(exchange.span, sink, exchange.call)
+
+    # ------------------------------------------------------------------ steps
+
+    async def _respond(self, route: Route, params: dict[str, str], request: Request, sink: ResponseSink,
+                       exchange: _Exchange) -> Awaitable[None] | None:
+        headers = request.headers
+        query = dict(parse_qsl(request.query, keep_blank_values=True)) if request.query else {}
+        if self.global_middleware or route.middleware_ids:
+            view = {"path_params": params, "query_params": query, "headers": headers, "method": request.method}
+            for function_id in self.global_middleware:
+                await self._middleware(function_id, view, sink, exchange)
+
+        request_channel, response_channel = exchange.open(self.engine, self.config.channel_buffer)
+        chunk = self.config.channel_chunk_bytes
+        body: Any = None
+        if "application/json" in headers.get("content-type", ""):
+            raw = await request.body.read_all()
+            if raw:
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    body = orjson.loads(raw)
+            exchange.filler = start_filling(request_channel, request.body, raw, chunk)
+        else:
+            exchange.filler = start_filling(request_channel, request.body, None, chunk)
+
+        payload: dict[str, Any] = {
+            "query_params": query,
+            "path_params": params,
+            "headers": headers,
+            "path": route.pattern,
+            "method": request.method,
+            "body": body,
+            "trigger": {"type": "http", "path": route.pattern, "method": route.method},
+        }
+        if route.condition_id is not None:
+            await self._condition(route.condition_id, payload, sink, exchange)
+        for function_id in route.middleware_ids:
+            await self._middleware(function_id, view, sink, exchange)
+
+        refs = request_channel.refs(), response_channel.refs()
+        payload["request_body"] = refs[0]["reader"]
+        payload["response"] = refs[1]["writer"]
+        call = asyncio.ensure_future(self.engine.fire(
+            route.binding, payload, timeout=route.timeout or self.timeout,
+            traceparent=exchange.traceparent, baggage=exchange.baggage,
+        ))
+        exchange.call = call
+        return await self._await_answer(route, call, response_channel, sink)
+
+    async def _middleware(self, function_id: str, view: dict[str, Any], sink: ResponseSink,
+                          exchange: _Exchange) -> None:
+        payload = {"phase": "preHandler", "request": view, "context": {}}
+        exchange.in_middleware = True
+        try:
+            async with asyncio.timeout(self.timeout):
+                result = await self.engine.call(function_id, payload, timeout=self.timeout,
+                                                traceparent=exchange.traceparent, baggage=exchange.baggage)
+            exchange.in_middleware = False
+        except TimeoutError:
+            sink.send_error(504, "MIDDLEWARE_TIMEOUT", "Middleware timeout")
+            raise Responded from None
+        except FunctionError as exc:
+            if exc.code == E.INVOCATION_TIMEOUT:
+                sink.send_error(504, "MIDDLEWARE_TIMEOUT", "Middleware timeout")
+            else:
+                self._send_function_error(sink, f"middleware {function_id}", exc)
+            raise Responded from None
+        action = result.get("action") if isinstance(result, dict) else None
+        if action == "respond":
+            assert isinstance(result, dict)
+            status, headers, body = R.middleware_response(result.get("response"))
+            sink.send(status, headers, body)
+            raise Responded
+        if action != "continue":
+            log.warning("middleware %s returned no known action (%r); continuing", function_id, action)
+
+    async def _condition(self, function_id: str, payload: dict[str, Any], sink: ResponseSink,
+                         exchange: _Exchange) -> None:
+        try:
+            verdict = await self.engine.call(function_id, payload, timeout=self.timeout,
+                                             traceparent=exchange.traceparent, baggage=exchange.baggage)
+        except FunctionError as exc:
+            self._send_function_error(sink, f"condition {function_id}", exc)
+            raise Responded from None
+        if verdict is False:
+            sink.send_error(422, "CONDITION_NOT_MET", "Request condition not met", skipped=True)
+            raise Responded
+
+    async def _await_answer(self, route: Route, call: asyncio.Future[Any], channel: Channel,
+                            sink: ResponseSink) -> Awaitable[None] | None:
+        """Race the handler's result against its response channel. A non-null result before any
+        body chunk wins (buffered); a body chunk first starts a streamed response."""
+        queue = channel.queue
+        control = ResponseControl()
+        getter: asyncio.Future[object] = asyncio.ensure_future(queue.get())
+        result_known = False
+        try:
+            while True:
+                await asyncio.wait((getter,) if result_known else (call, getter),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if not result_known and call.done():
+                    result_known = True
+                    result = self._result_or_respond(route, call, sink)
+                    if result is not None:
+                        status, headers, body = R.buffered(result)
+                        sink.send(status, headers, body)
+                        return None
+                if not getter.done():
+                    continue
+                item = getter.result()
+                if item is EOF:
+                    if not result_known:
+                        await asyncio.wait((call,))
+                        result = self._result_or_respond(route, call, sink)
+                        if result is not None:
+                            status, headers, body = R.buffered(result)
+                            sink.send(status, headers, body)
+                            return None
+                    sink.send(control.status, control.headers, b"")
+                    return None
+                if isinstance(item, str):
+                    control.apply(item)
+                    getter = asyncio.ensure_future(queue.get())
+                    continue
+                assert isinstance(item, bytes)
+                sink.start(control.status, control.headers)
+                if not result_known:
+                    call.add_done_callback(_log_late_failure)
+                return _stream(item, queue, sink)
+        finally:
+            if not getter.done():
+                getter.cancel()
+
+    def _result_or_respond(self, route: Route, call: asyncio.Future[Any], sink: ResponseSink) -> Any:
+        try:
+            return call.result()
+        except FunctionError as exc:
+            if exc.code == E.INVOCATION_TIMEOUT:
+                sink.send_error(504, "TIMEOUT", exc.message)
+            else:
+                self._send_function_error(sink, f"handler {route.function_id}", exc)
+            raise Responded from None
+
+    def _send_function_error(self, sink: ResponseSink, what: str, exc: FunctionError) -> None:
+        error_id = new_error_id()
+        log.warning("HTTP %s failed [%s]: %s: %s", what, error_id, exc.code, exc.message)
+        sink.send_error(500, exc.code, exc.message, error_id)
+
+
+async def _stream(first: bytes, queue: asyncio.Queue[object], sink: ResponseSink) -> None:
+    try:
+        await sink.write(first)
+        while (item := await queue.get()) is not EOF:
+            if isinstance(item, bytes):
+                await sink.write(item)
+        sink.end()
+    except ConnectionError:
+        log.debug("client left during a streamed response")
+
+
+def _server_attributes(route: Route, request: Request) -> dict[str, Any]:
+    """The HTTP server span's attributes (spec/workers.md §4.8)."""
+    headers = request.headers
+    scheme = headers.get("x-forwarded-proto", "http")
+    host = headers.get("host", "")
+    target = f"{request.path}?{request.query}" if request.query else request.path
+    attributes: dict[str, Any] = {
+        "iii.trigger.type": "http",
+        "faas.trigger": "http",
+        "http.request.method": request.method,
+        "http.route": route.pattern,
+        "url.path": request.path,
+        "url.scheme": scheme,
+        "url.full": f"{scheme}://{host}{target}",
+        "iii.function.kind": "internal" if route.function_id.startswith("engine::") else "user",
+    }
+    if request.query:
+        attributes["url.query"] = request.query
+    if host:
+        attributes["server.address"] = host
+    if "user-agent" in headers:
+        attributes["user_agent.original"] = headers["user-agent"]
+    if "content-type" in headers:
+        attributes["http.request.header.content_type"] = headers["content-type"]
+    if request.content_length is not None:
+        attributes["http.request.body.size"] = request.content_length
+    return attributes
+
+
+def _end_server_span(span: Span, sink: ResponseSink, call: asyncio.Future[Any] | None) -> None:
+    status = sink.status
+    if status:
+        span.set_attribute("http.response.status_code", status)
+    failure = call.exception() if call is not None and call.done() and not call.cancelled() else None
+    if isinstance(failure, FunctionError):
+        span.record_error(failure.message, failure.code, failure.stacktrace)
+    if status >= 400 or not sink.started:
+        message = failure.message if isinstance(failure, FunctionError) else (
+            f"HTTP {status}" if status else "no response sent")
+        span.end("error", message)
+    else:
+        span.end("ok")
+
+
+def _log_late_failure(call: asyncio.Future[Any]) -> None:
+    if call.cancelled():
+        return
+    exc = call.exception()
+    if exc is not None:
+        log.warning("streaming handler failed after its response started: %s", exc)
+
+
+class _Exchange:
+    """The per-request resources that must be released however the request ends."""
+
+    __slots__ = ("baggage", "call", "channels", "filler", "in_middleware", "span", "traceparent")
+
+    def __init__(self) -> None:
+        #: Whether the request deadline, if it passes now, is a middleware's fault.
+        self.in_middleware = False
+        self.channels: tuple[Channel, Channel] | None = None
+        self.filler: asyncio.Future[None] | None = None
+        self.call: asyncio.Future[Any] | None = None
+        #: Trace context of every call this request makes (under the server span if traced).
+        self.traceparent: str | None = None
+        self.baggage: str | None = None
+        self.span: Span | None = None
+
+    def open(self, engine: Engine, buffer: int) -> tuple[Channel, Channel]:
+        request_channel = engine.channels.create(buffer)
+        request_channel.writer_taken = True  # the engine writes the request body
+        response_channel = engine.channels.create(buffer)
+        response_channel.reader_taken = True  # the engine reads the response
+        self.channels = (request_channel, response_channel)
+        return self.channels
+
+    def close(self, engine: Engine) -> None:
+        if self.filler is not None and not self.filler.done():
+            self.filler.cancel()
+        if self.call is not None and not self.call.done():
+            # The handler keeps running in its worker; we only stop waiting for it.
+            self.call.add_done_callback(_log_late_failure)
+        if self.channels is not None:
+            # The exchange is over: nobody may attach to these channels any more.
+            for channel in self.channels:
+                engine.channels.finish(channel, "write")
+                engine.channels.finish(channel, "read")

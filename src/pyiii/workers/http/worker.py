@@ -1,0 +1,121 @@
+"""``iii-http`` (alias ``http``): the ``http`` trigger type, served by an HTTP/1.1 server."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyiii.core.errors import TriggerRegistrationError
+from pyiii.core.triggers import Binding
+from pyiii.workers.base import BuiltinWorker
+from pyiii.workers.http.config import HttpConfig
+from pyiii.workers.http.paths import InvalidPath
+from pyiii.workers.http.pipeline import Pipeline
+from pyiii.workers.http.router import SUPPORTED_METHODS, Route, RouteConflict, Router
+from pyiii.workers.http.server import HttpServer, ServerLimits
+
+log = logging.getLogger("pyiii.http")
+
+TRIGGER_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["api_path"],
+    "properties": {
+        "api_path": {"type": "string", "description": "Route pattern; ':id' or '{id}' segments are parameters"},
+        "http_method": {"type": "string", "default": "GET", "enum": sorted(SUPPORTED_METHODS)},
+        "condition_function_id": {"type": "string"},
+        "middleware_function_ids": {"type": "array", "items": {"type": "string"}},
+        "timeout_ms": {"type": "integer", "minimum": 1, "description": "pyiii: per-route timeout"},
+    },
+}
+
+
+class HttpWorker(BuiltinWorker):
+    kind = "iii-http"
+    aliases = ("http",)
+    description = "HTTP triggers: routes requests to functions"
+    config_type = HttpConfig
+
+    config: HttpConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.router = Router()
+        self.pipeline = Pipeline(self.engine, self.router, self.config)
+        self.server = HttpServer(self.pipeline, ServerLimits(
+            max_body_bytes=self.config.max_body_bytes,
+            max_url_bytes=self.config.max_url_bytes,
+            max_headers=self.config.max_headers,
+            keep_alive_timeout=self.config.keep_alive_timeout,
+        ))
+        self.address: tuple[str, int] | None = None
+        self._drained = False
+
+    async def start(self) -> None:
+        self.address = await self.server.listen(self.config.host, self.config.port)
+        self.engine.before_shutdown.append(self._drain)
+        await self.engine.register_trigger_type(
+            "http", self, description="HTTP route -> function", trigger_request_format=TRIGGER_CONFIG_SCHEMA,
+            worker=self.entry_id,
+        )
+        log.info("iii-http listening on http://%s:%d", *self.address)
+
+    async def _drain(self, grace: float) -> None:
+        """Engine shutdown: stop accepting and finish in-flight requests while workers are up."""
+        self._drained = True
+        await self.server.close(min(grace, self.config.shutdown_grace))
+
+    async def stop(self) -> None:
+        if not self._drained:
+            await self.server.close(self.config.shutdown_grace)
+
+    def endpoints(self) -> list[str]:
+        return [f"http://{self.address[0]}:{self.address[1]}"] if self.address else []
+
+    # ------------------------------------------------------------------ TriggerProvider
+
+    async def register_trigger(self, binding: Binding) -> None:
+        add_route(self.router, route_from_binding(binding))
+
+    async def unregister_trigger(self, binding: Binding) -> None:
+        self.router.remove(binding.id)
+
+
+def route_from_binding(binding: Binding) -> Route:
+    """Validate an ``http`` binding's config (spec §4.2) into a route; raise a clear error."""
+    config = binding.config if isinstance(binding.config, dict) else {}
+    api_path = config.get("api_path")
+    if not isinstance(api_path, str):
+        raise TriggerRegistrationError("api_path is required for http triggers")
+    method = config.get("http_method") or "GET"
+    if not isinstance(method, str) or method.upper() not in SUPPORTED_METHODS:
+        raise TriggerRegistrationError(
+            f"http_method {method!r} is not supported (use one of {', '.join(sorted(SUPPORTED_METHODS))})"
+        )
+    middleware = config.get("middleware_function_ids") or []
+    if not isinstance(middleware, list) or not all(isinstance(m, str) for m in middleware):
+        raise TriggerRegistrationError("middleware_function_ids must be a list of function ids")
+    condition = config.get("condition_function_id")
+    if condition is not None and not isinstance(condition, str):
+        raise TriggerRegistrationError("condition_function_id must be a function id")
+    timeout_ms = config.get("timeout_ms")
+    if timeout_ms is not None and (not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or timeout_ms <= 0):
+        raise TriggerRegistrationError("timeout_ms must be a positive integer (milliseconds)")
+    route = Route(
+        method=method.upper(),
+        pattern="/" + (api_path[1:] if api_path.startswith("/") else api_path),
+        param_names=(),
+        binding_id=binding.id,
+        function_id=binding.function_id,
+        binding=binding,
+        middleware_ids=tuple(middleware),
+        condition_id=condition or None,
+        timeout=timeout_ms / 1000 if timeout_ms else None,
+    )
+    return route
+
+
+def add_route(router: Router, route: Route) -> None:
+    try:
+        router.add(route)
+    except (RouteConflict, InvalidPath) as exc:
+        raise TriggerRegistrationError(str(exc)) from None

@@ -1,0 +1,74 @@
+"""``iii-http-functions`` (alias ``http-functions``): functions whose body is an HTTP call.
+
+It installs ``engine.http_function_factory``: a ``registerfunction`` frame with an ``invocation``
+then becomes an in-process function owned by the registering worker (so that worker's
+disconnect or ``unregisterfunction`` removes it, like any of its functions).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from pyiii import protocol as p
+from pyiii.core.functions import InProcessHandler
+from pyiii.workers.base import BuiltinWorker
+from pyiii.workers.http_functions.auth import SecretMissing, resolve
+from pyiii.workers.http_functions.config import HttpFunctionsConfig
+from pyiii.workers.http_functions.invoke import HttpFunction
+from pyiii.workers.http_functions.url_guard import UrlGuard, UrlRejected
+
+log = logging.getLogger("pyiii.http_functions")
+
+
+class HttpFunctionsWorker(BuiltinWorker):
+    kind = "iii-http-functions"
+    aliases = ("http-functions",)
+    description = "Functions invoked by calling an external HTTP endpoint"
+    config_type = HttpFunctionsConfig
+
+    config: HttpFunctionsConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.guard = UrlGuard(self.config.security)
+        self.client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self.client = httpx.AsyncClient(
+            follow_redirects=False,  # a redirect must not lead the engine somewhere unchecked
+            trust_env=False,  # nor may an environment proxy
+            limits=httpx.Limits(max_connections=self.config.max_connections),
+        )
+        self.engine.http_function_factory = self.build
+
+    async def stop(self) -> None:
+        if self.engine.http_function_factory == self.build:
+            self.engine.http_function_factory = None
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def build(self, function_id: str, invocation: p.HttpInvocationRef) -> InProcessHandler:
+        """Validate at registration time; raise ValueError (the engine drops and logs it)."""
+        assert self.client is not None
+        try:
+            await self.guard.check(invocation.url)
+        except UrlRejected as exc:
+            raise ValueError(f"{UrlRejected.code}: {exc}") from None
+        try:
+            auth = resolve(invocation.auth)
+        except SecretMissing as exc:
+            raise ValueError(str(exc)) from None
+        timeout_ms = invocation.timeout_ms or self.config.default_timeout_ms
+        log.info("HTTP function %s -> %s %s", function_id, invocation.method, invocation.url)
+        return HttpFunction(
+            function_id=function_id,
+            invocation=invocation,
+            auth=auth,
+            guard=self.guard,
+            client=self.client,
+            timeout=min(timeout_ms, self.config.max_timeout_ms) / 1000,
+            max_response_bytes=self.config.max_response_bytes,
+        )

@@ -1,0 +1,262 @@
+"""``iii-observability``: stores engine and SDK telemetry, answers the console's queries,
+exports through OpenTelemetry (spec/workers.md §11). See README.md in this package."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pyiii.core.engine import Engine
+from pyiii.core.spans import Span
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.observability import otlp_json
+from pyiii.workers.observability.alerts import Alerts
+from pyiii.workers.observability.config import ObservabilityConfig, Settings, resolve
+from pyiii.workers.observability.export import Exporter
+from pyiii.workers.observability.functions import Functions
+from pyiii.workers.observability.ingest import enrich, span_record, trigger_of
+from pyiii.workers.observability.log_bridge import StoreHandler
+from pyiii.workers.observability.metrics import EngineMetrics, apply_worker_gauges, expire_worker_gauges
+from pyiii.workers.observability.sampling import Sampler
+from pyiii.workers.observability.stores.base import Caps, TelemetryStore
+from pyiii.workers.observability.stores.memory import MemoryStore
+from pyiii.workers.observability.stores.sqlite import SqliteStore
+from pyiii.workers.observability.triggers import Dispatcher
+
+log = logging.getLogger("pyiii.observability")
+
+_LEVELS = {"trace": 1, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+#: Frames bigger than this are decoded in a thread instead of on the event loop.
+_DECODE_INLINE_BYTES = 256 * 1024
+
+
+class ObservabilityWorker(BuiltinWorker):
+    kind = "iii-observability"
+    aliases = ("observability",)
+    description = "Traces, logs and metrics: stored, queryable and exported with OpenTelemetry."
+    config_type = ObservabilityConfig
+    mandatory = True
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        self.settings: Settings = resolve(config, context.project_dir, context.data_dir, engine.version)
+        s = self.settings
+        self.sampler = Sampler(s.sampling_ratio, s.sampling, s.service_name)
+        self.metrics = EngineMetrics(config.duration_samples, config.max_tracked_functions, s.metrics_max_count,
+                                     s.metrics_retention_seconds)
+        self.dispatcher = Dispatcher(engine, config.live_feed_window_ms / 1000, s.live_spans and s.spans_in_memory)
+        self.alerts = Alerts(engine, s.alerts, self.metrics_snapshot)
+        self.store: TelemetryStore | None = None
+        self.exporter: Exporter | None = None
+        self.rejected_frames = 0
+        self.dropped_spans = 0
+        self._handler: StoreHandler | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def keeps_spans(self) -> bool:
+        return self.settings.enabled and self.settings.spans_in_memory
+
+    @property
+    def keeps_logs(self) -> bool:
+        return self.settings.logs_enabled and self.settings.logs_exporter in ("memory", "both")
+
+    async def start(self) -> None:
+        s, eng = self.settings, self.engine
+        span_caps = Caps(s.max_spans, s.max_bytes, s.retention_seconds)
+        log_caps = Caps(s.logs_max_count, s.max_bytes, s.logs_retention_seconds)
+        if s.store == "sqlite":
+            cfg = self.config
+            self.store = await asyncio.to_thread(
+                SqliteStore, s.store_path, span_caps, log_caps, batch_size=cfg.store_batch_size,
+                flush_interval_ms=cfg.store_flush_interval_ms, queue_max=cfg.store_queue_max)
+        else:
+            self.store = MemoryStore(span_caps, log_caps)
+        self.exporter = Exporter(s)
+        Functions(self).register()
+        await eng.register_trigger_type("log", self.dispatcher.logs, worker=self.entry_id,
+                                        description="Fires for every stored log; config {level?}")
+        await eng.register_trigger_type("trace", self.dispatcher.traces, worker=self.entry_id,
+                                        description="Coalesced 'traces changed' tick; config {service_name?, status?}")
+        eng.telemetry_sink = self.on_frame
+        if s.metrics_enabled:
+            eng.invoker.observers.append(self.metrics.observe)
+            eng.on_worker_event(self._on_worker_event)
+            self.exporter.start_metrics(self.metrics_snapshot)
+        if s.enabled and (self.keeps_spans or self.exporter.exports_spans):
+            eng.tracer.trace_builtins = s.trace_builtins
+            eng.tracer.install(self.on_engine_span, self.sampler)
+        if s.logs_enabled:
+            self._handler = StoreHandler(self.store_logs_one, s.service_name, _LEVELS[s.level])
+            logging.getLogger().addHandler(self._handler)
+        self._spawn(self._housekeeping())
+        if s.alerts:
+            self._spawn(self._alert_loop())
+
+    async def stop(self) -> None:
+        eng = self.engine
+        eng.tracer.uninstall()
+        if eng.telemetry_sink == self.on_frame:
+            eng.telemetry_sink = None
+        if self.metrics.observe in eng.invoker.observers:
+            eng.invoker.observers.remove(self.metrics.observe)
+        if self._handler is not None:
+            logging.getLogger().removeHandler(self._handler)
+        self.dispatcher.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.exporter is not None:
+            await asyncio.to_thread(self.exporter.shutdown)
+        if self.store is not None:
+            await self.store.close()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if isinstance(self.store, MemoryStore):
+                self.store.prune()
+            expire_worker_gauges(self.engine.worker_metrics, set(self.engine.peers))
+
+    async def _alert_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.alert_interval_seconds)
+            try:
+                await self.alerts.evaluate()
+            except Exception:
+                log.exception("alert evaluation failed")
+
+    def _on_worker_event(self, event: str, worker_id: str) -> None:
+        self.metrics.worker_event(event)
+        if event == "worker_disconnected":
+            self.engine.worker_metrics.pop(worker_id, None)
+
+    # ------------------------------------------------------------------ spans
+
+    def on_engine_span(self, span: Span) -> None:
+        """The engine tracer's recorder: every finished sampled engine span."""
+        record = span_record(span, self.settings.service_name)
+        enrich(self.engine, record, self._parent_trigger(record))
+        self.store_spans([record])
+
+    def _parent_trigger(self, record: dict[str, Any]) -> str | None:
+        """The trigger type of the span's parent: stored, or a trigger span still running."""
+        parent = self._parent_in_memory(record)
+        if parent is not None:
+            return trigger_of(parent)
+        parent_id = record.get("parent_span_id")
+        return self.engine.tracer.open_trigger(parent_id) if parent_id else None
+
+    def _parent_in_memory(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        parent = record.get("parent_span_id")
+        store = self.store
+        if not parent or not isinstance(store, MemoryStore):
+            return None
+        entry = store._spans.get((record["trace_id"], parent))
+        return entry[2] if entry is not None else None
+
+    def store_spans(self, records: list[dict[str, Any]]) -> None:
+        if self.keeps_spans and self.store is not None:
+            self.store.add_spans(records)
+            self.dispatcher.on_spans(records)
+        if self.exporter is not None and self.settings.enabled:
+            self.exporter.spans(records)
+
+    # ------------------------------------------------------------------ logs
+
+    def store_logs(self, records: list[dict[str, Any]]) -> None:
+        if not self.settings.logs_enabled:
+            return
+        ratio = self.settings.logs_sampling_ratio
+        if ratio < 1.0:
+            import random
+
+            records = [r for r in records if random.random() < ratio]
+        if not records:
+            return
+        if self.keeps_logs and self.store is not None:
+            self.store.add_logs(records)
+        if self.exporter is not None:
+            self.exporter.logs(records)
+        self.dispatcher.on_logs(records)
+
+    def store_logs_one(self, record: dict[str, Any]) -> None:
+        self.store_logs([record])
+
+    def print_log(self, record: dict[str, Any]) -> None:
+        """``logs_console_output``: SDK / ``engine::log::*`` logs on the engine's console."""
+        if not self.settings.logs_console_output:
+            return
+        if self.settings.format == "json":
+            import orjson
+
+            print(orjson.dumps(record, default=str).decode(), flush=False)
+        else:
+            trace = f" trace={record['trace_id']}" if record.get("trace_id") else ""
+            print(f"[{record['severity_text']:<5}] {record['service_name']}: {record['body']}{trace}", flush=False)
+
+    # ------------------------------------------------------------------ telemetry frames
+
+    def on_frame(self, prefix: bytes, payload: bytes) -> None:
+        """``engine.telemetry_sink``: an ``OTLP`` / ``MTRC`` / ``LOGS`` frame from /otel or /."""
+        if len(payload) > self.config.max_frame_bytes:
+            self.rejected_frames += 1
+            log.warning("telemetry frame of %d bytes over max_frame_bytes=%d dropped", len(payload),
+                        self.config.max_frame_bytes)
+            return
+        if len(payload) > _DECODE_INLINE_BYTES:
+            self._spawn(self._decode_in_thread(prefix, payload))
+            return
+        self._accept(prefix, self._decode(prefix, payload))
+
+    async def _decode_in_thread(self, prefix: bytes, payload: bytes) -> None:
+        self._accept(prefix, await asyncio.to_thread(self._decode, prefix, payload))
+
+    def _decode(self, prefix: bytes, payload: bytes) -> otlp_json.Decoded | None:
+        try:
+            if prefix == b"OTLP":
+                return otlp_json.decode_traces(payload)
+            if prefix == b"LOGS":
+                return otlp_json.decode_logs(payload)
+            if prefix == b"MTRC":
+                return otlp_json.decode_metrics(payload)
+        except (otlp_json.OtlpDecodeError, TypeError, ValueError, AttributeError) as exc:
+            self.rejected_frames += 1
+            log.warning("malformed %s telemetry frame dropped: %s", prefix.decode(errors="replace"), exc)
+        return None
+
+    def _accept(self, prefix: bytes, decoded: otlp_json.Decoded | None) -> None:
+        if decoded is None:
+            return
+        if prefix == b"OTLP":
+            kept = [r for r in decoded.records if self.sampler.keeps_ingested(r["trace_id"])]
+            self.dropped_spans += len(decoded.records) - len(kept)
+            for record in kept:
+                enrich(self.engine, record, self._parent_trigger(record))
+            if kept:
+                self.store_spans(kept)
+        elif prefix == b"LOGS":
+            for record in decoded.records:
+                self.print_log(record)
+            self.store_logs(decoded.records)
+        elif self.settings.metrics_enabled:
+            runtimes = {wid: peer.metadata.runtime for wid, peer in self.engine.peers.items()}
+            apply_worker_gauges(decoded.records, self.engine.worker_metrics, runtimes)
+            self.metrics.add_sdk_points(decoded.records)
+
+    # ------------------------------------------------------------------ metrics
+
+    def metrics_snapshot(self) -> dict[str, Any]:
+        return {
+            "invocations": self.metrics.invocations(),
+            "workers": {"spawns": self.metrics.spawns, "deaths": self.metrics.deaths,
+                        "active": len(self.engine.peers)},
+            "performance": self.metrics.performance(),
+        }

@@ -1,0 +1,143 @@
+"""``iii-pubsub`` (alias ``pubsub``): function ``publish`` and trigger type ``subscribe``.
+
+Fire-and-forget broadcast: each publish calls every subscribed function once, concurrently,
+with the raw ``data``; results are ignored, nothing is stored or retried. Removing one
+subscriber leaves the others of the topic subscribed (the reference drops them all).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from pyiii.core import errors as E
+from pyiii.core.engine import Engine
+from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.functions import CallContext
+from pyiii.core.spans import SpanKind
+from pyiii.core.triggers import Binding
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.pubsub.adapters import PubsubAdapter
+from pyiii.workers.pubsub.config import PubsubConfig, RedisPubsubConfig
+
+log = logging.getLogger("pyiii.pubsub")
+_encoder = msgspec.json.Encoder()
+
+
+def build_adapter(config: PubsubConfig) -> PubsubAdapter:
+    if config.adapter.name == "redis":
+        from pyiii.workers.pubsub.adapters.redis import RedisPubsub
+
+        return RedisPubsub(msgspec.convert(config.adapter.config, RedisPubsubConfig))
+    from pyiii.workers.pubsub.adapters.local import LocalPubsub
+
+    return LocalPubsub()
+
+
+class PubsubWorker(BuiltinWorker):
+    kind = "iii-pubsub"
+    aliases = ("pubsub",)
+    description = "Fire-and-forget publish/subscribe."
+    config_type = PubsubConfig
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        self.adapter = build_adapter(config)
+        #: topic -> binding id -> binding (this engine's subscribers)
+        self.topics: dict[str, dict[str, Binding]] = {}
+        self.delivered = 0
+
+    async def start(self) -> None:
+        await self.adapter.start(self._deliver)
+        self.engine.register_function("publish", self._publish, worker=self.entry_id,
+                                      description="Broadcast {topic, data} to every subscriber")
+        await self.engine.register_trigger_type("subscribe", self, worker=self.kind,
+                                                description="Called with `data` of every publish to {topic}")
+
+    async def stop(self) -> None:
+        await self.adapter.close()
+
+    # ------------------------------------------------------------- trigger provider
+
+    async def register_trigger(self, binding: Binding) -> None:
+        config = binding.config if isinstance(binding.config, dict) else {}
+        topic = config.get("topic")
+        if not isinstance(topic, str) or not topic:
+            raise TriggerRegistrationError("subscribe needs a non-empty `topic` in its config")
+        await self._remove(binding.id)  # a re-registration replaces
+        subs = self.topics.setdefault(topic, {})
+        first = not subs
+        subs[binding.id] = binding
+        if first:
+            try:
+                await self.adapter.subscribe(topic)
+            except Exception as exc:
+                del subs[binding.id]
+                if not subs:
+                    del self.topics[topic]
+                raise TriggerRegistrationError(f"pubsub adapter could not subscribe: {exc}") from None
+
+    async def unregister_trigger(self, binding: Binding) -> None:
+        await self._remove(binding.id)
+
+    async def _remove(self, binding_id: str) -> None:
+        for topic, subs in list(self.topics.items()):
+            if subs.pop(binding_id, None) is not None and not subs:
+                del self.topics[topic]
+                try:
+                    await self.adapter.unsubscribe(topic)
+                except Exception:
+                    log.exception("pubsub adapter could not unsubscribe %s", topic)
+
+    # ------------------------------------------------------------- publish / deliver
+
+    async def _publish(self, data: Any, ctx: CallContext) -> None:
+        if not isinstance(data, dict):
+            raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {ctx.function_id}: "
+                                "expected an object {topic, data}")
+        topic = data.get("topic")
+        if not isinstance(topic, str) or not topic:
+            raise FunctionError("topic_not_set", "Topic is not set")
+        try:
+            body = _encoder.encode(data.get("data"))
+        except (TypeError, msgspec.EncodeError, OverflowError) as exc:
+            raise FunctionError(E.SERIALIZATION_ERROR, f"publish: data is not JSON-serialisable: {exc}") from None
+        if len(body) > self.config.max_message_bytes:
+            raise FunctionError("message_too_large", f"publish: data is {len(body)} bytes, the limit is "
+                                f"{self.config.max_message_bytes} (max_message_bytes)")
+        try:
+            await self.adapter.publish(topic, body, ctx.traceparent, ctx.baggage)
+        except Exception as exc:
+            raise FunctionError("publish_failed", f"pubsub adapter could not publish: {exc}") from None
+
+    def _deliver(self, topic: str, body: bytes, traceparent: str | None = None, baggage: str | None = None) -> None:
+        subs = self.topics.get(topic)
+        if not subs:
+            return
+        tracer = self.engine.tracer
+        span = None
+        if tracer.enabled:
+            # One consumer span per delivered publish; the subscribers' calls are its children
+            # (they run on after it ends: fire-and-forget).
+            span = tracer.start_span(f"pubsub {topic}", SpanKind.CONSUMER, traceparent, {
+                "iii.trigger.type": "subscribe", "faas.trigger": "pubsub", "messaging.system": "iii-pubsub",
+                "messaging.destination.name": topic, "messaging.operation.type": "process",
+                "subscriber_count": len(subs)})
+            traceparent = span.traceparent
+        raw = msgspec.Raw(body)
+        decoded: Any = ...
+        for binding in list(subs.values()):
+            entry = self.engine.functions.get(binding.function_id)
+            if entry is not None and entry.handler is None:
+                payload: Any = raw  # remote: forward the bytes, no re-encoding per subscriber
+            else:
+                if decoded is ...:
+                    decoded = msgspec.json.decode(body)
+                payload = decoded
+            self.delivered += 1
+            self.engine.call_void(binding.function_id, payload, metadata=binding.metadata, traceparent=traceparent,
+                                  baggage=baggage)
+        if span is not None:
+            span.end("ok")

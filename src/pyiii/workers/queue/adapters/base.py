@@ -1,0 +1,113 @@
+"""The storage contract every queue adapter fulfils.
+
+Semantics shared by all adapters (the consumer relies on them):
+
+* ``publish`` / ``publish_topic`` return only once the message is durable for that adapter
+  (SQLite commit, Redis reply, RabbitMQ publisher confirm).
+* ``receive`` blocks until at least one message is visible (push: no polling interval on the
+  hot path) and leases what it returns for ``lease_ms``; a lease that is neither acked nor
+  renewed expires and the message is delivered again (a crashed engine loses nothing).
+* A message leaves storage only through ``ack`` (handler succeeded) or ``dead_letter``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from pyiii.workers.queue.message import DeadLetter, Delivery, QueueMessage, QueueStats
+
+
+class AdapterError(Exception):
+    """The backing store failed (connection lost, broker refused...)."""
+
+
+class QueueAdapter(abc.ABC):
+    #: ``broker_type`` shown by ``engine::queue::list_topics`` for topics.
+    broker_type: str = "builtin"
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    # ------------------------------------------------------------- topics (durable pub/sub)
+
+    @abc.abstractmethod
+    async def add_subscriber(self, topic: str, function_id: str) -> int:
+        """Make ``function_id`` a durable subscriber of ``topic``. The first subscriber of a
+        topic takes over the topic's backlog; returns how many backlog messages it received."""
+
+    @abc.abstractmethod
+    async def remove_subscriber(self, topic: str, function_id: str) -> None:
+        """Forget the subscription; messages already in the function's queue stay there."""
+
+    @abc.abstractmethod
+    async def subscribers(self, topic: str) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def topics(self) -> list[str]:
+        """Topics with subscribers or a backlog."""
+
+    @abc.abstractmethod
+    async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
+        """Copy ``message`` into every subscriber's queue, or into the topic backlog when there
+        is none (raises BacklogFull past ``max_backlog``). Returns the number of copies."""
+
+    # ------------------------------------------------------------- queues
+
+    @abc.abstractmethod
+    async def publish(self, message: QueueMessage) -> None:
+        """Store ``message`` in ``message.queue``."""
+
+    @abc.abstractmethod
+    async def receive(self, queue: str, max_count: int, lease_ms: int) -> list[Delivery]:
+        """Wait until messages are visible, lease up to ``max_count`` of them."""
+
+    @abc.abstractmethod
+    async def ack(self, delivery: Delivery) -> None: ...
+
+    @abc.abstractmethod
+    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
+        """A failed attempt: count it and make the message visible again after ``delay_ms``."""
+
+    @abc.abstractmethod
+    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
+        """Give the message back without counting an attempt (worker gone, function missing);
+        ``interrupted`` counts a disconnect in ``message.interruptions``."""
+
+    @abc.abstractmethod
+    async def dead_letter(self, delivery: Delivery, error: str) -> None:
+        """Count the final attempt and move the message to the queue's dead-letter store."""
+
+    @abc.abstractmethod
+    async def extend(self, deliveries: Sequence[Delivery], lease_ms: int) -> None:
+        """Renew leases of messages whose handlers are still running."""
+
+    # ------------------------------------------------------------- inspection and DLQ
+
+    @abc.abstractmethod
+    async def stats(self, queue: str) -> QueueStats: ...
+
+    @abc.abstractmethod
+    async def dlq_counts(self) -> dict[str, int]:
+        """Dead-letter count per internal queue name (only non-empty ones)."""
+
+    @abc.abstractmethod
+    async def dlq_list(self, queues: Sequence[str], offset: int, limit: int) -> list[DeadLetter]:
+        """Newest first."""
+
+    @abc.abstractmethod
+    async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
+        """Move dead letters (all, or the one with ``message_id``) back with attempts = 0."""
+
+    @abc.abstractmethod
+    async def discard(self, queues: Sequence[str], message_id: str) -> bool: ...
+
+
+class BacklogFull(Exception):
+    def __init__(self, topic: str, limit: int) -> None:
+        super().__init__(f"topic '{topic}' has no subscriber and its backlog is full ({limit} messages)")
+        self.topic = topic
+        self.limit = limit

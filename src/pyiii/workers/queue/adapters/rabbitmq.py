@@ -1,0 +1,306 @@
+"""RabbitMQ adapter (aio-pika): the broker does the storage, the fan-out and the redelivery.
+
+* a topic is a durable fanout exchange ``<prefix>.<topic>.exchange``; each subscribed function
+  has a durable queue bound to it, so the broker copies every publish to every subscriber; a
+  publish with no bound queue goes to the exchange's alternate exchange, into the topic backlog
+  queue, which is drained into the next subscriber that binds;
+* every publish waits for the publisher confirm (the message is on the broker) before it is
+  acknowledged to the caller; messages are persistent, queues durable;
+* consumers use manual ack with a prefetch; an unacked message goes back to the queue when the
+  engine's connection drops (a crashed engine loses nothing);
+* a retry is published to ``<queue>.retry.<delay_ms>``, a queue with that TTL whose dead-letter
+  exchange routes back to the main queue (one queue per distinct delay, so expiry stays in order;
+  unused ones expire); the original is acked after the confirm;
+* dead letters: the main queue's dead-letter exchange routes rejected messages to
+  ``<queue>.dlq``; the consumer publishes a record with the error there and acks the original.
+  Listing and redriving read the DLQ with basic.get and return what they do not take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import aio_pika
+import msgspec
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+
+from pyiii.workers.queue.adapters import RabbitConfig
+from pyiii.workers.queue.adapters.base import QueueAdapter
+from pyiii.workers.queue.message import (
+    DeadLetter,
+    Delivery,
+    QueueMessage,
+    QueueStats,
+    backlog_queue,
+    decode_dead,
+    decode_message,
+    encode_dead,
+    encode_message,
+    now_ms,
+    subscriber_queue,
+)
+
+PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
+
+
+class RabbitAdapter(QueueAdapter):
+    broker_type = "rabbitmq"
+
+    def __init__(self, config: RabbitConfig) -> None:
+        self.config = config
+        self.p = config.name_prefix
+        self._conn: AbstractRobustConnection | None = None
+        self._pub: AbstractChannel | None = None
+        self._declared: set[str] = set()
+        self._subs: dict[str, dict[str, None]] = {}
+        self._inbox: dict[str, asyncio.Queue[AbstractIncomingMessage]] = {}
+        self._consumer_channels: dict[str, AbstractChannel] = {}
+        self._lock = asyncio.Lock()
+        self._exchanges: dict[str, Any] = {}
+        #: deliveries handed to consumers and not settled yet, per queue
+        self._unacked: dict[str, int] = {}
+
+    # names
+    def _q(self, queue: str) -> str:
+        return f"{self.p}.{queue}"
+
+    def _dlq(self, queue: str) -> str:
+        return f"{self.p}.{queue}.dlq"
+
+    def _exchange(self, topic: str) -> str:
+        return f"{self.p}.{topic}.exchange"
+
+    @property
+    def channel(self) -> AbstractChannel:
+        assert self._pub is not None, "adapter not started"
+        return self._pub
+
+    async def start(self) -> None:
+        self._conn = await aio_pika.connect_robust(self.config.amqp_url)
+        self._pub = await self._conn.channel(publisher_confirms=True)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+
+    async def _declare(self, queue: str, channel: AbstractChannel | None = None) -> AbstractQueue:
+        ch = channel or self.channel
+        if queue not in self._declared:
+            await ch.declare_queue(self._dlq(queue), durable=True)
+        declared = await ch.declare_queue(self._q(queue), durable=True, arguments={
+            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": self._dlq(queue)})
+        self._declared.add(queue)
+        return declared
+
+    async def _topic_exchange(self, topic: str) -> Any:
+        if topic in self._exchanges:
+            return self._exchanges[topic]
+        backlog = backlog_queue(topic)
+        ax_name = f"{self._exchange(topic)}.unrouted"
+        ax = await self.channel.declare_exchange(ax_name, aio_pika.ExchangeType.FANOUT, durable=True)
+        backlog_q = await self._declare(backlog)
+        await backlog_q.bind(ax)
+        exchange = await self.channel.declare_exchange(self._exchange(topic), aio_pika.ExchangeType.FANOUT,
+                                                       durable=True, arguments={"alternate-exchange": ax_name})
+        self._exchanges[topic] = exchange
+        return exchange
+
+    def _message(self, body: bytes, copy: bool = False, expiration_ms: int | None = None) -> aio_pika.Message:
+        return aio_pika.Message(body, delivery_mode=PERSISTENT, headers={"c": 1} if copy else None,
+                                expiration=expiration_ms / 1000 if expiration_ms is not None else None)
+
+    async def _send(self, queue: str, body: bytes) -> None:
+        if queue not in self._declared:
+            await self._declare(queue)
+        await self.channel.default_exchange.publish(self._message(body), routing_key=self._q(queue))
+
+    # ------------------------------------------------------------- topics
+
+    async def add_subscriber(self, topic: str, function_id: str) -> int:
+        target = subscriber_queue(topic, function_id)
+        async with self._lock:
+            exchange = await self._topic_exchange(topic)
+            queue = await self._declare(target)
+            await queue.bind(exchange)
+            self._subs.setdefault(topic, {})[function_id] = None
+            backlog = await self._declare(backlog_queue(topic))
+            moved = 0
+            while (msg := await backlog.get(no_ack=False, fail=False)) is not None:
+                copy = decode_message(msg.body).copy_to(target)
+                await self._send(target, encode_message(copy))
+                await msg.ack()
+                moved += 1
+        return moved
+
+    async def remove_subscriber(self, topic: str, function_id: str) -> None:
+        subs = self._subs.get(topic, {})
+        subs.pop(function_id, None)
+        queue = await self._declare(subscriber_queue(topic, function_id))
+        await queue.unbind(self._exchange(topic))
+
+    async def subscribers(self, topic: str) -> list[str]:
+        return list(self._subs.get(topic, {}))
+
+    async def topics(self) -> list[str]:
+        return sorted(t for t, subs in self._subs.items() if subs)
+
+    async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
+        exchange = await self._topic_exchange(topic)
+        await exchange.publish(self._message(encode_message(message), copy=True), routing_key="")
+        return len(self._subs.get(topic, {})) or 0
+
+    # ------------------------------------------------------------- queues
+
+    async def publish(self, message: QueueMessage) -> None:
+        await self._send(message.queue, encode_message(message))
+
+    async def _inbox_of(self, queue: str, prefetch: int) -> asyncio.Queue[AbstractIncomingMessage]:
+        inbox = self._inbox.get(queue)
+        if inbox is not None:
+            return inbox
+        assert self._conn is not None
+        channel = await self._conn.channel()
+        await channel.set_qos(prefetch_count=max(prefetch, 1))
+        declared = await self._declare(queue, channel)
+        inbox = self._inbox[queue] = asyncio.Queue()
+        self._consumer_channels[queue] = channel
+
+        async def on_message(msg: AbstractIncomingMessage) -> None:
+            await inbox.put(msg)
+
+        await declared.consume(on_message, no_ack=False)
+        return inbox
+
+    def _delivery(self, queue: str, msg: AbstractIncomingMessage) -> Delivery:
+        message = decode_message(msg.body)
+        if msg.headers.get("c"):
+            message = msgspec.structs.replace(message, id=f"{message.id}-{zlib.crc32(queue.encode()):08x}")
+        message.queue = queue
+        self._unacked[queue] = self._unacked.get(queue, 0) + 1
+        return Delivery(message, msg)
+
+    def _settled(self, delivery: Delivery) -> None:
+        queue = delivery.message.queue
+        self._unacked[queue] = max(self._unacked.get(queue, 0) - 1, 0)
+
+    async def receive(self, queue: str, max_count: int, lease_ms: int) -> list[Delivery]:
+        inbox = await self._inbox_of(queue, max(max_count, self.config.prefetch_count))
+        out = [self._delivery(queue, await inbox.get())]
+        while len(out) < max_count and not inbox.empty():
+            out.append(self._delivery(queue, inbox.get_nowait()))
+        return out
+
+    async def ack(self, delivery: Delivery) -> None:
+        await delivery.handle.ack()
+        self._settled(delivery)
+
+    async def _retry_queue(self, queue: str, delay_ms: int) -> str:
+        name = f"{self._q(queue)}.retry.{delay_ms}"
+        await self.channel.declare_queue(name, durable=True, arguments={
+            "x-message-ttl": delay_ms, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": self._q(queue),
+            "x-expires": delay_ms + 60_000})
+        return name
+
+    async def _requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int) -> None:
+        body = encode_message(message)
+        if delay_ms > 0:
+            name = await self._retry_queue(message.queue, delay_ms)
+            await self.channel.default_exchange.publish(self._message(body), routing_key=name)
+        else:
+            await self._send(message.queue, body)
+        await delivery.handle.ack()
+        self._settled(delivery)
+
+    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
+        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
+        await self._requeue(delivery, message, delay_ms)
+
+    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
+        message = delivery.message
+        if interrupted:
+            message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
+        await self._requeue(delivery, message, delay_ms)
+
+    async def dead_letter(self, delivery: Delivery, error: str) -> None:
+        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
+        dead = DeadLetter(message=message, error=error, failed_at=now_ms())
+        await self.channel.default_exchange.publish(self._message(encode_dead(dead)),
+                                                    routing_key=self._dlq(message.queue))
+        await delivery.handle.ack()
+        self._settled(delivery)
+
+    async def extend(self, deliveries: Sequence[Delivery], lease_ms: int) -> None:
+        return None  # unacked messages stay with this connection until it closes
+
+    # ------------------------------------------------------------- inspection and DLQ
+
+    async def stats(self, queue: str) -> QueueStats:
+        main = await self._declare(queue)
+        assert self._conn is not None
+        dlq = await self.channel.declare_queue(self._dlq(queue), durable=True)
+        inbox = self._inbox.get(queue)
+        # prefetched messages still in our inbox are on their way to a handler: count as in flight
+        in_flight = self._unacked.get(queue, 0) + (inbox.qsize() if inbox else 0)
+        waiting = main.declaration_result.message_count or 0
+        return QueueStats(waiting=waiting, in_flight=in_flight,
+                          dead=dlq.declaration_result.message_count or 0)
+
+    async def dlq_counts(self) -> dict[str, int]:
+        out = {}
+        for queue in sorted(self._declared):
+            dlq = await self.channel.declare_queue(self._dlq(queue), durable=True)
+            if dlq.declaration_result.message_count:
+                out[queue] = dlq.declaration_result.message_count
+        return out
+
+    async def _read_dlq(self, queue: str) -> tuple[AbstractChannel, list[tuple[AbstractIncomingMessage, DeadLetter]]]:
+        """Take every dead letter without acking; closing the channel gives back the rest."""
+        assert self._conn is not None
+        channel = await self._conn.channel()
+        dlq = await channel.declare_queue(self._dlq(queue), durable=True)
+        rows = []
+        while (msg := await dlq.get(no_ack=False, fail=False)) is not None:
+            try:
+                dead = decode_dead(msg.body)
+            except msgspec.DecodeError:  # rejected by the broker itself (no record of ours)
+                dead = DeadLetter(message=decode_message(msg.body), error="rejected", failed_at=now_ms())
+            rows.append((msg, dead))
+        return channel, rows
+
+    async def dlq_list(self, queues: Sequence[str], offset: int, limit: int) -> list[DeadLetter]:
+        out: list[DeadLetter] = []
+        for queue in queues:
+            channel, rows = await self._read_dlq(queue)
+            out.extend(d for _, d in rows)
+            await channel.close()
+        out.sort(key=lambda d: d.failed_at, reverse=True)
+        return out[offset: offset + limit]
+
+    async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
+        count = 0
+        for queue in queues:
+            channel, rows = await self._read_dlq(queue)
+            for msg, dead in rows:
+                if message_id is None or dead.message.id == message_id:
+                    fresh = msgspec.structs.replace(dead.message, attempts=0, interruptions=0)
+                    await self._send(queue, encode_message(fresh))
+                    await msg.ack()
+                    count += 1
+            await channel.close()
+        return count
+
+    async def discard(self, queues: Sequence[str], message_id: str) -> bool:
+        for queue in queues:
+            channel, rows = await self._read_dlq(queue)
+            found = next((m for m, d in rows if d.message.id == message_id), None)
+            if found is not None:
+                await found.ack()
+            await channel.close()
+            if found is not None:
+                return True
+        return False

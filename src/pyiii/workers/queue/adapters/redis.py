@@ -1,0 +1,352 @@
+"""Redis adapter: one stream per queue, read through a consumer group shared by every engine.
+
+* publish = XADD (fan-out to every subscriber's stream happens in one Lua script, so a
+  subscriber added concurrently can never miss a message or strand it in the backlog);
+* receive = XREADGROUP ... BLOCK: a publish wakes the reader at once (push, no poll interval);
+* a received entry sits in the group's pending list until XACK+XDEL (success or DLQ). Leases are
+  renewed with XCLAIM ... JUSTID; an entry idle longer than ``lease_ms`` (its engine died) is
+  taken over by another reader with XAUTOCLAIM and delivered again;
+* retries wait in a sorted set (score = due time) and are moved back into the stream by a Lua
+  script when due; dead letters live in a hash plus a time index.
+
+Durability is Redis's own: configure ``appendonly yes`` (``appendfsync always`` to survive power
+loss) on the server for an acknowledged message to survive a Redis restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from pyiii.workers.queue.adapters import RedisConfig
+from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
+from pyiii.workers.queue.message import (
+    DeadLetter,
+    Delivery,
+    QueueMessage,
+    QueueStats,
+    backlog_queue,
+    decode_dead,
+    decode_message,
+    encode_dead,
+    encode_message,
+    now_ms,
+    subscriber_queue,
+)
+
+log = logging.getLogger("pyiii.queue")
+
+_PUBLISH_TOPIC = """
+local subs = redis.call('SMEMBERS', KEYS[1])
+if #subs == 0 then
+  if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[4]) then return -1 end
+  redis.call('XADD', KEYS[2], '*', 'm', ARGV[3])
+  redis.call('SADD', KEYS[3], ARGV[2])
+  return 0
+end
+for _, fn in ipairs(subs) do
+  local q = ARGV[2] .. '::' .. fn
+  redis.call('XADD', ARGV[1] .. ':s:' .. q, '*', 'm', ARGV[3], 'c', '1')
+end
+return #subs
+"""
+
+_SUBSCRIBE = """
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[3])
+if added == 0 or redis.call('SCARD', KEYS[1]) > 1 then return 0 end
+local entries = redis.call('XRANGE', KEYS[2], '-', '+')
+for _, e in ipairs(entries) do
+  redis.call('XADD', KEYS[3], '*', unpack(e[2]))
+end
+redis.call('DEL', KEYS[2])
+return #entries
+"""
+
+_PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 256)
+for _, m in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'm', m)
+  redis.call('ZREM', KEYS[1], m)
+end
+return #due
+"""
+
+
+class RedisAdapter(QueueAdapter):
+    broker_type = "redis"
+
+    def __init__(self, config: RedisConfig) -> None:
+        self.config = config
+        self.p = config.key_prefix
+        # redis-py's return types are unions of every protocol variant; Any keeps this honest.
+        self._redis: Any = aioredis.Redis.from_url(config.redis_url, max_connections=1024)
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._groups: set[str] = set()
+        #: loop time of each queue's next promote-and-reclaim pass
+        self._maintenance: dict[str, float] = {}
+        self._publish_topic: Any = None
+        self._subscribe: Any = None
+        self._promote: Any = None
+        self._background: set[asyncio.Future[Any]] = set()
+
+    # keys
+    def _s(self, queue: str) -> str:
+        return f"{self.p}:s:{queue}"
+
+    def _d(self, queue: str) -> str:
+        return f"{self.p}:d:{queue}"
+
+    def _dead(self, queue: str) -> str:
+        return f"{self.p}:dead:{queue}"
+
+    def _dead_idx(self, queue: str) -> str:
+        return f"{self.p}:deadidx:{queue}"
+
+    def _subs(self, topic: str) -> str:
+        return f"{self.p}:subs:{topic}"
+
+    @property
+    def _queues(self) -> str:
+        return f"{self.p}:queues"
+
+    @property
+    def _topics(self) -> str:
+        return f"{self.p}:topics"
+
+    async def start(self) -> None:
+        await self._redis.ping()
+        self._publish_topic = self._redis.register_script(_PUBLISH_TOPIC)
+        self._subscribe = self._redis.register_script(_SUBSCRIBE)
+        self._promote = self._redis.register_script(_PROMOTE)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    # ------------------------------------------------------------- topics
+
+    async def add_subscriber(self, topic: str, function_id: str) -> int:
+        target = subscriber_queue(topic, function_id)
+        moved = await self._subscribe(
+            keys=[self._subs(topic), self._s(backlog_queue(topic)), self._s(target), self._topics, self._queues],
+            args=[function_id, topic, target])
+        return int(moved)
+
+    async def remove_subscriber(self, topic: str, function_id: str) -> None:
+        await self._redis.srem(self._subs(topic), function_id)
+
+    async def subscribers(self, topic: str) -> list[str]:
+        return sorted(m.decode() for m in await self._redis.smembers(self._subs(topic)))
+
+    async def topics(self) -> list[str]:
+        out = []
+        for raw in await self._redis.smembers(self._topics):
+            topic = raw.decode()
+            if await self._redis.scard(self._subs(topic)) or await self._redis.xlen(self._s(backlog_queue(topic))):
+                out.append(topic)
+        return sorted(out)
+
+    async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
+        body = encode_message(message)
+        copies = int(await self._publish_topic(
+            keys=[self._subs(topic), self._s(backlog_queue(topic)), self._topics],
+            args=[self.p, topic, body, max_backlog]))
+        if copies < 0:
+            raise BacklogFull(topic, max_backlog)
+        return copies
+
+    # ------------------------------------------------------------- queues
+
+    async def publish(self, message: QueueMessage) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self._s(message.queue), {"m": encode_message(message)})
+            pipe.sadd(self._queues, message.queue)
+            await pipe.execute()
+
+    async def _ensure_group(self, queue: str) -> None:
+        if queue in self._groups:
+            return
+        try:
+            await self._redis.xgroup_create(self._s(queue), self.config.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        await self._redis.sadd(self._queues, queue)
+        self._groups.add(queue)
+
+    def _deliveries(self, queue: str, entries: Sequence[Any]) -> list[Delivery]:
+        out = []
+        for entry_id, fields in entries:
+            if not fields:
+                continue  # deleted while pending
+            message = decode_message(fields[b"m"])
+            eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+            if fields.get(b"c"):
+                # one body is shared by every fan-out copy; give each copy its own id
+                message = msgspec.structs.replace(message, id=f"{message.id}-{eid}")
+            message.queue = queue
+            out.append(Delivery(message, eid))
+        return out
+
+    async def receive(self, queue: str, max_count: int, lease_ms: int) -> list[Delivery]:
+        """Hot path: one XREADGROUP BLOCK. Every ``min(block_ms, lease_ms/4)`` (or when a retry
+        this engine scheduled is due) it also promotes due retries and reclaims stuck entries."""
+        await self._ensure_group(queue)
+        loop = asyncio.get_running_loop()
+        period = min(self.config.block_ms, max(lease_ms // 4, 1)) / 1000
+        while True:
+            if loop.time() >= self._maintenance.get(queue, 0.0):
+                self._maintenance[queue] = loop.time() + period
+                await self._promote(keys=[self._d(queue), self._s(queue)], args=[now_ms()])
+                _, claimed, *_ = await self._redis.xautoclaim(
+                    self._s(queue), self.config.group, self.consumer, min_idle_time=lease_ms, start_id="0-0",
+                    count=max_count)
+                got = self._deliveries(queue, claimed)
+                if got:
+                    return got
+            block = max(1, int((self._maintenance[queue] - loop.time()) * 1000))
+            res = await self._redis.xreadgroup(self.config.group, self.consumer, {self._s(queue): ">"},
+                                               count=max_count, block=block)
+            if res:
+                got = self._deliveries(queue, res[0][1])
+                if got:
+                    return got
+
+    def _promote_soon(self, queue: str) -> None:
+        task = asyncio.ensure_future(self._promote(keys=[self._d(queue), self._s(queue)], args=[now_ms()]))
+        self._background.add(task)
+        task.add_done_callback(self._promoted)
+
+    def _promoted(self, task: asyncio.Future[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # not lost: any reader's next maintenance pass promotes it
+            log.warning("redis queue: promoting due retries failed: %s", task.exception())
+
+    async def _settle(self, delivery: Delivery, then: Any = None) -> None:
+        queue = delivery.message.queue
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if then is not None:
+                then(pipe)
+            pipe.xack(self._s(queue), self.config.group, delivery.handle)
+            pipe.xdel(self._s(queue), delivery.handle)
+            await pipe.execute()
+
+    async def ack(self, delivery: Delivery) -> None:
+        await self._settle(delivery)
+
+    async def _requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int) -> None:
+        body = encode_message(message)
+        queue = message.queue
+        if delay_ms > 0:
+            await self._settle(delivery, lambda pipe: pipe.zadd(self._d(queue), {body: now_ms() + delay_ms}))
+            # Move it into the stream when due, which wakes a blocked reader (any engine's
+            # reader also promotes due retries whenever its BLOCK times out).
+            loop = asyncio.get_running_loop()
+            loop.call_later(delay_ms / 1000, self._promote_soon, queue)
+        else:
+            await self._settle(delivery, lambda pipe: pipe.xadd(self._s(queue), {"m": body}))
+
+    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
+        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
+        await self._requeue(delivery, message, delay_ms)
+
+    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
+        message = delivery.message
+        if interrupted:
+            message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
+        await self._requeue(delivery, message, delay_ms)
+
+    async def dead_letter(self, delivery: Delivery, error: str) -> None:
+        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
+        dead = DeadLetter(message=message, error=error, failed_at=now_ms())
+        queue = message.queue
+
+        def bury(pipe: Any) -> None:
+            pipe.hset(self._dead(queue), message.id, encode_dead(dead))
+            pipe.zadd(self._dead_idx(queue), {message.id: dead.failed_at})
+
+        await self._settle(delivery, bury)
+
+    async def extend(self, deliveries: Sequence[Delivery], lease_ms: int) -> None:
+        by_queue: dict[str, list[str]] = {}
+        for d in deliveries:
+            by_queue.setdefault(d.message.queue, []).append(d.handle)
+        for queue, ids in by_queue.items():
+            await self._redis.xclaim(self._s(queue), self.config.group, self.consumer, 0, ids, justid=True)
+
+    # ------------------------------------------------------------- inspection and DLQ
+
+    async def stats(self, queue: str) -> QueueStats:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xlen(self._s(queue))
+            pipe.zcard(self._d(queue))
+            pipe.hlen(self._dead(queue))
+            length, delayed, dead = await pipe.execute()
+        pending = 0
+        if length:
+            try:
+                summary = await self._redis.xpending(self._s(queue), self.config.group)
+                pending = int(summary["pending"])
+            except ResponseError:
+                pending = 0
+        return QueueStats(int(length) - pending, int(delayed), pending, int(dead))
+
+    async def dlq_counts(self) -> dict[str, int]:
+        out = {}
+        for raw in await self._redis.smembers(self._queues):
+            queue = raw.decode()
+            n = await self._redis.hlen(self._dead(queue))
+            if n:
+                out[queue] = int(n)
+        return out
+
+    async def dlq_list(self, queues: Sequence[str], offset: int, limit: int) -> list[DeadLetter]:
+        rows: list[DeadLetter] = []
+        for queue in queues:
+            ids = await self._redis.zrevrange(self._dead_idx(queue), 0, offset + limit - 1)
+            if ids:
+                bodies = await self._redis.hmget(self._dead(queue), ids)
+                rows.extend(decode_dead(b) for b in bodies if b)
+        rows.sort(key=lambda d: d.failed_at, reverse=True)
+        return rows[offset: offset + limit]
+
+    async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
+        count = 0
+        for queue in queues:
+            if message_id is None:
+                ids = [i.decode() for i in await self._redis.zrange(self._dead_idx(queue), 0, -1)]
+            else:
+                ids = [message_id]
+            for mid in ids:
+                body = await self._redis.hget(self._dead(queue), mid)
+                if body is None:
+                    continue
+                message = msgspec.structs.replace(decode_dead(body).message, attempts=0, interruptions=0)
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.hdel(self._dead(queue), mid)
+                    pipe.zrem(self._dead_idx(queue), mid)
+                    pipe.xadd(self._s(queue), {"m": encode_message(message)})
+                    removed, _, _ = await pipe.execute()
+                count += int(bool(removed))
+        return count
+
+    async def discard(self, queues: Sequence[str], message_id: str) -> bool:
+        for queue in queues:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(self._dead(queue), message_id)
+                pipe.zrem(self._dead_idx(queue), message_id)
+                removed, _ = await pipe.execute()
+            if removed:
+                return True
+        return False

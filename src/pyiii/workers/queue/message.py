@@ -1,0 +1,143 @@
+"""What a queue stores: a message, a delivery of it, a dead letter, and the internal names."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+#: Internal queue name prefixes (spec/workers.md §8.3-§8.4).
+NAMED_PREFIX = "__fn_queue::"
+BACKLOG_PREFIX = "__backlog::"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def named_queue(name: str) -> str:
+    return f"{NAMED_PREFIX}{name}"
+
+
+def subscriber_queue(topic: str, function_id: str) -> str:
+    return f"{topic}::{function_id}"
+
+
+def backlog_queue(topic: str) -> str:
+    return f"{BACKLOG_PREFIX}{topic}"
+
+
+def display_name(queue: str) -> str:
+    return queue.removeprefix(NAMED_PREFIX).removeprefix(BACKLOG_PREFIX)
+
+
+class QueueMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One stored message. ``data`` is the JSON-encoded payload, encoded once at publish time
+    and shared by every fan-out copy."""
+
+    id: str
+    queue: str
+    data: msgspec.Raw
+    created_at: int
+    #: Failed handler attempts so far (what max_attempts counts).
+    attempts: int = 0
+    #: Deliveries cut short by a worker disconnect (not counted as attempts; see README).
+    interruptions: int = 0
+    function_id: str | None = None
+    group_id: str | None = None
+    traceparent: str | None = None
+    baggage: str | None = None
+    message_id: str | None = None
+    topic: str | None = None
+
+    def copy_to(self, queue: str) -> QueueMessage:
+        return msgspec.structs.replace(self, id=str(uuid.uuid4()), queue=queue)
+
+    def decoded_data(self) -> Any:
+        return msgspec.json.decode(self.data) if self.data else None
+
+    def job(self, max_attempts: int | None = None, backoff_ms: int | None = None) -> dict[str, Any]:
+        """The reference's ``Job`` shape (spec §8.5)."""
+        return {
+            "id": self.id,
+            "queue": self.queue,
+            "data": self.decoded_data(),
+            "attempts_made": self.attempts,
+            "max_attempts": max_attempts,
+            "backoff_delay_ms": backoff_ms,
+            "created_at": self.created_at,
+            "group_id": self.group_id,
+            "traceparent": self.traceparent,
+            "baggage": self.baggage,
+            "function_id": self.function_id,
+            "message_id": self.message_id,
+        }
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(QueueMessage)
+
+
+def encode_message(message: QueueMessage) -> bytes:
+    return _encoder.encode(message)
+
+
+def decode_message(body: bytes) -> QueueMessage:
+    return _decoder.decode(body)
+
+
+class DeadLetter(msgspec.Struct, kw_only=True):
+    """A message that used up its attempts (or was interrupted too often)."""
+
+    message: QueueMessage
+    error: str
+    failed_at: int  # epoch ms
+
+    def row(self) -> dict[str, Any]:
+        """``engine::queue::dlq_messages`` row (failed_at in epoch seconds, as the reference)."""
+        return {
+            "id": self.message.id,
+            "payload": self.message.decoded_data(),
+            "error": self.error,
+            "failed_at": self.failed_at // 1000,
+            "retries": self.message.attempts,
+            "size_bytes": len(self.message.data),
+            "queue": display_name(self.message.queue),
+            "function_id": self.message.function_id,
+        }
+
+
+_dead_encoder = msgspec.json.Encoder()
+_dead_decoder = msgspec.json.Decoder(DeadLetter)
+
+
+def encode_dead(dead: DeadLetter) -> bytes:
+    return _dead_encoder.encode(dead)
+
+
+def decode_dead(body: bytes) -> DeadLetter:
+    return _dead_decoder.decode(body)
+
+
+@dataclass(slots=True)
+class Delivery:
+    """A message handed to a consumer; ``handle`` is the adapter's receipt for it."""
+
+    message: QueueMessage
+    handle: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class QueueStats:
+    waiting: int = 0
+    delayed: int = 0
+    in_flight: int = 0
+    dead: int = 0
+
+    def __add__(self, other: QueueStats) -> QueueStats:
+        return QueueStats(self.waiting + other.waiting, self.delayed + other.delayed,
+                          self.in_flight + other.in_flight, self.dead + other.dead)

@@ -1,0 +1,109 @@
+"""``iii-queue`` (alias ``queue``): durable topics, named queues, dead letters (spec §8)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyiii.core.engine import Engine
+from pyiii.core.spans import SpanKind
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.queue import adapters
+from pyiii.workers.queue.config import QueueWorkerConfig
+from pyiii.workers.queue.consumer import Consumer
+from pyiii.workers.queue.inspection import Inspector
+from pyiii.workers.queue.message import QueueMessage, named_queue
+from pyiii.workers.queue.policy import named_policy
+from pyiii.workers.queue.publishing import Publisher
+from pyiii.workers.queue.runtime import QueueRuntime
+from pyiii.workers.queue.subscriptions import SubscriberProvider
+
+log = logging.getLogger("pyiii.queue")
+
+SUBSCRIBER_TRIGGER_TYPES = ("durable:subscriber", "queue")
+
+
+class QueueWorker(BuiltinWorker):
+    kind = "iii-queue"
+    aliases = ("queue",)
+    description = "Durable queues: topics with durable subscribers, named queues, retries and dead letters."
+    config_type = QueueWorkerConfig
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        self.rt: QueueRuntime | None = None
+
+    async def start(self) -> None:
+        cfg: QueueWorkerConfig = self.config
+        adapter = adapters.build(cfg.adapter, self.context.data_dir)
+        await adapter.start()
+        rt = self.rt = QueueRuntime(self.engine, adapter, cfg)
+        rt.named = {name: named_policy(q, cfg) for name, q in cfg.queue_configs.items()}
+        publisher, inspector = Publisher(rt), Inspector(rt)
+        w = self.entry_id
+        reg = self.engine.register_function
+        reg("iii::durable::publish", publisher.publish, worker=w,
+            description="Publish {topic, data} to every durable subscriber of the topic")
+        reg("enqueue", publisher.publish, worker=w, description="Motia 1.0 name of iii::durable::publish")
+        reg("engine::queue::enqueue", publisher.enqueue, worker=w,
+            description="Store a call in a named queue (TriggerAction.Enqueue)")
+        reg("iii::queue::redrive", inspector.redrive, worker=w, description="Move every dead letter back")
+        reg("iii::queue::redrive_message", inspector.redrive_message, worker=w, description="Move one dead letter back")
+        reg("iii::queue::discard_message", inspector.discard_message, worker=w, description="Delete one dead letter")
+        reg("engine::queue::list_topics", inspector.list_topics, worker=w, description="Topics and named queues")
+        reg("engine::queue::topic_stats", inspector.topic_stats, worker=w,
+            description="Depth, in-flight and dead-letter counts of a topic or queue")
+        reg("engine::queue::dlq_topics", inspector.dlq_topics, worker=w, description="Topics with dead letters")
+        reg("engine::queue::dlq_messages", inspector.dlq_messages, worker=w, description="Dead letters, newest first")
+        provider = SubscriberProvider(rt)
+        for type_id in SUBSCRIBER_TRIGGER_TYPES:
+            await self.engine.register_trigger_type(
+                type_id, provider, worker=self.kind,
+                description="Durable subscriber of a topic: {topic, condition_function_id?, queue_config?}")
+        self.engine.functions.on_change(self._functions_changed)
+        for name, policy in rt.named.items():
+            consumer = Consumer(adapter, named_queue(name), policy, self._named_invoker(rt, name), _function_of,
+                                lambda fid: fid in self.engine.functions, rt.settings)
+            rt.named_consumers[name] = consumer
+            consumer.start()
+
+    async def stop(self) -> None:
+        rt = self.rt
+        if rt is None:
+            return
+        for consumer in [*rt.named_consumers.values(), *(s.consumer for s in rt.subscriptions.values())]:
+            await consumer.stop(cancel_running=True)
+        await rt.adapter.close()
+
+    def _functions_changed(self) -> None:
+        rt = self.rt
+        if rt is None:
+            return
+        for consumer in [*rt.named_consumers.values(), *(s.consumer for s in rt.subscriptions.values())]:
+            consumer.functions_changed()
+
+    @staticmethod
+    def _named_invoker(rt: QueueRuntime, name: str) -> Any:
+        tracer = rt.engine.tracer
+
+        async def invoke(message: QueueMessage) -> None:
+            function_id = message.function_id or ""
+            if not tracer.enabled:
+                await rt.engine.call(function_id, rt.payload_for(function_id, message.data),
+                                     traceparent=message.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
+                return
+            # spec/workers.md §8.4: `fn_queue <queue>`, under the enqueuer's context.
+            with tracer.start_span(f"fn_queue {name}", SpanKind.CONSUMER, message.traceparent, {
+                "iii.trigger.type": "queue", "faas.trigger": "pubsub", "messaging.system": "iii-queue",
+                "messaging.destination.name": name, "messaging.operation.type": "process",
+                "messaging.message.id": message.message_id or message.id, "attempt": message.attempts + 1,
+                "iii.tag.kind": "queue.process",
+            }) as span:
+                await rt.engine.call(function_id, rt.payload_for(function_id, message.data),
+                                     traceparent=span.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
+
+        return invoke
+
+
+def _function_of(message: QueueMessage) -> str | None:
+    return message.function_id

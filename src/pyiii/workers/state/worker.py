@@ -1,0 +1,156 @@
+"""``iii-state``: scope -> key -> JSON value, with change triggers (spec/workers.md §6)."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import msgspec
+
+from pyiii.adapters.kv import MISSING, KvError, KvStore, build_store, encode
+from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, parse_ops
+from pyiii.core import errors as E
+from pyiii.core.engine import Engine
+from pyiii.core.errors import FunctionError
+from pyiii.core.functions import CallContext
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.state.config import StateConfig
+from pyiii.workers.state.payloads import ScopeArgs, ScopeKey, SetArgs, UpdateArgs
+from pyiii.workers.state.triggers import StateTriggers
+
+log = logging.getLogger("pyiii.state")
+
+VALUE_TOO_LARGE = "VALUE_TOO_LARGE"
+
+
+def _null(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+class _ValueTooLarge(Exception):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"value of {size} bytes exceeds the configured max_value_bytes limit of {limit}")
+
+
+class StateWorker(BuiltinWorker):
+    kind = "iii-state"
+    aliases = ("state",)
+    description = "Key/value state by scope, with change triggers."
+    config_type = StateConfig
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        self.config: StateConfig = config
+        self.store: KvStore = build_store(config.adapter, namespace="state", default_dir=context.data_dir,
+                                          base=context.project_dir)
+        self.triggers = StateTriggers(engine)
+
+    async def start(self) -> None:
+        await self.store.open()
+        reg = partial(self.engine.register_function, worker=self.entry_id)
+        reg("state::set", self._set, input_type=SetArgs, description="Store a value under scope/key")
+        reg("state::get", self._get, input_type=ScopeKey, description="Read the value under scope/key")
+        reg("state::delete", self._delete, input_type=ScopeKey, description="Delete scope/key; returns the old value")
+        reg("state::update", self._update, input_type=UpdateArgs,
+            description="Apply update operations to scope/key atomically")
+        reg("state::list", self._list, input_type=ScopeArgs, description="Every value of a scope")
+        reg("state::list_groups", self._list_groups, description="Every scope holding a value")
+        await self.engine.register_trigger_type(
+            "state", self.triggers, worker=self.entry_id,
+            description="Fires when a state value is created, updated or deleted",
+            trigger_request_format={"type": "object", "properties": {
+                "scope": {"type": "string"}, "key": {"type": "string"}, "condition_function_id": {"type": "string"}}},
+        )
+        log.info("iii-state storing in %s", self.store.description)
+
+    async def stop(self) -> None:
+        await self.store.close()
+
+    def endpoints(self) -> list[str]:
+        return [self.store.description]
+
+    # ------------------------------------------------------------------ functions
+
+    async def _set(self, a: SetArgs, ctx: CallContext) -> Any:
+        value = a.value if a.value is not msgspec.UNSET else (a.data if a.data is not msgspec.UNSET else None)
+        limit = self.config.max_value_bytes
+        if limit is not None:
+            size = len(encode(value))
+            if size > limit:
+                raise FunctionError(VALUE_TOO_LARGE, str(_ValueTooLarge(size, limit)))
+        try:
+            old = await self.store.set(a.scope, a.key, value)
+        except KvError as exc:
+            raise FunctionError("SET_ERROR", str(exc)) from None
+        self._changed(a.scope, a.key, old, value, ctx)
+        return {"old_value": _null(old), "new_value": value}
+
+    async def _get(self, a: ScopeKey, ctx: CallContext) -> Any:
+        try:
+            return _null(await self.store.get(a.scope, a.key))
+        except KvError as exc:
+            raise FunctionError("GET_ERROR", str(exc)) from None
+
+    async def _delete(self, a: ScopeKey, ctx: CallContext) -> Any:
+        try:
+            old = await self.store.delete(a.scope, a.key)
+        except KvError as exc:
+            raise FunctionError("DELETE_ERROR", str(exc)) from None
+        if old is not MISSING:
+            self._fire(a.scope, a.key, "state:deleted", old, None, ctx)
+        return _null(old)
+
+    async def _update(self, a: UpdateArgs, ctx: CallContext) -> Any:
+        try:
+            ops = parse_ops(a.ops)
+        except OpsDecodeError as exc:
+            message = f"Failed to deserialize input for {ctx.function_id}: {exc}"
+            raise FunctionError(E.DESERIALIZATION_ERROR, message) from None
+        errors: list[dict[str, Any]] = []
+        limit = self.config.max_value_bytes
+
+        def mutate(old: Any) -> Any:
+            new, op_errors = apply_ops(old, ops)
+            if limit is not None and len(encode(new)) > limit:
+                raise _ValueTooLarge(len(encode(new)), limit)
+            errors[:] = op_errors
+            return new
+
+        try:
+            old, new = await self.store.update(a.scope, a.key, mutate)
+        except _ValueTooLarge as exc:
+            raise FunctionError(VALUE_TOO_LARGE, str(exc)) from None
+        except KvError as exc:
+            raise FunctionError("UPDATE_ERROR", str(exc)) from None
+        self._changed(a.scope, a.key, old, new, ctx)
+        result: dict[str, Any] = {"old_value": _null(old), "new_value": new}
+        if errors:
+            result["errors"] = errors
+        return result
+
+    async def _list(self, a: ScopeArgs, ctx: CallContext) -> Any:
+        try:
+            return await self.store.values(a.scope)
+        except KvError as exc:
+            raise FunctionError("LIST_ERROR", str(exc)) from None
+
+    async def _list_groups(self, data: Any, ctx: CallContext) -> Any:
+        try:
+            return {"groups": sorted(set(await self.store.tables()))}
+        except KvError as exc:
+            raise FunctionError("LIST_GROUPS_ERROR", str(exc)) from None
+
+    # ------------------------------------------------------------------ events
+
+    def _changed(self, scope: str, key: str, old: Any, new: Any, ctx: CallContext) -> None:
+        self._fire(scope, key, "state:created" if old is MISSING else "state:updated", old, new, ctx)
+
+    def _fire(self, scope: str, key: str, event_type: str, old: Any, new: Any, ctx: CallContext) -> None:
+        if not self.config.triggers_enabled:
+            return
+        # The deliveries continue the trace of the write that caused them.
+        self.triggers.fire(scope, key, {
+            "type": "state", "event_type": event_type, "scope": scope, "key": key,
+            "old_value": _null(old), "new_value": new,
+        }, ctx.traceparent, ctx.baggage)

@@ -1,0 +1,31 @@
+"""``iii-stream`` config (spec/workers.md §7.1) plus pyiii's limits."""
+
+from __future__ import annotations
+
+import msgspec
+
+from pyiii.adapters.kv import AdapterConfig
+
+
+class StreamConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    port: int = 3112
+    host: str = "0.0.0.0"
+    #: Called at connection time; see README "Authentication".
+    auth_function: str | None = None
+    #: No block: durable SQLite at ``<data_dir>/stream.db`` (pyiii's embedded default).
+    adapter: AdapterConfig | None = None
+    # ---- pyiii limits (every one configurable) ----
+    #: Bytes a client may have waiting in its outbound buffer before it is closed with 1013.
+    subscriber_buffer_bytes: int = 1024 * 1024
+    #: Largest message a client may send (bytes); larger ones close it with 1009.
+    max_message_bytes: int = 64 * 1024
+    max_connections: int = 10_000
+    max_subscriptions_per_connection: int = 1_000
+    #: How long the auth function and each stream:join handler may take.
+    auth_timeout_ms: int = 10_000
+    join_timeout_ms: int = 10_000
+    handshake_timeout_ms: int = 10_000
+    ping_interval_ms: int = 20_000
+    ping_timeout_ms: int = 20_000
+    #: How long a closing client gets to answer the close frame before the TCP connection is cut.
+    close_timeout_ms: int = 2_000

@@ -1,0 +1,151 @@
+"""Who is subscribed to what, and fan-out of encoded events to them.
+
+Each event arrives as encoded JSON bytes and is handed, as the same bytes object, to
+``websockets.broadcast`` for every matching connection: one encoding per event whatever the
+number of subscribers. There is no per-client queue or task: a client's backlog is its
+transport's write buffer, and a client whose buffer exceeds ``buffer_limit`` bytes is closed
+with 1013 instead of letting engine memory grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import msgspec
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.protocol import State
+
+from pyiii.workers.stream.payloads import EnvelopeHead
+
+log = logging.getLogger("pyiii.stream")
+
+SLOW_CLIENT_CODE = 1013  # "Try Again Later": the client fell behind and may reconnect
+
+
+@dataclass(eq=False, slots=True)
+class Subscription:
+    client: Client
+    subscription_id: str
+    stream_name: str
+    group_id: str
+    item_id: str | None
+    #: Events that arrived before the join's sync was sent; flushed right after it.
+    pending: list[bytes] | None = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class Client:
+    connection: ServerConnection
+    context: object = None
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    evicted: bool = False
+
+
+class Hub:
+    def __init__(self, buffer_limit: int) -> None:
+        self.buffer_limit = buffer_limit
+        #: (stream_name, group_id) -> subscriptions on that group
+        self._index: dict[tuple[str, str], set[Subscription]] = {}
+        self._head = msgspec.json.Decoder(EnvelopeHead)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.evictions = 0
+
+    def subscriber_count(self) -> int:
+        return sum(len(s) for s in self._index.values())
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def add(self, sub: Subscription) -> None:
+        """Index ``sub`` (replacing the client's subscription of the same id)."""
+        self.remove(sub.client, sub.subscription_id)
+        sub.client.subscriptions[sub.subscription_id] = sub
+        self._index.setdefault((sub.stream_name, sub.group_id), set()).add(sub)
+
+    def remove(self, client: Client, subscription_id: str) -> Subscription | None:
+        sub = client.subscriptions.pop(subscription_id, None)
+        if sub is not None:
+            key = (sub.stream_name, sub.group_id)
+            subs = self._index.get(key)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._index[key]
+        return sub
+
+    def drop(self, client: Client) -> list[Subscription]:
+        subs = list(client.subscriptions.values())
+        for sub in subs:
+            self.remove(client, sub.subscription_id)
+        return subs
+
+    def synced(self, sub: Subscription, sync: bytes) -> None:
+        """Send the join's sync, then what arrived meanwhile, and go live."""
+        backlog, sub.pending = sub.pending or [], None
+        self.send(sub.client, sync)
+        for event in backlog:
+            self.send(sub.client, event)
+
+    # ------------------------------------------------------------------ delivery
+
+    def dispatch(self, event: bytes) -> None:
+        """Deliver one encoded envelope to every subscription it matches."""
+        try:
+            head = self._head.decode(event)
+        except msgspec.DecodeError:
+            log.warning("dropped an undecodable stream event (%d bytes)", len(event))
+            return
+        subs = self._index.get((head.stream_name, head.group_id))
+        if not subs:
+            return
+        targets: dict[Client, None] = {}
+        for sub in subs:
+            if sub.item_id is not None and sub.item_id != head.id:
+                continue
+            if sub.pending is not None:
+                if sum(map(len, sub.pending)) + len(event) > self.buffer_limit:
+                    self.evict(sub.client, "subscriber too slow: backlog during sync exceeded the buffer limit")
+                else:
+                    sub.pending.append(event)
+                continue
+            targets[sub.client] = None
+        self._broadcast(targets, event)
+
+    def send(self, client: Client, event: bytes) -> None:
+        self._broadcast({client: None}, event)
+
+    def _broadcast(self, clients: dict[Client, None], event: bytes) -> None:
+        ready = []
+        limit = self.buffer_limit
+        for client in clients:
+            if client.evicted:
+                continue
+            conn = client.connection
+            if conn.protocol.state is not State.OPEN:
+                continue
+            if conn.transport.get_write_buffer_size() + len(event) > limit:
+                self.evict(client, f"subscriber too slow: more than {limit} bytes waiting to be sent")
+                continue
+            ready.append(conn)
+        if ready:
+            broadcast(ready, event, text=True)
+
+    def evict(self, client: Client, reason: str) -> None:
+        """Close a client that does not keep up; its subscriptions stop receiving at once."""
+        if client.evicted:
+            return
+        client.evicted = True
+        self.evictions += 1
+        for sub in list(client.subscriptions.values()):
+            key = (sub.stream_name, sub.group_id)
+            subs = self._index.get(key)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._index[key]
+        addr = client.connection.remote_address
+        log.warning("closing stream client %s (code %d): %s", addr, SLOW_CLIENT_CODE, reason)
+        task = asyncio.ensure_future(client.connection.close(SLOW_CLIENT_CODE, reason[:120]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,114 @@
+"""Trigger types ``stream``, ``stream:join`` and ``stream:leave`` (spec/workers.md §7.4)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from pyiii.core.engine import Engine
+from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.spans import PassThroughSpan, Span, SpanKind
+from pyiii.core.triggers import Binding
+from pyiii.workers.stream.payloads import StreamTriggerConfig
+
+log = logging.getLogger("pyiii.stream")
+
+
+class StreamTriggers:
+    """Provider of ``stream``: fired on set / update / delete / send with the event envelope."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.bindings: dict[str, tuple[Binding, StreamTriggerConfig]] = {}
+
+    async def register_trigger(self, binding: Binding) -> None:
+        try:
+            config = msgspec.convert(binding.config or {}, StreamTriggerConfig)
+        except msgspec.ValidationError as exc:
+            # The reference crashes on a missing stream_name; refusing it is the useful answer.
+            raise TriggerRegistrationError(f"invalid stream trigger config: {exc}") from None
+        self.bindings[binding.id] = (binding, config)
+
+    async def unregister_trigger(self, binding: Binding) -> None:
+        self.bindings.pop(binding.id, None)
+
+    def fire(self, event: dict[str, Any], traceparent: str | None = None, baggage: str | None = None) -> None:
+        """Deliver in the trace of the write (``traceparent``/``baggage`` of the stream call)."""
+        stream_name, group_id, item_id = event["streamName"], event["groupId"], event["id"]
+        targets = [
+            (b, c) for b, c in self.bindings.values()
+            if c.stream_name == stream_name
+            and (not c.group_id or c.group_id == group_id)
+            and (not c.item_id or c.item_id == item_id)
+        ]
+        if not targets:
+            return
+        tracer = self.engine.tracer
+        if tracer.enabled:
+            span = tracer.start_span("stream_triggers", SpanKind.INTERNAL, traceparent, {
+                "iii.trigger.type": "stream", "faas.trigger": "datasource", "iii.stream.name": stream_name,
+                "iii.stream.group_id": group_id, "iii.trigger.count": len(targets)})
+            self.engine.invoker.spawn(self._traced(span, targets, event, baggage))
+        else:
+            self.engine.invoker.spawn(self._deliver(targets, event, traceparent, baggage))
+
+    async def _traced(self, span: Span | PassThroughSpan, targets: list[tuple[Binding, StreamTriggerConfig]],
+                      event: dict[str, Any], baggage: str | None) -> None:
+        with span:
+            failed = await self._deliver(targets, event, span.traceparent, baggage)
+            if failed:
+                span.end("error", failed)
+
+    async def _deliver(self, targets: list[tuple[Binding, StreamTriggerConfig]], event: dict[str, Any],
+                       traceparent: str | None, baggage: str | None) -> str | None:
+        """Returns the last failure's message, if any binding failed."""
+        failed = None
+        for binding, config in targets:
+            try:
+                if config.condition_function_id:
+                    if await self.engine.call(config.condition_function_id, event, traceparent=traceparent,
+                                              baggage=baggage) is False:
+                        continue
+                await self.engine.fire(binding, event, traceparent=traceparent, baggage=baggage)
+            except FunctionError as exc:
+                failed = f"{binding.function_id}: {exc.message}"
+                log.warning("stream trigger %s -> %s failed: %s", binding.id, binding.function_id, exc)
+        return failed
+
+
+class JoinLeaveTriggers:
+    """Provider of ``stream:join`` or ``stream:leave``; config is ignored (every stream)."""
+
+    def __init__(self, engine: Engine, timeout_s: float) -> None:
+        self.engine = engine
+        self.timeout_s = timeout_s
+        self.bindings: dict[str, Binding] = {}
+
+    async def register_trigger(self, binding: Binding) -> None:
+        self.bindings[binding.id] = binding
+
+    async def unregister_trigger(self, binding: Binding) -> None:
+        self.bindings.pop(binding.id, None)
+
+    async def authorize(self, event: dict[str, Any]) -> bool:
+        """Run every handler in turn; any ``{"unauthorized": true}`` refuses the join. A handler
+        that fails counts as authorising (reference behaviour); its error is logged."""
+        allowed = True
+        for binding in list(self.bindings.values()):
+            try:
+                result = await self.engine.fire(binding, event, timeout=self.timeout_s)
+            except FunctionError as exc:
+                log.warning("stream:join handler %s failed: %s", binding.function_id, exc)
+                continue
+            if isinstance(result, dict) and result.get("unauthorized") is True:
+                allowed = False
+        return allowed
+
+    async def notify(self, event: dict[str, Any]) -> None:
+        for binding in list(self.bindings.values()):
+            try:
+                await self.engine.fire(binding, event, timeout=self.timeout_s)
+            except (TimeoutError, FunctionError) as exc:
+                log.warning("stream:leave handler %s failed: %s", binding.function_id, exc)

@@ -1,0 +1,181 @@
+"""``iii-stream``: real-time items pushed to WebSocket clients and triggers (spec/workers.md §7).
+
+A write goes: storage -> ``stream`` triggers (on this engine only) -> the encoded envelope is
+published on the event bus -> every engine's hub fans the same bytes out to its clients. With
+the Redis adapter the bus is Redis pub/sub, so clients of every engine see every write.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from pyiii.adapters.kv import MISSING, EventBus, KvStore, build_bus, build_store, encode
+from pyiii.adapters.kv.update_ops import OpsDecodeError, parse_ops
+from pyiii.core import errors as E
+from pyiii.core.engine import Engine
+from pyiii.core.errors import FunctionError
+from pyiii.core.functions import CallContext
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.stream import envelope as env
+from pyiii.workers.stream.config import StreamConfig
+from pyiii.workers.stream.hub import Hub
+from pyiii.workers.stream.payloads import (
+    GroupArgs,
+    ItemArgs,
+    SendArgs,
+    SetArgs,
+    StreamArgs,
+    SubscriptionData,
+    UpdateArgs,
+)
+from pyiii.workers.stream.server import StreamServer
+from pyiii.workers.stream.storage import StorageError, StreamStorage
+from pyiii.workers.stream.triggers import JoinLeaveTriggers, StreamTriggers
+
+log = logging.getLogger("pyiii.stream")
+
+EVENTS_CHANNEL = "stream::events"
+
+
+def _null(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+class StreamWorker(BuiltinWorker):
+    kind = "iii-stream"
+    aliases = ("stream",)
+    description = "Real-time streams: items pushed to WebSocket subscribers and triggers."
+    config_type = StreamConfig
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        self.config: StreamConfig = config
+        self.store: KvStore = build_store(config.adapter, namespace="stream", default_dir=context.data_dir,
+                                          base=context.project_dir)
+        self.bus: EventBus = build_bus(self.store, EVENTS_CHANNEL)
+        self.storage = StreamStorage(engine, self.store)
+        self.hub = Hub(config.subscriber_buffer_bytes)
+        self.triggers = StreamTriggers(engine)
+        timeout_s = config.join_timeout_ms / 1000
+        self.joins = JoinLeaveTriggers(engine, timeout_s)
+        self.leaves = JoinLeaveTriggers(engine, timeout_s)
+        self.server = StreamServer(engine, config, self.hub, self.joins, self.leaves, self._sync, self._refusal)
+
+    async def start(self) -> None:
+        await self.store.open()
+        self.bus.listen(self.hub.dispatch)
+        await self.bus.start()
+        reg = partial(self.engine.register_function, worker=self.entry_id)
+        reg("stream::set", self._set, input_type=SetArgs, description="Store an item and notify subscribers")
+        reg("stream::get", self._get, input_type=ItemArgs, description="Read an item")
+        reg("stream::delete", self._delete, input_type=ItemArgs, description="Delete an item and notify subscribers")
+        reg("stream::update", self._update, input_type=UpdateArgs, description="Apply update operations atomically")
+        reg("stream::list", self._list, input_type=GroupArgs, description="Every item of a group")
+        reg("stream::list_groups", self._list_groups, input_type=StreamArgs, description="Every group of a stream")
+        reg("stream::list_all", self._list_all, description="Every stream with its groups")
+        reg("stream::send", self._send, input_type=SendArgs, description="Send a custom event to a group's subscribers")
+        t = partial(self.engine.register_trigger_type, worker=self.entry_id)
+        await t("stream", self.triggers, description="Fires on every change or custom event of a stream")
+        await t("stream:join", self.joins, description="A client subscribes; return {unauthorized: true} to refuse")
+        await t("stream:leave", self.leaves, description="A client unsubscribes or disconnects")
+        await self.server.start()
+        log.info("iii-stream on ws://%s:%d, storing in %s", self.config.host, self.server.port, self.store.description)
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        await self.bus.stop()
+        await self.store.close()
+
+    def endpoints(self) -> list[str]:
+        port = self.server.port if self.server._server is not None else self.config.port
+        return [f"ws://{self.config.host}:{port}", self.store.description]
+
+    # ------------------------------------------------------------------ events
+
+    async def _emit(self, stream_name: str, group_id: str, item_id: str | None, event: dict[str, Any],
+                    ctx: CallContext) -> None:
+        envelope = env.envelope(stream_name, group_id, item_id, event)
+        self.triggers.fire(envelope, ctx.traceparent, ctx.baggage)  # in the trace of the write
+        await self.bus.publish(encode(envelope))
+
+    async def _sync(self, sub: SubscriptionData) -> bytes:
+        if sub.id is not None:
+            data = _null(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
+        else:
+            data = await self.storage.list(sub.stream_name, sub.group_id)
+        return encode(env.envelope(sub.stream_name, sub.group_id, sub.id, env.change("sync", data)))
+
+    def _refusal(self, sub: SubscriptionData) -> bytes:
+        return encode(env.envelope(sub.stream_name, sub.group_id, sub.id, env.UNAUTHORIZED))
+
+    # ------------------------------------------------------------------ functions
+
+    async def _set(self, a: SetArgs, ctx: CallContext) -> Any:
+        try:
+            old = await self.storage.set(a.stream_name, a.group_id, a.item_id, a.data)
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_SET_ERROR", str(exc)) from None
+        kind = "create" if old is MISSING else "update"
+        await self._emit(a.stream_name, a.group_id, a.item_id, env.change(kind, a.data), ctx)
+        return {"old_value": _null(old), "new_value": a.data}
+
+    async def _get(self, a: ItemArgs, ctx: CallContext) -> Any:
+        try:
+            return _null(await self.storage.get(a.stream_name, a.group_id, a.item_id))
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_GET_ERROR", str(exc)) from None
+
+    async def _delete(self, a: ItemArgs, ctx: CallContext) -> Any:
+        try:
+            old = await self.storage.delete(a.stream_name, a.group_id, a.item_id)
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_DELETE_ERROR", str(exc)) from None
+        if old is not MISSING:
+            await self._emit(a.stream_name, a.group_id, a.item_id, env.change("delete", old), ctx)
+        return {"old_value": _null(old)}
+
+    async def _update(self, a: UpdateArgs, ctx: CallContext) -> Any:
+        try:
+            ops = parse_ops(a.ops)
+        except OpsDecodeError as exc:
+            message = f"Failed to deserialize input for {ctx.function_id}: {exc}"
+            raise FunctionError(E.DESERIALIZATION_ERROR, message) from None
+        try:
+            old, new, errors = await self.storage.update(a.stream_name, a.group_id, a.item_id, ops, a.ops)
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_UPDATE_ERROR", str(exc)) from None
+        kind = "create" if old is MISSING else "update"
+        await self._emit(a.stream_name, a.group_id, a.item_id, env.change(kind, new), ctx)
+        result: dict[str, Any] = {"old_value": _null(old), "new_value": new}
+        if errors:
+            result["errors"] = errors
+        return result
+
+    async def _list(self, a: GroupArgs, ctx: CallContext) -> Any:
+        try:
+            return await self.storage.list(a.stream_name, a.group_id)
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_GET_GROUP_ERROR", str(exc)) from None
+
+    async def _list_groups(self, a: StreamArgs, ctx: CallContext) -> Any:
+        try:
+            return await self.storage.list_groups(a.stream_name)
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_LIST_GROUPS_ERROR", str(exc)) from None
+
+    async def _list_all(self, data: Any, ctx: CallContext) -> Any:
+        try:
+            streams = await self.storage.list_all()
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_LIST_ALL_ERROR", str(exc)) from None
+        rows = [{"id": name, "groups": groups} for name, groups in sorted(streams.items())]
+        return {"stream": rows, "count": len(rows)}
+
+    async def _send(self, a: SendArgs, ctx: CallContext) -> Any:
+        try:
+            await self._emit(a.stream_name, a.group_id, a.id, env.custom(a.type, a.data), ctx)
+        except Exception as exc:
+            raise FunctionError("STREAM_SEND_ERROR", str(exc)) from None
+        return None

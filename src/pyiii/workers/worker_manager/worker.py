@@ -1,0 +1,48 @@
+"""``iii-worker-manager``: one WebSocket listener per config entry (spec/protocol.md §6.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from pyiii.core.engine import Engine
+from pyiii.transport.listener import Listener, ListenerConfig
+from pyiii.workers.base import BuiltinWorker, WorkerContext
+
+#: How often stale data channels are swept (a side never connected within the TTL).
+CHANNEL_SWEEP_SECONDS = 60.0
+
+
+class WorkerManager(BuiltinWorker):
+    kind = "iii-worker-manager"
+    aliases = ("worker-manager",)
+    description = "WebSocket listener that workers connect to."
+    config_type = ListenerConfig
+    mandatory = True
+
+    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(engine, config, entry_id, context)
+        self.listener = Listener(engine, config, name=entry_id)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.listener.start()
+        if "#" not in self.entry_id:
+            self._sweeper = asyncio.create_task(self._sweep())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.listener.stop()
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(CHANNEL_SWEEP_SECONDS)
+            self.engine.channels.sweep()
+
+    def endpoints(self) -> list[str]:
+        host = self.config.host
+        return [f"ws://{host}:{self.listener.port}"]
