@@ -1,0 +1,69 @@
+"""Shared helpers of the fault suite: worker processes, engine introspection, scale knobs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.support.engine import REPO, EngineProcess
+from tests.support.wire import RawWorker, wait_function
+
+#: ``python -m tests.faults.run --full`` sets these; CI runs the small defaults.
+FULL = os.environ.get("PYIII_FAULTS_FULL") == "1"
+SEED = int(os.environ.get("PYIII_FAULTS_SEED", "1"))
+OPS = int(os.environ.get("PYIII_FAULTS_OPS", "10000" if FULL else "300"))
+FAULTS = int(os.environ.get("PYIII_FAULTS_COUNT", "20" if FULL else "4"))
+RESULTS = Path(os.environ.get("PYIII_FAULTS_RESULTS", REPO / ".faults-results"))
+
+
+def spawn_worker(url: str, function_id: str, log: Path, lo_ms: int = 0, hi_ms: int = 50) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OTEL_ENABLED": "false", "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.procs.sdk_worker", url, function_id, str(log), str(lo_ms), str(hi_ms)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+async def spawn_ready(client: RawWorker, url: str, function_id: str, log: Path, lo: int = 0,
+                      hi: int = 50) -> subprocess.Popen[bytes]:
+    proc = spawn_worker(url, function_id, log, lo, hi)
+    await wait_function(client, function_id, timeout=20)
+    return proc
+
+
+def fd_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def pending_total(client: RawWorker) -> int:
+    """Sum of ``active_invocations`` over every connected worker (the engine's pending map)."""
+    res = await client.call("engine::workers::list", {})
+    workers: list[dict[str, Any]] = res.get("result", {}).get("workers", [])
+    return sum(int(w.get("active_invocations", 0)) for w in workers)
+
+
+async def eventually(predicate: Any, timeout: float = 5.0, interval: float = 0.05) -> bool:
+    async with asyncio.timeout(timeout):
+        while True:
+            value = predicate()
+            if asyncio.iscoroutine(value):
+                value = await value
+            if value:
+                return True
+            await asyncio.sleep(interval)
+
+
+def engine_pid(engine: EngineProcess) -> int:
+    assert engine.proc is not None
+    return engine.proc.pid

@@ -1,0 +1,94 @@
+"""Queue fixtures: a real engine process with iii-queue, and official-SDK workers."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.engine import EngineProcess
+
+os.environ.setdefault("OTEL_ENABLED", "false")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02) -> Any:
+    """Poll ``predicate`` until it is truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def queue_engine(workdir: Path, config: dict[str, Any] | None = None, **kw: Any) -> EngineProcess:
+    return EngineProcess(workdir, workers=[{"name": "iii-queue", "config": config or {}}], **kw)
+
+
+@pytest.fixture
+def sdk() -> Iterator[Callable[..., Any]]:
+    """``sdk(url, name)`` -> a connected official Python SDK worker, shut down after the test."""
+    from iii import InitOptions, register_worker
+
+    workers: list[Any] = []
+
+    def connect(url: str, name: str = "test-worker") -> Any:
+        worker = register_worker(url, InitOptions(worker_name=name))
+        workers.append(worker)
+        return worker
+
+    yield connect
+    for worker in workers:
+        try:
+            worker.shutdown()
+        except Exception:
+            pass
+
+
+def trigger_ready(worker: Any, function_id: str, trigger_type: str = "durable:subscriber", count: int = 1) -> None:
+    """Wait until the engine has ``count`` live bindings of ``function_id``."""
+
+    def ready() -> bool:
+        rows = worker.trigger({"function_id": "engine::registered-triggers::list",
+                               "payload": {"function_id": function_id, "trigger_type": trigger_type}})
+        return len(rows["registered_triggers"]) >= count
+
+    wait_until(ready)
+
+
+def function_ready(worker: Any, function_id: str) -> None:
+    def ready() -> bool:
+        rows = worker.trigger({"function_id": "engine::functions::list", "payload": {"prefix": function_id}})
+        return any(f.get("function_id", f.get("id")) == function_id for f in rows["functions"])
+
+    wait_until(ready)
+
+
+def adapter_spec(name: str) -> dict[str, Any]:
+    """The adapter block for ``name``; skips the test when its service is unreachable."""
+    if name in ("sqlite", "memory"):
+        return {"name": name}
+    if name == "redis":
+        redis = pytest.importorskip("redis")
+        try:
+            redis.Redis.from_url("redis://127.0.0.1:6379").ping()
+        except Exception as exc:
+            pytest.skip(f"Redis is not reachable at 127.0.0.1:6379: {exc}")
+        return {"name": "redis", "config": {"redis_url": "redis://127.0.0.1:6379",
+                                            "key_prefix": f"iii:test:{uuid.uuid4().hex[:10]}"}}
+    pytest.importorskip("aio_pika")
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+    except OSError as exc:
+        pytest.skip(f"RabbitMQ is not reachable at 127.0.0.1:5672: {exc}")
+    return {"name": "rabbitmq", "config": {"amqp_url": "amqp://guest:guest@127.0.0.1:5672/",
+                                           "name_prefix": f"iii-test-{uuid.uuid4().hex[:10]}"}}

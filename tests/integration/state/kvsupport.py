@@ -1,0 +1,80 @@
+"""Helpers shared by the state and stream integration tests: adapter blocks, Redis probing,
+an official-SDK worker with concurrent calls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+REDIS_URL = os.environ.get("PYIII_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADAPTERS = ("in_memory", "file_based", "redis")
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def adapter_block(kind: str) -> dict[str, Any]:
+    if kind == "redis":
+        if not redis_reachable():
+            pytest.skip(f"Redis is not reachable at {REDIS_URL}: the redis adapter is not tested")
+        return {"name": "redis", "config": {"redis_url": REDIS_URL}}
+    if kind == "file_based":
+        return {"name": "kv", "config": {"store_method": "file_based", "file_path": "./data/kv"}}
+    return {"name": "kv", "config": {"store_method": "in_memory"}}
+
+
+def unique(prefix: str) -> str:
+    """Names unique per test, so tests sharing one Redis never see each other's data."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def sdk_worker(url: str, name: str = "test-worker") -> Iterator[Any]:
+    os.environ.setdefault("OTEL_ENABLED", "false")
+    from iii import InitOptions, register_worker
+
+    worker = register_worker(url, InitOptions(worker_name=name))
+    try:
+        yield worker
+    finally:
+        worker.shutdown()
+
+
+def call(worker: Any, function_id: str, payload: Any, timeout_ms: int = 10_000) -> Any:
+    return worker.trigger({"function_id": function_id, "payload": payload, "timeout_ms": timeout_ms})
+
+
+def call_concurrently(worker: Any, requests: list[tuple[str, Any]]) -> list[Any]:
+    """Issue every call at once on the SDK's own loop and wait for all of them."""
+    futures: list[Future[Any]] = [
+        asyncio.run_coroutine_threadsafe(worker.trigger_async({"function_id": f, "payload": p}), worker._loop)
+        for f, p in requests
+    ]
+    return [f.result(30) for f in futures]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy (event delivery is asynchronous by contract)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

@@ -1,0 +1,74 @@
+"""Steps test helpers: an engine with the workers steps use, a project folder, a runner."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyiii.steps.runner import LoadReport, StepsRunner
+from tests.support.engine import EngineProcess, free_port
+
+
+@dataclass
+class StepsEngine:
+    proc: EngineProcess
+    http_port: int
+    stream_port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def workers(http_port: int, stream_port: int) -> list[dict[str, Any]]:
+    return [
+        {"name": "iii-http", "config": {"port": http_port, "host": "127.0.0.1"}},
+        {"name": "iii-state"},
+        {"name": "iii-stream", "config": {"port": stream_port, "host": "127.0.0.1"}},
+        {"name": "iii-queue"},
+        {"name": "iii-cron"},
+    ]
+
+
+@contextmanager
+def steps_engine(workdir: Path) -> Iterator[StepsEngine]:
+    http_port, stream_port = free_port(), free_port()
+    proc = EngineProcess(workdir, workers=workers(http_port, stream_port)).start()
+    try:
+        yield StepsEngine(proc, http_port, stream_port)
+    finally:
+        proc.stop()
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    return root
+
+
+@contextmanager
+def running(project: Path, url: str) -> Iterator[tuple[StepsRunner, LoadReport]]:
+    runner = StepsRunner(project, url)
+    report = runner.start()
+    try:
+        yield runner, report
+    finally:
+        runner.stop()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)

@@ -1,0 +1,104 @@
+"""`pyiii dev` reloads one step when its file changes: edited, broken, added, removed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.steps.support import wait_until, write_project
+from tests.support.project import DevProcess
+
+CONFIG = """
+    workers:
+      - name: iii-worker-manager
+        config: {port: ${III_PORT}, host: 127.0.0.1}
+      - name: iii-http
+        config: {port: ${HTTP_PORT}, host: 127.0.0.1}
+      - name: iii-state
+"""
+
+STEP = """
+    from pyiii.steps import http
+    from .shared import PREFIX
+
+    config = {{"name": "Version", "triggers": [http("GET", "/version")]}}
+
+    def handler():
+        return {{"status": 200, "body": PREFIX + "{version}"}}
+"""
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[DevProcess]:
+    project = write_project(tmp_path / "app", {
+        "config.yaml": CONFIG,
+        "steps/api/shared.py": 'PREFIX = "v"\n',
+        "steps/api/version_step.py": STEP.format(version="1"),
+        "steps/api/other_step.py": """
+            from pyiii.steps import http
+            config = {"name": "Other", "triggers": [http("GET", "/other")]}
+            def handler():
+                return {"status": 200, "body": "other"}
+        """,
+    })
+    proc = DevProcess(project, "dev").start("/version")
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def body(dev: DevProcess, path: str) -> object:
+    r = httpx.get(dev.base + path)
+    return r.json() if r.status_code == 200 else r.status_code
+
+
+def test_edit_reloads_only_that_step(dev: DevProcess) -> None:
+    assert body(dev, "/version") == "v1"
+    step = dev.project / "steps/api/version_step.py"
+    write_project(dev.project, {"steps/api/version_step.py": STEP.format(version="2")})
+    wait_until(lambda: body(dev, "/version") == "v2")
+    assert body(dev, "/other") == "other"
+    assert "reloaded steps/api/version_step.py" in dev.logs()
+    assert "reloaded steps/api/other_step.py" not in dev.logs()
+
+    # A broken edit keeps the last good version serving and logs the error.
+    step.write_text("config = {\n")
+    wait_until(lambda: "import failed" in dev.logs())
+    assert body(dev, "/version") == "v2"
+    write_project(dev.project, {"steps/api/version_step.py": STEP.format(version="3")})
+    wait_until(lambda: body(dev, "/version") == "v3")
+
+
+def test_added_and_removed_steps(dev: DevProcess) -> None:
+    write_project(dev.project, {"steps/new/added_step.py": """
+        from pyiii.steps import http
+        config = {"name": "Added", "triggers": [http("GET", "/added")]}
+        async def handler(request, ctx):
+            return {"status": 200, "body": ctx.step_name}
+    """})
+    wait_until(lambda: body(dev, "/added") == "Added")
+    (dev.project / "steps/new/added_step.py").unlink()
+    wait_until(lambda: body(dev, "/added") == 404)
+    assert body(dev, "/version") == "v1"
+
+
+def test_helper_change_reloads_the_steps(dev: DevProcess) -> None:
+    (dev.project / "steps/api/shared.py").write_text('PREFIX = "w"\n')
+    wait_until(lambda: body(dev, "/version") == "w1")
+
+
+def test_start_does_not_watch(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "app", {"config.yaml": CONFIG, "steps/api/shared.py": 'PREFIX = "v"\n',
+                                               "steps/api/version_step.py": STEP.format(version="1")})
+    proc = DevProcess(project, "start").start("/version")
+    try:
+        write_project(project, {"steps/api/version_step.py": STEP.format(version="2")})
+        time.sleep(1.0)  # not a timing assert: give a (wrong) watcher ample time to act
+        assert body(proc, "/version") == "v1"
+    finally:
+        proc.stop()

@@ -1,0 +1,81 @@
+"""Start a real ``pyiii`` engine process for a test, on free ports, and stop it afterwards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"engine exited early with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"port {port} did not open within {timeout}s")
+
+
+class EngineProcess:
+    """A ``python -m pyiii`` child process with its own config file and data folder."""
+
+    def __init__(self, workdir: Path, workers: list[dict[str, Any]] | None = None,
+                 extra: dict[str, Any] | None = None, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        listener = {"name": "iii-worker-manager", "config": {"port": self.port, "host": "127.0.0.1"}}
+        entries = [listener, *(workers or [])]
+        doc: dict[str, Any] = {"workers": entries, **(extra or {})}
+        self.config_path = workdir / "config.yaml"
+        self.config_path.write_text(yaml.safe_dump(doc))
+        self.log_path = workdir / "engine.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> EngineProcess:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OTEL_ENABLED": "false"}
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pyiii", "--config", str(self.config_path), "--log-level", "debug"],
+            cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_port(self.port, timeout, self.proc)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

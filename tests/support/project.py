@@ -1,0 +1,79 @@
+"""Run ``pyiii dev|start`` on a project folder as a real child process, on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.engine import free_port
+
+# A shared Node install (iii-sdk, plus tsx and typescript for the examples' TypeScript workers)
+# that offline test machines keep, so the examples do not need `npm install`.
+NODE_MODULES_CACHE = Path("/tmp/nodeiii/node_modules")
+
+
+def link_cached_node_modules(project: Path) -> bool:
+    """Point ``project/node_modules`` at :data:`NODE_MODULES_CACHE` when it has everything an
+    example's Node worker needs: the official ``iii-sdk`` and ``tsx`` (which runs the ``.ts``
+    worker on Node 20). Otherwise leave it to the example's setup command (``npm install``), so an
+    older cache without tsx is never installed into through the link. True when linked."""
+    if (NODE_MODULES_CACHE / "iii-sdk" / "package.json").is_file() and (NODE_MODULES_CACHE / ".bin" / "tsx").exists():
+        (project / "node_modules").symlink_to(NODE_MODULES_CACHE)
+        return True
+    return False
+
+
+class DevProcess:
+    """``python -m pyiii <command> <project>`` with III_PORT/HTTP_PORT/STREAMS_PORT set (the
+    project's config.yaml reads them)."""
+
+    def __init__(self, project: Path, command: str = "dev", extra_args: list[str] | None = None) -> None:
+        self.project = project
+        self.command = command
+        self.extra_args = extra_args or []
+        self.engine_port, self.http_port, self.stream_port = free_port(), free_port(), free_port()
+        self.log_path = project.parent / f"{project.name}-{command}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self, ready_path: str, timeout: float = 30.0) -> DevProcess:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "III_PORT": str(self.engine_port),
+               "HTTP_PORT": str(self.http_port), "STREAMS_PORT": str(self.stream_port)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pyiii", self.command, str(self.project), *self.extra_args],
+            env=env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pyiii {self.command} exited early:\n{self.logs()}")
+            try:
+                if httpx.get(self.base + ready_path, timeout=1).status_code != 404:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{ready_path} not served within {timeout}s:\n{self.logs()}")
+            time.sleep(0.05)
+
+    def stop(self) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,157 @@
+"""``pyiii.core.access``: the RBAC decision of spec/protocol.md §6.3 and ``match()`` filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyiii.core.access import (
+    INFRASTRUCTURE_FUNCTIONS,
+    Access,
+    ExposeRule,
+    glob_match,
+    parse_expose_rules,
+    parse_match,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('match("api::*")', "api::*"),
+        ("match('api::*')", "api::*"),
+        ('  match( "x" )  ', "x"),
+        ('match("")', ""),
+        ("match(api::*)", None),
+        ("match(\"a')", None),
+        ("api::*", None),
+        (5, None),
+        (None, None),
+    ],
+)
+def test_parse_match(value: object, expected: str | None) -> None:
+    assert parse_match(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("*", "anything::at::all", True),
+        ("*", "", True),
+        ("api::*", "api::users::list", True),  # `*` crosses `::`
+        ("api::*", "xapi::users", False),  # anchored at the start
+        ("*::list", "api::users::list", True),
+        ("*::list", "api::users::lister", False),  # anchored at the end
+        ("a.b", "a.b", True),
+        ("a.b", "axb", False),  # `.` is literal
+        ("a+b", "a+b", True),
+        ("a?b", "axb", False),  # `?` is literal
+        ("[ab]", "a", False),
+        ("exact", "exact", True),
+        ("exact", "exactly", False),
+        ("a*b*c", "a-x-b-y-c", True),
+        ("line*", "line\nbreak", True),
+    ],
+)
+def test_glob_match(pattern: str, value: str, expected: bool) -> None:
+    assert glob_match(pattern, value) is expected
+
+
+def test_metadata_rule_and_semantics() -> None:
+    rule = ExposeRule(metadata={"public": True, "name": 'match("*public*")'})
+    assert rule.matches("x", {"public": True, "name": "my-public-fn", "extra": 1})
+    assert not rule.matches("x", {"public": True, "name": "private"})
+    assert not rule.matches("x", {"public": False, "name": "public"})
+    assert not rule.matches("x", {"name": "public"})  # missing key
+    assert not rule.matches("x", {"public": True, "name": 5})  # match() only on strings
+    assert not rule.matches("x", None)
+    assert not rule.matches("x", ["public"])
+    assert ExposeRule(metadata={"tier": {"a": [1]}}).matches("x", {"tier": {"a": [1]}})
+
+
+def test_parse_expose_rules() -> None:
+    rules = parse_expose_rules(['match("api::*")', {"metadata": {"public": True}}])
+    assert rules[0].id_glob == "api::*" and rules[0].metadata is None
+    assert rules[1].metadata == {"public": True} and rules[1].id_glob is None
+    for bad in ["api::*", {"metadata": 1}, {"metadata": {}, "other": 1}, 5]:
+        with pytest.raises(ValueError, match=r"expose_functions\[0\]"):
+            parse_expose_rules([bad])
+
+
+def test_permissive_session_allows_everything() -> None:
+    access = Access.permissive()
+    assert access.decide("anything::goes", None) == (True, "")
+    assert access.may_bind("http")
+    assert access.allow_function_registration and access.allow_trigger_type_registration
+    assert access.prefixed("a::b") == "a::b" == access.unprefixed("a::b")
+
+
+def test_decision_order() -> None:
+    access = Access(
+        rbac=True,
+        expose=parse_expose_rules(['match("api::*")', {"metadata": {"public": True}}]),
+        allowed_functions=frozenset({"secret::allowed", "api::both"}),
+        forbidden_functions=frozenset({"api::both", "api::forbidden", "engine::log::info"}),
+    )
+    # 1. forbidden beats everything, even an explicit allow, a matching rule or the carve-out.
+    assert access.decide("api::both", None) == (False, "remove from rbac.forbidden_functions")
+    assert access.decide("api::forbidden", None)[0] is False
+    assert access.decide("engine::log::info", None)[0] is False
+    # 2. explicitly allowed.
+    assert access.decide("secret::allowed", None) == (True, "")
+    # 3. infrastructure carve-out.
+    assert access.decide("engine::channels::create", None) == (True, "")
+    assert access.decide("engine::workers::register", None) == (True, "")
+    # 5. expose filters: by id or by metadata.
+    assert access.decide("api::users", None) == (True, "")
+    assert access.decide("internal::x", {"public": True}) == (True, "")
+    assert access.decide("internal::x", {"public": False}) == (False, "add to rbac.expose_functions")
+    assert access.decide("engine::functions::list", None) == (False, "add to rbac.expose_functions")
+
+
+def test_rbac_with_no_rules_denies_all_but_the_carve_out() -> None:
+    access = Access(rbac=True)
+    for fid in INFRASTRUCTURE_FUNCTIONS:
+        assert access.decide(fid, None)[0], fid
+    assert not access.decide("api::x", {"public": True})[0]
+    assert not access.decide("engine::functions::list", None)[0]
+
+
+def test_no_rbac_block_allows_all_not_forbidden() -> None:
+    access = Access(rbac=False, forbidden_functions=frozenset({"x::y"}))
+    assert access.decide("a::b", None)[0]
+    assert not access.decide("x::y", None)[0]
+
+
+def test_carve_out_is_exactly_the_spec_list() -> None:
+    assert (
+        frozenset(
+            {
+                "engine::channels::create",
+                "engine::workers::register",
+                "engine::log::info",
+                "engine::log::warn",
+                "engine::log::error",
+                "engine::log::debug",
+                "engine::log::trace",
+                "engine::baggage::get",
+                "engine::baggage::set",
+                "engine::baggage::get_all",
+            }
+        )
+        == INFRASTRUCTURE_FUNCTIONS
+    )
+
+
+def test_trigger_type_allow_list() -> None:
+    access = Access(allowed_trigger_types=frozenset({"http"}))
+    assert access.may_bind("http")
+    assert not access.may_bind("cron")
+    assert not Access(allowed_trigger_types=frozenset()).may_bind("http")
+
+
+def test_registration_prefix() -> None:
+    access = Access(function_registration_prefix="tenant-a")
+    assert access.prefixed("orders::create") == "tenant-a::orders::create"
+    assert access.unprefixed("tenant-a::orders::create") == "orders::create"
+    assert access.unprefixed("tenant-b::orders::create") == "tenant-b::orders::create"
+    assert access.unprefixed("tenant-aorders") == "tenant-aorders"

@@ -1,0 +1,221 @@
+"""``pyiii.protocol``: frame decoding/encoding (spec/protocol.md §2)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from pyiii import protocol as p
+
+
+def roundtrip(frame: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(p.encode(p.decode(json.dumps(frame))))
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def test_every_message_type_decodes() -> None:
+    frames: dict[str, dict[str, Any]] = {
+        "workerregistered": {"worker_id": "w", "reattach_token": "t"},
+        "reattach": {"previous_worker_id": "w", "reattach_token": "t"},
+        "registerfunction": {"id": "a::b"},
+        "unregisterfunction": {"id": "a::b"},
+        "registertriggertype": {"id": "t", "description": "d"},
+        "unregistertriggertype": {"id": "t"},
+        "registertrigger": {"id": "1", "trigger_type": "t", "function_id": "f", "config": {}},
+        "unregistertrigger": {"id": "1"},
+        "triggerregistrationresult": {"id": "1", "trigger_type": "t", "function_id": "f"},
+        "invokefunction": {"function_id": "f", "data": None},
+        "invocationresult": {"invocation_id": "i", "function_id": "f"},
+        "registerservice": {"id": "s"},
+        "ping": {},
+        "pong": {},
+        "error": {"error": {"code": "AUTH_ERROR", "message": "no"}},
+    }
+    assert set(frames) == p.KNOWN_TYPES
+    for tag, fields in frames.items():
+        msg = p.decode(json.dumps({"type": tag, **fields}))
+        assert msg.__struct_config__.tag == tag  # type: ignore[attr-defined]
+
+
+def test_decode_accepts_bytes_and_str_and_ignores_unknown_fields() -> None:
+    a = p.decode(b'{"type":"registerfunction","id":"x::y","future_field":[1,2]}')
+    b = p.decode('{"future_field": {"a": 1}, "id": "x::y", "type": "registerfunction"}')
+    assert isinstance(a, p.RegisterFunction) and isinstance(b, p.RegisterFunction)
+    assert a.id == b.id == "x::y"
+
+
+def test_lenient_defaults_of_spec_2_5() -> None:
+    inv = p.decode('{"type":"invokefunction","function_id":"f"}')
+    assert isinstance(inv, p.InvokeFunction)
+    assert inv.data == p.ABSENT and not inv.data  # absent data: treated as null by the engine
+    assert inv.invocation_id is None and inv.action is None
+    trig = p.decode('{"type":"registertrigger","id":"1","trigger_type":"t","function_id":"f"}')
+    assert isinstance(trig, p.RegisterTrigger) and not trig.config
+    tt = p.decode('{"type":"registertriggertype","id":"t"}')
+    assert isinstance(tt, p.RegisterTriggerType) and tt.description == ""
+    # Any string is an invocation id, not only UUIDs.
+    inv2 = p.decode('{"type":"invokefunction","function_id":"f","data":1,"invocation_id":"not-a-uuid"}')
+    assert isinstance(inv2, p.InvokeFunction) and inv2.invocation_id == "not-a-uuid"
+
+
+def test_null_optional_fields_equal_absent() -> None:
+    msg = p.decode(
+        '{"type":"invokefunction","function_id":"f","data":{},"invocation_id":null,"action":null,'
+        '"traceparent":null,"baggage":null}'
+    )
+    assert isinstance(msg, p.InvokeFunction)
+    assert msg.invocation_id is None and msg.action is None and msg.traceparent is None
+
+
+def test_actions_decode() -> None:
+    void = p.decode('{"type":"invokefunction","function_id":"f","data":1,"action":{"type":"void"}}')
+    enq = p.decode('{"type":"invokefunction","function_id":"f","data":1,"action":{"type":"enqueue","queue":"q"}}')
+    assert isinstance(void, p.InvokeFunction) and isinstance(void.action, p.VoidAction)
+    assert isinstance(enq, p.InvokeFunction) and isinstance(enq.action, p.EnqueueAction)
+    assert enq.action.queue == "q"
+
+
+def test_payloads_stay_raw_bytes() -> None:
+    text = '{"type":"invokefunction","function_id":"f","data":{"b": 2,  "a":[1.50, "x"]},"metadata":{"m":1}}'
+    msg = p.decode(text)
+    assert isinstance(msg, p.InvokeFunction)
+    assert bytes(msg.data) == b'{"b": 2,  "a":[1.50, "x"]}'  # not re-serialised
+    assert p.from_raw(msg.metadata) == {"m": 1}
+
+
+def test_error_body_defaults_keep_a_sloppy_error_deliverable() -> None:
+    msg = p.decode('{"type":"invocationresult","invocation_id":"i","function_id":"f","error":{"message":"m"}}')
+    assert isinstance(msg, p.InvocationResult) and msg.error is not None
+    assert msg.error.code == "UNKNOWN" and msg.error.message == "m"
+
+
+@pytest.mark.parametrize(
+    ("frame", "kind"),
+    [
+        ('{"type": "ping"', "malformed_json"),
+        ("not json", "malformed_json"),
+        (b"\xff\xfe", "malformed_json"),
+        ("", "malformed_json"),
+        ("[1, 2]", "not_an_object"),
+        ('"ping"', "not_an_object"),
+        ("null", "not_an_object"),
+        ("7", "not_an_object"),
+        ('{"type": "explode"}', "unknown_type"),
+        ('{"type": "PING"}', "unknown_type"),
+        ('{"id": "x"}', "unknown_type"),
+        ('{"type": 3}', "unknown_type"),
+        ('{"type": "registerfunction"}', "invalid_fields"),
+        ('{"type": "registerfunction", "id": 5}', "invalid_fields"),
+        ('{"type": "invokefunction", "invocation_id": "i", "function_id": 1}', "invalid_fields"),
+        ('{"type": "invokefunction", "function_id": "f", "action": {"type": "later"}}', "invalid_fields"),
+        ('{"type": "invokefunction", "function_id": "f", "action": {"type": "enqueue"}}', "invalid_fields"),
+        ('{"type": "registerfunction", "id": "x", "invocation": {"url": "u", "method": "TRACE"}}', "invalid_fields"),
+        ('{"type": "registertrigger", "id": "1", "trigger_type": "t"}', "invalid_fields"),
+        ('{"type": "reattach"}', "invalid_fields"),
+    ],
+)
+def test_decode_errors_are_classified(frame: str | bytes, kind: str) -> None:
+    with pytest.raises(p.FrameError) as info:
+        p.decode(frame)
+    assert info.value.kind == kind
+    assert info.value.message
+    if kind in ("unknown_type", "invalid_fields"):
+        assert isinstance(info.value.raw, dict)  # a reply can still be addressed
+    else:
+        assert info.value.raw is None
+
+
+def test_frame_error_keeps_the_invocation_id_for_a_reply() -> None:
+    with pytest.raises(p.FrameError) as info:
+        p.decode('{"type": "invokefunction", "invocation_id": "abc", "function_id": ["x"], "data": 1}')
+    assert info.value.raw is not None and info.value.raw["invocation_id"] == "abc"
+
+
+@pytest.mark.parametrize("frame", ["[" * 200_000, '{"a":' * 200_000, '{"type":"ping","x":' + "[" * 100_000])
+def test_hostile_nesting_is_a_frame_error_not_a_crash(frame: str) -> None:
+    with pytest.raises(p.FrameError):
+        p.decode(frame)
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def test_encode_omits_empty_optionals_and_uses_lowercase_tags() -> None:
+    out = json.loads(p.encode(p.InvocationResult(invocation_id="i", function_id="f")))
+    assert out == {"type": "invocationresult", "invocation_id": "i", "function_id": "f"}
+    out = json.loads(p.encode(p.WorkerRegistered(worker_id="w", reattach_token="t")))
+    assert out == {"type": "workerregistered", "worker_id": "w", "reattach_token": "t"}
+    assert json.loads(p.encode(p.Pong())) == {"type": "pong"}
+
+
+def test_encode_keeps_explicit_null_payloads() -> None:
+    out = json.loads(p.encode(p.InvokeFunction(function_id="f", data=p.NULL, invocation_id="i")))
+    assert out == {"type": "invokefunction", "function_id": "f", "data": None, "invocation_id": "i"}
+
+
+def test_roundtrip_preserves_fields() -> None:
+    frame = {
+        "type": "registertrigger",
+        "id": "1",
+        "trigger_type": "t",
+        "function_id": "f",
+        "config": {"a": [1, None]},
+        "metadata": {"m": True},
+    }
+    assert roundtrip(frame) == frame
+    frame = {
+        "type": "invocationresult",
+        "invocation_id": "i",
+        "function_id": "f",
+        "error": {"code": "c", "message": "m", "stacktrace": "s"},
+        "traceparent": "tp",
+        "baggage": "b",
+    }
+    assert roundtrip(frame) == frame
+
+
+def test_error_result_always_carries_function_id() -> None:
+    out = json.loads(p.error_result("i", "", "invalid_frame", "bad"))
+    assert out == {
+        "type": "invocationresult",
+        "invocation_id": "i",
+        "function_id": "",
+        "error": {"code": "invalid_frame", "message": "bad"},
+    }
+    out = json.loads(p.error_result("i", "a::b", "function_not_found", "Function a::b not found"))
+    assert out["function_id"] == "a::b" and out["error"]["code"] == "function_not_found"
+
+
+# --------------------------------------------------------------------------- payload helpers
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b'{"a": 1}', {"a": 1, "_caller_worker_id": "W"}),
+        (b"{}", {"_caller_worker_id": "W"}),
+        (b"  { }  ", {"_caller_worker_id": "W"}),
+        (b'{"_caller_worker_id": "spoofed", "x": 1}', {"_caller_worker_id": "W", "x": 1}),
+    ],
+)
+def test_with_caller_worker_id_on_objects(payload: bytes, expected: dict[str, Any]) -> None:
+    out = p.with_caller_worker_id(msgspec.Raw(payload), "W")
+    assert p.from_raw(out) == expected  # last key wins: a caller cannot spoof its id
+
+
+@pytest.mark.parametrize("payload", [b"[1, 2]", b'"s"', b"3", b"null", b"true"])
+def test_with_caller_worker_id_leaves_non_objects_alone(payload: bytes) -> None:
+    assert bytes(p.with_caller_worker_id(msgspec.Raw(payload), "W")) == payload
+
+
+def test_raw_helpers() -> None:
+    assert p.from_raw(p.ABSENT) is None
+    assert p.from_raw(p.to_raw(None)) is None
+    assert p.from_raw(p.to_raw({"a": [1]})) == {"a": [1]}
+    assert bytes(p.raw_or_null(p.ABSENT)) == b"null"
+    assert p.is_json_object(msgspec.Raw(b' {"a":1}')) and not p.is_json_object(msgspec.Raw(b"[]"))
