@@ -1,0 +1,249 @@
+"""B1: HTTP route -> worker function, against FastAPI + uvicorn serving the same echo directly
+and a raw ASGI echo on granian (bench/baselines/granian_echo.py).
+
+    python bench/run.py --only b1 [--quick|--smoke]     # the run.py contract (NAME, run(opts))
+    python bench/b1_http.py [--quick] [--worker node|python]   # standalone, one JSON line
+
+Starts a pyiii engine (iii-http) with an echo worker (official Node iii-sdk by default), a
+uvicorn FastAPI app with the same handler and granian, all on the SUT CPU, and drives them with
+bench/loadgen.py (a separate process on the load-generator CPU) at each concurrency, interleaved
+and shuffled per round. Targets (spec/benchmarks-and-faults.md): throughput >= 0.7x
+FastAPI-direct and >= 0.3x granian-raw, p50 at c=1 <= 2x FastAPI, p50 at c=8 <= 3x p50 at c=1.
+motia 0.17 is not measured (its npm install does not work offline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+NODE_SDK = Path(os.environ.get("III_NODE_SDK", "/tmp/nodeiii/node_modules/iii-sdk"))
+LEVELS = (1, 2, 4, 8, 32, 128)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ok(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.post(url, json={"warm": True}, timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} never answered 200")
+
+
+#: pids of every process spawn() started and that is still running (for CPU accounting)
+LIVE: dict[int, str] = {}
+#: CPUs the SUT processes are pinned to (None: no pinning); set by run()
+SUT_CPUS: str | None = None
+
+
+@contextlib.contextmanager
+def spawn(args: list[str], **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
+    if SUT_CPUS is not None:
+        args = ["taskset", "-c", SUT_CPUS, *args]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    LIVE[proc.pid] = args[0]
+    try:
+        yield proc
+    finally:
+        LIVE.pop(proc.pid, None)
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def pyiii_echo(worker: str, routes: int = 0, pids: list[int] | None = None) -> Iterator[int]:
+    """A pyiii engine with iii-http and an echo worker; yields the HTTP port (``pids`` receives the
+    engine's and the worker's pids)."""
+    ws_port, http_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(json.dumps({"workers": [
+            {"name": "iii-worker-manager", "config": {"port": ws_port, "host": "127.0.0.1"}},
+            {"name": "iii-http", "config": {"port": http_port, "host": "127.0.0.1"}},
+        ]}))
+        env = {**os.environ, "OTEL_ENABLED": "false"}
+        with spawn([PY, "-m", "pyiii", "--config", str(config), "--log-level", "warning"], cwd=tmp,
+                   env=env) as engine:
+            url = f"ws://127.0.0.1:{ws_port}"
+            if worker == "node":
+                cmd = ["node", str(HERE / "echo_worker.mjs"), url, str(NODE_SDK), str(routes)]
+            else:
+                cmd = [PY, str(HERE / "echo_worker_py.py"), url, str(routes)]
+            time.sleep(0.5)
+            with spawn(cmd, env=env) as wproc:
+                if pids is not None:
+                    pids += [engine.pid, wproc.pid]
+                wait_ok(f"http://127.0.0.1:{http_port}/echo")
+                if routes:
+                    last = (routes - 1) // 10 * 10
+                    wait_ok(f"http://127.0.0.1:{http_port}/p/{last}/x", timeout=120)
+                yield http_port
+
+
+@contextlib.contextmanager
+def fastapi_echo(routes: int = 0, pids: list[int] | None = None) -> Iterator[int]:
+    port = free_port()
+    env = {**os.environ, "BENCH_ROUTES": str(routes)}
+    cmd = [PY, "-m", "uvicorn", "fastapi_echo:app", "--port", str(port), "--log-level", "warning",
+           "--no-access-log", "--loop", "uvloop", "--http", "httptools"]
+    with spawn(cmd, cwd=HERE, env=env) as proc:
+        if pids is not None:
+            pids.append(proc.pid)
+        wait_ok(f"http://127.0.0.1:{port}/echo")
+        yield port
+
+
+@contextlib.contextmanager
+def granian_echo(pids: list[int] | None = None) -> Iterator[int]:
+    """Raw ASGI echo on granian: 1 worker, uvloop, HTTP/1.1, single-threaded runtime."""
+    port = free_port()
+    cmd = [PY, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", "1", "--loop", "uvloop", "--http", "1", "--runtime-mode", "st", "--no-ws",
+           "--log-level", "warning", "baselines.granian_echo:app"]
+    with spawn(cmd, cwd=HERE) as proc:
+        if pids is not None:
+            pids.append(proc.pid)
+        wait_ok(f"http://127.0.0.1:{port}/echo")
+        yield port
+
+
+def load(port: int, path: str, concurrency: int, seconds: float) -> dict[str, Any]:
+    out = subprocess.run([PY, str(HERE / "loadgen.py"), f"127.0.0.1:{port}", path, str(concurrency), str(seconds)],
+                         capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1.5 s per level instead of 5 s")
+    parser.add_argument("--worker", choices=["node", "python"],
+                        default="node" if shutil.which("node") and NODE_SDK.exists() else "python")
+    args = parser.parse_args()
+    seconds = 1.5 if args.quick else 5.0
+    results: dict[str, Any] = {"bench": "b1_http", "worker": args.worker, "seconds_per_level": seconds}
+    with pyiii_echo(args.worker) as port:
+        results["pyiii"] = [load(port, "/echo", c, seconds) for c in LEVELS]
+    with fastapi_echo() as port:
+        results["fastapi"] = [load(port, "/echo", c, seconds) for c in LEVELS]
+    ours, theirs = results["pyiii"], results["fastapi"]
+    results["rps_ratio_vs_fastapi"] = {
+        str(a["c"]): round(a["rps"] / b["rps"], 2) for a, b in zip(ours, theirs, strict=True)
+    }
+    results["p50_c8_over_c1"] = round(ours[3]["p50_ms"] / ours[0]["p50_ms"], 2)
+    results["targets"] = {"rps_ratio_min": 0.7, "p50_c8_over_c1_max": 3.0}
+    print(json.dumps(results))
+
+
+# ================================================================ the run.py contract
+
+NAME = "b1_http"
+SUTS = ("pyiii", "fastapi", "granian")
+
+
+def measure_cell(port: int, path: str, c: int, seconds: float, pids: list[int]) -> dict[str, float]:
+    """One loadgen run against one SUT with the CPU of its pids (and their children)."""
+    import common.harness as H
+
+    all_pids = pids + [k for p in pids for k in H.children(p)]
+    c0 = H.cpu_ms(all_pids)
+    r = load(port, path, c, seconds)
+    c1 = H.cpu_ms(all_pids)
+    total = r.get("total_requests", r["requests"])
+    return {"p50": r["p50_ms"] / 1000, "p99": r["p99_ms"] / 1000, "throughput": r["rps"],
+            "cpu_ms_per_1k": (c1 - c0) / total * 1000 if total else float("nan"),
+            "errors": 0.0 if r["requests"] else 1.0, "samples": float(r["requests"])}
+
+
+def run(opts: Any) -> dict[str, Any]:
+    import random
+
+    import common.harness as H
+    from common.cells import Rounds, cv_flags, target_row, targets_table, value_row
+
+    global SUT_CPUS
+    SUT_CPUS = opts.sut_cpus
+    levels = opts.pick(LEVELS, LEVELS, (1, 8))
+    seconds = opts.duration(5.0, 1.5)
+    worker = "node" if shutil.which("node") and NODE_SDK.exists() else "python"
+    rng = random.Random(opts.seed)
+    rounds = Rounds()
+    peak: dict[str, int] = {}
+    pids: dict[str, list[int]] = {s: [] for s in SUTS}
+    with contextlib.ExitStack() as stack:
+        ports = {"pyiii": stack.enter_context(pyiii_echo(worker, pids=pids["pyiii"])),
+                 "fastapi": stack.enter_context(fastapi_echo(pids=pids["fastapi"])),
+                 "granian": stack.enter_context(granian_echo(pids=pids["granian"]))}
+        for r in range(opts.n_rounds):
+            for c in H.shuffled(levels, rng):
+                for sut in H.shuffled(SUTS, rng):
+                    m = measure_cell(ports[sut], "/echo", c, seconds, pids[sut])
+                    rounds.add(f"{sut}/c{c}", m)
+                    H.log(opts, f"  b1 round {r + 1} {sut:8s} c={c:<3d} {m['throughput']:8.0f} req/s "
+                                f"p50={m['p50'] * 1e3:6.2f} ms p99={m['p99'] * 1e3:6.2f} ms "
+                                f"cpu={m['cpu_ms_per_1k']:.0f} ms/1k")
+        for sut in SUTS:
+            peak[sut] = sum(H.vm_hwm_kb(p) for p in pids[sut])
+    cells = rounds.cells()
+    for sut in SUTS:
+        cells[f"{sut}/peak_rss_kb"] = {"value": float(peak[sut])}
+    s = rounds.series
+    top = max(levels)
+    # saturation = the best level of each SUT, per round
+    def best(sut: str) -> list[float]:
+        return [max(vals) for vals in zip(*(s(f"{sut}/c{c}", "throughput") for c in levels), strict=True)]
+
+    c8 = 8 if 8 in levels else top
+    step = H.ratio(s(f"pyiii/c{c8}", "p50"), s("pyiii/c1", "p50"))
+    targets = [
+        target_row("throughput at saturation vs FastAPI", H.ratio(best("pyiii"), best("fastapi")), 0.7, 0.5,
+                   higher=True),
+        target_row("throughput at saturation vs granian raw ASGI", H.ratio(best("pyiii"), best("granian")), 0.3,
+                   None, higher=True),
+        target_row("p50 at c=1 vs FastAPI", H.ratio(s("pyiii/c1", "p50"), s("fastapi/c1", "p50")), 2.0, None),
+        value_row(f"no step: p50(c={c8}) / p50(c=1)", step["ratio"], 3.0, None, unit="×"),
+    ]
+    lines = ["| SUT | c | req/s | p50 | p99 | CPU-ms / 1k req |", "|---|---|---|---|---|---|"]
+    for c in levels:
+        for sut in SUTS:
+            e = cells.get(f"{sut}/c{c}")
+            if e:
+                lines.append(f"| {sut} | {c} | {e['throughput']['median']:,.0f} | {e['p50']['median'] * 1e3:.2f} ms | "
+                             f"{e['p99']['median'] * 1e3:.2f} ms | {e['cpu_ms_per_1k']['median']:.0f} |")
+    lines.append("\npeak RSS (KB): " + ", ".join(f"{k} {v:,}" for k, v in peak.items()))
+    plot = {"title": "B1 HTTP echo: p50 vs concurrency", "xlabel": "concurrent connections", "ylabel": "p50 (ms)",
+            "logx": True, "logy": True,
+            "lines": {sut: [[c, cells[f"{sut}/c{c}"]["p50"]["median"] * 1e3] for c in levels] for sut in SUTS}}
+    return {"cells": cells, "expected": [f"{sut}/c{c}" for sut in SUTS for c in levels],
+            "targets": targets, "cv_flags": cv_flags(cells), "plot": plot,
+            "params": {"levels": levels, "seconds": seconds, "worker": worker, "loadgen": "bench/loadgen.py"},
+            "table": "\n".join(lines) + "\n\n" + targets_table(targets)}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+"""B9 — stream fan-out to 1, 10, 100 and 1,000 WebSocket subscribers: the pyiii engine
+(iii-stream, in-memory kv) against a raw ``websockets`` broadcast server (bench/b9_stream.py
+--raw-server, ``websockets.broadcast`` of what its publisher sends).
+
+Per subscriber count: latency publish -> last subscriber (p50/p99 over events sent 20 ms
+apart), fan-out throughput (deliveries/s over a burst), and engine memory per subscriber
+(RSS growth after connecting and joining the subscribers, divided by their number). Both
+servers run in their own process; subscribers and the publisher live in this process.
+
+    python bench/b9_stream.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+
+COUNTS = tuple(int(c) for c in os.environ.get("B9_COUNTS", "1,10,100,1000").split(","))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def wait_port(port: int) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+# ----------------------------------------------------------------------------- the raw baseline
+
+async def raw_server(port: int) -> None:
+    from websockets.asyncio.server import broadcast, serve
+
+    subscribers: set[Any] = set()
+
+    async def handler(ws: Any) -> None:
+        first = await ws.recv()
+        if first == "publisher":
+            async for message in ws:
+                broadcast(subscribers, message if isinstance(message, bytes) else message.encode(), text=True)
+        else:
+            subscribers.add(ws)
+            await ws.send("ok")
+            try:
+                await ws.wait_closed()
+            finally:
+                subscribers.discard(ws)
+
+    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None, max_queue=16):
+        await asyncio.Future()
+
+
+# ----------------------------------------------------------------------------- suts
+
+class Sut:
+    def __init__(self, name: str, proc: subprocess.Popen[bytes], ws_port: int, engine_port: int | None) -> None:
+        self.name, self.proc, self.ws_port, self.engine_port = name, proc, ws_port, engine_port
+        self.publisher: ClientConnection | None = None
+
+    async def open_publisher(self) -> None:
+        if self.engine_port is not None:
+            self.publisher = await connect(f"ws://127.0.0.1:{self.engine_port}", compression=None, max_size=None)
+            await self.publisher.recv()  # workerregistered
+        else:
+            self.publisher = await connect(f"ws://127.0.0.1:{self.ws_port}", compression=None)
+            await self.publisher.send("publisher")
+
+    async def subscribe(self, group: str) -> ClientConnection:
+        ws = await connect(f"ws://127.0.0.1:{self.ws_port}", compression=None, max_size=None, ping_interval=None)
+        if self.engine_port is not None:
+            await ws.send(json.dumps({"type": "join", "data": {"subscriptionId": "s", "streamName": "bench",
+                                                               "groupId": group}}))
+        else:
+            await ws.send("subscriber")
+        await ws.recv()  # sync / ok
+        return ws
+
+    async def publish(self, group: str, seq: int, t0: int) -> None:
+        assert self.publisher is not None
+        data = {"seq": seq, "t0": t0}
+        if self.engine_port is not None:
+            frame = {"type": "invokefunction", "function_id": "stream::send", "action": {"type": "void"},
+                     "data": {"stream_name": "bench", "group_id": group, "type": "tick", "data": data}}
+        else:
+            frame = {"type": "stream", "streamName": "bench", "groupId": group, "id": None,
+                     "event": {"type": "event", "event": {"type": "tick", "data": data}}}
+        await self.publisher.send(msgspec.json.encode(frame), text=True)
+
+
+#: CPUs the servers are pinned to (None: no pinning); set by run()
+SUT_CPUS: str | None = None
+
+
+def _pin() -> list[str]:
+    return ["taskset", "-c", SUT_CPUS] if SUT_CPUS is not None else []
+
+
+def start_pyiii(folder: Path) -> Sut:
+    port, ws_port = free_port(), free_port()
+    config = {"workers": [
+        {"name": "iii-worker-manager", "config": {"port": port, "host": "127.0.0.1"}},
+        {"name": "iii-stream", "config": {"port": ws_port, "host": "127.0.0.1", "ping_interval_ms": 0,
+                                          "subscriber_buffer_bytes": 16 * 1024 * 1024,
+                                          "adapter": {"name": "kv", "config": {"store_method": "in_memory"}}}}]}
+    (folder / "config.yaml").write_text(json.dumps(config))
+    proc = subprocess.Popen([*_pin(), sys.executable, "-m", "pyiii", "--config", str(folder / "config.yaml"),
+                             "--log-level", "warning"], cwd=folder)
+    wait_port(ws_port)
+    wait_port(port)
+    return Sut("pyiii", proc, ws_port, port)
+
+
+def start_raw() -> Sut:
+    port = free_port()
+    proc = subprocess.Popen([*_pin(), sys.executable, __file__, "--raw-server", str(port)])
+    wait_port(port)
+    return Sut("raw_broadcast", proc, port, None)
+
+
+# ----------------------------------------------------------------------------- measurement
+
+async def receive(ws: ClientConnection, n: int, arrivals: dict[int, int]) -> None:
+    """Record, per seq, the latest arrival time among subscribers."""
+    decode = msgspec.json.decode
+    for _ in range(n):
+        msg = decode(await ws.recv(decode=False))
+        data = msg["event"]["event"]["data"]
+        now = time.perf_counter_ns()
+        if now > arrivals.get(data["seq"], 0):
+            arrivals[data["seq"]] = now
+
+
+async def cell(sut: Sut, count: int, events: int, burst: int) -> dict[str, Any]:
+    group = f"g{count}-{time.monotonic_ns()}"
+    before = rss_kb(sut.proc.pid)
+    subs = [await sut.subscribe(group) for _ in range(count)]
+    await asyncio.sleep(0.3)
+    after = rss_kb(sut.proc.pid)
+    try:
+        # latency: spaced events
+        arrivals: dict[int, int] = {}
+        sent: dict[int, int] = {}
+        tasks = [asyncio.create_task(receive(ws, events, arrivals)) for ws in subs]
+        for seq in range(events):
+            sent[seq] = time.perf_counter_ns()
+            await sut.publish(group, seq, sent[seq])
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        lat = sorted((arrivals[s] - sent[s]) / 1e6 for s in sent)
+        # throughput: a burst
+        arrivals2: dict[int, int] = {}
+        tasks = [asyncio.create_task(receive(ws, burst, arrivals2)) for ws in subs]
+        c0 = _cpu_ms(sut.proc.pid)
+        t = time.perf_counter()
+        for seq in range(burst):
+            await sut.publish(group, seq, 0)
+        await asyncio.wait_for(asyncio.gather(*tasks), 120)
+        elapsed = time.perf_counter() - t
+        cpu = (_cpu_ms(sut.proc.pid) - c0) / (burst * count) * 1000
+        return {"cpu_ms_per_1k": round(cpu, 2),
+            "p50_ms": round(lat[len(lat) // 2], 2), "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2),
+            "deliveries_per_s": round(burst * count / elapsed),
+            "rss_kb_per_subscriber": round((after - before) / count, 1),
+        }
+    finally:
+        for ws in subs:
+            await ws.close()
+
+
+def _cpu_ms(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+async def main(quick: bool) -> dict[str, Any]:
+    events, burst = (30, 100) if quick else (200, 1000)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        suts = [start_pyiii(Path(tmp)), start_raw()]
+        try:
+            for sut in suts:
+                await sut.open_publisher()
+            for count in COUNTS:
+                for sut in suts:
+                    results[f"{sut.name}/{count}"] = await cell(sut, count, events, burst)
+                    print(sut.name, count, results[f"{sut.name}/{count}"], flush=True)
+                ours, raw = results[f"pyiii/{count}"], results[f"raw_broadcast/{count}"]
+                ratio = ours["deliveries_per_s"] / raw["deliveries_per_s"]
+                results[f"ratio_throughput/{count}"] = round(ratio, 2)
+        finally:
+            for sut in suts:
+                sut.proc.kill()
+                sut.proc.wait()
+    return results
+
+
+# ================================================================ the run.py contract
+
+NAME = "b9_stream"
+
+
+async def _rounds(opts: Any, counts: tuple[int, ...], events: int, burst: int) -> dict[str, list[dict[str, Any]]]:
+    import random
+
+    import common.harness as H
+
+    rng = random.Random(opts.seed)
+    out: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        suts = [start_pyiii(Path(tmp)), start_raw()]
+        try:
+            for sut in suts:
+                await sut.open_publisher()
+            for r in range(opts.n_rounds):
+                for count in counts:
+                    for sut in H.shuffled(suts, rng):
+                        res = await cell(sut, count, events, burst)
+                        out.setdefault(f"{sut.name}/S{count}", []).append(res)
+                        H.log(opts, f"  b9 round {r + 1} {sut.name:13s} S={count:<5d} {res}")
+        finally:
+            for sut in suts:
+                sut.proc.kill()
+                sut.proc.wait()
+    return out
+
+
+def run(opts: Any) -> dict[str, Any]:
+    import resource
+
+    import common.harness as H
+    from common.cells import target_row, targets_table, value_row
+
+    global SUT_CPUS
+    SUT_CPUS = opts.sut_cpus
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    counts = opts.pick((1, 10, 100, 1000), (1, 10, 100, 1000), (1, 10))
+    events, burst = opts.pick((200, 1000), (30, 100), (10, 20))
+    raw = asyncio.run(_rounds(opts, counts, events, burst))
+    cells: dict[str, Any] = {}
+    for key, rs in raw.items():
+        cells[key] = {m: H.summarize([x[m] for x in rs]) for m in rs[0]}
+        cells[key]["value"] = cells[key]["deliveries_per_s"]["median"]
+
+    def ser(key: str, m: str) -> list[float]:
+        return [float(x[m]) for x in raw.get(key, [])]
+
+    top = counts[-1]
+    targets = [
+        target_row(f"deliveries/s at S={top:,} vs raw broadcast", H.ratio(ser(f"pyiii/S{top}", "deliveries_per_s"),
+                                                                        ser(f"raw_broadcast/S{top}",
+                                                                            "deliveries_per_s")), 0.7, 0.5,
+                   higher=True),
+        target_row(f"CPU per delivery at S={top:,} vs raw broadcast", H.ratio(ser(f"pyiii/S{top}", "cpu_ms_per_1k"),
+                                                                            ser(f"raw_broadcast/S{top}",
+                                                                                "cpu_ms_per_1k")), 1.3, None),
+        value_row(f"publish → last subscriber p99 at S={top:,}", H.median(ser(f"pyiii/S{top}", "p99_ms")) / 1000,
+                  0.050, 0.200, unit="ms", scale=1000),
+        value_row(f"RSS per subscriber at S={top:,}", H.median(ser(f"pyiii/S{top}", "rss_kb_per_subscriber")), 40,
+                  None, unit="KB"),
+    ]
+    lines = ["| S | SUT | p50 | p99 | deliveries/s | CPU-ms / 1k deliveries | RSS KB / subscriber |",
+             "|---|---|---|---|---|---|---|"]
+    for count in counts:
+        for name in ("pyiii", "raw_broadcast"):
+            c = cells[f"{name}/S{count}"]
+            lines.append(f"| {count:,} | {name} | {c['p50_ms']['median']:.2f} ms | {c['p99_ms']['median']:.2f} ms | "
+                         f"{c['deliveries_per_s']['median']:,.0f} | {c['cpu_ms_per_1k']['median']:.1f} | "
+                         f"{c['rss_kb_per_subscriber']['median']:.1f} |")
+    plot = {"title": "B9 stream fan-out: deliveries/s vs subscribers", "xlabel": "subscribers S",
+            "ylabel": "deliveries/s", "logx": True,
+            "lines": {name: [[c, cells[f"{name}/S{c}"]["deliveries_per_s"]["median"]] for c in counts]
+                      for name in ("pyiii", "raw_broadcast")}}
+    return {"cells": cells, "expected": [f"{n}/S{c}" for n in ("pyiii", "raw_broadcast") for c in counts],
+            "targets": targets, "plot": plot,
+            "params": {"counts": counts, "events": events, "burst": burst,
+                       "clients": "all subscribers in the bench process (spec: 4 client processes)"},
+            "table": "\n".join(lines) + "\n\n" + targets_table(targets)}
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--raw-server", type=int)
+    args = ap.parse_args()
+    if args.raw_server:
+        asyncio.run(raw_server(args.raw_server))
+        sys.exit(0)
+    out = asyncio.run(main(args.quick))
+    print(json.dumps(out, indent=2))
+    target = Path(__file__).parent / "results" / "b9_stream.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(out, indent=2))

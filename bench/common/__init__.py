@@ -1,0 +1,1 @@
+"""Shared helpers of the benchmark harness (see bench/run.py)."""
