@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.engine import REPO, free_port, wait_port
 from tests.support.wire import RawWorker
@@ -122,7 +123,10 @@ async def call_or_drop(client: RawWorker, function_id: str, data: Any, timeout: 
     reader = client._reader
     done, _ = await asyncio.wait({task, reader}, timeout=timeout + 1, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
-        return task.result()
+        try:
+            return task.result()
+        except ConnectionClosed as exc:  # the send itself hit the dropped socket
+            raise ConnectionError("connection dropped while sending the call") from exc
     task.cancel()
     raise ConnectionError("connection dropped with the call in flight")
 

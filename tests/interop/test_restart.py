@@ -34,7 +34,11 @@ async def test_sdks_reconnect_after_engine_restart(tmp_path: Path, any_worker: A
             rows = (await probe.trigger("engine::workers::list", {}, timeout_ms=2000))["workers"]
             ids = Counter(r["function_id"] for r in functions)
             names = Counter(r["name"] for r in rows)
-            if all(ids[f] for f in fids.values()) and all(names[w.name] for w in workers.values()):
+            # An SDK may replay its functions before its worker metadata (the official Python SDK
+            # does): until the metadata lands, a function's worker_name falls back to its id prefix.
+            owner_named = {r["function_id"]: r["worker_name"] for r in functions}
+            named = all(owner_named.get(fids[k]) == workers[k].name for k in fids)
+            if all(ids[f] for f in fids.values()) and all(names[w.name] for w in workers.values()) and named:
                 return {"ids": ids, "names": names, "functions": functions, "workers": rows}
             return None
 

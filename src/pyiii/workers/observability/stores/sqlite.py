@@ -71,6 +71,10 @@ class SqliteStore:
         self._closing = False
         self.dropped = 0
         self.written = 0
+        # Every record ever queued, and every one settled (written, dropped, cleared or failed):
+        # flush() waits on these, not on the queue, since a batch leaves the queue before it is written.
+        self._queued_total = 0
+        self._settled = 0
         self._counts = {"spans": (0, 0), "logs": (0, 0)}
         self._refresh_counts()
         self._thread = threading.Thread(target=self._run, name="pyiii-observability-sqlite", daemon=True)
@@ -94,10 +98,12 @@ class SqliteStore:
     def _enqueue(self, items: list[_Item]) -> None:
         with self._cond:
             self._queue.extend(items)
+            self._queued_total += len(items)
             overflow = len(self._queue) - self.queue_max
             for _ in range(max(0, overflow)):
                 self._queue.popleft()
                 self.dropped += 1
+                self._settled += 1
             if len(self._queue) >= self.batch_size:
                 self._cond.notify()
 
@@ -117,6 +123,9 @@ class SqliteStore:
                 self._write(batch)
             except sqlite3.Error:
                 log.exception("observability store: a batch of %d records was not written", len(batch))
+            finally:
+                with self._cond:
+                    self._settled += len(batch)
 
     def _write(self, batch: list[_Item]) -> None:
         stamp = now_ns()
@@ -204,7 +213,9 @@ class SqliteStore:
     async def _clear(self, table: str) -> None:
         def run() -> None:
             with self._cond:  # forget what is still queued for this table, then empty it
-                self._queue = deque(item for item in self._queue if (item[0] + "s") != table)
+                kept = deque(item for item in self._queue if (item[0] + "s") != table)
+                self._settled += len(self._queue) - len(kept)
+                self._queue = kept
             with self._read_lock:
                 self._reader.execute(f"DELETE FROM {table}")
             self._counts[table] = (0, 0)
@@ -219,11 +230,12 @@ class SqliteStore:
 
     async def flush(self) -> None:
         """Wait until everything queued so far is on disk (tests, shutdown)."""
-        target = self.written + len(self._queue)
-        while self.written < target and self._thread.is_alive() and self._queue:
+        with self._cond:
+            target = self._queued_total
+        while self._settled < target and self._thread.is_alive():
             with self._cond:
                 self._cond.notify()
-            await asyncio.sleep(self.flush_interval / 2)
+            await asyncio.sleep(min(self.flush_interval / 2, 0.01))
 
     def stats(self) -> dict[str, Any]:
         return {
