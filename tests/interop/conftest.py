@@ -18,7 +18,6 @@ import concurrent.futures
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from typing import Any
 import pytest
 
 from tests.support.engine import EngineProcess
+from tests.support.node_sdk import node_sdk_dir
 
 # Neither SDK may try to reach an OpenTelemetry collector on the default port during tests.
 os.environ["OTEL_ENABLED"] = "false"
@@ -44,23 +44,10 @@ OWNER = HERE / "owner.py"
 # ----------------------------------------------------------------------------- node install
 
 
-def _node_sdk_installed() -> bool:
-    return (NODE_DIR / "node_modules" / "iii-sdk" / "package.json").exists()
-
-
 @pytest.fixture(scope="session")
 def node_sdk() -> Path:
     """Install the pinned official Node SDK once (``npm ci``), or skip loudly without node/npm."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("NODE/NPM NOT AVAILABLE: the Node iii-sdk interop tests cannot run on this machine")
-    if not _node_sdk_installed():
-        lock = NODE_DIR / "package-lock.json"
-        cmd = [npm, "ci" if lock.exists() else "install", "--no-audit", "--no-fund", "--loglevel=error"]
-        proc = subprocess.run(cmd, cwd=NODE_DIR, capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0 or not _node_sdk_installed():
-            pytest.fail(f"`{' '.join(cmd)}` failed in {NODE_DIR}:\n{proc.stdout}\n{proc.stderr}")
-    return NODE_DIR
+    return node_sdk_dir()
 
 
 # ----------------------------------------------------------------------------- engines

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.integration.http.support import HttpEngine, wait_route
+from tests.support.node_sdk import node_sdk_dir
 
-NODE_SDK = Path("/tmp/nodeiii/node_modules/iii-sdk")
 SCRIPT = Path(__file__).with_name("node_worker.mjs")
-
-pytestmark = pytest.mark.skipif(shutil.which("node") is None or not NODE_SDK.exists(),
-                                reason="node or the iii-sdk npm package is not installed")
 
 
 def test_node_worker_routes(http_engine: HttpEngine) -> None:
-    proc = subprocess.Popen(["node", str(SCRIPT), http_engine.proc.url, str(NODE_SDK)],
+    node_sdk = node_sdk_dir() / "node_modules" / "iii-sdk"
+    proc = subprocess.Popen(["node", str(SCRIPT), http_engine.proc.url, str(node_sdk)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         response = wait_route(http_engine.base, "POST", "/node/7?x=1", json={"hello": "node"})

@@ -8,25 +8,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.integration.queue.conftest import queue_engine
+from tests.support.node_sdk import node_sdk_dir
 
 HERE = Path(__file__).parent
-CANDIDATES = [HERE.parents[1] / "interop" / "node" / "node_modules", Path("/tmp/nodeiii/node_modules")]
-
-
-def node_modules() -> Path:
-    if shutil.which("node") is None:
-        pytest.skip("NODE NOT AVAILABLE: the Node iii-sdk queue test cannot run")
-    for path in CANDIDATES:
-        if (path / "iii-sdk" / "package.json").exists():
-            return path
-    pytest.skip("the Node iii-sdk is not installed (run the interop suite once, or npm i iii-sdk@0.22.1)")
 
 
 def test_node_sdk_publish_subscribe_enqueue(tmp_path: Path) -> None:
-    modules = node_modules()
+    modules = node_sdk_dir() / "node_modules"
     script = tmp_path / "node_queue.mjs"
     shutil.copy(HERE / "node_queue.mjs", script)
     (tmp_path / "node_modules").symlink_to(modules)

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.integration.rbac.conftest import Rig
+from tests.support.node_sdk import node_sdk_dir
 from tests.support.wire import RawWorker
 
 pytestmark = pytest.mark.interop
@@ -288,14 +289,12 @@ const w = registerWorker(url, { headers: { 'x-token': 'valid' }, workerName: 'no
 
 
 def test_node_sdk_session(rig: Rig, tmp_path: Any) -> None:
-    import shutil
     import subprocess
 
-    if shutil.which("node") is None:
-        pytest.skip("node not installed")
+    modules = node_sdk_dir() / "node_modules"
     script = tmp_path / "client.cjs"
     script.write_text(NODE_CLIENT)
-    env = {"NODE_PATH": "/tmp/nodeiii/node_modules", "PATH": "/usr/bin:/bin:/usr/local/bin", "OTEL_ENABLED": "false"}
+    env = {"NODE_PATH": str(modules), "PATH": "/usr/bin:/bin:/usr/local/bin", "OTEL_ENABLED": "false"}
     proc = subprocess.run(["node", str(script), rig.url(rig.auth_port)], capture_output=True, text=True,
                           timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr

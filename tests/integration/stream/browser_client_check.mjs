@@ -1,6 +1,6 @@
 // Drives src/pyiii/static/stream-client.js (the browser module) under Node's WebSocket, writing with the Node SDK.
 // Usage: node --experimental-websocket browser_client_check.mjs <engine url> <stream ws url> <stream name>
-const sdkDir = process.env.NODE_SDK_DIR ?? '/tmp/nodeiii'
+const sdkDir = process.env.NODE_SDK_DIR ?? new URL('../../interop/node', import.meta.url).pathname
 const { registerWorker } = await import(`${sdkDir}/node_modules/iii-sdk/dist/index.mjs`)
 const { StreamClient } = await import(new URL('../../../src/pyiii/static/stream-client.js', import.meta.url))
 

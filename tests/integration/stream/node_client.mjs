@@ -1,6 +1,6 @@
 // Calls every state and stream function with the official Node SDK and prints the results as JSON.
 // Usage: node node_client.mjs <engine url> <unique suffix>   (NODE_SDK_DIR = folder holding node_modules)
-const sdkDir = process.env.NODE_SDK_DIR ?? '/tmp/nodeiii'
+const sdkDir = process.env.NODE_SDK_DIR ?? new URL('../../interop/node', import.meta.url).pathname
 const { registerWorker } = await import(`${sdkDir}/node_modules/iii-sdk/dist/index.mjs`)
 
 const [url, suffix] = process.argv.slice(2)

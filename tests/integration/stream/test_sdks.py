@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -13,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.engine import EngineProcess, free_port
+from tests.support.node_sdk import node_sdk_dir
 
-NODE_SDK_DIR = Path(os.environ.get("NODE_SDK_DIR", "/tmp/nodeiii"))
 HERE = Path(__file__).parent
 
 
@@ -30,11 +29,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
 
 
 def test_node_sdk_calls_every_function(engine: EngineProcess) -> None:
-    if shutil.which("node") is None or not (NODE_SDK_DIR / "node_modules" / "iii-sdk").exists():
-        pytest.skip(f"node or the iii-sdk package under {NODE_SDK_DIR} is missing")
+    sdk_dir = node_sdk_dir()
     done = subprocess.run(["node", str(HERE / "node_client.mjs"), engine.url, uuid.uuid4().hex[:8]],
                           capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "NODE_SDK_DIR": str(NODE_SDK_DIR)})
+                          env={**os.environ, "NODE_SDK_DIR": str(sdk_dir)})
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["state_set"] == {"old_value": None, "new_value": {"n": 1}}
     assert out["state_get"] == {"n": 1}
@@ -84,14 +82,13 @@ async def test_pyiii_sdk_calls_every_function(engine: EngineProcess) -> None:
 
 
 def test_browser_stream_client_module(engine: EngineProcess) -> None:
-    if shutil.which("node") is None or not (NODE_SDK_DIR / "node_modules" / "iii-sdk").exists():
-        pytest.skip(f"node or the iii-sdk package under {NODE_SDK_DIR} is missing")
+    sdk_dir = node_sdk_dir()
     ws_port = next(w["config"]["port"] for w in _workers(engine) if w["name"] == "iii-stream")
     name = f"browser-{uuid.uuid4().hex[:8]}"
     done = subprocess.run(
         ["node", "--experimental-websocket", str(HERE / "browser_client_check.mjs"), engine.url,
          f"ws://127.0.0.1:{ws_port}/", name],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "NODE_SDK_DIR": str(NODE_SDK_DIR)})
+        capture_output=True, text=True, timeout=60, env={**os.environ, "NODE_SDK_DIR": str(sdk_dir)})
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert [s["type"] for s in out["seen"]] == ["sync", "create", "update", "delete"]
     assert out["seen"][0]["items"] == [{"id": "a", "n": 1}]
