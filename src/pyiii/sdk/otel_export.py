@@ -4,24 +4,34 @@ prefix on a second WebSocket to ``<engine>/otel`` (spec/protocol.md §9.3).
 Enabled only by ``otel={"enabled": True}`` (or ``OtelConfig(enabled=True)``) or env
 ``OTEL_ENABLED=true``; pyiii.sdk does nothing with OpenTelemetry otherwise. Installs a global
 ``TracerProvider`` unless the application already configured one, in which case only the
-exporter is added to it. The exporter runs in the batch processor's thread with a
-synchronous WebSocket; a batch that cannot be sent is dropped (telemetry never blocks work).
+exporter is added to it. Spans are queued and sent in batches from one thread with a
+synchronous WebSocket (:mod:`.otel_spans`); a batch that cannot be sent is dropped (telemetry
+never blocks work).
+
+When pyiii installed the provider itself (default sampler, no processor but its own), the
+SDK's ``execute`` spans skip the OpenTelemetry SDK: :mod:`.tracing` records a cheap
+``FastSpan`` straight into the export queue (:func:`fast_processor`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from .otel_spans import EngineSpanProcessor
 
 log = logging.getLogger("pyiii.sdk.otel")
 
 _installed = False
 _lock = threading.Lock()
+#: ``(get_tracer_provider, provider, processor)`` while FastSpans may be used: pyiii owns the
+#: global provider.
+_fast: tuple[Callable[[], Any], Any, EngineSpanProcessor] | None = None
 
 
 def wanted(otel: Any) -> bool:
@@ -38,9 +48,16 @@ def otel_url(address: str, otel: Any) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path if path.endswith("/otel") else path + "/otel", parts.query, ""))
 
 
+def _default_sampling() -> bool:
+    """The provider samples as ``parentbased_always_on``: what the fast path implements."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return os.environ.get("OTEL_TRACES_SAMPLER", "").strip().lower() in ("", "parentbased_always_on")
+
+
 def install(address: str, otel: Any) -> None:
     """Idempotent: one exporter per process, like the official SDKs."""
-    global _installed
+    global _installed, _fast
     with _lock:
         if _installed or not wanted(otel):
             return
@@ -48,26 +65,47 @@ def install(address: str, otel: Any) -> None:
             from opentelemetry import trace
             from opentelemetry.sdk.resources import Resource
             from opentelemetry.sdk.trace import TracerProvider
-            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+            from .otel_spans import EngineSpanProcessor
         except ImportError:
             log.warning("otel enabled but opentelemetry-sdk is not installed; spans are not exported")
             return
         get = otel.get if isinstance(otel, dict) else lambda k, d=None: getattr(otel, k, d)
         provider = trace.get_tracer_provider()
+        owned = False
         if not isinstance(provider, TracerProvider):
+            owned = True
             service = get("service_name") or os.environ.get("OTEL_SERVICE_NAME") or "pyiii-sdk"
             provider = TracerProvider(resource=Resource.create({"service.name": service,
                                                                 "telemetry.sdk.name": "pyiii-sdk"}))
             trace.set_tracer_provider(provider)
         delay = get("spans_flush_interval_ms") or 100
-        exporter: Any = EngineSpanExporter(otel_url(address, otel))  # duck-types SpanExporter
-        provider.add_span_processor(BatchSpanProcessor(exporter,
-                                                       schedule_delay_millis=delay))
+        processor = EngineSpanProcessor(EngineSpanExporter(otel_url(address, otel)), delay / 1000,
+                                        provider.resource)
+        provider.add_span_processor(processor)
+        # An application's own provider may sample differently or export elsewhere: real SDK spans.
+        if owned and trace.get_tracer_provider() is provider and _default_sampling():
+            _fast = (trace.get_tracer_provider, provider, processor)
         _installed = True
 
 
+def fast_processor() -> EngineSpanProcessor | None:
+    """Where ``FastSpan`` s go, or None when real SDK spans are needed: no export installed,
+    pyiii's provider was replaced, or the application added processors of its own to it."""
+    fast = _fast
+    if fast is None:
+        return None
+    current_provider, provider, processor = fast
+    if current_provider() is not provider:
+        return None
+    processors = getattr(getattr(provider, "_active_span_processor", None), "_span_processors", None)
+    if processors != (processor,):
+        return None
+    return processor
+
+
 class EngineSpanExporter:
-    """An OpenTelemetry ``SpanExporter`` writing ``OTLP`` frames to the engine."""
+    """Writes ``OTLP`` frames to the engine; also usable as an OpenTelemetry ``SpanExporter``."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -75,20 +113,24 @@ class EngineSpanExporter:
 
     def export(self, spans: Sequence[Any]) -> Any:
         from opentelemetry.sdk.trace.export import SpanExportResult
+
+        ok = self.send(b"OTLP" + serialize(spans))
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+
+    def send(self, frame: bytes) -> bool:
         from websockets.exceptions import WebSocketException
         from websockets.sync.client import connect
 
-        frame = b"OTLP" + serialize(spans)
         for _attempt in range(2):
             try:
                 if self._ws is None:
                     self._ws = connect(self.url, open_timeout=5, compression=None)
                 self._ws.send(frame)
-                return SpanExportResult.SUCCESS
+                return True
             except (OSError, WebSocketException) as exc:
                 log.debug("span export to %s failed: %s", self.url, exc)
                 self._ws = None
-        return SpanExportResult.FAILURE
+        return False
 
     def shutdown(self) -> None:
         if self._ws is not None:
@@ -111,34 +153,12 @@ def _value(v: Any) -> dict[str, Any]:
     return {"stringValue": str(v)}
 
 
-def _attrs(attrs: Any) -> list[dict[str, Any]]:
+def attrs_json(attrs: Any) -> list[dict[str, Any]]:
     return [{"key": k, "value": _value(v)} for k, v in (attrs or {}).items()]
 
 
-def serialize(spans: Sequence[Any]) -> bytes:
-    """ReadableSpans -> OTLP/JSON ``ExportTraceServiceRequest`` with hex ids (the OTLP/JSON rule)."""
-    by_resource: dict[int, tuple[Any, list[Any]]] = {}
-    for span in spans:
-        by_resource.setdefault(id(span.resource), (span.resource, []))[1].append(span)
-    resource_spans = []
-    for resource, members in by_resource.values():
-        out = []
-        for s in members:
-            item: dict[str, Any] = {
-                "traceId": format(s.context.trace_id, "032x"),
-                "spanId": format(s.context.span_id, "016x"),
-                "name": s.name,
-                "kind": s.kind.value + 1,  # OTLP numbering starts at UNSPECIFIED=0
-                "startTimeUnixNano": str(s.start_time or 0),
-                "endTimeUnixNano": str(s.end_time or 0),
-                "attributes": _attrs(s.attributes),
-                "events": [{"name": e.name, "timeUnixNano": str(e.timestamp), "attributes": _attrs(e.attributes)}
-                           for e in s.events],
-                "status": {"code": s.status.status_code.value, "message": s.status.description or ""},
-            }
-            if s.parent is not None:
-                item["parentSpanId"] = format(s.parent.span_id, "016x")
-            out.append(item)
-        resource_spans.append({"resource": {"attributes": _attrs(resource.attributes)},
-                               "scopeSpans": [{"scope": {"name": "pyiii-sdk"}, "spans": out}]})
-    return json.dumps({"resourceSpans": resource_spans}).encode()
+def serialize(spans: Sequence[Any], resource: Any = None) -> bytes:
+    """Spans (SDK ``ReadableSpan`` s, or FastSpans of ``resource``) -> OTLP/JSON bytes."""
+    from .otel_spans import serialize as serialize_spans
+
+    return serialize_spans(spans, resource)

@@ -7,11 +7,15 @@ When the application has configured OpenTelemetry and a span is active, that spa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
+
+from . import otel_export
 
 
 @dataclass(frozen=True)
@@ -89,20 +93,49 @@ def _sdk_tracer() -> Any:
     return tracer
 
 
-@contextmanager
-def handling(traceparent: str | None, baggage: str | None, function_id: str) -> Iterator[None]:
+_W3C_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
+_SAMPLED_FLAGS = frozenset(f"{n:02x}" for n in range(256) if n & 1)
+
+
+def handling(traceparent: str | None, baggage: str | None, function_id: str) -> AbstractContextManager[None]:
     """Run a handler in the invocation's trace: an ``execute <function_id>`` INTERNAL span, child
     of the received ``traceparent``, when OpenTelemetry is configured (as the official SDKs do);
     otherwise just the received context, so the handler's calls and logs carry it."""
     # A parent marked not-sampled gets no span (what ParentBased sampling decides anyway), cheaply.
-    tracer = None if traceparent is not None and traceparent.endswith("-00") else _sdk_tracer()
+    if traceparent is not None and traceparent.endswith("-00"):
+        return _Propagating(TraceContext(traceparent, baggage, function_id))
+    processor = otel_export.fast_processor()
+    if processor is not None:
+        if traceparent is None:
+            return processor.scope(f"execute {function_id}", None, None, baggage, function_id)
+        m = _W3C_TRACEPARENT.fullmatch(traceparent)
+        # Sampled, well-formed parents (all of them in practice); anything else: the SDK decides.
+        if m is not None and m[1] != _ZERO_TRACE and m[2] != _ZERO_SPAN and m[3] in _SAMPLED_FLAGS:
+            return processor.scope(f"execute {function_id}", m[1], m[2], baggage, function_id)
+    tracer = _sdk_tracer()
     if tracer is None:
-        token = enter(TraceContext(traceparent, baggage, function_id))
-        try:
-            yield
-        finally:
-            leave(token)
-        return
+        return _Propagating(TraceContext(traceparent, baggage, function_id))
+    return _sdk_span(tracer, traceparent, baggage, function_id)
+
+
+class _Propagating:
+    """No span: the handler's calls and logs carry the received context."""
+
+    __slots__ = ("_ctx", "_token")
+
+    def __init__(self, ctx: TraceContext) -> None:
+        self._ctx = ctx
+
+    def __enter__(self) -> None:
+        self._token = _current.set(self._ctx)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        _current.reset(self._token)
+
+
+@contextmanager
+def _sdk_span(tracer: Any, traceparent: str | None, baggage: str | None, function_id: str) -> Iterator[None]:
     from opentelemetry import trace
 
     with tracer.start_as_current_span(f"execute {function_id}", context=_parent_context(traceparent, baggage),

@@ -37,6 +37,9 @@ def span_record(span: Span, service_name: str) -> dict[str, Any]:
     return record
 
 
+_NOTHING: frozenset[str] = frozenset()
+
+
 def enrich(engine: Engine, record: dict[str, Any], parent_trigger: str | None) -> None:
     """Add the per-invocation fields (function, worker, trigger type) to an invocation span:
     an SDK ``execute <fn>`` span or an engine ``call <fn>`` span."""
@@ -48,7 +51,7 @@ def enrich(engine: Engine, record: dict[str, Any], parent_trigger: str | None) -
     else:
         return
     attrs = record["attributes"]
-    present = {k for k, _ in attrs}
+    present = {k for k, _ in attrs} if attrs else _NOTHING
     entry = engine.functions.get(function_id)
     extra: list[list[str]] = []
     if "iii.function.id" not in present:

@@ -95,6 +95,8 @@ def hex_id(value: Any, size: int) -> str | None:
 
 
 def nanos(value: Any) -> int:
+    if type(value) is str and value.isdigit():  # the usual shape: a decimal string
+        return int(value)
     try:
         return int(value) if value is not None else 0
     except (TypeError, ValueError):
@@ -158,51 +160,85 @@ def decode_traces(payload: bytes, default_service: str = "unknown") -> Decoded:
     return out
 
 
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_SPAN_ID = re.compile(r"[0-9a-f]{16}")
+_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
+
+
+def _trace_id(value: Any) -> str | None:
+    # Lowercase hex (what every SDK writes) without the general path's strip/lower/base64 work.
+    if type(value) is str and _TRACE_ID.fullmatch(value) is not None:
+        return value if value != _ZERO_TRACE else None
+    return hex_id(value, 16)
+
+
+def _span_id(value: Any) -> str | None:
+    if type(value) is str and _SPAN_ID.fullmatch(value) is not None:
+        return value if value != _ZERO_SPAN else None
+    return hex_id(value, 8)
+
+
+def _pairs(items: Any) -> list[list[str]]:
+    return [[k, as_text(v)] for k, v in attributes_dict(items).items()] if items else []
+
+
 def _span(span: Any, service: str, scope_name: str | None, scope_version: str | None) -> dict[str, Any] | None:
+    # The hot path of every SDK span the engine stores: absent fields (OTLP/JSON defaults) cost nothing.
     if not isinstance(span, dict):
         return None
-    trace_id = hex_id(span.get("traceId"), 16)
-    span_id = hex_id(span.get("spanId"), 8)
+    get = span.get
+    trace_id = _trace_id(get("traceId"))
+    span_id = _span_id(get("spanId"))
     if trace_id is None or span_id is None:
         return None
-    raw_status = span.get("status")
-    status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
-    code = status.get("code", 0)
-    if isinstance(code, str):  # enum names in protobuf JSON: STATUS_CODE_ERROR
-        code = {"STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}.get(code, 0)
+    parent = get("parentSpanId")
+    raw_status = get("status")
+    if isinstance(raw_status, dict):
+        code = raw_status.get("code", 0)
+        if isinstance(code, str):  # enum names in protobuf JSON: STATUS_CODE_ERROR
+            code = {"STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}.get(code, 0)
+        status = STATUS_CODES.get(code if isinstance(code, int) else 0, "unset")
+        message = raw_status.get("message")
+    else:
+        status, message = "unset", None
+    kind = get("kind")
+    events = get("events")
+    links = get("links")
     record: dict[str, Any] = {
         "trace_id": trace_id,
         "span_id": span_id,
-        "parent_span_id": hex_id(span.get("parentSpanId"), 8),
-        "name": str(span.get("name") or ""),
-        "kind": SPAN_KINDS.get(span["kind"] if isinstance(span.get("kind"), int) else 0, "unspecified"),
-        "start_time_unix_nano": nanos(span.get("startTimeUnixNano")),
-        "end_time_unix_nano": nanos(span.get("endTimeUnixNano")),
-        "status": STATUS_CODES.get(code if isinstance(code, int) else 0, "unset"),
-        "attributes": [[k, as_text(v)] for k, v in attributes_dict(span.get("attributes")).items()],
+        "parent_span_id": _span_id(parent) if parent else None,
+        "name": str(get("name") or ""),
+        "kind": SPAN_KINDS.get(kind if isinstance(kind, int) else 0, "unspecified"),
+        "start_time_unix_nano": nanos(get("startTimeUnixNano")),
+        "end_time_unix_nano": nanos(get("endTimeUnixNano")),
+        "status": status,
+        "attributes": _pairs(get("attributes")),
         "service_name": service,
         "events": [
             {"name": str(e.get("name") or ""), "timestamp_unix_nano": nanos(e.get("timeUnixNano")),
-             "attributes": [[k, as_text(v)] for k, v in attributes_dict(e.get("attributes")).items()]}
-            for e in span.get("events") or [] if isinstance(e, dict)
-        ],
+             "attributes": _pairs(e.get("attributes"))}
+            for e in events if isinstance(e, dict)
+        ] if events else [],
         "links": [
             {"trace_id": hex_id(lk.get("traceId"), 16), "span_id": hex_id(lk.get("spanId"), 8),
              "trace_state": lk.get("traceState") or "",
-             "attributes": [[k, as_text(v)] for k, v in attributes_dict(lk.get("attributes")).items()]}
-            for lk in span.get("links") or [] if isinstance(lk, dict)
-        ],
+             "attributes": _pairs(lk.get("attributes"))}
+            for lk in links if isinstance(lk, dict)
+        ] if links else [],
     }
-    if status.get("message"):
-        record["status_description"] = str(status["message"])
+    if message:
+        record["status_description"] = str(message)
     if scope_name:
         record["instrumentation_scope_name"] = scope_name
     if scope_version:
         record["instrumentation_scope_version"] = scope_version
-    if span.get("traceState"):
-        record["trace_state"] = str(span["traceState"])
-    if isinstance(span.get("flags"), int):
-        record["flags"] = span["flags"]
+    trace_state = get("traceState")
+    if trace_state:
+        record["trace_state"] = str(trace_state)
+    flags = get("flags")
+    if isinstance(flags, int):
+        record["flags"] = flags
     return record
 
 

@@ -148,11 +148,15 @@ class ObservabilityWorker(BuiltinWorker):
 
     def _parent_trigger(self, record: dict[str, Any]) -> str | None:
         """The trigger type of the span's parent: stored, or a trigger span still running."""
-        parent = self._parent_in_memory(record)
-        if parent is not None:
-            return trigger_of(parent)
         parent_id = record.get("parent_span_id")
-        return self.engine.tracer.open_trigger(parent_id) if parent_id else None
+        if not parent_id:
+            return None
+        store = self.store
+        if isinstance(store, MemoryStore):
+            entry = store._spans.get((record["trace_id"], parent_id))
+            if entry is not None:
+                return trigger_of(entry[2])
+        return self.engine.tracer.open_trigger(parent_id)
 
     def _parent_in_memory(self, record: dict[str, Any]) -> dict[str, Any] | None:
         parent = record.get("parent_span_id")
@@ -236,10 +240,14 @@ class ObservabilityWorker(BuiltinWorker):
         if decoded is None:
             return
         if prefix == b"OTLP":
-            kept = [r for r in decoded.records if self.sampler.keeps_ingested(r["trace_id"])]
-            self.dropped_spans += len(decoded.records) - len(kept)
+            kept = decoded.records
+            if self.sampler.default_ratio < 1.0:
+                keeps = self.sampler.keeps_ingested
+                kept = [r for r in kept if keeps(r["trace_id"])]
+                self.dropped_spans += len(decoded.records) - len(kept)
+            engine, parent_trigger = self.engine, self._parent_trigger
             for record in kept:
-                enrich(self.engine, record, self._parent_trigger(record))
+                enrich(engine, record, parent_trigger(record))
             if kept:
                 self.store_spans(kept)
         elif prefix == b"LOGS":

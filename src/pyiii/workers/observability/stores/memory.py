@@ -28,15 +28,23 @@ class MemoryStore:
 
     def add_spans(self, spans: list[dict[str, Any]]) -> None:
         stamp = now_ns()
+        stored = self._spans
+        by_trace = self._by_trace
+        added = 0
         for span in spans:
             key = (span["trace_id"], span["span_id"])
             size = record_size(span)
-            old = self._spans.pop(key, None)
+            old = stored.pop(key, None)
             if old is not None:
-                self._span_bytes -= old[1]
-            self._spans[key] = (stamp, size, span)
-            self._span_bytes += size
-            self._by_trace.setdefault(key[0], set()).add(key[1])
+                added -= old[1]
+            stored[key] = (stamp, size, span)
+            added += size
+            members = by_trace.get(key[0])
+            if members is None:
+                by_trace[key[0]] = {key[1]}
+            else:
+                members.add(key[1])
+        self._span_bytes += added
         self._evict_spans(stamp)
 
     def add_logs(self, logs: list[dict[str, Any]]) -> None:
@@ -51,18 +59,22 @@ class MemoryStore:
         caps = self.span_caps
         oldest_allowed = now - caps.max_age_seconds * 1_000_000_000
         spans = self._spans
+        by_trace = self._by_trace
+        max_count, max_bytes = caps.max_count, caps.max_bytes
         while spans:
-            key, (stamp, size, _) = next(iter(spans.items()))
-            if len(spans) <= caps.max_count and self._span_bytes <= caps.max_bytes and stamp >= oldest_allowed:
-                break
-            spans.popitem(last=False)
+            # Within count and bytes only age can evict: peek at the oldest (the costly part).
+            if len(spans) <= max_count and self._span_bytes <= max_bytes:
+                _, (stamp, _, _) = next(iter(spans.items()))
+                if stamp >= oldest_allowed:
+                    break
+            key, (_, size, _) = spans.popitem(last=False)
             self._span_bytes -= size
             self.evicted_spans += 1
-            members = self._by_trace.get(key[0])
+            members = by_trace.get(key[0])
             if members is not None:
                 members.discard(key[1])
                 if not members:
-                    del self._by_trace[key[0]]
+                    del by_trace[key[0]]
 
     def _evict_logs(self, now: int) -> None:
         caps = self.log_caps

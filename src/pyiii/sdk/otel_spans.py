@@ -1,0 +1,302 @@
+"""The cheap half of span export (imported only once export is installed, so plain pyiii.sdk
+users never import OpenTelemetry): :class:`FastSpan`, the SDK's ``execute`` span without the
+OpenTelemetry SDK's per-span machinery, and :class:`EngineSpanProcessor`, which queues finished
+spans and sends them to the engine in batches from one thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import orjson
+from opentelemetry import context as context_api
+from opentelemetry import trace as trace_api
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags, set_span_in_context
+
+from .otel_export import EngineSpanExporter, attrs_json
+from .tracing import TraceContext, _current
+
+log = logging.getLogger("pyiii.sdk.otel")
+
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_STATUS_CODES = {StatusCode.UNSET: 0, StatusCode.OK: 1, StatusCode.ERROR: 2}
+
+
+def new_span_id() -> str:
+    """A random non-zero 64-bit id as hex, like the SDK's ``RandomIdGenerator``."""
+    while True:
+        value = random.getrandbits(64)
+        if value:
+            return f"{value:016x}"
+
+
+def new_trace_id() -> str:
+    while True:
+        value = random.getrandbits(128)
+        if value:
+            return f"{value:032x}"
+
+
+class FastSpan(trace_api.Span):
+    """A recording INTERNAL span with the OpenTelemetry API but none of the SDK's per-span cost
+    (sampler call, id generator, bounded attributes, locks, a ReadableSpan copy at end). Ids are
+    hex text, as they go on the wire; the :class:`SpanContext` is built only if someone asks
+    (an application span started under it, or a propagator)."""
+
+    __slots__ = ("_context", "_processor", "attributes", "end_time", "events", "name", "parent_span_id", "span_id",
+                 "start_time", "status_code", "status_description", "trace_id")
+
+    def __init__(self, name: str, trace_id: str, span_id: str, parent_span_id: str | None,
+                 processor: EngineSpanProcessor) -> None:
+        self.name = name
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_span_id = parent_span_id
+        self.start_time = time.time_ns()
+        self.end_time = 0
+        self.attributes: dict[str, Any] | None = None
+        self.events: list[tuple[str, int, dict[str, Any] | None]] | None = None
+        self.status_code = 0
+        self.status_description: str | None = None
+        self._processor: EngineSpanProcessor | None = processor
+        self._context: SpanContext | None = None
+
+    @property
+    def traceparent(self) -> str:
+        return f"00-{self.trace_id}-{self.span_id}-01"
+
+    def get_span_context(self) -> SpanContext:
+        if self._context is None:
+            self._context = SpanContext(int(self.trace_id, 16), int(self.span_id, 16), is_remote=False,
+                                        trace_flags=_SAMPLED)
+        return self._context
+
+    def is_recording(self) -> bool:
+        return self._processor is not None
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        if self._processor is None or value is None:
+            return
+        if self.attributes is None:
+            self.attributes = {}
+        self.attributes[key] = value
+
+    def add_event(self, name: str, attributes: Mapping[str, Any] | None = None,
+                  timestamp: int | None = None) -> None:
+        if self._processor is None:
+            return
+        if self.events is None:
+            self.events = []
+        self.events.append((name, timestamp or time.time_ns(), dict(attributes) if attributes else None))
+
+    def update_name(self, name: str) -> None:
+        if self._processor is not None:
+            self.name = name
+
+    def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
+        # The SDK's rules: OK is final, UNSET is ignored, a description only goes with ERROR.
+        if self._processor is None or self.status_code == 1:
+            return
+        if isinstance(status, Status):
+            code, description = status.status_code, status.description
+        else:
+            code = status
+        if code is StatusCode.UNSET:
+            return
+        self.status_code = _STATUS_CODES[code]
+        self.status_description = description if code is StatusCode.ERROR else None
+
+    def record_exception(self, exception: BaseException, attributes: Mapping[str, Any] | None = None,
+                         timestamp: int | None = None, escaped: bool = False) -> None:
+        """The ``exception`` event the SDK records."""
+        module = type(exception).__module__
+        qualname = type(exception).__qualname__
+        event: dict[str, Any] = {
+            "exception.type": f"{module}.{qualname}" if module and module != "builtins" else qualname,
+            "exception.message": str(exception),
+            "exception.stacktrace": "".join(traceback.format_exception(exception)),
+            "exception.escaped": str(escaped),
+        }
+        if attributes:
+            event.update(attributes)
+        self.add_event("exception", event, timestamp)
+
+    def end(self, end_time: int | None = None) -> None:
+        processor = self._processor
+        if processor is None:
+            return
+        self._processor = None
+        self.end_time = end_time or time.time_ns()
+        processor.add(self)
+
+
+class FastSpanScope:
+    """``execute <fn>`` as a :class:`FastSpan`, current in OpenTelemetry's context (application
+    spans nest under it, the received baggage is there) and in pyiii's; an escaping error is
+    recorded as ``use_span`` records it."""
+
+    __slots__ = ("_baggage", "_function_id", "_otel_token", "_span", "_token")
+
+    def __init__(self, processor: EngineSpanProcessor, name: str, trace_id: str | None, parent_id: str | None,
+                 baggage: str | None, function_id: str) -> None:
+        self._span = FastSpan(name, trace_id or new_trace_id(), new_span_id(), parent_id, processor)
+        self._baggage = baggage
+        self._function_id = function_id
+
+    def __enter__(self) -> None:
+        span = self._span
+        base = None
+        if self._baggage:
+            base = context_api.Context({**context_api.get_current(), **_baggage_context(self._baggage)})
+        self._otel_token = context_api.attach(set_span_in_context(span, base))
+        self._token = _current.set(TraceContext(span.traceparent, self._baggage, self._function_id))
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        _current.reset(self._token)
+        context_api.detach(self._otel_token)
+        span = self._span
+        if isinstance(exc, Exception):
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        span.end()
+
+
+@functools.lru_cache(maxsize=256)
+def _baggage_context(baggage: str) -> context_api.Context:
+    """The received ``baggage`` header as OpenTelemetry context entries, parsed once per
+    distinct header (the engine stamps the same few function ids over and over)."""
+    return W3CBaggagePropagator().extract({"baggage": baggage}, context=context_api.Context())
+
+
+class EngineSpanProcessor(SpanProcessor):
+    """Queues finished spans (SDK ``ReadableSpan`` s and :class:`FastSpan` s) and sends them as
+    OTLP frames from its own thread: every ``delay`` seconds, or sooner once ``batch_size`` are
+    waiting. Adding is a deque append, no lock; when the queue is full the oldest spans go."""
+
+    def __init__(self, exporter: EngineSpanExporter, delay: float, resource: Any, batch_size: int = 512,
+                 max_queue: int = 8192) -> None:
+        self.exporter = exporter
+        self.delay = delay
+        self.resource = resource
+        self.batch_size = batch_size
+        self._queue: deque[Any] = deque(maxlen=max_queue)
+        self._wake = threading.Event()
+        self._export_lock = threading.Lock()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="pyiii-otel-export", daemon=True)
+        self._thread.start()
+
+    def scope(self, name: str, trace_id: str | None, parent_id: str | None, baggage: str | None,
+              function_id: str) -> FastSpanScope:
+        """A context manager running a handler in a new :class:`FastSpan` (``trace_id`` None: a
+        new trace)."""
+        return FastSpanScope(self, name, trace_id, parent_id, baggage, function_id)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        context = span.context
+        if context is not None and context.trace_flags.sampled:
+            self.add(span)
+
+    def add(self, span: Any) -> None:
+        queue = self._queue
+        queue.append(span)
+        if len(queue) == self.batch_size:  # once per batch: Event.set takes a lock
+            self._wake.set()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        self._drain()
+        return True
+
+    def shutdown(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(5)
+        self._drain()
+        self.exporter.shutdown()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self.delay)
+            self._wake.clear()
+            try:
+                self._drain()
+            except Exception:  # the export thread must outlive a bad span
+                log.exception("span export failed")
+
+    def _drain(self) -> None:
+        with self._export_lock:
+            queue = self._queue
+            while queue:
+                batch = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
+                self.exporter.send(b"OTLP" + serialize(batch, self.resource))
+
+
+def _fast_item(s: FastSpan) -> dict[str, Any]:
+    # Empty lists and an unset status are left out (OTLP/JSON defaults): fewer bytes to decode.
+    item: dict[str, Any] = {"traceId": s.trace_id, "spanId": s.span_id, "name": s.name, "kind": 1,
+                            "startTimeUnixNano": str(s.start_time), "endTimeUnixNano": str(s.end_time)}
+    if s.parent_span_id is not None:
+        item["parentSpanId"] = s.parent_span_id
+    if s.attributes:
+        item["attributes"] = attrs_json(s.attributes)
+    if s.events:
+        item["events"] = [{"name": n, "timeUnixNano": str(t), "attributes": attrs_json(a)} for n, t, a in s.events]
+    if s.status_code:
+        item["status"] = {"code": s.status_code, "message": s.status_description or ""}
+    return item
+
+
+def sdk_item(s: Any) -> dict[str, Any]:
+    """An SDK ``ReadableSpan`` as an OTLP/JSON span."""
+    item: dict[str, Any] = {
+        "traceId": format(s.context.trace_id, "032x"),
+        "spanId": format(s.context.span_id, "016x"),
+        "name": s.name,
+        "kind": s.kind.value + 1,  # OTLP numbering starts at UNSPECIFIED=0
+        "startTimeUnixNano": str(s.start_time or 0),
+        "endTimeUnixNano": str(s.end_time or 0),
+        "attributes": attrs_json(s.attributes),
+        "events": [{"name": e.name, "timeUnixNano": str(e.timestamp), "attributes": attrs_json(e.attributes)}
+                   for e in s.events],
+        "status": {"code": s.status.status_code.value, "message": s.status.description or ""},
+    }
+    if s.parent is not None:
+        item["parentSpanId"] = format(s.parent.span_id, "016x")
+    return item
+
+
+def serialize(spans: Sequence[Any], resource: Any = None) -> bytes:
+    """Spans -> OTLP/JSON ``ExportTraceServiceRequest`` with hex ids (the OTLP/JSON rule).
+    :class:`FastSpan` s belong to ``resource``; SDK spans carry their own."""
+    groups: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+    for span in spans:
+        if isinstance(span, FastSpan):
+            res, item = resource, _fast_item(span)
+        else:
+            res, item = span.resource, sdk_item(span)
+        group = groups.get(id(res))
+        if group is None:
+            group = groups[id(res)] = (res, [])
+        group[1].append(item)
+    return orjson.dumps({"resourceSpans": [
+        {"resource": {"attributes": attrs_json(getattr(res, "attributes", None))},
+         "scopeSpans": [{"scope": {"name": "pyiii-sdk"}, "spans": items}]}
+        for res, items in groups.values()]})
