@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import orjson
 
@@ -48,6 +49,37 @@ def start_filling(channel: Channel, body: BodyStream, raw: bytes | None, chunk_s
             return None
         return asyncio.ensure_future(fill_from_bytes(channel, raw, queued, chunk_size))
     return asyncio.ensure_future(fill_from_body(channel, body, chunk_size))
+
+
+class WatchedQueue(asyncio.Queue[object]):
+    """A channel queue that calls ``on_put`` (once, then forgets it) when an item arrives.
+
+    The response channel gets one of these so that the pipeline can wait for "handler answered
+    or first response item" on a single future, without a ``queue.get()`` task per request.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self.on_put: Callable[[], None] | None = None
+
+    def put_nowait(self, item: object) -> None:
+        super().put_nowait(item)  # ``put`` ends in ``put_nowait`` too
+        callback = self.on_put
+        if callback is not None:
+            self.on_put = None
+            callback()
+
+
+def watch(channel: Channel) -> WatchedQueue:
+    """Swap the (still unpublished) channel's queue for a WatchedQueue of the same capacity."""
+    queue = WatchedQueue(channel.queue.maxsize)
+    channel.queue = queue
+    return queue
+
+
+def ref(channel: Channel, direction: str) -> dict[str, str]:
+    """One side's reference (what ``Channel.refs()`` builds, without the unused side)."""
+    return {"channel_id": channel.id, "access_key": channel.access_key, "direction": direction}
 
 
 class ResponseControl:

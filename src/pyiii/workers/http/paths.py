@@ -27,6 +27,8 @@ def request_segments(path: str) -> list[str]:
     if path == "/":
         return []
     segments = path[1:].split("/")
+    if "/." not in path and "%" not in path and "\\" not in path:
+        return segments  # no segment can be, or decode to, a dot segment or a NUL
     for segment in segments:
         if _is_unsafe(segment):
             raise InvalidPath("dot segments and NUL bytes are not allowed in paths")

@@ -19,7 +19,7 @@ from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
 from pyiii.core.spans import Span, SpanKind
 from pyiii.workers.http import response as R
-from pyiii.workers.http.channel_io import ResponseControl, start_filling
+from pyiii.workers.http.channel_io import ResponseControl, WatchedQueue, ref, start_filling, watch
 from pyiii.workers.http.config import HttpConfig
 from pyiii.workers.http.cors import Cors
 from pyiii.workers.http.paths import InvalidPath, request_segments
@@ -154,9 +154,8 @@ class Pipeline:
         for function_id in route.middleware_ids:
             await self._middleware(function_id, view, sink, exchange)
 
-        refs = request_channel.refs(), response_channel.refs()
-        payload["request_body"] = refs[0]["reader"]
-        payload["response"] = refs[1]["writer"]
+        payload["request_body"] = ref(request_channel, "read")
+        payload["response"] = ref(response_channel, "write")
         call = asyncio.ensure_future(self.engine.fire(
             route.binding, payload, timeout=route.timeout or self.timeout,
             traceparent=exchange.traceparent, baggage=exchange.baggage,
@@ -206,15 +205,19 @@ class Pipeline:
     async def _await_answer(self, route: Route, call: asyncio.Future[Any], channel: Channel,
                             sink: ResponseSink) -> Awaitable[None] | None:
         """Race the handler's result against its response channel. A non-null result before any
-        body chunk wins (buffered); a body chunk first starts a streamed response."""
+        body chunk wins (buffered); a body chunk first starts a streamed response.
+
+        One future per wait, woken by the call's completion or by an item put on the channel:
+        no ``queue.get()`` task, which a plain buffered answer would only create and cancel."""
         queue = channel.queue
-        control = ResponseControl()
-        getter: asyncio.Future[object] = asyncio.ensure_future(queue.get())
+        assert isinstance(queue, WatchedQueue)
+        loop = asyncio.get_running_loop()
+        control: ResponseControl | None = None
         result_known = False
+        waker = _Waker()
+        call.add_done_callback(waker.wake)
         try:
             while True:
-                await asyncio.wait((getter,) if result_known else (call, getter),
-                                   return_when=asyncio.FIRST_COMPLETED)
                 if not result_known and call.done():
                     result_known = True
                     result = self._result_or_respond(route, call, sink)
@@ -222,31 +225,41 @@ class Pipeline:
                         status, headers, body = R.buffered(result)
                         sink.send(status, headers, body)
                         return None
-                if not getter.done():
-                    continue
-                item = getter.result()
-                if item is EOF:
+                while not queue.empty():
+                    item = queue.get_nowait()
+                    if item is EOF:
+                        if not result_known:
+                            await asyncio.wait((call,))
+                            result = self._result_or_respond(route, call, sink)
+                            if result is not None:
+                                status, headers, body = R.buffered(result)
+                                sink.send(status, headers, body)
+                                return None
+                        if control is None:
+                            sink.send(200, [], b"")
+                        else:
+                            sink.send(control.status, control.headers, b"")
+                        return None
+                    if isinstance(item, str):
+                        if control is None:
+                            control = ResponseControl()
+                        control.apply(item)
+                        continue
+                    assert isinstance(item, bytes)
+                    if control is None:
+                        sink.start(200, [])
+                    else:
+                        sink.start(control.status, control.headers)
                     if not result_known:
-                        await asyncio.wait((call,))
-                        result = self._result_or_respond(route, call, sink)
-                        if result is not None:
-                            status, headers, body = R.buffered(result)
-                            sink.send(status, headers, body)
-                            return None
-                    sink.send(control.status, control.headers, b"")
-                    return None
-                if isinstance(item, str):
-                    control.apply(item)
-                    getter = asyncio.ensure_future(queue.get())
-                    continue
-                assert isinstance(item, bytes)
-                sink.start(control.status, control.headers)
-                if not result_known:
-                    call.add_done_callback(_log_late_failure)
-                return _stream(item, queue, sink)
+                        call.add_done_callback(_log_late_failure)
+                    return _stream(item, queue, sink)
+                waker.future = loop.create_future()
+                queue.on_put = waker.wake
+                await waker.future
         finally:
-            if not getter.done():
-                getter.cancel()
+            queue.on_put = None
+            waker.future = None
+            call.remove_done_callback(waker.wake)
 
     def _result_or_respond(self, route: Route, call: asyncio.Future[Any], sink: ResponseSink) -> Any:
         try:
@@ -327,6 +340,20 @@ def _log_late_failure(call: asyncio.Future[Any]) -> None:
         log.warning("streaming handler failed after its response started: %s", exc)
 
 
+class _Waker:
+    """Resolves the future the answer loop is waiting on, whoever calls first."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[None] | None = None
+
+    def wake(self, _call: object = None) -> None:
+        future = self.future
+        if future is not None and not future.done():
+            future.set_result(None)
+
+
 class _Exchange:
     """The per-request resources that must be released however the request ends."""
 
@@ -348,6 +375,7 @@ class _Exchange:
         request_channel.writer_taken = True  # the engine writes the request body
         response_channel = engine.channels.create(buffer)
         response_channel.reader_taken = True  # the engine reads the response
+        watch(response_channel)  # before its refs are published: nothing has written to it yet
         self.channels = (request_channel, response_channel)
         return self.channels
 

@@ -100,6 +100,8 @@ class HttpConnection(asyncio.Protocol):
         self._write_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
         self._idle_timer: asyncio.TimerHandle | None = None
+        #: loop time the connection went idle; None while a request is being read or answered
+        self._idle_since: float | None = None
 
     # ------------------------------------------------------------ asyncio.Protocol
 
@@ -118,7 +120,7 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server.forget(self)
-        self._cancel_idle_timer()
+        self._stop_idle_timer()
         if self._cycle is not None and not self._cycle.done():
             self._cycle.cancel()
         if self._write_waiter is not None and not self._write_waiter.done():
@@ -347,16 +349,31 @@ class HttpConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def _arm_idle_timer(self) -> None:
-        self._cancel_idle_timer()
-        self._idle_timer = self.loop.call_later(self.limits.keep_alive_timeout, self._idle_timeout)
+        # One timer per connection, re-armed only when it fires early: a keep-alive connection
+        # does not pay a call_later + cancel per request.
+        self._idle_since = self.loop.time()
+        if self._idle_timer is None:
+            self._idle_timer = self.loop.call_at(self._idle_since + self.limits.keep_alive_timeout,
+                                                 self._idle_timeout)
 
     def _cancel_idle_timer(self) -> None:
+        self._idle_since = None
+
+    def _stop_idle_timer(self) -> None:
+        self._idle_since = None
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
 
     def _idle_timeout(self) -> None:
         self._idle_timer = None
+        since = self._idle_since
+        if since is None:
+            return  # busy; the next idle period arms it again
+        deadline = since + self.limits.keep_alive_timeout
+        if self.loop.time() < deadline:
+            self._idle_timer = self.loop.call_at(deadline, self._idle_timeout)
+            return
         if self._cycle is None and self._parsing is None and self.transport is not None:
             self.transport.close()
 

@@ -17,8 +17,12 @@ _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _JSON = ("content-type", "application/json")
 
 
+_STATUS_LINES = {code: f"HTTP/1.1 {code} {phrase}\r\n" for code, phrase in _REASONS.items()}
+
+
 def status_line(status: int) -> str:
-    return f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
+    line = _STATUS_LINES.get(status)
+    return line if line is not None else f"HTTP/1.1 {status} Unknown\r\n"
 
 
 def error_body(code: str, message: str, error_id: str | None = None, **extra: object) -> bytes:
@@ -49,9 +53,9 @@ class ResponseSink:
     def _head(self, status: int, headers: Headers, framing: str) -> bytes:
         parts = [status_line(status)]
         for name, value in headers:
-            parts.append(f"{name}: {value}\r\n")
+            parts += (name, ": ", value, "\r\n")
         for name, value in self.extra_headers:
-            parts.append(f"{name}: {value}\r\n")
+            parts += (name, ": ", value, "\r\n")
         parts.append(framing)
         if self.close_after or self._conn.closing:
             self.close_after = True
