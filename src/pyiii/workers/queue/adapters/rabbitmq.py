@@ -6,11 +6,18 @@
   queue, which is drained into the next subscriber that binds;
 * every publish waits for the publisher confirm (the message is on the broker) before it is
   acknowledged to the caller; messages are persistent, queues durable;
-* consumers use manual ack with a prefetch; an unacked message goes back to the queue when the
-  engine's connection drops (a crashed engine loses nothing);
+* consumers use manual ack with a prefetch of twice the subscriber's concurrency (at least
+  ``prefetch_count``); an unacked message goes back to the queue when the engine's connection
+  drops (a crashed engine loses nothing). The acks of one event-loop turn are coalesced: an
+  unbroken run from the oldest unacked delivery goes out as one ``basic.ack(multiple)``, the
+  others one by one;
 * a retry is published to ``<queue>.retry.<delay_ms>``, a queue with that TTL whose dead-letter
   exchange routes back to the main queue (one queue per distinct delay, so expiry stays in order;
-  unused ones expire); the original is acked after the confirm;
+  unused ones expire); the original is acked after the confirm. The broker's expiry is the source
+  of truth; the engine that scheduled a retry also arms a timer shortly before its due time that
+  takes the head of that retry queue (basic.get, unacked) and hands it to the consumer at the due
+  time in its ``iii-due`` header, saving the expiry and dead-letter hops; if that engine dies
+  first, the message goes back to the retry queue and expires into the main queue;
 * dead letters: the main queue's dead-letter exchange routes rejected messages to
   ``<queue>.dlq``; the consumer publishes a record with the error there and acks the original.
   Listing and redriving read the DLQ with basic.get and return what they do not take.
@@ -20,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -29,7 +38,9 @@ import msgspec
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
 from pyiii.workers.queue.adapters import RabbitConfig
+from pyiii.workers.queue.adapters.amqp_acks import ChannelAcks
 from pyiii.workers.queue.adapters.base import QueueAdapter
+from pyiii.workers.queue.adapters.batching import GroupCommit
 from pyiii.workers.queue.message import (
     DeadLetter,
     Delivery,
@@ -44,7 +55,17 @@ from pyiii.workers.queue.message import (
     subscriber_queue,
 )
 
+log = logging.getLogger("pyiii.queue")
 PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
+#: A retry queue expires 60 s after its last declaration; declaring it again after half of that
+#: keeps a cached name from pointing at an expired queue (a publish there would be dropped).
+_REDECLARE_S = 30.0
+#: How long before a retry is due its engine takes it from the retry queue (basic.get, held
+#: unacked until the due time), so slow broker round trips (a burst of failures makes a burst
+#: of gets) do not make it late; at most half the delay.
+_FETCH_LEAD_MS = 100
+#: basic.get is one request at a time per channel: a few channels fetch a burst in parallel.
+_GET_CHANNELS = 4
 
 
 class RabbitAdapter(QueueAdapter):
@@ -63,6 +84,20 @@ class RabbitAdapter(QueueAdapter):
         self._exchanges: dict[str, Any] = {}
         #: deliveries handed to consumers and not settled yet, per queue
         self._unacked: dict[str, int] = {}
+        #: delivery-tag bookkeeping of each queue's current consumer channel
+        self._acks: dict[str, ChannelAcks] = {}
+        self._ack_batches: GroupCommit[tuple[str, AbstractIncomingMessage]] = GroupCommit(self._flush_acks)
+        #: retry queue name -> monotonic time it was last declared
+        self._retry_queues: dict[str, float] = {}
+        #: due-time timers of the retries this engine published
+        self._retry_timers: dict[int, asyncio.TimerHandle] = {}
+        self._timer_seq = 0
+        self._fetches: set[asyncio.Task[None]] = set()
+        #: channels for basic.get of due retries (their unacked messages go back to the retry
+        #: queue, already expired, if they close)
+        self._get_channels: list[AbstractChannel | None] = [None] * _GET_CHANNELS
+        self._get_turn = 0
+        self._get_open = asyncio.Lock()
 
     # names
     def _q(self, queue: str) -> str:
@@ -84,6 +119,12 @@ class RabbitAdapter(QueueAdapter):
         self._pub = await self._conn.channel(publisher_confirms=True)
 
     async def close(self) -> None:
+        for handle in self._retry_timers.values():
+            handle.cancel()
+        self._retry_timers.clear()
+        for task in list(self._fetches):
+            task.cancel()
+        await self._ack_batches.drain()
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close()
@@ -110,8 +151,14 @@ class RabbitAdapter(QueueAdapter):
         self._exchanges[topic] = exchange
         return exchange
 
-    def _message(self, body: bytes, copy: bool = False, expiration_ms: int | None = None) -> aio_pika.Message:
-        return aio_pika.Message(body, delivery_mode=PERSISTENT, headers={"c": 1} if copy else None,
+    def _message(self, body: bytes, copy: bool = False, expiration_ms: int | None = None,
+                 due_ms: int | None = None) -> aio_pika.Message:
+        headers: dict[str, Any] | None = None
+        if copy:
+            headers = {"c": 1}
+        elif due_ms is not None:
+            headers = {"iii-due": due_ms}
+        return aio_pika.Message(body, delivery_mode=PERSISTENT, headers=headers,
                                 expiration=expiration_ms / 1000 if expiration_ms is not None else None)
 
     async def _send(self, queue: str, body: bytes) -> None:
@@ -171,7 +218,14 @@ class RabbitAdapter(QueueAdapter):
         self._consumer_channels[queue] = channel
 
         async def on_message(msg: AbstractIncomingMessage) -> None:
-            await inbox.put(msg)
+            # Tags are recorded in arrival order (no await before this), which is tag order.
+            ch = msg.channel
+            acks = self._acks.get(queue)
+            if acks is None or acks.channel is not ch:  # first delivery, or after a reconnect
+                acks = self._acks[queue] = ChannelAcks(ch)
+            if msg.delivery_tag is not None:
+                acks.delivered(msg.delivery_tag)
+            inbox.put_nowait(msg)
 
         await declared.consume(on_message, no_ack=False)
         return inbox
@@ -189,32 +243,119 @@ class RabbitAdapter(QueueAdapter):
         self._unacked[queue] = max(self._unacked.get(queue, 0) - 1, 0)
 
     async def receive(self, queue: str, max_count: int, lease_ms: int) -> list[Delivery]:
-        inbox = await self._inbox_of(queue, max(max_count, self.config.prefetch_count))
+        # The first call asks for the consumer's concurrency. Prefetching twice that keeps the next
+        # messages on hand while acks travel to the broker (prefetched ones count as in flight).
+        inbox = await self._inbox_of(queue, max(2 * max_count, self.config.prefetch_count))
         out = [self._delivery(queue, await inbox.get())]
         while len(out) < max_count and not inbox.empty():
             out.append(self._delivery(queue, inbox.get_nowait()))
         return out
 
-    async def ack(self, delivery: Delivery) -> None:
-        await delivery.handle.ack()
+    async def _flush_acks(self, batch: list[tuple[str, AbstractIncomingMessage]]) -> list[Exception | None]:
+        errors: list[Exception | None] = [None] * len(batch)
+        by_queue: dict[str, list[int]] = {}
+        for i, (queue, msg) in enumerate(batch):
+            acks = self._acks.get(queue)
+            try:
+                current = acks is not None and msg.channel is acks.channel and msg.delivery_tag is not None
+            except Exception as exc:  # its channel is closed: the broker gives the message back
+                errors[i] = exc
+                continue
+            if current:
+                by_queue.setdefault(queue, []).append(i)
+            else:
+                try:
+                    await msg.ack()
+                except Exception as exc:
+                    errors[i] = exc
+        for queue, idx in by_queue.items():
+            acks = self._acks[queue]
+            top, singles = acks.plan([batch[i][1].delivery_tag or 0 for i in idx])
+            try:
+                if top is not None:
+                    await acks.channel.basic_ack(delivery_tag=top, multiple=True)
+                for tag in singles:
+                    await acks.channel.basic_ack(delivery_tag=tag)
+            except Exception as exc:
+                for i in idx:
+                    errors[i] = exc
+        return errors
+
+    async def _ack(self, delivery: Delivery) -> None:
+        await self._ack_batches.submit((delivery.message.queue, delivery.handle))
         self._settled(delivery)
+
+    async def ack(self, delivery: Delivery) -> None:
+        await self._ack(delivery)
 
     async def _retry_queue(self, queue: str, delay_ms: int) -> str:
         name = f"{self._q(queue)}.retry.{delay_ms}"
+        now = time.monotonic()
+        if now - self._retry_queues.get(name, -_REDECLARE_S) < _REDECLARE_S:
+            return name
         await self.channel.declare_queue(name, durable=True, arguments={
             "x-message-ttl": delay_ms, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": self._q(queue),
             "x-expires": delay_ms + 60_000})
+        self._retry_queues[name] = now
         return name
 
     async def _requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int) -> None:
         body = encode_message(message)
         if delay_ms > 0:
+            loop = asyncio.get_running_loop()
+            due = loop.time() + delay_ms / 1000
+            due_ms = now_ms() + delay_ms
             name = await self._retry_queue(message.queue, delay_ms)
-            await self.channel.default_exchange.publish(self._message(body), routing_key=name)
+            await self.channel.default_exchange.publish(self._message(body, due_ms=due_ms), routing_key=name)
+            if message.queue in self._inbox:
+                lead = min(_FETCH_LEAD_MS, delay_ms // 2) / 1000  # the broker expires it anyway
+                self._timer_seq += 1
+                self._retry_timers[self._timer_seq] = loop.call_at(max(due - lead, loop.time()),
+                                                                   self._fetch_due_soon, self._timer_seq,
+                                                                   message.queue, name)
         else:
             await self._send(message.queue, body)
-        await delivery.handle.ack()
-        self._settled(delivery)
+        await self._ack(delivery)
+
+    def _fetch_due_soon(self, key: int, queue: str, retry_queue: str) -> None:
+        self._retry_timers.pop(key, None)
+        task = asyncio.create_task(self._fetch_due(queue, retry_queue))
+        self._fetches.add(task)
+        task.add_done_callback(self._fetches.discard)
+
+    async def _fetch_due(self, queue: str, retry_queue: str) -> None:
+        """A retry this engine scheduled is (nearly) due: take the head of its retry queue and
+        put it in the consumer's inbox at its due time, instead of waiting for the broker's
+        expiry and dead-letter hop. The head is that retry or an older one of the same delay."""
+        inbox = self._inbox.get(queue)
+        if inbox is None or self._conn is None:
+            return
+        slot = self._get_turn = (self._get_turn + 1) % _GET_CHANNELS
+        try:
+            async with self._get_open:
+                channel = self._get_channels[slot]
+                if channel is None or channel.is_closed:
+                    channel = self._get_channels[slot] = await self._conn.channel()
+            q = aio_pika.Queue(channel, retry_queue, durable=True, exclusive=False, auto_delete=False, arguments=None)
+            msg = await q.get(no_ack=False, fail=False)
+            if msg is None:
+                return  # the broker expired it first (or another engine took it)
+            due = msg.headers.get("iii-due")
+            wait_ms = due - now_ms() if isinstance(due, int) else 0
+            if wait_ms > 2 * _FETCH_LEAD_MS:
+                # a later retry (ours expired meanwhile): back to its place, with its own expiry
+                await msg.nack(requeue=True)
+                return
+            if wait_ms > 0:
+                await asyncio.sleep(wait_ms / 1000)
+            inbox.put_nowait(msg)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Not lost: the message stays in (or returns to) the retry queue and expires into the
+            # main queue. A closed channel is reopened by the next fetch; an open one is kept, as
+            # closing it would hand back the retries other fetches hold until their due time.
+            log.warning("rabbitmq queue: fetching a due retry from %s failed: %s", retry_queue, exc)
 
     async def retry(self, delivery: Delivery, delay_ms: int) -> None:
         message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
@@ -231,8 +372,7 @@ class RabbitAdapter(QueueAdapter):
         dead = DeadLetter(message=message, error=error, failed_at=now_ms())
         await self.channel.default_exchange.publish(self._message(encode_dead(dead)),
                                                     routing_key=self._dlq(message.queue))
-        await delivery.handle.ack()
-        self._settled(delivery)
+        await self._ack(delivery)
 
     async def extend(self, deliveries: Sequence[Delivery], lease_ms: int) -> None:
         return None  # unacked messages stay with this connection until it closes

@@ -6,8 +6,13 @@
 * a received entry sits in the group's pending list until XACK+XDEL (success or DLQ). Leases are
   renewed with XCLAIM ... JUSTID; an entry idle longer than ``lease_ms`` (its engine died) is
   taken over by another reader with XAUTOCLAIM and delivered again;
+* settling (ack, retry, release, dead letter) is group-committed: the settles of one event-loop
+  turn, and those made while the previous one was in flight, go out as one MULTI/EXEC, and each
+  caller returns only after that EXEC succeeded;
 * retries wait in a sorted set (score = due time) and are moved back into the stream by a Lua
-  script when due; dead letters live in a hash plus a time index.
+  script when due: by an in-process timer of the engine that scheduled the retry (at the due
+  time), or by any reader's periodic maintenance pass (another engine, or after a restart);
+  dead letters live in a hash plus a time index.
 
 Durability is Redis's own: configure ``appendonly yes`` (``appendfsync always`` to survive power
 loss) on the server for an acknowledged message to survive a Redis restart.
@@ -20,7 +25,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -29,6 +34,7 @@ from redis.exceptions import ResponseError
 
 from pyiii.workers.queue.adapters import RedisConfig
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
+from pyiii.workers.queue.adapters.batching import GroupCommit
 from pyiii.workers.queue.message import (
     DeadLetter,
     Delivery,
@@ -82,6 +88,18 @@ end
 return #due
 """
 
+# The due-time timer of one retry: whoever removes it from the delayed set moves it (exactly once).
+_PROMOTE_ONE = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'm', ARGV[1])
+  return 1
+end
+return 0
+"""
+
+#: One settle: the queue, the entry id, and extra commands queued in the same transaction.
+_Settle = tuple[str, str, Callable[[Any], None] | None]
+
 
 class RedisAdapter(QueueAdapter):
     broker_type = "redis"
@@ -98,7 +116,11 @@ class RedisAdapter(QueueAdapter):
         self._publish_topic: Any = None
         self._subscribe: Any = None
         self._promote: Any = None
+        self._promote_one: Any = None
         self._background: set[asyncio.Future[Any]] = set()
+        self._settles: GroupCommit[_Settle] = GroupCommit(self._flush_settles)
+        #: due-time timers of the retries this engine scheduled, by (queue, body)
+        self._timers: dict[tuple[str, bytes], asyncio.TimerHandle] = {}
 
     # keys
     def _s(self, queue: str) -> str:
@@ -129,8 +151,14 @@ class RedisAdapter(QueueAdapter):
         self._publish_topic = self._redis.register_script(_PUBLISH_TOPIC)
         self._subscribe = self._redis.register_script(_SUBSCRIBE)
         self._promote = self._redis.register_script(_PROMOTE)
+        self._promote_one = self._redis.register_script(_PROMOTE_ONE)
 
     async def close(self) -> None:
+        # Pending timers are only shortcuts: the delayed set still holds those retries.
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        await self._settles.drain()
         await self._redis.aclose()
 
     # ------------------------------------------------------------- topics
@@ -222,8 +250,9 @@ class RedisAdapter(QueueAdapter):
                 if got:
                     return got
 
-    def _promote_soon(self, queue: str) -> None:
-        task = asyncio.ensure_future(self._promote(keys=[self._d(queue), self._s(queue)], args=[now_ms()]))
+    def _promote_due(self, queue: str, body: bytes) -> None:
+        self._timers.pop((queue, body), None)
+        task = asyncio.ensure_future(self._promote_one(keys=[self._d(queue), self._s(queue)], args=[body]))
         self._background.add(task)
         task.add_done_callback(self._promoted)
 
@@ -233,14 +262,22 @@ class RedisAdapter(QueueAdapter):
             # not lost: any reader's next maintenance pass promotes it
             log.warning("redis queue: promoting due retries failed: %s", task.exception())
 
-    async def _settle(self, delivery: Delivery, then: Any = None) -> None:
-        queue = delivery.message.queue
+    async def _flush_settles(self, batch: list[_Settle]) -> None:
+        """One MULTI/EXEC for a batch of settles: extra commands first, then XACK+XDEL per queue
+        (the entry leaves the pending list in the same transaction that stores its follow-up)."""
+        ids: dict[str, list[str]] = {}
         async with self._redis.pipeline(transaction=True) as pipe:
-            if then is not None:
-                then(pipe)
-            pipe.xack(self._s(queue), self.config.group, delivery.handle)
-            pipe.xdel(self._s(queue), delivery.handle)
+            for queue, entry_id, then in batch:
+                if then is not None:
+                    then(pipe)
+                ids.setdefault(queue, []).append(entry_id)
+            for queue, entry_ids in ids.items():
+                pipe.xack(self._s(queue), self.config.group, *entry_ids)
+                pipe.xdel(self._s(queue), *entry_ids)
             await pipe.execute()
+
+    async def _settle(self, delivery: Delivery, then: Callable[[Any], None] | None = None) -> None:
+        await self._settles.submit((delivery.message.queue, delivery.handle, then))
 
     async def ack(self, delivery: Delivery) -> None:
         await self._settle(delivery)
@@ -249,11 +286,18 @@ class RedisAdapter(QueueAdapter):
         body = encode_message(message)
         queue = message.queue
         if delay_ms > 0:
-            await self._settle(delivery, lambda pipe: pipe.zadd(self._d(queue), {body: now_ms() + delay_ms}))
-            # Move it into the stream when due, which wakes a blocked reader (any engine's
-            # reader also promotes due retries whenever its BLOCK times out).
             loop = asyncio.get_running_loop()
-            loop.call_later(delay_ms / 1000, self._promote_soon, queue)
+            due = loop.time() + delay_ms / 1000
+            score = now_ms() + delay_ms
+            await self._settle(delivery, lambda pipe: pipe.zadd(self._d(queue), {body: score}))
+            # Move it into the stream at its due time (which wakes a blocked reader) instead of
+            # waiting for a maintenance pass; armed only now that the ZADD is stored, and the
+            # delayed set stays the source of truth if this engine stops first.
+            key = (queue, body)
+            old = self._timers.pop(key, None)
+            if old is not None:
+                old.cancel()
+            self._timers[key] = loop.call_at(max(due, loop.time()), self._promote_due, queue, body)
         else:
             await self._settle(delivery, lambda pipe: pipe.xadd(self._s(queue), {"m": body}))
 

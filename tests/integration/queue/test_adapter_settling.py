@@ -1,0 +1,137 @@
+"""Redis and RabbitMQ adapters in-process: batched settles, due-time retry timers and their
+fallback when the engine that scheduled a retry is gone (the store stays the source of truth)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+
+from pyiii.workers.queue.adapters import RabbitConfig, RedisConfig
+from pyiii.workers.queue.adapters.base import QueueAdapter
+from pyiii.workers.queue.message import Delivery, QueueMessage, now_ms
+from tests.integration.queue.conftest import adapter_spec
+
+
+def message(queue: str, i: int) -> QueueMessage:
+    return QueueMessage(id=str(uuid.uuid4()), queue=queue, data=msgspec.Raw(msgspec.json.encode({"i": i})),
+                        created_at=now_ms())
+
+
+def make(name: str, spec: dict[str, Any]) -> QueueAdapter:
+    if name == "redis":
+        from pyiii.workers.queue.adapters.redis import RedisAdapter
+
+        return RedisAdapter(msgspec.convert({**spec["config"], "block_ms": 200}, RedisConfig))
+    from pyiii.workers.queue.adapters.rabbitmq import RabbitAdapter
+
+    return RabbitAdapter(msgspec.convert(spec["config"], RabbitConfig))
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+async def pair(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, QueueAdapter, QueueAdapter]]:
+    """Two adapters on the same store and names: two engines."""
+    spec = adapter_spec(request.param)
+    a, b = make(request.param, spec), make(request.param, spec)
+    await a.start()
+    await b.start()
+    try:
+        yield request.param, a, b
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def take(adapter: QueueAdapter, queue: str, n: int, lease_ms: int = 60_000, timeout: float = 10.0
+               ) -> list[Delivery]:
+    got: list[Delivery] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n:
+        left = deadline - time.monotonic()
+        assert left > 0, f"only {len(got)} of {n} messages arrived"
+        got += await asyncio.wait_for(adapter.receive(queue, n - len(got), lease_ms), left)
+    return got
+
+
+def ids(deliveries: list[Delivery]) -> list[int]:
+    return sorted(d.message.decoded_data()["i"] for d in deliveries)
+
+
+async def nothing_within(adapter: QueueAdapter, queue: str, seconds: float, lease_ms: int = 60_000) -> None:
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(adapter.receive(queue, 10, lease_ms), seconds)
+
+
+async def test_concurrent_acks_settle_all_and_only_the_acked(pair: tuple[str, QueueAdapter, QueueAdapter]) -> None:
+    name, a, b = pair
+    queue = f"settle-{uuid.uuid4().hex[:6]}"
+    for i in range(40):
+        await a.publish(message(queue, i))
+    lease = 1500
+    got = await take(a, queue, 40, lease)
+    assert ids(got) == list(range(40))
+    # ack every other one, all in the same loop turn (one batch), out of delivery order
+    acked = got[1::2]
+    await asyncio.gather(*(a.ack(d) for d in reversed(acked)))
+    if name == "rabbitmq":
+        await a.close()  # the broker gives unacked messages back when the connection closes
+    # the unacked ones come back to another engine (lease expiry / connection close), the acked never
+    back = await take(b, queue, 20, lease, timeout=15)
+    assert ids(back) == ids(got[0::2])
+    await asyncio.gather(*(b.ack(d) for d in back))
+    await nothing_within(b, queue, 2 * lease / 1000, lease)
+    stats = await b.stats(queue)
+    assert stats.waiting == 0 and stats.in_flight == 0
+
+
+async def test_retry_is_delivered_at_its_due_time(pair: tuple[str, QueueAdapter, QueueAdapter]) -> None:
+    _, a, _ = pair
+    queue = f"due-{uuid.uuid4().hex[:6]}"
+    await a.publish(message(queue, 1))
+    (d,) = await take(a, queue, 1)
+    t0 = time.monotonic()
+    await a.retry(d, 300)
+    (again,) = await take(a, queue, 1)
+    waited = time.monotonic() - t0
+    assert 0.29 <= waited < 0.6, waited
+    assert again.message.attempts == 1
+    await a.ack(again)
+    await nothing_within(a, queue, 0.5)
+
+
+async def test_a_retry_outlives_the_engine_that_scheduled_it(pair: tuple[str, QueueAdapter, QueueAdapter]) -> None:
+    name, a, b = pair
+    queue = f"orphan-{uuid.uuid4().hex[:6]}"
+    await a.publish(message(queue, 7))
+    (d,) = await take(a, queue, 1)
+    await a.retry(d, 200)
+    await a.close()  # its timer is gone; the store still holds the retry
+    (again,) = await take(b, queue, 1, lease_ms=800, timeout=15)
+    assert again.message.decoded_data() == {"i": 7} and again.message.attempts == 1
+    await b.ack(again)
+    await nothing_within(b, queue, 1.0, lease_ms=800)
+    if name == "redis":
+        assert (await b.stats(queue)).delayed == 0
+
+
+async def test_retries_in_a_burst_keep_their_schedule_and_count(pair: tuple[str, QueueAdapter, QueueAdapter]
+                                                              ) -> None:
+    _, a, _ = pair
+    queue = f"burst-{uuid.uuid4().hex[:6]}"
+    for i in range(30):
+        await a.publish(message(queue, i))
+    got = await take(a, queue, 30)
+    t0 = time.monotonic()
+    await asyncio.gather(*(a.retry(d, 250) for d in got))
+    again = await take(a, queue, 30, timeout=10)
+    assert time.monotonic() - t0 >= 0.24
+    assert ids(again) == list(range(30))
+    assert all(d.message.attempts == 1 for d in again)
+    await asyncio.gather(*(a.dead_letter(d, "boom") for d in again))
+    await nothing_within(a, queue, 0.6)
+    assert (await a.dlq_counts()).get(queue) == 30
