@@ -3,6 +3,7 @@ target function into ``baggage`` as ``iii.function.id`` (spec/protocol.md §8)."
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Final
@@ -12,8 +13,10 @@ FUNCTION_ID_KEY: Final = "iii.function.id"
 _TRACEPARENT_RE: Final = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
+@functools.lru_cache(maxsize=1024)
 def with_function_id(baggage: str | None, function_id: str) -> str:
-    """Return ``baggage`` with ``iii.function.id`` set to ``function_id`` (others kept)."""
+    """Return ``baggage`` with ``iii.function.id`` set to ``function_id`` (others kept).
+    Cached: every traced call does this, mostly with the same few (baggage, function) pairs."""
     entries = [e for e in (baggage or "").split(",") if e.strip() and e.split("=", 1)[0].strip() != FUNCTION_ID_KEY]
     entries.append(f"{FUNCTION_ID_KEY}={quote(function_id, safe=':/@!$&()*+-._~')}")
     return ",".join(entries)

@@ -137,6 +137,10 @@ class EngineSpanExporter:
             self._ws.close()
             self._ws = None
 
+    def shutdown_after_fork(self) -> None:
+        """The parent's socket is not ours to close: just forget it and connect anew."""
+        self._ws = None
+
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
 

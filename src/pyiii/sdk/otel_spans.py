@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
 import threading
 import time
@@ -198,8 +199,22 @@ class EngineSpanProcessor(SpanProcessor):
         self._wake = threading.Event()
         self._export_lock = threading.Lock()
         self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="pyiii-otel-export", daemon=True)
-        self._thread.start()
+        self._thread = self._start()
+        if hasattr(os, "register_at_fork"):  # a forked child gets its own export thread
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="pyiii-otel-export", daemon=True)
+        thread.start()
+        return thread
+
+    def _after_fork(self) -> None:
+        self._queue.clear()
+        self._wake = threading.Event()
+        self._export_lock = threading.Lock()
+        self.exporter.shutdown_after_fork()
+        if not self._stopped:
+            self._thread = self._start()
 
     def scope(self, name: str, trace_id: str | None, parent_id: str | None, baggage: str | None,
               function_id: str) -> FastSpanScope:

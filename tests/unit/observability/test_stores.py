@@ -66,3 +66,25 @@ async def test_sqlite_store_bytes_and_age(tmp_path: Path) -> None:
         assert await store.spans() == []
     finally:
         await store.close()
+
+
+async def test_memory_store_deferred_batches() -> None:
+    store = MemoryStore(Caps(10, 10**9, 3600), Caps(10, 10**9, 3600))
+    built: list[int] = []
+
+    def batch(n: int, tag: int) -> Any:
+        def build() -> list[dict[str, Any]]:
+            built.append(tag)
+            return [span(tag * 100 + i) for i in range(n)]
+        return build
+
+    store.add_spans([span(i) for i in range(4)])
+    for tag in range(1, 6):
+        store.add_deferred(4, 100, batch(4, tag))
+    assert store.stats()["spans"] == 10 and store.has_deferred
+    names = [s["name"] for s in await store.spans()]  # reading decodes, oldest batch first
+    assert built == [3, 4, 5] and not store.has_deferred  # batches 1 and 2 were evicted unread
+    assert names == [f"span {n}" for n in (302, 303, 400, 401, 402, 403, 500, 501, 502, 503)]
+    store.add_deferred(2, 100, batch(2, 9))
+    await store.clear_spans()
+    assert await store.spans() == [] and built == [3, 4, 5]

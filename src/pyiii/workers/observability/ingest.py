@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from pyiii.core.engine import Engine
+from pyiii.core.functions import FunctionEntry
 from pyiii.core.spans import Span
 from pyiii.workers.observability.otlp_json import SPAN_KINDS, as_text, strip_ansi
 
@@ -40,19 +42,28 @@ def span_record(span: Span, service_name: str) -> dict[str, Any]:
 _NOTHING: frozenset[str] = frozenset()
 
 
-def enrich(engine: Engine, record: dict[str, Any], parent_trigger: str | None) -> None:
+def invoked_function(span_name: str) -> str | None:
+    """The function an invocation span (``execute <fn>`` from an SDK, ``call <fn>`` from the
+    engine) ran, else None."""
+    if span_name.startswith("execute "):
+        return span_name[8:]
+    if span_name.startswith("call "):
+        return span_name[5:]
+    return None
+
+
+def enrich(engine: Engine, record: dict[str, Any], parent_trigger: str | None,
+           entries: Mapping[str, FunctionEntry | None] | None = None) -> None:
     """Add the per-invocation fields (function, worker, trigger type) to an invocation span:
-    an SDK ``execute <fn>`` span or an engine ``call <fn>`` span."""
+    an SDK ``execute <fn>`` span or an engine ``call <fn>`` span. ``entries``: span name ->
+    registry entry as looked up when the span arrived (deferred decoding), else the registry."""
     name = record["name"]
-    if name.startswith("execute "):
-        function_id = name[8:]
-    elif name.startswith("call "):
-        function_id = name[5:]
-    else:
+    function_id = invoked_function(name)
+    if function_id is None:
         return
     attrs = record["attributes"]
     present = {k for k, _ in attrs} if attrs else _NOTHING
-    entry = engine.functions.get(function_id)
+    entry = entries[name] if entries is not None and name in entries else engine.functions.get(function_id)
     extra: list[list[str]] = []
     if "iii.function.id" not in present:
         extra.append(["iii.function.id", function_id])

@@ -138,7 +138,28 @@ def _resource(block: Any) -> dict[str, Any]:
 
 
 def decode_traces(payload: bytes, default_service: str = "unknown") -> Decoded:
+    return decode_trace_doc(parse(payload), default_service)
+
+
+def scan_traces(payload: bytes) -> tuple[dict[str, Any], int, set[str]]:
+    """Parse a traces frame and check its outline only: ``(document, span count, span names)``.
+    Malformed frames raise here as in :func:`decode_traces`; per-span work waits for
+    :func:`decode_trace_doc`. Raises TypeError for span names that are not text."""
     doc = parse(payload)
+    count = 0
+    names: set[str] = set()
+    for rs in _list(doc, "resourceSpans", "resource_spans"):
+        if not isinstance(rs, dict):
+            continue
+        for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
+            spans = ss.get("spans") if isinstance(ss, dict) else None
+            if isinstance(spans, list) and spans:
+                count += len(spans)
+                names.update([span.get("name") or "" for span in spans if isinstance(span, dict)])
+    return doc, count, names
+
+
+def decode_trace_doc(doc: dict[str, Any], default_service: str = "unknown") -> Decoded:
     out = Decoded()
     for rs in _list(doc, "resourceSpans", "resource_spans"):
         if not isinstance(rs, dict):

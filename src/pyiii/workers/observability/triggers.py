@@ -103,8 +103,13 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ trace trigger + live feeds
 
+    def wants_spans(self) -> bool:
+        """Someone is told about new spans: a ``trace`` trigger, or a live feed with a stream
+        worker to carry it."""
+        return bool(self.traces.bindings) or (self.live_feeds and "stream::send" in self.engine.functions)
+
     def on_spans(self, spans: list[dict[str, Any]]) -> None:
-        if not self.traces.bindings and not self.live_feeds:
+        if not self.wants_spans():
             return
         fresh = [s for s in spans if not self.is_delivery(s["trace_id"])]
         if not fresh:

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from pyiii.core.engine import Engine
+from pyiii.core.functions import FunctionEntry
 from pyiii.core.spans import Span
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.observability import otlp_json
@@ -15,11 +16,11 @@ from pyiii.workers.observability.alerts import Alerts
 from pyiii.workers.observability.config import ObservabilityConfig, Settings, resolve
 from pyiii.workers.observability.export import Exporter
 from pyiii.workers.observability.functions import Functions
-from pyiii.workers.observability.ingest import enrich, span_record, trigger_of
+from pyiii.workers.observability.ingest import enrich, invoked_function, span_record, trigger_of
 from pyiii.workers.observability.log_bridge import StoreHandler
 from pyiii.workers.observability.metrics import EngineMetrics, apply_worker_gauges, expire_worker_gauges
 from pyiii.workers.observability.sampling import Sampler
-from pyiii.workers.observability.stores.base import Caps, TelemetryStore
+from pyiii.workers.observability.stores.base import RECORD_OVERHEAD_BYTES, Caps, TelemetryStore
 from pyiii.workers.observability.stores.memory import MemoryStore
 from pyiii.workers.observability.stores.sqlite import SqliteStore
 from pyiii.workers.observability.triggers import Dispatcher
@@ -142,6 +143,9 @@ class ObservabilityWorker(BuiltinWorker):
 
     def on_engine_span(self, span: Span) -> None:
         """The engine tracer's recorder: every finished sampled engine span."""
+        store = self.store
+        if isinstance(store, MemoryStore) and store.has_deferred:
+            store.settle()  # its parent may be waiting in a deferred batch
         record = span_record(span, self.settings.service_name)
         enrich(self.engine, record, self._parent_trigger(record))
         self.store_spans([record])
@@ -157,14 +161,6 @@ class ObservabilityWorker(BuiltinWorker):
             if entry is not None:
                 return trigger_of(entry[2])
         return self.engine.tracer.open_trigger(parent_id)
-
-    def _parent_in_memory(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        parent = record.get("parent_span_id")
-        store = self.store
-        if not parent or not isinstance(store, MemoryStore):
-            return None
-        entry = store._spans.get((record["trace_id"], parent))
-        return entry[2] if entry is not None else None
 
     def store_spans(self, records: list[dict[str, Any]]) -> None:
         if self.keeps_spans and self.store is not None:
@@ -218,7 +214,49 @@ class ObservabilityWorker(BuiltinWorker):
         if len(payload) > _DECODE_INLINE_BYTES:
             self._spawn(self._decode_in_thread(prefix, payload))
             return
+        if prefix == b"OTLP" and self._defers_spans() and self._defer(payload):
+            return
         self._accept(prefix, self._decode(prefix, payload))
+
+    def _defers_spans(self) -> bool:
+        """SDK spans can wait to be decoded until the store is read: they go only to the memory
+        store (no export, no trigger or live feed waiting) and none are sampled out by trace id."""
+        return (isinstance(self.store, MemoryStore) and self.keeps_spans and self.sampler.default_ratio >= 1.0
+                and not (self.exporter is not None and self.exporter.exports_spans)
+                and not self.dispatcher.wants_spans())
+
+    def _defer(self, payload: bytes) -> bool:
+        """Check the frame's outline now (a malformed one is rejected on arrival as ever) and leave
+        the per-span work to :meth:`MemoryStore.settle`. False: decode it now instead."""
+        try:
+            doc, count, names = otlp_json.scan_traces(payload)
+        except TypeError:
+            return False
+        except (otlp_json.OtlpDecodeError, ValueError, AttributeError) as exc:
+            self.rejected_frames += 1
+            log.warning("malformed OTLP telemetry frame dropped: %s", exc)
+            return True
+        if not count:
+            return True
+        # The registry as it is now: a worker gone by read time still names its spans.
+        entries = {name: self.engine.functions.get(fid) for name in names
+                   if isinstance(name, str) and (fid := invoked_function(name)) is not None}
+        assert isinstance(self.store, MemoryStore)
+        self.store.add_deferred(count, 2 * len(payload) + RECORD_OVERHEAD_BYTES * count,
+                                lambda: self._decode_deferred(doc, entries))
+        return True
+
+    def _decode_deferred(self, doc: dict[str, Any], entries: dict[str, FunctionEntry | None]) -> list[dict[str, Any]]:
+        try:
+            records = otlp_json.decode_trace_doc(doc).records
+        except (otlp_json.OtlpDecodeError, TypeError, ValueError, AttributeError) as exc:
+            self.rejected_frames += 1
+            log.warning("malformed OTLP telemetry frame dropped: %s", exc)
+            return []
+        engine, parent_trigger = self.engine, self._parent_trigger
+        for record in records:
+            enrich(engine, record, parent_trigger(record), entries)
+        return records
 
     async def _decode_in_thread(self, prefix: bytes, payload: bytes) -> None:
         self._accept(prefix, await asyncio.to_thread(self._decode, prefix, payload))
@@ -240,6 +278,9 @@ class ObservabilityWorker(BuiltinWorker):
         if decoded is None:
             return
         if prefix == b"OTLP":
+            store = self.store
+            if isinstance(store, MemoryStore) and store.has_deferred:
+                store.settle()  # keep arrival order (eviction, parent lookups) with deferred batches
             kept = decoded.records
             if self.sampler.default_ratio < 1.0:
                 keeps = self.sampler.keeps_ingested

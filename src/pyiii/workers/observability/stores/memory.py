@@ -1,8 +1,14 @@
-"""In-memory ring buffers: the oldest record goes when a count, byte or age cap is passed."""
+"""In-memory ring buffers: the oldest record goes when a count, byte or age cap is passed.
+
+Span batches may arrive *deferred* (:meth:`MemoryStore.add_deferred`): counted against the caps
+at once, turned into records only when something reads the store. Under a busy trace load with
+a small cap most batches are evicted before anyone looks, and those are never decoded.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
 from pyiii.workers.observability.stores.base import Caps, TimeRange, now_ns, record_size
@@ -19,6 +25,10 @@ class MemoryStore:
         self._spans: OrderedDict[SpanKey, tuple[int, int, dict[str, Any]]] = OrderedDict()
         self._by_trace: dict[str, set[str]] = {}
         self._span_bytes = 0
+        #: Batches not decoded yet, oldest first: (arrived_ns, span count, estimated bytes, build).
+        self._deferred: deque[tuple[int, int, int, Callable[[], list[dict[str, Any]]]]] = deque()
+        self._deferred_count = 0
+        self._deferred_bytes = 0
         self._logs: deque[tuple[int, int, dict[str, Any]]] = deque()
         self._log_bytes = 0
         self.evicted_spans = 0
@@ -27,7 +37,33 @@ class MemoryStore:
     # ------------------------------------------------------------------ writes
 
     def add_spans(self, spans: list[dict[str, Any]]) -> None:
+        self._add_spans(spans, now_ns())
+
+    def add_deferred(self, count: int, size: int, build: Callable[[], list[dict[str, Any]]]) -> None:
+        """A batch of about ``count`` spans (``size`` bytes, estimated) that ``build`` turns into
+        records when the store is next read, in arrival order, unless evicted before then."""
         stamp = now_ns()
+        self._deferred.append((stamp, count, size, build))
+        self._deferred_count += count
+        self._deferred_bytes += size
+        self._evict_spans(stamp)
+
+    def settle(self) -> None:
+        """Decode the deferred batches (reads do this first)."""
+        deferred = self._deferred
+        while deferred:
+            stamp, count, size, build = deferred.popleft()
+            self._deferred_count -= count
+            self._deferred_bytes -= size
+            records = build()
+            if records:
+                self._add_spans(records, stamp)  # the arrival time, for age-based retention
+
+    @property
+    def has_deferred(self) -> bool:
+        return bool(self._deferred)
+
+    def _add_spans(self, spans: list[dict[str, Any]], stamp: int) -> None:
         stored = self._spans
         by_trace = self._by_trace
         added = 0
@@ -63,10 +99,11 @@ class MemoryStore:
         max_count, max_bytes = caps.max_count, caps.max_bytes
         while spans:
             # Within count and bytes only age can evict: peek at the oldest (the costly part).
-            if len(spans) <= max_count and self._span_bytes <= max_bytes:
+            if (len(spans) + self._deferred_count <= max_count
+                    and self._span_bytes + self._deferred_bytes <= max_bytes):
                 _, (stamp, _, _) = next(iter(spans.items()))
                 if stamp >= oldest_allowed:
-                    break
+                    return
             key, (_, size, _) = spans.popitem(last=False)
             self._span_bytes -= size
             self.evicted_spans += 1
@@ -75,6 +112,18 @@ class MemoryStore:
                 members.discard(key[1])
                 if not members:
                     del by_trace[key[0]]
+        # Only deferred batches left (newer than any stored span): drop whole batches while the
+        # rest still fills the caps; the exact trim happens when they are decoded.
+        deferred = self._deferred
+        while deferred:
+            stamp, count, size, _ = deferred[0]
+            if (stamp >= oldest_allowed and self._deferred_count - count < max_count
+                    and self._deferred_bytes - size < max_bytes):
+                return
+            deferred.popleft()
+            self._deferred_count -= count
+            self._deferred_bytes -= size
+            self.evicted_spans += count
 
     def _evict_logs(self, now: int) -> None:
         caps = self.log_caps
@@ -97,6 +146,7 @@ class MemoryStore:
     # ------------------------------------------------------------------ reads
 
     async def spans(self, trace_ids: set[str] | None = None, window: TimeRange | None = None) -> list[dict[str, Any]]:
+        self.settle()
         if trace_ids is not None:
             found = []
             for trace_id in trace_ids:
@@ -121,6 +171,8 @@ class MemoryStore:
         return out
 
     async def clear_spans(self) -> None:
+        self._deferred.clear()
+        self._deferred_count = self._deferred_bytes = 0
         self._spans.clear()
         self._by_trace.clear()
         self._span_bytes = 0
@@ -132,8 +184,9 @@ class MemoryStore:
     def stats(self) -> dict[str, Any]:
         return {
             "store": "memory",
-            "spans": len(self._spans),
-            "span_bytes": self._span_bytes,
+            # Deferred batches are evicted whole, so their estimate may pass the cap by < 1 batch.
+            "spans": min(len(self._spans) + self._deferred_count, self.span_caps.max_count),
+            "span_bytes": self._span_bytes + self._deferred_bytes,
             "logs": len(self._logs),
             "log_bytes": self._log_bytes,
             "evicted_spans": self.evicted_spans,
