@@ -5,7 +5,9 @@
 Per subscriber count: latency publish -> last subscriber (p50/p99 over events sent 20 ms
 apart), fan-out throughput (deliveries/s over a burst), and engine memory per subscriber
 (RSS growth after connecting and joining the subscribers, divided by their number). Both
-servers run in their own process; subscribers and the publisher live in this process.
+servers run in their own process; the publisher lives in this process and the subscribers are
+split over up to 4 client processes (spec §3.2), each reporting per event the time its last
+subscriber read it (CLOCK_MONOTONIC, shared by every process on the machine).
 
     python bench/b9_stream.py [--quick]
 """
@@ -81,7 +83,7 @@ async def raw_server(port: int) -> None:
 # ----------------------------------------------------------------------------- suts
 
 class Sut:
-    def __init__(self, name: str, proc: subprocess.Popen[bytes], ws_port: int, engine_port: int | None) -> None:
+    def __init__(self, name: str, proc: subprocess.Popen[bytes] | None, ws_port: int, engine_port: int | None) -> None:
         self.name, self.proc, self.ws_port, self.engine_port = name, proc, ws_port, engine_port
         self.publisher: ClientConnection | None = None
 
@@ -147,43 +149,117 @@ def start_raw() -> Sut:
 
 # ----------------------------------------------------------------------------- measurement
 
+CLIENT_PROCESSES = 4
+
+
 async def receive(ws: ClientConnection, n: int, arrivals: dict[int, int]) -> None:
     """Record, per seq, the latest arrival time among subscribers."""
     decode = msgspec.json.decode
     for _ in range(n):
         msg = decode(await ws.recv(decode=False))
         data = msg["event"]["event"]["data"]
-        now = time.perf_counter_ns()
+        now = time.monotonic_ns()
         if now > arrivals.get(data["seq"], 0):
             arrivals[data["seq"]] = now
 
 
+async def client_process(ws_port: int, engine: bool, group: str, count: int) -> None:
+    """One of the subscriber processes: join ``count`` subscriptions, then per ``recv N`` line on
+    stdin read N events on each and print ``{seq: last arrival ns}`` as one JSON line."""
+    sut = Sut("client", None, ws_port, 0 if engine else None)
+    subs = [await sut.subscribe(group) for _ in range(count)]
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    print("ready", flush=True)
+    while line := (await stdin.readline()).decode().split():
+        if line[0] != "recv":
+            break
+        arrivals: dict[int, int] = {}
+        tasks = [asyncio.create_task(receive(ws, int(line[1]), arrivals)) for ws in subs]
+        print("armed", flush=True)
+        await asyncio.gather(*tasks)
+        print(json.dumps(arrivals), flush=True)
+    for ws in subs:
+        await ws.close()
+
+
+class Clients:
+    """The subscriber processes of one cell."""
+
+    def __init__(self, procs: list[asyncio.subprocess.Process]) -> None:
+        self.procs = procs
+
+    @classmethod
+    async def start(cls, sut: Sut, group: str, count: int) -> Clients:
+        n = min(CLIENT_PROCESSES, count)
+        shares = [count // n + (1 if i < count % n else 0) for i in range(n)]
+        procs = [await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--clients", str(sut.ws_port), "engine" if sut.engine_port else "raw",
+            group, str(share), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE) for share in shares]
+        clients = cls(procs)
+        await clients._expect_line("ready", 120)
+        return clients
+
+    async def _expect_line(self, word: str, timeout: float) -> list[str]:
+        async def one(proc: asyncio.subprocess.Process) -> str:
+            assert proc.stdout is not None
+            line = (await proc.stdout.readline()).decode().strip()
+            if word and line != word:
+                raise RuntimeError(f"b9 client process said {line!r}, expected {word!r}")
+            return line
+        return list(await asyncio.wait_for(asyncio.gather(*(one(p) for p in self.procs)), timeout))
+
+    async def arm(self, n: int) -> None:
+        for proc in self.procs:
+            assert proc.stdin is not None
+            proc.stdin.write(f"recv {n}\n".encode())
+        await self._expect_line("armed", 30)
+
+    async def arrivals(self, timeout: float) -> dict[int, int]:
+        merged: dict[int, int] = {}
+        for line in await self._expect_line("", timeout):
+            for seq, t in json.loads(line).items():
+                merged[int(seq)] = max(merged.get(int(seq), 0), t)
+        return merged
+
+    async def close(self) -> None:
+        for proc in self.procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc in self.procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
 async def cell(sut: Sut, count: int, events: int, burst: int) -> dict[str, Any]:
     group = f"g{count}-{time.monotonic_ns()}"
+    assert sut.proc is not None
     before = rss_kb(sut.proc.pid)
-    subs = [await sut.subscribe(group) for _ in range(count)]
+    clients = await Clients.start(sut, group, count)
     await asyncio.sleep(0.3)
     after = rss_kb(sut.proc.pid)
     try:
         # latency: spaced events
-        arrivals: dict[int, int] = {}
         sent: dict[int, int] = {}
-        tasks = [asyncio.create_task(receive(ws, events, arrivals)) for ws in subs]
+        await clients.arm(events)
         for seq in range(events):
-            sent[seq] = time.perf_counter_ns()
+            sent[seq] = time.monotonic_ns()
             await sut.publish(group, seq, sent[seq])
             await asyncio.sleep(0.02)
-        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        arrivals = await clients.arrivals(60)
         lat = sorted((arrivals[s] - sent[s]) / 1e6 for s in sent)
-        # throughput: a burst
-        arrivals2: dict[int, int] = {}
-        tasks = [asyncio.create_task(receive(ws, burst, arrivals2)) for ws in subs]
+        # throughput: a burst, from the first publish to the last delivery
+        await clients.arm(burst)
         c0 = _cpu_ms(sut.proc.pid)
-        t = time.perf_counter()
+        t = time.monotonic_ns()
         for seq in range(burst):
             await sut.publish(group, seq, 0)
-        await asyncio.wait_for(asyncio.gather(*tasks), 120)
-        elapsed = time.perf_counter() - t
+        arrivals2 = await clients.arrivals(120)
+        elapsed = (max(arrivals2.values()) - t) / 1e9
         cpu = (_cpu_ms(sut.proc.pid) - c0) / (burst * count) * 1000
         return {"cpu_ms_per_1k": round(cpu, 2),
             "p50_ms": round(lat[len(lat) // 2], 2), "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2),
@@ -191,8 +267,7 @@ async def cell(sut: Sut, count: int, events: int, burst: int) -> dict[str, Any]:
             "rss_kb_per_subscriber": round((after - before) / count, 1),
         }
     finally:
-        for ws in subs:
-            await ws.close()
+        await clients.close()
 
 
 def _cpu_ms(pid: int) -> float:
@@ -217,6 +292,7 @@ async def main(quick: bool) -> dict[str, Any]:
                 results[f"ratio_throughput/{count}"] = round(ratio, 2)
         finally:
             for sut in suts:
+                assert sut.proc is not None
                 sut.proc.kill()
                 sut.proc.wait()
     return results
@@ -247,6 +323,7 @@ async def _rounds(opts: Any, counts: tuple[int, ...], events: int, burst: int) -
                         H.log(opts, f"  b9 round {r + 1} {sut.name:13s} S={count:<5d} {res}")
         finally:
             for sut in suts:
+                assert sut.proc is not None
                 sut.proc.kill()
                 sut.proc.wait()
     return out
@@ -302,7 +379,7 @@ def run(opts: Any) -> dict[str, Any]:
     return {"cells": cells, "expected": [f"{n}/S{c}" for n in ("pyiii", "raw_broadcast") for c in counts],
             "targets": targets, "plot": plot,
             "params": {"counts": counts, "events": events, "burst": burst,
-                       "clients": "all subscribers in the bench process (spec: 4 client processes)"},
+                       "clients": f"subscribers split over up to {CLIENT_PROCESSES} client processes"},
             "table": "\n".join(lines) + "\n\n" + targets_table(targets)}
 
 
@@ -310,7 +387,12 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--raw-server", type=int)
+    ap.add_argument("--clients", nargs=4, metavar=("WS_PORT", "KIND", "GROUP", "COUNT"))
     args = ap.parse_args()
+    if args.clients:
+        port, kind, group, count = args.clients
+        asyncio.run(client_process(int(port), kind == "engine", group, int(count)))
+        sys.exit(0)
     if args.raw_server:
         asyncio.run(raw_server(args.raw_server))
         sys.exit(0)
