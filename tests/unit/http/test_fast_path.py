@@ -30,9 +30,10 @@ class Served:
         assert worker.address is not None
         self.base = f"http://127.0.0.1:{worker.address[1]}"
 
-    async def route(self, function_id: str, handler: Handler, path: str, method: str = "POST") -> None:
+    async def route(self, function_id: str, handler: Handler, path: str, method: str = "POST",
+                    **config: Any) -> None:
         self.engine.register_function(function_id, handler)
-        await self.engine.register_trigger("http", function_id, {"api_path": path, "http_method": method})
+        await self.engine.register_trigger("http", function_id, {"api_path": path, "http_method": method, **config})
 
     def channel(self, ref: dict[str, str]) -> Channel:
         channel = self.engine.channels.lookup(ref["channel_id"], ref["access_key"])
@@ -137,6 +138,18 @@ async def test_result_wins_over_control_messages(served: Served) -> None:
     async with httpx.AsyncClient(base_url=served.base) as client:
         response = await client.get("/both")
     assert (response.status_code, response.json()) == (200, {"ok": True})
+
+
+async def test_in_process_handler_keeps_the_request_timer(served: Served) -> None:
+    # In-process handlers have no invocation timeout: the pipeline's own deadline answers.
+    async def slow(_req: Any, _ctx: Any) -> Any:
+        await asyncio.sleep(0.5)
+
+    await served.route("t::slow", slow, "/slow", "GET", timeout_ms=100)
+    async with httpx.AsyncClient(base_url=served.base) as client:
+        response = await client.get("/slow")
+    assert response.status_code == 504
+    assert response.json() == {"error": {"code": "TIMEOUT", "message": "Request did not complete within 100 ms"}}
 
 
 async def test_idle_keep_alive_connection_is_closed(served: Served) -> None:

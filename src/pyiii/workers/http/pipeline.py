@@ -100,8 +100,14 @@ class Pipeline:
             exchange.traceparent = headers.get("traceparent")
         try:
             try:
-                async with asyncio.timeout(timeout):
-                    streaming = await self._respond(route, params, request, sink, exchange)
+                if not self._deadline_in_call(route):
+                    async with asyncio.timeout(timeout):
+                        streaming = await self._respond(route, params, request, sink, exchange, None)
+                else:
+                    # No middleware or condition: the handler call carries the deadline itself,
+                    # and a timer is armed only for the rarer waits (slow body, null result).
+                    deadline = asyncio.get_running_loop().time() + timeout
+                    streaming = await self._respond(route, params, request, sink, exchange, deadline)
             except TimeoutError:
                 if exchange.in_middleware and not sink.started:
                     sink.send_error(504, "MIDDLEWARE_TIMEOUT", "Middleware timeout")
@@ -117,10 +123,21 @@ class Pipeline:
             if exchange.span is not None:
                 _end_server_span(exchange.span, sink, exchange.call)
 
+    def _deadline_in_call(self, route: Route) -> bool:
+        """Whether the handler call alone can enforce the request deadline: no middleware or
+        condition runs first, and the function lives in a worker (the invoker times such calls
+        out; in-process handlers have no timeout of their own)."""
+        if self.global_middleware or route.middleware_ids or route.condition_id is not None:
+            return False
+        entry = self.engine.functions.get(route.function_id)
+        return entry is not None and entry.handler is None
+
     # ------------------------------------------------------------------ steps
 
     async def _respond(self, route: Route, params: dict[str, str], request: Request, sink: ResponseSink,
-                       exchange: _Exchange) -> Awaitable[None] | None:
+                       exchange: _Exchange, deadline: float | None) -> Awaitable[None] | None:
+        """``deadline``: loop time the response must start by, when the caller did not put the
+        whole step under a timeout (then every wait here must respect it)."""
         headers = request.headers
         query = dict(parse_qsl(request.query, keep_blank_values=True)) if request.query else {}
         if self.global_middleware or route.middleware_ids:
@@ -132,7 +149,11 @@ class Pipeline:
         chunk = self.config.channel_chunk_bytes
         body: Any = None
         if "application/json" in headers.get("content-type", ""):
-            raw = await request.body.read_all()
+            if deadline is None or request.body.complete:
+                raw = await request.body.read_all()
+            else:
+                async with asyncio.timeout_at(deadline):
+                    raw = await request.body.read_all()
             if raw:
                 with contextlib.suppress(orjson.JSONDecodeError):
                     body = orjson.loads(raw)
@@ -156,12 +177,15 @@ class Pipeline:
 
         payload["request_body"] = ref(request_channel, "read")
         payload["response"] = ref(response_channel, "write")
+        if deadline is None:
+            call_timeout = route.timeout or self.timeout
+        else:
+            call_timeout = max(0.001, deadline - asyncio.get_running_loop().time())
         call = asyncio.ensure_future(self.engine.fire(
-            route.binding, payload, timeout=route.timeout or self.timeout,
-            traceparent=exchange.traceparent, baggage=exchange.baggage,
+            route.binding, payload, timeout=call_timeout, traceparent=exchange.traceparent, baggage=exchange.baggage,
         ))
         exchange.call = call
-        return await self._await_answer(route, call, response_channel, sink)
+        return await self._await_answer(route, call, response_channel, sink, deadline)
 
     async def _middleware(self, function_id: str, view: dict[str, Any], sink: ResponseSink,
                           exchange: _Exchange) -> None:
@@ -203,7 +227,7 @@ class Pipeline:
             raise Responded
 
     async def _await_answer(self, route: Route, call: asyncio.Future[Any], channel: Channel,
-                            sink: ResponseSink) -> Awaitable[None] | None:
+                            sink: ResponseSink, deadline: float | None) -> Awaitable[None] | None:
         """Race the handler's result against its response channel. A non-null result before any
         body chunk wins (buffered); a body chunk first starts a streamed response.
 
@@ -255,7 +279,12 @@ class Pipeline:
                     return _stream(item, queue, sink)
                 waker.future = loop.create_future()
                 queue.on_put = waker.wake
-                await waker.future
+                if result_known and deadline is not None:
+                    # A null result: only the channel can answer now, and nothing else times it.
+                    async with asyncio.timeout_at(deadline):
+                        await waker.future
+                else:
+                    await waker.future  # the call (pending) times out by itself
         finally:
             queue.on_put = None
             waker.future = None
