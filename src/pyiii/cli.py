@@ -6,14 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
 from pyiii import __version__
 from pyiii.config import ConfigError, EngineConfig, load
-
-log = logging.getLogger("pyiii")
 
 
 def _setup_logging(level: str) -> None:
@@ -35,24 +32,9 @@ def _apply_port(config: EngineConfig, port: int | None) -> None:
 
 
 async def run_engine(config: EngineConfig, *, grace: float = 10.0) -> int:
-    from pyiii.runner import EngineProcess
+    from pyiii.runner import EngineProcess, serve
 
-    process = EngineProcess(config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await process.start()
-    except OSError as exc:
-        log.error("cannot start: %s", exc)
-        await process.stop(0)
-        return 1
-    print(process.banner(), file=sys.stderr, flush=True)
-    await stop.wait()
-    log.info("shutting down (grace %.0f s)", grace)
-    await process.stop(grace)
-    return 0
+    return await serve(EngineProcess(config), grace=grace)
 
 
 def _run(coro: object) -> int:

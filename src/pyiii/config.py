@@ -163,7 +163,7 @@ def with_mandatory(entries: list[WorkerEntry]) -> list[WorkerEntry]:
     """Add mandatory workers that are missing, name duplicates ``kind#N``, sort by start order."""
     present = {e.kind for e in entries}
     for kind in catalog.BUILTINS:
-        if kind not in present and catalog.load(kind).mandatory:
+        if kind not in present and kind in catalog.MANDATORY:
             entries.append(WorkerEntry(kind=kind, entry_id=kind, config=catalog.load(kind).config_type()))
     seen: dict[str, int] = {}
     for e in entries:
@@ -178,7 +178,7 @@ def default_config() -> EngineConfig:
     entries = [
         WorkerEntry(kind=kind, entry_id=kind, config=catalog.load(kind).config_type())
         for kind in catalog.BUILTINS
-        if not catalog.load(kind).needs_config
+        if kind not in catalog.NEEDS_CONFIG
     ]
     return EngineConfig(workers=with_mandatory(entries))
 

@@ -9,17 +9,13 @@ behind that choice; ``--steps-in process`` runs it as a child process instead.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Literal
 
 from pyiii.config import EngineConfig, WorkerEntry, load
 from pyiii.workers import catalog
-
-log = logging.getLogger("pyiii")
 
 StepsMode = Literal["thread", "process"]
 CONSOLE_NAMES = ("iii-console", "console")
@@ -92,26 +88,10 @@ class ProcessSteps:
 async def run_project(
     project: Path, config: EngineConfig, *, watch: bool, steps_in: StepsMode = "thread", grace: float = 10.0
 ) -> int:
-    from pyiii.runner import EngineProcess
+    from pyiii.runner import EngineProcess, serve
 
-    process = EngineProcess(config, project_dir=project)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await process.start()
-    except OSError as exc:
-        log.error("cannot start: %s", exc)
-        await process.stop(0)
-        return 1
-    print(process.banner(), file=sys.stderr, flush=True)
-    url = process.context.engine_url
-    os.environ.setdefault("III_URL", url)
-    steps = ThreadSteps(project, url, watch) if steps_in == "thread" else ProcessSteps(project, url, watch)
-    await steps.start()
-    await stop.wait()
-    log.info("shutting down (grace %.0f s)", grace)
-    await steps.stop()
-    await process.stop(grace)
-    return 0
+    def steps(url: str) -> ThreadSteps | ProcessSteps:
+        os.environ.setdefault("III_URL", url)
+        return ThreadSteps(project, url, watch) if steps_in == "thread" else ProcessSteps(project, url, watch)
+
+    return await serve(EngineProcess(config, project_dir=project), grace=grace, companion=steps)

@@ -1,11 +1,16 @@
-"""Build an engine from an :class:`EngineConfig`, start its workers, stop them in reverse."""
+"""Build an engine from an :class:`EngineConfig`, start its workers, stop them in reverse;
+:func:`serve` runs one until SIGINT/SIGTERM (``pyiii`` and ``pyiii dev/start``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from pyiii import __version__
 from pyiii.config import EngineConfig
@@ -58,3 +63,40 @@ class EngineProcess:
             where = ", ".join(worker.endpoints()) or "in-process"
             lines.append(f"  {worker.entry_id.ljust(width)}  {where}")
         return "\n".join(lines)
+
+
+class Companion(Protocol):
+    """Something that runs next to the engine once it accepts workers (the steps worker)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def serve(process: EngineProcess, *, grace: float,
+                companion: Callable[[str], Companion] | None = None) -> int:
+    """Start ``process``, print the banner, then ``companion(engine_url)`` if given; on SIGINT or
+    SIGTERM stop the companion, then drain the engine for up to ``grace`` seconds.
+
+    Returns the exit status: 1 if the engine could not start (a port in use), else 0.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await process.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        await process.stop(0)
+        return 1
+    print(process.banner(), file=sys.stderr, flush=True)
+    extra = companion(process.context.engine_url) if companion is not None else None
+    if extra is not None:
+        await extra.start()
+    await stop.wait()
+    log.info("shutting down (grace %.0f s)", grace)
+    if extra is not None:
+        await extra.stop()
+    await process.stop(grace)
+    return 0

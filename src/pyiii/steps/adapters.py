@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -19,10 +20,16 @@ log = logging.getLogger("pyiii.steps")
 EngineFunction = Callable[[Any], Awaitable[Any]]
 
 
+#: What every wrapper below looks like to ``inspect.signature``: ``(payload)``, no annotations.
+_SIGNATURE = inspect.Signature([inspect.Parameter("payload", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+
+
 def _bare(fn: EngineFunction) -> EngineFunction:
-    # The SDK derives request formats and model conversion from handler annotations; these
-    # wrappers have none worth reading, and evaluating them costs ~100 µs per registration.
+    # The SDK derives request formats and model conversion from handler annotations and reads
+    # the signature three times per registration; these wrappers have none worth reading, and
+    # working them out costs ~150 µs per registration (0.15 s for 1,000 steps).
     fn.__annotations__ = {}
+    fn.__signature__ = _SIGNATURE  # type: ignore[attr-defined]
     return fn
 
 

@@ -7,9 +7,11 @@ metadata (so a console can draw Python flows too), an optional condition functio
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pyiii.sdk import III
 from pyiii.steps.adapters import condition_function, handler_function
@@ -17,6 +19,8 @@ from pyiii.steps.config import TriggerDef
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.schemas import to_json_schema
 from pyiii.steps.streams import Stream
+
+T = TypeVar("T")
 
 #: Steps trigger type → engine trigger type.
 ENGINE_TRIGGER_TYPES = {"http": "http", "queue": "durable:subscriber", "cron": "cron", "state": "state",
@@ -100,3 +104,32 @@ def register_step(client: III, step: LoadedStep, streams: Mapping[str, Stream]) 
         done.unregister()
         raise
     return done
+
+
+def on_client_loop(client: III, fn: Callable[[], T]) -> T:
+    """Run ``fn`` on the client's loop thread and wait for it.
+
+    Each ``register_*``/``unregister`` made from another thread wakes the SDK loop (a
+    self-pipe write and a GIL hand-over, ~0.3-1 ms under load); made on the loop thread they
+    are queued directly, so a batch of registrations costs one wake-up instead of thousands.
+    """
+    loop = client._loop  # the SDK has no public hook for this yet
+    if threading.current_thread() is client._thread or loop.is_closed():
+        return fn()
+    done: Future[T] = Future()
+
+    def run() -> None:
+        if done.set_running_or_notify_cancel():
+            try:
+                done.set_result(fn())
+            except BaseException as exc:  # handed back to the caller's thread
+                done.set_exception(exc)
+
+    loop.call_soon_threadsafe(run)
+    while True:
+        try:
+            return done.result(timeout=1)
+        except TimeoutError:
+            # A loop closed under us never runs ``run``: take the batch back and do it here.
+            if loop.is_closed() and done.cancel():
+                return fn()

@@ -14,13 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from pyiii.sdk import III, InitOptions, register_worker
 from pyiii.steps import discovery, runtime
 from pyiii.steps.discovery import StepLoadError
 from pyiii.steps.model import LoadedStep
-from pyiii.steps.registration import Registered, register_step
+from pyiii.steps.registration import Registered, on_client_loop, register_step
 from pyiii.steps.stream_hooks import register_hooks
 from pyiii.steps.streams import Stream
 
@@ -28,6 +29,9 @@ log = logging.getLogger("pyiii.steps")
 
 STEP_SUFFIX = "_step.py"
 STREAM_SUFFIX = "_stream.py"
+#: Step files imported, then registered, per round trip to the SDK loop: large enough that the
+#: hand-over cost vanishes, small enough that the loop keeps serving calls meanwhile.
+BATCH = 50
 
 
 @dataclass
@@ -110,19 +114,35 @@ class StepsRunner:
         report = LoadReport()
         with self._lock:
             self.load_streams(report)
-            for path in discovery.find(self.project, STEP_SUFFIX):
-                if self._load_step(path, report):
-                    report.steps += 1
+            report.steps += self._load_steps(discovery.find(self.project, STEP_SUFFIX), report)
         return report
 
+    def _load_steps(self, paths: list[Path], report: LoadReport) -> int:
+        """Import and register ``paths`` in order, ``BATCH`` files at a time: each batch is imported
+        here, then registered in one go on the SDK's loop thread (see :func:`on_client_loop`)."""
+        loaded = 0
+        for start in range(0, len(paths), BATCH):
+            batch = [(path, self._import_step(path, report)) for path in paths[start:start + BATCH]]
+            steps = [(path, step) for path, step in batch if step is not None]
+            if steps:
+                loaded += on_client_loop(self._client(), partial(self._register_all, steps, report))
+        return loaded
+
+    def _register_all(self, steps: list[tuple[Path, LoadedStep]], report: LoadReport) -> int:
+        return sum(self._register(path, step, report) for path, step in steps)
+
     def _load_step(self, path: Path, report: LoadReport) -> bool:
+        step = self._import_step(path, report)
+        return step is not None and self._register(path, step, report)
+
+    def _import_step(self, path: Path, report: LoadReport) -> LoadedStep | None:
         try:
-            step = discovery.load_step(self.project, path)
+            return discovery.load_step(self.project, path)
         except StepLoadError as exc:
             report.errors.append(str(exc))
-            return False
-        if step is None:
-            return False
+            return None
+
+    def _register(self, path: Path, step: LoadedStep, report: LoadReport) -> bool:
         clash = self._names.get(step.config.name)
         if clash is not None and clash != path:
             report.errors.append(f"{step.rel_path}: step name {step.config.name!r} is already used by "
@@ -174,6 +194,4 @@ class StepsRunner:
         return report
 
     def load_all_again(self, report: LoadReport) -> None:
-        for path in list(self.steps):
-            if path.exists() and self._load_step(path, report):
-                report.steps += 1
+        report.steps += self._load_steps([path for path in self.steps if path.exists()], report)

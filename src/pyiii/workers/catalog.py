@@ -26,6 +26,11 @@ BUILTINS: Final[dict[str, str]] = {
     "iii-console": "pyiii.console.worker:ConsoleWorker",
 }
 
+#: Workers whose class says ``mandatory`` / ``needs_config``, kept here so that building the
+#: config does not import every worker to read one flag (tests check these match the classes).
+MANDATORY: Final[frozenset[str]] = frozenset({"iii-engine-functions", "iii-observability", "iii-worker-manager"})
+NEEDS_CONFIG: Final[frozenset[str]] = frozenset({"iii-exec", "iii-cluster", "iii-console"})
+
 #: Extra spellings accepted in config.yaml (the 0.22 docs renamed ``iii-x`` to ``x``).
 ALIASES: Final[dict[str, str]] = {
     "engine-functions": "iii-engine-functions",

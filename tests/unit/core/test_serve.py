@@ -1,0 +1,75 @@
+"""``pyiii.runner.serve``: the start / banner / SIGINT-SIGTERM loop shared by ``pyiii`` and
+``pyiii dev/start``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+
+from pyiii.config import parse
+from pyiii.runner import EngineProcess, serve
+
+
+def _config(port: int) -> str:
+    return f"workers:\n  - name: iii-worker-manager\n    config: {{port: {port}, host: 127.0.0.1}}\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Recorder:
+    def __init__(self, events: list[str], url: str) -> None:
+        self.events = events
+        self.events.append(f"made {url}")
+
+    async def start(self) -> None:
+        self.events.append("start")
+
+    async def stop(self) -> None:
+        self.events.append("stop")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_serve_prints_the_banner_then_stops_on_a_signal(
+    sig: signal.Signals, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = _free_port()
+    process = EngineProcess(parse(_config(port)), project_dir=tmp_path)
+    events: list[str] = []
+
+    async def signal_once_up() -> None:
+        while not process.engine.ready:
+            await asyncio.sleep(0.01)
+        while "start" not in events:
+            await asyncio.sleep(0.01)
+        os.kill(os.getpid(), sig)
+
+    poke = asyncio.create_task(signal_once_up())
+    status = await asyncio.wait_for(serve(process, grace=1, companion=lambda url: Recorder(events, url)), 10)
+    await poke
+    assert status == 0
+    assert events == [f"made ws://127.0.0.1:{port}", "start", "stop"]
+    banner = capsys.readouterr().err
+    assert "pyiii " in banner and " ready in " in banner and f"ws://127.0.0.1:{port}" in banner
+    assert process.engine.stopping
+
+
+async def test_serve_returns_1_when_the_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        events: list[str] = []
+        process = EngineProcess(parse(_config(port)), project_dir=tmp_path)
+        status = await asyncio.wait_for(serve(process, grace=1, companion=lambda url: Recorder(events, url)), 10)
+    assert status == 1
+    assert events == []
