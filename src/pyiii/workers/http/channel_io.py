@@ -71,10 +71,18 @@ class WatchedQueue(asyncio.Queue[object]):
 
 
 def watch(channel: Channel) -> WatchedQueue:
-    """Swap the (still unpublished) channel's queue for a WatchedQueue of the same capacity."""
-    queue = WatchedQueue(channel.queue.maxsize)
-    channel.queue = queue
-    return queue
+    """Make the (still unpublished, empty) channel's queue a WatchedQueue."""
+    queue = channel.queue
+    if type(queue) is asyncio.Queue:
+        # Same layout, one attribute more: re-class the registry's queue rather than allocate a
+        # second one (a Queue costs as much as the rest of the channel).
+        queue.__class__ = WatchedQueue
+        assert isinstance(queue, WatchedQueue)
+        queue.on_put = None
+        return queue
+    watched = WatchedQueue(queue.maxsize)
+    channel.queue = watched
+    return watched
 
 
 def ref(channel: Channel, direction: str) -> dict[str, str]:
