@@ -244,8 +244,11 @@ class Tracer:
         open_triggers = self._open_triggers
 
         def ended(span: Span) -> None:
-            open_triggers.pop(span.span_id, None)
-            on_end(span)
+            # Still known as open while the recorder runs: children it decodes then find it.
+            try:
+                on_end(span)
+            finally:
+                open_triggers.pop(span.span_id, None)
 
         span = Span(name, kind, trace_id, parent_span_id, attributes, ended)
         open_triggers[span.span_id] = trigger

@@ -54,7 +54,7 @@ def test_execute_span_is_a_child_of_the_received_traceparent(exported: Any) -> N
         ctx = tracing.current()
         span = trace.get_current_span()
         assert isinstance(span, FastSpan) and ctx is not None
-        assert ctx.traceparent == f"00-{TRACE}-{span.span_id}-01" and ctx.baggage.startswith("iii.function.id")
+        assert ctx.traceparent == f"00-{TRACE}-{span.span_id}-01" and (ctx.baggage or "").startswith("iii.function.id")
         assert format(span.get_span_context().trace_id, "032x") == TRACE
         assert otel_baggage.get_baggage("tenant") == "t1"  # the received baggage, as OTel context
         assert tracing.outgoing()[0] == ctx.traceparent
@@ -87,7 +87,7 @@ def test_application_spans_nest_under_the_execute_span(exported: Any) -> None:
         execute.set_attribute("order.id", 7)
         execute.add_event("checkpoint", {"n": 1})
         with app.start_as_current_span("inner") as inner:
-            parent = inner.parent
+            parent = getattr(inner, "parent", None)
     assert parent is not None and parent.span_id == int(execute.span_id, 16)
     [record] = exported()
     assert ["order.id", "7"] in record["attributes"] and record["events"][0]["name"] == "checkpoint"
