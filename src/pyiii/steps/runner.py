@@ -118,15 +118,15 @@ class StepsRunner:
         return report
 
     def _load_steps(self, paths: list[Path], report: LoadReport) -> int:
-        """Import and register ``paths`` in order, ``BATCH`` files at a time: each batch is imported
-        here, then registered in one go on the SDK's loop thread (see :func:`on_client_loop`)."""
-        loaded = 0
-        for start in range(0, len(paths), BATCH):
-            batch = [(path, self._import_step(path, report)) for path in paths[start:start + BATCH]]
-            steps = [(path, step) for path, step in batch if step is not None]
-            if steps:
-                loaded += on_client_loop(self._client(), partial(self._register_all, steps, report))
-        return loaded
+        """Import every file of ``paths`` in order, then register the steps in order, ``BATCH`` at a
+        time on the SDK's loop thread (see :func:`on_client_loop`). Importing first keeps file
+        reads away from the threads busy sending and handling registrations: a read that gives
+        up the GIL to a busy thread waits up to the 5 ms switch interval to get it back."""
+        loaded = [(path, step) for path in paths if (step := self._import_step(path, report)) is not None]
+        count = 0
+        for start in range(0, len(loaded), BATCH):
+            count += on_client_loop(self._client(), partial(self._register_all, loaded[start:start + BATCH], report))
+        return count
 
     def _register_all(self, steps: list[tuple[Path, LoadedStep]], report: LoadReport) -> int:
         return sum(self._register(path, step, report) for path, step in steps)

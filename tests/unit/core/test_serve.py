@@ -27,12 +27,15 @@ def _free_port() -> int:
 
 
 class Recorder:
-    def __init__(self, events: list[str], url: str) -> None:
+    def __init__(self, events: list[str], url: str, started: asyncio.Event | None = None) -> None:
         self.events = events
+        self.started = started
         self.events.append(f"made {url}")
 
     async def start(self) -> None:
         self.events.append("start")
+        if self.started is not None:
+            self.started.set()
 
     async def stop(self) -> None:
         self.events.append("stop")
@@ -45,16 +48,15 @@ async def test_serve_prints_the_banner_then_stops_on_a_signal(
     port = _free_port()
     process = EngineProcess(parse(_config(port)), project_dir=tmp_path)
     events: list[str] = []
+    started = asyncio.Event()
 
     async def signal_once_up() -> None:
-        while not process.engine.ready:
-            await asyncio.sleep(0.01)
-        while "start" not in events:
-            await asyncio.sleep(0.01)
+        await started.wait()  # the companion starts after the engine and the banner
+        assert process.engine.ready
         os.kill(os.getpid(), sig)
 
     poke = asyncio.create_task(signal_once_up())
-    status = await asyncio.wait_for(serve(process, grace=1, companion=lambda url: Recorder(events, url)), 10)
+    status = await asyncio.wait_for(serve(process, grace=1, companion=lambda url: Recorder(events, url, started)), 10)
     await poke
     assert status == 0
     assert events == [f"made ws://127.0.0.1:{port}", "start", "stop"]
