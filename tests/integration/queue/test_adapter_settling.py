@@ -135,3 +135,53 @@ async def test_retries_in_a_burst_keep_their_schedule_and_count(pair: tuple[str,
     await asyncio.gather(*(a.dead_letter(d, "boom") for d in again))
     await nothing_within(a, queue, 0.6)
     assert (await a.dlq_counts()).get(queue) == 30
+
+
+def _drop_connections_of_this_process() -> bool:
+    """Close this process's AMQP connections from the broker side (``rabbitmqctl``); False when
+    that is not possible here."""
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("rabbitmqctl") is None or shutil.which("ss") is None:
+        return False
+    sockets = subprocess.run(["ss", "-tnp"], capture_output=True, text=True, timeout=30).stdout
+    ports = {m.group(1) for line in sockets.splitlines() if f"pid={os.getpid()}," in line
+             for m in [re.search(r"127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:5672", line)] if m}
+    listing = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "name"], capture_output=True,
+                             text=True, timeout=60)
+    pids = [line.split("\t")[0] for line in listing.stdout.splitlines()
+            if any(f"127.0.0.1:{p} ->" in line for p in ports)]
+    closed = [subprocess.run(["rabbitmqctl", "close_connection", pid, "test drop"], capture_output=True,
+                             timeout=60).returncode == 0 for pid in pids]
+    return bool(closed) and all(closed)
+
+
+async def test_rabbitmq_connection_drop_redelivers_the_unacked_once() -> None:
+    spec = adapter_spec("rabbitmq")
+    a = make("rabbitmq", spec)
+    await a.start()
+    try:
+        queue = f"drop-{uuid.uuid4().hex[:6]}"
+        for i in range(20):
+            await a.publish(message(queue, i))
+        got = await take(a, queue, 20)
+        await asyncio.gather(*(a.ack(d) for d in got[:5]))
+        await a.retry(got[5], 300)
+        if not await asyncio.to_thread(_drop_connections_of_this_process):
+            pytest.skip("cannot close this process's AMQP connection (rabbitmqctl / ss)")
+        await asyncio.sleep(0.5)
+        # deliveries of the closed channel cannot be acked; the broker has them back
+        results = await asyncio.gather(*(a.ack(d) for d in got[6:]), return_exceptions=True)
+        assert all(isinstance(r, Exception) for r in results)
+        back = await take(a, queue, 15, timeout=30)  # after aio-pika's reconnect delay
+        assert sorted((d.message.decoded_data()["i"], d.message.attempts) for d in back) == \
+            [(5, 1)] + [(i, 0) for i in range(6, 20)]
+        await asyncio.gather(*(a.ack(d) for d in back))
+        await nothing_within(a, queue, 1.0)
+        stats = await a.stats(queue)
+        assert stats.waiting == 0 and stats.in_flight == 0
+    finally:
+        await a.close()

@@ -68,6 +68,16 @@ _FETCH_LEAD_MS = 100
 _GET_CHANNELS = 4
 
 
+def _live(msg: AbstractIncomingMessage) -> bool:
+    """False for a message whose channel closed (a reconnect) while it waited in an inbox: the
+    broker has already put it back in its queue, so running it would only run it twice."""
+    try:
+        msg.channel  # noqa: B018 (the property raises once the channel is closed)
+    except Exception:
+        return False
+    return True
+
+
 class RabbitAdapter(QueueAdapter):
     broker_type = "rabbitmq"
 
@@ -246,9 +256,15 @@ class RabbitAdapter(QueueAdapter):
         # The first call asks for the consumer's concurrency. Prefetching twice that keeps the next
         # messages on hand while acks travel to the broker (prefetched ones count as in flight).
         inbox = await self._inbox_of(queue, max(2 * max_count, self.config.prefetch_count))
-        out = [self._delivery(queue, await inbox.get())]
+        out: list[Delivery] = []
+        while not out:
+            msg = await inbox.get()
+            if _live(msg):
+                out.append(self._delivery(queue, msg))
         while len(out) < max_count and not inbox.empty():
-            out.append(self._delivery(queue, inbox.get_nowait()))
+            msg = inbox.get_nowait()
+            if _live(msg):
+                out.append(self._delivery(queue, msg))
         return out
 
     async def _flush_acks(self, batch: list[tuple[str, AbstractIncomingMessage]]) -> list[Exception | None]:
@@ -282,8 +298,11 @@ class RabbitAdapter(QueueAdapter):
         return errors
 
     async def _ack(self, delivery: Delivery) -> None:
-        await self._ack_batches.submit((delivery.message.queue, delivery.handle))
-        self._settled(delivery)
+        try:
+            await self._ack_batches.submit((delivery.message.queue, delivery.handle))
+        finally:
+            # a failed ack (its channel closed) leaves the message to the broker, not to us
+            self._settled(delivery)
 
     async def ack(self, delivery: Delivery) -> None:
         await self._ack(delivery)
