@@ -7,11 +7,11 @@ streams, the :class:`EventBus` its change events travel on).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pyiii.adapters.kv.bus import EventBus, RedisEventBus
+from pyiii.adapters.kv.bus import EventBus
 from pyiii.adapters.kv.config import AdapterConfig, KvAdapter, KvConfig, RedisAdapter, RedisConfig
 from pyiii.adapters.kv.memory import MemoryStore
-from pyiii.adapters.kv.redis_store import RedisStore
 from pyiii.adapters.kv.sqlite import SqliteStore, resolve_db_path
 from pyiii.adapters.kv.store import KvError, KvStore, decode, encode
 from pyiii.adapters.kv.update_ops import MISSING
@@ -23,6 +23,8 @@ def build_store(adapter: AdapterConfig | None, *, namespace: str, default_dir: P
     if adapter is None:
         return SqliteStore(default_dir / f"{namespace}.db", namespace)
     if isinstance(adapter, RedisAdapter):
+        from pyiii.adapters.kv.redis_store import RedisStore  # redis-py only when configured
+
         cfg = adapter.config
         return RedisStore(cfg.redis_url, namespace, max_connections=cfg.max_connections,
                           max_update_retries=cfg.max_update_retries)
@@ -35,9 +37,25 @@ def build_store(adapter: AdapterConfig | None, *, namespace: str, default_dir: P
 
 def build_bus(store: KvStore, channel: str) -> EventBus:
     """Redis stores share events between engines over pub/sub; others stay in process."""
-    if isinstance(store, RedisStore):
-        return RedisEventBus(store.redis, channel)
-    return EventBus()
+    return store.change_bus(channel)
+
+
+if TYPE_CHECKING:
+    from pyiii.adapters.kv.redis_bus import RedisEventBus
+    from pyiii.adapters.kv.redis_store import RedisStore
+
+
+def __getattr__(name: str) -> Any:
+    # The Redis classes load redis-py (tens of ms): imported on first use, not with the package.
+    if name == "RedisStore":
+        from pyiii.adapters.kv.redis_store import RedisStore
+
+        return RedisStore
+    if name == "RedisEventBus":
+        from pyiii.adapters.kv.redis_bus import RedisEventBus
+
+        return RedisEventBus
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -15,7 +15,9 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from pyiii.adapters.kv.bus import EventBus
 from pyiii.adapters.kv.locks import KeyedLocks
+from pyiii.adapters.kv.redis_bus import RedisEventBus
 from pyiii.adapters.kv.store import KvError, KvStore, Mutation, decode, encode
 from pyiii.adapters.kv.update_ops import MISSING
 
@@ -58,6 +60,9 @@ class RedisStore(KvStore):
         self._delete = self.redis.register_script(_DELETE)
         self._cas = self.redis.register_script(_COMPARE_AND_SET)
         self._locks = KeyedLocks()
+
+    def change_bus(self, channel: str) -> EventBus:
+        return RedisEventBus(self.redis, channel)
 
     async def open(self) -> None:
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from pyiii.adapters.kv.bus import EventBus
 from pyiii.adapters.kv.update_ops import MISSING
 
 #: ``mutate(old) -> new`` for :meth:`KvStore.update`. It may run more than once (optimistic
@@ -45,6 +46,11 @@ class KvStore(abc.ABC):
 
     async def close(self) -> None:
         return None
+
+    def change_bus(self, channel: str) -> EventBus:
+        """Where stream change events travel for this store: in process unless the store is
+        shared between engines (Redis overrides this)."""
+        return EventBus()
 
     @abc.abstractmethod
     async def get(self, table: str, key: str) -> Any:

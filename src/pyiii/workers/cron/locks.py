@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import abc
 import time
-
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING
 
 from pyiii.workers.cron.config import RedisLockConfig
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 
 class TickLock(abc.ABC):
@@ -43,6 +45,8 @@ class RedisTickLock(TickLock):
 
     def __init__(self, config: RedisLockConfig) -> None:
         self.config = config
+        import redis.asyncio as aioredis  # redis-py only when the Redis lock is configured
+
         self._redis: aioredis.Redis = aioredis.Redis.from_url(config.redis_url)
 
     async def acquire(self, job_id: str, tick: str) -> bool:

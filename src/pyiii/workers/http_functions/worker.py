@@ -8,17 +8,17 @@ disconnect or ``unregisterfunction`` removes it, like any of its functions).
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pyiii import protocol as p
 from pyiii.core.functions import InProcessHandler
 from pyiii.workers.base import BuiltinWorker
 from pyiii.workers.http_functions.auth import SecretMissing, resolve
 from pyiii.workers.http_functions.config import HttpFunctionsConfig
-from pyiii.workers.http_functions.invoke import HttpFunction
 from pyiii.workers.http_functions.url_guard import UrlGuard, UrlRejected
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("pyiii.http_functions")
 
@@ -37,12 +37,20 @@ class HttpFunctionsWorker(BuiltinWorker):
         self.client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
-        self.client = httpx.AsyncClient(
-            follow_redirects=False,  # a redirect must not lead the engine somewhere unchecked
-            trust_env=False,  # nor may an environment proxy
-            limits=httpx.Limits(max_connections=self.config.max_connections),
-        )
         self.engine.http_function_factory = self.build
+
+    def _http_client(self) -> httpx.AsyncClient:
+        # httpx costs ~50 ms to import: loaded when the first HTTP function is registered, so an
+        # engine whose workers register none starts without it.
+        if self.client is None:
+            import httpx
+
+            self.client = httpx.AsyncClient(
+                follow_redirects=False,  # a redirect must not lead the engine somewhere unchecked
+                trust_env=False,  # nor may an environment proxy
+                limits=httpx.Limits(max_connections=self.config.max_connections),
+            )
+        return self.client
 
     async def stop(self) -> None:
         if self.engine.http_function_factory == self.build:
@@ -52,7 +60,9 @@ class HttpFunctionsWorker(BuiltinWorker):
 
     async def build(self, function_id: str, invocation: p.HttpInvocationRef) -> InProcessHandler:
         """Validate at registration time; raise ValueError (the engine drops and logs it)."""
-        assert self.client is not None
+        from pyiii.workers.http_functions.invoke import HttpFunction
+
+        client = self._http_client()
         try:
             await self.guard.check(invocation.url)
         except UrlRejected as exc:
@@ -68,7 +78,7 @@ class HttpFunctionsWorker(BuiltinWorker):
             invocation=invocation,
             auth=auth,
             guard=self.guard,
-            client=self.client,
+            client=client,
             timeout=min(timeout_ms, self.config.max_timeout_ms) / 1000,
             max_response_bytes=self.config.max_response_bytes,
         )

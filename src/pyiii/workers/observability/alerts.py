@@ -16,8 +16,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from pyiii.core.engine import Engine
 from pyiii.workers.observability.config import AlertRule
 
@@ -109,6 +107,8 @@ class Alerts:
         if action.type == "log":
             alert_log.warning("alert firing: %s", alert["message"])
         elif action.type == "webhook" and action.url:
+            import httpx  # ~60 ms to import: only once a webhook alert fires, not at engine start
+
             try:
                 async with httpx.AsyncClient(timeout=5) as client:
                     await client.post(action.url, json=alert)
