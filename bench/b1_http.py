@@ -32,7 +32,8 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
-NODE_SDK = Path(os.environ.get("III_NODE_SDK", "/tmp/nodeiii/node_modules/iii-sdk"))
+# The pinned official Node SDK the tests install (tests/support/node_sdk.py); III_NODE_SDK overrides.
+NODE_SDK = Path(os.environ.get("III_NODE_SDK", str(HERE.parent / "tests/interop/node/node_modules/iii-sdk")))
 LEVELS = (1, 2, 4, 8, 32, 128)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -13,16 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.engine import REPO, EngineProcess
+from tests.support.node_sdk import node_sdk_dir
 from tests.support.wire import RawWorker
 
 HERE = Path(__file__).parent
-NODE_SDK = Path(os.environ.get("NODE_SDK_DIR", "/tmp/nodeiii")) / "node_modules" / "iii-sdk"
-
-
-def node_available() -> bool:
-    return shutil.which("node") is not None and NODE_SDK.exists()
-
-
 def obs_engine(workdir: Path, **config: Any) -> EngineProcess:
     block = {"enabled": True, "exporter": "memory", "metrics_enabled": True, "logs_console_output": False, **config}
     return EngineProcess(workdir, workers=[{"name": "iii-observability", "config": block}])
@@ -55,7 +48,8 @@ def python_worker(script: str, url: str, **env: str) -> subprocess.Popen[str]:
 
 
 def node_worker(script: str, url: str, **env: str) -> subprocess.Popen[str]:
-    return start_script(["node", str(HERE / script), url, str(NODE_SDK)], worker_env(**env))
+    sdk = node_sdk_dir() / "node_modules" / "iii-sdk"  # installs it, or skips loudly without node
+    return start_script(["node", str(HERE / script), url, str(sdk)], worker_env(**env))
 
 
 def stop(proc: subprocess.Popen[str]) -> None:

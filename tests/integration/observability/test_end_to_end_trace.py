@@ -28,12 +28,10 @@ import httpx
 import pytest
 
 from pyiii.core.tracecontext import parse_baggage
-from tests.integration.observability.support import eventually, node_available, node_worker, python_worker, result, stop
+from tests.integration.observability.support import eventually, node_worker, python_worker, result, stop
 from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import EngineProcess, free_port, wait_port
 from tests.support.wire import RawWorker, wait_function
-
-pytestmark = pytest.mark.skipif(not node_available(), reason="node or the iii-sdk npm package is not installed")
 
 EXPECTED_PARENTS = {
     "POST /e2e/orders": None,

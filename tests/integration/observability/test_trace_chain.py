@@ -9,7 +9,6 @@ import pytest
 
 from tests.integration.observability.support import (
     eventually,
-    node_available,
     node_worker,
     obs_engine,
     python_worker,
@@ -18,8 +17,6 @@ from tests.integration.observability.support import (
 )
 from tests.support.engine import EngineProcess
 from tests.support.wire import RawWorker, wait_function
-
-pytestmark = pytest.mark.skipif(not node_available(), reason="node or the iii-sdk npm package is not installed")
 
 
 @pytest.fixture(scope="module")
