@@ -185,3 +185,33 @@ async def test_rabbitmq_connection_drop_redelivers_the_unacked_once() -> None:
         assert stats.waiting == 0 and stats.in_flight == 0
     finally:
         await a.close()
+
+
+async def test_redis_batched_publishes_each_get_their_own_reply() -> None:
+    """Concurrent publishes share one pipeline, yet each gets its own copy count or error, and
+    a Redis that lost the script (SCRIPT FLUSH) is given it again before the batch runs."""
+    from pyiii.workers.queue.adapters.base import BacklogFull
+    from pyiii.workers.queue.message import subscriber_queue
+
+    spec = adapter_spec("redis")
+    adapter = make("redis", spec)
+    await adapter.start()
+    topic = f"batch-{uuid.uuid4().hex[:8]}"
+    try:
+        # no subscriber yet: messages wait in the topic's backlog, up to max_backlog of them
+        results = await asyncio.gather(*(adapter.publish_topic(topic, message(topic, i), 50) for i in range(80)),
+                                       return_exceptions=True)
+        full = [r for r in results if isinstance(r, BacklogFull)]
+        assert len(full) == 30 and all(r == 0 for r in results if not isinstance(r, BaseException)), results
+        await adapter.add_subscriber(topic, "fn::a")
+        await adapter._redis.script_flush()  # type: ignore[attr-defined]
+        copies = await asyncio.gather(*(adapter.publish_topic(topic, message(topic, i), 50) for i in range(40)))
+        assert copies == [1] * 40
+        queue = subscriber_queue(topic, "fn::a")
+        got = await take(adapter, queue, 90)  # the 50 from the backlog, then the 40
+        assert len({d.message.id for d in got}) == 90
+        await asyncio.gather(*(adapter.ack(d) for d in got))  # batched settles too
+        stats = await adapter.stats(queue)
+        assert (stats.waiting, stats.in_flight, stats.dead) == (0, 0, 0), stats
+    finally:
+        await adapter.close()

@@ -99,6 +99,8 @@ return 0
 
 #: One settle: the queue, the entry id, and extra commands queued in the same transaction.
 _Settle = tuple[str, str, Callable[[Any], None] | None]
+#: One write: adds its commands to a pipeline; ``out`` receives its reply.
+_Write = tuple[Callable[[Any], None], list[Any]]
 
 
 class RedisAdapter(QueueAdapter):
@@ -119,6 +121,9 @@ class RedisAdapter(QueueAdapter):
         self._promote_one: Any = None
         self._background: set[asyncio.Future[Any]] = set()
         self._settles: GroupCommit[_Settle] = GroupCommit(self._flush_settles)
+        #: publishes of one loop turn share a pipeline (each is atomic on its own: a Lua script,
+        #: or XADD + an idempotent SADD)
+        self._writes: GroupCommit[_Write] = GroupCommit(self._flush_writes)
         #: due-time timers of the retries this engine scheduled, by (queue, body)
         self._timers: dict[tuple[str, bytes], asyncio.TimerHandle] = {}
 
@@ -159,6 +164,7 @@ class RedisAdapter(QueueAdapter):
             handle.cancel()
         self._timers.clear()
         await self._settles.drain()
+        await self._writes.drain()
         await self._redis.aclose()
 
     # ------------------------------------------------------------- topics
@@ -184,11 +190,41 @@ class RedisAdapter(QueueAdapter):
                 out.append(topic)
         return sorted(out)
 
+    async def _flush_writes(self, batch: list[_Write]) -> list[Exception | None]:
+        """One pipeline (not a transaction) for a batch of publishes; per-publish errors."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for add, _ in batch:
+                add(pipe)
+            replies = await pipe.execute(raise_on_error=False)
+        errors: list[Exception | None] = []
+        at = 0
+        for _, out in batch:
+            # a write's reply is its first command's (XADD or EVALSHA); the rest are bookkeeping
+            n = len(out)  # out holds the number of commands this write queued
+            mine = replies[at:at + n]
+            at += n
+            failed = next((r for r in mine if isinstance(r, Exception)), None)
+            out[:] = [mine[0]]
+            errors.append(failed)
+        return errors
+
+    async def _write(self, commands: int, add: Callable[[Any], None]) -> Any:
+        out: list[Any] = [None] * commands
+        await self._writes.submit((add, out))
+        return out[0]
+
     async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
         body = encode_message(message)
-        copies = int(await self._publish_topic(
-            keys=[self._subs(topic), self._s(backlog_queue(topic)), self._topics],
-            args=[self.p, topic, body, max_backlog]))
+        keys = [self._subs(topic), self._s(backlog_queue(topic)), self._topics]
+        args = [self.p, topic, body, max_backlog]
+
+        def add(pipe: Any) -> None:
+            # what Script.__call__ does on a pipeline, without its coroutine: execute() loads the
+            # script first if the server lacks it
+            pipe.scripts.add(self._publish_topic)
+            pipe.evalsha(self._publish_topic.sha, len(keys), *keys, *args)
+
+        copies = int(await self._write(1, add))
         if copies < 0:
             raise BacklogFull(topic, max_backlog)
         return copies
@@ -196,10 +232,13 @@ class RedisAdapter(QueueAdapter):
     # ------------------------------------------------------------- queues
 
     async def publish(self, message: QueueMessage) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(self._s(message.queue), {"m": encode_message(message)})
+        stream, body = self._s(message.queue), encode_message(message)
+
+        def add(pipe: Any) -> None:
+            pipe.xadd(stream, {"m": body})
             pipe.sadd(self._queues, message.queue)
-            await pipe.execute()
+
+        await self._write(2, add)
 
     async def _ensure_group(self, queue: str) -> None:
         if queue in self._groups:
