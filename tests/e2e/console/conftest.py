@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,10 @@ from tests.support.project import DevProcess
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "orders"
 NODE_SDK = Path("/tmp/nodeiii/node_modules")
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# The docs' screenshots are refreshed on request only (PYIII_UPDATE_SCREENSHOTS=1): an ordinary
+# run writes them to a temporary folder instead of churning the binary files in the repo.
+SCREENSHOTS = (REPO / "docs" / "screenshots" if os.environ.get("PYIII_UPDATE_SCREENSHOTS") == "1"
+               else Path(tempfile.gettempdir()) / f"pyiii-console-screenshots-{os.getpid()}")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
