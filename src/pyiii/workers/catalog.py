@@ -11,6 +11,7 @@ from pyiii.workers.base import BuiltinWorker
 #: canonical name -> "module:Class". Workers start in this order, listeners last, so that
 #: everything a worker may call exists before the first worker connects.
 BUILTINS: Final[dict[str, str]] = {
+    "configuration": "pyiii.workers.configuration.worker:ConfigurationWorker",
     "iii-engine-functions": "pyiii.workers.engine_functions.worker:EngineFunctionsWorker",
     "iii-observability": "pyiii.workers.observability.worker:ObservabilityWorker",
     "iii-state": "pyiii.workers.state.worker:StateWorker",
@@ -28,13 +29,15 @@ BUILTINS: Final[dict[str, str]] = {
 
 #: Workers whose class says ``mandatory`` / ``needs_config``, kept here so that building the
 #: config does not import every worker to read one flag (tests check these match the classes).
-MANDATORY: Final[frozenset[str]] = frozenset({"iii-engine-functions", "iii-observability", "iii-worker-manager"})
+MANDATORY: Final[frozenset[str]] = frozenset(
+    {"configuration", "iii-engine-functions", "iii-observability", "iii-worker-manager"})
 NEEDS_CONFIG: Final[frozenset[str]] = frozenset({"iii-exec", "iii-cluster", "iii-console"})
 
 #: Extra spellings accepted in config.yaml (the 0.22 docs renamed ``iii-x`` to ``x``).
 ALIASES: Final[dict[str, str]] = {
     "engine-functions": "iii-engine-functions",
     "worker-manager": "iii-worker-manager",
+    "iii-configuration": "configuration",
 }
 
 
