@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.browser_worker.chromium import chromium
+from tests.support.chromium import chromium
 from tests.support.engine import free_port, wait_port
 from tests.support.project import DevProcess, link_cached_node_modules
 

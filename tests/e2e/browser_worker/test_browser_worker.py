@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_worker.chromium import chromium
+from tests.support.chromium import chromium
 from tests.support.engine import EngineProcess, free_port
 
 REPO = Path(__file__).resolve().parents[3]

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.chromium import chromium
 from tests.support.engine import free_port
 from tests.support.project import DevProcess
 
@@ -23,9 +24,6 @@ NODE_SDK = Path("/tmp/nodeiii/node_modules")
 # run writes them to a temporary folder instead of churning the binary files in the repo.
 SCREENSHOTS = (REPO / "docs" / "screenshots" if os.environ.get("PYIII_UPDATE_SCREENSHOTS") == "1"
                else Path(tempfile.gettempdir()) / f"pyiii-console-screenshots-{os.getpid()}")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 FLAKY_STEP = '''"""Queue `console.flaky`: fails until state console-test/allow is {"allow": true}."""
 from typing import Any
@@ -96,18 +94,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"SKIPPED LOUDLY: {CHROMIUM} is missing (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("SKIPPED LOUDLY: playwright is not installed (pip install playwright)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
