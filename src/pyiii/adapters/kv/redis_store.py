@@ -20,6 +20,7 @@ from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.redis_bus import RedisEventBus
 from pyiii.adapters.kv.store import KvError, KvStore, Mutation, decode, encode
 from pyiii.adapters.kv.update_ops import MISSING
+from pyiii.urls import without_credentials
 
 _SET = """
 local old = redis.call('HGET', KEYS[1], ARGV[1])
@@ -54,7 +55,7 @@ class RedisStore(KvStore):
         self.url = url
         self.prefix = f"{namespace}:"
         self.max_update_retries = max_update_retries
-        self.description = f"Redis {url} ({self.prefix}*)"
+        self.description = f"Redis {without_credentials(url)} ({self.prefix}*)"
         self.redis: Redis = Redis.from_url(url, max_connections=max_connections)
         self._set = self.redis.register_script(_SET)
         self._delete = self.redis.register_script(_DELETE)
@@ -68,7 +69,7 @@ class RedisStore(KvStore):
         try:
             await self.redis.ping()
         except (RedisError, OSError) as exc:
-            raise KvError(f"cannot reach Redis at {self.url}: {exc}") from exc
+            raise KvError(f"cannot reach Redis at {without_credentials(self.url)}: {exc}") from exc
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -33,6 +33,9 @@ class QueueWorker(BuiltinWorker):
         super().__init__(engine, config, entry_id, context)
         self.rt: QueueRuntime | None = None
 
+    def endpoints(self) -> list[str]:
+        return [self.rt.adapter.description] if self.rt is not None else []
+
     async def start(self) -> None:
         cfg: QueueWorkerConfig = self.config
         adapter = adapters.build(cfg.adapter, self.context.data_dir)

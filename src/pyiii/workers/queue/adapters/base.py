@@ -25,6 +25,8 @@ class AdapterError(Exception):
 class QueueAdapter(abc.ABC):
     #: ``broker_type`` shown by ``engine::queue::list_topics`` for topics.
     broker_type: str = "builtin"
+    #: Where messages are kept, for the start-up banner (no credentials).
+    description: str = "in memory"
 
     async def start(self) -> None:
         return None

@@ -37,6 +37,7 @@ import aio_pika
 import msgspec
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
+from pyiii.urls import without_credentials
 from pyiii.workers.queue.adapters import RabbitConfig
 from pyiii.workers.queue.adapters.amqp_acks import ChannelAcks
 from pyiii.workers.queue.adapters.base import QueueAdapter
@@ -84,6 +85,7 @@ class RabbitAdapter(QueueAdapter):
     def __init__(self, config: RabbitConfig) -> None:
         self.config = config
         self.p = config.name_prefix
+        self.description = f"RabbitMQ {without_credentials(config.amqp_url)}"
         self._conn: AbstractRobustConnection | None = None
         self._pub: AbstractChannel | None = None
         self._declared: set[str] = set()

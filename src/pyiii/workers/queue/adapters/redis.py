@@ -32,6 +32,7 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from pyiii.urls import without_credentials
 from pyiii.workers.queue.adapters import RedisConfig
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.batching import GroupCommit
@@ -109,6 +110,7 @@ class RedisAdapter(QueueAdapter):
     def __init__(self, config: RedisConfig) -> None:
         self.config = config
         self.p = config.key_prefix
+        self.description = f"Redis {without_credentials(config.redis_url)} ({self.p}:*)"
         # redis-py's return types are unions of every protocol variant; Any keeps this honest.
         self._redis: Any = aioredis.Redis.from_url(config.redis_url, max_connections=1024)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"

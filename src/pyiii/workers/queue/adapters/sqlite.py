@@ -69,6 +69,7 @@ class SqliteAdapter(QueueAdapter):
 
     def __init__(self, path: Path, synchronous: str = "FULL", max_batch: int = 512) -> None:
         self.path = path
+        self.description = f"SQLite {path}"
         self._db = SqliteWriter(path, synchronous, max_batch)
         self._signals = QueueSignals()
         self._subs: dict[str, dict[str, None]] = {}
