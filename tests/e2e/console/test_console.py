@@ -106,6 +106,9 @@ def test_keyboard_invoke_and_cron_run_now(page: Any, console: Console) -> None:
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.type") == "search"
     page.keyboard.type("GetOrder")
+    # the list loads asynchronously: j/Enter only mean something once it shows the filtered rows
+    rows = page.locator("table[data-table=functions] tbody tr")
+    wait(lambda: rows.count() > 0 and all("GetOrder" in t for t in rows.all_inner_texts()))
     page.keyboard.press("Escape")
     page.keyboard.press("j")
     page.keyboard.press("Enter")
