@@ -10,9 +10,10 @@ from typing import Any
 import msgspec
 
 from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.errors import TriggerRegistrationError
 from pyiii.core.triggers import Binding
 from pyiii.workers.configuration.payloads import TriggerConfig
+from pyiii.workers.trigger_delivery import deliver
 
 log = logging.getLogger("pyiii.configuration")
 
@@ -65,13 +66,5 @@ class ConfigurationTriggers:
 
     async def _deliver(self, targets: list[tuple[Binding, TriggerConfig]], event: dict[str, Any],
                        traceparent: str | None, baggage: str | None) -> None:
-        for binding, config in targets:
-            try:
-                # Same rule as every other trigger type: only an explicit `false` skips.
-                if config.condition_function_id:
-                    if await self.engine.call(config.condition_function_id, event, traceparent=traceparent,
-                                              baggage=baggage) is False:
-                        continue
-                await self.engine.fire(binding, event, traceparent=traceparent, baggage=baggage)
-            except FunctionError as exc:
-                log.warning("configuration trigger %s -> %s failed: %s", binding.id, binding.function_id, exc)
+        await deliver(self.engine, "configuration", ((b, c.condition_function_id) for b, c in targets), event,
+                      traceparent, baggage)

@@ -8,10 +8,11 @@ from typing import Any
 import msgspec
 
 from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.errors import TriggerRegistrationError
 from pyiii.core.spans import PassThroughSpan, Span, SpanKind
 from pyiii.core.triggers import Binding
 from pyiii.workers.state.payloads import TriggerConfig
+from pyiii.workers.trigger_delivery import deliver
 
 log = logging.getLogger("pyiii.state")
 
@@ -64,17 +65,5 @@ class StateTriggers:
 
     async def _deliver(self, targets: list[tuple[Binding, TriggerConfig]], event: dict[str, Any],
                        traceparent: str | None, baggage: str | None) -> str | None:
-        """Returns the last failure's message, if any binding failed."""
-        failed = None
-        for binding, config in targets:
-            try:
-                if config.condition_function_id:
-                    verdict = await self.engine.call(config.condition_function_id, event, traceparent=traceparent,
-                                                     baggage=baggage)
-                    if verdict is False:
-                        continue
-                await self.engine.fire(binding, event, traceparent=traceparent, baggage=baggage)
-            except FunctionError as exc:
-                failed = f"{binding.function_id}: {exc.message}"
-                log.warning("state trigger %s -> %s failed: %s", binding.id, binding.function_id, exc)
-        return failed
+        return await deliver(self.engine, "state", ((b, c.condition_function_id) for b, c in targets), event,
+                             traceparent, baggage)

@@ -12,6 +12,7 @@ from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.spans import PassThroughSpan, Span, SpanKind
 from pyiii.core.triggers import Binding
 from pyiii.workers.stream.payloads import StreamTriggerConfig
+from pyiii.workers.trigger_delivery import deliver
 
 log = logging.getLogger("pyiii.stream")
 
@@ -63,19 +64,9 @@ class StreamTriggers:
 
     async def _deliver(self, targets: list[tuple[Binding, StreamTriggerConfig]], event: dict[str, Any],
                        traceparent: str | None, baggage: str | None) -> str | None:
-        """Returns the last failure's message, if any binding failed."""
-        failed = None
-        for binding, config in targets:
-            try:
-                if config.condition_function_id:
-                    if await self.engine.call(config.condition_function_id, event, traceparent=traceparent,
-                                              baggage=baggage) is False:
-                        continue
-                await self.engine.fire(binding, event, traceparent=traceparent, baggage=baggage)
-            except FunctionError as exc:
-                failed = f"{binding.function_id}: {exc.message}"
-                log.warning("stream trigger %s -> %s failed: %s", binding.id, binding.function_id, exc)
-        return failed
+        return await deliver(self.engine, "stream", ((b, c.condition_function_id) for b, c in targets), event,
+                             traceparent, baggage)
+
 
 
 class JoinLeaveTriggers:
