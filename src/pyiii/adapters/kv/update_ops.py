@@ -46,6 +46,11 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
+def or_none(value: Any) -> Any:
+    """A stored value as the wire shows it: ``MISSING`` (no value) is ``null``."""
+    return None if value is MISSING else value
+
+
 class OpsDecodeError(ValueError):
     """The ``ops`` array is not a list of well-formed update operations."""
 

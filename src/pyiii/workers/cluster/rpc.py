@@ -148,19 +148,22 @@ class Rpc:
                 failed += 1
         return failed
 
+    async def _take(self, key: str, timeout: float) -> list[bytes]:
+        """One blocking pop, then up to ``batch`` more without waiting; ``[]`` on timeout."""
+        popped = await self.redis.brpop([key], timeout=timeout)
+        if popped is None:
+            return []
+        bodies = [popped[1]]
+        more = await self.redis.rpop(key, self.batch)
+        if more:
+            bodies.extend(more)
+        return bodies
+
     async def reply_loop(self) -> None:
         key = self.reply_key(self.engine_id)
         while True:
             try:
-                popped = await self.redis.brpop([key], timeout=1)
-                if popped is None:
-                    continue
-                bodies = [popped[1]]
-                more = await self.redis.rpop(key, self.batch)
-                if more:
-                    bodies.extend(more)
-            except asyncio.CancelledError:
-                raise
+                bodies = await self._take(key, 1)
             except Exception as exc:
                 log.warning("cluster: reading replies failed (%s); retrying in 1 s", exc)
                 await asyncio.sleep(1)
@@ -183,13 +186,7 @@ class Rpc:
         key = self.request_key(self.engine_id)
         while self.serving:
             try:
-                popped = await self.redis.brpop([key], timeout=0.5)
-                if popped is None:
-                    continue
-                bodies = [popped[1]]
-                more = await self.redis.rpop(key, self.batch)
-                if more:
-                    bodies.extend(more)
+                bodies = await self._take(key, 0.5)
             except Exception as exc:
                 log.warning("cluster: reading requests failed (%s); retrying in 1 s", exc)
                 await asyncio.sleep(1)

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from pyiii.adapters.kv import MISSING, KvError, KvStore, build_store, encode
-from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, parse_ops
+from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, or_none, parse_ops
 from pyiii.core import errors as E
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
@@ -22,10 +22,6 @@ from pyiii.workers.state.triggers import StateTriggers
 log = logging.getLogger("pyiii.state")
 
 VALUE_TOO_LARGE = "VALUE_TOO_LARGE"
-
-
-def _null(value: Any) -> Any:
-    return None if value is MISSING else value
 
 
 class _ValueTooLarge(Exception):
@@ -84,11 +80,11 @@ class StateWorker(BuiltinWorker):
         except KvError as exc:
             raise FunctionError("SET_ERROR", str(exc)) from None
         self._changed(a.scope, a.key, old, value, ctx)
-        return {"old_value": _null(old), "new_value": value}
+        return {"old_value": or_none(old), "new_value": value}
 
     async def _get(self, a: ScopeKey, ctx: CallContext) -> Any:
         try:
-            return _null(await self.store.get(a.scope, a.key))
+            return or_none(await self.store.get(a.scope, a.key))
         except KvError as exc:
             raise FunctionError("GET_ERROR", str(exc)) from None
 
@@ -99,7 +95,7 @@ class StateWorker(BuiltinWorker):
             raise FunctionError("DELETE_ERROR", str(exc)) from None
         if old is not MISSING:
             self._fire(a.scope, a.key, "state:deleted", old, None, ctx)
-        return _null(old)
+        return or_none(old)
 
     async def _update(self, a: UpdateArgs, ctx: CallContext) -> Any:
         try:
@@ -124,7 +120,7 @@ class StateWorker(BuiltinWorker):
         except KvError as exc:
             raise FunctionError("UPDATE_ERROR", str(exc)) from None
         self._changed(a.scope, a.key, old, new, ctx)
-        result: dict[str, Any] = {"old_value": _null(old), "new_value": new}
+        result: dict[str, Any] = {"old_value": or_none(old), "new_value": new}
         if errors:
             result["errors"] = errors
         return result
@@ -152,5 +148,5 @@ class StateWorker(BuiltinWorker):
         # The deliveries continue the trace of the write that caused them.
         self.triggers.fire(scope, key, {
             "type": "state", "event_type": event_type, "scope": scope, "key": key,
-            "old_value": _null(old), "new_value": new,
+            "old_value": or_none(old), "new_value": new,
         }, ctx.traceparent, ctx.baggage)

@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from pyiii.adapters.kv import MISSING, EventBus, KvStore, build_bus, build_store, encode
-from pyiii.adapters.kv.update_ops import OpsDecodeError, parse_ops
+from pyiii.adapters.kv.update_ops import OpsDecodeError, or_none, parse_ops
 from pyiii.core import errors as E
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
@@ -37,10 +37,6 @@ from pyiii.workers.stream.triggers import JoinLeaveTriggers, StreamTriggers
 log = logging.getLogger("pyiii.stream")
 
 EVENTS_CHANNEL = "stream::events"
-
-
-def _null(value: Any) -> Any:
-    return None if value is MISSING else value
 
 
 class StreamWorker(BuiltinWorker):
@@ -102,7 +98,7 @@ class StreamWorker(BuiltinWorker):
 
     async def _sync(self, sub: SubscriptionData) -> bytes:
         if sub.id is not None:
-            data = _null(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
+            data = or_none(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
         else:
             data = await self.storage.list(sub.stream_name, sub.group_id)
         return encode(env.envelope(sub.stream_name, sub.group_id, sub.id, env.change("sync", data)))
@@ -119,11 +115,11 @@ class StreamWorker(BuiltinWorker):
             raise FunctionError(exc.code or "STREAM_SET_ERROR", str(exc)) from None
         kind = "create" if old is MISSING else "update"
         await self._emit(a.stream_name, a.group_id, a.item_id, env.change(kind, a.data), ctx)
-        return {"old_value": _null(old), "new_value": a.data}
+        return {"old_value": or_none(old), "new_value": a.data}
 
     async def _get(self, a: ItemArgs, ctx: CallContext) -> Any:
         try:
-            return _null(await self.storage.get(a.stream_name, a.group_id, a.item_id))
+            return or_none(await self.storage.get(a.stream_name, a.group_id, a.item_id))
         except StorageError as exc:
             raise FunctionError(exc.code or "STREAM_GET_ERROR", str(exc)) from None
 
@@ -134,7 +130,7 @@ class StreamWorker(BuiltinWorker):
             raise FunctionError(exc.code or "STREAM_DELETE_ERROR", str(exc)) from None
         if old is not MISSING:
             await self._emit(a.stream_name, a.group_id, a.item_id, env.change("delete", old), ctx)
-        return {"old_value": _null(old)}
+        return {"old_value": or_none(old)}
 
     async def _update(self, a: UpdateArgs, ctx: CallContext) -> Any:
         try:
@@ -148,7 +144,7 @@ class StreamWorker(BuiltinWorker):
             raise FunctionError(exc.code or "STREAM_UPDATE_ERROR", str(exc)) from None
         kind = "create" if old is MISSING else "update"
         await self._emit(a.stream_name, a.group_id, a.item_id, env.change(kind, new), ctx)
-        result: dict[str, Any] = {"old_value": _null(old), "new_value": new}
+        result: dict[str, Any] = {"old_value": or_none(old), "new_value": new}
         if errors:
             result["errors"] = errors
         return result
