@@ -31,7 +31,7 @@ from common import harness as H
 
 NAME = "b15_flow"
 REPO = H.REPO_DIR
-NODE_SDK = Path("/tmp/nodeiii/node_modules")
+NODE_SDK = REPO / "tests/interop/node/node_modules"  # tests/support/node_sdk.py installs it
 ORDER = {"customer": "bench", "item": "widget", "quantity": 1, "unit_price": 3.5}
 
 

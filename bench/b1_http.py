@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common.harness import TRACING_OFF
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -86,6 +87,7 @@ def pyiii_echo(worker: str, routes: int = 0, pids: list[int] | None = None) -> I
         config.write_text(json.dumps({"workers": [
             {"name": "iii-worker-manager", "config": {"port": ws_port, "host": "127.0.0.1"}},
             {"name": "iii-http", "config": {"port": http_port, "host": "127.0.0.1"}},
+            TRACING_OFF,
         ]}))
         env = {**os.environ, "OTEL_ENABLED": "false"}
         with spawn([PY, "-m", "pyiii", "--config", str(config), "--log-level", "warning"], cwd=tmp,

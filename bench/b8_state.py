@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from common.harness import TRACING_OFF
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
@@ -142,7 +143,7 @@ def start_engine(folder: Path, adapter: dict[str, Any],
                  cpus: str | None = None) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     config = {"workers": [{"name": "iii-worker-manager", "config": {"port": port, "host": "127.0.0.1"}},
-                          {"name": "iii-state", "config": {"adapter": adapter}}]}
+                          {"name": "iii-state", "config": {"adapter": adapter}}, TRACING_OFF]}
     (folder / "config.yaml").write_text(json.dumps(config))
     pin = ["taskset", "-c", cpus] if cpus is not None else []
     proc = subprocess.Popen([*pin, sys.executable, "-m", "pyiii", "--config", str(folder / "config.yaml"),

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from common.harness import TRACING_OFF
 from websockets.asyncio.client import ClientConnection, connect
 
 COUNTS = tuple(int(c) for c in os.environ.get("B9_COUNTS", "1,10,100,1000").split(","))
@@ -131,7 +132,8 @@ def start_pyiii(folder: Path) -> Sut:
         {"name": "iii-worker-manager", "config": {"port": port, "host": "127.0.0.1"}},
         {"name": "iii-stream", "config": {"port": ws_port, "host": "127.0.0.1", "ping_interval_ms": 0,
                                           "subscriber_buffer_bytes": 16 * 1024 * 1024,
-                                          "adapter": {"name": "kv", "config": {"store_method": "in_memory"}}}}]}
+                                          "adapter": {"name": "kv", "config": {"store_method": "in_memory"}}}},
+        TRACING_OFF]}
     (folder / "config.yaml").write_text(json.dumps(config))
     proc = subprocess.Popen([*_pin(), sys.executable, "-m", "pyiii", "--config", str(folder / "config.yaml"),
                              "--log-level", "warning"], cwd=folder)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from common.harness import TRACING_OFF
 from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,8 @@ def start_engine(workers: list[dict[str, Any]], log_level: str = "warning") -> E
     """An engine process (tests/support/engine.py's config and ports) at WARNING log level (the
     tests' DEBUG level would be measured too), pinned to ``SUT_CPUS``."""
     workdir = Path(tempfile.mkdtemp(prefix="pyiii-bench-"))
+    if not any(w["name"] == TRACING_OFF["name"] for w in workers):
+        workers = [*workers, TRACING_OFF]
     proc = EngineProcess(workdir, workers=workers)
     cmd = [sys.executable, "-m", "pyiii", "--config", str(proc.config_path), "--log-level", log_level]
     if SUT_CPUS is not None:

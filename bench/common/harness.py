@@ -37,6 +37,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SUT_CPU = 0
 LOADGEN_CPU = 1
 CV_FLAG = 0.10
+#: Harness rule 5: tracing off unless the benchmark is about tracing. iii-observability is
+#: mandatory and, with no block in config.yaml, records every span (the spec's default), so
+#: each benchmark engine config carries this entry; B14 sets its own.
+TRACING_OFF: dict[str, Any] = {"name": "iii-observability", "config": {"enabled": False}}
 
 
 # ====================================================================== options
