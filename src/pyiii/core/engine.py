@@ -26,6 +26,7 @@ from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, I
 from pyiii.core.invoker import Invoker, InvokerLimits
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, TriggerProvider, TriggerRegistry, TriggerType
+from pyiii.ids import uuid4_text
 
 log = logging.getLogger("pyiii.engine")
 #: first characters of a frame that may be all blanks (bytes and str frames)
@@ -473,7 +474,7 @@ class Engine:
 
     async def _on_invoke(self, peer: Peer, msg: p.InvokeFunction) -> None:
         fid = msg.function_id
-        reply_id = msg.invocation_id or str(uuid.uuid4())
+        reply_id = msg.invocation_id or uuid4_text()
         entry = self.functions.get(fid)
         access = peer.access
         allowed, remediation = access.decide(fid, entry.metadata if entry else None)

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import time
 import traceback
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
 from pyiii.core.spans import Tracer, traced_builtin_call
 from pyiii.core.tracecontext import with_function_id
+from pyiii.ids import uuid4_text
 
 if TYPE_CHECKING:
     from pyiii.core.peer import Peer
@@ -112,7 +112,7 @@ class Invoker:
         owner = entry.owner
         assert owner is not None
         loop = asyncio.get_running_loop()
-        invocation_id = str(uuid.uuid4())
+        invocation_id = uuid4_text()
         future: asyncio.Future[p.InvocationResult] = loop.create_future()
         self.pending[invocation_id] = Pending(owner, entry.id, future=future, started=time.perf_counter())
         owner.inflight.add(invocation_id)
@@ -172,7 +172,7 @@ class Invoker:
             )
             return
         pending = self.pending
-        forward_id = reply_id if reply_id not in pending else str(uuid.uuid4())
+        forward_id = reply_id if reply_id not in pending else uuid4_text()
         pending[forward_id] = Pending(owner, entry.id, caller, reply_id, started=time.perf_counter())
         caller.inflight.add(forward_id)
         owner.inflight.add(forward_id)
