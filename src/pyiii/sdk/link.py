@@ -13,6 +13,8 @@ from collections import deque
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from pyiii.sdk.ws_write import can_write_now, wait_writable, write_text_frames
+
 log = logging.getLogger("pyiii.sdk.link")
 
 
@@ -31,14 +33,23 @@ class Link:
         self._wakeup.set()
 
     async def write_loop(self) -> None:
+        outbox = self._outbox
         while True:
-            while self._outbox:
-                frame, _ = self._outbox[0]
+            while outbox:
+                if not can_write_now(self.ws):
+                    try:
+                        await self.ws.send(outbox[0][0], text=True)  # raises ConnectionClosed
+                    except ConnectionClosed:
+                        return
+                    outbox.popleft()
+                    continue
+                # Everything produced since the last write leaves in one socket write.
+                write_text_frames(self.ws, [frame for frame, _ in outbox])
+                outbox.clear()
                 try:
-                    await self.ws.send(frame, text=True)
-                except ConnectionClosed:
+                    await wait_writable(self.ws)
+                except Exception:
                     return
-                self._outbox.popleft()
             self._wakeup.clear()
             await self._wakeup.wait()
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
 
 from pyiii.core.access import Access
 from pyiii.core.peer import Peer
+from pyiii.sdk.ws_write import can_write_now, wait_writable, write_text_frames
+
+#: Queued bytes that make ``send_frame`` write at once instead of at the end of the loop turn.
+FLUSH_AT_BYTES = 64 * 1024
 
 
 class WebSocketPeer(Peer):
@@ -30,41 +33,36 @@ class WebSocketPeer(Peer):
         super().__init__(worker_id, reattach_token, ip_address=ip_address, listener=listener, access=access)
         self.connection = connection
         self._outbox: list[bytes] = []
+        self._outbox_bytes = 0
 
     async def send_frame(self, frame: bytes) -> None:
         connection = self.connection
-        if connection.protocol.state is not State.OPEN or connection.send_in_progress is not None:
+        if not can_write_now(connection):
             await self._send_now(frame)  # websockets raises ConnectionClosed (or waits) as it should
             return
-        if not self._outbox:
+        outbox = self._outbox
+        if not outbox:
             connection.loop.call_soon(self.flush)
-        self._outbox.append(frame)
-        if connection.paused:
-            # The socket's buffer is over its high-water mark: wait like websockets' send() does,
-            # so a slow worker holds back its senders instead of growing the engine's memory.
-            try:
-                await connection.drain()
-            except Exception as exc:
-                raise ConnectionError(f"worker {self.worker_id} disconnected") from exc
+            self._outbox_bytes = 0
+        outbox.append(frame)
+        self._outbox_bytes += len(frame)
+        if self._outbox_bytes >= FLUSH_AT_BYTES:
+            # A sender that never yields would otherwise grow the outbox without bound: write
+            # now, so websockets' flow control (below) sees the socket's buffer.
+            self.flush()
+        try:
+            # A slow worker holds back its senders instead of growing the engine's memory.
+            await wait_writable(connection)
+        except Exception as exc:
+            raise ConnectionError(f"worker {self.worker_id} disconnected") from exc
 
     def flush(self) -> None:
-        """Write the frames queued so far (idempotent; called once per loop turn)."""
+        """Write the frames queued so far (idempotent; scheduled once per loop turn)."""
         frames, self._outbox = self._outbox, []
-        connection = self.connection
-        protocol = connection.protocol
-        if not frames or protocol.state is not State.OPEN:
-            # Closing: these frames cannot be delivered any more. The disconnect cleanup fails
-            # the invocations they carried, as it does for frames lost in the socket's buffer.
-            return
-        for frame in frames:
-            # Frames are UTF-8 JSON already: send the bytes as text frames without decoding them.
-            protocol.send_text(frame)
-        chunks = protocol.data_to_send()  # only ours: websockets flushes its own (pong, close) at once
-        try:
-            connection.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        except Exception as exc:  # the transport failed: end the connection as websockets would
-            connection.set_connection_exc(exc)
-            connection.transport.abort()
+        # Closing: these frames cannot be delivered any more. The disconnect cleanup fails the
+        # invocations they carried, as it does for frames lost in the socket's buffer.
+        if frames and can_write_now(self.connection):
+            write_text_frames(self.connection, frames)
 
     async def _send_now(self, frame: bytes) -> None:
         try:
