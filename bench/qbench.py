@@ -26,6 +26,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from tests.support.engine import EngineProcess, wait_port  # noqa: E402
 
+from pyiii.sdk.ws_write import can_write_now, wait_writable, write_text_frames  # noqa: E402
+
 Handler = Callable[[Any], Awaitable[Any]]
 _ids = itertools.count(1)
 
@@ -70,6 +72,7 @@ class RawWorker:
         self.pending: dict[str, asyncio.Future[Any]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._outbox: list[bytes] = []
 
     async def connect(self, url: str) -> RawWorker:
         self.ws = await connect(url, compression=None, max_size=2**26, ping_interval=None)
@@ -82,12 +85,26 @@ class RawWorker:
     async def close(self) -> None:
         if self._reader:
             self._reader.cancel()
+        self._flush()
         if self.ws:
             await self.ws.close()
 
     async def send(self, frame: dict[str, Any]) -> None:
+        """Queue a frame; the frames of one loop turn leave in one write (as the engine and the
+        SDK do), so that this load generator is not what limits the engine's throughput."""
         assert self.ws is not None
-        await self.ws.send(msgspec.json.encode(frame).decode())
+        if not can_write_now(self.ws):
+            await self.ws.send(msgspec.json.encode(frame), text=True)  # raises as websockets does
+            return
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(msgspec.json.encode(frame))
+        await wait_writable(self.ws)
+
+    def _flush(self) -> None:
+        frames, self._outbox = self._outbox, []
+        if frames and self.ws is not None and can_write_now(self.ws):
+            write_text_frames(self.ws, frames)
 
     async def register_function(self, function_id: str, handler: Handler) -> None:
         self.handlers[function_id] = handler
