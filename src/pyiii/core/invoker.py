@@ -116,9 +116,12 @@ class Invoker:
         future: asyncio.Future[p.InvocationResult] = loop.create_future()
         self.pending[invocation_id] = Pending(owner, entry.id, future=future, started=time.perf_counter())
         owner.inflight.add(invocation_id)
+        # One timer on the result future itself: asyncio.wait_for would add a second future and
+        # two callbacks to every call that crosses to a worker.
+        timer = loop.call_later(timeout, _expire, future)
         try:
             await owner.send_frame(self._invoke_frame(entry, invocation_id, data, metadata, ctx))
-            return await asyncio.wait_for(future, timeout)
+            return await future
         except ConnectionError:
             raise FunctionError(E.CHANNEL_SEND_FAILED, f"could not deliver the call to {entry.id}") from None
         except TimeoutError:
@@ -126,6 +129,7 @@ class Invoker:
                 E.INVOCATION_TIMEOUT, f"Function {entry.id} did not answer within {timeout:g}s"
             ) from None
         finally:
+            timer.cancel()
             self.pending.pop(invocation_id, None)
             owner.inflight.discard(invocation_id)
 
@@ -417,3 +421,8 @@ async def _send_quietly(peer: Peer, frame: bytes) -> None:
         await peer.send_frame(frame)
     except ConnectionError:
         pass
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
