@@ -57,7 +57,11 @@ async def _max_rate(url: str, client: str) -> float:
 
 
 async def _churn_once(opts: H.RunOptions, url: str, gen: int) -> None:
-    proc = H.start_echo_worker(opts, url, functions=10, prefix=f"bench::churn{gen}", name=f"churn-{gen}")
+    # On the load generator's CPU: what is measured is the engine under connection and
+    # registration churn, not the ~100 ms of CPU a Python interpreter takes to start, which on
+    # the SUT CPU stalled the engine in whichever window the start fell (p99 spikes of 50-290 ms).
+    proc = H.start_echo_worker(opts, url, functions=10, prefix=f"bench::churn{gen}", name=f"churn-{gen}",
+                               on_loadgen_cpu=True)
     try:
         await wait_invocable(url, f"bench::churn{gen}_9", timeout=20)
     finally:

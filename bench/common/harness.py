@@ -79,6 +79,10 @@ class RunOptions:
     def sut_cpus(self) -> str | None:
         return str(SUT_CPU) if self.profile == "split" and _ncpu() >= 2 else None
 
+    @property
+    def loadgen_cpus(self) -> str | None:
+        return str(LOADGEN_CPU) if self.sut_cpus is not None else None
+
 
 def _ncpu() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -284,10 +288,10 @@ def start_engine(opts: RunOptions, name: str = "pyiii") -> tuple[Proc, int]:
 
 
 def start_echo_worker(opts: RunOptions, url: str, *, functions: int = 1, prefix: str = "bench::echo",
-                      name: str = "echo-worker") -> Proc:
+                      name: str = "echo-worker", on_loadgen_cpu: bool = False) -> Proc:
     cmd = [PYTHON, str(BENCH_DIR / "common" / "echo_worker.py"), url, "--functions", str(functions),
            "--prefix", prefix]
-    return start(name, cmd, cpus=opts.sut_cpus)
+    return start(name, cmd, cpus=opts.loadgen_cpus if on_loadgen_cpu else opts.sut_cpus)
 
 
 def engine_sut(opts: RunOptions, *, functions: int = 1, prefix: str = "bench::echo", name: str = "pyiii") -> Sut:
