@@ -9,7 +9,9 @@ uvicorn FastAPI app with the same handler and granian, all on the SUT CPU, and d
 bench/loadgen.py (a separate process on the load-generator CPU) at each concurrency, interleaved
 and shuffled per round. Targets (spec/benchmarks-and-faults.md): throughput >= 0.7x
 FastAPI-direct and >= 0.3x granian-raw, p50 at c=1 <= 2x FastAPI, p50 at c=8 <= 3x p50 at c=1.
-motia 0.17 is not measured (its npm install does not work offline).
+In quick and full runs (not smoke) motia 0.17 is measured too: the same echo as a TypeScript API
+step under ``motia start`` on the local Redis (bench/common/motia.py), at c = 1, 8, 32 only (it
+serves ~10 requests/s; deeper levels would only queue for minutes).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import motia
 from common.harness import TRACING_OFF
 
 HERE = Path(__file__).resolve().parent
@@ -135,6 +138,18 @@ def granian_echo(pids: list[int] | None = None) -> Iterator[int]:
         yield port
 
 
+@contextlib.contextmanager
+def motia_echo(pids: list[int] | None = None) -> Iterator[int]:
+    """motia 0.17 ``motia start`` serving the echo API step (installs it on first use)."""
+    workdir = motia.ensure_installed()
+    port = free_port()
+    with spawn(motia.command(port), cwd=workdir, env=motia.environment()) as proc:
+        if pids is not None:
+            pids.append(proc.pid)
+        wait_ok(f"http://127.0.0.1:{port}/echo", timeout=180)
+        yield port
+
+
 def load(port: int, path: str, concurrency: int, seconds: float) -> dict[str, Any]:
     out = subprocess.run([PY, str(HERE / "loadgen.py"), f"127.0.0.1:{port}", path, str(concurrency), str(seconds)],
                          capture_output=True, text=True, check=True)
@@ -167,6 +182,8 @@ def main() -> None:
 
 NAME = "b1_http"
 SUTS = ("pyiii", "fastapi", "granian")
+#: motia serves ~10 requests/s: beyond c=32 a cell would only queue.
+MOTIA_LEVELS = (1, 8, 32)
 
 
 def measure_cell(port: int, path: str, c: int, seconds: float, pids: list[int]) -> dict[str, float]:
@@ -197,29 +214,33 @@ def run(opts: Any) -> dict[str, Any]:
     rng = random.Random(opts.seed)
     rounds = Rounds()
     peak: dict[str, int] = {}
-    pids: dict[str, list[int]] = {s: [] for s in SUTS}
+    suts = (*SUTS, "motia") if not opts.smoke else SUTS
+    sut_levels = {sut: [c for c in levels if sut != "motia" or c in MOTIA_LEVELS] for sut in suts}
+    pids: dict[str, list[int]] = {s: [] for s in suts}
     with contextlib.ExitStack() as stack:
         ports = {"pyiii": stack.enter_context(pyiii_echo(worker, pids=pids["pyiii"])),
                  "fastapi": stack.enter_context(fastapi_echo(pids=pids["fastapi"])),
                  "granian": stack.enter_context(granian_echo(pids=pids["granian"]))}
+        if "motia" in suts:
+            ports["motia"] = stack.enter_context(motia_echo(pids=pids["motia"]))
         for r in range(opts.n_rounds):
             for c in H.shuffled(levels, rng):
-                for sut in H.shuffled(SUTS, rng):
+                for sut in H.shuffled([x for x in suts if c in sut_levels[x]], rng):
                     m = measure_cell(ports[sut], "/echo", c, seconds, pids[sut])
                     rounds.add(f"{sut}/c{c}", m)
                     H.log(opts, f"  b1 round {r + 1} {sut:8s} c={c:<3d} {m['throughput']:8.0f} req/s "
                                 f"p50={m['p50'] * 1e3:6.2f} ms p99={m['p99'] * 1e3:6.2f} ms "
                                 f"cpu={m['cpu_ms_per_1k']:.0f} ms/1k")
-        for sut in SUTS:
+        for sut in suts:
             peak[sut] = sum(H.vm_hwm_kb(p) for p in pids[sut])
     cells = rounds.cells()
-    for sut in SUTS:
+    for sut in suts:
         cells[f"{sut}/peak_rss_kb"] = {"value": float(peak[sut])}
     s = rounds.series
     top = max(levels)
     # saturation = the best level of each SUT, per round
     def best(sut: str) -> list[float]:
-        return [max(vals) for vals in zip(*(s(f"{sut}/c{c}", "throughput") for c in levels), strict=True)]
+        return [max(vals) for vals in zip(*(s(f"{sut}/c{c}", "throughput") for c in sut_levels[sut]), strict=True)]
 
     c8 = 8 if 8 in levels else top
     step = H.ratio(s(f"pyiii/c{c8}", "p50"), s("pyiii/c1", "p50"))
@@ -231,9 +252,15 @@ def run(opts: Any) -> dict[str, Any]:
         target_row("p50 at c=1 vs FastAPI", H.ratio(s("pyiii/c1", "p50"), s("fastapi/c1", "p50")), 2.0, None),
         value_row(f"no step: p50(c={c8}) / p50(c=1)", step["ratio"], 3.0, None, unit="×"),
     ]
+    if "motia" in suts:
+        targets += [
+            target_row(f"throughput at saturation vs motia {motia.VERSION}", H.ratio(best("pyiii"), best("motia")),
+                       1.5, None, higher=True),
+            target_row("p99 at c=1 vs motia", H.ratio(s("pyiii/c1", "p99"), s("motia/c1", "p99")), 0.67, None),
+        ]
     lines = ["| SUT | c | req/s | p50 | p99 | CPU-ms / 1k req |", "|---|---|---|---|---|---|"]
     for c in levels:
-        for sut in SUTS:
+        for sut in suts:
             e = cells.get(f"{sut}/c{c}")
             if e:
                 lines.append(f"| {sut} | {c} | {e['throughput']['median']:,.0f} | {e['p50']['median'] * 1e3:.2f} ms | "
@@ -241,8 +268,8 @@ def run(opts: Any) -> dict[str, Any]:
     lines.append("\npeak RSS (KB): " + ", ".join(f"{k} {v:,}" for k, v in peak.items()))
     plot = {"title": "B1 HTTP echo: p50 vs concurrency", "xlabel": "concurrent connections", "ylabel": "p50 (ms)",
             "logx": True, "logy": True,
-            "lines": {sut: [[c, cells[f"{sut}/c{c}"]["p50"]["median"] * 1e3] for c in levels] for sut in SUTS}}
-    return {"cells": cells, "expected": [f"{sut}/c{c}" for sut in SUTS for c in levels],
+            "lines": {sut: [[c, cells[f"{sut}/c{c}"]["p50"]["median"] * 1e3] for c in sut_levels[sut]] for sut in suts}}
+    return {"cells": cells, "expected": [f"{sut}/c{c}" for sut in suts for c in sut_levels[sut]],
             "targets": targets, "cv_flags": cv_flags(cells), "plot": plot,
             "params": {"levels": levels, "seconds": seconds, "worker": worker, "loadgen": "bench/loadgen.py"},
             "table": "\n".join(lines) + "\n\n" + targets_table(targets)}

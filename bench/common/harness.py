@@ -194,14 +194,16 @@ def children(pid: int) -> list[int]:
 
 
 def cpu_ms(pids: Iterable[int]) -> float:
-    """utime + stime of ``pids`` in milliseconds (dead pids count 0)."""
+    """CPU of ``pids`` and of their children that have exited (utime + stime + cutime + cstime) in
+    milliseconds; dead pids count 0. A SUT that spawns a process per request (motia's TypeScript
+    steps) is charged for those processes."""
     ticks = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime (stat fields 14-17)
     return ticks * 1000.0 / CLK_TCK
 
 
