@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from pyiii import __version__
+from pyiii.bind import apply_expose_errors, apply_host
 from pyiii.config import ConfigError, EngineConfig, load
 
 
@@ -21,6 +22,10 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("websockets").setLevel(logging.WARNING)
     # watchfiles logs every change at debug level; a watched log file would feed itself.
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
+
+
+HOST_HELP = ("address every listener binds whose config names no host (worker, HTTP, stream ports and the "
+             "console; default 127.0.0.1, e.g. 0.0.0.0 to serve other machines)")
 
 
 def _apply_port(config: EngineConfig, port: int | None) -> None:
@@ -51,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pyiii {__version__}")
     parser.add_argument("-c", "--config", type=Path, help="config file (default: ./config.yaml if present)")
     parser.add_argument("-p", "--port", type=int, help="port of the main worker listener (default 49134)")
+    parser.add_argument("--host", default=None, help=HOST_HELP)
     parser.add_argument(
         "--log-level", default=os.environ.get("PYIII_LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"]
     )
@@ -72,6 +78,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
         cmd.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS,
                          help="config file (default: <project>/config.yaml, else all built-ins)")
         cmd.add_argument("-p", "--port", type=int, default=argparse.SUPPRESS, help="main worker listener port")
+        cmd.add_argument("--host", default=argparse.SUPPRESS, help=HOST_HELP)
         cmd.add_argument("--log-level", default=argparse.SUPPRESS, choices=["debug", "info", "warning", "error"])
         cmd.add_argument("--steps-in", choices=["thread", "process"], default="thread",
                          help="run the steps worker in this process (default) or a child process")
@@ -101,6 +108,8 @@ def _run_project(args: argparse.Namespace) -> int:
         print(f"pyiii: config error: {exc}", file=sys.stderr)
         return 2
     _apply_port(config, args.port)
+    apply_host(config, args.host)
+    apply_expose_errors(config, args.command == "dev")
     os.chdir(project)  # relative paths in step code and config mean the project folder
     watch = args.command == "dev"
     return _run(run_project(project, config, watch=watch, steps_in=args.steps_in, grace=args.grace))
@@ -137,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyiii: config error: {exc}", file=sys.stderr)
         return 2
     _apply_port(config, args.port)
+    apply_host(config, args.host)
+    apply_expose_errors(config, False)
     return _run(run_engine(config, grace=args.grace))
 
 

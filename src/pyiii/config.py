@@ -37,6 +37,8 @@ class WorkerEntry:
     entry_id: str
     config: Any
     line: int | None = None
+    #: Keys the config file named for this worker (a flag like `--host` fills only the others).
+    named: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -141,7 +143,8 @@ def _parse_entry(item: Any, place: str, line: int | None, source: str, spelled: 
         config = msgspec.convert(item.get("config") or {}, cls.config_type)
     except msgspec.ValidationError as exc:
         raise ConfigError(_where(source, line, f"{place} ({name}).config: {exc}")) from None
-    return WorkerEntry(kind=kind, entry_id=kind, config=config, line=line)
+    named = frozenset(item["config"]) if isinstance(item.get("config"), dict) else frozenset()
+    return WorkerEntry(kind=kind, entry_id=kind, config=config, line=line, named=named)
 
 
 def _parse_limits(block: Any, source: str) -> EngineLimits:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pyiii import __version__
+from pyiii.bind import LOOPBACK, connect_host
 from pyiii.config import EngineConfig
 from pyiii.core.engine import Engine
 from pyiii.workers import catalog
@@ -29,7 +30,8 @@ class EngineProcess:
         self.engine = Engine(config.limits, version=__version__)
         first = config.listeners()[0] if config.listeners() else None
         port = first.config.port if first else 49134
-        self.context = WorkerContext(self.project_dir, data_dir, f"ws://127.0.0.1:{port}")
+        self.local_host = connect_host(first.config.host) if first else LOOPBACK
+        self.context = WorkerContext(self.project_dir, data_dir, f"ws://{self.local_host}:{port}")
         self.workers: list[BuiltinWorker] = []
         self.started_in: float = 0.0
 
@@ -43,7 +45,7 @@ class EngineProcess:
         listener = next((w for w in self.workers if w.kind == "iii-worker-manager"), None)
         if listener is not None:
             port = listener.endpoints()[0].rsplit(":", 1)[1]
-            self.context.engine_url = f"ws://127.0.0.1:{port}"
+            self.context.engine_url = f"ws://{self.local_host}:{port}"
         self.started_in = time.perf_counter() - begin
         self.engine.ready = True
 

@@ -35,7 +35,8 @@ CHANNEL_PREFIX = "/ws/channels/"
 
 class ListenerConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     port: int = 49134
-    host: str = "0.0.0.0"
+    #: Loopback unless a config (or `pyiii --host`) names another address (ARCHITECTURE rule 9).
+    host: str = "127.0.0.1"
     handshake_timeout_ms: int = 10_000
     middleware_function_id: str | None = None
     rbac: RbacConfig | None = None

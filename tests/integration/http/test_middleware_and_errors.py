@@ -19,7 +19,8 @@ GLOBAL_MW = [{"function_id": "mw::global_b", "priority": 5}, {"function_id": "mw
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HttpEngine, Any, list[str]]]:
     eng = HttpEngine(tmp_path_factory.mktemp("mw"),
-                     {"middleware": GLOBAL_MW, "default_timeout": 1500, "max_body_bytes": 100_000}).start()
+                     {"middleware": GLOBAL_MW, "default_timeout": 1500, "max_body_bytes": 100_000,
+                      "expose_errors": True}).start()  # these tests read the error text
     calls: list[str] = []
 
     def recorder(name: str, answer: Any = None) -> Any:

@@ -79,7 +79,7 @@ def test_listener_config_fields() -> None:
 def test_listener_defaults() -> None:
     listener = default_config().listeners()[0].config
     assert listener.port == 49134
-    assert listener.host == "0.0.0.0"
+    assert listener.host == "127.0.0.1"  # loopback unless configured (issue 16 item 4)
     assert listener.handshake_timeout_ms == 10_000
     # The reference engine accepts 64 MiB messages; SDK payloads above websockets' 1 MiB must pass.
     assert listener.max_frame_bytes >= 64 * 1024 * 1024

@@ -22,7 +22,12 @@ class GlobalMiddleware(msgspec.Struct, forbid_unknown_fields=True):
 
 class HttpConfig(msgspec.Struct, forbid_unknown_fields=True):
     port: int = 3111
-    host: str = "0.0.0.0"
+    #: Loopback unless a config (or `pyiii --host`) names another address.
+    host: str = "127.0.0.1"
+    #: Whether a failed handler's error text reaches the HTTP client. Off: the client gets a
+    #: generic message with an error id and trace id, the text stays in the log. `pyiii dev`
+    #: turns it on when the config does not name it; `pyiii start` and plain `pyiii` leave it off.
+    expose_errors: bool = False
     #: Whole-request timeout (until the response starts) and per-middleware-call timeout, ms.
     default_timeout: int = 30_000
     #: Requests handled at once; the rest wait. 0 is clamped to 1.

@@ -30,8 +30,18 @@ from pyiii.workers.http.sink import ResponseSink
 log = logging.getLogger("pyiii.http")
 
 
+#: What a client reads when ``expose_errors`` is off; the log line has the real text.
+GENERIC_ERROR = "Internal Server Error (see the server log for this error_id)"
+
+
 def new_error_id() -> str:
     return secrets.token_hex(6)
+
+
+def _trace_id(traceparent: str | None) -> str | None:
+    """The trace id of a W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``)."""
+    parts = traceparent.split("-") if traceparent else []
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
 class Responded(Exception):
@@ -185,7 +195,7 @@ class Pipeline:
             route.binding, payload, timeout=call_timeout, traceparent=exchange.traceparent, baggage=exchange.baggage,
         ))
         exchange.call = call
-        return await self._await_answer(route, call, response_channel, sink, deadline)
+        return await self._await_answer(route, call, response_channel, sink, deadline, exchange.traceparent)
 
     async def _middleware(self, function_id: str, view: dict[str, Any], sink: ResponseSink,
                           exchange: _Exchange) -> None:
@@ -203,7 +213,7 @@ class Pipeline:
             if exc.code == E.INVOCATION_TIMEOUT:
                 sink.send_error(504, "MIDDLEWARE_TIMEOUT", "Middleware timeout")
             else:
-                self._send_function_error(sink, f"middleware {function_id}", exc)
+                self._send_function_error(sink, f"middleware {function_id}", exc, exchange.traceparent)
             raise Responded from None
         action = result.get("action") if isinstance(result, dict) else None
         if action == "respond":
@@ -220,14 +230,15 @@ class Pipeline:
             verdict = await self.engine.call(function_id, payload, timeout=self.timeout,
                                              traceparent=exchange.traceparent, baggage=exchange.baggage)
         except FunctionError as exc:
-            self._send_function_error(sink, f"condition {function_id}", exc)
+            self._send_function_error(sink, f"condition {function_id}", exc, exchange.traceparent)
             raise Responded from None
         if verdict is False:
             sink.send_error(422, "CONDITION_NOT_MET", "Request condition not met", skipped=True)
             raise Responded
 
     async def _await_answer(self, route: Route, call: asyncio.Future[Any], channel: Channel,
-                            sink: ResponseSink, deadline: float | None) -> Awaitable[None] | None:
+                            sink: ResponseSink, deadline: float | None,
+                            traceparent: str | None) -> Awaitable[None] | None:
         """Race the handler's result against its response channel. A non-null result before any
         body chunk wins (buffered); a body chunk first starts a streamed response.
 
@@ -244,7 +255,7 @@ class Pipeline:
             while True:
                 if not result_known and call.done():
                     result_known = True
-                    result = self._result_or_respond(route, call, sink)
+                    result = self._result_or_respond(route, call, sink, traceparent)
                     if result is not None:
                         status, headers, body = R.buffered(result)
                         sink.send(status, headers, body)
@@ -254,7 +265,7 @@ class Pipeline:
                     if item is EOF:
                         if not result_known:
                             await asyncio.wait((call,))
-                            result = self._result_or_respond(route, call, sink)
+                            result = self._result_or_respond(route, call, sink, traceparent)
                             if result is not None:
                                 status, headers, body = R.buffered(result)
                                 sink.send(status, headers, body)
@@ -290,20 +301,30 @@ class Pipeline:
             waker.future = None
             call.remove_done_callback(waker.wake)
 
-    def _result_or_respond(self, route: Route, call: asyncio.Future[Any], sink: ResponseSink) -> Any:
+    def _result_or_respond(self, route: Route, call: asyncio.Future[Any], sink: ResponseSink,
+                           traceparent: str | None) -> Any:
         try:
             return call.result()
         except FunctionError as exc:
             if exc.code == E.INVOCATION_TIMEOUT:
                 sink.send_error(504, "TIMEOUT", exc.message)
             else:
-                self._send_function_error(sink, f"handler {route.function_id}", exc)
+                self._send_function_error(sink, f"handler {route.function_id}", exc, traceparent)
             raise Responded from None
 
-    def _send_function_error(self, sink: ResponseSink, what: str, exc: FunctionError) -> None:
+    def _send_function_error(self, sink: ResponseSink, what: str, exc: FunctionError,
+                             traceparent: str | None = None) -> None:
         error_id = new_error_id()
-        log.warning("HTTP %s failed [%s]: %s: %s", what, error_id, exc.code, exc.message)
-        sink.send_error(500, exc.code, exc.message, error_id)
+        trace_id = _trace_id(traceparent)
+        log.warning("HTTP %s failed [error_id=%s trace_id=%s]: %s: %s", what, error_id, trace_id or "-",
+                    exc.code, exc.message)
+        if self.config.expose_errors:
+            sink.send_error(500, exc.code, exc.message, error_id)
+        else:  # the text may carry internals (paths, SQL, secrets): the operator finds it by id
+            error = {"code": "INTERNAL_ERROR", "message": GENERIC_ERROR, "error_id": error_id}
+            if trace_id:
+                error["trace_id"] = trace_id
+            sink.send_json(500, orjson.dumps({"error": error}))
 
 
 async def _stream(first: bytes, queue: asyncio.Queue[object], sink: ResponseSink) -> None:

@@ -9,7 +9,8 @@ from pyiii.adapters.kv import AdapterConfig
 
 class StreamConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     port: int = 3112
-    host: str = "0.0.0.0"
+    #: Loopback unless a config (or `pyiii --host`) names another address.
+    host: str = "127.0.0.1"
     #: Called at connection time; see README "Authentication".
     auth_function: str | None = None
     #: No block: durable SQLite at ``<data_dir>/stream.db`` (pyiii's embedded default).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -123,8 +124,11 @@ class StreamServer:
                 self.config.auth_timeout_ms / 1000,
             )
         except (TimeoutError, FunctionError) as exc:
-            log.info("stream connection from %s refused: auth function %s failed: %s", payload["addr"], auth, exc)
-            return _response(HTTPStatus.UNAUTHORIZED, "AUTH_ERROR", f"authentication failed: {exc}")
+            # The browser gets no exception text (it may name internals); the log has it.
+            error_id = secrets.token_hex(6)
+            log.info("stream connection from %s refused [error_id=%s]: auth function %s failed: %s",
+                     payload["addr"], error_id, auth, exc)
+            return _response(HTTPStatus.UNAUTHORIZED, "AUTH_ERROR", f"authentication failed (error_id {error_id})")
         allowed, context = auth_verdict(result)
         if not allowed:
             log.info("stream connection from %s refused by %s", payload["addr"], auth)
