@@ -25,6 +25,7 @@ from pyiii.core.access import parse_expose_rules
 from pyiii.core.engine import Engine
 from pyiii.transport import health
 from pyiii.transport.channel_endpoint import serve_reader, serve_writer
+from pyiii.transport.origins import origin_allowed
 from pyiii.transport.rbac import AuthRefused, RbacConfig, authenticate, install_hooks
 from pyiii.transport.ws_peer import WebSocketPeer
 
@@ -40,6 +41,9 @@ class ListenerConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     handshake_timeout_ms: int = 10_000
     middleware_function_id: str | None = None
     rbac: RbacConfig | None = None
+    #: Browser origins allowed to open a WebSocket here (see transport/origins.py). Unset: none on
+    #: a trusted listener, any on an RBAC listener. Clients that send no Origin (SDKs) always pass.
+    allowed_origins: list[str] | None = None
     #: Largest inbound message (bytes); larger ones close the connection with 1009.
     max_frame_bytes: int = 64 * 1024 * 1024
     max_connections: int = 10_000
@@ -114,6 +118,13 @@ class Listener:
         path = _split_target(request.path).path
         if path in health.PATHS:
             return health.probe(self.engine, path)
+        origin = request.headers.get("Origin")
+        if not origin_allowed(origin, self.config.allowed_origins, self.config.rbac is not None):
+            log.warning("WebSocket from origin %r refused: not in allowed_origins of listener %s", origin, self.name)
+            return _text_response(
+                HTTPStatus.FORBIDDEN,
+                {"error": {"code": "FORBIDDEN_ORIGIN", "message": f"origin {origin!r} is not allowed on this port"}},
+            )
         if len(self._connections) >= self.config.max_connections:
             return _text_response(
                 HTTPStatus.SERVICE_UNAVAILABLE,
