@@ -88,6 +88,10 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
                          help="the engine's worker WebSocket (default: $III_URL or ws://127.0.0.1:49134)")
     console.add_argument("--port", type=int, default=3113, help="console port (default 3113)")
     console.add_argument("--host", default="127.0.0.1", help="console host (default 127.0.0.1)")
+    console.add_argument("--token", default=os.environ.get("III_CONSOLE_TOKEN") or None,
+                         help="require this token (default: $III_CONSOLE_TOKEN; generated when --host is not loopback)")
+    console.add_argument("--allowed-host", action="append", default=[], dest="allowed_hosts",
+                         help="a host name the console answers to besides loopback names and IPs (repeatable)")
     console.add_argument("--http-port", type=int, default=None, help="the engine's iii-http port (default 3111)")
     console.add_argument("--ws-port", type=int, default=None, help="the engine's iii-stream port (default 3112)")
     create = sub.add_parser("create", help="scaffold a new project", description="scaffold a new project")
@@ -139,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         from pyiii.console.standalone import run_console
 
         return _run(run_console(args.engine, host=args.host, port=args.port, http_port=args.http_port,
-                                ws_port=args.ws_port))
+                                ws_port=args.ws_port, token=args.token, allowed_hosts=args.allowed_hosts))
     try:
         config = load(args.config, version=__version__)
     except ConfigError as exc:

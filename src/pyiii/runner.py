@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Protocol
 
 from pyiii import __version__
-from pyiii.bind import LOOPBACK, connect_host
 from pyiii.config import EngineConfig
 from pyiii.core.engine import Engine
+from pyiii.hosts import LOOPBACK, connect_host
 from pyiii.workers import catalog
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 

@@ -15,6 +15,13 @@ def _env_port(name: str, default: int) -> int:
 class ConsoleConfig(msgspec.Struct, forbid_unknown_fields=True):
     port: int = msgspec.field(default_factory=lambda: _env_port("III_CONSOLE_PORT", 3113))
     host: str = "127.0.0.1"
+    #: Required on every request when set; when the console binds beyond loopback and none is
+    #: set, one is generated and printed with the console URL. Env: III_CONSOLE_TOKEN.
+    token: str | None = msgspec.field(default_factory=lambda: os.environ.get("III_CONSOLE_TOKEN") or None)
+    #: Host names (besides loopback names and IP literals) the console answers to; "*": any.
+    allowed_hosts: list[str] = []
+    #: Origins (besides the console's own) allowed to send state-changing requests.
+    allowed_origins: list[str] = []
     #: The engine host the console reaches the HTTP and stream ports on.
     engine_host: str = "127.0.0.1"
     #: iii-http's port (the request runner sends requests there); null: 3111.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -11,16 +12,26 @@ from aiohttp import web
 from pyiii import __version__
 from pyiii.console.api import ConsoleApi
 from pyiii.console.caller import Caller
+from pyiii.console.guard import ConsoleGuard
 from pyiii.console.proxy import EngineProxy
+from pyiii.hosts import is_loopback
 
 STATIC = Path(str(resources.files("pyiii.console") / "static"))
 STREAM_CLIENT = Path(str(resources.files("pyiii") / "static" / "stream-client.js"))
 
 
 class ConsoleServer:
-    def __init__(self, caller: Caller, *, host: str, port: int, engine_url: str, http_base: str, ws_url: str) -> None:
+    def __init__(self, caller: Caller, *, host: str, port: int, engine_url: str, http_base: str, ws_url: str,
+                 token: str | None = None, allowed_hosts: list[str] | None = None,
+                 allowed_origins: list[str] | None = None) -> None:
         self.caller = caller
         self.host, self.port = host, port
+        if token is None and not is_loopback(host):
+            # Reachable from other machines: never without a token (printed with the URL).
+            token = secrets.token_urlsafe(24)
+        self.token = token
+        self.guard = ConsoleGuard(port=port, token=token, allowed_hosts=allowed_hosts or [],
+                                  allowed_origins=allowed_origins or [])
         self.proxy = EngineProxy(http_base, ws_url)
         settings = {"version": __version__, "engineUrl": engine_url, "httpBase": http_base,
                     "streamsUrl": ws_url, "consolePort": port}
@@ -28,7 +39,8 @@ class ConsoleServer:
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self.guard.middleware])
+        app.on_response_prepare.append(self.guard.add_headers)
         app.add_routes(self.api.routes())
         app.add_routes([
             web.post("/api/request", self.proxy.run_request),
@@ -48,6 +60,11 @@ class ConsoleServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/"
+
+    @property
+    def login_url(self) -> str:
+        """The URL to open once: it carries the token when there is one."""
+        return f"{self.url}?token={self.token}" if self.token else self.url
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app(), access_log=None)

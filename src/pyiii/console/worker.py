@@ -31,6 +31,7 @@ class ConsoleWorker(BuiltinWorker):
         self.server = ConsoleServer(
             InProcessCaller(engine), host=cfg.host, port=cfg.port, engine_url=context.engine_url,
             **engine_addresses(cfg.engine_host, cfg.http_port, cfg.ws_port),
+            token=cfg.token, allowed_hosts=cfg.allowed_hosts, allowed_origins=cfg.allowed_origins,
         )
 
     async def start(self) -> None:
@@ -40,10 +41,10 @@ class ConsoleWorker(BuiltinWorker):
             log.warning("iii-console disabled: cannot listen on %s (%s)", self.server.url, exc)
             return
         self.started = True
-        log.info("iii-console on %s", self.server.url)
+        log.info("iii-console on %s", self.server.login_url)
 
     async def stop(self) -> None:
         await self.server.stop()
 
     def endpoints(self) -> list[str]:
-        return [self.server.url] if self.started else ["(port in use)"]
+        return [self.server.login_url] if self.started else ["(port in use)"]
