@@ -25,10 +25,19 @@ PAGE = """<!doctype html>
 import { StreamClient } from '/static/stream-client.js'
 const client = new StreamClient(`ws://${location.hostname}:__STREAMS_PORT__/`)
 client.onConnectionState((s) => { document.getElementById('state').textContent = s })
+// Order fields come from whoever posted the order: text nodes only, never parsed as HTML.
+const cell = (value) => {
+  const td = document.createElement('td')
+  td.textContent = String(value ?? '')
+  return td
+}
 client.subscribeGroup('orders', 'all', (orders) => {
-  document.getElementById('rows').innerHTML = orders.map((o) =>
-    `<tr class="${o.status}"><td>${o.id}</td><td>${o.customer}</td><td>${o.item}</td><td>${o.quantity}</td>` +
-    `<td>${o.status}</td><td>${o.fraud?.score ?? '–'}</td></tr>`).join('')
+  document.getElementById('rows').replaceChildren(...orders.map((o) => {
+    const tr = document.createElement('tr')
+    if (typeof o.status === 'string') tr.className = o.status  // .flagged rows are red
+    tr.append(cell(o.id), cell(o.customer), cell(o.item), cell(o.quantity), cell(o.status), cell(o.fraud?.score ?? '–'))
+    return tr
+  }))
 })
 </script>
 """
@@ -39,4 +48,5 @@ def handler(request: Any) -> dict[str, Any]:
         script = (resources.files("pyiii") / "static" / "stream-client.js").read_text(encoding="utf-8")
         return {"status": 200, "headers": {"content-type": "text/javascript; charset=utf-8"}, "body": script}
     page = PAGE.replace("__STREAMS_PORT__", os.environ.get("STREAMS_PORT", "3112"))
-    return {"status": 200, "headers": {"content-type": "text/html; charset=utf-8"}, "body": page}
+    return {"status": 200, "headers": {"content-type": "text/html; charset=utf-8", "x-content-type-options": "nosniff"},
+            "body": page}
