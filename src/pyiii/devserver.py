@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pyiii.config import EngineConfig, WorkerEntry, load
+from pyiii.config import EngineConfig, WorkerEntry, find_default, load
 from pyiii.workers import catalog
 
 StepsMode = Literal["thread", "process"]
@@ -22,9 +22,10 @@ CONSOLE_NAMES = ("iii-console", "console")
 
 
 def project_config(project: Path, config_path: Path | None, version: str) -> EngineConfig:
-    """The project's config.yaml (or the all-built-ins default), plus the console if it exists."""
-    if config_path is None and (project / "config.yaml").exists():
-        config_path = project / "config.yaml"
+    """The project's config.yaml (else its iii-config.yaml, else the all-built-ins default), plus
+    the console if it exists."""
+    if config_path is None:
+        config_path = find_default(project)
     config = load(config_path, version=version)
     console = next((k for k in (catalog.canonical(n) for n in CONSOLE_NAMES) if k), None)
     if console is not None and all(w.kind != console for w in config.workers):

@@ -36,6 +36,7 @@ class BuiltinConfig(msgspec.Struct, forbid_unknown_fields=True):
     concurrency: int | None = None
     poll_interval_ms: int | None = None
     mode: str | None = None
+    channel_size: int | None = None  # accepted: the reference's in-process broadcast buffer
 
 
 class RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
