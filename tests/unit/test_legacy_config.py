@@ -267,3 +267,18 @@ def test_dev_and_start_read_a_projects_iii_config_yaml(tmp_path: Path) -> None:
 
     (tmp_path / "iii-config.yaml").write_text("port: 4003\nmodules: []\n")
     assert project_config(tmp_path, None, "0.0.0").listeners()[0].config.port == 4003
+
+
+def test_cli_config_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    from pyiii.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["config", "migrate"]) == 2
+    assert "no config.yaml or iii-config.yaml here" in capsys.readouterr().err
+    (tmp_path / "iii-config.yaml").write_text(REDIS_RABBITMQ)
+    assert main(["config", "migrate"]) == 0  # finds iii-config.yaml
+    assert yaml.safe_load(capsys.readouterr().out) == yaml.safe_load(REDIS_RABBITMQ_WORKERS)
+    (tmp_path / "bad.yaml").write_text("modules:\n  - class: modules::bridge_client::BridgeClientModule\n")
+    assert main(["config", "migrate", "bad.yaml"]) == 2
+    assert "config error: bad.yaml:2: modules[0] modules::bridge_client::BridgeClientModule" in capsys.readouterr().err
