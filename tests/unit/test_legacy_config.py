@@ -80,6 +80,8 @@ def test_redis_rabbitmq_top_level_port_is_the_listener(monkeypatch: pytest.Monke
     queue = next(w.config for w in config.workers if w.kind == "iii-queue")
     assert queue.adapter.name == "rabbitmq" and queue.adapter.config["prefetch_count"] == 20
     assert queue.queue_configs["payment"].type == "fifo"
+    # The adapter's max_attempts is the attempt count of subscribers without queue_config (§A.4).
+    assert queue.default_max_attempts == 5
 
 
 @pytest.mark.parametrize(("legacy", "expected"), EXAMPLES, ids=["A.9 motia template", "A.10 redis+rabbitmq"])
@@ -143,9 +145,21 @@ def test_adapter_config_is_kept_as_is() -> None:
     text = ("modules:\n  - class: modules::queue::QueueModule\n    config:\n      adapter:\n"
             "        class: modules::queue::BuiltinQueueAdapter\n"
             "        config: {store_method: file_based, file_path: q.db, max_attempts: 4, backoff_ms: 10,\n"
-            "                 concurrency: 2, poll_interval_ms: 100, mode: fifo, channel_size: 256}\n")
+            "                 concurrency: 2, poll_interval_ms: 100, mode: concurrent, channel_size: 256}\n")
     [queue] = [w for w in parse(text).workers if w.kind == "iii-queue"]
     assert queue.config.adapter.config["max_attempts"] == 4
+
+
+def test_builtin_adapter_keys_are_the_subscriber_defaults() -> None:
+    text = ("modules:\n  - class: modules::queue::QueueModule\n    config:\n      adapter:\n"
+            "        class: modules::queue::BuiltinQueueAdapter\n"
+            "        config: {max_attempts: 4, backoff_ms: 10, concurrency: 2, mode: concurrent}\n")
+    [queue] = [w.config for w in parse(text).workers if w.kind == "iii-queue"]
+    assert (queue.default_max_attempts, queue.default_backoff_ms, queue.default_concurrency) == (4, 10, 2)
+    assert "`mode: fifo` (one topic-wide order) is not supported" in error(text.replace("concurrent", "fifo"))
+    rabbit = text.replace("BuiltinQueueAdapter", "RabbitMQAdapter").replace(
+        "{max_attempts: 4, backoff_ms: 10, concurrency: 2, mode: concurrent}", "{queue_mode: fifo}")
+    assert "`queue_mode: fifo` (one topic-wide order) is not supported" in error(rabbit)
 
 
 def test_worker_module_is_the_listener_and_port_zero_is_the_default() -> None:
