@@ -77,7 +77,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
         cmd.add_argument("project", nargs="?", type=Path, default=Path("."), help="project folder (default: .)")
         # SUPPRESS keeps values given before the subcommand (`pyiii -p 1 dev`).
         cmd.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS,
-                         help="config file (default: <project>/config.yaml, else all built-ins)")
+                         help="config file (default: <project>/config.yaml, else iii-config.yaml, else all built-ins)")
         cmd.add_argument("-p", "--port", type=int, default=argparse.SUPPRESS, help="main worker listener port")
         cmd.add_argument("--host", default=argparse.SUPPRESS, help=HOST_HELP)
         cmd.add_argument("--log-level", default=argparse.SUPPRESS, choices=["debug", "info", "warning", "error"])
