@@ -261,7 +261,7 @@ def _adapter(name: str, block: Any, place: str, path: Path, line_of: LineOf, lin
 
 def _apply_port(doc: Mapping[str, Any], line_of: LineOf, out: Translation, listener: Translated | None) -> None:
     """Top-level ``port`` -> the first ``iii-worker-manager`` (§A.8 step 3). No ``host`` is
-    invented: v0.10 bound 0.0.0.0, which is also the listener's default."""
+    invented: v0.10 bound 0.0.0.0, pyiii binds loopback unless told (``--host``, rule 9)."""
     first = next((t for t in out.entries if t.item is not None and t.item.get("name") in
                   ("iii-worker-manager", "worker-manager")), None)
     if "port" not in doc:

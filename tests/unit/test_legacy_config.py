@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from pyiii import legacy_config
+from pyiii.bind import apply_host
 from pyiii.config import ConfigError, EngineConfig, find_default, load, migrate, parse
 from pyiii.workers import catalog
 from tests.support.legacy_examples import (
@@ -76,7 +77,12 @@ def test_redis_rabbitmq_top_level_port_is_the_listener(monkeypatch: pytest.Monke
     monkeypatch.setenv("III_PORT", "50001")
     config = parse(REDIS_RABBITMQ)
     [listener] = config.listeners()
-    assert (listener.config.port, listener.config.host) == (50001, "0.0.0.0")  # v0.10 bound 0.0.0.0
+    # No host is invented: loopback, pyiii's default (v0.10 bound 0.0.0.0; `--host` does that).
+    assert (listener.config.port, listener.config.host) == (50001, "127.0.0.1")
+    assert "host" not in listener.named
+    apply_host(config, "0.0.0.0")  # `pyiii --host 0.0.0.0`: what iii 0.10 bound
+    assert listener.config.host == "0.0.0.0"
+    assert next(w.config.host for w in config.workers if w.kind == "iii-http") == "0.0.0.0"
     queue = next(w.config for w in config.workers if w.kind == "iii-queue")
     assert queue.adapter.name == "rabbitmq" and queue.adapter.config["prefetch_count"] == 20
     assert queue.queue_configs["payment"].type == "fifo"
@@ -169,10 +175,10 @@ def test_worker_module_is_the_listener_and_port_zero_is_the_default() -> None:
 
 
 def test_top_level_port_goes_to_an_existing_listener_without_one() -> None:
-    text = ("port: 5005\nworkers:\n  - name: iii-worker-manager\n    config: {host: 127.0.0.1}\n"
+    text = ("port: 5005\nworkers:\n  - name: iii-worker-manager\n    config: {host: 127.0.0.2}\n"
             "  - name: iii-worker-manager\n    config: {port: 6006}\n")
     assert [(w.config.port, w.config.host) for w in parse(text).listeners()] == [
-        (5005, "127.0.0.1"), (6006, "0.0.0.0")]
+        (5005, "127.0.0.2"), (6006, "127.0.0.1")]
     text = "port: 5005\nmodules:\n  - name: iii-worker-manager\n    config: {port: 7007}\n"
     assert [w.config.port for w in parse(text).listeners()] == [7007]
 
