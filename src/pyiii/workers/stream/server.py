@@ -24,6 +24,7 @@ from websockets.http11 import Request, Response
 
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
+from pyiii.workers.stream.auth import auth_verdict
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Client, Hub, Subscription
 from pyiii.workers.stream.payloads import ClientMessage, SubscriptionData
@@ -41,19 +42,6 @@ def _response(status: HTTPStatus, code: str, message: str) -> Response:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return Response(status.value, status.phrase, headers, body)
-
-
-def auth_verdict(result: Any) -> tuple[bool, Any]:
-    """``(allowed, context)`` from an auth function's result: ``false`` or
-    ``{"unauthorized": true}`` refuse; ``{"context": X}`` attaches X; anything else allows
-    without context (the reference's reading)."""
-    if result is False:
-        return False, None
-    if isinstance(result, dict):
-        if result.get("unauthorized") is True:
-            return False, None
-        return True, result.get("context")
-    return True, None
 
 
 class StreamServer:
@@ -125,6 +113,9 @@ class StreamServer:
         except (TimeoutError, FunctionError) as exc:
             log.info("stream connection from %s refused: auth function %s failed: %s", payload["addr"], auth, exc)
             return _response(HTTPStatus.UNAUTHORIZED, "AUTH_ERROR", f"authentication failed: {exc}")
+        except Exception as exc:  # fail closed whatever went wrong
+            log.warning("stream connection from %s refused: auth function %s raised %r", payload["addr"], auth, exc)
+            return _response(HTTPStatus.UNAUTHORIZED, "AUTH_ERROR", "authentication failed")
         allowed, context = auth_verdict(result)
         if not allowed:
             log.info("stream connection from %s refused by %s", payload["addr"], auth)

@@ -1,0 +1,32 @@
+"""How the stream port reads an auth function's answer: it fails closed.
+
+Only an explicit allow admits a connection (README "Authentication"):
+
+* ``true``;
+* an object with ``"authorized": true``, ``"unauthorized": false`` or a ``"context"`` key
+  (the reference SDKs' and Motia's ``{context}`` / ``{authorized, context}``),
+
+and then only if no key of it denies: ``authorized`` other than ``true`` or ``unauthorized``
+other than ``false`` refuses. Everything else (``false``, ``null``, ``{}``, a string, …) refuses,
+as do an error and a timeout of the call (the caller's side). The reference engine admits every
+answer; pyiii does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def auth_verdict(result: Any) -> tuple[bool, Any]:
+    """``(allowed, context)`` for an auth function's result."""
+    if result is True:
+        return True, None
+    if not isinstance(result, dict):
+        return False, None
+    if "authorized" in result and result["authorized"] is not True:
+        return False, None
+    if "unauthorized" in result and result["unauthorized"] is not False:
+        return False, None
+    if result.get("authorized") is True or "unauthorized" in result or "context" in result:
+        return True, result.get("context")
+    return False, None
