@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyiii.adapters.kv.store import KvStore, Mutation, decode, encode
+from pyiii.adapters.kv.store import KvStore, Mutation, RenamePlan, decode, encode
 from pyiii.adapters.kv.update_ops import MISSING
 
 
@@ -13,6 +13,7 @@ class MemoryStore(KvStore):
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[str, bytes]] = {}
+        self._markers: set[str] = set()
 
     # No await between read and write below: on one event loop each method is atomic.
 
@@ -47,3 +48,15 @@ class MemoryStore(KvStore):
 
     async def tables(self) -> list[str]:
         return list(self._tables)
+
+    async def migrate_tables(self, marker: str, plan: RenamePlan) -> int:
+        if marker in self._markers:
+            return 0
+        renames = {old: new for old, new in plan(list(self._tables)).items() if old != new and old in self._tables}
+        for old, new in renames.items():
+            rows = self._tables.pop(old)
+            target = self._tables.setdefault(new, {})
+            for key, raw in rows.items():
+                target.setdefault(key, raw)
+        self._markers.add(marker)
+        return len(renames)

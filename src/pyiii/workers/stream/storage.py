@@ -5,7 +5,7 @@ A worker that registers ``stream::set(<name>)`` (and ``get`` / ``delete`` / ``li
 on that stream is delegated to its function with the same payload (what the SDKs'
 ``create_stream`` does). Events are still emitted by the built-in.
 
-In the kv store a stream group is the table ``<stream_name>:<group_id>``.
+In the kv store a stream group is the table :func:`layout.table` names (unambiguous).
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.update_ops import UpdateOp, apply_ops
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
+from pyiii.workers.stream.layout import parse, table
 
 JSON_ERROR = "JSON_ERROR"
-
-
-def table(stream_name: str, group_id: str) -> str:
-    return f"{stream_name}:{group_id}"
 
 
 class StorageError(Exception):
@@ -118,16 +115,17 @@ class StreamStorage:
             if not isinstance(result, list) or not all(isinstance(g, str) for g in result):
                 raise StorageError(f"{fid} returned {result!r}, expected an array of strings", JSON_ERROR)
             return result
-        prefix = f"{stream_name}:"
-        names = await self._kv(self.store.tables())
-        return sorted({name[len(prefix):] for name in names if name.startswith(prefix)})
+        groups = {parsed[1] for name in await self._kv(self.store.tables())
+                  if (parsed := parse(name)) is not None and parsed[0] == stream_name}
+        return sorted(groups)
 
     async def list_all(self) -> dict[str, builtins.list[str]]:
         """Stream name -> its groups (kv-stored streams only)."""
         streams: dict[str, set[str]] = {}
         for name in await self._kv(self.store.tables()):
-            stream_name, _, group_id = name.partition(":")
-            streams.setdefault(stream_name, set()).add(group_id)
+            parsed = parse(name)
+            if parsed is not None:
+                streams.setdefault(parsed[0], set()).add(parsed[1])
         return {name: sorted(groups) for name, groups in streams.items()}
 
     @staticmethod

@@ -19,6 +19,7 @@ from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.stream import envelope as env
+from pyiii.workers.stream import layout
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Hub
 from pyiii.workers.stream.payloads import (
@@ -61,6 +62,10 @@ class StreamWorker(BuiltinWorker):
 
     async def start(self) -> None:
         await self.store.open()
+        renamed = await self.store.migrate_tables(layout.MARKER, layout.legacy_plan)
+        if renamed:
+            log.warning("iii-stream: %d group table(s) of the old `<stream>:<group>` layout renamed in %s",
+                        renamed, self.store.description)
         self.bus.listen(self.hub.dispatch)
         await self.bus.start()
         reg = partial(self.engine.register_function, worker=self.entry_id)
