@@ -17,10 +17,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from pyiii.steps.runner import StepsRunner
+from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import EngineProcess, free_port
 from tests.support.wire import RawWorker, wait_function
 
 AUTH_ID = "test::auth"
+JOIN_ID = "test::join"
 TIMEOUT_MS = 400
 
 #: token -> what the auth function answers (a JSON result, or an error / no answer at all).
@@ -45,6 +47,11 @@ ALLOWS: dict[str, Any] = {
 }
 
 
+#: A join handler may also say nothing (an observer); it must not block joins.
+JOIN_ALLOWS: dict[str, Any] = {"join-null": None, "join-empty": {}, "join-unauthorized-false": {"unauthorized": False}}
+JOIN_DENIALS = ["false", "authorized-false", "unauthorized-true", "unauthorized-and-context", "error", "hang"]
+
+
 @dataclass
 class Engine:
     proc: EngineProcess
@@ -52,18 +59,22 @@ class Engine:
 
 
 async def _answer(worker: RawWorker) -> None:
-    """Serve ``test::auth``: the query's ``token`` says how to answer."""
+    """Serve ``test::auth`` (the query's ``token`` says how to answer) and ``test::join`` (the
+    group id says how to answer)."""
     while True:
         frame = await worker.inbox.get()
         if frame.get("type") != "invokefunction":
             continue
-        token = frame["data"]["query_params"].get("token", [""])[0]
+        data = frame["data"]
+        token = data["query_params"].get("token", [""])[0] if "query_params" in data else data["group_id"]
         reply: dict[str, Any] = {"type": "invocationresult", "invocation_id": frame["invocation_id"],
-                                 "function_id": AUTH_ID}
+                                 "function_id": frame["function_id"]}
         if token == "hang":
             continue  # never answers: the engine's auth_timeout_ms must refuse
         if token == "error":
             reply["error"] = {"code": "boom", "message": "auth backend down"}
+        elif token in JOIN_ALLOWS:
+            reply["result"] = JOIN_ALLOWS[token]
         else:
             reply["result"] = {**DENIALS, **ALLOWS}[token]
         await worker.send(reply)
@@ -73,11 +84,14 @@ async def _answer(worker: RawWorker) -> None:
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     ws_port = free_port()
     config = {"port": ws_port, "host": "127.0.0.1", "auth_function": AUTH_ID, "auth_timeout_ms": TIMEOUT_MS,
-              "adapter": {"name": "kv", "config": {"store_method": "in_memory"}}}
+              "join_timeout_ms": TIMEOUT_MS, "adapter": {"name": "kv", "config": {"store_method": "in_memory"}}}
     proc = EngineProcess(tmp_path, workers=[{"name": "iii-stream", "config": config}]).start()
     worker = await RawWorker.connect(proc.url)
     await worker.register(AUTH_ID)
-    await wait_function(worker, AUTH_ID)
+    await worker.register(JOIN_ID)
+    await worker.send({"type": "registertrigger", "id": "join-gate", "trigger_type": "stream:join",
+                       "function_id": JOIN_ID, "config": {}})
+    await wait_function(worker, JOIN_ID)
     server = asyncio.ensure_future(_answer(worker))
     try:
         yield Engine(proc, ws_port)
@@ -112,6 +126,23 @@ async def test_an_error_and_a_timeout_refuse(engine: Engine) -> None:
 async def test_explicit_allow_shapes_admit(engine: Engine) -> None:
     statuses = {token: await _status(engine.ws_port, token) for token in ALLOWS}
     assert statuses == dict.fromkeys(ALLOWS, 101)
+
+
+async def _join(port: int, group: str) -> str:
+    """The event type a join of ``group`` gets back: ``sync`` (admitted) or ``unauthorized``."""
+    client = StreamClient(await connect(f"ws://127.0.0.1:{port}/?token=true", open_timeout=5))
+    try:
+        await client.join("s", "chat", group)
+        return str((await client.next(timeout=5))["event"]["type"])
+    finally:
+        await client.close()
+
+
+async def test_a_join_handler_denial_error_or_timeout_refuses_the_join(engine: Engine) -> None:
+    results = {group: await _join(engine.ws_port, group) for group in JOIN_DENIALS}
+    assert results == dict.fromkeys(JOIN_DENIALS, "unauthorized")
+    results = {group: await _join(engine.ws_port, group) for group in JOIN_ALLOWS}
+    assert results == dict.fromkeys(JOIN_ALLOWS, "sync")
 
 
 # ---------------------------------------------------------------- Steps / Motia projects

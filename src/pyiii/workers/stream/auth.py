@@ -30,3 +30,17 @@ def auth_verdict(result: Any) -> tuple[bool, Any]:
     if result.get("authorized") is True or "unauthorized" in result or "context" in result:
         return True, result.get("context")
     return False, None
+
+
+def join_verdict(result: Any) -> bool:
+    """Whether one ``stream:join`` handler lets a join through. A handler may say nothing
+    (``null``, ``{}``: a hook that only observes); any denial refuses: ``false``,
+    ``authorized`` other than ``true``, ``unauthorized`` other than ``false``. (An error or a
+    timeout of the handler refuses too: the caller's side.)"""
+    if result is False:
+        return False
+    if not isinstance(result, dict):
+        return True
+    if result.get("authorized") not in (None, True):
+        return False
+    return result.get("unauthorized") in (None, False)
