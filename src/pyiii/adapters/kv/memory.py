@@ -37,14 +37,16 @@ class MemoryStore(KvStore):
         return decode(old)
 
     async def update(self, table: str, key: str, mutate: Mutation) -> tuple[Any, Any]:
-        rows = self._tables.setdefault(table, {})
-        old = decode(rows.get(key))
-        new = mutate(old)
-        rows[key] = encode(new)
+        old = decode(self._tables.get(table, {}).get(key))
+        new = mutate(old)  # may raise: no table is created for a write that did not happen
+        self._tables.setdefault(table, {})[key] = encode(new)
         return old, new
 
     async def values(self, table: str) -> list[Any]:
         return [decode(raw) for raw in self._tables.get(table, {}).values()]
+
+    async def items(self, table: str) -> list[tuple[str, Any]]:
+        return [(key, decode(raw)) for key, raw in self._tables.get(table, {}).items()]
 
     async def tables(self) -> list[str]:
         return list(self._tables)

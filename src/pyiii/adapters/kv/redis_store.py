@@ -150,6 +150,13 @@ class RedisStore(KvStore):
             raise KvError(f"Redis: {exc}") from exc
         return [decode(r) for r in raws]
 
+    async def items(self, table: str) -> list[tuple[str, Any]]:
+        try:
+            raws = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(self._key(table)))
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return [(k.decode() if isinstance(k, bytes) else str(k), decode(v)) for k, v in raws.items()]
+
     async def tables(self) -> list[str]:
         pattern = _glob_escape(self.prefix) + "*"
         found: list[str] = []

@@ -149,6 +149,11 @@ class SqliteStore(KvStore):
         rows = await self._run(lambda db: db.execute(sql, (table,)).fetchall())
         return [decode(r[0]) for r in rows]
 
+    async def items(self, table: str) -> list[tuple[str, Any]]:
+        sql = f"SELECT key, value FROM {self.table} WHERE tbl=? ORDER BY rowid"
+        rows = await self._run(lambda db: db.execute(sql, (table,)).fetchall())
+        return [(r[0], decode(r[1])) for r in rows]
+
     async def tables(self) -> list[str]:
         sql = f"SELECT DISTINCT tbl FROM {self.table}"
         rows = await self._run(lambda db: db.execute(sql).fetchall())

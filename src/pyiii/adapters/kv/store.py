@@ -75,6 +75,10 @@ class KvStore(abc.ABC):
         """Every value of a table, oldest key first (``[]`` for an unknown table)."""
 
     @abc.abstractmethod
+    async def items(self, table: str) -> list[tuple[str, Any]]:
+        """Every ``(key, value)`` of a table, in the order of :meth:`values`."""
+
+    @abc.abstractmethod
     async def tables(self) -> list[str]:
         """Names of the tables holding at least one key."""
 

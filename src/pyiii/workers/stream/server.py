@@ -32,8 +32,8 @@ from pyiii.workers.stream.triggers import JoinLeaveTriggers
 
 log = logging.getLogger("pyiii.stream")
 
-#: Builds the encoded ``sync`` envelope for a new subscription.
-SyncBuilder = Callable[[SubscriptionData], Awaitable[bytes]]
+#: Builds the encoded snapshot messages (``sync``, then ``create``s) for a new subscription.
+SyncBuilder = Callable[[SubscriptionData], Awaitable[list[bytes]]]
 #: Builds the encoded ``unauthorized`` envelope.
 RefusalBuilder = Callable[[SubscriptionData], bytes]
 
@@ -174,13 +174,12 @@ class StreamServer:
         sub = Subscription(client, data.subscription_id, data.stream_name, data.group_id, data.id)
         self.hub.add(sub)  # before reading the sync, so no event can fall between the two
         try:
-            sync = await self.build_sync(data)
+            pages = await self.build_sync(data)
         except Exception:
             log.exception("sync for %s/%s failed; subscription dropped", data.stream_name, data.group_id)
             self.hub.remove(client, data.subscription_id)
             return
-        if client.subscriptions.get(data.subscription_id) is sub:
-            self.hub.synced(sub, sync)
+        await self.hub.deliver_sync(sub, pages, self.config.sync_timeout_ms / 1000)
 
     async def _leave(self, client: Client, data: SubscriptionData) -> None:
         sub = self.hub.remove(client, data.subscription_id)

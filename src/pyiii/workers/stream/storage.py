@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from pyiii.adapters.kv import MISSING, KvError, KvStore
+from pyiii.adapters.kv import MISSING, KvError, KvStore, encode
 from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.update_ops import UpdateOp, apply_ops
 from pyiii.core.engine import Engine
@@ -21,6 +21,7 @@ from pyiii.core.errors import FunctionError
 from pyiii.workers.stream.layout import parse, table
 
 JSON_ERROR = "JSON_ERROR"
+ITEM_TOO_LARGE = "STREAM_ITEM_TOO_LARGE"
 
 
 class StorageError(Exception):
@@ -29,10 +30,18 @@ class StorageError(Exception):
         self.code = code
 
 
+def check_size(value: Any, max_bytes: int) -> None:
+    """Refuse a value whose JSON is larger than ``max_bytes`` (typed, before anything is stored)."""
+    size = len(encode(value))
+    if size > max_bytes:
+        raise StorageError(f"item of {size} bytes is larger than max_item_bytes ({max_bytes})", ITEM_TOO_LARGE)
+
+
 class StreamStorage:
-    def __init__(self, engine: Engine, store: KvStore) -> None:
+    def __init__(self, engine: Engine, store: KvStore, max_item_bytes: int) -> None:
         self.engine = engine
         self.store = store
+        self.max_item_bytes = max_item_bytes
         # Serialises get-apply-set updates of custom streams that have no update function.
         self._custom_locks = KeyedLocks()
 
@@ -56,6 +65,7 @@ class StreamStorage:
 
     async def set(self, stream_name: str, group_id: str, item_id: str, data: Any) -> Any:
         """Returns the previous value (MISSING when there was none)."""
+        check_size(data, self.max_item_bytes)
         fid = self._custom("set", stream_name)
         if fid:
             payload = {"stream_name": stream_name, "group_id": group_id, "item_id": item_id, "data": data}
@@ -93,6 +103,7 @@ class StreamStorage:
 
         def mutate(old: Any) -> Any:
             new, errors = apply_ops(old, ops)
+            check_size(new, self.max_item_bytes)  # raises inside the store's transaction: nothing written
             op_errors[:] = errors
             return new
 
@@ -107,6 +118,15 @@ class StreamStorage:
                 raise StorageError(f"{fid} returned {type(result).__name__}, expected an array", JSON_ERROR)
             return result
         return builtins.list(await self._kv(self.store.values(table(stream_name, group_id))))
+
+    async def list_items(self, stream_name: str, group_id: str) -> builtins.list[tuple[str | None, Any]]:
+        """``(item_id, value)`` of a group; a custom ``list`` gives values only, so the id is the
+        value's own ``id`` field when it has one, else ``None``."""
+        if self._custom("list", stream_name):
+            values = await self.list(stream_name, group_id)
+            return [(v.get("id") if isinstance(v, dict) and isinstance(v.get("id"), str) else None, v)
+                    for v in values]
+        return builtins.list(await self._kv(self.store.items(table(stream_name, group_id))))
 
     async def list_groups(self, stream_name: str) -> builtins.list[str]:
         fid = self._custom("list_groups", stream_name)

@@ -19,7 +19,7 @@ from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.stream import envelope as env
-from pyiii.workers.stream import layout
+from pyiii.workers.stream import layout, snapshot
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Hub
 from pyiii.workers.stream.payloads import (
@@ -32,7 +32,7 @@ from pyiii.workers.stream.payloads import (
     UpdateArgs,
 )
 from pyiii.workers.stream.server import StreamServer
-from pyiii.workers.stream.storage import StorageError, StreamStorage
+from pyiii.workers.stream.storage import StorageError, StreamStorage, check_size
 from pyiii.workers.stream.triggers import JoinLeaveTriggers, StreamTriggers
 
 log = logging.getLogger("pyiii.stream")
@@ -52,7 +52,7 @@ class StreamWorker(BuiltinWorker):
         self.store: KvStore = build_store(config.adapter, namespace="stream", default_dir=context.data_dir,
                                           base=context.project_dir)
         self.bus: EventBus = build_bus(self.store, EVENTS_CHANNEL)
-        self.storage = StreamStorage(engine, self.store)
+        self.storage = StreamStorage(engine, self.store, config.max_item_bytes)
         self.hub = Hub(config.subscriber_buffer_bytes)
         self.triggers = StreamTriggers(engine)
         timeout_s = config.join_timeout_ms / 1000
@@ -101,12 +101,12 @@ class StreamWorker(BuiltinWorker):
         self.triggers.fire(envelope, ctx.traceparent, ctx.baggage)  # in the trace of the write
         await self.bus.publish(encode(envelope))
 
-    async def _sync(self, sub: SubscriptionData) -> bytes:
+    async def _sync(self, sub: SubscriptionData) -> list[bytes]:
         if sub.id is not None:
-            data = or_none(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
-        else:
-            data = await self.storage.list(sub.stream_name, sub.group_id)
-        return encode(env.envelope(sub.stream_name, sub.group_id, sub.id, env.change("sync", data)))
+            item = or_none(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
+            return snapshot.item_pages(sub.stream_name, sub.group_id, sub.id, item)
+        items = await self.storage.list_items(sub.stream_name, sub.group_id)
+        return snapshot.group_pages(sub.stream_name, sub.group_id, items, self.config.sync_page_bytes)
 
     def _refusal(self, sub: SubscriptionData) -> bytes:
         return encode(env.envelope(sub.stream_name, sub.group_id, sub.id, env.UNAUTHORIZED))
@@ -175,6 +175,10 @@ class StreamWorker(BuiltinWorker):
         return {"stream": rows, "count": len(rows)}
 
     async def _send(self, a: SendArgs, ctx: CallContext) -> Any:
+        try:
+            check_size(a.data, self.config.max_item_bytes)
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_SEND_ERROR", str(exc)) from None
         try:
             await self._emit(a.stream_name, a.group_id, a.id, env.custom(a.type, a.data), ctx)
         except Exception as exc:
