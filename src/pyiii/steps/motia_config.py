@@ -2,8 +2,8 @@
 
 Only ``authenticate_stream(request, ctx)`` (also spelled ``authenticateStream``) is read: the
 stream auth hook, registered as ``motia::stream::authenticate`` like Motia's
-``set_authenticate``. Name that id in iii-stream's ``auth_function`` to use it. Read when the project loads (not hot-reloaded: the watcher
-watches the step folders, not the project root).
+``set_authenticate``. Name that id in iii-stream's ``auth_function`` to use it. Read when the
+project loads (not hot-reloaded: the watcher watches the step folders, not the project root).
 """
 
 from __future__ import annotations

@@ -45,8 +45,8 @@ class MemoryStore(KvStore):
     async def values(self, table: str) -> list[Any]:
         return [decode(raw) for raw in self._tables.get(table, {}).values()]
 
-    async def items(self, table: str) -> list[tuple[str, Any]]:
-        return [(key, decode(raw)) for key, raw in self._tables.get(table, {}).items()]
+    async def raw_items(self, table: str) -> list[tuple[str, bytes]]:
+        return list(self._tables.get(table, {}).items())
 
     async def tables(self) -> list[str]:
         return list(self._tables)

@@ -150,12 +150,12 @@ class RedisStore(KvStore):
             raise KvError(f"Redis: {exc}") from exc
         return [decode(r) for r in raws]
 
-    async def items(self, table: str) -> list[tuple[str, Any]]:
+    async def raw_items(self, table: str) -> list[tuple[str, bytes]]:
         try:
             raws = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(self._key(table)))
         except (RedisError, OSError) as exc:
             raise KvError(f"Redis: {exc}") from exc
-        return [(k.decode() if isinstance(k, bytes) else str(k), decode(v)) for k, v in raws.items()]
+        return [(k.decode() if isinstance(k, bytes) else str(k), v) for k, v in raws.items()]
 
     async def tables(self) -> list[str]:
         pattern = _glob_escape(self.prefix) + "*"

@@ -149,10 +149,10 @@ class SqliteStore(KvStore):
         rows = await self._run(lambda db: db.execute(sql, (table,)).fetchall())
         return [decode(r[0]) for r in rows]
 
-    async def items(self, table: str) -> list[tuple[str, Any]]:
+    async def raw_items(self, table: str) -> list[tuple[str, bytes]]:
         sql = f"SELECT key, value FROM {self.table} WHERE tbl=? ORDER BY rowid"
         rows = await self._run(lambda db: db.execute(sql, (table,)).fetchall())
-        return [(r[0], decode(r[1])) for r in rows]
+        return [(r[0], r[1] if isinstance(r[1], bytes) else str(r[1]).encode()) for r in rows]
 
     async def tables(self) -> list[str]:
         sql = f"SELECT DISTINCT tbl FROM {self.table}"

@@ -75,8 +75,9 @@ class KvStore(abc.ABC):
         """Every value of a table, oldest key first (``[]`` for an unknown table)."""
 
     @abc.abstractmethod
-    async def items(self, table: str) -> list[tuple[str, Any]]:
-        """Every ``(key, value)`` of a table, in the order of :meth:`values`."""
+    async def raw_items(self, table: str) -> list[tuple[str, bytes]]:
+        """Every ``(key, JSON bytes)`` of a table, in the order of :meth:`values`: undecoded, for
+        callers that only pass values on (a stream join's snapshot)."""
 
     @abc.abstractmethod
     async def tables(self) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -86,7 +87,7 @@ class Hub:
             self.remove(client, sub.subscription_id)
         return subs
 
-    async def deliver_sync(self, sub: Subscription, pages: list[bytes], timeout_s: float) -> None:
+    async def deliver_sync(self, sub: Subscription, pages: Iterable[bytes], timeout_s: float) -> None:
         """Send the join's snapshot with flow control, then what arrived meanwhile, and go live.
         A client that does not take the snapshot within ``timeout_s`` is closed with 1013."""
         client = sub.client

@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,7 +33,7 @@ from pyiii.workers.stream.triggers import JoinLeaveTriggers
 log = logging.getLogger("pyiii.stream")
 
 #: Builds the encoded snapshot messages (``sync``, then ``create``s) for a new subscription.
-SyncBuilder = Callable[[SubscriptionData], Awaitable[list[bytes]]]
+SyncBuilder = Callable[[SubscriptionData], Awaitable[Iterable[bytes]]]
 #: Builds the encoded ``unauthorized`` envelope.
 RefusalBuilder = Callable[[SubscriptionData], bytes]
 

@@ -14,6 +14,7 @@ cannot be addressed by a ``create``, so they always travel in the ``sync``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -22,23 +23,28 @@ from pyiii.adapters.kv import encode
 from pyiii.workers.stream import envelope as env
 
 
-def item_pages(stream_name: str, group_id: str, item_id: str, value: Any) -> list[bytes]:
+def item_pages(stream_name: str, group_id: str, item_id: str, value: Any) -> Iterable[bytes]:
     """An item subscription's snapshot: one ``sync`` with the item (or ``null``)."""
     return [encode(env.envelope(stream_name, group_id, item_id, env.change("sync", value)))]
 
 
-def group_pages(stream_name: str, group_id: str, items: list[tuple[str | None, Any]], page_bytes: int) -> list[bytes]:
-    """A group subscription's snapshot: a ``sync`` then one ``create`` per item that did not fit."""
+def group_pages(stream_name: str, group_id: str, items: list[tuple[str | None, msgspec.Raw]],
+                page_bytes: int) -> Iterator[bytes]:
+    """A group subscription's snapshot: a ``sync``, then one ``create`` per item that did not fit.
+    Values are the stored JSON bytes, embedded as they are (never decoded and re-encoded), and
+    messages are built one at a time as they are sent."""
     in_sync: list[msgspec.Raw] = []
-    rest: list[tuple[str, msgspec.Raw]] = []
-    size = 0
-    for item_id, value in items:
-        raw = msgspec.Raw(encode(value))
-        if item_id is None or (not rest and size + len(raw) <= page_bytes):
-            in_sync.append(raw)
-            size += len(raw)
-        else:
-            rest.append((item_id, raw))
-    pages = [encode(env.envelope(stream_name, group_id, None, env.change("sync", in_sync)))]
-    pages += [encode(env.envelope(stream_name, group_id, item_id, env.change("create", raw))) for item_id, raw in rest]
-    return pages
+    size, spill = 0, len(items)
+    for index, (item_id, raw) in enumerate(items):
+        if item_id is None:
+            continue  # below
+        if size + len(raw) > page_bytes:
+            spill = index
+            break
+        in_sync.append(raw)
+        size += len(raw)
+    in_sync += [raw for item_id, raw in items if item_id is None]
+    yield encode(env.envelope(stream_name, group_id, None, env.change("sync", in_sync)))
+    for item_id, raw in items[spill:]:
+        if item_id is not None:
+            yield encode(env.envelope(stream_name, group_id, item_id, env.change("create", raw)))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import msgspec
+
 from pyiii.adapters.kv import MISSING, KvError, KvStore, encode
 from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.update_ops import UpdateOp, apply_ops
@@ -119,14 +121,15 @@ class StreamStorage:
             return result
         return builtins.list(await self._kv(self.store.values(table(stream_name, group_id))))
 
-    async def list_items(self, stream_name: str, group_id: str) -> builtins.list[tuple[str | None, Any]]:
-        """``(item_id, value)`` of a group; a custom ``list`` gives values only, so the id is the
-        value's own ``id`` field when it has one, else ``None``."""
+    async def list_raw(self, stream_name: str, group_id: str) -> builtins.list[tuple[str | None, msgspec.Raw]]:
+        """``(item_id, encoded value)`` of a group, as stored (not decoded); a custom ``list``
+        gives values only, so the id is the value's own ``id`` field when it has one, else ``None``."""
         if self._custom("list", stream_name):
             values = await self.list(stream_name, group_id)
-            return [(v.get("id") if isinstance(v, dict) and isinstance(v.get("id"), str) else None, v)
-                    for v in values]
-        return builtins.list(await self._kv(self.store.items(table(stream_name, group_id))))
+            return [(v.get("id") if isinstance(v, dict) and isinstance(v.get("id"), str) else None,
+                     msgspec.Raw(encode(v))) for v in values]
+        rows = await self._kv(self.store.raw_items(table(stream_name, group_id)))
+        return [(key, msgspec.Raw(raw)) for key, raw in rows]
 
     async def list_groups(self, stream_name: str) -> builtins.list[str]:
         fid = self._custom("list_groups", stream_name)

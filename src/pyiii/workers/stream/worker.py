@@ -8,6 +8,7 @@ the Redis adapter the bus is Redis pub/sub, so clients of every engine see every
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -101,11 +102,11 @@ class StreamWorker(BuiltinWorker):
         self.triggers.fire(envelope, ctx.traceparent, ctx.baggage)  # in the trace of the write
         await self.bus.publish(encode(envelope))
 
-    async def _sync(self, sub: SubscriptionData) -> list[bytes]:
+    async def _sync(self, sub: SubscriptionData) -> Iterable[bytes]:
         if sub.id is not None:
             item = or_none(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
             return snapshot.item_pages(sub.stream_name, sub.group_id, sub.id, item)
-        items = await self.storage.list_items(sub.stream_name, sub.group_id)
+        items = await self.storage.list_raw(sub.stream_name, sub.group_id)
         return snapshot.group_pages(sub.stream_name, sub.group_id, items, self.config.sync_page_bytes)
 
     def _refusal(self, sub: SubscriptionData) -> bytes:
