@@ -77,10 +77,26 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield running
     finally:
         await _stop(running)
+        if request.param == "redis":
+            await _forget_redis_keys(f"*{PREFIX}*")
+
+
+#: Names of this module's collision tests start with it, so their Redis keys can be removed.
+PREFIX = f"a{uuid.uuid4().hex[:8]}"
+
+
+async def _forget_redis_keys(pattern: str) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in redis.scan_iter(match=pattern)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
 
 
 async def test_colliding_stream_and_group_names_stay_apart(engine: Running) -> None:
-    a = f"a{uuid.uuid4().hex[:8]}"
+    a = f"{PREFIX}{uuid.uuid4().hex[:4]}"
     await engine.call("stream::set", {"stream_name": f"{a}:b", "group_id": "c", "item_id": "x", "data": "left"})
     await engine.call("stream::set", {"stream_name": a, "group_id": "b:c", "item_id": "y", "data": "right"})
     assert await engine.call("stream::list", {"stream_name": f"{a}:b", "group_id": "c"}) == ["left"]
@@ -106,7 +122,7 @@ async def test_colliding_stream_and_group_names_stay_apart(engine: Running) -> N
 
 
 async def test_state_scope_and_key_stay_apart(engine: Running) -> None:
-    a = f"a{uuid.uuid4().hex[:8]}"
+    a = f"{PREFIX}{uuid.uuid4().hex[:4]}"
     await engine.call("state::set", {"scope": f"{a}:b", "key": "c", "value": "left"})
     await engine.call("state::set", {"scope": a, "key": "b:c", "value": "right"})
     assert await engine.call("state::get", {"scope": f"{a}:b", "key": "c"}) == "left"
@@ -165,11 +181,11 @@ async def test_redis_old_layout_is_migrated_once_by_two_engines(tmp_path: Path) 
             for running in runnings:
                 await _assert_old_data_found(running, suffix)
             assert await redis.sismember("pyiii:migrations:stream", "stream-table-names-v2")
+            migrated = [r for r in runnings if "old `<stream>:<group>` layout renamed" in r.proc.logs()]
+            assert len(migrated) == 1  # one engine migrated, the other waited and found it done
         finally:
             await asyncio.gather(*(_stop(r) for r in runnings))
     finally:
-        keys = [k async for k in redis.scan_iter(match=f"stream:*{suffix}*")]
-        if keys:
-            await redis.delete(*keys)
         await redis.aclose()
+        await _forget_redis_keys(f"stream:*{suffix}*")
 
