@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from pyiii.steps.runner import StepsRunner
+from tests.integration.state.kvsupport import call, sdk_worker
 from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import EngineProcess, free_port
 from tests.support.wire import RawWorker, wait_function
@@ -33,7 +34,6 @@ DENIALS: dict[str, Any] = {
     "authorized-false-with-context": {"authorized": False, "context": {"user": "mallory"}},
     "unauthorized-true": {"unauthorized": True},
     "unauthorized-and-context": {"unauthorized": True, "context": {"user": "mallory"}},
-    "empty-object": {},
     "authorized-string": {"authorized": "yes"},
     "string": "ok",
     "number": 1,
@@ -42,6 +42,7 @@ DENIALS: dict[str, Any] = {
 ALLOWS: dict[str, Any] = {
     "true": True,
     "context": {"context": {"user": "alice"}},
+    "context-unset": {},  # the Python SDK's StreamAuthResult() (None fields dropped)
     "authorized-true": {"authorized": True},
     "authorized-true-with-context": {"authorized": True, "context": {"user": "alice"}},
 }
@@ -212,3 +213,31 @@ async def test_motia_config_authenticate_stream_is_registered_and_honoured(steps
     statuses = await _with_runner(project, steps_engine, ["good", "bad"])
     assert statuses == {"good": 101, "bad": 401}
 
+
+
+# ---------------------------------------------------------------- the official SDK's allow shape
+
+def _sdk_auth(request: Any) -> Any:
+    from iii_helpers.stream import StreamAuthResult
+
+    token = request["query_params"].get("token", [""])[0]
+    if token == "with-context":
+        return StreamAuthResult(context={"user": "alice"})
+    if token == "no-context":
+        return StreamAuthResult()  # sent as {} by the SDK
+    return None
+
+
+async def test_the_official_sdk_stream_auth_result_admits_and_none_refuses(tmp_path: Path) -> None:
+    ws_port = free_port()
+    config = {"port": ws_port, "host": "127.0.0.1", "auth_function": "sdk::auth", "auth_timeout_ms": 2000,
+              "adapter": {"name": "kv", "config": {"store_method": "in_memory"}}}
+    proc = EngineProcess(tmp_path, workers=[{"name": "iii-stream", "config": config}]).start()
+    try:
+        with sdk_worker(proc.url) as worker:
+            worker.register_function("sdk::auth", _sdk_auth)
+            call(worker, "engine::functions::list", {})
+            statuses = {t: await _status(ws_port, t) for t in ("with-context", "no-context", "none")}
+        assert statuses == {"with-context": 101, "no-context": 101, "none": 401}
+    finally:
+        proc.stop()

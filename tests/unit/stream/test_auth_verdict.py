@@ -10,7 +10,7 @@ from pyiii.workers.stream.auth import auth_verdict, join_verdict
 
 
 @pytest.mark.parametrize("result", [
-    False, None, 0, 1, "yes", [], [True], {}, {"authorized": False}, {"authorized": "true"},
+    False, None, 0, 1, "yes", [], [True], {"authorized": False}, {"authorized": "true"},
     {"unauthorized": True}, {"unauthorized": "no"}, {"authorized": True, "unauthorized": True},
     {"context": {"u": 1}, "authorized": False}, {"context": 1, "unauthorized": True},
 ])
@@ -19,7 +19,7 @@ def test_auth_denials(result: Any) -> None:
 
 
 @pytest.mark.parametrize(("result", "context"), [
-    (True, None), ({"context": {"u": 1}}, {"u": 1}), ({"context": None}, None),
+    (True, None), ({}, None), ({"context": {"u": 1}}, {"u": 1}), ({"context": None}, None),
     ({"authorized": True}, None), ({"authorized": True, "context": "c"}, "c"), ({"unauthorized": False}, None),
 ])
 def test_auth_allows(result: Any, context: Any) -> None:

@@ -3,13 +3,14 @@
 Only an explicit allow admits a connection (README "Authentication"):
 
 * ``true``;
-* an object with ``"authorized": true``, ``"unauthorized": false`` or a ``"context"`` key
-  (the reference SDKs' and Motia's ``{context}`` / ``{authorized, context}``),
+* an object that does not deny: the reference SDKs' ``StreamAuthResult`` ``{"context": X}``
+  (``{}`` when its context is unset: the Python SDK drops ``None`` fields), Motia's
+  ``{"authorized": true, "context"?}``, or ``{"unauthorized": false}``.
 
-and then only if no key of it denies: ``authorized`` other than ``true`` or ``unauthorized``
-other than ``false`` refuses. Everything else (``false``, ``null``, ``{}``, a string, …) refuses,
-as do an error and a timeout of the call (the caller's side). The reference engine admits every
-answer; pyiii does not.
+An object denies when ``authorized`` is present and not ``true`` or ``unauthorized`` is present
+and not ``false``. Everything else refuses: ``false``, ``null`` (a forgotten ``return``), a
+string, a number, an array; so do an error and a timeout of the call (the caller's side). The
+reference engine admits every answer; pyiii does not.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ def auth_verdict(result: Any) -> tuple[bool, Any]:
         return False, None
     if "unauthorized" in result and result["unauthorized"] is not False:
         return False, None
-    if result.get("authorized") is True or "unauthorized" in result or "context" in result:
-        return True, result.get("context")
-    return False, None
+    return True, result.get("context")
 
 
 def join_verdict(result: Any) -> bool:
