@@ -21,6 +21,7 @@ from pyiii.sdk import III, InitOptions, register_worker
 from pyiii.steps import discovery, runtime
 from pyiii.steps.discovery import StepLoadError
 from pyiii.steps.model import LoadedStep
+from pyiii.steps.motia_config import load_stream_auth
 from pyiii.steps.registration import Registered, on_client_loop, register_step
 from pyiii.steps.stream_hooks import register_hooks
 from pyiii.steps.streams import Stream
@@ -107,7 +108,12 @@ class StepsRunner:
         # Mutate in place: every ctx.streams mapping handed out so far sees the new set.
         self.streams.clear()
         self.streams.update(streams)
-        self._stream_undo = register_hooks(self._client(), self.streams)
+        try:
+            authenticate = load_stream_auth(self.project)
+        except StepLoadError as exc:
+            report.errors.append(str(exc))
+            authenticate = None
+        self._stream_undo = register_hooks(self._client(), self.streams, authenticate)
         report.streams = len(streams)
 
     def load_all(self) -> LoadReport:
