@@ -20,12 +20,13 @@ import msgspec
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.access import Access
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
 from pyiii.core.invoker import Invoker, InvokerLimits
 from pyiii.core.peer import Peer
-from pyiii.core.triggers import Binding, TriggerProvider, TriggerRegistry, TriggerType
+from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
 from pyiii.ids import uuid4_text
 
 log = logging.getLogger("pyiii.engine")
@@ -144,9 +145,13 @@ class Engine:
         trigger_request_format: Any = None,
         call_request_format: Any = None,
         worker: str | None = None,
+        binding_key: BindingKey | None = None,
     ) -> None:
+        """``binding_key`` makes the type serve one binding per key (see core/triggers.py)."""
         await self.triggers.add_type(
-            TriggerType(type_id, description, trigger_request_format, call_request_format, provider, None, worker)
+            TriggerType(
+                type_id, description, trigger_request_format, call_request_format, provider, None, worker, binding_key
+            )
         )
 
     async def register_trigger(
@@ -174,8 +179,19 @@ class Engine:
         self.invoker.call_void(function_id, data, **kwargs)
 
     async def fire(self, binding: Binding, payload: Any, **kwargs: Any) -> Any:
-        """Run a binding's function with an event payload and the binding's metadata."""
+        """Run a binding's function with an event payload and the binding's metadata. A session's
+        binding is checked again: the function under its id may have changed since it bound."""
+        if binding.grant is not None:
+            reason = self._target_denied(binding.grant, binding.function_id, binding.owner)
+            if reason is not None:
+                log.warning("trigger %s not fired: %s", binding.id, reason)
+                raise FunctionError(E.FORBIDDEN, reason)
         return await self.invoker.call(binding.function_id, payload, metadata=binding.metadata, **kwargs)
+
+    def _target_denied(self, access: Access, function_id: str, registrant: Peer | None) -> str | None:
+        """Why a binding of this session may not run ``function_id`` (None: it may)."""
+        allowed, remediation = access.may_call(function_id, self.functions.get(function_id), registrant)
+        return None if allowed else f"function '{function_id}' not allowed ({remediation})"
 
     def on_worker_event(self, listener: WorkerEventListener) -> None:
         self._worker_listeners.append(listener)
@@ -424,7 +440,17 @@ class Engine:
                 function_id=function_id,
             )
             return
-        binding = Binding(trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer)
+        binding = Binding(
+            trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer,
+            grant=access if access.restricted else None,
+        )
+        if binding.grant is not None:
+            reason = self._target_denied(access, binding.function_id, peer)
+            if reason is not None:
+                await self._refuse_registration(
+                    peer, trigger_type, trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id
+                )
+                return
         try:
             await self.triggers.add_binding(binding)
         except TriggerRegistrationError as exc:
@@ -440,10 +466,13 @@ class Engine:
             )
 
     async def _on_unregister_trigger(self, peer: Peer, msg: p.UnregisterTrigger) -> None:
-        binding = self.triggers.live.get(msg.id) or self.triggers.parked.get(msg.id)
-        if binding is not None and binding.owner is not None and binding.owner is not peer:
+        binding = self.triggers.find(msg.id)
+        if binding is not None and not _may_remove(peer.access, peer, binding):
             # The reference engine lets anyone remove anyone's binding; only the owner may here.
-            log.warning("worker %s tried to remove trigger %s owned by another worker", peer.display_name, msg.id)
+            await self._refuse_registration(
+                peer, binding.trigger_type, msg.id, E.FORBIDDEN, "owned by another worker",
+                function_id=binding.function_id,
+            )
             return
         await self.triggers.remove_binding(msg.id)
 
@@ -477,7 +506,7 @@ class Engine:
         reply_id = msg.invocation_id or uuid4_text()
         entry = self.functions.get(fid)
         access = peer.access
-        allowed, remediation = access.decide(fid, entry.metadata if entry else None)
+        allowed, remediation = access.may_call(fid, entry)
         if not allowed:
             await self._send_quietly(
                 peer,
@@ -623,8 +652,13 @@ class Engine:
         if access is not None and not access.may_bind(trigger_type):
             raise FunctionError(E.FORBIDDEN, f"trigger type '{trigger_type}' not allowed for this session")
         binding = Binding(
-            str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata
+            str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata,
+            grant=access if access is not None and access.restricted else None,
         )
+        if binding.grant is not None:
+            reason = self._target_denied(binding.grant, binding.function_id, caller)
+            if reason is not None:
+                raise FunctionError(E.FORBIDDEN, reason)
         tt = self.triggers.types.get(trigger_type)
         waiter: asyncio.Future[p.TriggerRegistrationResult] | None = None
         if tt is not None and tt.owner is not None:
@@ -634,7 +668,8 @@ class Engine:
             try:
                 await self.triggers.add_binding(binding)
             except TriggerRegistrationError as exc:
-                raise FunctionError(E.TRIGGER_REGISTRATION_FAILED, exc.message) from None
+                code = E.FORBIDDEN if exc.code == E.FORBIDDEN else E.TRIGGER_REGISTRATION_FAILED
+                raise FunctionError(code, exc.message) from None
             if waiter is not None:
                 try:
                     answer = await asyncio.wait_for(waiter, ack_timeout)
@@ -646,6 +681,13 @@ class Engine:
             return binding.id
         finally:
             self._pending_trigger_acks.pop(binding.id, None)
+
+    async def unregister_trigger_for(self, caller: Peer | None, trigger_id: str) -> bool:
+        """``engine::unregister_trigger``: a session may remove only bindings it owns."""
+        binding = self.triggers.find(trigger_id)
+        if binding is not None and caller is not None and not _may_remove(caller.access, caller, binding):
+            raise FunctionError(E.FORBIDDEN, f"trigger '{trigger_id}' is owned by another worker")
+        return await self.triggers.remove_binding(trigger_id)
 
     async def _refuse_registration(
         self, peer: Peer, kind: str, reg_id: str, code: str, reason: str, *, function_id: str = ""
@@ -697,6 +739,13 @@ class Engine:
             except (TimeoutError, ConnectionError):
                 pass
             await self.disconnect_peer(peer)
+
+
+def _may_remove(access: Access, peer: Peer, binding: Binding) -> bool:
+    """Trusted workers may remove their own and ownerless bindings; a session only its own."""
+    if binding.owner is peer:
+        return True
+    return binding.owner is None and not access.rbac
 
 
 __all__ = ["CallContext", "Engine", "EngineLimits", "FunctionError", "InProcessWorker"]
