@@ -30,11 +30,24 @@ async def test_route_and_cron_to_a_forbidden_function_are_refused(tmp_path: Path
         answer = await session.expect("triggerregistrationresult", id="pwn-cron")
         assert refusal(answer) == "FORBIDDEN", answer
 
+        # Nor as the condition or middleware of a route to a function it may call.
+        await session.send({**http_binding("pwn-mw", "api::echo", "mw"),
+                            "config": {"api_path": "mw", "http_method": "POST",
+                                       "middleware_function_ids": ["secret::internal"]}})
+        answer = await session.expect("triggerregistrationresult", id="pwn-mw")
+        assert refusal(answer) == "FORBIDDEN", answer
+        await session.send({**http_binding("pwn-cond", "api::echo", "cond"),
+                            "config": {"api_path": "cond", "http_method": "POST",
+                                       "condition_function_id": "secret::internal"}})
+        answer = await session.expect("triggerregistrationresult", id="pwn-cond")
+        assert refusal(answer) == "FORBIDDEN", answer
+
         # What the session may call, it may bind.
         await session.send(http_binding("ok-route", "api::echo", "ok"))
         await rig.wait_route("/ok", "backend")
 
-        assert (await rig.post("/pwn", {})).status_code == 404
+        for path in ("/pwn", "/mw", "/cond"):
+            assert (await rig.post(path, {})).status_code == 404
         await stays(lambda: rig.runs["secret::internal"] == 0, 2.5, what="secret::internal never runs")
         await session.close()
     finally:

@@ -179,19 +179,26 @@ class Engine:
         self.invoker.call_void(function_id, data, **kwargs)
 
     async def fire(self, binding: Binding, payload: Any, **kwargs: Any) -> Any:
-        """Run a binding's function with an event payload and the binding's metadata. A session's
-        binding is checked again: the function under its id may have changed since it bound."""
+        """Run a binding's function with an event payload and the binding's metadata."""
+        return await self.call_for(binding, binding.function_id, payload, metadata=binding.metadata, **kwargs)
+
+    async def call_for(self, binding: Binding, function_id: str, data: Any, **kwargs: Any) -> Any:
+        """Call a function on behalf of a binding (its function, condition or middleware). A
+        session's binding is checked again: the function under an id may change after it bound."""
         if binding.grant is not None:
-            reason = self._target_denied(binding.grant, binding.function_id, binding.owner)
+            reason = self._target_denied(binding.grant, [function_id], binding.owner)
             if reason is not None:
                 log.warning("trigger %s not fired: %s", binding.id, reason)
                 raise FunctionError(E.FORBIDDEN, reason)
-        return await self.invoker.call(binding.function_id, payload, metadata=binding.metadata, **kwargs)
+        return await self.invoker.call(function_id, data, **kwargs)
 
-    def _target_denied(self, access: Access, function_id: str, registrant: Peer | None) -> str | None:
-        """Why a binding of this session may not run ``function_id`` (None: it may)."""
-        allowed, remediation = access.may_call(function_id, self.functions.get(function_id), registrant)
-        return None if allowed else f"function '{function_id}' not allowed ({remediation})"
+    def _target_denied(self, access: Access, function_ids: list[str], registrant: Peer | None) -> str | None:
+        """Why a binding of this session may not run one of ``function_ids`` (None: it may)."""
+        for function_id in function_ids:
+            allowed, remediation = access.may_call(function_id, self.functions.get(function_id), registrant)
+            if not allowed:
+                return f"function '{function_id}' not allowed ({remediation})"
+        return None
 
     def on_worker_event(self, listener: WorkerEventListener) -> None:
         self._worker_listeners.append(listener)
@@ -445,7 +452,7 @@ class Engine:
             grant=access if access.restricted else None,
         )
         if binding.grant is not None:
-            reason = self._target_denied(access, binding.function_id, peer)
+            reason = self._target_denied(access, binding.targets(), peer)
             if reason is not None:
                 await self._refuse_registration(
                     peer, trigger_type, trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id
@@ -647,16 +654,18 @@ class Engine:
         ack_timeout: float = 10.0,
     ) -> str:
         """``engine::register_trigger``: an ownerless binding; waits for a worker provider's
-        answer up to ``ack_timeout`` seconds (spec §4.10)."""
+        answer up to ``ack_timeout`` seconds (spec §4.10). An RBAC session's binding is its own
+        instead: it goes with the session, which alone may remove it."""
         access = caller.access if caller is not None else None
         if access is not None and not access.may_bind(trigger_type):
             raise FunctionError(E.FORBIDDEN, f"trigger type '{trigger_type}' not allowed for this session")
         binding = Binding(
             str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata,
+            owner=caller if access is not None and access.rbac else None,
             grant=access if access is not None and access.restricted else None,
         )
         if binding.grant is not None:
-            reason = self._target_denied(binding.grant, binding.function_id, caller)
+            reason = self._target_denied(binding.grant, binding.targets(), caller)
             if reason is not None:
                 raise FunctionError(E.FORBIDDEN, reason)
         tt = self.triggers.types.get(trigger_type)

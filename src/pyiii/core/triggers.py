@@ -47,8 +47,25 @@ class Binding:
         return self.grant is not None and self.grant.rbac
 
     def may_replace(self, other: Binding) -> bool:
-        """Whether this binding may take ``other``'s place (same id, or same exclusive key)."""
-        return not self.guarded or (other.owner is not None and other.owner is self.owner)
+        """Whether this binding may take ``other``'s place (same id, or same exclusive key). A
+        guarded one only its own owner's, or one whose owner is gone (its cleanup is under way),
+        as for functions (core/engine.py ``_on_register_function``)."""
+        if not self.guarded:
+            return True
+        return other.owner is not None and (other.owner is self.owner or not other.owner.connected)
+
+    def targets(self) -> list[str]:
+        """Every function the engine runs for this binding: the function, and the condition and
+        middleware functions its config names (the same config keys for every trigger type)."""
+        out = [self.function_id]
+        config = self.config if isinstance(self.config, dict) else {}
+        condition = config.get("condition_function_id")
+        if isinstance(condition, str) and condition:
+            out.append(condition)
+        middleware = config.get("middleware_function_ids")
+        if isinstance(middleware, list):
+            out.extend(m for m in middleware if isinstance(m, str))
+        return out
 
     def frame(self) -> bytes:
         return p.encode(
