@@ -180,17 +180,24 @@ class Engine:
 
     async def fire(self, binding: Binding, payload: Any, **kwargs: Any) -> Any:
         """Run a binding's function with an event payload and the binding's metadata."""
-        return await self.call_for(binding, binding.function_id, payload, metadata=binding.metadata, **kwargs)
+        if binding.grant is not None:
+            self._check_grant(binding, binding.function_id)
+        return await self.invoker.call(binding.function_id, payload, metadata=binding.metadata, **kwargs)
 
     async def call_for(self, binding: Binding, function_id: str, data: Any, **kwargs: Any) -> Any:
-        """Call a function on behalf of a binding (its function, condition or middleware). A
-        session's binding is checked again: the function under an id may change after it bound."""
+        """Call a function on behalf of a binding (its condition or middleware)."""
         if binding.grant is not None:
-            reason = self._target_denied(binding.grant, [function_id], binding.owner)
-            if reason is not None:
-                log.warning("trigger %s not fired: %s", binding.id, reason)
-                raise FunctionError(E.FORBIDDEN, reason)
+            self._check_grant(binding, function_id)
         return await self.invoker.call(function_id, data, **kwargs)
+
+    def _check_grant(self, binding: Binding, function_id: str) -> None:
+        """A session's binding is checked on every run: the function under an id may have
+        changed (owner, metadata) since it was bound."""
+        assert binding.grant is not None
+        reason = self._target_denied(binding.grant, [function_id], binding.owner)
+        if reason is not None:
+            log.warning("trigger %s not fired: %s", binding.id, reason)
+            raise FunctionError(E.FORBIDDEN, reason)
 
     def _target_denied(self, access: Access, function_ids: list[str], registrant: Peer | None) -> str | None:
         """Why a binding of this session may not run one of ``function_ids`` (None: it may)."""

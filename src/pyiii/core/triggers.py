@@ -144,8 +144,10 @@ class TriggerRegistry:
         for binding in self.bindings_of(tt.id):
             if not await self._arm(tt, binding):
                 self.live.pop(binding.id, None)
-                self._unstack(binding)
                 self.parked[binding.id] = binding
+                below = self._unstack(binding)
+                if below is not None:
+                    await self._rearm(below)
         for binding in [b for b in self.parked.values() if b.trigger_type == tt.id]:
             try:
                 placed = await self._place(tt, binding, None)
