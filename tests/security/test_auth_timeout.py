@@ -52,3 +52,24 @@ async def test_auth_that_never_answers_refuses_and_pending_handshakes_are_capped
     finally:
         await mute.close()
         await rig.stop()
+
+
+async def test_registration_hook_that_never_answers_denies(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, rbac={"auth_function_id": None, "hook_timeout_ms": 300,
+                              "on_trigger_registration_function_id": "hook::trigger"}).start()
+    mute = await RawWorker.connect(rig.engine.url)  # registers the hook, never answers it
+    try:
+        await mute.register("hook::trigger")
+        await mute.call("engine::baggage::get_all")
+        session = await rig.session()
+        await session.register("api::mine")
+        started = time.monotonic()
+        await session.send({"type": "registertrigger", "id": "t1", "trigger_type": "cron",
+                            "function_id": "api::mine", "config": {"expression": "0 0 3 1 1 *"}})
+        answer = await session.expect("triggerregistrationresult", id="t1", timeout=5)
+        assert answer["error"]["code"] == "FORBIDDEN", answer
+        assert time.monotonic() - started < 3
+        await session.close()
+    finally:
+        await mute.close()
+        await rig.stop()

@@ -48,7 +48,7 @@ async def test_route_and_cron_to_a_forbidden_function_are_refused(tmp_path: Path
 
         for path in ("/pwn", "/mw", "/cond"):
             assert (await rig.post(path, {})).status_code == 404
-        await stays(lambda: rig.runs["secret::internal"] == 0, 2.5, what="secret::internal never runs")
+        await stays(lambda: rig.runs["secret::internal"] == 0, 1.5, what="secret::internal never runs")
         await session.close()
     finally:
         await rig.stop()
@@ -67,7 +67,7 @@ async def test_binding_rechecked_when_it_fires(tmp_path: Path) -> None:
         # A trusted worker re-registers the id without the metadata that exposed it.
         private = await rig.trusted("private", ["pub::report"])
         await sync(private)
-        await stays(lambda: rig.runs["private:pub::report"] == 0, 2.5,
+        await stays(lambda: rig.runs["private:pub::report"] == 0, 1.5,
                     what="the session's cron never runs the now-private function")
         await session.close()
     finally:
