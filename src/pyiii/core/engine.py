@@ -20,12 +20,13 @@ import msgspec
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.access import Access
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
 from pyiii.core.invoker import Invoker, InvokerLimits
 from pyiii.core.peer import Peer
-from pyiii.core.triggers import Binding, TriggerProvider, TriggerRegistry, TriggerType
+from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
 from pyiii.ids import uuid4_text
 
 log = logging.getLogger("pyiii.engine")
@@ -144,9 +145,13 @@ class Engine:
         trigger_request_format: Any = None,
         call_request_format: Any = None,
         worker: str | None = None,
+        binding_key: BindingKey | None = None,
     ) -> None:
+        """``binding_key`` makes the type serve one binding per key (see core/triggers.py)."""
         await self.triggers.add_type(
-            TriggerType(type_id, description, trigger_request_format, call_request_format, provider, None, worker)
+            TriggerType(
+                type_id, description, trigger_request_format, call_request_format, provider, None, worker, binding_key
+            )
         )
 
     async def register_trigger(
@@ -175,7 +180,32 @@ class Engine:
 
     async def fire(self, binding: Binding, payload: Any, **kwargs: Any) -> Any:
         """Run a binding's function with an event payload and the binding's metadata."""
+        if binding.grant is not None:
+            self._check_grant(binding, binding.function_id)
         return await self.invoker.call(binding.function_id, payload, metadata=binding.metadata, **kwargs)
+
+    async def call_for(self, binding: Binding, function_id: str, data: Any, **kwargs: Any) -> Any:
+        """Call a function on behalf of a binding (its condition or middleware)."""
+        if binding.grant is not None:
+            self._check_grant(binding, function_id)
+        return await self.invoker.call(function_id, data, **kwargs)
+
+    def _check_grant(self, binding: Binding, function_id: str) -> None:
+        """A session's binding is checked on every run: the function under an id may have
+        changed (owner, metadata) since it was bound."""
+        assert binding.grant is not None
+        reason = self._target_denied(binding.grant, [function_id], binding.owner)
+        if reason is not None:
+            log.warning("trigger %s not fired: %s", binding.id, reason)
+            raise FunctionError(E.FORBIDDEN, reason)
+
+    def _target_denied(self, access: Access, function_ids: list[str], registrant: Peer | None) -> str | None:
+        """Why a binding of this session may not run one of ``function_ids`` (None: it may)."""
+        for function_id in function_ids:
+            allowed, remediation = access.may_call(function_id, self.functions.get(function_id), registrant)
+            if not allowed:
+                return f"function '{function_id}' not allowed ({remediation})"
+        return None
 
     def on_worker_event(self, listener: WorkerEventListener) -> None:
         self._worker_listeners.append(listener)
@@ -424,7 +454,17 @@ class Engine:
                 function_id=function_id,
             )
             return
-        binding = Binding(trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer)
+        binding = Binding(
+            trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer,
+            grant=access if access.restricted else None,
+        )
+        if binding.grant is not None:
+            reason = self._target_denied(access, binding.targets(), peer)
+            if reason is not None:
+                await self._refuse_registration(
+                    peer, trigger_type, trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id
+                )
+                return
         try:
             await self.triggers.add_binding(binding)
         except TriggerRegistrationError as exc:
@@ -440,10 +480,13 @@ class Engine:
             )
 
     async def _on_unregister_trigger(self, peer: Peer, msg: p.UnregisterTrigger) -> None:
-        binding = self.triggers.live.get(msg.id) or self.triggers.parked.get(msg.id)
-        if binding is not None and binding.owner is not None and binding.owner is not peer:
+        binding = self.triggers.find(msg.id)
+        if binding is not None and not _may_remove(peer.access, peer, binding):
             # The reference engine lets anyone remove anyone's binding; only the owner may here.
-            log.warning("worker %s tried to remove trigger %s owned by another worker", peer.display_name, msg.id)
+            await self._refuse_registration(
+                peer, binding.trigger_type, msg.id, E.FORBIDDEN, "owned by another worker",
+                function_id=binding.function_id,
+            )
             return
         await self.triggers.remove_binding(msg.id)
 
@@ -477,7 +520,7 @@ class Engine:
         reply_id = msg.invocation_id or uuid4_text()
         entry = self.functions.get(fid)
         access = peer.access
-        allowed, remediation = access.decide(fid, entry.metadata if entry else None)
+        allowed, remediation = access.may_call(fid, entry)
         if not allowed:
             await self._send_quietly(
                 peer,
@@ -618,13 +661,20 @@ class Engine:
         ack_timeout: float = 10.0,
     ) -> str:
         """``engine::register_trigger``: an ownerless binding; waits for a worker provider's
-        answer up to ``ack_timeout`` seconds (spec §4.10)."""
+        answer up to ``ack_timeout`` seconds (spec §4.10). An RBAC session's binding is its own
+        instead: it goes with the session, which alone may remove it."""
         access = caller.access if caller is not None else None
         if access is not None and not access.may_bind(trigger_type):
             raise FunctionError(E.FORBIDDEN, f"trigger type '{trigger_type}' not allowed for this session")
         binding = Binding(
-            str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata
+            str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata,
+            owner=caller if access is not None and access.rbac else None,
+            grant=access if access is not None and access.restricted else None,
         )
+        if binding.grant is not None:
+            reason = self._target_denied(binding.grant, binding.targets(), caller)
+            if reason is not None:
+                raise FunctionError(E.FORBIDDEN, reason)
         tt = self.triggers.types.get(trigger_type)
         waiter: asyncio.Future[p.TriggerRegistrationResult] | None = None
         if tt is not None and tt.owner is not None:
@@ -634,7 +684,8 @@ class Engine:
             try:
                 await self.triggers.add_binding(binding)
             except TriggerRegistrationError as exc:
-                raise FunctionError(E.TRIGGER_REGISTRATION_FAILED, exc.message) from None
+                code = E.FORBIDDEN if exc.code == E.FORBIDDEN else E.TRIGGER_REGISTRATION_FAILED
+                raise FunctionError(code, exc.message) from None
             if waiter is not None:
                 try:
                     answer = await asyncio.wait_for(waiter, ack_timeout)
@@ -646,6 +697,13 @@ class Engine:
             return binding.id
         finally:
             self._pending_trigger_acks.pop(binding.id, None)
+
+    async def unregister_trigger_for(self, caller: Peer | None, trigger_id: str) -> bool:
+        """``engine::unregister_trigger``: a session may remove only bindings it owns."""
+        binding = self.triggers.find(trigger_id)
+        if binding is not None and caller is not None and not _may_remove(caller.access, caller, binding):
+            raise FunctionError(E.FORBIDDEN, f"trigger '{trigger_id}' is owned by another worker")
+        return await self.triggers.remove_binding(trigger_id)
 
     async def _refuse_registration(
         self, peer: Peer, kind: str, reg_id: str, code: str, reason: str, *, function_id: str = ""
@@ -697,6 +755,13 @@ class Engine:
             except (TimeoutError, ConnectionError):
                 pass
             await self.disconnect_peer(peer)
+
+
+def _may_remove(access: Access, peer: Peer, binding: Binding) -> bool:
+    """Trusted workers may remove their own and ownerless bindings; a session only its own."""
+    if binding.owner is peer:
+        return True
+    return binding.owner is None and not access.rbac
 
 
 __all__ = ["CallContext", "Engine", "EngineLimits", "FunctionError", "InProcessWorker"]

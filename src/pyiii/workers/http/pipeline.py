@@ -18,6 +18,7 @@ from pyiii.core.channels import EOF, Channel
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
 from pyiii.core.spans import Span, SpanKind
+from pyiii.core.triggers import Binding
 from pyiii.workers.http import response as R
 from pyiii.workers.http.channel_io import ResponseControl, WatchedQueue, ref, start_filling, watch
 from pyiii.workers.http.config import HttpConfig
@@ -181,9 +182,9 @@ class Pipeline:
             "trigger": {"type": "http", "path": route.pattern, "method": route.method},
         }
         if route.condition_id is not None:
-            await self._condition(route.condition_id, payload, sink, exchange)
+            await self._condition(route.condition_id, payload, sink, exchange, route.binding)
         for function_id in route.middleware_ids:
-            await self._middleware(function_id, view, sink, exchange)
+            await self._middleware(function_id, view, sink, exchange, route.binding)
 
         payload["request_body"] = ref(request_channel, "read")
         payload["response"] = ref(response_channel, "write")
@@ -198,13 +199,13 @@ class Pipeline:
         return await self._await_answer(route, call, response_channel, sink, deadline, exchange.traceparent)
 
     async def _middleware(self, function_id: str, view: dict[str, Any], sink: ResponseSink,
-                          exchange: _Exchange) -> None:
+                          exchange: _Exchange, binding: Binding | None = None) -> None:
+        """``binding``: the route's, for route middleware (checked against its registrant's grant)."""
         payload = {"phase": "preHandler", "request": view, "context": {}}
         exchange.in_middleware = True
         try:
             async with asyncio.timeout(self.timeout):
-                result = await self.engine.call(function_id, payload, timeout=self.timeout,
-                                                traceparent=exchange.traceparent, baggage=exchange.baggage)
+                result = await self._call(binding, function_id, payload, exchange)
             exchange.in_middleware = False
         except TimeoutError:
             sink.send_error(504, "MIDDLEWARE_TIMEOUT", "Middleware timeout")
@@ -224,11 +225,18 @@ class Pipeline:
         if action != "continue":
             log.warning("middleware %s returned no known action (%r); continuing", function_id, action)
 
+    async def _call(self, binding: Binding | None, function_id: str, payload: dict[str, Any],
+                    exchange: _Exchange) -> Any:
+        kwargs: dict[str, Any] = {"timeout": self.timeout, "traceparent": exchange.traceparent,
+                                  "baggage": exchange.baggage}
+        if binding is None:
+            return await self.engine.call(function_id, payload, **kwargs)
+        return await self.engine.call_for(binding, function_id, payload, **kwargs)
+
     async def _condition(self, function_id: str, payload: dict[str, Any], sink: ResponseSink,
-                         exchange: _Exchange) -> None:
+                         exchange: _Exchange, binding: Binding | None) -> None:
         try:
-            verdict = await self.engine.call(function_id, payload, timeout=self.timeout,
-                                             traceparent=exchange.traceparent, baggage=exchange.baggage)
+            verdict = await self._call(binding, function_id, payload, exchange)
         except FunctionError as exc:
             self._send_function_error(sink, f"condition {function_id}", exc, exchange.traceparent)
             raise Responded from None

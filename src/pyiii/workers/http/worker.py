@@ -9,7 +9,7 @@ from pyiii.core.errors import TriggerRegistrationError
 from pyiii.core.triggers import Binding
 from pyiii.workers.base import BuiltinWorker
 from pyiii.workers.http.config import HttpConfig
-from pyiii.workers.http.paths import InvalidPath
+from pyiii.workers.http.paths import InvalidPath, pattern_segments
 from pyiii.workers.http.pipeline import Pipeline
 from pyiii.workers.http.router import SUPPORTED_METHODS, Route, RouteConflict, Router
 from pyiii.workers.http.server import HttpServer, ServerLimits
@@ -55,7 +55,7 @@ class HttpWorker(BuiltinWorker):
         self.engine.before_shutdown.append(self._drain)
         await self.engine.register_trigger_type(
             "http", self, description="HTTP route -> function", trigger_request_format=TRIGGER_CONFIG_SCHEMA,
-            worker=self.entry_id,
+            worker=self.entry_id, binding_key=route_key,
         )
         log.info("iii-http listening on http://%s:%d", *self.address)
 
@@ -112,6 +112,17 @@ def route_from_binding(binding: Binding) -> Route:
         timeout=timeout_ms / 1000 if timeout_ms else None,
     )
     return route
+
+
+def route_key(binding: Binding) -> str:
+    """One route serves a method and a path shape (``/users/:id`` = ``/users/{uid}``): a second
+    binding of it takes the first one over (core/triggers.py)."""
+    route = route_from_binding(binding)
+    try:
+        shape = pattern_segments(route.pattern)
+    except InvalidPath as exc:
+        raise TriggerRegistrationError(str(exc)) from None
+    return route.method + " /" + "/".join(":" if name is not None else text for text, name in shape)
 
 
 def add_route(router: Router, route: Route) -> None:
