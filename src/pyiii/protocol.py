@@ -24,13 +24,94 @@ NULL: Final[Raw] = Raw(b"null")
 TELEMETRY_PREFIXES: Final[tuple[bytes, ...]] = (b"OTLP", b"MTRC", b"LOGS")
 
 
-class ErrorBody(Struct, omit_defaults=True):
-    """``{code, message, stacktrace?}``. Missing fields decode to defaults so a sloppy
-    worker's error still reaches its caller instead of timing it out."""
+#: The code of an error whose sender gave none (the SDKs use the same word, spec §2.4).
+UNKNOWN_CODE: Final = "UNKNOWN"
 
-    code: str = "UNKNOWN"
-    message: str = ""
-    stacktrace: str | None = None
+
+class ErrorBody:
+    """``{code, message, stacktrace?}`` (§2.4), the one place a wire error is normalised.
+
+    Whatever a worker sends as ``error`` is decoded through :func:`_error_from_wire`: every
+    error leaving the engine has a non-empty ``code`` and ``message`` (an SDK resolves a falsy
+    ``error`` such as ``{}`` as a *success*), and the fields the worker gave are kept in
+    ``extra``. ``normalised`` is True when the body differs from what was received, so the
+    engine does not pass the sender's bytes on unchanged.
+    """
+
+    __slots__ = ("code", "extra", "message", "normalised", "stacktrace")
+
+    def __init__(
+        self,
+        code: str = UNKNOWN_CODE,
+        message: str = "",
+        stacktrace: str | None = None,
+        *,
+        extra: dict[str, Any] | None = None,
+        normalised: bool = False,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.stacktrace = stacktrace
+        self.extra = extra
+        self.normalised = normalised
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ErrorBody):
+            return NotImplemented
+        return (self.code, self.message, self.stacktrace, self.extra) == (
+            other.code, other.message, other.stacktrace, other.extra
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ErrorBody(code={self.code!r}, message={self.message!r}, stacktrace={self.stacktrace!r})"
+
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = dict(self.extra) if self.extra else {}
+        body["code"] = self.code or UNKNOWN_CODE
+        body["message"] = self.message or self.code or UNKNOWN_CODE
+        if self.stacktrace is not None:
+            body["stacktrace"] = self.stacktrace
+        return body
+
+
+def _error_from_wire(value: Any) -> ErrorBody:
+    """Any JSON value a peer sent as ``error`` -> an ErrorBody with a code and a message.
+
+    An object keeps its fields; a missing or non-string ``code`` becomes ``UNKNOWN`` and a
+    missing or empty ``message`` becomes the original text of the error. A string, a number or
+    any other value becomes ``{code: UNKNOWN, message: <its text>}``."""
+    if not isinstance(value, dict):
+        text = value if isinstance(value, str) and value else _encoder.encode(value).decode()
+        return ErrorBody(UNKNOWN_CODE, text, normalised=True)
+    code, message, stacktrace = value.get("code"), value.get("message"), value.get("stacktrace")
+    extra = {k: v for k, v in value.items() if k not in ("code", "message", "stacktrace")}
+    exact = isinstance(code, str) and code != "" and isinstance(message, str) and message != ""
+    exact = exact and (stacktrace is None or isinstance(stacktrace, str))
+    if not (isinstance(code, str) and code):
+        code = UNKNOWN_CODE if code is None or code == "" else _text(code)
+    if not (isinstance(message, str) and message):
+        message = _encoder.encode(value).decode() if message is None or message == "" else _text(message)
+    if stacktrace is not None and not isinstance(stacktrace, str):
+        stacktrace = _text(stacktrace)
+    return ErrorBody(code, message, stacktrace, extra=extra or None, normalised=not exact)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else _encoder.encode(value).decode()
+
+
+def _dec_hook(kind: type, value: Any) -> Any:
+    if kind is ErrorBody:
+        return _error_from_wire(value)
+    raise NotImplementedError(f"cannot decode {kind!r}")
+
+
+def _enc_hook(value: Any) -> Any:
+    if isinstance(value, ErrorBody):
+        return value.to_wire()
+    raise NotImplementedError(f"cannot encode {type(value)!r}")
 
 
 class _Frame(Struct, tag_field="type", omit_defaults=True):
@@ -204,8 +285,8 @@ class FrameError(Exception):
         self.raw = raw
 
 
-_decoder: Final = msgspec.json.Decoder(Message)
-_encoder: Final = msgspec.json.Encoder()
+_decoder: Final = msgspec.json.Decoder(Message, dec_hook=_dec_hook)
+_encoder: Final = msgspec.json.Encoder(enc_hook=_enc_hook)
 _any_decoder: Final = msgspec.json.Decoder()
 
 

@@ -220,6 +220,7 @@ class Invoker:
             return
         if (
             frame is not None
+            and (msg.error is None or not msg.error.normalised)
             and pending.caller_invocation_id == invocation_id
             and msg.function_id == pending.function_id
         ):
