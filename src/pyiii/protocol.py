@@ -11,7 +11,8 @@ is null, an omitted ``description`` is empty, ids are any string. An empty ``Raw
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, Union
+import re
+from typing import Annotated, Any, Final, Literal, Union
 
 import msgspec
 from msgspec import Raw, Struct
@@ -209,10 +210,14 @@ class EnqueueAction(Struct, tag="enqueue", tag_field="type"):
 Action = Union[VoidAction, EnqueueAction]
 
 
+#: An ``invocation_id`` that is present must name the call: ``""`` is refused, not taken as void.
+InvocationId = Annotated[str, msgspec.Meta(min_length=1)]
+
+
 class InvokeFunction(_Frame, tag="invokefunction"):
     function_id: str
     data: Raw = ABSENT
-    invocation_id: str | None = None
+    invocation_id: InvocationId | None = None
     traceparent: str | None = None
     baggage: str | None = None
     action: Action | None = None
@@ -275,8 +280,9 @@ KNOWN_TYPES: Final[frozenset[str]] = frozenset(
 
 class FrameError(Exception):
     """A frame that could not be decoded. ``kind`` is one of ``malformed_json``,
-    ``not_an_object``, ``unknown_type``, ``invalid_fields``; ``raw`` is the parsed object
-    when the JSON itself was valid (so a reply can still be addressed)."""
+    ``not_an_object``, ``unknown_type``, ``invalid_fields``, ``too_deep``; ``raw`` is the parsed
+    object when the JSON itself was valid, or for ``too_deep`` the envelope's top-level string
+    fields (so a reply can still be addressed)."""
 
     def __init__(self, kind: str, message: str, raw: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -297,8 +303,54 @@ def decode(frame: bytes | str) -> Message:
         return _decode(frame)
     except FrameError:
         raise
-    except (RecursionError, UnicodeError, ValueError, TypeError) as exc:  # deep nesting, bad UTF-8 keys
+    except RecursionError:
+        # Nesting deeper than the decoder's stack allows, usually inside ``data``: read the
+        # envelope's addressing fields without recursion so the sender still gets an answer.
+        raise FrameError(
+            "too_deep", "payload nested too deeply to decode (over ~900 levels)", envelope_strings(frame)
+        ) from None
+    except (UnicodeError, ValueError, TypeError) as exc:  # bad UTF-8 keys
         raise FrameError("malformed_json", f"malformed JSON: {type(exc).__name__}: {exc}") from None
+
+
+#: A JSON string (escapes included) or a bracket: all the scanner below needs to see.
+_SCAN_TOKEN: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]')
+_KEY_SEP: Final = re.compile(rb"\s*:\s*")
+#: Tokens the scanner reads at most (a deep frame is refused anyway; bound the work on it).
+MAX_ENVELOPE_SCAN_TOKENS: Final = 1_000_000
+
+
+def envelope_strings(frame: bytes | str) -> dict[str, Any] | None:
+    """The string-valued top-level fields of a JSON object, found without recursion (nested
+    values are skipped by counting brackets). ``None`` if the frame is not an object or the
+    scan gives up after :data:`MAX_ENVELOPE_SCAN_TOKENS` tokens."""
+    data = frame.encode() if isinstance(frame, str) else bytes(frame)
+    start = len(data) - len(data.lstrip())
+    if data[start : start + 1] != b"{":
+        return None
+    fields: dict[str, Any] = {}
+    depth = 0
+    for count, match in enumerate(_SCAN_TOKEN.finditer(data, start)):
+        if count >= MAX_ENVELOPE_SCAN_TOKENS:
+            return None
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+        elif token in (b"}", b"]"):
+            depth -= 1
+            if depth == 0:
+                break
+        elif depth == 1:
+            sep = _KEY_SEP.match(data, match.end())
+            if sep is None:
+                continue  # a string value, not a key
+            value = _SCAN_TOKEN.match(data, sep.end())
+            if value is not None and value.group()[:1] == b'"':
+                try:
+                    fields[_any_decoder.decode(token)] = _any_decoder.decode(value.group())
+                except (msgspec.DecodeError, TypeError):
+                    continue
+    return fields
 
 
 def _decode(frame: bytes | str) -> Message:

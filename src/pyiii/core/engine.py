@@ -23,7 +23,7 @@ from pyiii.core import errors as E
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
-from pyiii.core.invoker import Invoker, InvokerLimits
+from pyiii.core.invoker import Invoker, InvokerLimits, decode_payload
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, TriggerProvider, TriggerRegistry, TriggerType
 from pyiii.ids import uuid4_text
@@ -249,20 +249,29 @@ class Engine:
         await handler(self, peer, msg)
 
     async def _bad_frame(self, peer: Peer, exc: p.FrameError) -> None:
-        """Log it; answer only where a caller is waiting (an invokefunction with an id), so
-        that caller gets a typed error now instead of a timeout later."""
+        """Log it; answer wherever a call waits on it, so nobody waits for a timeout: an
+        invokefunction with an id gets a typed error, and an owner's undecodable
+        invocationresult fails the call it answers."""
         log.warning("dropped frame from %s: %s", peer.display_name, exc.message)
         raw = exc.raw
-        if raw and raw.get("type") == "invokefunction" and isinstance(raw.get("invocation_id"), str):
-            fid = raw.get("function_id")
+        if not raw or not isinstance(raw.get("invocation_id"), str):
+            return
+        code = E.PAYLOAD_TOO_DEEP if exc.kind == "too_deep" else E.INVALID_FRAME
+        fid = raw.get("function_id")
+        fid = fid if isinstance(fid, str) else ""
+        if raw.get("type") == "invokefunction":
             try:
-                await peer.send_frame(
-                    p.error_result(
-                        raw["invocation_id"], fid if isinstance(fid, str) else "", E.INVALID_FRAME, exc.message
-                    )
-                )
+                await peer.send_frame(p.error_result(raw["invocation_id"], fid, code, exc.message))
             except ConnectionError:
                 pass
+        elif raw.get("type") == "invocationresult":
+            # Only the call's owner can fail it (result_from_peer checks who answers).
+            failed = p.InvocationResult(
+                invocation_id=raw["invocation_id"],
+                function_id=fid,
+                error=p.ErrorBody(code=code, message=f"the worker's result was refused: {exc.message}"),
+            )
+            await self.invoker.result_from_peer(peer, failed)
 
     async def _on_ping(self, peer: Peer, _msg: p.Ping) -> None:
         try:
@@ -503,17 +512,17 @@ class Engine:
         await self.invoker.invoke_from_peer(peer, msg, data, entry)
 
     async def _via_middleware(self, peer: Peer, msg: p.InvokeFunction, reply_id: str, middleware: str) -> None:
-        payload = {
-            "function_id": msg.function_id,
-            "payload": p.from_raw(msg.data),
-            "action": msgspec.to_builtins(msg.action) if msg.action is not None else None,
-            "context": peer.access.context,
-        }
         try:
+            payload = {
+                "function_id": msg.function_id,
+                "payload": decode_payload(msg.data, msg.function_id),
+                "action": msgspec.to_builtins(msg.action) if msg.action is not None else None,
+                "context": peer.access.context,
+            }
             result = await self.invoker.call(
                 middleware,
                 payload,
-                metadata=p.from_raw(msg.metadata),
+                metadata=decode_payload(msg.metadata, msg.function_id, "metadata"),
                 traceparent=msg.traceparent,
                 baggage=msg.baggage,
                 timeout=None,
@@ -536,10 +545,18 @@ class Engine:
         from pyiii.core.tracecontext import with_function_id
 
         baggage = with_function_id(msg.baggage, msg.function_id) if (msg.traceparent or msg.baggage) else msg.baggage
+        try:
+            data = decode_payload(msg.data, msg.function_id)
+        except FunctionError as exc:
+            if msg.invocation_id is not None:
+                await self._send_quietly(peer, p.InvocationResult(
+                    invocation_id=msg.invocation_id, function_id=msg.function_id,
+                    error=p.ErrorBody(code=exc.code, message=exc.message)))
+            return
         payload = {
             "queue": queue,
             "function_id": msg.function_id,
-            "data": p.from_raw(msg.data),
+            "data": data,
             "messageReceiptId": receipt,
             "traceparent": msg.traceparent,
             "baggage": baggage,

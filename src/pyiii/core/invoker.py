@@ -94,7 +94,7 @@ class Invoker:
         )
         if raw.error is not None:
             raise FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
-        return p.from_raw(raw.result)
+        return decode_payload(raw.result, entry.id, "result")
 
     def call_void(self, function_id: str, data: Any, **kwargs: Any) -> None:
         """Fire and forget; failures are logged."""
@@ -382,9 +382,9 @@ class Invoker:
         metadata: msgspec.Raw,
         ctx: CallContext,
     ) -> None:
-        ctx.metadata = p.from_raw(metadata)
         try:
-            value = await self._run_local(entry, p.from_raw(data), ctx)
+            ctx.metadata = decode_payload(metadata, entry.id, "metadata")
+            value = await self._run_local(entry, decode_payload(data, entry.id), ctx)
             if reply_id is None:
                 return
             try:
@@ -415,6 +415,20 @@ class Invoker:
 
     async def _reply_error(self, caller: Peer, invocation_id: str, function_id: str, code: str, message: str) -> None:
         await _send_quietly(caller, p.error_result(invocation_id, function_id, code, message))
+
+
+def decode_payload(raw: msgspec.Raw, function_id: str, what: str = "input") -> Any:
+    """Parse a payload that came from outside for in-process code. Valid JSON can still be
+    unusable here (``1E400`` overflows a float, nesting beyond the decoder's stack): that is a
+    typed error for the caller, never an exception that ends a task without an answer."""
+    try:
+        return p.from_raw(raw)
+    except RecursionError:
+        raise FunctionError(
+            E.PAYLOAD_TOO_DEEP, f"{what} of {function_id} is nested too deeply to decode (over ~900 levels)"
+        ) from None
+    except (msgspec.DecodeError, UnicodeError) as exc:
+        raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize {what} for {function_id}: {exc}") from None
 
 
 async def _send_quietly(peer: Peer, frame: bytes) -> None:
