@@ -48,8 +48,19 @@ class EngineLimits:
     max_triggers_per_worker: int = 50_000
     max_trigger_types_per_worker: int = 1_000
     max_pending_per_worker: int = 65_536
+    #: The part of a worker's ``max_pending_per_worker`` one caller may hold (a connection; all
+    #: built-in callers count as one): one greedy caller cannot starve the others.
+    max_pending_caller_share: float = 0.5
     invocation_timeout_ms: int = 30_000
     reattach_wait_ms: int = 5_000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_pending_caller_share <= 1:
+            raise ValueError("max_pending_caller_share must be > 0 and <= 1")
+
+    @property
+    def max_pending_per_caller(self) -> int:
+        return max(1, int(self.max_pending_per_worker * self.max_pending_caller_share))
 
 
 @dataclass(slots=True)
@@ -73,6 +84,7 @@ class Engine:
             self.functions,
             InvokerLimits(
                 max_pending_per_peer=self.limits.max_pending_per_worker,
+                max_pending_per_caller=self.limits.max_pending_per_caller,
                 default_timeout=self.limits.invocation_timeout_ms / 1000,
             ),
         )
