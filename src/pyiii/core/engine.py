@@ -23,6 +23,7 @@ from pyiii.core import errors as E
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
+from pyiii.core.health import HealthBoard, HealthCheck
 from pyiii.core.invoker import Invoker, InvokerLimits, decode_payload
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, TriggerProvider, TriggerRegistry, TriggerType
@@ -53,6 +54,10 @@ class EngineLimits:
     max_pending_caller_share: float = 0.5
     invocation_timeout_ms: int = 30_000
     reattach_wait_ms: int = 5_000
+    #: A health check (e.g. a Redis PING) answering later than this is "down".
+    health_check_timeout_ms: int = 1_000
+    #: How long one check's answer is reused: probes cannot hammer a dependency.
+    health_check_cache_ms: int = 1_000
 
     def __post_init__(self) -> None:
         if not 0 < self.max_pending_caller_share <= 1:
@@ -107,7 +112,10 @@ class Engine:
         #: Set once every configured worker started (``/readyz``); workers add named checks of
         #: their connections (e.g. Redis) that must also hold for the engine to be ready.
         self.ready = False
-        self.health_checks: dict[str, Callable[[], bool]] = {}
+        self.health_checks: dict[str, HealthCheck] = {}
+        self.health = HealthBoard(
+            self.health_checks, self.limits.health_check_timeout_ms / 1000, self.limits.health_check_cache_ms / 1000
+        )
 
     # ================================================================= in-process API
 

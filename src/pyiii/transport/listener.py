@@ -11,6 +11,7 @@ import json
 import logging
 import socket
 import uuid
+from collections.abc import Awaitable
 from http import HTTPStatus
 from urllib.parse import SplitResult, parse_qs
 
@@ -109,10 +110,12 @@ class Listener:
 
     # ------------------------------------------------------------------ routing
 
-    def _route(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _route(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | Awaitable[Response] | None:
         path = _split_target(request.path).path
         if path in health.PATHS:
-            return health.probe(self.engine, path)
+            return health.probe(self.engine, path)  # awaited by websockets (adapter checks are async)
         if len(self._connections) >= self.config.max_connections:
             return _text_response(
                 HTTPStatus.SERVICE_UNAVAILABLE,

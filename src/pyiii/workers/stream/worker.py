@@ -61,6 +61,8 @@ class StreamWorker(BuiltinWorker):
 
     async def start(self) -> None:
         await self.store.open()
+        if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
+            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
         self.bus.listen(self.hub.dispatch)
         await self.bus.start()
         reg = partial(self.engine.register_function, worker=self.entry_id)
