@@ -64,7 +64,7 @@ def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-@pytest.mark.parametrize("depth", [1_000, 100_000])
+@pytest.mark.parametrize("depth", [1_000, 100_000, 2_000_000])
 async def test_deep_data_to_a_builtin_gets_payload_too_deep(caller: RawWorker, depth: int) -> None:
     inv = str(uuid.uuid4())
     reply = await send_text(caller, invoke_text("engine::functions::list", nested(depth), inv), inv)
@@ -75,7 +75,7 @@ async def test_deep_data_to_a_builtin_gets_payload_too_deep(caller: RawWorker, d
 async def test_deep_data_with_the_id_after_it_is_still_answered(caller: RawWorker) -> None:
     """The addressing fields are found even when they follow the deep payload."""
     inv = str(uuid.uuid4())
-    text = f'{{"type":"invokefunction","data":{nested(5_000)},"function_id":"a::b","invocation_id":"{inv}"}}'
+    text = f'{{"type":"invokefunction","data":{nested(2_000_000)},"function_id":"a::b","invocation_id":"{inv}"}}'
     reply = await send_text(caller, text, inv)
     assert reply["error"]["code"] == "payload_too_deep", reply
 
