@@ -75,6 +75,8 @@ def _glob_escape(text: str) -> str:
 
 
 class RedisStore(KvStore):
+    remote_kind = "redis"
+
     def __init__(self, url: str, namespace: str, *, max_connections: int = 64, max_update_retries: int = 1000) -> None:
         self.url = url
         self.prefix = f"{namespace}:"
@@ -101,6 +103,9 @@ class RedisStore(KvStore):
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+    async def ping(self) -> None:
+        await self.redis.ping()
 
     def _key(self, table: str) -> str:
         return self.prefix + table

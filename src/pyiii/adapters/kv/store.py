@@ -41,12 +41,18 @@ class KvError(Exception):
 class KvStore(abc.ABC):
     #: Shown in logs and the start-up banner.
     description: str = ""
+    #: Set by stores that depend on a server (``redis``): its check is listed in ``/readyz``.
+    remote_kind: str | None = None
 
     async def open(self) -> None:
         """Connect / create files. Raises KvError when the back-end is unusable."""
         return None
 
     async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        """Raise when the back-end cannot serve now (``/readyz``). Local stores always can."""
         return None
 
     def change_bus(self, channel: str) -> EventBus:

@@ -215,8 +215,11 @@ class Functions:
         def part(on: bool, details: dict[str, Any]) -> dict[str, Any]:
             return {"status": "healthy" if on else "disabled", "details": details}
 
+        # The servers the engine's adapters depend on (the checks /readyz uses, same cache).
+        adapters = await self.engine.health.report()
         return {
-            "status": "healthy",
+            "status": "healthy" if all(a.ok for a in adapters.values()) else "unhealthy",
+            "adapters": [{"name": name, **a.to_json()} for name, a in adapters.items()],
             "components": {
                 "otel": part(s.enabled, {"exporter": s.exporter, "endpoint": s.endpoint,
                                          "sampling_ratio": s.sampling_ratio, "service_name": s.service_name}),
