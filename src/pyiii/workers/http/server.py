@@ -2,7 +2,8 @@
 
 Keep-alive, pipelining (one request at a time per connection, in order), TCP_NODELAY, read
 backpressure for request bodies, write backpressure for responses, protocol-level limits (URL,
-header count, body size) answered with the JSON error envelope, and a draining shutdown.
+head bytes, header count, body size, connections, how long a head or body may take) checked
+while reading and answered with the JSON error envelope, and a draining shutdown.
 The request pipeline itself is ``app(request, sink)``; this module knows nothing about routes.
 """
 
@@ -121,8 +122,8 @@ class HttpConnection(asyncio.Protocol):
     Every wait on the client has a deadline (one timer per connection, re-armed only when it
     fires early): an idle keep-alive connection gets ``keep_alive_timeout``; a request head
     ``header_timeout`` from its first byte, however the bytes trickle in; a body
-    ``body_timeout`` plus a second per ``body_min_rate`` bytes. While the request is being
-    answered (and reading is paused for backpressure) the client is not waited on.
+    ``body_timeout`` plus a second per ``body_min_rate`` bytes. Nothing is asked of the client
+    while its whole request is in and being answered, or while we paused reading (backpressure).
     """
 
     def __init__(self, server: HttpServer) -> None:
@@ -499,8 +500,8 @@ class HttpConnection(asyncio.Protocol):
         elif not want_pause and self._reading_paused:
             self._reading_paused = False
             self.transport.resume_reading()
-            # The client could not send while we did not read: its body clock starts again.
-            self._body_since = self.loop.time()
+            # The client could not send while we did not read: its clocks start again.
+            self._body_since = self._head_since = self.loop.time()
             self._body_base = self._body_seen
             self._watch()
 
@@ -509,9 +510,9 @@ class HttpConnection(asyncio.Protocol):
     def _deadline(self) -> float | None:
         """When the client must have sent what we wait for now; None when we wait on nothing."""
         limits = self.limits
+        if self._reading_paused:
+            return None  # we stopped reading, not the client
         if self._parsing is not None:  # a body is arriving
-            if self._reading_paused:
-                return None  # we stopped reading, not the client
             earned = (self._body_seen - self._body_base) / limits.body_min_rate if limits.body_min_rate else 0.0
             return self._body_since + limits.body_timeout + earned
         if self._in_head and self._head_bytes:
