@@ -131,6 +131,8 @@ async def test_past_max_connections_new_ones_are_refused_and_open_ones_keep_work
         stats = await call(edge, "iii-http::stats")
         assert stats["refused_connections"] > refused_before
         assert stats["max_connections"] == MAX_CONNECTIONS
+        health = await call(edge, "engine::health::check")  # the same counters, in the engine's health
+        assert health["components"]["http"]["details"]["refused_connections"] == stats["refused_connections"]
     finally:
         for _, writer in held:
             writer.close()
