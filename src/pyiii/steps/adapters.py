@@ -9,7 +9,7 @@ from typing import Any
 
 from pyiii.steps.config import TriggerDef
 from pyiii.steps.context import FlowContext, TriggerInfo
-from pyiii.steps.inputs import ApiRequest, StateTriggerInput, StreamTriggerInput, to_http_result
+from pyiii.steps.inputs import ApiRequest, ApiResponse, StateTriggerInput, StreamTriggerInput, to_http_result
 from pyiii.steps.invoke import arity, invoke, run_middleware
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.schemas import SchemaError, validate
@@ -59,9 +59,9 @@ def _args(fn: Callable[..., Any], t: TriggerDef, value: Any, ctx: FlowContext) -
     return (None if t.type == "cron" else value, ctx)
 
 
-def _invalid_body(exc: SchemaError) -> dict[str, Any]:
-    return {"status_code": 400, "headers": {},
-            "body": {"error": "Invalid request body", "errors": [e.to_json() for e in exc.errors]}}
+def _invalid_body(exc: SchemaError) -> ApiResponse[Any]:
+    # An ApiResponse, like a handler's, so middleware around it can read and edit it.
+    return ApiResponse(status=400, body={"error": "Invalid request body", "errors": [e.to_json() for e in exc.errors]})
 
 
 def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:
@@ -81,15 +81,17 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
             ctx = context(request)
 
             async def final() -> Any:
+                # What the handler returned, as is: Motia middleware reads and edits it
+                # (``response = await next(); response.headers[...] = ...``).
                 try:
                     request.body = validate(t.body_schema, request.body)
                 except SchemaError as exc:
                     return _invalid_body(exc)
-                return to_http_result(await invoke(handler, (request, ctx)))
+                return await invoke(handler, (request, ctx))
 
             if t.middleware:
                 return to_http_result(await run_middleware(t.middleware, request, ctx, final))
-            return await final()
+            return to_http_result(await final())
 
         return _bare(http_function)
 

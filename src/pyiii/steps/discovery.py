@@ -56,13 +56,23 @@ def prepare(project: Path) -> None:
     if root in sys.path:
         sys.path.remove(root)
     sys.path.insert(0, root)
-    for top in DEFAULT_ROOTS:
-        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
-            module = sys.modules[name]
-            where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", []) or []), None)
-            if where is None or not Path(where).resolve().is_relative_to(project):
-                del sys.modules[name]
+    # Decide for every module first, delete after: reading a namespace package's ``__path__``
+    # looks its parent up in ``sys.modules``, which must still be there.
+    stale = [name for name in list(sys.modules) if name.split(".", 1)[0] in DEFAULT_ROOTS
+             and not _inside(sys.modules[name], project)]
+    for name in stale:
+        sys.modules.pop(name, None)
     importlib.invalidate_caches()
+
+
+def _inside(module: ModuleType, project: Path) -> bool:
+    where = getattr(module, "__file__", None)
+    if where is None:
+        try:
+            where = next(iter(getattr(module, "__path__", []) or []), None)
+        except (KeyError, AttributeError):  # a namespace package whose parent is already gone
+            return False
+    return where is not None and Path(where).resolve().is_relative_to(project)
 
 
 def import_file(project: Path, path: Path) -> ModuleType:
