@@ -94,7 +94,8 @@ class QueueTrigger(_Model):
     topic: str
     condition: Any = None
     input: Any = None
-    config: QueueConfig | None = None
+    #: A :class:`QueueConfig` (sent with its defaults filled in, as 1.0.3rc1 does) or a dict (as is).
+    config: Any = None
     infrastructure: Any = None
 
 
