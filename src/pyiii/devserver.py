@@ -16,6 +16,7 @@ from typing import Literal
 
 from pyiii.config import EngineConfig, WorkerEntry, find_default, load
 from pyiii.workers import catalog
+from pyiii.workers.exec import motia
 
 StepsMode = Literal["thread", "process"]
 CONSOLE_NAMES = ("iii-console", "console")
@@ -86,13 +87,46 @@ class ProcessSteps:
                 self.proc.kill()
 
 
+def motia_runners(project: Path, config: EngineConfig) -> list[str]:
+    """The commands of ``iii-exec`` entries, run in ``project``, that start Motia's Python runner.
+    Each one serves the project's steps (the real motia, or pyiii's Steps runner in its place,
+    decided by the exec worker), so ``dev``/``start`` must not load them a second time."""
+    found: list[str] = []
+    for entry in config.workers:
+        if entry.kind != "iii-exec":
+            continue
+        cwd = (project / (getattr(entry.config, "cwd", None) or ".")).resolve()
+        if cwd != project.resolve():
+            continue
+        found.extend(m.text for m in map(motia.parse, getattr(entry.config, "exec", [])) if m is not None)
+    return found
+
+
+class NoSteps:
+    """In place of the steps worker when an exec entry runs Motia's runner (never run both)."""
+
+    def __init__(self, commands: list[str]) -> None:
+        self.commands = commands
+
+    async def start(self) -> None:
+        print(f"steps: served by the iii-exec entry `{self.commands[0]}` (Motia's runner, or pyiii's Steps runner "
+              "in its place); pyiii's in-process Steps runner stays off", file=sys.stderr, flush=True)
+
+    async def stop(self) -> None:
+        return None
+
+
 async def run_project(
     project: Path, config: EngineConfig, *, watch: bool, steps_in: StepsMode = "thread", grace: float = 10.0
 ) -> int:
     from pyiii.runner import EngineProcess, serve
 
-    def steps(url: str) -> ThreadSteps | ProcessSteps:
+    runners = motia_runners(project, config)
+
+    def steps(url: str) -> ThreadSteps | ProcessSteps | NoSteps:
         os.environ.setdefault("III_URL", url)
+        if runners:
+            return NoSteps(runners)
         return ThreadSteps(project, url, watch) if steps_in == "thread" else ProcessSteps(project, url, watch)
 
     return await serve(EngineProcess(config, project_dir=project), grace=grace, companion=steps)

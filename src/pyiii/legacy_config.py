@@ -85,7 +85,8 @@ HTTP_DOCS_ONLY: Final[dict[str, str]] = {
     "not_found_function": "pyiii has no equivalent",
 }
 
-#: Commands that start Motia's own runner (§A.8 step 8); pyiii runs them as written.
+#: Commands that start Motia's own runner (§A.8 step 8). The exec worker decides at start whether
+#: it runs as written or pyiii's Steps runner takes its place (pyiii/workers/exec/motia.py).
 MOTIA_RUNNER = re.compile(r"(?:^|[\s/])motia(?:-iii)?(?:\s|$)")
 
 DEFAULT_PORT: Final = 49134
@@ -224,8 +225,9 @@ def _translate_config(name: str, config: dict[str, Any], place: str, config_path
         for command in config["exec"]:
             text = command if isinstance(command, str) else " ".join(map(str, command))
             if MOTIA_RUNNER.search(text):
-                notes.append(f"{place}: runs `{text}` as written: the motia package (and the iii-sdk it pins) "
-                             "must be installed; it connects to pyiii through III_URL")
+                notes.append(f"{place}: `{text}` starts Motia's runner: it runs as written if the motia runtime "
+                             "is installed where it runs (connecting through III_URL), else pyiii's Steps runner "
+                             "serves its folder; the exec worker logs which")
     return config
 
 

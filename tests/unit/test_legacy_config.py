@@ -207,10 +207,10 @@ def test_telemetry_module_is_dropped_with_a_log_line(caplog: pytest.LogCaptureFi
     assert "iii ≤ 0.10 module format" in caplog.text
 
 
-def test_motia_runner_is_run_as_written_and_said_so(caplog: pytest.LogCaptureFixture) -> None:
+def test_motia_runner_command_is_noted(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="pyiii.config"):
         parse(MOTIA_TEMPLATE, source="iii-config.yaml")
-    assert "runs `uv run motia run --dir steps` as written" in caplog.text
+    assert "`uv run motia run --dir steps` starts Motia's runner" in caplog.text
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--project", type=Path, default=Path.cwd())
     ap.add_argument("--url", default=os.environ.get("III_URL", "ws://127.0.0.1:49134"))
     ap.add_argument("--watch", action="store_true", help="reload a step when its file changes")
+    ap.add_argument("--dir", default=None,
+                    help="step folder, as `motia run --dir` (default: steps/ and src/); src/ is searched too")
     ap.add_argument("--log-level", default=os.environ.get("PYIII_LOG_LEVEL", "info"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO), stream=sys.stderr,
@@ -28,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    runner = StepsRunner(args.project, args.url)
-    watcher = StepWatcher(discovery.roots(runner.project), runner.reload_file) if args.watch else None
+    dirs = discovery.DEFAULT_ROOTS if args.dir is None else discovery.motia_dirs(args.dir)
+    runner = StepsRunner(args.project, args.url, dirs=dirs)
+    watcher = StepWatcher(discovery.roots(runner.project, dirs), runner.reload_file) if args.watch else None
     if watcher is not None:  # watch first: an edit made while the steps load is not missed
         watcher.start()
     report = runner.start()

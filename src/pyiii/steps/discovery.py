@@ -30,6 +30,13 @@ class StepLoadError(Exception):
     """A step or stream file could not be imported or declares an invalid config."""
 
 
+def motia_dirs(directory: str) -> tuple[str, ...]:
+    """The folders ``motia run --dir <directory>`` searches: that one, and ``src`` (Motia's CLI
+    adds it unless the directory is ``src`` itself, spec §B.3)."""
+    directory = directory.rstrip("/") or "."
+    return (directory,) if directory in ("src", "./src") else (directory, "src")
+
+
 def roots(project: Path, names: Iterable[str] = DEFAULT_ROOTS) -> list[Path]:
     return [project / n for n in names if (project / n).is_dir()]
 

@@ -44,8 +44,11 @@ class LoadReport:
 
 
 class StepsRunner:
-    def __init__(self, project: Path, engine_url: str, *, worker_name: str = "steps") -> None:
+    def __init__(self, project: Path, engine_url: str, *, worker_name: str = "steps",
+                 dirs: tuple[str, ...] = discovery.DEFAULT_ROOTS) -> None:
         self.project = project.resolve()
+        #: Folders (relative to ``project``) searched for step and stream files.
+        self.dirs = dirs
         self.engine_url = engine_url
         self.worker_name = worker_name
         self.client: III | None = None
@@ -99,7 +102,7 @@ class StepsRunner:
 
     def load_streams(self, report: LoadReport) -> None:
         streams: dict[str, Stream] = {}
-        for path in discovery.find(self.project, STREAM_SUFFIX):
+        for path in discovery.find(self.project, STREAM_SUFFIX, self.dirs):
             try:
                 loaded = discovery.load_stream(self.project, path)
             except StepLoadError as exc:
@@ -124,7 +127,7 @@ class StepsRunner:
         report = LoadReport()
         with self._lock:
             self.load_streams(report)
-            report.steps += self._load_steps(discovery.find(self.project, STEP_SUFFIX), report)
+            report.steps += self._load_steps(discovery.find(self.project, STEP_SUFFIX, self.dirs), report)
         return report
 
     def _load_steps(self, paths: list[Path], report: LoadReport) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pyiii.core.engine import Engine
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.exec import process
+from pyiii.workers.exec import motia, process
 from pyiii.workers.exec.config import ExecConfig
 from pyiii.workers.exec.globs import GlobSet
 
@@ -40,6 +40,8 @@ class ExecWorker(BuiltinWorker):
         self._tasks: list[asyncio.Task[None]] = []
         #: How many times the pipeline was (re)started; visible for tests and the console.
         self.starts = 0
+        #: The commands run: ``exec`` with a Motia runner replaced when motia is not runnable.
+        self.commands: list[str | list[str]] = list(self.cfg.exec)
 
     async def start(self) -> None:
         if not self.cfg.exec:
@@ -60,8 +62,24 @@ class ExecWorker(BuiltinWorker):
                 await task
 
     def endpoints(self) -> list[str]:
-        last = self.cfg.exec[-1] if self.cfg.exec else ""
+        last = self.commands[-1] if self.commands else ""
         return [last if isinstance(last, str) else " ".join(last)]
+
+    async def _resolve_motia(self) -> None:
+        """Each command that starts Motia's Python runner: as written if the real motia runs
+        there, else pyiii's Steps runner on the same ``--dir`` (motia.py; spec §A.8 step 8)."""
+        for i, command in enumerate(self.cfg.exec):
+            found = motia.parse(command)
+            if found is None:
+                continue
+            verdict = await motia.probe(found, self.cwd, self._env())
+            if verdict.runnable:
+                log.info("`%s`: Motia's runner runs as written (%s); pyiii's Steps runner stays off for it",
+                         found.text, verdict.reason)
+                continue
+            self.commands[i] = motia.replacement(found)
+            log.info("`%s`: %s -> pyiii's Steps runner serves %s/ instead (`python -m pyiii.steps --dir %s`)",
+                     found.text, verdict.reason, found.directory, found.directory)
 
     # ------------------------------------------------------------------ supervision
 
@@ -69,6 +87,7 @@ class ExecWorker(BuiltinWorker):
         return {**os.environ, "III_URL": self.context.engine_url, **self.cfg.env}
 
     async def _supervise(self) -> None:
+        await self._resolve_motia()
         backoff = self.cfg.restart_backoff_ms / 1000
         while not self._stopping:
             self._restart.clear()
@@ -95,7 +114,7 @@ class ExecWorker(BuiltinWorker):
         """Run the setup commands, then the last one until it exits or a restart is asked.
         Returns ``restart``, ``exited`` or ``failed``."""
         grace = self.cfg.stop_grace_ms / 1000
-        *setup, main = self.cfg.exec
+        *setup, main = self.commands
         for command in setup:
             proc = await process.spawn(command, self.cwd, self._env(), grace)
             self._current = proc

@@ -1,0 +1,107 @@
+"""Which exec commands start Motia's Python runner, and whether the real runtime is runnable
+where they run (pyiii/workers/exec/motia.py; spec §A.8 step 8)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyiii.workers.exec import motia
+
+
+@pytest.mark.parametrize(("command", "uv", "directory", "watch"), [
+    ("uv run motia run --dir steps", True, "steps", False),
+    ("motia run --dir steps", False, "steps", False),
+    ("motia run", False, "steps", False),
+    ("motia dev --watch -d src", False, "src", True),
+    ("motia-iii run --dir=app/steps", False, "app/steps", False),
+    ("uv run --with motia motia run -dsteps", True, "steps", False),
+    ("OTEL_ENABLED=false uv run motia run --dir steps", True, "steps", False),
+    ("/opt/venv/bin/motia run --dir steps", False, "steps", False),
+    (["uv", "run", "motia", "run", "--dir", "flows"], True, "flows", False),
+])
+def test_motia_runners_are_recognised(command: str | list[str], uv: bool, directory: str, watch: bool) -> None:
+    found = motia.parse(command)
+    assert found is not None
+    assert (found.uv, found.directory, found.watch) == (uv, directory, watch)
+
+
+@pytest.mark.parametrize("command", [
+    "npx motia dev",                        # Node's runner: stays as written
+    "motia build",                          # not a runner
+    "motia typegen",
+    "python -m src.main",
+    "uv sync",
+    "uv run python app.py",
+    "motia run --dir steps && echo done",   # shell operators: not taken apart
+    "echo motia run",
+    "motia",
+])
+def test_other_commands_are_not(command: str) -> None:
+    assert motia.parse(command) is None
+
+
+def test_replacement_is_pyiii_steps_runner_on_the_same_dir() -> None:
+    found = motia.parse("motia dev --dir flows --watch")
+    assert found is not None
+    assert motia.replacement(found) == [sys.executable, "-m", "pyiii.steps", "--project", ".", "--dir", "flows",
+                                        "--watch"]
+
+
+def _script(folder: Path, name: str, shebang: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f"#!{shebang}\n")
+    path.chmod(0o755)
+    return path
+
+
+async def test_not_on_path_is_not_runnable(tmp_path: Path) -> None:
+    found = motia.parse("motia run --dir steps")
+    assert found is not None
+    verdict = await motia.probe(found, str(tmp_path), {"PATH": str(tmp_path / "bin")})
+    assert not verdict.runnable and "not installed" in verdict.reason
+
+
+async def test_uv_missing_or_no_venv_motia_is_not_runnable(tmp_path: Path) -> None:
+    found = motia.parse("uv run motia run --dir steps")
+    assert found is not None
+    verdict = await motia.probe(found, str(tmp_path), {"PATH": str(tmp_path / "bin")})
+    assert not verdict.runnable and verdict.reason == "`uv` is not installed"
+    _script(tmp_path / "bin", "uv", "/bin/sh")
+    verdict = await motia.probe(found, str(tmp_path), {"PATH": str(tmp_path / "bin")})
+    assert not verdict.runnable and "`uv sync`" in verdict.reason
+
+
+async def test_a_motia_that_does_not_import_is_not_runnable(tmp_path: Path) -> None:
+    _script(tmp_path / "bin", "motia", sys.executable)  # this interpreter has no `motia` package
+    found = motia.parse("motia run --dir steps")
+    assert found is not None
+    verdict = await motia.probe(found, str(tmp_path), {"PATH": str(tmp_path / "bin")})
+    assert not verdict.runnable
+    assert "does not import" in verdict.reason and "No module named 'motia'" in verdict.reason
+
+
+async def test_a_motia_that_imports_is_runnable(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for package in ("motia", "iii"):
+        (site / package).mkdir(parents=True)
+        (site / package / "__init__.py").write_text("")
+    (site / "motia" / "cli.py").write_text("")
+    (site / "motia" / "iii.py").write_text("")
+    _script(tmp_path / ".venv" / "bin", "motia", sys.executable)
+    _script(tmp_path / "bin", "uv", "/bin/sh")
+    found = motia.parse("uv run motia run --dir steps")
+    assert found is not None
+    verdict = await motia.probe(found, str(tmp_path), {"PATH": str(tmp_path / "bin"), "PYTHONPATH": str(site)})
+    assert verdict.runnable, verdict.reason
+
+
+async def test_a_node_motia_runs_as_written(tmp_path: Path) -> None:
+    _script(tmp_path / "bin", "motia", "/usr/bin/env node")
+    found = motia.parse("motia dev")
+    assert found is not None
+    verdict = await motia.probe(found, str(tmp_path), {"PATH": str(tmp_path / "bin")})
+    assert verdict.runnable and "not a Python script" in verdict.reason
