@@ -27,6 +27,8 @@ from typing import Any, Final
 
 import yaml
 
+from pyiii.workers.exec import motia as exec_motia
+
 #: A location in the document: keys and list indices from the root, e.g. ``("modules", 2, "config")``.
 Path = tuple[str | int, ...]
 LineOf = Callable[[Path], "int | None"]
@@ -224,7 +226,10 @@ def _translate_config(name: str, config: dict[str, Any], place: str, config_path
                                     line_of(config_path) or line)
         for command in config["exec"]:
             text = command if isinstance(command, str) else " ".join(map(str, command))
-            if MOTIA_RUNNER.search(text):
+            if MOTIA_RUNNER.search(text) and exec_motia.parse(command) is None:
+                notes.append(f"{place}: `{text}` runs as written (Motia's Node runner, or a command pyiii does "
+                             "not take apart); it connects to pyiii through III_URL")
+            elif MOTIA_RUNNER.search(text):
                 notes.append(f"{place}: `{text}` starts Motia's runner: it runs as written if the motia runtime "
                              "is installed where it runs (connecting through III_URL), else pyiii's Steps runner "
                              "serves its folder; the exec worker logs which")

@@ -1,0 +1,5 @@
+export const config = {
+  name: 'nodeOrderStatus',
+  schema: { type: 'object' },
+  baseConfig: { storageType: 'default' as const },
+}
