@@ -27,8 +27,6 @@ from typing import Any, Final
 
 import yaml
 
-from pyiii.workers.exec import motia as exec_motia
-
 #: A location in the document: keys and list indices from the root, e.g. ``("modules", 2, "config")``.
 Path = tuple[str | int, ...]
 LineOf = Callable[[Path], "int | None"]
@@ -221,6 +219,8 @@ def _translate_config(name: str, config: dict[str, Any], place: str, config_path
             raise LegacyConfigError(f"{place}: both `level` and `log_level`; keep `level`", key_line("log_level"))
         config = {("level" if k == "log_level" else k): v for k, v in config.items()}
     if name == "iii-exec":
+        from pyiii.workers.exec import motia as exec_motia  # only with an exec entry (start-up time, B12)
+
         if not config.get("exec"):
             raise LegacyConfigError(f"{place}: needs an `exec:` list (iii 0.10 refused to start without it)",
                                     line_of(config_path) or line)
