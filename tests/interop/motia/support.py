@@ -26,16 +26,18 @@ HERE = Path(__file__).resolve().parent
 
 class MotiaApp:
     def __init__(self, app: str, workdir: Path, *, command: str | None = None,
-                 env: dict[str, str] | None = None, steps_from: tuple[str, ...] = ()) -> None:
+                 env: dict[str, str] | None = None, steps_from: tuple[str, ...] = (), copy: bool = True) -> None:
+        """``copy`` False runs ``workdir/app`` as it is (a project an earlier run copied and edited)."""
         self.project = workdir / app
         ignore = shutil.ignore_patterns("node_modules", "dist", "data", "__pycache__")
-        shutil.copytree(HERE / app, self.project, ignore=ignore)
+        if copy:
+            shutil.copytree(HERE / app, self.project, ignore=ignore)
         for other in steps_from:  # the mixed project: the Python and the Node apps' steps side by side
             shutil.copytree(HERE / other / "steps", self.project / "steps", ignore=ignore, dirs_exist_ok=True)
         self.command = command
         self.extra_env = env or {}
         self.engine_port, self.http_port, self.stream_port = free_port(), free_port(), free_port()
-        self.log_path = workdir / f"{app}-{command or 'plain'}.log"
+        self.log_path = workdir / f"{app}-{command or 'plain'}-{self.engine_port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
