@@ -34,6 +34,8 @@ PYTHON_RUNTIMES: dict[str, list[str]] = {
     # The newest 1.0.x on PyPI. It pins no iii-sdk, so pip takes the newest one, with which
     # `import motia` fails (`iii.Logger` is gone): the install a user gets today.
     "1.0.4rc1": ["motia==1.0.4rc1"],
+    # `uv` itself, for the template's own command `uv run motia run --dir steps`.
+    "uv": ["uv"],
 }
 NODE_VERSION = "1.0.4-rc.1"
 

@@ -2,7 +2,9 @@
 from each app's module-format ``iii-config.yaml``:
 
 * Python: ``motia`` 1.0.0rc24 + ``iii-sdk`` 0.2.0 (the pins of the Motia 1.0 Python template) runs
-  as written; pyiii's own Steps runner stays off (each step registers once, with rc24's ids).
+  as written — ``motia run`` from its venv, and the template's ``uv run motia run --dir steps`` with
+  the project's ``.venv`` — and pyiii's own Steps runner stays off (each step registers once,
+  with rc24's ids).
 * Python: ``motia`` 1.0.4rc1, the newest 1.0.x, as pip installs it (newest iii-sdk) does not
   import; pyiii's Steps runner takes that command's place and serves the same files.
 * Node: ``motia`` 1.0.4-rc.1 (``iii-sdk`` 0.9.0) builds and runs its steps (``npx motia dev``,
@@ -41,14 +43,24 @@ def once_each(functions: list[str], steps: tuple[str, ...]) -> dict[str, str]:
 
 
 @pytest.mark.timeout(600)  # the first run installs the runtime
-async def test_motia_rc24_python_runtime_runs_as_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["motia", "uv run"])
+async def test_motia_rc24_python_runtime_runs_as_written(tmp_path: Path, how: str) -> None:
     runtime = python_runtime("rc24")
-    app = MotiaApp("app_py", tmp_path, command="dev",
-                   env={"MOTIA_PY": str(runtime / "bin" / "motia"), "PATH": BARE_PATH}).start()
+    if how == "uv run":  # the template's command as is: `uv run motia run --dir steps`, the project's .venv
+        env = {"PATH": f"{python_runtime('uv') / 'bin'}:{BARE_PATH}"}
+        command = "uv run motia run --dir steps"
+    else:  # `motia run --dir steps` from an activated virtualenv
+        env = {"MOTIA_PY": str(runtime / "bin" / "motia"), "PATH": BARE_PATH}
+        command = f"{runtime / 'bin' / 'motia'} run --dir steps"
+    app = MotiaApp("app_py", tmp_path, command="dev", env=env)
+    if how == "uv run":
+        (app.project / ".venv").symlink_to(runtime)
+    app.start()
     try:
         await check_orders(app)
         logs = app.logs()
-        assert "Motia's runner runs as written" in logs and "in-process Steps runner stays off" in logs
+        assert f"`{command}`: Motia's runner runs as written" in logs, logs
+        assert "in-process Steps runner stays off" in logs
         assert "motia.cli: Found 6 step(s) and 1 stream(s)" in logs  # Motia's own CLI loaded them
         ids = once_each(await app.functions(), PY_STEPS)
         assert ids["CreateOrder"] == "steps::CreateOrder::trigger::0"  # rc24's ids: the real runtime served
