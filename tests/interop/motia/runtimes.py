@@ -31,6 +31,8 @@ PYTHON_RUNTIMES: dict[str, list[str]] = {
     # What `motia create` wrote into a Motia 1.0 Python project's pyproject.toml (spec §B.1); pydantic
     # < 2.14 because rc24's loader fails on 2.14 (spec/steps-and-console.md §0.3).
     "rc24": ["motia==1.0.0rc24", "iii-sdk==0.2.0", "pydantic<2.14"],
+    # Motia 1.0.3 (standalone awaited services); iii-sdk 0.8.3 is the SDK it works with (spec §B.1).
+    "1.0.3rc1": ["motia==1.0.3rc1", "iii-sdk==0.8.3", "pydantic<2.14"],
     # The newest 1.0.x on PyPI. It pins no iii-sdk, so pip takes the newest one, with which
     # `import motia` fails (`iii.Logger` is gone): the install a user gets today.
     "1.0.4rc1": ["motia==1.0.4rc1"],

@@ -5,6 +5,8 @@ from each app's module-format ``iii-config.yaml``:
   as written — ``motia run`` from its venv, and the template's ``uv run motia run --dir steps`` with
   the project's ``.venv`` — and pyiii's own Steps runner stays off (each step registers once,
   with rc24's ids).
+* Python: ``motia`` 1.0.3rc1 + ``iii-sdk`` 0.8.3 on the same app in 1.0.3's style (app_py_g2a/),
+  and those files on pyiii's Steps runner.
 * Python: ``motia`` 1.0.4rc1, the newest 1.0.x, as pip installs it (newest iii-sdk) does not
   import; pyiii's Steps runner takes that command's place and serves the same files.
 * Node: ``motia`` 1.0.4-rc.1 (``iii-sdk`` 0.9.0) builds and runs its steps (``npx motia dev``,
@@ -64,6 +66,25 @@ async def test_motia_rc24_python_runtime_runs_as_written(tmp_path: Path, how: st
         assert "motia.cli: Found 6 step(s) and 1 stream(s)" in logs  # Motia's own CLI loaded them
         ids = once_each(await app.functions(), PY_STEPS)
         assert ids["CreateOrder"] == "steps::CreateOrder::trigger::0"  # rc24's ids: the real runtime served
+    finally:
+        app.stop()
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("runner", ["1.0.3rc1", "pyiii"])
+async def test_motia_103_style_app(tmp_path: Path, runner: str) -> None:
+    """The G2a app (standalone ``stateManager``/``enqueue``, ``MotiaHttpArgs``) on motia 1.0.3rc1 +
+    iii-sdk 0.8.3 (HTTP answered through the SDK's response channel), and on pyiii's runner."""
+    env = {"PATH": BARE_PATH}
+    if runner != "pyiii":
+        env["MOTIA_PY"] = str(python_runtime(runner) / "bin" / "motia")
+    app = MotiaApp("app_py_g2a", tmp_path, command="start", env=env).start()
+    try:
+        await check_orders(app)
+        logs = app.logs()
+        assert ("Motia's runner runs as written" if runner != "pyiii" else "pyiii's Steps runner serves steps/") in logs
+        ids = once_each(await app.functions(), PY_STEPS)
+        assert ids["CreateOrder"] == "steps::CreateOrder::trigger::http(POST /orders)"  # 1.0.3's scheme, both
     finally:
         app.stop()
 
