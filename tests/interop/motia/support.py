@@ -7,6 +7,8 @@ waits, with ``eventually``, for the queue chain, the stream, the state and the c
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 import signal
@@ -17,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import REPO, free_port
 from tests.support.waiting import eventually
 from tests.support.wire import RawWorker
@@ -101,36 +104,60 @@ async def served(app: MotiaApp, client: httpx.AsyncClient, path: str, timeout: f
     return result
 
 
+async def stream_update(client: StreamClient, item_id: str, timeout: float) -> dict[str, Any]:
+    """The first event a stream subscriber receives about ``item_id`` with status ``processed``."""
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await client.next(timeout)
+            if f'"{item_id}"' in json.dumps(event) and "processed" in json.dumps(event):
+                return event
+
+
 async def check_orders(app: MotiaApp, prefix: str = "", item: str = "tea", timeout: float = 60.0) -> dict[str, Any]:
-    """The orders app: HTTP + middleware + body validation, the queue chain, state, the stream,
-    the cron. ``prefix`` is the route prefix of the app (``/py`` / ``/node`` in the mixed one)."""
+    """The orders app: HTTP + middleware, the queue chain, state, the stream (read by a step and
+    pushed to a WebSocket subscriber), the cron. ``prefix`` is the app's route prefix (``/node``)."""
     async with httpx.AsyncClient(base_url=app.base, timeout=10) as client:
         await served(app, client, f"{prefix}/stats", timeout)
-        created = await client.post(f"{prefix}/orders", json={"item": item, "quantity": 2})
-        assert created.status_code == 201, created.text
-        assert created.json() == {"id": f"{item}-2", "item": item, "quantity": 2, "status": "new"}
-        assert created.headers.get("x-stamped") == "yes"  # the wrapping middleware edited the answer
-
-        denied = await client.get(f"{prefix}/orders/{item}-2")  # the guard middleware, no key
-        assert denied.status_code == 401, denied.text
-        assert denied.json() == {"error": "Unauthorized"}
-
-        async def processed() -> dict[str, Any] | None:
-            got = await client.get(f"{prefix}/orders/{item}-2", headers={"x-key": "secret"})
-            assert got.status_code == 200, got.text
-            body: dict[str, Any] = got.json()
-            return body if body["order"]["status"] == "processed" and body.get("stream") else None
-
-        order = await eventually(processed, timeout=timeout, what="the queue step processed the order")
-        assert order["stream"] == {"id": f"{item}-2", "status": "processed"}
-
-        missing = await client.get(f"{prefix}/orders/none-0", headers={"x-key": "secret"})
-        assert missing.status_code == 404
-
-        async def stats() -> dict[str, Any] | None:
-            body: dict[str, Any] = (await client.get(f"{prefix}/stats")).json()
-            return body if body["ticks"] >= 2 and f"{item}-2" in body["notified"] else None
-
-        result: dict[str, Any] = await eventually(stats, timeout=timeout,
-                                                  what="the cron ticked twice and the chain's last step ran")
+        subscriber = await StreamClient.open(app.stream_port)
+        stream_name = "nodeOrderStatus" if prefix == "/node" else "orderStatus"
+        await subscriber.join("sub-1", stream_name, "orders")
+        pushed = asyncio.ensure_future(stream_update(subscriber, f"{item}-2", timeout))
+        try:
+            result = await _check_orders(app, client, prefix, item, timeout)
+            await asyncio.wait_for(pushed, timeout)  # the queue step's Stream.set reached the subscriber
+        finally:
+            pushed.cancel()
+            await subscriber.close()
         return result
+
+
+async def _check_orders(app: MotiaApp, client: httpx.AsyncClient, prefix: str, item: str,
+                        timeout: float) -> dict[str, Any]:
+    created = await client.post(f"{prefix}/orders", json={"item": item, "quantity": 2})
+    assert created.status_code == 201, created.text
+    assert created.json() == {"id": f"{item}-2", "item": item, "quantity": 2, "status": "new"}
+    assert created.headers.get("x-stamped") == "yes"  # the wrapping middleware edited the answer
+
+    denied = await client.get(f"{prefix}/orders/{item}-2")  # the guard middleware, no key
+    assert denied.status_code == 401, denied.text
+    assert denied.json() == {"error": "Unauthorized"}
+
+    async def processed() -> dict[str, Any] | None:
+        got = await client.get(f"{prefix}/orders/{item}-2", headers={"x-key": "secret"})
+        assert got.status_code == 200, got.text
+        body: dict[str, Any] = got.json()
+        return body if body["order"]["status"] == "processed" and body.get("stream") else None
+
+    order = await eventually(processed, timeout=timeout, what="the queue step processed the order")
+    assert order["stream"] == {"id": f"{item}-2", "status": "processed"}
+
+    missing = await client.get(f"{prefix}/orders/none-0", headers={"x-key": "secret"})
+    assert missing.status_code == 404
+
+    async def stats() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await client.get(f"{prefix}/stats")).json()
+        return body if body["ticks"] >= 2 and f"{item}-2" in body["notified"] else None
+
+    result: dict[str, Any] = await eventually(stats, timeout=timeout,
+                                              what="the cron ticked twice and the chain's last step ran")
+    return result
