@@ -89,6 +89,7 @@ export default {
     search.addEventListener('input', render)
     refresh()
     const timer = setInterval(refresh, 5000)
-    return { unmount: () => clearInterval(timer), table: () => table, refresh }
+    const clock = setInterval(() => { if (tab === 'all' || tab === 'cron') render() }, 1000) // "in 12s" stays true
+    return { unmount: () => { clearInterval(timer); clearInterval(clock) }, table: () => table, refresh }
   },
 }
