@@ -127,10 +127,16 @@ class ConsoleApi:
         recent = minutes[-5:]
         recent_calls = sum(int(m.get("count", 0)) for m in recent)
         recent_errors = sum(int(m.get("error_count", 0)) for m in recent)
-        total, errors = int(invocations.get("total", 0)), int(invocations.get("error", 0))
+        # The app's own functions: engine functions (the console's polling among them) are left out.
+        total, errors = sum(int(f["calls"]) for f in by_fn), sum(int(f["errors"]) for f in by_fn)
+        slowest = max(by_fn, key=lambda f: f["p99_ms"] or 0.0, default=None)
         dlq_topics = dlq if isinstance(dlq, list) else []
         return {
-            "invocations": {"total": total, "errors": errors, "error_rate": errors / total if total else 0.0},
+            "invocations": {"total": total, "errors": errors, "error_rate": errors / total if total else 0.0,
+                            "all_total": int(invocations.get("total", 0)),
+                            "all_errors": int(invocations.get("error", 0))},
+            "slowest": slowest,
+            # every invocation, engine functions included (what the engine's rollups count)
             "last_5m": {"calls": recent_calls, "errors": recent_errors,
                         "per_minute": recent_calls / max(1, len(recent)) if recent else 0.0,
                         "error_rate": recent_errors / recent_calls if recent_calls else 0.0},

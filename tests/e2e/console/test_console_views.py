@@ -46,10 +46,12 @@ def test_overview_is_the_first_page_and_shows_real_traffic(page: Any, console: C
     wait(lambda: stat("calls") != "0")
     calls = int(stat("calls").replace(",", ""))
     assert calls >= overview["invocations"]["total"] >= 3 * 3  # create + process + get per order, at least
+    assert calls < overview["invocations"]["all_total"]  # the engine functions' calls are not the app's
     assert int(stat("dlq")) >= 1
     assert int(stat("workers")) == len(console.api("workers")["workers"])
     assert re.fullmatch(r"\d+(\.\d)?%", stat("error-rate")), stat("error-rate")
     assert stat("error-rate") != "0%"  # AlwaysFails failed
+    assert stat("latency").endswith(("ms", " s"))  # the slowest function's p99
     # p50 / p99 per function, from the engine's metrics
     row = page.locator("table[data-table=overview-functions] tbody tr", has_text="steps::CreateOrder").first
     cells = row.locator("td").all_inner_texts()

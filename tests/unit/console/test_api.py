@@ -50,7 +50,9 @@ async def test_overview_from_every_source() -> None:
         "engine::logs::list": {"logs": [{"body": "boom", "trace_id": "abc"}]},
     })
     o = await ConsoleApi(engine, {}).overview({})
-    assert o["invocations"] == {"total": 10, "errors": 2, "error_rate": 0.2}
+    # your functions only (state::get and a function no longer registered are left out)
+    assert o["invocations"] == {"total": 10, "errors": 2, "error_rate": 0.2, "all_total": 10, "all_errors": 2}
+    assert o["slowest"]["function_id"] == "steps::A"
     assert o["last_5m"]["calls"] == 10 and o["last_5m"]["errors"] == 2 and o["last_5m"]["per_minute"] == 5.0
     # user functions only (no system ones, none that is gone), busiest first, with p50/p99
     assert [(f["function_id"], f["p50_ms"], f["p99_ms"]) for f in o["functions"]] == [

@@ -6,7 +6,7 @@ const pct = (r) => `${(r * 100).toFixed(r > 0 && r < 0.1 ? 1 : 0)}%`
 
 function stat(name, label, value, sub, kind = '', onclick = null) {
   return h(`div.stat${kind ? '.' + kind : ''}${onclick ? '.link' : ''}`, { 'data-stat': name, onclick, title: onclick ? 'open' : null },
-    h('div.stat-label', label), h('div.stat-value', value), h('div.stat-sub', sub))
+    h('div.stat-label', label), h('div.stat-value', value), h('div.stat-sub', { title: sub }, sub))
 }
 
 /** Calls per minute over the last 30 minutes as bars (errors stacked in red). */
@@ -27,7 +27,8 @@ function throughputChart(points) {
       s.errors ? svg('rect', { x: i * bw + 1, y: H - bad, width: bw - 2, height: bad, class: 'bar bad' }, svg('title', {}, label)) : null]
   })
   return [svg('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': 'calls per minute, last 30 minutes' }, ...bars),
-    h('div.chart-axis.muted.small', h('span', '30 min ago'), h('span', `peak ${fmt.num(max)}/min · ${fmt.num(slots.reduce((a, s) => a + s.count, 0))} calls`), h('span', 'now'))]
+    h('div.chart-axis.muted.small', h('span', '30 min ago'),
+      h('span', `peak ${fmt.num(max)}/min · ${fmt.num(slots.reduce((a, s) => a + s.count, 0))} invocations, engine functions included`), h('span', 'now'))]
 }
 
 export default {
@@ -55,7 +56,7 @@ export default {
     clear(root, h('header.view-head', h('h1', 'Overview'), status),
       stats,
       h('div.overview-grid',
-        h('div.col', h('div.card', h('h3', 'Calls per minute · last 30 min'), chart), h('div.card', h('h3', 'Functions · latency'), functions)),
+        h('div.col', h('div.card', h('h3', 'Invocations per minute · last 30 min'), chart), h('div.card', h('h3', 'Functions · latency'), functions)),
         h('div.col',
           h('div.card', h('h3', 'Recent failures'), h('h4', 'Traces'), failedTraces, h('h4', 'Error logs'), errorLogs),
           h('div.card', h('h3', 'Dead letters'), dlq),
@@ -64,13 +65,13 @@ export default {
     async function refresh() {
       let o
       try { o = await api('overview') } catch (e) { status.textContent = `error: ${e.message}`; return }
-      const inv = o.invocations, recent = o.last_5m, perf = o.performance ?? {}
+      const inv = o.invocations
+      const slow = o.slowest
       clear(stats,
-        stat('calls', 'Calls', fmt.num(inv.total), `${recent.per_minute.toFixed(1)}/min over the last 5 min`),
-        stat('error-rate', 'Error rate', pct(recent.calls ? recent.error_rate : inv.error_rate),
-          `${fmt.num(recent.calls ? recent.errors : inv.errors)} of ${fmt.num(recent.calls || inv.total)} calls${recent.calls ? ' (5 min)' : ''}`,
-          (recent.calls ? recent.errors : inv.errors) ? 'bad' : 'good', () => go('traces', { status: 'error' })),
-        stat('latency', 'Latency p99', fmt.ms(perf.p99_duration_ms), `p50 ${fmt.ms(perf.p50_duration_ms)} · every call, latest samples`),
+        stat('calls', 'Calls', fmt.num(inv.total), `your functions · ${fmt.num(inv.all_total)} in all`),
+        stat('error-rate', 'Error rate', pct(inv.error_rate), `${fmt.num(inv.errors)} of ${fmt.num(inv.total)} calls failed`,
+          inv.errors ? 'bad' : 'good', () => go('traces', { status: 'error' })),
+        stat('latency', 'Slowest p99', fmt.ms(slow?.p99_ms), slow ? `${slow.function_id} · p50 ${fmt.ms(slow.p50_ms)}` : 'no calls yet'),
         stat('dlq', 'Dead letters', fmt.num(o.dlq.total), o.dlq.available ? `${o.dlq.topics.length} topic(s)` : 'no queue worker',
           o.dlq.total ? 'bad' : 'good', () => go('queues')),
         stat('workers', 'Workers', fmt.num(o.workers.length), `${o.workers.filter((w) => w.runtime !== 'engine').length} connected · ${o.workers.filter((w) => w.runtime === 'engine').length} built in`,
