@@ -9,7 +9,7 @@ from collections.abc import Callable
 import orjson
 
 from pyiii.core.channels import EOF, Channel
-from pyiii.workers.http.body import BodyStream
+from pyiii.workers.http.body import BodyStream, BodyTooLarge
 from pyiii.workers.http.response import clean_headers
 from pyiii.workers.http.sink import Headers
 
@@ -32,9 +32,14 @@ async def fill_from_bytes(channel: Channel, data: bytes, offset: int, chunk_size
 
 async def fill_from_body(channel: Channel, body: BodyStream, chunk_size: int) -> None:
     """Stream a request body into the channel; the queue's capacity is the backpressure."""
-    while (chunk := await body.read()) is not None:
-        for start in range(0, len(chunk), chunk_size):
-            await channel.queue.put(chunk[start:start + chunk_size])
+    try:
+        while (chunk := await body.read()) is not None:
+            for start in range(0, len(chunk), chunk_size):
+                await channel.queue.put(chunk[start:start + chunk_size])
+    except BodyTooLarge:
+        # The exchange answers 413 and finishes the channel. No EOF: the body is not complete.
+        # Raising here would only end as "Task exception was never retrieved" in the log.
+        return
     await channel.queue.put(EOF)
 
 
