@@ -21,6 +21,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
+
 from tests.security.frame_fuzz_client import FuzzConnection
 from tests.security.fuzz_knobs import count, seed
 from tests.support.engine import EngineProcess, free_port
@@ -178,3 +180,34 @@ async def test_fuzzed_frames_never_crash_hang_leak_or_disturb_others(tmp_path: P
 async def _served(caller: RawWorker) -> Any:
     res = await caller.call("bystander::echo", {"ready": 1}, timeout=5)
     return res.get("result")
+
+
+async def test_invalid_utf8_in_a_call_never_disconnects_its_target(tmp_path: Path) -> None:
+    """Found by this fuzz: a call whose data holds bytes that are not UTF-8 was forwarded to the
+    target worker as a text frame, and a strict WebSocket client (websockets, the SDKs) then
+    drops its connection: any caller could disconnect any worker. JSON is UTF-8 (RFC 8259), so
+    such a frame is malformed; the target must never see it."""
+    engine = EngineProcess(tmp_path).start()
+    target = await RawWorker.connect(engine.url)
+    caller = await RawWorker.connect(engine.url)
+    try:
+        await target.register("victim::echo")
+        await eventually(lambda: _listed(caller, "victim::echo"), what="victim::echo registered")
+        await caller.ws.send(b'{"type":"invokefunction","invocation_id":"i1","function_id":"victim::echo",'
+                             b'"data":{"s":"ab\xffef"}}', text=True)
+        await caller.send({"type": "ping"})
+        await caller.expect("pong")  # the bad frame has been handled
+        try:
+            await target.send({"type": "ping"})
+            await target.expect("pong")
+        except ConnectionClosed as exc:
+            raise AssertionError(f"the target worker was disconnected: {exc}") from None
+    finally:
+        await caller.close()
+        await target.close()
+        engine.stop()
+
+
+async def _listed(caller: RawWorker, function_id: str) -> bool:
+    res = await caller.call("engine::functions::list", {})
+    return function_id in {f["function_id"] for f in res["result"]["functions"]}

@@ -53,6 +53,8 @@ def _http_config(port: int) -> dict[str, Any]:
     known = HttpConfig.__struct_fields__
     if "header_timeout" in known:
         config["header_timeout"] = 2
+    if "header_timeout_ms" in known:
+        config["header_timeout_ms"] = 2000
     if "max_header_bytes" in known:
         config["max_header_bytes"] = LIMITS.max_header_bytes
     return config
