@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Any
+
+#: Every call and request leaves a span in the engine's trace store, which keeps up to 256 MiB
+#: by default (iii-observability ``max_bytes``): bounded, but it would hide a real leak under the
+#: RSS bound. The fuzz engines keep 2 MiB, so what RSS growth remains is not retention.
+SMALL_TRACE_STORE: dict[str, Any] = {"name": "iii-observability", "config": {"max_bytes": 2 * 1024 * 1024}}
 
 
 def seed() -> int:

@@ -24,7 +24,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 
 from tests.security.frame_fuzz_client import FuzzConnection
-from tests.security.fuzz_knobs import count, seed
+from tests.security.fuzz_knobs import SMALL_TRACE_STORE, count, seed
 from tests.support.engine import EngineProcess, free_port
 from tests.support.fuzz_frames import HOSTILE, FrameFuzzer, FuzzFrame
 from tests.support.procstat import rss_kb
@@ -104,7 +104,8 @@ async def test_fuzzed_frames_never_crash_hang_leak_or_disturb_others(tmp_path: P
     listener = {"port": port, "host": "127.0.0.1", "max_frame_bytes": MAX_FRAME_BYTES, "handshake_timeout_ms": 2000,
                 # A half-sent frame is only ended by the heartbeat: keep it short.
                 "ping_interval_ms": 1000, "ping_timeout_ms": 1000}
-    engine = EngineProcess(tmp_path, workers=[{"name": "iii-worker-manager", "config": listener}]).start()
+    engine = EngineProcess(tmp_path, workers=[{"name": "iii-worker-manager", "config": listener},
+                                              SMALL_TRACE_STORE]).start()
     assert engine.proc is not None
     pid = engine.proc.pid
     bystander, serving = await _bystander(engine.url)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pyiii.workers.http.config import HttpConfig
-from tests.security.fuzz_knobs import count, seed
+from tests.security.fuzz_knobs import SMALL_TRACE_STORE, count, seed
 from tests.security.http_fuzz_client import judge, play
 from tests.support.engine import EngineProcess, free_port, wait_port
 from tests.support.fuzz_http import HttpFuzzer, Limits
@@ -93,7 +93,8 @@ async def _get(port: int, target: str) -> int:
 async def test_fuzzed_http_requests_are_answered_or_closed_in_time(tmp_path: Path) -> None:
     fuzz_seed = seed()
     http_port = free_port()
-    engine = EngineProcess(tmp_path, workers=[{"name": "iii-http", "config": _http_config(http_port)}]).start()
+    engine = EngineProcess(tmp_path, workers=[{"name": "iii-http", "config": _http_config(http_port)},
+                                              SMALL_TRACE_STORE]).start()
     assert engine.proc is not None
     pid = engine.proc.pid
     wait_port(http_port)
