@@ -37,6 +37,8 @@ CONCURRENCY = 16
 #: Each request answered or closed within this many seconds (a shared 2-core CI box).
 BOUND = 5.0
 RSS_BOUND_MIB = 64
+#: After this many failures of one kind of case, its remaining cases are counted, not played.
+FAILURES_PER_KIND = 3
 LIMITS = Limits(max_url_bytes=2048, max_headers=64, max_body_bytes=64 * 1024)
 PATH = "/fz/echo"
 
@@ -107,6 +109,7 @@ async def test_fuzzed_http_requests_are_answered_or_closed_in_time(tmp_path: Pat
         cases = [next(fuzzer) for _ in range(REQUESTS)]
         findings: dict[str, list[str]] = {}
         kinds: Counter[str] = Counter()
+        skipped: Counter[str] = Counter()
         slowest = 0.0
         queue = iter(cases)
 
@@ -114,6 +117,9 @@ async def test_fuzzed_http_requests_are_answered_or_closed_in_time(tmp_path: Pat
             nonlocal slowest
             for case in queue:
                 kinds[case.kind] += 1
+                if len(findings.get(case.kind, ())) >= FAILURES_PER_KIND:
+                    skipped[case.kind] += 1  # known bad: a hang per case would only cost time
+                    continue
                 out = await play(http_port, case, BOUND)
                 slowest = max(slowest, out.seconds)
                 problem = judge(case, out, BOUND)
@@ -144,7 +150,8 @@ async def test_fuzzed_http_requests_are_answered_or_closed_in_time(tmp_path: Pat
         print(f"seed {fuzz_seed}: {REQUESTS} requests ({CONCURRENCY} at a time) in {took:.1f}s "
               f"({REQUESTS / took:.0f} requests/s), slowest {slowest:.2f}s; "
               f"RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB; kinds {dict(sorted(kinds.items()))}")
-        summary = [f"{kind}: {len(v)}x, e.g. {v[0]}" for kind, v in sorted(findings.items())]
+        summary = [f"{kind}: {v[0]} ({len(v)} failed, {skipped[kind]} not played, of {kinds[kind]})"
+                   for kind, v in sorted(findings.items())]
         assert not summary and not after, f"seed {fuzz_seed}: " + "; ".join(summary + after)
     finally:
         serving.cancel()

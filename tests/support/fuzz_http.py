@@ -204,21 +204,23 @@ class HttpFuzzer:
 
     def bad_transfer_encoding(self) -> HttpCase:
         value = self.rng.choice(["gzip", "chunked, gzip", "xchunked", "chunked\x00", "identity", "chunked;q=1"])
-        head = self._head(headers=[f"Transfer-Encoding: {value}"])
+        head = self._head(headers=["Content-Type: application/json", f"Transfer-Encoding: {value}"])
         # RFC 9112 §6.1: chunked not last -> 400; a coding the server does not know -> 501 allowed.
         return HttpCase(f"bad_transfer_encoding:{value!r}", (head + b"5\r\nhello\r\n0\r\n\r\n",), then="reject",
                         allow=frozenset({501}))
 
     def bad_chunks(self) -> HttpCase:
         """Chunk framing errors: 400 at once and the connection closed (issue #16 item 3), with
-        the connection held open so a parser that waits for more shows as a hang."""
+        the connection held open so a parser that waits for more shows as a hang. JSON bodies
+        are read before the handler runs, so the error must come first (a streamed body may
+        already have its answer when the bad chunk arrives)."""
         body = self.rng.choice([
             b"ZZ\r\nhello\r\n0\r\n\r\n", b"FFFFFFFFFFFFFFFFFFFF\r\nhello\r\n0\r\n\r\n", b"5\r\nhelloXX0\r\n\r\n",
             b"3\r\nhello\r\n0\r\n\r\n", b"-5\r\nhello\r\n0\r\n\r\n", b"5\nhello\n0\n\n", b"5\r\nhello\r\n0\r\nX",
             b" 5\r\nhello\r\n0\r\n\r\n", b"5;\x00\r\nhello\r\n0\r\n\r\n", b"0x5\r\nhello\r\n0\r\n\r\n",
         ])
-        head = self._head(headers=["Transfer-Encoding: chunked"])
-        return HttpCase(f"bad_chunks:{body[:12]!r}", (head, body), then="reject")
+        head = self._head(headers=["Content-Type: application/json", "Transfer-Encoding: chunked"])
+        return HttpCase(f"bad_chunks:{body[:12]!r}", (head + body,), then="reject")
 
     def pipelined_garbage(self) -> HttpCase:
         garbage = self.rng.choice([b"\x00\xff garbage\r\n\r\n", b"GET\r\n\r\n", self.rng.randbytes(64)])
