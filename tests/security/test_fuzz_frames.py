@@ -111,7 +111,8 @@ async def test_fuzzed_frames_never_crash_hang_leak_or_disturb_others(tmp_path: P
     bystander, serving = await _bystander(engine.url)
     caller = await RawWorker.connect(engine.url)
     conns: list[FuzzConnection] = []
-    stop, latencies = asyncio.Event(), []  # type: ignore[var-annotated]
+    stop = asyncio.Event()
+    latencies: list[float] = []
     try:
         await eventually(lambda: _served(caller), what="bystander::echo served")
         rss_before = rss_kb(pid)
