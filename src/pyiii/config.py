@@ -39,6 +39,10 @@ class WorkerEntry:
     line: int | None = None
     #: Keys the config file named for this worker (a flag like `--host` fills only the others).
     named: frozenset[str] = frozenset()
+    #: Config keys whose value is a ``${VAR}`` in the file: key -> VAR (error messages name it).
+    env: dict[str, str] = field(default_factory=dict)
+    #: The file the entry comes from.
+    source: str | None = None
 
 
 @dataclass(slots=True)
@@ -84,7 +88,23 @@ def _entry_lines(text: str) -> dict[tuple[str, int], int]:
     return lines
 
 
+ENV_KEY_RE = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*[\"']?\$\{([^}:]+)")
+
+
+def _env_keys(raw: str, lines: dict[tuple[str, int], int]) -> dict[int, dict[str, str]]:
+    """For each entry (by its first line): the keys whose value is ``${VAR...}`` in the raw text."""
+    starts = sorted(set(lines.values()))
+    raw_lines = raw.splitlines()
+    out: dict[int, dict[str, str]] = {}
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - 1 if i + 1 < len(starts) else len(raw_lines)
+        chunk = "\n".join(raw_lines[start - 1:end])
+        out[start] = {m.group(1): m.group(2) for m in ENV_KEY_RE.finditer(chunk)}
+    return out
+
+
 def parse(text: str, *, source: str = "config.yaml", version: str = "0.0.0") -> EngineConfig:
+    raw = text
     text = expand_env(text, version, source)
     try:
         doc = yaml.safe_load(text)
@@ -98,6 +118,7 @@ def parse(text: str, *, source: str = "config.yaml", version: str = "0.0.0") -> 
     if unknown:
         raise ConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}; expected {sorted(TOP_LEVEL_KEYS)}")
     lines = _entry_lines(text)
+    env_keys = _env_keys(raw, lines)
     entries: list[WorkerEntry] = []
     spelled: dict[str, str] = {}
     for section in ("workers", "modules"):
@@ -107,7 +128,11 @@ def parse(text: str, *, source: str = "config.yaml", version: str = "0.0.0") -> 
         if not isinstance(items, list):
             raise ConfigError(f"{source}: `{section}` must be a list")
         for i, item in enumerate(items):
-            entries.append(_parse_entry(item, f"{section}[{i}]", lines.get((section, i)), source, spelled))
+            line = lines.get((section, i))
+            entry = _parse_entry(item, f"{section}[{i}]", line, source, spelled)
+            entry.env = env_keys.get(line, {}) if line else {}
+            entry.source = source
+            entries.append(entry)
     limits = _parse_limits(doc.get("engine"), source)
     data_dir = Path(str(doc.get("data_dir", "data")))
     return EngineConfig(workers=with_mandatory(entries), limits=limits, data_dir=data_dir, source=Path(source))

@@ -4,22 +4,46 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
 from pyiii import __version__
-from pyiii.config import EngineConfig
+from pyiii.bind import how_to_move
+from pyiii.config import EngineConfig, WorkerEntry
 from pyiii.core.engine import Engine
 from pyiii.hosts import LOOPBACK, connect_host
 from pyiii.workers import catalog
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 
 log = logging.getLogger("pyiii")
+
+#: Seconds the workers started before a failed start get to stop.
+FAILED_START_GRACE = 2.0
+
+
+class ListenError(OSError):
+    """A worker could not open its port: which worker, where, why, and what moves it."""
+
+    def __init__(self, entry: WorkerEntry, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.entry = entry
+        self.cause = cause
+
+    def one_line(self) -> str:
+        entry = self.entry
+        host = getattr(entry.config, "host", "") or "*"
+        where = f"{host}:{entry.config.port}"
+        if self.cause.errno == errno.EADDRINUSE:
+            why = f"port {entry.config.port} ({where}) is already in use"
+        else:
+            why = f"cannot listen on {where}: {self.cause.strerror or self.cause}"
+        return f"cannot start {entry.entry_id}: {why}; move it with {how_to_move(entry)}"
 
 
 class EngineProcess:
@@ -40,7 +64,13 @@ class EngineProcess:
         for entry in self.config.workers:
             cls = catalog.load(entry.kind)
             worker = cls(self.engine, entry.config, entry.entry_id, self.context)
-            await worker.start()
+            try:
+                await worker.start()
+            except OSError as exc:
+                await _quietly(worker.stop(), FAILED_START_GRACE)  # whatever it opened before failing
+                if isinstance(getattr(entry.config, "port", None), int):
+                    raise ListenError(entry, exc) from exc
+                raise
             self.workers.append(worker)
         listener = next((w for w in self.workers if w.kind == "iii-worker-manager"), None)
         if listener is not None:
@@ -49,14 +79,19 @@ class EngineProcess:
         self.started_in = time.perf_counter() - begin
         self.engine.ready = True
 
-    async def stop(self, grace: float = 5.0) -> None:
-        """Drain in-flight work for up to ``grace`` seconds, fail what is left, close sockets."""
+    async def stop(self, grace: float = 5.0, *, quiet: bool = False) -> None:
+        """Drain in-flight work for up to ``grace`` seconds, fail what is left, close sockets.
+        ``quiet``: a worker that does not stop cleanly is logged at debug level (a failed start)."""
         await self.engine.shutdown(grace)
         for worker in reversed(self.workers):
+            if quiet:
+                await _quietly(worker.stop(), max(grace, 0.5))
+                continue
             try:
-                await asyncio.wait_for(worker.stop(), grace)
+                await asyncio.wait_for(worker.stop(), max(grace, 0.5))
             except Exception:
                 log.exception("worker %s did not stop cleanly", worker.entry_id)
+        self.workers.clear()
 
     def banner(self) -> str:
         lines = [f"pyiii {__version__} ready in {self.started_in * 1000:.0f} ms"]
@@ -65,6 +100,28 @@ class EngineProcess:
             where = ", ".join(worker.endpoints()) or "in-process"
             lines.append(f"  {worker.entry_id.ljust(width)}  {where}")
         return "\n".join(lines)
+
+
+async def _quietly(stopping: Awaitable[None], timeout: float) -> None:
+    try:
+        await asyncio.wait_for(stopping, timeout)
+    except Exception as exc:
+        log.debug("stopping after a failed start: %r", exc)
+
+
+async def start_or_report(process: EngineProcess) -> bool:
+    """Start ``process``; if it cannot, log one line (which worker, which port, which flag moves it),
+    stop what started (quietly, with a small grace) and return False."""
+    try:
+        await process.start()
+    except ListenError as exc:
+        log.error("%s", exc.one_line())
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+    else:
+        return True
+    await process.stop(FAILED_START_GRACE, quiet=True)
+    return False
 
 
 class Companion(Protocol):
@@ -86,11 +143,7 @@ async def serve(process: EngineProcess, *, grace: float,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await process.start()
-    except OSError as exc:
-        log.error("cannot start: %s", exc)
-        await process.stop(0)
+    if not await start_or_report(process):
         return 1
     print(process.banner(), file=sys.stderr, flush=True)
     extra = companion(process.context.engine_url) if companion is not None else None
