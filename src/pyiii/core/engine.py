@@ -97,6 +97,16 @@ class Engine:
         self.ready = False
         self.health_checks: dict[str, Callable[[], bool]] = {}
 
+    def check_health(self) -> dict[str, bool]:
+        """Each named health check's answer now (a check that raises counts as failing)."""
+        checks: dict[str, bool] = {}
+        for name, check in list(self.health_checks.items()):
+            try:
+                checks[name] = bool(check())
+            except Exception:
+                checks[name] = False
+        return checks
+
     # ================================================================= in-process API
 
     def add_in_process_worker(self, worker_id: str, name: str, description: str = "") -> InProcessWorker:

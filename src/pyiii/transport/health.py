@@ -29,12 +29,7 @@ def _json(status: HTTPStatus, body: dict[str, object]) -> Response:
 
 
 def readiness(engine: Engine) -> tuple[bool, dict[str, bool]]:
-    checks: dict[str, bool] = {}
-    for name, check in engine.health_checks.items():
-        try:
-            checks[name] = bool(check())
-        except Exception:
-            checks[name] = False
+    checks = engine.check_health()
     ready = engine.ready and not engine.stopping and all(checks.values())
     return ready, checks
 

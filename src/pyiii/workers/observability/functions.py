@@ -215,8 +215,12 @@ class Functions:
         def part(on: bool, details: dict[str, Any]) -> dict[str, Any]:
             return {"status": "healthy" if on else "disabled", "details": details}
 
+        # The engine's named checks (a supervised steps process, a cluster link ...): one failing
+        # makes the engine "degraded" (the console's health dot shows it).
+        checks = self.engine.check_health()
         return {
-            "status": "healthy",
+            "status": "healthy" if all(checks.values()) else "degraded",
+            "checks": checks,
             "components": {
                 "otel": part(s.enabled, {"exporter": s.exporter, "endpoint": s.endpoint,
                                          "sampling_ratio": s.sampling_ratio, "service_name": s.service_name}),
