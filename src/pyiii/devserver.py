@@ -33,7 +33,7 @@ import msgspec
 
 from pyiii.bind import move_busy_ports
 from pyiii.config import ConfigError, EngineConfig, WorkerEntry, load
-from pyiii.runner import EngineProcess, start_or_report
+from pyiii.runner import EngineProcess, ListenError, start_or_report
 from pyiii.workers import catalog
 
 log = logging.getLogger("pyiii")
@@ -376,6 +376,35 @@ class ProjectServer:
             await self.process.stop(self.grace)
         return status
 
+    async def _add_in_place(self, new: EngineConfig, new_fingerprint: Fingerprint, changes: list[str]) -> bool:
+        """When an edit only adds workers (not a worker listener), start them in the running engine:
+        the steps stay connected, and a trigger type the new worker provides (cron, queue ...) picks
+        up the bindings parked for it. False when the edit needs an engine restart."""
+        old = self._fingerprint
+        if self.process is None or any(k not in new_fingerprint or new_fingerprint[k] != v for k, v in old.items()):
+            return False
+        entries = [e for e in new.workers if e.entry_id not in old]
+        if not entries or any(e.kind == "iii-worker-manager" for e in entries):
+            return False
+        name = self.config_path.name
+        log.info("%s changed: %s; starting it in the running engine", name, "; ".join(changes))
+        if self.auto_ports:
+            moves = move_busy_ports(EngineConfig(workers=entries), self.pinned_ports)
+            for line in moves:
+                print(f"pyiii dev: {line}", file=sys.stderr, flush=True)
+        try:
+            workers = await self.process.add_workers(entries)
+        except ListenError as exc:
+            log.error("%s not applied: %s", name, exc.one_line())
+            return True
+        except Exception as exc:
+            log.error("%s not applied: cannot start %s: %s", name, ", ".join(e.entry_id for e in entries), exc)
+            return True
+        for worker in workers:
+            print(f"  {worker.entry_id}  {', '.join(worker.endpoints()) or 'in-process'}", file=sys.stderr, flush=True)
+        self._fingerprint = new_fingerprint
+        return True
+
     async def reload(self) -> bool:
         """Apply an edit of config.yaml. False only when neither the new nor the previous config
         could start again (the command then exits)."""
@@ -390,8 +419,12 @@ class ProjectServer:
         if not changes:
             log.info("%s saved: nothing to apply", name)
             return True
-        log.info("%s changed: %s; restarting the engine", name, "; ".join(changes))
         begin = time.perf_counter()
+        if await self._add_in_place(new, new_fingerprint, changes):
+            self.last_reload_s = time.perf_counter() - begin
+            log.info("%s applied in %.0f ms (steps kept connected)", name, self.last_reload_s * 1000)
+            return True
+        log.info("%s changed: %s; restarting the engine", name, "; ".join(changes))
         if self.steps is not None:
             await self.steps.stop()
             self.steps = None

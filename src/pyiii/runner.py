@@ -59,25 +59,45 @@ class EngineProcess:
         self.workers: list[BuiltinWorker] = []
         self.started_in: float = 0.0
 
+    async def _start_worker(self, entry: WorkerEntry) -> BuiltinWorker:
+        cls = catalog.load(entry.kind)
+        worker = cls(self.engine, entry.config, entry.entry_id, self.context)
+        try:
+            await worker.start()
+        except OSError as exc:
+            await _quietly(worker.stop(), FAILED_START_GRACE)  # whatever it opened before failing
+            if isinstance(getattr(entry.config, "port", None), int):
+                raise ListenError(entry, exc) from exc
+            raise
+        return worker
+
     async def start(self) -> None:
         begin = time.perf_counter()
         for entry in self.config.workers:
-            cls = catalog.load(entry.kind)
-            worker = cls(self.engine, entry.config, entry.entry_id, self.context)
-            try:
-                await worker.start()
-            except OSError as exc:
-                await _quietly(worker.stop(), FAILED_START_GRACE)  # whatever it opened before failing
-                if isinstance(getattr(entry.config, "port", None), int):
-                    raise ListenError(entry, exc) from exc
-                raise
-            self.workers.append(worker)
+            self.workers.append(await self._start_worker(entry))
         listener = next((w for w in self.workers if w.kind == "iii-worker-manager"), None)
         if listener is not None:
             port = listener.endpoints()[0].rsplit(":", 1)[1]
             self.context.engine_url = f"ws://{self.local_host}:{port}"
         self.started_in = time.perf_counter() - begin
         self.engine.ready = True
+
+    async def add_workers(self, entries: list[WorkerEntry]) -> list[BuiltinWorker]:
+        """Start more workers in the running engine (``pyiii dev`` after config.yaml gained entries):
+        a trigger type they provide picks up the bindings parked for it. If one cannot start, the
+        ones this call started are stopped and the error is raised."""
+        added: list[BuiltinWorker] = []
+        try:
+            for entry in sorted(entries, key=lambda e: catalog.start_rank(e.kind)):
+                added.append(await self._start_worker(entry))
+        except BaseException:
+            for worker in reversed(added):
+                await _quietly(worker.stop(), FAILED_START_GRACE)
+            raise
+        self.workers += added
+        self.config.workers += entries
+        self.config.workers.sort(key=lambda e: catalog.start_rank(e.kind))
+        return added
 
     async def stop(self, grace: float = 5.0, *, quiet: bool = False) -> None:
         """Drain in-flight work for up to ``grace`` seconds, fail what is left, close sockets.

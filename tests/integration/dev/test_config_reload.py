@@ -1,5 +1,6 @@
-"""``pyiii dev`` follows config.yaml: an edit is applied without a restart of the command (the
-engine part restarts in-process, the steps register again) and the log says what changed; a
+"""``pyiii dev`` follows config.yaml: an edit is applied without a restart of the command (an added
+worker starts in the running engine; any other change restarts the engine part in-process and
+the steps register again) and the log says what changed; a
 broken edit keeps the running version and prints the error with its line; a step folder created
 after start is watched."""
 
@@ -56,9 +57,12 @@ async def test_an_edit_adds_a_worker_and_moves_a_port_without_a_restart(dev: Pyi
 
     config = dev.project / "config.yaml"
     config.write_text(config.read_text() + "  - name: iii-cron\n")
-    await eventually(lambda: "config.yaml changed: added iii-cron" in dev.logs(), timeout=20, what="the change")
+    await eventually(lambda: "config.yaml changed: added iii-cron; starting it in the running engine" in dev.logs(),
+                     timeout=20, what="the change")
     await eventually(lambda: (dev.project / "ticked").exists(), timeout=20, what="the cron step running")
     await serving(dev)
+    assert dev.logs().count("steps ready:") == 1  # an added worker: the steps stayed connected
+
 
     new_port = free_port()
     config.write_text(config.read_text().replace("${HTTP_PORT}", str(new_port)))
@@ -66,6 +70,7 @@ async def test_an_edit_adds_a_worker_and_moves_a_port_without_a_restart(dev: Pyi
                      what="the port change in the log")
     await serving(dev, new_port)
     assert dev.get("/hello") is None  # the old port is closed
+    assert dev.logs().count("steps ready:") == 2  # a changed worker: engine restarted, steps registered again
     assert dev.proc is not None and dev.proc.pid == pid and dev.proc.poll() is None
     applied = [float(ms) for ms in re.findall(r"config.yaml applied in (\d+) ms", dev.logs())]
     assert len(applied) == 2, dev.logs()
@@ -89,7 +94,7 @@ async def test_a_broken_edit_keeps_the_running_version(dev: Pyiii) -> None:
     assert "restarting the engine" not in dev.logs()
 
     config.write_text(good + "  - name: iii-cron\n")  # fixed: applied
-    await eventually(lambda: "added iii-cron" in dev.logs(), timeout=20, what="the fixed config applied")
+    await eventually(lambda: "config.yaml applied in" in dev.logs(), timeout=20, what="the fixed config applied")
     await serving(dev)
 
 
