@@ -91,6 +91,14 @@ def sync_console(config: EngineConfig) -> None:
                 setattr(entry.config, field, ports[kind])
 
 
+def config_place(entry: WorkerEntry) -> str:
+    """``config.yaml:12``: the entry's file (relative to the working folder when inside it) and line."""
+    source = entry.source or "config.yaml"
+    if Path(source).is_absolute() and Path(source).is_relative_to(Path.cwd()):
+        source = str(Path(source).relative_to(Path.cwd()))
+    return f"{source}:{entry.line}" if entry.line else source
+
+
 def how_to_move(entry: WorkerEntry) -> str:
     """The flags and variables that change ``entry``'s port, for an error message."""
     ways = []
@@ -102,10 +110,7 @@ def how_to_move(entry: WorkerEntry) -> str:
     if var:
         ways.append(f"${var}")
     if "port" in entry.named and entry.line:
-        source = entry.source or "config.yaml"
-        if Path(source).is_absolute() and Path(source).is_relative_to(Path.cwd()):
-            source = str(Path(source).relative_to(Path.cwd()))
-        ways.append(f"its port in {source}:{entry.line}")
+        ways.append(f"its port in {config_place(entry)}")
     return ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else ways[0]
 
 

@@ -431,6 +431,7 @@ class ProjectServer:
         if self.process is not None:
             await self.process.stop(RELOAD_GRACE)
         process = await self._start_engine(new)
+        applied = process is not None
         if process is None:
             log.error("%s not applied: the engine cannot start with it; back to the previous version", name)
             process = await self._start_engine(self.config)
@@ -442,8 +443,9 @@ class ProjectServer:
         self.process = process
         await self._start_steps(process)
         self.last_reload_s = time.perf_counter() - begin
-        log.info("%s applied in %.0f ms (engine restarted, steps registered again)", name,
-                 self.last_reload_s * 1000)
+        steps = "steps registered again" if self.steps_in == "thread" else "steps process started again"
+        what = f"{name} applied" if applied else "the previous version is running again"
+        log.info("%s in %.0f ms (engine restarted, %s)", what, self.last_reload_s * 1000, steps)
         return True
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pyiii import __version__
-from pyiii.bind import how_to_move
+from pyiii.bind import config_place, how_to_move
 from pyiii.config import EngineConfig, WorkerEntry
 from pyiii.core.engine import Engine
 from pyiii.hosts import LOOPBACK, connect_host
@@ -40,10 +40,11 @@ class ListenError(OSError):
         host = getattr(entry.config, "host", "") or "*"
         where = f"{host}:{entry.config.port}"
         if self.cause.errno == errno.EADDRINUSE:
-            why = f"port {entry.config.port} ({where}) is already in use"
-        else:
-            why = f"cannot listen on {where}: {self.cause.strerror or self.cause}"
-        return f"cannot start {entry.entry_id}: {why}; move it with {how_to_move(entry)}"
+            return (f"cannot start {entry.entry_id}: port {entry.config.port} ({where}) is already in use; "
+                    f"move it with {how_to_move(entry)}")
+        place = config_place(entry) if "host" in entry.named else "--host H"
+        return (f"cannot start {entry.entry_id}: cannot listen on {where}: {self.cause.strerror or self.cause}; "
+                f"check its host ({place})")
 
 
 class EngineProcess:

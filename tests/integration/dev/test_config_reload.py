@@ -93,8 +93,17 @@ async def test_a_broken_edit_keeps_the_running_version(dev: Pyiii) -> None:
     await serving(dev)
     assert "restarting the engine" not in dev.logs()
 
+    # Valid, but the engine cannot start with it (an address this machine does not have).
+    config.write_text(good.replace("{port: ${HTTP_PORT}, host: 127.0.0.1}", "{port: ${HTTP_PORT}, host: 192.0.2.1}"))
+    await eventually(lambda: "the previous version is running again" in dev.logs(), timeout=20,
+                     what="the rollback")
+    assert re.search(r"cannot start iii-http: cannot listen on 192\.0\.2\.1:\d+: .*; check its host "
+                     r"\(config\.yaml:4\)", dev.logs()), dev.logs()
+    assert "config.yaml not applied: the engine cannot start with it" in dev.logs()
+    await serving(dev)
+
     config.write_text(good + "  - name: iii-cron\n")  # fixed: applied
-    await eventually(lambda: "config.yaml applied in" in dev.logs(), timeout=20, what="the fixed config applied")
+    await eventually(lambda: "added iii-cron" in dev.logs(), timeout=20, what="the fixed config applied")
     await serving(dev)
 
 
