@@ -42,6 +42,10 @@ StepsMode = Literal["thread", "process"]
 CONSOLE_NAMES = ("iii-console", "console")
 #: Seconds in-flight work gets to finish when a config edit restarts the engine.
 RELOAD_GRACE = 2.0
+#: Workers a config.yaml edit may stop and start again inside the running engine: they register
+#: trigger types and functions only (EngineProcess.remove_workers takes those back). Changing or
+#: removing any other worker restarts the engine part.
+RESTARTABLE = frozenset({"iii-http", "iii-cron", "iii-console"})
 
 
 def project_config(project: Path, config_path: Path | None, version: str) -> EngineConfig:
@@ -376,29 +380,41 @@ class ProjectServer:
             await self.process.stop(self.grace)
         return status
 
-    async def _add_in_place(self, new: EngineConfig, new_fingerprint: Fingerprint, changes: list[str]) -> bool:
-        """When an edit only adds workers (not a worker listener), start them in the running engine:
-        the steps stay connected, and a trigger type the new worker provides (cron, queue ...) picks
-        up the bindings parked for it. False when the edit needs an engine restart."""
+    async def _apply_in_place(self, new: EngineConfig, new_fingerprint: Fingerprint, changes: list[str]) -> bool:
+        """Apply an edit without restarting the engine when it only adds workers (not a worker
+        listener) and changes or removes workers of :data:`RESTARTABLE` kinds: those are stopped
+        and started again on their new config, the steps stay connected, and the bindings of a
+        trigger type the worker provides (http routes, cron schedules) are parked meanwhile and
+        re-armed on the new instance. False when the edit needs an engine restart."""
         old = self._fingerprint
-        if self.process is None or any(k not in new_fingerprint or new_fingerprint[k] != v for k, v in old.items()):
+        if self.process is None or any(old.get(k) != new_fingerprint.get(k) for k in (" engine", " data_dir")):
             return False
-        entries = [e for e in new.workers if e.entry_id not in old]
-        if not entries or any(e.kind == "iii-worker-manager" for e in entries):
+        kinds = {e.entry_id: e.kind for e in self.config.workers}
+        added = [e for e in new.workers if e.entry_id not in old]
+        changed = [e for e in new.workers if e.entry_id in old and old[e.entry_id] != new_fingerprint[e.entry_id]]
+        removed = {k for k in old if not k.startswith(" ") and k not in new_fingerprint}
+        if any(e.kind == "iii-worker-manager" for e in added) or any(
+                kinds.get(k) not in RESTARTABLE for k in removed | {e.entry_id for e in changed}):
             return False
         name = self.config_path.name
-        log.info("%s changed: %s; starting it in the running engine", name, "; ".join(changes))
+        log.info("%s changed: %s; applying it in the running engine", name, "; ".join(changes))
+        previous = [e for e in self.config.workers if e.entry_id in removed | {e.entry_id for e in changed}]
+        await self.process.remove_workers({e.entry_id for e in previous})
+        entries = added + changed
         if self.auto_ports:
-            moves = move_busy_ports(EngineConfig(workers=entries), self.pinned_ports)
-            for line in moves:
+            for line in move_busy_ports(EngineConfig(workers=entries), self.pinned_ports):
                 print(f"pyiii dev: {line}", file=sys.stderr, flush=True)
         try:
             workers = await self.process.add_workers(entries)
-        except ListenError as exc:
-            log.error("%s not applied: %s", name, exc.one_line())
-            return True
         except Exception as exc:
-            log.error("%s not applied: cannot start %s: %s", name, ", ".join(e.entry_id for e in entries), exc)
+            why = exc.one_line() if isinstance(exc, ListenError) else f"cannot start {exc}"
+            log.error("%s not applied: %s; back to the previous version", name, why)
+            try:
+                await self.process.add_workers(previous)
+            except Exception as again:
+                log.error("cannot start the previous version of %s either (%s); restarting the engine",
+                          ", ".join(e.entry_id for e in previous), again)
+                return False
             return True
         for worker in workers:
             print(f"  {worker.entry_id}  {', '.join(worker.endpoints()) or 'in-process'}", file=sys.stderr, flush=True)
@@ -420,7 +436,7 @@ class ProjectServer:
             log.info("%s saved: nothing to apply", name)
             return True
         begin = time.perf_counter()
-        if await self._add_in_place(new, new_fingerprint, changes):
+        if await self._apply_in_place(new, new_fingerprint, changes):
             self.last_reload_s = time.perf_counter() - begin
             log.info("%s applied in %.0f ms (steps kept connected)", name, self.last_reload_s * 1000)
             return True

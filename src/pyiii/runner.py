@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from pyiii import __version__
 from pyiii.bind import config_place, how_to_move
@@ -99,6 +99,25 @@ class EngineProcess:
         self.config.workers += entries
         self.config.workers.sort(key=lambda e: catalog.start_rank(e.kind))
         return added
+
+    async def remove_workers(self, entry_ids: set[str], grace: float = FAILED_START_GRACE) -> None:
+        """Stop workers of the running engine and take back what they registered: their trigger types
+        (the bindings are parked, same ids, for the next provider), their functions and shutdown
+        hooks. Only for workers that register nothing else (devserver.RESTARTABLE)."""
+        for worker in [w for w in reversed(self.workers) if w.entry_id in entry_ids]:
+            for type_id in [t.id for t in self.engine.triggers.types.values() if cast(object, t.provider) is worker]:
+                await self.engine.triggers.remove_type(type_id, None)
+            record = self.engine.in_process_workers.pop(worker.entry_id, None)
+            for function_id in record.functions if record is not None else ():
+                self.engine.unregister_function(function_id)
+            self.engine.before_shutdown[:] = [h for h in self.engine.before_shutdown
+                                              if getattr(h, "__self__", None) is not worker]
+            try:
+                await asyncio.wait_for(worker.stop(), grace)
+            except Exception:
+                log.exception("worker %s did not stop cleanly", worker.entry_id)
+            self.workers.remove(worker)
+        self.config.workers = [e for e in self.config.workers if e.entry_id not in entry_ids]
 
     async def stop(self, grace: float = 5.0, *, quiet: bool = False) -> None:
         """Drain in-flight work for up to ``grace`` seconds, fail what is left, close sockets.

@@ -1,6 +1,7 @@
 """``pyiii dev`` follows config.yaml: an edit is applied without a restart of the command (an added
-worker starts in the running engine; any other change restarts the engine part in-process and
-the steps register again) and the log says what changed; a
+worker, or a changed iii-http/iii-cron/console, is started in the running engine and the steps
+stay connected; any other change restarts the engine part in-process and the steps register
+again) and the log says what changed; a
 broken edit keeps the running version and prints the error with its line; a step folder created
 after start is watched."""
 
@@ -57,7 +58,7 @@ async def test_an_edit_adds_a_worker_and_moves_a_port_without_a_restart(dev: Pyi
 
     config = dev.project / "config.yaml"
     config.write_text(config.read_text() + "  - name: iii-cron\n")
-    await eventually(lambda: "config.yaml changed: added iii-cron; starting it in the running engine" in dev.logs(),
+    await eventually(lambda: "config.yaml changed: added iii-cron; applying it in the running engine" in dev.logs(),
                      timeout=20, what="the change")
     await eventually(lambda: (dev.project / "ticked").exists(), timeout=20, what="the cron step running")
     await serving(dev)
@@ -70,10 +71,17 @@ async def test_an_edit_adds_a_worker_and_moves_a_port_without_a_restart(dev: Pyi
                      what="the port change in the log")
     await serving(dev, new_port)
     assert dev.get("/hello") is None  # the old port is closed
-    assert dev.logs().count("steps ready:") == 2  # a changed worker: engine restarted, steps registered again
+    assert dev.logs().count("steps ready:") == 1  # iii-http restarted alone: the steps stayed connected
+
+    # Any other worker changed or removed: the engine part restarts, the steps register again.
+    config.write_text(config.read_text().replace("  - name: iii-state\n", ""))
+    await eventually(lambda: "config.yaml changed: removed iii-state; restarting the engine" in dev.logs(),
+                     timeout=20, what="the engine restart")
+    await eventually(lambda: dev.logs().count("steps ready:") == 2, timeout=20, what="the steps registered again")
+    await serving(dev, new_port)
     assert dev.proc is not None and dev.proc.pid == pid and dev.proc.poll() is None
     applied = [float(ms) for ms in re.findall(r"config.yaml applied in (\d+) ms", dev.logs())]
-    assert len(applied) == 2, dev.logs()
+    assert len(applied) == 3, dev.logs()
     print(f"config edits applied in {applied} ms")
 
 
@@ -93,14 +101,22 @@ async def test_a_broken_edit_keeps_the_running_version(dev: Pyiii) -> None:
     await serving(dev)
     assert "restarting the engine" not in dev.logs()
 
-    # Valid, but the engine cannot start with it (an address this machine does not have).
+    # Valid, but a worker cannot start with it (an address this machine does not have): iii-http
+    # is restarted in place and comes back on its previous config ...
     config.write_text(good.replace("{port: ${HTTP_PORT}, host: 127.0.0.1}", "{port: ${HTTP_PORT}, host: 192.0.2.1}"))
-    await eventually(lambda: "the previous version is running again" in dev.logs(), timeout=20,
-                     what="the rollback")
-    assert re.search(r"cannot start iii-http: cannot listen on 192\.0\.2\.1:\d+: .*; check its host "
-                     r"\(config\.yaml:4\)", dev.logs()), dev.logs()
-    assert "config.yaml not applied: the engine cannot start with it" in dev.logs()
+    await eventually(lambda: re.search(r"config\.yaml not applied: cannot start iii-http: cannot listen on "
+                                       r"192\.0\.2\.1:\d+: .*; check its host \(config\.yaml:4\); back to the "
+                                       r"previous version", dev.logs()), timeout=20, what="the in-place rollback")
     await serving(dev)
+    # ... and the worker listener makes the engine restart, then start again on the previous config.
+    config.write_text(good.replace("{port: ${III_PORT}, host: 127.0.0.1}", "{port: ${III_PORT}, host: 192.0.2.1}"))
+    await eventually(lambda: "the previous version is running again" in dev.logs(), timeout=20,
+                     what="the engine rollback")
+    assert "config.yaml not applied: the engine cannot start with it" in dev.logs()
+    assert re.search(r"cannot start iii-worker-manager: cannot listen on 192\.0\.2\.1:\d+: .*; check its host "
+                     r"\(config\.yaml:2\)", dev.logs()), dev.logs()
+    await serving(dev)
+    await eventually(lambda: dev.logs().count("steps ready:") == 2, timeout=20, what="the steps registered again")
 
     config.write_text(good + "  - name: iii-cron\n")  # fixed: applied
     await eventually(lambda: "added iii-cron" in dev.logs(), timeout=20, what="the fixed config applied")
