@@ -33,18 +33,18 @@ PORT_HELP = {
     "http_port": "iii-http's port (default 3111)",
     "stream_port": "iii-stream's port (default 3112)",
     "console_port": "the console's port (default $III_CONSOLE_PORT or 3113)",
-    "port_offset": "add N to every port the config does not set by a flag (e.g. 10: 49144, 3121, 3122, 3123), "
-                   "to run a second project next to the first",
+    "port_offset": "add N to every port (config.yaml's or the default) that no other flag sets, e.g. 10: "
+                   "49144, 3121, 3122, 3123 - to run a second project next to the first",
 }
 
 
 def _add_port_flags(parser: argparse.ArgumentParser, default: object) -> None:
     """The port flags, on ``pyiii`` (default None) and on ``dev``/``start`` (SUPPRESS, so that a value
     given before the subcommand stays). A flag wins over config.yaml."""
-    parser.add_argument("-p", "--port", type=int, default=default, help=PORT_HELP["port"])
-    parser.add_argument("--http-port", type=int, default=default, help=PORT_HELP["http_port"])
-    parser.add_argument("--stream-port", type=int, default=default, help=PORT_HELP["stream_port"])
-    parser.add_argument("--console-port", type=int, default=default, help=PORT_HELP["console_port"])
+    parser.add_argument("-p", "--port", type=int, default=default, metavar="N", help=PORT_HELP["port"])
+    parser.add_argument("--http-port", type=int, default=default, metavar="N", help=PORT_HELP["http_port"])
+    parser.add_argument("--stream-port", type=int, default=default, metavar="N", help=PORT_HELP["stream_port"])
+    parser.add_argument("--console-port", type=int, default=default, metavar="N", help=PORT_HELP["console_port"])
     parser.add_argument("--port-offset", type=int, default=default if default is not None else 0, metavar="N",
                         help=PORT_HELP["port_offset"])
 
@@ -87,7 +87,8 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     """``dev``/``start``/``create``; with no subcommand ``pyiii`` starts the engine as before."""
     sub = parser.add_subparsers(dest="command", metavar="{dev,start,console,create}")
     for name, help_text in (
-        ("dev", "run a project: engine, console and its steps, reloading a step when its file changes"),
+        ("dev", "run a project: engine, console and its steps, applying edits of steps and config.yaml as they are "
+                "saved"),
         ("start", "run a project like `dev`, without watching files"),
     ):
         cmd = sub.add_parser(name, help=help_text, description=help_text)

@@ -9,10 +9,11 @@ it dies it is restarted with a capped backoff, the log says why (exit code or si
 lines of output) and the engine's ``steps`` health check fails meanwhile (``/readyz``,
 ``engine::health::check``, the console's health dot).
 
-A config.yaml edit under ``dev`` restarts the engine part in this process (every built-in worker,
-on the new config) and then the steps worker, which registers its steps with the new engine; a
-config that does not parse, or an engine that cannot start with it, leaves the previous version
-running.
+A config.yaml edit under ``dev`` that only adds workers, or changes or removes workers of the
+:data:`RESTARTABLE` kinds, is applied inside the running engine (the steps stay connected); any
+other edit restarts the engine part in this process (every built-in worker, on the new config)
+and then the steps worker, which registers its steps with the new engine. A config that does not
+parse, or a worker that cannot start with it, leaves the previous version running.
 """
 
 from __future__ import annotations
