@@ -1,4 +1,5 @@
-"""The ``pyiii`` command: start the engine from ./config.yaml (or the built-in defaults)."""
+"""The ``pyiii`` command: start the engine from ./config.yaml (else ./iii-config.yaml, else the
+built-in defaults)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from pyiii import __version__
 from pyiii.bind import PortFlags, apply_expose_errors, apply_host, apply_ports
-from pyiii.config import ConfigError, EngineConfig, load
+from pyiii.config import ConfigError, EngineConfig, find_default, load, migrate
 
 
 def _setup_logging(level: str) -> None:
@@ -72,7 +73,7 @@ def _run(coro: object) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyiii", description="The iii engine, in Python.")
     parser.add_argument("--version", action="version", version=f"pyiii {__version__}")
-    parser.add_argument("-c", "--config", type=Path, help="config file (default: ./config.yaml if present)")
+    parser.add_argument("-c", "--config", type=Path, help="config file (default: config.yaml, else iii-config.yaml)")
     _add_port_flags(parser, None)
     parser.add_argument("--host", default=None, help=HOST_HELP)
     parser.add_argument(
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     """``dev``/``start``/``create``; with no subcommand ``pyiii`` starts the engine as before."""
-    sub = parser.add_subparsers(dest="command", metavar="{dev,start,console,create}")
+    sub = parser.add_subparsers(dest="command", metavar="{dev,start,console,create,config}")
     for name, help_text in (
         ("dev", "run a project: engine, console and its steps, applying edits of steps and config.yaml as they are "
                 "saved"),
@@ -95,7 +96,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
         cmd.add_argument("project", nargs="?", type=Path, default=Path("."), help="project folder (default: .)")
         # SUPPRESS keeps values given before the subcommand (`pyiii -p 1 dev`).
         cmd.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS,
-                         help="config file (default: <project>/config.yaml, else all built-ins)")
+                         help="config file (default: <project>/config.yaml, else iii-config.yaml, else all built-ins)")
         _add_port_flags(cmd, argparse.SUPPRESS)
         cmd.add_argument("--host", default=argparse.SUPPRESS, help=HOST_HELP)
         cmd.add_argument("--log-level", default=argparse.SUPPRESS, choices=["debug", "info", "warning", "error"])
@@ -116,6 +117,32 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     create = sub.add_parser("create", help="scaffold a new project", description="scaffold a new project")
     create.add_argument("name", help="folder to create")
     create.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    _add_config_command(sub)
+
+
+def _add_config_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``pyiii config migrate [file]``: a legacy (iii ≤ 0.10 ``modules:``) file in the ``workers:`` format."""
+    config = sub.add_parser("config", help="config file tools", description="config file tools")
+    tools = config.add_subparsers(dest="config_command", metavar="{migrate}", required=True)
+    migrate_cmd = tools.add_parser(
+        "migrate", help="print a config file in the workers: format (a legacy modules: file translated)",
+        description="print a config file in the workers: format: a legacy (iii <= 0.10) modules:/class: file "
+                    "translated, ${VAR:default} kept; a current file unchanged")
+    migrate_cmd.add_argument("file", nargs="?", type=Path,
+                             help="default: ./config.yaml, else ./iii-config.yaml")
+
+
+def _config_migrate(args: argparse.Namespace) -> int:
+    path = args.file or find_default()
+    if path is None:
+        print("pyiii: no config.yaml or iii-config.yaml here; name the file to migrate", file=sys.stderr)
+        return 2
+    try:
+        sys.stdout.write(migrate(path, version=__version__))
+    except ConfigError as exc:
+        print(f"pyiii: config error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _run_project(args: argparse.Namespace) -> int:
@@ -165,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "create":
         return _create(args)
     _setup_logging(args.log_level)
+    if args.command == "config":
+        return _config_migrate(args)
     if args.command in ("dev", "start"):
         return _run_project(args)
     if args.command == "console":

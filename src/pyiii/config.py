@@ -4,12 +4,15 @@
 * ``workers:`` (and the legacy ``modules:``) list ``{name, config}`` entries; ``iii-http`` and
   ``http`` name the same worker; listing both is an error.
 * Every unknown key or worker name is an error naming it and its line in the file.
+* The iii ≤ 0.10 module format (``modules: - class: ...``, Motia's ``iii-config.yaml``) is read
+  as is: :mod:`pyiii.legacy_config` translates it into the entries above.
 * Without a file, every built-in worker pyiii has starts, storing data under ``./data``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,12 +22,20 @@ from typing import Any
 import msgspec
 import yaml
 
+from pyiii import legacy_config
 from pyiii.core.engine import EngineLimits
 from pyiii.workers import catalog
+
+log = logging.getLogger("pyiii.config")
 
 ENV_RE = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
 TOP_LEVEL_KEYS = {"workers", "modules", "engine", "data_dir"}
 ENTRY_KEYS = {"name", "config", "image"}
+#: Looked for in this order when no file is named (Motia projects keep only iii-config.yaml).
+DEFAULT_NAMES = ("config.yaml", "iii-config.yaml")
+#: Workers that may be listed several times (each entry is one more instance).
+REPEATABLE = {"iii-worker-manager", "iii-exec"}
+MSGSPEC_AT = re.compile(r" - at `\$([^`]*)`$")
 
 
 class ConfigError(ValueError):
@@ -72,40 +83,31 @@ def expand_env(text: str, version: str, source: str = "config.yaml") -> str:
     return ENV_RE.sub(replace, text)
 
 
-def _entry_lines(text: str) -> dict[tuple[str, int], int]:
-    """Line (1-based) of each ``workers[i]`` / ``modules[i]`` entry, for error messages."""
-    lines: dict[tuple[str, int], int] = {}
+def _node_lines(text: str) -> dict[legacy_config.Path, int]:
+    """Line (1-based) of every key and list item, by path from the root, for error messages."""
+    lines: dict[legacy_config.Path, int] = {}
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return lines
-    if not isinstance(root, yaml.MappingNode):
-        return lines
-    for key_node, value_node in root.value:
-        if isinstance(value_node, yaml.SequenceNode):
-            for i, item in enumerate(value_node.value):
-                lines[(key_node.value, i)] = item.start_mark.line + 1
+
+    def walk(node: yaml.Node, path: legacy_config.Path) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                child = (*path, str(key_node.value))
+                lines[child] = key_node.start_mark.line + 1
+                walk(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[(*path, i)] = item.start_mark.line + 1
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
     return lines
 
 
-ENV_KEY_RE = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*[\"']?\$\{([^}:]+)")
-
-
-def _env_keys(raw: str, lines: dict[tuple[str, int], int]) -> dict[int, dict[str, str]]:
-    """For each entry (by its first line): the keys whose value is ``${VAR...}`` in the raw text."""
-    starts = sorted(set(lines.values()))
-    raw_lines = raw.splitlines()
-    out: dict[int, dict[str, str]] = {}
-    for i, start in enumerate(starts):
-        end = starts[i + 1] - 1 if i + 1 < len(starts) else len(raw_lines)
-        chunk = "\n".join(raw_lines[start - 1:end])
-        out[start] = {m.group(1): m.group(2) for m in ENV_KEY_RE.finditer(chunk)}
-    return out
-
-
-def parse(text: str, *, source: str = "config.yaml", version: str = "0.0.0") -> EngineConfig:
-    raw = text
-    text = expand_env(text, version, source)
+def _load_doc(text: str, source: str) -> Any:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -114,35 +116,103 @@ def parse(text: str, *, source: str = "config.yaml", version: str = "0.0.0") -> 
         doc = {"workers": []}
     if not isinstance(doc, dict):
         raise ConfigError(f"{source}: the top level must be a mapping with a `workers:` list")
-    unknown = set(doc) - TOP_LEVEL_KEYS
+    return doc
+
+
+def parse(text: str, *, source: str = "config.yaml", version: str = "0.0.0") -> EngineConfig:
+    config, notes = _parse(text, source, version)
+    for note in notes:
+        log.info("%s", note)
+    return config
+
+
+def _env_keys(raw_lines: list[str], lines: dict[legacy_config.Path, int], config_path: legacy_config.Path,
+              keys: frozenset[str]) -> dict[str, str]:
+    """The keys of a worker's config block whose value is ``${VAR...}`` in the raw text: key -> VAR."""
+    out: dict[str, str] = {}
+    for key in keys:
+        line = lines.get((*config_path, key))
+        if line is not None and line <= len(raw_lines):
+            match = re.search(rf"{re.escape(key)}\s*:\s*[\"']?\$\{{([^}}:]+)", raw_lines[line - 1])
+            if match:
+                out[key] = match.group(1)
+    return out
+
+
+def _parse(text: str, source: str, version: str) -> tuple[EngineConfig, list[str]]:
+    """The config, and the facts worth a log line at start (a legacy file read, and how)."""
+    raw_lines = text.splitlines()
+    text = expand_env(text, version, source)
+    doc = _load_doc(text, source)
+    legacy = legacy_config.is_legacy(doc)
+    allowed = TOP_LEVEL_KEYS | {"port"} if legacy else TOP_LEVEL_KEYS
+    unknown = set(doc) - allowed
     if unknown:
-        raise ConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}; expected {sorted(TOP_LEVEL_KEYS)}")
-    lines = _entry_lines(text)
-    env_keys = _env_keys(raw, lines)
+        raise ConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}; expected {sorted(allowed)}")
+    lines = _node_lines(text)
+    notes: list[str] = []
+    # (item, place, line, path of its config block) for every entry, in start-up order.
+    items: list[tuple[Any, str, int | None, legacy_config.Path]] = []
+    sections = ("modules", "workers") if legacy else ("workers", "modules")  # v0.10 read modules first
+    for section in sections:
+        listed = doc.get(section, [])
+        if section in doc and listed is None:
+            raise ConfigError(f"{source}: `{section}:` is empty; write `{section}: []`")
+        if not isinstance(listed, list):
+            raise ConfigError(f"{source}: `{section}` must be a list")
+        if not legacy:
+            items += [(item, f"{section}[{i}]", lines.get((section, i)), (section, i, "config"))
+                      for i, item in enumerate(listed)]
+    if legacy:
+        try:
+            translation = legacy_config.translate(doc, lines.get)
+        except legacy_config.LegacyConfigError as exc:
+            raise ConfigError(_where(source, exc.line, exc.message)) from None
+        items = [(t.item, t.place, t.line, t.config_path) for t in translation.entries if t.item is not None]
+        notes.append(f"{source} is in the iii ≤ 0.10 module format; read as is "
+                     f"(`pyiii config migrate {source}` prints it in the workers: format)")
+        notes += [f"{source}: {note}" for note in translation.notes]
     entries: list[WorkerEntry] = []
     spelled: dict[str, str] = {}
-    for section in ("workers", "modules"):
-        items = doc.get(section, [])
-        if section in doc and items is None:
-            raise ConfigError(f"{source}: `{section}:` is empty; write `{section}: []`")
-        if not isinstance(items, list):
-            raise ConfigError(f"{source}: `{section}` must be a list")
-        for i, item in enumerate(items):
-            line = lines.get((section, i))
-            entry = _parse_entry(item, f"{section}[{i}]", line, source, spelled)
-            entry.env = env_keys.get(line, {}) if line else {}
-            entry.source = source
-            entries.append(entry)
+    for item, place, line, config_path in items:
+        entry = _parse_entry(item, place, line, source, spelled, lines, config_path)
+        entry.env = _env_keys(raw_lines, lines, config_path, entry.named)
+        entry.source = source
+        entries.append(entry)
     limits = _parse_limits(doc.get("engine"), source)
     data_dir = Path(str(doc.get("data_dir", "data")))
-    return EngineConfig(workers=with_mandatory(entries), limits=limits, data_dir=data_dir, source=Path(source))
+    config = EngineConfig(workers=with_mandatory(entries), limits=limits, data_dir=data_dir, source=Path(source))
+    return config, notes
 
 
 def _where(source: str, line: int | None, place: str) -> str:
     return f"{source}:{line}: {place}" if line else f"{source}: {place}"
 
 
-def _parse_entry(item: Any, place: str, line: int | None, source: str, spelled: dict[str, str]) -> WorkerEntry:
+def _error_line(lines: dict[legacy_config.Path, int], base: legacy_config.Path, message: str) -> int | None:
+    """The line of the key a msgspec error points at (``- at `$.adapter.config```), or of its
+    nearest enclosing key; an unknown field is looked up inside the object it was found in, and
+    a message starting ``key[i]`` (a worker's ``__post_init__`` check) at that item."""
+    at = MSGSPEC_AT.search(message)  # absent when the error is at the block's own level
+    path: list[str | int] = [*base]
+    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", at.group(1) if at else ""):
+        path.append(part[0] if part[0] else int(part[1]))
+    unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
+    if unknown:
+        path.append(unknown.group(1))
+    item = re.match(r"(\w+)\[(\d+)", message)  # a worker's own check naming an item: `exec[1..3] ...`
+    if item:
+        path += [item.group(1), int(item.group(2))]
+    while path:
+        if tuple(path) in lines:
+            return lines[tuple(path)]
+        path.pop()
+    return None
+
+
+def _parse_entry(item: Any, place: str, line: int | None, source: str, spelled: dict[str, str],
+                 lines: dict[legacy_config.Path, int] | None = None,
+                 config_path: legacy_config.Path = ()) -> WorkerEntry:
     if not isinstance(item, dict) or not isinstance(item.get("name"), str):
         raise ConfigError(_where(source, line, f"{place}: expected a mapping with a `name:`"))
     unknown = set(item) - ENTRY_KEYS
@@ -160,14 +230,17 @@ def _parse_entry(item: Any, place: str, line: int | None, source: str, spelled: 
         raise ConfigError(
             _where(source, line, f"{place}: '{base}' and '{spelled[kind]}' are the same worker; list it once")
         )
-    if kind in spelled and kind != "iii-worker-manager":
+    if kind in spelled and kind not in REPEATABLE:
         raise ConfigError(_where(source, line, f"{place}: worker '{name}' is listed twice"))
     spelled[kind] = base
     cls = catalog.load(kind)
     try:
         config = msgspec.convert(item.get("config") or {}, cls.config_type)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_where(source, line, f"{place} ({name}).config: {exc}")) from None
+        message = str(exc)
+        at = _error_line(lines or {}, config_path, message) or line
+        message = message.removesuffix(" - at `$`")  # the entry's own block: the place says so
+        raise ConfigError(_where(source, at, f"{place} ({name}).config: {message}")) from None
     named = frozenset(item["config"]) if isinstance(item.get("config"), dict) else frozenset()
     return WorkerEntry(kind=kind, entry_id=kind, config=config, line=line, named=named)
 
@@ -211,15 +284,50 @@ def default_config() -> EngineConfig:
     return EngineConfig(workers=with_mandatory(entries))
 
 
-def load(path: Path | None, version: str = "0.0.0") -> EngineConfig:
-    """Load ``path``; ``None`` -> ./config.yaml if it exists, else :func:`default_config`."""
-    if path is None:
-        candidate = Path("config.yaml")
-        if not candidate.exists():
-            return default_config()
-        path = candidate
+def find_default(folder: Path = Path(".")) -> Path | None:
+    """``config.yaml`` in ``folder``, else ``iii-config.yaml`` (a Motia project's file), else None."""
+    for name in DEFAULT_NAMES:
+        candidate = folder / name
+        if candidate.exists():
+            if name != DEFAULT_NAMES[0]:
+                log.info("no %s in %s; reading %s", DEFAULT_NAMES[0], folder.resolve(), candidate)
+            return candidate
+    return None
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse(text, source=str(path), version=version)
+
+
+def load(path: Path | None, version: str = "0.0.0") -> EngineConfig:
+    """Load ``path``; ``None`` -> :func:`find_default` in the working folder, else
+    :func:`default_config`."""
+    if path is None:
+        path = find_default()
+        if path is None:
+            return default_config()
+    return parse(_read(path), source=str(path), version=version)
+
+
+def migrate(path: Path, version: str = "0.0.0") -> str:
+    """``path`` in the ``workers:`` format: a legacy file translated (``${VAR:default}`` kept),
+    a current one unchanged. The file must load: errors are the ones the engine would report."""
+    text = _read(path)
+    source = str(path)
+    _parse(text, source, version)
+    try:  # translate the text as written, so that placeholders survive
+        raw = _load_doc(text, source)
+        lines = _node_lines(text)
+    except ConfigError:  # placeholders that only parse once expanded (e.g. inside `{...}`)
+        expanded = expand_env(text, version, source)
+        raw, lines = _load_doc(expanded, source), _node_lines(expanded)
+    if not legacy_config.is_legacy(raw):
+        return text
+    try:
+        translation = legacy_config.translate(raw, lines.get)
+    except legacy_config.LegacyConfigError as exc:
+        raise ConfigError(_where(source, exc.line, exc.message)) from None
+    return legacy_config.render(raw, translation, path.name)

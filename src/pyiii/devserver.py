@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from pyiii.bind import move_busy_ports
-from pyiii.config import ConfigError, EngineConfig, WorkerEntry, load
+from pyiii.config import ConfigError, EngineConfig, WorkerEntry, find_default, load
 from pyiii.runner import EngineProcess, ListenError, start_or_report
 from pyiii.workers import catalog
 
@@ -50,9 +50,10 @@ RESTARTABLE = frozenset({"iii-http", "iii-cron", "iii-console"})
 
 
 def project_config(project: Path, config_path: Path | None, version: str) -> EngineConfig:
-    """The project's config.yaml (or the all-built-ins default), plus the console if it exists."""
-    if config_path is None and (project / "config.yaml").exists():
-        config_path = project / "config.yaml"
+    """The project's config.yaml (else its iii-config.yaml, else the all-built-ins default), plus
+    the console if it exists."""
+    if config_path is None:
+        config_path = find_default(project)
     config = load(config_path, version=version)
     console = next((k for k in (catalog.canonical(n) for n in CONSOLE_NAMES) if k), None)
     if console is not None and all(w.kind != console for w in config.workers):
@@ -138,6 +139,13 @@ class ProcessSteps:
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
+
+    def health(self) -> bool:
+        """The engine's ``steps`` health check: raises with the reason while the process is down."""
+        if not self.alive:
+            raise RuntimeError(f"the steps process died ({self.last_exit or 'not started'}); "
+                               f"restart {self.restarts} pending")
+        return True
 
     async def start(self) -> None:
         await self._spawn()
@@ -310,7 +318,7 @@ class ProjectServer:
         self.grace = grace
         self.auto_ports = auto_ports
         self.pinned_ports = pinned_ports
-        self.config_path = config_path or project / "config.yaml"
+        self.config_path = config_path or find_default(project) or project / "config.yaml"
         self.process: EngineProcess | None = None
         self.steps: ThreadSteps | ProcessSteps | None = None
         self._changed = asyncio.Event()
@@ -339,7 +347,7 @@ class ProjectServer:
         steps = self._make_steps(process.context.engine_url)
         if isinstance(steps, ProcessSteps):
             # /readyz, engine::health::check and the console's health dot show a dead steps process.
-            process.engine.health_checks["steps"] = lambda: steps.alive
+            process.engine.health_checks["steps"] = steps.health
         self.steps = steps
         await steps.start()
 

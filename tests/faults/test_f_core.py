@@ -213,7 +213,10 @@ async def test_f16_sigterm_answers_every_inflight_caller(tmp_path: Path) -> None
 
 
 async def test_limit_pending_invocations_per_worker(tmp_path: Path) -> None:
-    engine = EngineProcess(tmp_path, extra={"engine": {"max_pending_per_worker": 5}}).start()
+    # One caller here: give it the whole quota (test_caller_quota covers the per-caller share).
+    engine = EngineProcess(
+        tmp_path, extra={"engine": {"max_pending_per_worker": 5, "max_pending_caller_share": 1.0}}
+    ).start()
     owner = await RawWorker.connect(engine.url)
     caller = await RawWorker.connect(engine.url)
     try:

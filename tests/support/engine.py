@@ -39,14 +39,19 @@ class EngineProcess:
     """A ``python -m pyiii`` child process with its own config file and data folder."""
 
     def __init__(self, workdir: Path, workers: list[dict[str, Any]] | None = None,
-                 extra: dict[str, Any] | None = None, port: int | None = None) -> None:
+                 extra: dict[str, Any] | None = None, port: int | None = None, *,
+                 config_text: str | None = None, config_name: str = "config.yaml",
+                 find_config: bool = False) -> None:
+        """``config_text``: write this file as is (it must listen on ``self.port``) instead of one
+        built from ``workers``; ``find_config``: start without ``--config``, as a user would."""
         self.workdir = workdir
         self.port = port or free_port()
         listener = {"name": "iii-worker-manager", "config": {"port": self.port, "host": "127.0.0.1"}}
         entries = [listener, *(workers or [])]
         doc: dict[str, Any] = {"workers": entries, **(extra or {})}
-        self.config_path = workdir / "config.yaml"
-        self.config_path.write_text(yaml.safe_dump(doc))
+        self.config_path = workdir / config_name
+        self.config_path.write_text(yaml.safe_dump(doc) if config_text is None else config_text)
+        self.find_config = find_config
         self.log_path = workdir / "engine.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -57,8 +62,9 @@ class EngineProcess:
     def start(self, timeout: float = 15.0) -> EngineProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "OTEL_ENABLED": "false"}
         log = self.log_path.open("ab")
+        config = [] if self.find_config else ["--config", str(self.config_path)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pyiii", "--config", str(self.config_path), "--log-level", "debug"],
+            [sys.executable, "-m", "pyiii", *config, "--log-level", "debug"],
             cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         wait_port(self.port, timeout, self.proc)

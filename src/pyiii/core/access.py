@@ -9,7 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from pyiii.core.functions import FunctionEntry
+    from pyiii.core.peer import Peer
 
 #: Ids every session may call, whatever its grant (spec §6.3 step 3).
 INFRASTRUCTURE_FUNCTIONS: Final[frozenset[str]] = frozenset(
@@ -110,6 +114,21 @@ class Access:
         if any(rule.matches(function_id, function_metadata) for rule in self.expose):
             return True, ""
         return False, "add to rbac.expose_functions"
+
+    def may_call(
+        self, function_id: str, entry: FunctionEntry | None, registrant: Peer | None = None
+    ) -> tuple[bool, str]:
+        """The one access decision for running ``function_id`` for this session: on invoke, when
+        it binds a trigger and when that binding fires. A binding's ``registrant`` may also
+        target a function it serves itself (it only runs its own code)."""
+        if registrant is not None and entry is not None and entry.owner is registrant:
+            return _ALLOWED
+        return self.decide(function_id, entry.metadata if entry is not None else None)
+
+    @property
+    def restricted(self) -> bool:
+        """Whether :meth:`decide` can deny anything (the permissive session cannot)."""
+        return self.rbac or bool(self.forbidden_functions)
 
     def may_bind(self, trigger_type: str) -> bool:
         return self.allowed_trigger_types is None or trigger_type in self.allowed_trigger_types

@@ -20,12 +20,14 @@ import msgspec
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.access import Access
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
-from pyiii.core.invoker import Invoker, InvokerLimits
+from pyiii.core.health import HealthBoard, HealthCheck
+from pyiii.core.invoker import Invoker, InvokerLimits, decode_payload
 from pyiii.core.peer import Peer
-from pyiii.core.triggers import Binding, TriggerProvider, TriggerRegistry, TriggerType
+from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
 from pyiii.ids import uuid4_text
 
 log = logging.getLogger("pyiii.engine")
@@ -48,8 +50,23 @@ class EngineLimits:
     max_triggers_per_worker: int = 50_000
     max_trigger_types_per_worker: int = 1_000
     max_pending_per_worker: int = 65_536
+    #: The part of a worker's ``max_pending_per_worker`` one caller may hold (a connection; all
+    #: built-in callers count as one): one greedy caller cannot starve the others.
+    max_pending_caller_share: float = 0.5
     invocation_timeout_ms: int = 30_000
     reattach_wait_ms: int = 5_000
+    #: A health check (e.g. a Redis PING) answering later than this is "down".
+    health_check_timeout_ms: int = 1_000
+    #: How long one check's answer is reused: probes cannot hammer a dependency.
+    health_check_cache_ms: int = 1_000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_pending_caller_share <= 1:
+            raise ValueError("max_pending_caller_share must be > 0 and <= 1")
+
+    @property
+    def max_pending_per_caller(self) -> int:
+        return max(1, int(self.max_pending_per_worker * self.max_pending_caller_share))
 
 
 @dataclass(slots=True)
@@ -73,6 +90,7 @@ class Engine:
             self.functions,
             InvokerLimits(
                 max_pending_per_peer=self.limits.max_pending_per_worker,
+                max_pending_per_caller=self.limits.max_pending_per_caller,
                 default_timeout=self.limits.invocation_timeout_ms / 1000,
             ),
         )
@@ -95,17 +113,10 @@ class Engine:
         #: Set once every configured worker started (``/readyz``); workers add named checks of
         #: their connections (e.g. Redis) that must also hold for the engine to be ready.
         self.ready = False
-        self.health_checks: dict[str, Callable[[], bool]] = {}
-
-    def check_health(self) -> dict[str, bool]:
-        """Each named health check's answer now (a check that raises counts as failing)."""
-        checks: dict[str, bool] = {}
-        for name, check in list(self.health_checks.items()):
-            try:
-                checks[name] = bool(check())
-            except Exception:
-                checks[name] = False
-        return checks
+        self.health_checks: dict[str, HealthCheck] = {}
+        self.health = HealthBoard(
+            self.health_checks, self.limits.health_check_timeout_ms / 1000, self.limits.health_check_cache_ms / 1000
+        )
 
     # ================================================================= in-process API
 
@@ -154,9 +165,13 @@ class Engine:
         trigger_request_format: Any = None,
         call_request_format: Any = None,
         worker: str | None = None,
+        binding_key: BindingKey | None = None,
     ) -> None:
+        """``binding_key`` makes the type serve one binding per key (see core/triggers.py)."""
         await self.triggers.add_type(
-            TriggerType(type_id, description, trigger_request_format, call_request_format, provider, None, worker)
+            TriggerType(
+                type_id, description, trigger_request_format, call_request_format, provider, None, worker, binding_key
+            )
         )
 
     async def register_trigger(
@@ -185,7 +200,32 @@ class Engine:
 
     async def fire(self, binding: Binding, payload: Any, **kwargs: Any) -> Any:
         """Run a binding's function with an event payload and the binding's metadata."""
+        if binding.grant is not None:
+            self._check_grant(binding, binding.function_id)
         return await self.invoker.call(binding.function_id, payload, metadata=binding.metadata, **kwargs)
+
+    async def call_for(self, binding: Binding, function_id: str, data: Any, **kwargs: Any) -> Any:
+        """Call a function on behalf of a binding (its condition or middleware)."""
+        if binding.grant is not None:
+            self._check_grant(binding, function_id)
+        return await self.invoker.call(function_id, data, **kwargs)
+
+    def _check_grant(self, binding: Binding, function_id: str) -> None:
+        """A session's binding is checked on every run: the function under an id may have
+        changed (owner, metadata) since it was bound."""
+        assert binding.grant is not None
+        reason = self._target_denied(binding.grant, [function_id], binding.owner)
+        if reason is not None:
+            log.warning("trigger %s not fired: %s", binding.id, reason)
+            raise FunctionError(E.FORBIDDEN, reason)
+
+    def _target_denied(self, access: Access, function_ids: list[str], registrant: Peer | None) -> str | None:
+        """Why a binding of this session may not run one of ``function_ids`` (None: it may)."""
+        for function_id in function_ids:
+            allowed, remediation = access.may_call(function_id, self.functions.get(function_id), registrant)
+            if not allowed:
+                return f"function '{function_id}' not allowed ({remediation})"
+        return None
 
     def on_worker_event(self, listener: WorkerEventListener) -> None:
         self._worker_listeners.append(listener)
@@ -259,20 +299,29 @@ class Engine:
         await handler(self, peer, msg)
 
     async def _bad_frame(self, peer: Peer, exc: p.FrameError) -> None:
-        """Log it; answer only where a caller is waiting (an invokefunction with an id), so
-        that caller gets a typed error now instead of a timeout later."""
+        """Log it; answer wherever a call waits on it, so nobody waits for a timeout: an
+        invokefunction with an id gets a typed error, and an owner's undecodable
+        invocationresult fails the call it answers."""
         log.warning("dropped frame from %s: %s", peer.display_name, exc.message)
         raw = exc.raw
-        if raw and raw.get("type") == "invokefunction" and isinstance(raw.get("invocation_id"), str):
-            fid = raw.get("function_id")
+        if not raw or not isinstance(raw.get("invocation_id"), str):
+            return
+        code = E.PAYLOAD_TOO_DEEP if exc.kind == "too_deep" else E.INVALID_FRAME
+        fid = raw.get("function_id")
+        fid = fid if isinstance(fid, str) else ""
+        if raw.get("type") == "invokefunction":
             try:
-                await peer.send_frame(
-                    p.error_result(
-                        raw["invocation_id"], fid if isinstance(fid, str) else "", E.INVALID_FRAME, exc.message
-                    )
-                )
+                await peer.send_frame(p.error_result(raw["invocation_id"], fid, code, exc.message))
             except ConnectionError:
                 pass
+        elif raw.get("type") == "invocationresult":
+            # Only the call's owner can fail it (result_from_peer checks who answers).
+            failed = p.InvocationResult(
+                invocation_id=raw["invocation_id"],
+                function_id=fid,
+                error=p.ErrorBody(code=code, message=f"the worker's result was refused: {exc.message}"),
+            )
+            await self.invoker.result_from_peer(peer, failed)
 
     async def _on_ping(self, peer: Peer, _msg: p.Ping) -> None:
         try:
@@ -434,7 +483,17 @@ class Engine:
                 function_id=function_id,
             )
             return
-        binding = Binding(trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer)
+        binding = Binding(
+            trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer,
+            grant=access if access.restricted else None,
+        )
+        if binding.grant is not None:
+            reason = self._target_denied(access, binding.targets(), peer)
+            if reason is not None:
+                await self._refuse_registration(
+                    peer, trigger_type, trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id
+                )
+                return
         try:
             await self.triggers.add_binding(binding)
         except TriggerRegistrationError as exc:
@@ -450,10 +509,13 @@ class Engine:
             )
 
     async def _on_unregister_trigger(self, peer: Peer, msg: p.UnregisterTrigger) -> None:
-        binding = self.triggers.live.get(msg.id) or self.triggers.parked.get(msg.id)
-        if binding is not None and binding.owner is not None and binding.owner is not peer:
+        binding = self.triggers.find(msg.id)
+        if binding is not None and not _may_remove(peer.access, peer, binding):
             # The reference engine lets anyone remove anyone's binding; only the owner may here.
-            log.warning("worker %s tried to remove trigger %s owned by another worker", peer.display_name, msg.id)
+            await self._refuse_registration(
+                peer, binding.trigger_type, msg.id, E.FORBIDDEN, "owned by another worker",
+                function_id=binding.function_id,
+            )
             return
         await self.triggers.remove_binding(msg.id)
 
@@ -487,7 +549,7 @@ class Engine:
         reply_id = msg.invocation_id or uuid4_text()
         entry = self.functions.get(fid)
         access = peer.access
-        allowed, remediation = access.decide(fid, entry.metadata if entry else None)
+        allowed, remediation = access.may_call(fid, entry)
         if not allowed:
             await self._send_quietly(
                 peer,
@@ -513,17 +575,17 @@ class Engine:
         await self.invoker.invoke_from_peer(peer, msg, data, entry)
 
     async def _via_middleware(self, peer: Peer, msg: p.InvokeFunction, reply_id: str, middleware: str) -> None:
-        payload = {
-            "function_id": msg.function_id,
-            "payload": p.from_raw(msg.data),
-            "action": msgspec.to_builtins(msg.action) if msg.action is not None else None,
-            "context": peer.access.context,
-        }
         try:
+            payload = {
+                "function_id": msg.function_id,
+                "payload": decode_payload(msg.data, msg.function_id),
+                "action": msgspec.to_builtins(msg.action) if msg.action is not None else None,
+                "context": peer.access.context,
+            }
             result = await self.invoker.call(
                 middleware,
                 payload,
-                metadata=p.from_raw(msg.metadata),
+                metadata=decode_payload(msg.metadata, msg.function_id, "metadata"),
                 traceparent=msg.traceparent,
                 baggage=msg.baggage,
                 timeout=None,
@@ -546,10 +608,18 @@ class Engine:
         from pyiii.core.tracecontext import with_function_id
 
         baggage = with_function_id(msg.baggage, msg.function_id) if (msg.traceparent or msg.baggage) else msg.baggage
+        try:
+            data = decode_payload(msg.data, msg.function_id)
+        except FunctionError as exc:
+            if msg.invocation_id is not None:
+                await self._send_quietly(peer, p.InvocationResult(
+                    invocation_id=msg.invocation_id, function_id=msg.function_id,
+                    error=p.ErrorBody(code=exc.code, message=exc.message)))
+            return
         payload = {
             "queue": queue,
             "function_id": msg.function_id,
-            "data": p.from_raw(msg.data),
+            "data": data,
             "messageReceiptId": receipt,
             "traceparent": msg.traceparent,
             "baggage": baggage,
@@ -628,13 +698,20 @@ class Engine:
         ack_timeout: float = 10.0,
     ) -> str:
         """``engine::register_trigger``: an ownerless binding; waits for a worker provider's
-        answer up to ``ack_timeout`` seconds (spec §4.10)."""
+        answer up to ``ack_timeout`` seconds (spec §4.10). An RBAC session's binding is its own
+        instead: it goes with the session, which alone may remove it."""
         access = caller.access if caller is not None else None
         if access is not None and not access.may_bind(trigger_type):
             raise FunctionError(E.FORBIDDEN, f"trigger type '{trigger_type}' not allowed for this session")
         binding = Binding(
-            str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata
+            str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata,
+            owner=caller if access is not None and access.rbac else None,
+            grant=access if access is not None and access.restricted else None,
         )
+        if binding.grant is not None:
+            reason = self._target_denied(binding.grant, binding.targets(), caller)
+            if reason is not None:
+                raise FunctionError(E.FORBIDDEN, reason)
         tt = self.triggers.types.get(trigger_type)
         waiter: asyncio.Future[p.TriggerRegistrationResult] | None = None
         if tt is not None and tt.owner is not None:
@@ -644,7 +721,8 @@ class Engine:
             try:
                 await self.triggers.add_binding(binding)
             except TriggerRegistrationError as exc:
-                raise FunctionError(E.TRIGGER_REGISTRATION_FAILED, exc.message) from None
+                code = E.FORBIDDEN if exc.code == E.FORBIDDEN else E.TRIGGER_REGISTRATION_FAILED
+                raise FunctionError(code, exc.message) from None
             if waiter is not None:
                 try:
                     answer = await asyncio.wait_for(waiter, ack_timeout)
@@ -656,6 +734,13 @@ class Engine:
             return binding.id
         finally:
             self._pending_trigger_acks.pop(binding.id, None)
+
+    async def unregister_trigger_for(self, caller: Peer | None, trigger_id: str) -> bool:
+        """``engine::unregister_trigger``: a session may remove only bindings it owns."""
+        binding = self.triggers.find(trigger_id)
+        if binding is not None and caller is not None and not _may_remove(caller.access, caller, binding):
+            raise FunctionError(E.FORBIDDEN, f"trigger '{trigger_id}' is owned by another worker")
+        return await self.triggers.remove_binding(trigger_id)
 
     async def _refuse_registration(
         self, peer: Peer, kind: str, reg_id: str, code: str, reason: str, *, function_id: str = ""
@@ -707,6 +792,13 @@ class Engine:
             except (TimeoutError, ConnectionError):
                 pass
             await self.disconnect_peer(peer)
+
+
+def _may_remove(access: Access, peer: Peer, binding: Binding) -> bool:
+    """Trusted workers may remove their own and ownerless bindings; a session only its own."""
+    if binding.owner is peer:
+        return True
+    return binding.owner is None and not access.rbac
 
 
 __all__ = ["CallContext", "Engine", "EngineLimits", "FunctionError", "InProcessWorker"]

@@ -4,18 +4,26 @@ A *trigger type* has one provider: an in-process :class:`TriggerProvider` or a r
 A *binding* ties a function to a type with a config. Bindings for a type nobody provides are
 *parked* and delivered when a provider appears; bindings of a departed provider are parked
 again and re-delivered, same id, to the next one.
+
+Bindings have owners. A type whose provider serves one binding per key (an HTTP route: method
+and path) gives a ``binding_key``; bindings of one key form a stack whose top is armed and the
+others *shadowed*. A trusted registrant takes the top over (logged); when the top goes, the one
+below is armed again. A *guarded* binding (from an RBAC session) may neither take over nor
+replace by id a binding it does not own.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pyiii import protocol as p
-from pyiii.core.errors import TriggerRegistrationError
+from pyiii.core.errors import FORBIDDEN, TriggerRegistrationError
 
 if TYPE_CHECKING:
+    from pyiii.core.access import Access
     from pyiii.core.peer import Peer
 
 log = logging.getLogger("pyiii.triggers")
@@ -30,6 +38,34 @@ class Binding:
     metadata: Any = None
     #: The worker that registered it; ``None`` for built-ins and ``engine::register_trigger``.
     owner: Peer | None = None
+    #: The registrant's grant when it is an RBAC session: the binding is *guarded* (it may not
+    #: take over others' bindings) and its target is re-checked against the grant when it fires.
+    grant: Access | None = None
+
+    @property
+    def guarded(self) -> bool:
+        return self.grant is not None and self.grant.rbac
+
+    def may_replace(self, other: Binding) -> bool:
+        """Whether this binding may take ``other``'s place (same id, or same exclusive key). A
+        guarded one only its own owner's, or one whose owner is gone (its cleanup is under way),
+        as for functions (core/engine.py ``_on_register_function``)."""
+        if not self.guarded:
+            return True
+        return other.owner is not None and (other.owner is self.owner or not other.owner.connected)
+
+    def targets(self) -> list[str]:
+        """Every function the engine runs for this binding: the function, and the condition and
+        middleware functions its config names (the same config keys for every trigger type)."""
+        out = [self.function_id]
+        config = self.config if isinstance(self.config, dict) else {}
+        condition = config.get("condition_function_id")
+        if isinstance(condition, str) and condition:
+            out.append(condition)
+        middleware = config.get("middleware_function_ids")
+        if isinstance(middleware, list):
+            out.extend(m for m in middleware if isinstance(m, str))
+        return out
 
     def frame(self) -> bytes:
         return p.encode(
@@ -55,6 +91,11 @@ class TriggerProvider(Protocol):
     async def unregister_trigger(self, binding: Binding) -> None: ...
 
 
+#: What makes two bindings of a type "the same" (one serves at a time), or None if any number
+#: may coexist; raises TriggerRegistrationError for a config the provider would refuse.
+BindingKey = Callable[[Binding], Hashable | None]
+
+
 @dataclass(slots=True)
 class TriggerType:
     id: str
@@ -64,15 +105,29 @@ class TriggerType:
     provider: TriggerProvider | None = None
     owner: Peer | None = None
     worker_name: str | None = None
+    binding_key: BindingKey | None = None
+
+
+def _owned_by_another(binding_id: str) -> TriggerRegistrationError:
+    return TriggerRegistrationError(f"trigger '{binding_id}' is owned by another worker", FORBIDDEN)
 
 
 class TriggerRegistry:
-    """Holds types, live bindings and parked bindings, and talks to providers."""
+    """Holds types, live, shadowed and parked bindings, and talks to providers."""
 
     def __init__(self) -> None:
         self.types: dict[str, TriggerType] = {}
+        #: Armed at their provider (the top of their key's stack, if the type has keys).
         self.live: dict[str, Binding] = {}
+        #: Waiting for a provider of their type.
         self.parked: dict[str, Binding] = {}
+        #: Registered under a key another binding serves; armed again when it leaves.
+        self.shadowed: dict[str, Binding] = {}
+        self._stacks: dict[tuple[str, Hashable], list[str]] = {}
+        self._key_of: dict[str, tuple[str, Hashable]] = {}
+
+    def find(self, binding_id: str) -> Binding | None:
+        return self.live.get(binding_id) or self.shadowed.get(binding_id) or self.parked.get(binding_id)
 
     def bindings_of(self, trigger_type: str) -> list[Binding]:
         return [b for b in self.live.values() if b.trigger_type == trigger_type]
@@ -90,10 +145,17 @@ class TriggerRegistry:
             if not await self._arm(tt, binding):
                 self.live.pop(binding.id, None)
                 self.parked[binding.id] = binding
+                below = self._unstack(binding)
+                if below is not None:
+                    await self._rearm(below)
         for binding in [b for b in self.parked.values() if b.trigger_type == tt.id]:
-            if await self._arm(tt, binding):
+            try:
+                placed = await self._place(tt, binding, None)
+            except TriggerRegistrationError as exc:
+                log.warning("trigger %s stays parked: %s", binding.id, exc.message)
+                continue
+            if placed:
                 del self.parked[binding.id]
-                self.live[binding.id] = binding
 
     async def remove_type(self, type_id: str, owner: Peer | None) -> bool:
         """Remove a type if ``owner`` still provides it; its bindings are parked."""
@@ -103,54 +165,133 @@ class TriggerRegistry:
         del self.types[type_id]
         if owner is not None:
             owner.trigger_types.discard(type_id)
-        for binding in self.bindings_of(type_id):
-            del self.live[binding.id]
-            self.parked[binding.id] = binding
+        # Stacks bottom to top, so that re-placing them later serves the same top again.
+        stacked = [bid for (t, _), stack in self._stacks.items() if t == type_id for bid in stack]
+        for binding_id in [*stacked, *(b.id for b in self.bindings_of(type_id) if b.id not in self._key_of)]:
+            binding = self.live.pop(binding_id, None) or self.shadowed.pop(binding_id)
+            self._key_of.pop(binding_id, None)
+            self.parked[binding_id] = binding
+        for key in [k for k in self._stacks if k[0] == type_id]:
+            del self._stacks[key]
         return True
 
     async def add_binding(self, binding: Binding) -> bool:
         """Register a binding. Returns False when parked. Raises TriggerRegistrationError when
-        an in-process provider refuses it (an older live binding with that id is kept)."""
+        an in-process provider refuses it, or with FORBIDDEN when a guarded binding would take
+        the place of another owner's (an older binding with that id is kept)."""
+        old = self.find(binding.id)
+        if old is not None and not binding.may_replace(old):
+            raise _owned_by_another(binding.id)
         tt = self.types.get(binding.trigger_type)
-        old = self.live.get(binding.id)
         if tt is None:
             if old is not None:
-                await self._disarm(old)
-                self._forget(old)
+                await self._retire(old)
             self.parked[binding.id] = binding
             if binding.owner is not None:
                 binding.owner.triggers.add(binding.id)
             log.warning("trigger %s parked: no worker provides trigger type %r yet", binding.id, binding.trigger_type)
             return False
+        placed = await self._place(tt, binding, old)
+        if binding.owner is not None:
+            binding.owner.triggers.add(binding.id)
+        return placed
+
+    async def remove_binding(self, binding_id: str) -> bool:
+        """Disarm and remove a binding (the one below it in its stack serves again), or drop a
+        parked one. Unknown id: False."""
+        binding = self.find(binding_id)
+        if binding is None:
+            return False
+        await self._retire(binding)
+        return True
+
+    async def _place(self, tt: TriggerType, binding: Binding, old: Binding | None) -> bool:
+        """Arm ``binding`` on top of its key's stack (taking it over), replacing ``old`` (same
+        id). Returns False when a worker provider is unreachable (then it is parked)."""
+        key = self._key(tt, binding)
+        top = self.live.get(self._stacks[key][-1]) if key is not None and key in self._stacks else None
+        if top is not None and top.id != binding.id and not binding.may_replace(top):
+            raise TriggerRegistrationError(
+                f"{tt.id} '{key[1] if key else ''}' is owned by another worker (trigger '{top.id}')", FORBIDDEN
+            )
         if tt.provider is not None:
             await tt.provider.register_trigger(binding)  # may raise TriggerRegistrationError
         elif not await self._arm(tt, binding):
+            if old is not None:
+                await self._retire(old)
             self.parked[binding.id] = binding
-            if binding.owner is not None:
-                binding.owner.triggers.add(binding.id)
             return False
-        if old is not None and old.trigger_type != binding.trigger_type:
-            await self._disarm(old)
         if old is not None:
+            if old.trigger_type != binding.trigger_type:
+                await self._disarm(old)
+            self.live.pop(old.id, None)
+            self.shadowed.pop(old.id, None)
+            self.parked.pop(old.id, None)
+            below = self._unstack(old)
             self._forget(old)
-        self.parked.pop(binding.id, None)
+            if below is not None and below != key:
+                await self._rearm(below)
+            top = self.live.get(self._stacks[key][-1]) if key is not None and key in self._stacks else None
+        if key is not None:
+            if top is not None and top.id != binding.id:
+                # The provider already serves the new binding in its place; let it forget the old.
+                log.warning(
+                    "trigger %s (%s) takes over %s '%s' from trigger %s (%s); it serves again when %s goes",
+                    binding.id, _who(binding), tt.id, key[1], top.id, _who(top), binding.id,
+                )
+                del self.live[top.id]
+                await self._disarm(top)
+                self.shadowed[top.id] = top
+            self._stacks.setdefault(key, []).append(binding.id)
+            self._key_of[binding.id] = key
         self.live[binding.id] = binding
-        if binding.owner is not None:
-            binding.owner.triggers.add(binding.id)
         return True
 
-    async def remove_binding(self, binding_id: str) -> bool:
-        """Disarm and remove a live binding, or drop a parked one. Unknown id: False."""
-        if binding_id in self.parked:
-            self._forget(self.parked.pop(binding_id))
-            return True
-        binding = self.live.get(binding_id)
-        if binding is None:
-            return False
-        await self._disarm(binding)
-        self.live.pop(binding_id, None)
+    async def _retire(self, binding: Binding) -> None:
+        """Take ``binding`` out of every table; if it served a key, the one below serves again."""
+        if self.live.pop(binding.id, None) is not None:
+            await self._disarm(binding)
+        self.shadowed.pop(binding.id, None)
+        self.parked.pop(binding.id, None)
+        below = self._unstack(binding)
         self._forget(binding)
-        return True
+        if below is not None:
+            await self._rearm(below)
+
+    def _key(self, tt: TriggerType, binding: Binding) -> tuple[str, Hashable] | None:
+        if tt.binding_key is None:
+            return None
+        key = tt.binding_key(binding)  # may raise TriggerRegistrationError
+        return None if key is None else (tt.id, key)
+
+    def _unstack(self, binding: Binding) -> tuple[str, Hashable] | None:
+        """Remove ``binding`` from its stack; returns the key if another binding must now serve."""
+        key = self._key_of.pop(binding.id, None)
+        if key is None:
+            return None
+        stack = self._stacks[key]
+        was_top = stack[-1] == binding.id
+        stack.remove(binding.id)
+        if not stack:
+            del self._stacks[key]
+            return None
+        return key if was_top else None
+
+    async def _rearm(self, key: tuple[str, Hashable]) -> None:
+        """Arm the new top of ``key``'s stack; one its provider now refuses is parked."""
+        while key in self._stacks:
+            stack = self._stacks[key]
+            binding = self.shadowed.pop(stack[-1])
+            tt = self.types.get(binding.trigger_type)
+            if tt is not None and await self._arm(tt, binding):
+                self.live[binding.id] = binding
+                log.warning("trigger %s (%s) serves %s '%s' again", binding.id, _who(binding), key[0], key[1])
+                return
+            stack.pop()
+            self._key_of.pop(binding.id, None)
+            if not stack:
+                del self._stacks[key]
+            self.parked[binding.id] = binding
 
     def provider_rejected(self, provider: Peer, result: p.TriggerRegistrationResult) -> Binding | None:
         """A worker provider refused a binding: park it. Returns it if the answer counts."""
@@ -167,9 +308,9 @@ class TriggerRegistry:
     async def drop_peer(self, peer: Peer) -> None:
         """Disconnect cleanup (spec §3.11 step 3)."""
         for binding_id in list(peer.triggers):
-            binding = self.live.get(binding_id) or self.parked.get(binding_id)
+            binding = self.find(binding_id)
             if binding is not None and binding.owner is peer:
-                await self.remove_binding(binding_id)
+                await self._retire(binding)
         peer.triggers.clear()
         for type_id in list(peer.trigger_types):
             await self.remove_type(type_id, peer)
@@ -206,3 +347,7 @@ class TriggerRegistry:
             pass
         except Exception:  # a provider bug must not break the caller's cleanup
             log.exception("provider of %r failed to disarm trigger %s", tt.id, binding.id)
+
+
+def _who(binding: Binding) -> str:
+    return binding.owner.display_name if binding.owner is not None else "built-in"

@@ -718,10 +718,7 @@ def _ref_fields(ref: Any) -> dict[str, Any]:
 
 
 def msgspec_to_builtins(error: ErrorBody) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.stacktrace is not None:
-        body["stacktrace"] = error.stacktrace
-    return body
+    return error.to_wire()
 
 
 def register_worker(address: str, options: InitOptions | None = None) -> III:

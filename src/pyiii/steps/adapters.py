@@ -9,7 +9,7 @@ from typing import Any
 
 from pyiii.steps.config import TriggerDef
 from pyiii.steps.context import FlowContext, TriggerInfo
-from pyiii.steps.inputs import ApiRequest, StateTriggerInput, StreamTriggerInput, to_http_result
+from pyiii.steps.inputs import ApiRequest, ApiResponse, StateTriggerInput, StreamTriggerInput, to_http_result
 from pyiii.steps.invoke import arity, invoke, run_middleware
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.schemas import SchemaError, validate
@@ -59,14 +59,17 @@ def _args(fn: Callable[..., Any], t: TriggerDef, value: Any, ctx: FlowContext) -
     return (None if t.type == "cron" else value, ctx)
 
 
-def _invalid_body(exc: SchemaError) -> dict[str, Any]:
-    return {"status_code": 400, "headers": {},
-            "body": {"error": "Invalid request body", "errors": [e.to_json() for e in exc.errors]}}
+def _invalid_body(exc: SchemaError) -> ApiResponse[Any]:
+    # An ApiResponse, like a handler's, so middleware around it can read and edit it.
+    return ApiResponse(status=400, body={"error": "Invalid request body", "errors": [e.to_json() for e in exc.errors]})
 
 
 def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:
     info = trigger_info(t)
     name = step.config.name
+    handler = step.handler
+    if handler is None:
+        raise ValueError(f"step {name!r} has triggers but no handler")
 
     def context(value: Any) -> FlowContext:
         return FlowContext(trigger=info, input_value=value, step_name=name, streams=streams)
@@ -78,15 +81,17 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
             ctx = context(request)
 
             async def final() -> Any:
+                # What the handler returned, as is: Motia middleware reads and edits it
+                # (``response = await next(); response.headers[...] = ...``).
                 try:
                     request.body = validate(t.body_schema, request.body)
                 except SchemaError as exc:
                     return _invalid_body(exc)
-                return to_http_result(await invoke(step.handler, (request, ctx)))
+                return await invoke(handler, (request, ctx))
 
             if t.middleware:
                 return to_http_result(await run_middleware(t.middleware, request, ctx, final))
-            return await final()
+            return to_http_result(await final())
 
         return _bare(http_function)
 
@@ -98,11 +103,25 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
             except SchemaError as exc:
                 log.error("step %s: message on %r does not match its input schema: %s", name, t.topic, exc)
                 raise
-        result = await invoke(step.handler, _args(step.handler, t, value, context(value)))
+        result = await invoke(handler, _args(handler, t, value, context(value)))
         dump = getattr(result, "model_dump", None)
         return dump(mode="json") if callable(dump) else result
 
     return _bare(event_function)
+
+
+def noop_function(step: LoadedStep, streams: Mapping[str, Stream]) -> EngineFunction:
+    """A noop step's function: nothing triggers it; called directly it runs the step's handler
+    (if the file has one) with the payload, else answers ``None``."""
+    info = TriggerInfo(type="noop")
+
+    async def noop(payload: Any) -> Any:
+        if step.handler is None:
+            return None
+        ctx = FlowContext(trigger=info, input_value=payload, step_name=step.config.name, streams=streams)
+        return await invoke(step.handler, (payload, ctx))
+
+    return _bare(noop)
 
 
 def condition_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:

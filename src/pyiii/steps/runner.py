@@ -18,9 +18,10 @@ from functools import partial
 from pathlib import Path
 
 from pyiii.sdk import III, InitOptions, register_worker
-from pyiii.steps import discovery, runtime
+from pyiii.steps import discovery, motia_import, runtime
 from pyiii.steps.discovery import StepLoadError
 from pyiii.steps.model import LoadedStep
+from pyiii.steps.motia_config import load_stream_auth
 from pyiii.steps.registration import Registered, on_client_loop, register_step
 from pyiii.steps.stream_hooks import register_hooks
 from pyiii.steps.streams import Stream
@@ -62,6 +63,10 @@ class StepsRunner:
     def start(self) -> LoadReport:
         begin = time.perf_counter()
         discovery.prepare(self.project)
+        if motia_import.install():  # `from motia import ...` in step files, unless the real one is there
+            log.debug("steps: `import motia` resolves to pyiii.steps.motia_api")
+        else:
+            log.info("steps: the installed `motia` package is used for `import motia`")
         self.client = register_worker(self.engine_url, InitOptions(worker_name=self.worker_name))
         runtime.install(self.client)
         report = self.load_all()
@@ -107,7 +112,12 @@ class StepsRunner:
         # Mutate in place: every ctx.streams mapping handed out so far sees the new set.
         self.streams.clear()
         self.streams.update(streams)
-        self._stream_undo = register_hooks(self._client(), self.streams)
+        try:
+            authenticate = load_stream_auth(self.project)
+        except StepLoadError as exc:
+            report.errors.append(str(exc))
+            authenticate = None
+        self._stream_undo = register_hooks(self._client(), self.streams, authenticate)
         report.streams = len(streams)
 
     def load_all(self) -> LoadReport:

@@ -5,6 +5,7 @@ name, and ``authenticate`` as ``motia::stream::authenticate`` (name it in iii-st
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -17,6 +18,8 @@ from pyiii.steps.streams import Stream
 JOIN_ID = "motia::stream::join"
 LEAVE_ID = "motia::stream::leave"
 AUTH_ID = "motia::stream::authenticate"
+
+log = logging.getLogger("pyiii.steps")
 
 
 class Subscription(AttrDict):
@@ -32,11 +35,31 @@ def _join_result(result: Any) -> dict[str, Any]:
     return {"unauthorized": False}
 
 
-def register_hooks(client: III, streams: Mapping[str, Stream]) -> list[Callable[[], None]]:
+def _auth_result(result: Any) -> dict[str, Any]:
+    """The engine's allow/deny shape for what a user's ``authenticate`` returned: only ``True``
+    or an object saying ``authorized: true`` (or carrying a ``context``) admits; anything else,
+    ``None`` included, is an explicit ``{"authorized": false}`` (fail closed)."""
+    dump = getattr(result, "model_dump", None)  # Motia's StreamAuthResult model
+    if callable(dump):
+        result = dump()
+    if result is True:
+        return {"authorized": True, "context": None}
+    if isinstance(result, dict) and result.get("unauthorized", False) is False and (
+            result.get("authorized") is True or ("authorized" not in result and "context" in result)):
+        return {"authorized": True, "context": result.get("context")}
+    return {"authorized": False}
+
+
+def register_hooks(client: III, streams: Mapping[str, Stream],
+                   authenticate: Callable[..., Any] | None = None) -> list[Callable[[], None]]:
+    """``authenticate``: the project's global hook (``motia_config.py``); it wins over the
+    ``authenticate`` of a ``*_stream.py`` config."""
     undo: list[Callable[[], None]] = []
     joins = {n: s.config.on_join for n, s in streams.items() if s.config.on_join}
     leaves = {n: s.config.on_leave for n, s in streams.items() if s.config.on_leave}
     auths = [s.config.authenticate for s in streams.values() if s.config.authenticate]
+    if authenticate is not None:
+        auths.insert(0, authenticate)
 
     def ctx(kind: str) -> FlowContext:
         return FlowContext(trigger=TriggerInfo(type=kind), step_name="streams", streams=streams)
@@ -58,13 +81,15 @@ def register_hooks(client: III, streams: Mapping[str, Stream]) -> list[Callable[
             trigger = client.register_trigger({"type": kind, "function_id": fid, "config": {}})
             undo += [ref.unregister, trigger.unregister]
     if auths:
-        authenticate = auths[0]
+
+        hook = auths[0]
+        if len(auths) > 1:
+            log.warning("steps: %d stream authenticate hooks; only the first (%s) is used", len(auths),
+                        getattr(hook, "__qualname__", hook))
 
         async def auth(payload: Any) -> Any:
-            result = await invoke(authenticate, (AttrDict(payload if isinstance(payload, dict) else {}), ctx("auth")))
-            if isinstance(result, bool):
-                return {"authorized": result, "context": None}
-            return result
+            result = await invoke(hook, (AttrDict(payload if isinstance(payload, dict) else {}), ctx("auth")))
+            return _auth_result(result)
 
         undo.append(client.register_function(AUTH_ID, auth, metadata={"internal": True}).unregister)
     return undo

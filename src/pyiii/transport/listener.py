@@ -11,6 +11,7 @@ import json
 import logging
 import socket
 import uuid
+from collections.abc import Awaitable
 from http import HTTPStatus
 from urllib.parse import SplitResult, parse_qs
 
@@ -26,7 +27,7 @@ from pyiii.core.engine import Engine
 from pyiii.transport import health
 from pyiii.transport.channel_endpoint import serve_reader, serve_writer
 from pyiii.transport.origins import origin_allowed
-from pyiii.transport.rbac import AuthRefused, RbacConfig, authenticate, install_hooks
+from pyiii.transport.rbac import AuthRefused, PendingAuth, RbacConfig, authenticate, install_hooks
 from pyiii.transport.ws_peer import WebSocketPeer
 
 log = logging.getLogger("pyiii.listener")
@@ -76,6 +77,7 @@ class Listener:
         self.config = config
         self.name = name
         self.expose = parse_expose_rules(config.rbac.expose_functions) if config.rbac else []
+        self.pending_auth = PendingAuth(config.rbac.max_pending_handshakes) if config.rbac else None
         self._server: Server | None = None
         self._connections: set[ServerConnection] = set()
 
@@ -114,10 +116,12 @@ class Listener:
 
     # ------------------------------------------------------------------ routing
 
-    def _route(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _route(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | Awaitable[Response] | None:
         path = _split_target(request.path).path
         if path in health.PATHS:
-            return health.probe(self.engine, path)
+            return health.probe(self.engine, path)  # awaited by websockets (adapter checks are async)
         origin = request.headers.get("Origin")
         if not origin_allowed(origin, self.config.allowed_origins, self.config.rbac is not None):
             log.warning("WebSocket from origin %r refused: not in allowed_origins of listener %s", origin, self.name)
@@ -136,6 +140,11 @@ class Listener:
                 },
             )
         if path in ("/", "", "/otel"):
+            if self.pending_auth is not None and self.pending_auth.full:
+                return _text_response(
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                    {"error": {"code": "too_many_pending_handshakes", "message": self.pending_auth.refusal()}},
+                )
             return None
         if path.startswith(CHANNEL_PREFIX):
             channel_id = path[len(CHANNEL_PREFIX) :]
@@ -175,7 +184,14 @@ class Listener:
         ip = remote[0] if remote else None
         try:
             return await authenticate(
-                self.engine, self.config.rbac, self.expose, self.config.middleware_function_id, headers, query, ip
+                self.engine,
+                self.config.rbac,
+                self.expose,
+                self.config.middleware_function_id,
+                headers,
+                query,
+                ip,
+                self.pending_auth,
             )
         except AuthRefused as exc:
             log.info("connection from %s refused by the auth function: %s", ip, exc)

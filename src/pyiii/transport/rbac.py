@@ -13,7 +13,7 @@ import msgspec
 
 from pyiii.core.access import Access, ExposeRule
 from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
+from pyiii.core.errors import INVOCATION_TIMEOUT, FunctionError
 from pyiii.core.peer import Peer
 
 log = logging.getLogger("pyiii.rbac")
@@ -25,6 +25,18 @@ class RbacConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     on_function_registration_function_id: str | None = None
     on_trigger_registration_function_id: str | None = None
     on_trigger_type_registration_function_id: str | None = None
+    #: An auth call that has not answered by then refuses the connection (fail closed).
+    auth_timeout_ms: int = 10_000
+    #: The same for each registration hook call (the registration is refused).
+    hook_timeout_ms: int = 10_000
+    #: Connections waiting for the auth function at once; more are refused with 503.
+    max_pending_handshakes: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("auth_timeout_ms", "hook_timeout_ms", "max_pending_handshakes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or value < 1:
+                raise ValueError(f"rbac.{name} must be a positive integer, got {value!r}")
 
 
 class AuthResult(msgspec.Struct):
@@ -41,6 +53,22 @@ class AuthResult(msgspec.Struct):
 
 class AuthRefused(Exception):
     pass
+
+
+class PendingAuth:
+    """Counts handshakes waiting for the auth function, bounded by ``max_pending_handshakes``
+    (an auth function that hangs must not let waiting sockets pile up)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.limit
+
+    def refusal(self) -> str:
+        return f"max_pending_handshakes={self.limit} reached: too many connections waiting for authentication"
 
 
 def parse_raw_query(query: str) -> dict[str, list[str]]:
@@ -62,21 +90,32 @@ async def authenticate(
     headers: dict[str, str],
     query: str,
     ip_address: str | None,
+    pending: PendingAuth | None = None,
 ) -> Access:
-    """Build the session of one connection; raises :class:`AuthRefused` on any failure."""
+    """Build the session of one connection; raises :class:`AuthRefused` on any failure,
+    including an auth function that does not answer within ``auth_timeout_ms``."""
     if rbac is None:
         return Access(middleware_function_id=middleware_function_id)
     if rbac.auth_function_id is None:
         # An rbac block without an auth function: exposure rules apply, registrations allowed.
         return Access(rbac=True, expose=expose, middleware_function_id=middleware_function_id)
     request = {"headers": headers, "query_params": parse_raw_query(query), "ip_address": ip_address}
+    if pending is not None and pending.full:
+        raise AuthRefused(pending.refusal())
+    if pending is not None:
+        pending.count += 1
     try:
-        raw = await engine.call(rbac.auth_function_id, request, timeout=3600)
+        raw = await engine.call(rbac.auth_function_id, request, timeout=rbac.auth_timeout_ms / 1000)
         result = msgspec.convert(raw, AuthResult)
     except FunctionError as exc:
+        if exc.code == INVOCATION_TIMEOUT:
+            raise AuthRefused(f"auth function did not answer within auth_timeout_ms={rbac.auth_timeout_ms}") from None
         raise AuthRefused(exc.message) from None
     except msgspec.ValidationError as exc:
         raise AuthRefused(f"auth function returned an invalid result: {exc}") from None
+    finally:
+        if pending is not None:
+            pending.count -= 1
     return Access(
         rbac=True,
         expose=expose,
@@ -91,10 +130,13 @@ async def authenticate(
     )
 
 
-async def _hook(engine: Engine, function_id: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """Call a registration hook; only an object result allows the registration."""
+async def _hook(
+    engine: Engine, function_id: str, payload: dict[str, Any], timeout_ms: int
+) -> dict[str, Any] | None:
+    """Call a registration hook; only an object result allows the registration (an error or a
+    timeout denies it)."""
     try:
-        result = await engine.call(function_id, payload, timeout=3600)
+        result = await engine.call(function_id, payload, timeout=timeout_ms / 1000)
     except FunctionError as exc:
         log.info("registration hook %s denied: %s", function_id, exc.message)
         return None
@@ -110,6 +152,7 @@ def install_hooks(engine: Engine, rbac: RbacConfig | None, peer: Peer) -> None:
     if rbac is None:
         return
     context = peer.access.context
+    timeout_ms = rbac.hook_timeout_ms
 
     if rbac.on_function_registration_function_id:
         fn_hook = rbac.on_function_registration_function_id
@@ -120,6 +163,7 @@ def install_hooks(engine: Engine, rbac: RbacConfig | None, peer: Peer) -> None:
                 engine,
                 fn_hook,
                 {"function_id": function_id, "description": description, "metadata": metadata, "context": context},
+                timeout_ms,
             )
             if out is None:
                 return None
@@ -137,7 +181,10 @@ def install_hooks(engine: Engine, rbac: RbacConfig | None, peer: Peer) -> None:
         async def on_trigger_type(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
             type_id, description = reg
             out = await _hook(
-                engine, tt_hook, {"trigger_type_id": type_id, "description": description, "context": context}
+                engine,
+                tt_hook,
+                {"trigger_type_id": type_id, "description": description, "context": context},
+                timeout_ms,
             )
             if out is None:
                 return None
@@ -161,6 +208,7 @@ def install_hooks(engine: Engine, rbac: RbacConfig | None, peer: Peer) -> None:
                     "metadata": metadata,
                     "context": context,
                 },
+                timeout_ms,
             )
             if out is None:
                 return None

@@ -22,7 +22,7 @@ async def deliver(engine: Engine, kind: str, targets: Iterable[tuple[Binding, st
     for binding, condition in targets:
         try:
             if condition:
-                verdict = await engine.call(condition, event, traceparent=traceparent, baggage=baggage)
+                verdict = await engine.call_for(binding, condition, event, traceparent=traceparent, baggage=baggage)
                 if verdict is False:
                     continue
             await engine.fire(binding, event, traceparent=traceparent, baggage=baggage)

@@ -12,6 +12,8 @@ from pyiii.core.access import (
     parse_expose_rules,
     parse_match,
 )
+from pyiii.core.functions import FunctionEntry
+from pyiii.core.peer import Peer
 
 
 @pytest.mark.parametrize(
@@ -155,3 +157,25 @@ def test_registration_prefix() -> None:
     assert access.unprefixed("tenant-a::orders::create") == "orders::create"
     assert access.unprefixed("tenant-b::orders::create") == "tenant-b::orders::create"
     assert access.unprefixed("tenant-aorders") == "tenant-aorders"
+
+
+class FakePeer(Peer):
+    async def send_frame(self, frame: bytes) -> None:
+        return None
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        return None
+
+
+def test_may_call_is_decide_plus_own_functions() -> None:
+    session = Access(rbac=True, expose=[ExposeRule(metadata={"public": True})])
+    me, other = FakePeer("me", "t"), FakePeer("other", "t")
+    mine = FunctionEntry(id="x::mine", owner=me)
+    public = FunctionEntry(id="x::pub", metadata={"public": True}, owner=other)
+    private = FunctionEntry(id="x::priv", owner=other)
+    assert session.may_call("x::pub", public) == (True, "")
+    assert session.may_call("x::priv", private)[0] is False
+    assert session.may_call("x::mine", mine)[0] is False  # invoking: the plain §6.3 decision
+    assert session.may_call("x::mine", mine, registrant=me) == (True, "")  # binding its own function
+    assert session.may_call("x::priv", private, registrant=me)[0] is False
+    assert session.may_call("x::gone", None, registrant=me)[0] is False

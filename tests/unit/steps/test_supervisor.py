@@ -32,13 +32,24 @@ async def test_a_crashing_child_is_restarted_with_a_capped_backoff(
     caplog.set_level(logging.INFO, "pyiii")
     steps = Crashing(tmp_path)
     down: list[bool] = []
+    reasons: list[str] = []
+
+    def health_reason() -> bool:
+        try:
+            steps.health()
+        except RuntimeError as exc:
+            reasons.append(str(exc))
+        return bool(reasons)
+
     await steps.start()
     try:
+        await eventually(health_reason, timeout=30, what="the health check failing")
         await eventually(lambda: down.append(not steps.alive) or steps.restarts >= 5, timeout=30,
                          what="five restarts")
     finally:
         await steps.stop()
     assert any(down), "alive was never false between the crashes"
+    assert "the steps process died (exit code 2); restart" in reasons[0]
     delays = [float(d) for d in re.findall(r"restarting it in ([\d.]+) s", caplog.text)]
     assert delays[:4] == [0.05, 0.1, 0.2, 0.2]  # doubling, capped
     assert "the steps process died (exit code 2)" in caplog.text

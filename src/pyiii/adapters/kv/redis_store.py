@@ -9,6 +9,9 @@ another engine writes the same key at the same moment.
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
 from collections.abc import Awaitable
 from typing import Any, cast
 
@@ -18,7 +21,7 @@ from redis.exceptions import RedisError
 from pyiii.adapters.kv.bus import EventBus
 from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.redis_bus import RedisEventBus
-from pyiii.adapters.kv.store import KvError, KvStore, Mutation, decode, encode
+from pyiii.adapters.kv.store import KvError, KvStore, Mutation, RenamePlan, decode, encode
 from pyiii.adapters.kv.update_ops import MISSING
 from pyiii.urls import without_credentials
 
@@ -45,12 +48,35 @@ end
 return {0, cur}
 """
 
+# KEYS: old hash, new hash. Moves old into new; fields new already has keep their value.
+_MERGE_RENAME = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  return 1
+end
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do redis.call('HSETNX', KEYS[2], all[i], all[i + 1]) end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+#: How long one engine may hold the migration lock before another may take over (it died).
+MIGRATION_LOCK_MS = 60_000
+
 
 def _glob_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 class RedisStore(KvStore):
+    remote_kind = "redis"
+
     def __init__(self, url: str, namespace: str, *, max_connections: int = 64, max_update_retries: int = 1000) -> None:
         self.url = url
         self.prefix = f"{namespace}:"
@@ -60,6 +86,10 @@ class RedisStore(KvStore):
         self._set = self.redis.register_script(_SET)
         self._delete = self.redis.register_script(_DELETE)
         self._cas = self.redis.register_script(_COMPARE_AND_SET)
+        self._merge_rename = self.redis.register_script(_MERGE_RENAME)
+        self._release = self.redis.register_script(_RELEASE)
+        #: Outside ``<namespace>:*`` so they are never mistaken for tables.
+        self.migrations_key = f"pyiii:migrations:{namespace}"
         self._locks = KeyedLocks()
 
     def change_bus(self, channel: str) -> EventBus:
@@ -73,6 +103,9 @@ class RedisStore(KvStore):
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+    async def ping(self) -> None:
+        await self.redis.ping()
 
     def _key(self, table: str) -> str:
         return self.prefix + table
@@ -122,6 +155,13 @@ class RedisStore(KvStore):
             raise KvError(f"Redis: {exc}") from exc
         return [decode(r) for r in raws]
 
+    async def raw_items(self, table: str) -> list[tuple[str, bytes]]:
+        try:
+            raws = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(self._key(table)))
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return [(k.decode() if isinstance(k, bytes) else str(k), v) for k, v in raws.items()]
+
     async def tables(self) -> list[str]:
         pattern = _glob_escape(self.prefix) + "*"
         found: list[str] = []
@@ -132,6 +172,34 @@ class RedisStore(KvStore):
         except (RedisError, OSError) as exc:
             raise KvError(f"Redis: {exc}") from exc
         return found
+
+    async def migrate_tables(self, marker: str, plan: RenamePlan) -> int:
+        """Engines sharing this Redis take turns through a lock key (expiring, in case its holder
+        dies); the one that gets it first migrates, the others find the marker recorded."""
+        lock, token = f"{self.migrations_key}:lock", uuid.uuid4().hex
+        deadline = time.monotonic() + 2 * MIGRATION_LOCK_MS / 1000
+        try:
+            while True:
+                if await cast("Awaitable[int]", self.redis.sismember(self.migrations_key, marker)):
+                    return 0
+                if await self.redis.set(lock, token, nx=True, px=MIGRATION_LOCK_MS):
+                    break
+                if time.monotonic() > deadline:
+                    raise KvError(f"migration {marker!r}: the lock {lock} stayed taken")
+                await asyncio.sleep(0.05)
+            try:
+                if await cast("Awaitable[int]", self.redis.sismember(self.migrations_key, marker)):
+                    return 0
+                names = await self.tables()
+                renames = {old: new for old, new in plan(names).items() if old != new and old in names}
+                for old, new in renames.items():
+                    await self._merge_rename(keys=[self._key(old), self._key(new)])
+                await cast("Awaitable[int]", self.redis.sadd(self.migrations_key, marker))
+                return len(renames)
+            finally:
+                await self._release(keys=[lock], args=[token])
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
 
 
 __all__ = ["MISSING", "RedisStore"]

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pyiii.adapters.kv.store import KvError, KvStore, Mutation, decode, encode
+from pyiii.adapters.kv.store import KvError, KvStore, Mutation, RenamePlan, decode, encode
 from pyiii.adapters.kv.update_ops import MISSING
 
 T = TypeVar("T")
@@ -40,6 +40,7 @@ class SqliteStore(KvStore):
             raise ValueError(f"namespace {namespace!r} is not a valid table name")
         self.path = path
         self.table = f"kv_{namespace}"
+        self.migrations = f"kv_{namespace}_migrations"
         self.synchronous = synchronous.upper()
         self.busy_timeout_ms = busy_timeout_ms
         self.description = f"SQLite {path}"
@@ -71,6 +72,7 @@ class SqliteStore(KvStore):
                     f"CREATE TABLE IF NOT EXISTS {self.table} ("
                     " tbl TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, UNIQUE (tbl, key))"
                 )
+                db.execute(f"CREATE TABLE IF NOT EXISTS {self.migrations} (name TEXT PRIMARY KEY)")
             except (OSError, sqlite3.Error) as exc:
                 raise KvError(f"cannot open SQLite database {self.path}: {exc}") from exc
             self._db = db
@@ -147,10 +149,38 @@ class SqliteStore(KvStore):
         rows = await self._run(lambda db: db.execute(sql, (table,)).fetchall())
         return [decode(r[0]) for r in rows]
 
+    async def raw_items(self, table: str) -> list[tuple[str, bytes]]:
+        sql = f"SELECT key, value FROM {self.table} WHERE tbl=? ORDER BY rowid"
+        rows = await self._run(lambda db: db.execute(sql, (table,)).fetchall())
+        return [(r[0], r[1] if isinstance(r[1], bytes) else str(r[1]).encode()) for r in rows]
+
     async def tables(self) -> list[str]:
         sql = f"SELECT DISTINCT tbl FROM {self.table}"
         rows = await self._run(lambda db: db.execute(sql).fetchall())
         return [r[0] for r in rows]
+
+    async def migrate_tables(self, marker: str, plan: RenamePlan) -> int:
+        # One IMMEDIATE transaction: another process sharing the file waits, then sees the marker.
+        def run(db: sqlite3.Connection) -> int:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if db.execute(f"SELECT 1 FROM {self.migrations} WHERE name=?", (marker,)).fetchone():
+                    db.execute("COMMIT")
+                    return 0
+                names = [r[0] for r in db.execute(f"SELECT DISTINCT tbl FROM {self.table}").fetchall()]
+                renames = {old: new for old, new in plan(names).items() if old != new and old in names}
+                for old, new in renames.items():
+                    # UPDATE keeps each row's rowid (the insertion order); keys the target already has win.
+                    db.execute(f"UPDATE OR IGNORE {self.table} SET tbl=? WHERE tbl=?", (new, old))
+                    db.execute(f"DELETE FROM {self.table} WHERE tbl=?", (old,))
+                db.execute(f"INSERT INTO {self.migrations} (name) VALUES (?)", (marker,))
+            except BaseException:
+                db.rollback()
+                raise
+            db.execute("COMMIT")
+            return len(renames)
+
+        return await self._run(run)
 
 
 __all__ = ["MISSING", "SqliteStore", "resolve_db_path"]

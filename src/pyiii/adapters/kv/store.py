@@ -8,7 +8,7 @@ is stored. An absent key is :data:`MISSING`, distinct from a stored ``null``.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -19,6 +19,8 @@ from pyiii.adapters.kv.update_ops import MISSING
 #: ``mutate(old) -> new`` for :meth:`KvStore.update`. It may run more than once (optimistic
 #: back-ends retry), so it must be a pure function of ``old``.
 Mutation = Callable[[Any], Any]
+#: ``plan(current table names) -> {old name: new name}`` for :meth:`KvStore.migrate_tables`.
+RenamePlan = Callable[[list[str]], Mapping[str, str]]
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
@@ -39,12 +41,18 @@ class KvError(Exception):
 class KvStore(abc.ABC):
     #: Shown in logs and the start-up banner.
     description: str = ""
+    #: Set by stores that depend on a server (``redis``): its check is listed in ``/readyz``.
+    remote_kind: str | None = None
 
     async def open(self) -> None:
         """Connect / create files. Raises KvError when the back-end is unusable."""
         return None
 
     async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        """Raise when the back-end cannot serve now (``/readyz``). Local stores always can."""
         return None
 
     def change_bus(self, channel: str) -> EventBus:
@@ -73,5 +81,18 @@ class KvStore(abc.ABC):
         """Every value of a table, oldest key first (``[]`` for an unknown table)."""
 
     @abc.abstractmethod
+    async def raw_items(self, table: str) -> list[tuple[str, bytes]]:
+        """Every ``(key, JSON bytes)`` of a table, in the order of :meth:`values`: undecoded, for
+        callers that only pass values on (a stream join's snapshot)."""
+
+    @abc.abstractmethod
     async def tables(self) -> list[str]:
         """Names of the tables holding at least one key."""
+
+    @abc.abstractmethod
+    async def migrate_tables(self, marker: str, plan: RenamePlan) -> int:
+        """Run a one-time renaming of tables, identified by ``marker``: unless ``marker`` is
+        already recorded in the store, rename the tables ``plan(tables())`` names (a target that
+        already exists keeps its keys; the source's other keys are merged into it), then record
+        ``marker``. Exclusive against other engines sharing the store, idempotent; returns the
+        number of tables renamed (0 when already done)."""

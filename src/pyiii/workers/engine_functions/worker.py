@@ -427,7 +427,9 @@ class EngineFunctionsWorker(BuiltinWorker):
     async def _unregister_trigger(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, UnregisterTriggerArgs)
         try:
-            removed = await self.engine.unregister_trigger(a.id)
+            removed = await self.engine.unregister_trigger_for(ctx.caller, a.id)
+        except FunctionError:
+            raise
         except Exception as exc:
             raise FunctionError("unregister_failed", str(exc)) from None
         return {"removed": removed}

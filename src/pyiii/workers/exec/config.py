@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import msgspec
 
+from pyiii.workers.exec.argv_check import split_argv_problem
+
 
 class ExecConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     #: Commands run in order; each but the last must exit 0. A string runs with ``sh -c``;
     #: a list is an argv run without a shell. The last one is the long-running process.
+    #: Strings that read like one argv split over lines are refused (argv_check.py).
     exec: list[str | list[str]] = []
     #: Globs (relative to ``cwd``) whose changes restart the pipeline, e.g. ``src/**/*.py``.
     watch: list[str] = []
@@ -21,3 +24,9 @@ class ExecConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     stop_grace_ms: int = 3_000
     cwd: str | None = None
     env: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        # At config load, so the engine refuses to start instead of running `-m` as a command.
+        problem = split_argv_problem(self.exec)
+        if problem is not None:
+            raise ValueError(problem)

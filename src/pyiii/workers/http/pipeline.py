@@ -18,6 +18,7 @@ from pyiii.core.channels import EOF, Channel
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
 from pyiii.core.spans import Span, SpanKind
+from pyiii.core.triggers import Binding
 from pyiii.workers.http import response as R
 from pyiii.workers.http.channel_io import ResponseControl, WatchedQueue, ref, start_filling, watch
 from pyiii.workers.http.config import HttpConfig
@@ -42,6 +43,22 @@ def _trace_id(traceparent: str | None) -> str | None:
     """The trace id of a W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``)."""
     parts = traceparent.split("-") if traceparent else []
     return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
+def query_params(raw: str) -> dict[str, str | list[str]]:
+    """``a=1&b=2&b=3`` -> ``{"a": "1", "b": ["2", "3"]}``: a key given once is a string (what the
+    reference engine sends), a repeated key is the list of its values in order (the reference keeps
+    the last one only; Motia's ``query_params`` type is ``str | list[str]``)."""
+    out: dict[str, str | list[str]] = {}
+    for key, value in parse_qsl(raw, keep_blank_values=True):
+        seen = out.get(key)
+        if seen is None:
+            out[key] = value
+        elif isinstance(seen, list):
+            seen.append(value)
+        else:
+            out[key] = [seen, value]
+    return out
 
 
 class Responded(Exception):
@@ -149,7 +166,7 @@ class Pipeline:
         """``deadline``: loop time the response must start by, when the caller did not put the
         whole step under a timeout (then every wait here must respect it)."""
         headers = request.headers
-        query = dict(parse_qsl(request.query, keep_blank_values=True)) if request.query else {}
+        query = query_params(request.query) if request.query else {}
         if self.global_middleware or route.middleware_ids:
             view = {"path_params": params, "query_params": query, "headers": headers, "method": request.method}
             for function_id in self.global_middleware:
@@ -181,9 +198,9 @@ class Pipeline:
             "trigger": {"type": "http", "path": route.pattern, "method": route.method},
         }
         if route.condition_id is not None:
-            await self._condition(route.condition_id, payload, sink, exchange)
+            await self._condition(route.condition_id, payload, sink, exchange, route.binding)
         for function_id in route.middleware_ids:
-            await self._middleware(function_id, view, sink, exchange)
+            await self._middleware(function_id, view, sink, exchange, route.binding)
 
         payload["request_body"] = ref(request_channel, "read")
         payload["response"] = ref(response_channel, "write")
@@ -198,13 +215,13 @@ class Pipeline:
         return await self._await_answer(route, call, response_channel, sink, deadline, exchange.traceparent)
 
     async def _middleware(self, function_id: str, view: dict[str, Any], sink: ResponseSink,
-                          exchange: _Exchange) -> None:
+                          exchange: _Exchange, binding: Binding | None = None) -> None:
+        """``binding``: the route's, for route middleware (checked against its registrant's grant)."""
         payload = {"phase": "preHandler", "request": view, "context": {}}
         exchange.in_middleware = True
         try:
             async with asyncio.timeout(self.timeout):
-                result = await self.engine.call(function_id, payload, timeout=self.timeout,
-                                                traceparent=exchange.traceparent, baggage=exchange.baggage)
+                result = await self._call(binding, function_id, payload, exchange)
             exchange.in_middleware = False
         except TimeoutError:
             sink.send_error(504, "MIDDLEWARE_TIMEOUT", "Middleware timeout")
@@ -224,11 +241,18 @@ class Pipeline:
         if action != "continue":
             log.warning("middleware %s returned no known action (%r); continuing", function_id, action)
 
+    async def _call(self, binding: Binding | None, function_id: str, payload: dict[str, Any],
+                    exchange: _Exchange) -> Any:
+        kwargs: dict[str, Any] = {"timeout": self.timeout, "traceparent": exchange.traceparent,
+                                  "baggage": exchange.baggage}
+        if binding is None:
+            return await self.engine.call(function_id, payload, **kwargs)
+        return await self.engine.call_for(binding, function_id, payload, **kwargs)
+
     async def _condition(self, function_id: str, payload: dict[str, Any], sink: ResponseSink,
-                         exchange: _Exchange) -> None:
+                         exchange: _Exchange, binding: Binding | None) -> None:
         try:
-            verdict = await self.engine.call(function_id, payload, timeout=self.timeout,
-                                             traceparent=exchange.traceparent, baggage=exchange.baggage)
+            verdict = await self._call(binding, function_id, payload, exchange)
         except FunctionError as exc:
             self._send_function_error(sink, f"condition {function_id}", exc, exchange.traceparent)
             raise Responded from None

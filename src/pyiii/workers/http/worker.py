@@ -6,10 +6,11 @@ import logging
 from typing import Any
 
 from pyiii.core.errors import TriggerRegistrationError
+from pyiii.core.functions import CallContext
 from pyiii.core.triggers import Binding
 from pyiii.workers.base import BuiltinWorker
 from pyiii.workers.http.config import HttpConfig
-from pyiii.workers.http.paths import InvalidPath
+from pyiii.workers.http.paths import InvalidPath, pattern_segments
 from pyiii.workers.http.pipeline import Pipeline
 from pyiii.workers.http.router import SUPPORTED_METHODS, Route, RouteConflict, Router
 from pyiii.workers.http.server import HttpServer, ServerLimits
@@ -41,11 +42,17 @@ class HttpWorker(BuiltinWorker):
         super().__init__(*args, **kwargs)
         self.router = Router()
         self.pipeline = Pipeline(self.engine, self.router, self.config)
+        c = self.config
         self.server = HttpServer(self.pipeline, ServerLimits(
-            max_body_bytes=self.config.max_body_bytes,
-            max_url_bytes=self.config.max_url_bytes,
-            max_headers=self.config.max_headers,
-            keep_alive_timeout=self.config.keep_alive_timeout,
+            max_body_bytes=c.max_body_bytes,
+            max_url_bytes=c.max_url_bytes,
+            max_headers=c.max_headers,
+            keep_alive_timeout=c.keep_alive_timeout,
+            max_header_bytes=c.max_header_bytes,
+            header_timeout=c.header_timeout,
+            body_timeout=c.body_timeout,
+            body_min_rate=c.body_min_rate,
+            max_connections=c.max_connections,
         ))
         self.address: tuple[str, int] | None = None
         self._drained = False
@@ -53,11 +60,16 @@ class HttpWorker(BuiltinWorker):
     async def start(self) -> None:
         self.address = await self.server.listen(self.config.host, self.config.port)
         self.engine.before_shutdown.append(self._drain)
+        self.engine.register_function(f"{self.entry_id}::stats", self._stats, worker=self.entry_id,
+                                      description="Open connections and what the HTTP edge refused since start")
         await self.engine.register_trigger_type(
             "http", self, description="HTTP route -> function", trigger_request_format=TRIGGER_CONFIG_SCHEMA,
-            worker=self.entry_id,
+            worker=self.entry_id, binding_key=route_key,
         )
         log.info("iii-http listening on http://%s:%d", *self.address)
+
+    async def _stats(self, data: Any, ctx: CallContext) -> Any:
+        return self.server.stats()
 
     async def _drain(self, grace: float) -> None:
         """Engine shutdown: stop accepting and finish in-flight requests while workers are up."""
@@ -112,6 +124,17 @@ def route_from_binding(binding: Binding) -> Route:
         timeout=timeout_ms / 1000 if timeout_ms else None,
     )
     return route
+
+
+def route_key(binding: Binding) -> str:
+    """One route serves a method and a path shape (``/users/:id`` = ``/users/{uid}``): a second
+    binding of it takes the first one over (core/triggers.py)."""
+    route = route_from_binding(binding)
+    try:
+        shape = pattern_segments(route.pattern)
+    except InvalidPath as exc:
+        raise TriggerRegistrationError(str(exc)) from None
+    return route.method + " /" + "/".join(":" if name is not None else text for text, name in shape)
 
 
 def add_route(router: Router, route: Route) -> None:

@@ -63,12 +63,18 @@ class QueueWorkerConfig(msgspec.Struct, forbid_unknown_fields=True):
     max_parked: int = 10_000
 
     def __post_init__(self) -> None:
+        from pyiii.workers.queue.adapters import subscriber_defaults, validate  # here: adapters import this module
+
+        validate(self.adapter)
+        defaults = {f.name: f.default for f in msgspec.structs.fields(QueueWorkerConfig)}
+        for key, value in subscriber_defaults(self.adapter).items():
+            if getattr(self, key) not in (defaults[key], value):
+                raise ValueError(f"{key} ({getattr(self, key)}) and the adapter's own setting ({value}) differ; "
+                                 "keep one")
+            setattr(self, key, value)
         for key in ("lease_ms", "max_message_bytes", "max_backlog", "max_interruptions", "default_max_attempts",
                     "default_concurrency", "max_parked"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1")
-        from pyiii.workers.queue.adapters import validate  # here: adapters import this module
-
-        validate(self.adapter)
         if "default" not in self.queue_configs:
             self.queue_configs["default"] = NamedQueueConfig()

@@ -93,8 +93,8 @@ class SubscriberProvider:
             kwargs: dict[str, Any] = {"traceparent": traceparent, "baggage": message.baggage,
                                       "timeout": rt.call_timeout}
             if condition:
-                verdict = await rt.engine.call(condition, rt.payload_for(condition, message.data),
-                                               metadata=binding.metadata, **kwargs)
+                verdict = await rt.engine.call_for(binding, condition, rt.payload_for(condition, message.data),
+                                                   metadata=binding.metadata, **kwargs)
                 if verdict is False:
                     return
             await rt.engine.fire(binding, rt.payload_for(binding.function_id, message.data), **kwargs)

@@ -44,6 +44,8 @@ class StateWorker(BuiltinWorker):
 
     async def start(self) -> None:
         await self.store.open()
+        if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
+            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
         reg = partial(self.engine.register_function, worker=self.entry_id)
         reg("state::set", self._set, input_type=SetArgs, description="Store a value under scope/key")
         reg("state::get", self._get, input_type=ScopeKey, description="Read the value under scope/key")

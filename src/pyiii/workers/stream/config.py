@@ -18,6 +18,13 @@ class StreamConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     # ---- pyiii limits (every one configurable) ----
     #: Bytes a client may have waiting in its outbound buffer before it is closed with 1013.
     subscriber_buffer_bytes: int = 1024 * 1024
+    #: Largest item (encoded JSON bytes) ``stream::set`` / ``update`` store and ``send`` sends;
+    #: larger ones are refused with STREAM_ITEM_TOO_LARGE.
+    max_item_bytes: int = 8 * 1024 * 1024
+    #: A join's ``sync`` holds items up to this many bytes; the rest follow as ``create`` events.
+    sync_page_bytes: int = 256 * 1024
+    #: How long a joining client gets to take the whole snapshot before it is closed with 1013.
+    sync_timeout_ms: int = 30_000
     #: Largest message a client may send (bytes); larger ones close it with 1009.
     max_message_bytes: int = 64 * 1024
     max_connections: int = 10_000

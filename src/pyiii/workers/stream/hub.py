@@ -3,18 +3,25 @@
 Each event arrives as encoded JSON bytes and is handed, as the same bytes object, to
 ``websockets.broadcast`` for every matching connection: one encoding per event whatever the
 number of subscribers. There is no per-client queue or task: a client's backlog is its
-transport's write buffer, and a client whose buffer exceeds ``buffer_limit`` bytes is closed
-with 1013 instead of letting engine memory grow.
+transport's write buffer, and a client that already has more than ``buffer_limit`` bytes waiting
+when the next event comes is closed with 1013 instead of letting engine memory grow (so one
+client holds at most ``buffer_limit`` plus one message: an item larger than the limit still
+reaches a client that keeps up).
+
+A join's snapshot (:mod:`pyiii.workers.stream.snapshot`) is sent page by page with flow control
+(each page waits until the client has taken the previous ones), within ``sync_timeout``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
 from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from pyiii.workers.stream.payloads import EnvelopeHead
@@ -80,12 +87,26 @@ class Hub:
             self.remove(client, sub.subscription_id)
         return subs
 
-    def synced(self, sub: Subscription, sync: bytes) -> None:
-        """Send the join's sync, then what arrived meanwhile, and go live."""
+    async def deliver_sync(self, sub: Subscription, pages: Iterable[bytes], timeout_s: float) -> None:
+        """Send the join's snapshot with flow control, then what arrived meanwhile, and go live.
+        A client that does not take the snapshot within ``timeout_s`` is closed with 1013."""
+        client = sub.client
+        try:
+            async with asyncio.timeout(timeout_s):
+                for page in pages:
+                    if client.evicted or client.subscriptions.get(sub.subscription_id) is not sub:
+                        return  # closed, left or re-joined meanwhile
+                    await client.connection.send(page, text=True)
+        except TimeoutError:
+            self.evict(client, "subscriber too slow: the join's snapshot was not read in time")
+            return
+        except ConnectionClosed:
+            return
+        if client.subscriptions.get(sub.subscription_id) is not sub:
+            return
         backlog, sub.pending = sub.pending or [], None
-        self.send(sub.client, sync)
         for event in backlog:
-            self.send(sub.client, event)
+            self.send(client, event)
 
     # ------------------------------------------------------------------ delivery
 
@@ -104,7 +125,7 @@ class Hub:
             if sub.item_id is not None and sub.item_id != head.id:
                 continue
             if sub.pending is not None:
-                if sum(map(len, sub.pending)) + len(event) > self.buffer_limit:
+                if sum(map(len, sub.pending)) > self.buffer_limit:  # same rule as the write buffer
                     self.evict(sub.client, "subscriber too slow: backlog during sync exceeded the buffer limit")
                 else:
                     sub.pending.append(event)
@@ -124,7 +145,7 @@ class Hub:
             conn = client.connection
             if conn.protocol.state is not State.OPEN:
                 continue
-            if conn.transport.get_write_buffer_size() + len(event) > limit:
+            if conn.transport.get_write_buffer_size() > limit:
                 self.evict(client, f"subscriber too slow: more than {limit} bytes waiting to be sent")
                 continue
             ready.append(conn)

@@ -12,7 +12,7 @@ import logging
 import secrets
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +25,7 @@ from websockets.http11 import Request, Response
 
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
+from pyiii.workers.stream.auth import auth_verdict
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Client, Hub, Subscription
 from pyiii.workers.stream.payloads import ClientMessage, SubscriptionData
@@ -32,8 +33,8 @@ from pyiii.workers.stream.triggers import JoinLeaveTriggers
 
 log = logging.getLogger("pyiii.stream")
 
-#: Builds the encoded ``sync`` envelope for a new subscription.
-SyncBuilder = Callable[[SubscriptionData], Awaitable[bytes]]
+#: Builds the encoded snapshot messages (``sync``, then ``create``s) for a new subscription.
+SyncBuilder = Callable[[SubscriptionData], Awaitable[Iterable[bytes]]]
 #: Builds the encoded ``unauthorized`` envelope.
 RefusalBuilder = Callable[[SubscriptionData], bytes]
 
@@ -42,19 +43,6 @@ def _response(status: HTTPStatus, code: str, message: str) -> Response:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return Response(status.value, status.phrase, headers, body)
-
-
-def auth_verdict(result: Any) -> tuple[bool, Any]:
-    """``(allowed, context)`` from an auth function's result: ``false`` or
-    ``{"unauthorized": true}`` refuse; ``{"context": X}`` attaches X; anything else allows
-    without context (the reference's reading)."""
-    if result is False:
-        return False, None
-    if isinstance(result, dict):
-        if result.get("unauthorized") is True:
-            return False, None
-        return True, result.get("context")
-    return True, None
 
 
 class StreamServer:
@@ -129,6 +117,9 @@ class StreamServer:
             log.info("stream connection from %s refused [error_id=%s]: auth function %s failed: %s",
                      payload["addr"], error_id, auth, exc)
             return _response(HTTPStatus.UNAUTHORIZED, "AUTH_ERROR", f"authentication failed (error_id {error_id})")
+        except Exception as exc:  # fail closed whatever went wrong
+            log.warning("stream connection from %s refused: auth function %s raised %r", payload["addr"], auth, exc)
+            return _response(HTTPStatus.UNAUTHORIZED, "AUTH_ERROR", "authentication failed")
         allowed, context = auth_verdict(result)
         if not allowed:
             log.info("stream connection from %s refused by %s", payload["addr"], auth)
@@ -187,13 +178,12 @@ class StreamServer:
         sub = Subscription(client, data.subscription_id, data.stream_name, data.group_id, data.id)
         self.hub.add(sub)  # before reading the sync, so no event can fall between the two
         try:
-            sync = await self.build_sync(data)
+            pages = await self.build_sync(data)
         except Exception:
             log.exception("sync for %s/%s failed; subscription dropped", data.stream_name, data.group_id)
             self.hub.remove(client, data.subscription_id)
             return
-        if client.subscriptions.get(data.subscription_id) is sub:
-            self.hub.synced(sub, sync)
+        await self.hub.deliver_sync(sub, pages, self.config.sync_timeout_ms / 1000)
 
     async def _leave(self, client: Client, data: SubscriptionData) -> None:
         sub = self.hub.remove(client, data.subscription_id)

@@ -5,7 +5,7 @@ A worker that registers ``stream::set(<name>)`` (and ``get`` / ``delete`` / ``li
 on that stream is delegated to its function with the same payload (what the SDKs'
 ``create_stream`` does). Events are still emitted by the built-in.
 
-In the kv store a stream group is the table ``<stream_name>:<group_id>``.
+In the kv store a stream group is the table :func:`layout.table` names (unambiguous).
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from pyiii.adapters.kv import MISSING, KvError, KvStore
+import msgspec
+
+from pyiii.adapters.kv import MISSING, KvError, KvStore, encode
 from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.update_ops import UpdateOp, apply_ops
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
+from pyiii.workers.stream.layout import parse, table
 
 JSON_ERROR = "JSON_ERROR"
-
-
-def table(stream_name: str, group_id: str) -> str:
-    return f"{stream_name}:{group_id}"
+ITEM_TOO_LARGE = "STREAM_ITEM_TOO_LARGE"
 
 
 class StorageError(Exception):
@@ -32,10 +32,18 @@ class StorageError(Exception):
         self.code = code
 
 
+def check_size(value: Any, max_bytes: int) -> None:
+    """Refuse a value whose JSON is larger than ``max_bytes`` (typed, before anything is stored)."""
+    size = len(encode(value))
+    if size > max_bytes:
+        raise StorageError(f"item of {size} bytes is larger than max_item_bytes ({max_bytes})", ITEM_TOO_LARGE)
+
+
 class StreamStorage:
-    def __init__(self, engine: Engine, store: KvStore) -> None:
+    def __init__(self, engine: Engine, store: KvStore, max_item_bytes: int) -> None:
         self.engine = engine
         self.store = store
+        self.max_item_bytes = max_item_bytes
         # Serialises get-apply-set updates of custom streams that have no update function.
         self._custom_locks = KeyedLocks()
 
@@ -59,6 +67,7 @@ class StreamStorage:
 
     async def set(self, stream_name: str, group_id: str, item_id: str, data: Any) -> Any:
         """Returns the previous value (MISSING when there was none)."""
+        check_size(data, self.max_item_bytes)
         fid = self._custom("set", stream_name)
         if fid:
             payload = {"stream_name": stream_name, "group_id": group_id, "item_id": item_id, "data": data}
@@ -96,6 +105,7 @@ class StreamStorage:
 
         def mutate(old: Any) -> Any:
             new, errors = apply_ops(old, ops)
+            check_size(new, self.max_item_bytes)  # raises inside the store's transaction: nothing written
             op_errors[:] = errors
             return new
 
@@ -111,6 +121,16 @@ class StreamStorage:
             return result
         return builtins.list(await self._kv(self.store.values(table(stream_name, group_id))))
 
+    async def list_raw(self, stream_name: str, group_id: str) -> builtins.list[tuple[str | None, msgspec.Raw]]:
+        """``(item_id, encoded value)`` of a group, as stored (not decoded); a custom ``list``
+        gives values only, so the id is the value's own ``id`` field when it has one, else ``None``."""
+        if self._custom("list", stream_name):
+            values = await self.list(stream_name, group_id)
+            return [(v.get("id") if isinstance(v, dict) and isinstance(v.get("id"), str) else None,
+                     msgspec.Raw(encode(v))) for v in values]
+        rows = await self._kv(self.store.raw_items(table(stream_name, group_id)))
+        return [(key, msgspec.Raw(raw)) for key, raw in rows]
+
     async def list_groups(self, stream_name: str) -> builtins.list[str]:
         fid = self._custom("list_groups", stream_name)
         if fid:
@@ -118,16 +138,17 @@ class StreamStorage:
             if not isinstance(result, list) or not all(isinstance(g, str) for g in result):
                 raise StorageError(f"{fid} returned {result!r}, expected an array of strings", JSON_ERROR)
             return result
-        prefix = f"{stream_name}:"
-        names = await self._kv(self.store.tables())
-        return sorted({name[len(prefix):] for name in names if name.startswith(prefix)})
+        groups = {parsed[1] for name in await self._kv(self.store.tables())
+                  if (parsed := parse(name)) is not None and parsed[0] == stream_name}
+        return sorted(groups)
 
     async def list_all(self) -> dict[str, builtins.list[str]]:
         """Stream name -> its groups (kv-stored streams only)."""
         streams: dict[str, set[str]] = {}
         for name in await self._kv(self.store.tables()):
-            stream_name, _, group_id = name.partition(":")
-            streams.setdefault(stream_name, set()).add(group_id)
+            parsed = parse(name)
+            if parsed is not None:
+                streams.setdefault(parsed[0], set()).add(parsed[1])
         return {name: sorted(groups) for name, groups in streams.items()}
 
     @staticmethod

@@ -11,6 +11,7 @@ from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.spans import PassThroughSpan, Span, SpanKind
 from pyiii.core.triggers import Binding
+from pyiii.workers.stream.auth import join_verdict
 from pyiii.workers.stream.payloads import StreamTriggerConfig
 from pyiii.workers.trigger_delivery import deliver
 
@@ -84,17 +85,17 @@ class JoinLeaveTriggers:
         self.bindings.pop(binding.id, None)
 
     async def authorize(self, event: dict[str, Any]) -> bool:
-        """Run every handler in turn; any ``{"unauthorized": true}`` refuses the join. A handler
-        that fails counts as authorising (reference behaviour); its error is logged."""
-        allowed = True
+        """Run every handler in turn; any denial (:func:`join_verdict`), error or timeout refuses
+        the join (fail closed; the reference counts a failing handler as authorising)."""
+        allowed = True  # every handler still runs, as in the reference
         for binding in list(self.bindings.values()):
             try:
                 result = await self.engine.fire(binding, event, timeout=self.timeout_s)
-            except FunctionError as exc:
-                log.warning("stream:join handler %s failed: %s", binding.function_id, exc)
-                continue
-            if isinstance(result, dict) and result.get("unauthorized") is True:
+            except Exception as exc:
+                log.warning("stream:join handler %s failed, join refused: %s", binding.function_id, exc)
                 allowed = False
+                continue
+            allowed = join_verdict(result) and allowed
         return allowed
 
     async def notify(self, event: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ the Redis adapter the bus is Redis pub/sub, so clients of every engine see every
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -19,6 +20,7 @@ from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.stream import envelope as env
+from pyiii.workers.stream import layout, snapshot
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Hub
 from pyiii.workers.stream.payloads import (
@@ -31,7 +33,7 @@ from pyiii.workers.stream.payloads import (
     UpdateArgs,
 )
 from pyiii.workers.stream.server import StreamServer
-from pyiii.workers.stream.storage import StorageError, StreamStorage
+from pyiii.workers.stream.storage import StorageError, StreamStorage, check_size
 from pyiii.workers.stream.triggers import JoinLeaveTriggers, StreamTriggers
 
 log = logging.getLogger("pyiii.stream")
@@ -51,7 +53,7 @@ class StreamWorker(BuiltinWorker):
         self.store: KvStore = build_store(config.adapter, namespace="stream", default_dir=context.data_dir,
                                           base=context.project_dir)
         self.bus: EventBus = build_bus(self.store, EVENTS_CHANNEL)
-        self.storage = StreamStorage(engine, self.store)
+        self.storage = StreamStorage(engine, self.store, config.max_item_bytes)
         self.hub = Hub(config.subscriber_buffer_bytes)
         self.triggers = StreamTriggers(engine)
         timeout_s = config.join_timeout_ms / 1000
@@ -61,6 +63,12 @@ class StreamWorker(BuiltinWorker):
 
     async def start(self) -> None:
         await self.store.open()
+        renamed = await self.store.migrate_tables(layout.MARKER, layout.legacy_plan)
+        if renamed:
+            log.warning("iii-stream: %d group table(s) of the old `<stream>:<group>` layout renamed in %s",
+                        renamed, self.store.description)
+        if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
+            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
         self.bus.listen(self.hub.dispatch)
         await self.bus.start()
         reg = partial(self.engine.register_function, worker=self.entry_id)
@@ -96,12 +104,12 @@ class StreamWorker(BuiltinWorker):
         self.triggers.fire(envelope, ctx.traceparent, ctx.baggage)  # in the trace of the write
         await self.bus.publish(encode(envelope))
 
-    async def _sync(self, sub: SubscriptionData) -> bytes:
+    async def _sync(self, sub: SubscriptionData) -> Iterable[bytes]:
         if sub.id is not None:
-            data = or_none(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
-        else:
-            data = await self.storage.list(sub.stream_name, sub.group_id)
-        return encode(env.envelope(sub.stream_name, sub.group_id, sub.id, env.change("sync", data)))
+            item = or_none(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
+            return snapshot.item_pages(sub.stream_name, sub.group_id, sub.id, item)
+        items = await self.storage.list_raw(sub.stream_name, sub.group_id)
+        return snapshot.group_pages(sub.stream_name, sub.group_id, items, self.config.sync_page_bytes)
 
     def _refusal(self, sub: SubscriptionData) -> bytes:
         return encode(env.envelope(sub.stream_name, sub.group_id, sub.id, env.UNAUTHORIZED))
@@ -170,6 +178,10 @@ class StreamWorker(BuiltinWorker):
         return {"stream": rows, "count": len(rows)}
 
     async def _send(self, a: SendArgs, ctx: CallContext) -> Any:
+        try:
+            check_size(a.data, self.config.max_item_bytes)
+        except StorageError as exc:
+            raise FunctionError(exc.code or "STREAM_SEND_ERROR", str(exc)) from None
         try:
             await self._emit(a.stream_name, a.group_id, a.id, env.custom(a.type, a.data), ctx)
         except Exception as exc:

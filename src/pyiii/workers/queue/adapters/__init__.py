@@ -36,6 +36,7 @@ class BuiltinConfig(msgspec.Struct, forbid_unknown_fields=True):
     concurrency: int | None = None
     poll_interval_ms: int | None = None
     mode: str | None = None
+    channel_size: int | None = None  # accepted: the reference's in-process broadcast buffer
 
 
 class RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -56,6 +57,27 @@ class RabbitConfig(msgspec.Struct, forbid_unknown_fields=True):
     priority_field: str | None = None
     #: Prefix of every exchange and queue name.
     name_prefix: str = "iii"
+
+
+#: The reference's adapters carry the defaults of subscribers without ``queue_config``
+#: (spec/legacy-config-and-motia.md §A.4): adapter key -> iii-queue worker key.
+SUBSCRIBER_DEFAULTS: dict[str, dict[str, str]] = {
+    "builtin": {"max_attempts": "default_max_attempts", "backoff_ms": "default_backoff_ms",
+                "concurrency": "default_concurrency"},
+    "rabbitmq": {"max_attempts": "default_max_attempts"},
+}
+#: Adapter key naming a topic-wide order (``fifo``); any other value meant the default mode.
+ORDER_KEYS = {"builtin": "mode", "rabbitmq": "queue_mode"}
+
+
+def subscriber_defaults(spec: AdapterSpec) -> dict[str, int]:
+    """Worker defaults set in the adapter block (raises ValueError for what pyiii cannot honour)."""
+    order_key = ORDER_KEYS.get(spec.name)
+    if order_key is not None and spec.config.get(order_key) == "fifo":
+        raise ValueError(f"iii-queue adapter '{spec.name}': `{order_key}: fifo` (one topic-wide order) is not "
+                         "supported; use a named queue with `type: fifo` and `message_group_field` in queue_configs")
+    keys = SUBSCRIBER_DEFAULTS.get(spec.name, {})
+    return {worker_key: spec.config[key] for key, worker_key in keys.items() if spec.config.get(key) is not None}
 
 
 def _decode(spec: AdapterSpec, kind: type[Any]) -> Any:
