@@ -434,6 +434,9 @@ class ProjectServer:
         """Apply an edit of config.yaml. False only when neither the new nor the previous config
         could start again (the command then exits)."""
         name = self.config_path.name
+        if not self.config_path.exists():
+            log.warning("%s was removed; still running the previous version (restart to run without it)", name)
+            return True
         try:
             new = await asyncio.to_thread(self.build_config)
         except ConfigError as exc:

@@ -118,6 +118,11 @@ async def test_a_broken_edit_keeps_the_running_version(dev: Pyiii) -> None:
     await serving(dev)
     await eventually(lambda: dev.logs().count("steps ready:") == 2, timeout=20, what="the steps registered again")
 
+    config.unlink()  # removed: nothing changes either
+    await eventually(lambda: "config.yaml was removed; still running the previous version" in dev.logs(),
+                     timeout=20, what="the removal noticed")
+    await serving(dev)
+
     config.write_text(good + "  - name: iii-cron\n")  # fixed: applied
     await eventually(lambda: "added iii-cron" in dev.logs(), timeout=20, what="the fixed config applied")
     await serving(dev)
