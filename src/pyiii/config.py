@@ -111,7 +111,11 @@ def _load_doc(text: str, source: str) -> Any:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None)
+        if mark is None or not problem:
+            raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{source}:{mark.line + 1}: not valid YAML: {problem} (column {mark.column + 1})") from None
     if doc is None:
         doc = {"workers": []}
     if not isinstance(doc, dict):

@@ -98,6 +98,7 @@ async def test_a_broken_edit_keeps_the_running_version(dev: Pyiii) -> None:
     config.write_text(good + "  - name: iii-cron\n    config: [not, a, mapping\n")  # not YAML
     await eventually(lambda: dev.logs().count("not applied, still running the previous version") == 2,
                      timeout=20, what="the YAML error")
+    assert re.search(r"config\.yaml:9: not valid YAML: .* \(column \d+\)", dev.logs()), dev.logs()
     await serving(dev)
     assert "restarting the engine" not in dev.logs()
 
