@@ -80,3 +80,21 @@ async def test_a_step_that_exits_the_process_is_reported(tmp_path: Path) -> None
         await eventually(lambda: dev.get("/hello") == "hi", timeout=30, what="/hello served again")
     finally:
         dev.stop()
+
+
+async def test_the_steps_process_follows_config_edits_and_new_folders(tmp_path: Path) -> None:
+    project = write(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi")})
+    dev = Pyiii(project, "dev", "--steps-in", "process").start()
+    try:
+        await eventually(lambda: dev.get("/hello") == "hi", timeout=30, what="/hello served")
+        [child] = dev.children()
+        config = project / "config.yaml"
+        config.write_text(config.read_text().replace("  - name: iii-state\n", ""))  # engine restart
+        await eventually(lambda: "steps process started again" in dev.logs(), timeout=20, what="the restart")
+        await eventually(lambda: dev.get("/hello") == "hi", timeout=30, what="/hello served again")
+        assert dev.children() != [child] and "the steps process died" not in dev.logs()  # stopped, not crashed
+
+        write(project, {"src/late_step.py": hello_step("/late", "late")})  # the child watches new folders too
+        await eventually(lambda: dev.get("/late") == "late", timeout=20, what="the step in the new src/ folder")
+    finally:
+        assert dev.stop() == 0
