@@ -374,7 +374,12 @@ class ProjectServer:
                 changed.cancel()
                 if self._changed.is_set() and not stop.is_set():
                     self._changed.clear()
-                    if not await self.reload():
+                    try:
+                        reloaded = await self.reload()
+                    except Exception:
+                        log.exception("applying %s failed", self.config_path.name)
+                        reloaded = self.process is not None
+                    if not reloaded:
                         status = 1
                         break
         finally:
@@ -423,6 +428,7 @@ class ProjectServer:
             except Exception as again:
                 log.error("cannot start the previous version of %s either (%s); restarting the engine",
                           ", ".join(e.entry_id for e in previous), again)
+                self.config.workers = sorted(self.config.workers + previous, key=lambda e: catalog.start_rank(e.kind))
                 return False
             return True
         for worker in workers:
