@@ -93,7 +93,7 @@ class EngineProcess:
                 added.append(await self._start_worker(entry))
         except BaseException:
             for worker in reversed(added):
-                await _quietly(worker.stop(), FAILED_START_GRACE)
+                await self._retire(worker, FAILED_START_GRACE)
             raise
         self.workers += added
         self.config.workers += entries
@@ -105,19 +105,23 @@ class EngineProcess:
         (the bindings are parked, same ids, for the next provider), their functions and shutdown
         hooks. Only for workers that register nothing else (devserver.RESTARTABLE)."""
         for worker in [w for w in reversed(self.workers) if w.entry_id in entry_ids]:
-            for type_id in [t.id for t in self.engine.triggers.types.values() if cast(object, t.provider) is worker]:
-                await self.engine.triggers.remove_type(type_id, None)
-            record = self.engine.in_process_workers.pop(worker.entry_id, None)
-            for function_id in record.functions if record is not None else ():
-                self.engine.unregister_function(function_id)
-            self.engine.before_shutdown[:] = [h for h in self.engine.before_shutdown
-                                              if getattr(h, "__self__", None) is not worker]
-            try:
-                await asyncio.wait_for(worker.stop(), grace)
-            except Exception:
-                log.exception("worker %s did not stop cleanly", worker.entry_id)
+            await self._retire(worker, grace)
             self.workers.remove(worker)
         self.config.workers = [e for e in self.config.workers if e.entry_id not in entry_ids]
+
+    async def _retire(self, worker: BuiltinWorker, grace: float) -> None:
+        """Take back a worker's trigger types (bindings parked), functions and shutdown hooks; stop it."""
+        for type_id in [t.id for t in self.engine.triggers.types.values() if cast(object, t.provider) is worker]:
+            await self.engine.triggers.remove_type(type_id, None)
+        record = self.engine.in_process_workers.pop(worker.entry_id, None)
+        for function_id in record.functions if record is not None else ():
+            self.engine.unregister_function(function_id)
+        self.engine.before_shutdown[:] = [h for h in self.engine.before_shutdown
+                                          if getattr(h, "__self__", None) is not worker]
+        try:
+            await asyncio.wait_for(worker.stop(), grace)
+        except Exception:
+            log.exception("worker %s did not stop cleanly", worker.entry_id)
 
     async def stop(self, grace: float = 5.0, *, quiet: bool = False) -> None:
         """Drain in-flight work for up to ``grace`` seconds, fail what is left, close sockets.

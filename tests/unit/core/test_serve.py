@@ -99,3 +99,25 @@ async def test_a_worker_is_replaced_in_the_running_engine(tmp_path: Path) -> Non
         assert [e.kind for e in config.workers].count("iii-cron") == 1
     finally:
         await process.stop(1)
+
+
+async def test_workers_added_by_a_failed_call_are_taken_back(tmp_path: Path) -> None:
+    from pyiii.runner import ListenError
+
+    process = EngineProcess(parse("workers:\n  - name: iii-worker-manager\n    config: {port: 0}\n"),
+                            project_dir=tmp_path)
+    await process.start()
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = taken.getsockname()[1]
+            text = f"workers:\n  - name: iii-cron\n  - name: iii-http\n    config: {{port: {busy}}}\n"
+            entries = [e for e in parse(text).workers if e.kind in ("iii-cron", "iii-http")]
+            with pytest.raises(ListenError) as failed:
+                await process.add_workers(entries)
+        assert f"cannot start iii-http: port {busy}" in failed.value.one_line()
+        assert "cron" not in process.engine.triggers.types and "iii-cron" not in process.engine.in_process_workers
+        assert [w.kind for w in process.workers] == [e.kind for e in process.config.workers]
+    finally:
+        await process.stop(1)
