@@ -84,7 +84,7 @@ class Engine:
         self.limits = limits or EngineLimits()
         self.version = version
         self.functions = FunctionRegistry()
-        self.triggers = TriggerRegistry()
+        self.triggers = TriggerRegistry(max_per_owner=self.limits.max_triggers_per_worker)
         self.channels = ChannelRegistry()
         self.invoker = Invoker(
             self.functions,
@@ -505,16 +505,6 @@ class Engine:
                 )
                 return
             trigger_id, trigger_type, function_id, config = mapped
-        if trigger_id not in peer.triggers and len(peer.triggers) >= self.limits.max_triggers_per_worker:
-            await self._refuse_registration(
-                peer,
-                trigger_type,
-                trigger_id,
-                E.LIMIT_EXCEEDED,
-                f"max_triggers_per_worker={self.limits.max_triggers_per_worker} reached",
-                function_id=function_id,
-            )
-            return
         binding = Binding(
             trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer,
             grant=access if access.restricted else None,
@@ -753,7 +743,7 @@ class Engine:
             try:
                 await self.triggers.add_binding(binding)
             except TriggerRegistrationError as exc:
-                code = E.FORBIDDEN if exc.code == E.FORBIDDEN else E.TRIGGER_REGISTRATION_FAILED
+                code = exc.code if exc.code in (E.FORBIDDEN, E.LIMIT_EXCEEDED) else E.TRIGGER_REGISTRATION_FAILED
                 raise FunctionError(code, exc.message) from None
             if waiter is not None:
                 try:
