@@ -473,14 +473,10 @@ class Engine:
 
     async def _on_register_trigger(self, peer: Peer, msg: p.RegisterTrigger) -> None:
         access = peer.access
-        if not access.may_bind(msg.trigger_type):
+        denied = access.bind_refusal(msg.trigger_type)
+        if denied is not None:
             await self._refuse_registration(
-                peer,
-                msg.trigger_type,
-                msg.id,
-                E.FORBIDDEN,
-                f"trigger type '{msg.trigger_type}' not allowed for this session (allowed_trigger_types)",
-                function_id=msg.function_id,
+                peer, msg.trigger_type, msg.id, E.FORBIDDEN, denied, function_id=msg.function_id
             )
             return
         trigger_id, trigger_type, function_id = msg.id, msg.trigger_type, msg.function_id
@@ -723,8 +719,9 @@ class Engine:
         answer up to ``ack_timeout`` seconds (spec §4.10). An RBAC session's binding is its own
         instead: it goes with the session, which alone may remove it."""
         access = caller.access if caller is not None else None
-        if access is not None and not access.may_bind(trigger_type):
-            raise FunctionError(E.FORBIDDEN, f"trigger type '{trigger_type}' not allowed for this session")
+        denied = access.bind_refusal(trigger_type) if access is not None else None
+        if denied is not None:
+            raise FunctionError(E.FORBIDDEN, denied)
         binding = Binding(
             str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata,
             owner=caller if access is not None and access.rbac else None,
