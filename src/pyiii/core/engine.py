@@ -305,7 +305,11 @@ class Engine:
         log.warning("dropped frame from %s: %s", peer.display_name, exc.message)
         raw = exc.raw
         code = E.PAYLOAD_TOO_DEEP if exc.kind == "too_deep" else E.INVALID_FRAME
-        if raw and raw.get("type") in _REGISTRATION_FRAMES and isinstance(raw.get("id"), str):
+        if exc.kind == "too_deep" and raw and raw.get("type") in _REGISTRATION_FRAMES and isinstance(
+            raw.get("id"), str
+        ):
+            # Valid JSON the engine cannot read: refused, typed. (A frame with wrong fields stays
+            # dropped silently, as spec §1.6 says and tests/integration/core/test_bad_input.py checks.)
             await self._refuse_undecodable_registration(peer, raw, code, exc.message)
             return
         if not raw or not isinstance(raw.get("invocation_id"), str):
@@ -327,8 +331,8 @@ class Engine:
             await self.invoker.result_from_peer(peer, failed)
 
     async def _refuse_undecodable_registration(self, peer: Peer, raw: dict[str, Any], code: str, reason: str) -> None:
-        """A registration frame whose envelope could not be decoded (too deep, wrong field types):
-        the typed refusal every registration gets, addressed from its top-level strings."""
+        """A registration frame whose envelope is nested too deeply to decode: the typed refusal
+        every registration gets, addressed from its top-level strings."""
         frame_type, reg_id = raw["type"], raw["id"]
         kind = frame_type
         function_id = ""
