@@ -299,6 +299,8 @@ _any_decoder: Final = msgspec.json.Decoder()
 def decode(frame: bytes | str) -> Message:
     """Decode one frame. Raises :class:`FrameError` with a precise reason, and nothing else:
     a hostile frame must never escape as another exception and kill its connection."""
+    if isinstance(frame, bytes) and not frame.isascii():
+        _check_utf8(frame)
     try:
         return _decode(frame)
     except FrameError:
@@ -311,6 +313,19 @@ def decode(frame: bytes | str) -> Message:
         ) from None
     except (UnicodeError, ValueError, TypeError) as exc:  # bad UTF-8 keys
         raise FrameError("malformed_json", f"malformed JSON: {type(exc).__name__}: {exc}") from None
+
+
+def _check_utf8(frame: bytes) -> None:
+    """JSON is UTF-8 (RFC 8259). Frames are read as bytes and ``data`` is forwarded undecoded, so
+    without this check a caller could send bytes that are not UTF-8 inside ``data`` and the target
+    worker's WebSocket client would drop its own connection (1007) on receiving them."""
+    try:
+        frame.decode()
+    except UnicodeDecodeError as exc:
+        raise FrameError(
+            "malformed_json", f"frame is not valid UTF-8 (byte {exc.start})",
+            envelope_strings(frame.decode("utf-8", "replace")),
+        ) from None
 
 
 #: A JSON string (escapes included) or a run of brackets: all the scanner below needs to see.

@@ -19,8 +19,9 @@ from websockets.exceptions import InvalidStatus
 from tests.faults.chaos_proxy import ThreadedChaosProxy
 from tests.faults.checker import check
 from tests.faults.history import History
-from tests.faults.support import RESULTS, SEED, eventually, pending_total, rss_kb, spawn_ready, spawn_worker
+from tests.faults.support import RESULTS, SEED, eventually, pending_total, spawn_ready, spawn_worker
 from tests.support.engine import EngineProcess, free_port
+from tests.support.procstat import rss_kb
 from tests.support.wire import RawWorker, wait_function
 
 os.environ.setdefault("OTEL_ENABLED", "false")

@@ -382,7 +382,8 @@ class III:
                 result = await entry.handler(data, from_payload(msg.metadata))
             result_raw = to_optional_payload(result) if msg.invocation_id else protocol.ABSENT
         except Exception as exc:
-            log.exception("error in handler %s", msg.function_id)
+            trace_id, span_id = tracing.ids(msg.traceparent)  # the engine's log store links it to the trace
+            log.exception("error in handler %s", msg.function_id, extra={"trace_id": trace_id, "span_id": span_id})
             self._reply_error(msg, "invocation_failed", str(exc), traceback.format_exc())
             return
         if msg.invocation_id is None:

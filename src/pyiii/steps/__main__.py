@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     dirs = discovery.DEFAULT_ROOTS if args.dir is None else discovery.motia_dirs(args.dir)
     runner = StepsRunner(args.project, args.url, dirs=dirs)
-    watcher = StepWatcher(discovery.roots(runner.project, dirs), runner.reload_file) if args.watch else None
+    watcher = None
+    if args.watch:  # `--dir X` (Motia's runner replaced): exactly X and src/, as Motia's CLI
+        watcher = (StepWatcher.for_project(runner.project, runner.reload_file) if args.dir is None
+                   else StepWatcher(discovery.roots(runner.project, dirs), runner.reload_file))
     if watcher is not None:  # watch first: an edit made while the steps load is not missed
         watcher.start()
     report = runner.start()

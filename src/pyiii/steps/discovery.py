@@ -88,7 +88,11 @@ def import_file(project: Path, path: Path) -> ModuleType:
     name = module_name(project, path)
     parent = name.rpartition(".")[0]
     if parent:
-        importlib.import_module(parent)
+        try:
+            importlib.import_module(parent)
+        except ModuleNotFoundError:  # a folder created after start: the finders cached the old listing
+            importlib.invalidate_caches()
+            importlib.import_module(parent)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise StepLoadError(f"{path}: cannot be imported")

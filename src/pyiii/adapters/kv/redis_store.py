@@ -117,6 +117,13 @@ class RedisStore(KvStore):
             raise KvError(f"Redis: {exc}") from exc
         return decode(raw)
 
+    async def entries(self, table: str) -> list[tuple[str, Any]]:
+        try:
+            raw = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(self._key(table)))
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return [(k.decode() if isinstance(k, bytes) else str(k), decode(v)) for k, v in raw.items()]
+
     async def set(self, table: str, key: str, value: Any) -> Any:
         try:
             old = await self._set(keys=[self._key(table)], args=[key, encode(value)])

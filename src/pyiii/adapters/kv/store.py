@@ -76,6 +76,10 @@ class KvStore(abc.ABC):
     async def update(self, table: str, key: str, mutate: Mutation) -> tuple[Any, Any]:
         """Atomic read-modify-write: ``(old, new)`` where ``new = mutate(old)`` was stored."""
 
+    async def entries(self, table: str) -> list[tuple[str, Any]]:
+        """Every ``(key, value)`` of a table, in the order of :meth:`values` (``state::list_entries``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list keys")
+
     @abc.abstractmethod
     async def values(self, table: str) -> list[Any]:
         """Every value of a table, oldest key first (``[]`` for an unknown table)."""

@@ -152,6 +152,8 @@ class HttpConnection(asyncio.Protocol):
         self._body_since = 0.0
         # The request being answered, and those pipelined behind it.
         self._cycle: asyncio.Task[None] | None = None
+        #: the client half-closed after whole requests: answer them, then close
+        self._client_eof = False
         self._sink: ResponseSink | None = None
         self._current: Request | None = None
         self._queue: deque[tuple[Request, tuple[int, str, str] | None]] = deque()
@@ -197,6 +199,14 @@ class HttpConnection(asyncio.Protocol):
         if self._write_waiter is not None and not self._write_waiter.done():
             self._write_waiter.set_exception(ConnectionError("client disconnected"))
         self.transport = None
+
+    def eof_received(self) -> bool:
+        """The client half-closed (``printf … | nc -N``). Requests it sent whole are still
+        answered, then the connection closes; a request cut short is dropped with it."""
+        if self._parsing is None and (self._cycle is not None or self._queue):
+            self._client_eof = True
+            return True  # keep the transport open for writing the answers
+        return False
 
     def data_received(self, data: bytes | memoryview) -> None:
         if self._broken:
@@ -401,6 +411,9 @@ class HttpConnection(asyncio.Protocol):
             next_request, rejected = self._queue.popleft()
             self._set_reading()
             self._start_cycle(next_request, rejected)
+            return
+        if self._client_eof:
+            self.transport.close()
             return
         self._set_reading()
         self._idle_since = self.loop.time()
