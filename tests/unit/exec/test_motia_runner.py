@@ -105,3 +105,16 @@ async def test_a_node_motia_runs_as_written(tmp_path: Path) -> None:
     assert found is not None
     verdict = await motia.probe(found, str(tmp_path), {"PATH": str(tmp_path / "bin")})
     assert verdict.runnable and "not a Python script" in verdict.reason
+
+
+def test_dev_and_start_know_which_exec_commands_serve_the_steps(tmp_path: Path) -> None:
+    from pyiii.config import parse
+    from pyiii.devserver import motia_runners
+
+    config = parse(
+        "workers:\n"
+        "  - name: iii-exec\n    config:\n      exec: [npx motia dev, node dist/index-dev.js]\n"
+        "  - name: iii-exec\n    config:\n      exec: [uv sync, uv run motia run --dir steps]\n"
+        "  - name: iii-exec\n    config:\n      cwd: other\n      exec: [motia run]\n")
+    assert motia_runners(tmp_path, config) == ["uv run motia run --dir steps"]  # not Node's, not another folder's
+    assert motia_runners(tmp_path, parse("workers:\n  - name: iii-state\n")) == []
