@@ -10,7 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
+from pyiii.config import migrate
 from tests.interop.motia.support import MotiaApp, check_orders
 from tests.support.waiting import eventually
 
@@ -52,5 +54,24 @@ async def test_dev_reloads_a_step_through_the_entry_watch_globs(tmp_path: Path) 
 
             await eventually(edited, timeout=60, what="the edited step answers")
         assert "steps/stats_step.py changed; restarting" in app.logs()
+    finally:
+        app.stop()
+
+
+async def test_dev_config_edit_that_adds_motias_runner_still_runs_the_steps_once(tmp_path: Path) -> None:
+    """`pyiii dev` on config.yaml without an exec entry runs the steps in-process; saving the file
+    with the ExecModule's entry back restarts the engine part with the exec entry serving them."""
+    app = MotiaApp("app_py", tmp_path, command="dev", env={"PATH": "/usr/bin:/bin"})
+    config = yaml.safe_load(migrate(app.project / "iii-config.yaml", version="test"))  # `pyiii config migrate`
+    without = {**config, "workers": [w for w in config["workers"] if w["name"] != "iii-exec"]}
+    (app.project / "config.yaml").write_text(yaml.safe_dump(without, sort_keys=False))
+    app.start()
+    try:
+        await check_orders(app, item="before")
+        (app.project / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        await eventually(lambda: REPLACED in app.logs(), timeout=60, what="the exec entry took the steps over")
+        await check_orders(app, item="after")
+        functions = await app.functions()
+        assert len([f for f in functions if f.startswith("steps::CreateOrder::")]) == 1, functions
     finally:
         app.stop()
