@@ -42,6 +42,15 @@ class Binding:
     #: take over others' bindings) and its target is re-checked against the grant when it fires.
     grant: Access | None = None
 
+    def __post_init__(self) -> None:
+        # iii <= 0.8 (and Motia 1.0.0rc24, which the Motia template pins) named a binding's
+        # condition `_condition_path`; iii 0.9+ ignores it and runs the handler unconditionally.
+        # Read it as `condition_function_id` here, once, so every trigger type honours it and the
+        # access check of targets() sees the condition too.
+        config = self.config
+        if isinstance(config, dict) and "_condition_path" in config and "condition_function_id" not in config:
+            self.config = {**config, "condition_function_id": config["_condition_path"]}
+
     @property
     def guarded(self) -> bool:
         return self.grant is not None and self.grant.rbac

@@ -72,12 +72,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HttpEngine
                 ("/slow", "h::slow", {"timeout_ms": 500}),
                 ("/gone", "h::not_registered", {}),
                 ("/post", "h::ok", {"http_method": "POST"}),
+                ("/legacy-guarded", "h::ok", {"_condition_path": "cond::check"}),  # iii <= 0.8 / Motia rc24
             ]
             for path, fid, extra in triggers:
                 config = {"api_path": path, "http_method": "GET", **extra}
                 w.register_trigger({"type": "http", "function_id": fid, "config": config})
             wait_route(eng.base, "GET", "/guarded")
             wait_route(eng.base, "GET", "/gone")
+            wait_route(eng.base, "GET", "/legacy-guarded")
             yield eng, w, calls
     finally:
         eng.stop()
@@ -118,6 +120,18 @@ def test_condition_false_and_condition_error(setup: Any) -> None:
     assert "condition exploded" in error["message"] and len(error["error_id"]) == 12
 
 
+def test_legacy_condition_key_is_honoured(setup: Any) -> None:
+    """Motia 1.0.0rc24 (the template's pin) sends `_condition_path`; iii 0.9+ ignored it and ran
+    the handler unconditionally. pyiii reads it as `condition_function_id`."""
+    eng, _, calls = setup
+    calls.clear()
+    response = httpx.get(eng.base + "/legacy-guarded?cond=false")
+    assert response.status_code == 422 and "handler" not in calls
+    calls.clear()
+    response = httpx.get(eng.base + "/legacy-guarded")
+    assert response.status_code == 200 and calls[-2:] == ["condition", "handler"]
+
+
 def test_middleware_error_timeout_and_handler_errors(setup: Any) -> None:
     eng, _, _ = setup
     response = httpx.get(eng.base + "/slow-mw")
@@ -144,7 +158,9 @@ def test_body_limit_413_by_length_and_while_streaming(setup: Any) -> None:
             yield b"y" * 10_000
 
     try:
-        response = httpx.post(eng.base + "/post", content=endless())
+        # JSON: the pipeline reads the whole body before the handler, so the limit decides (a
+        # handler that ignores a streamed body may rightly answer before the limit is crossed).
+        response = httpx.post(eng.base + "/post", content=endless(), headers={"content-type": "application/json"})
         assert response.status_code == 413
     except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):
         pass  # the server may cut the upload before the client reads the 413; both refuse it
