@@ -59,9 +59,33 @@ def _args(fn: Callable[..., Any], t: TriggerDef, value: Any, ctx: FlowContext) -
     return (None if t.type == "cron" else value, ctx)
 
 
-def _invalid_body(exc: SchemaError) -> dict[str, Any]:
-    return {"status_code": 400, "headers": {},
-            "body": {"error": "Invalid request body", "errors": [e.to_json() for e in exc.errors]}}
+def http_error(status: int, code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    """The one error body pyiii answers with (docs/errors.md):
+    ``{"error": {"code", "message", "details"?}}``, as iii-http's own errors."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"status_code": status, "headers": {}, "body": {"error": error}}
+
+
+def _invalid_body(request: ApiRequest[Any], exc: SchemaError) -> dict[str, Any]:
+    """400 for a body that does not fit the schema, saying why when there was no JSON at all:
+    iii-http only decodes a body sent with ``Content-Type: application/json`` and hands the
+    step ``None`` for one that is not JSON."""
+    if request.body is None:
+        headers = {str(k).lower(): v for k, v in request.headers.items()}
+        content_type = str(headers.get("content-type") or "")
+        length = str(headers.get("content-length") or "").strip()
+        chunked = "chunked" in str(headers.get("transfer-encoding") or "").lower()
+        has_body = chunked or (length not in ("", "0"))
+        if "application/json" not in content_type.lower():
+            got = f" (got {content_type!r})" if content_type else ""
+            return http_error(415 if has_body else 400, "MISSING_CONTENT_TYPE",
+                              f"send the body as JSON with the header `Content-Type: application/json`{got}")
+        if not has_body:
+            return http_error(400, "MISSING_BODY", "the request has no body; this route expects a JSON body")
+        return http_error(400, "BODY_NOT_JSON", "the request body is not valid JSON")
+    return http_error(400, "INVALID_BODY", "Invalid request body", [e.to_json() for e in exc.errors])
 
 
 def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:
@@ -81,7 +105,7 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
                 try:
                     request.body = validate(t.body_schema, request.body)
                 except SchemaError as exc:
-                    return _invalid_body(exc)
+                    return _invalid_body(request, exc)
                 return to_http_result(await invoke(step.handler, (request, ctx)))
 
             if t.middleware:
