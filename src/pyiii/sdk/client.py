@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import threading
-import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -43,8 +42,8 @@ from ..protocol import (
     VoidAction,
     WorkerRegistered,
 )
+from . import frames, otel_export, tracing
 from . import logger as log_registry
-from . import otel_export, tracing
 from .actions import request_fields, wire_action
 from .backoff import reconnect_delay_s, retries_exhausted
 from .channels import (
@@ -382,8 +381,8 @@ class III:
                 result = await entry.handler(data, from_payload(msg.metadata))
             result_raw = to_optional_payload(result) if msg.invocation_id else protocol.ABSENT
         except Exception as exc:
-            log.exception("error in handler %s", msg.function_id)
-            self._reply_error(msg, "invocation_failed", str(exc), traceback.format_exc())
+            log.error("error in handler %s", msg.function_id, exc_info=frames.exc_info(exc))
+            self._reply_error(msg, "invocation_failed", str(exc), frames.format_exception(exc))
             return
         if msg.invocation_id is None:
             return  # void delivery: nobody is waiting

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from pyiii.steps import runtime
 from pyiii.steps.config import TriggerDef
 from pyiii.steps.context import FlowContext, TriggerInfo
 from pyiii.steps.inputs import ApiRequest, StateTriggerInput, StreamTriggerInput, to_http_result
@@ -98,6 +99,7 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
     if t.type == "http":
 
         async def http_function(payload: Any) -> Any:
+            runtime.current_step.set(name)  # each invocation runs in its own task (context)
             request = make_input(t, payload)
             ctx = context(request)
 
@@ -115,6 +117,7 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
         return _bare(http_function)
 
     async def event_function(payload: Any) -> Any:
+        runtime.current_step.set(name)
         value = make_input(t, payload)
         if t.type == "queue":
             try:
@@ -136,6 +139,7 @@ def condition_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, St
     info = trigger_info(t)
 
     async def check(payload: Any) -> bool:
+        runtime.current_step.set(step.config.name)
         value = make_input(t, payload)
         ctx = FlowContext(trigger=info, input_value=value, step_name=step.config.name, streams=streams)
         return bool(await invoke(condition, _args(condition, t, value, ctx)))

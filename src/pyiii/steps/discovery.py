@@ -106,6 +106,8 @@ def load_step(project: Path, path: Path) -> LoadedStep | None:
         config = parse_config(raw)
     except StepConfigError as exc:
         raise StepLoadError(f"{rel(project, path)}: invalid step config: {exc}") from exc
+    for warning in config.warnings:
+        log.warning("%s: step %r: %s", rel(project, path), config.name, warning)
     return LoadedStep(config=config, handler=handler, file_path=path, rel_path=rel(project, path),
                       module_name=module.__name__)
 

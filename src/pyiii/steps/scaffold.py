@@ -61,8 +61,8 @@ def _copy(source: Traversable, target: Path, name: str) -> None:
             _copy(item, dest, name)
         elif Path(item.name).suffix in TEXT_SUFFIXES:
             text = item.read_text(encoding="utf-8").replace("{{name}}", name)
-            if "{{pyiii_requirement}}" in text:
-                text = text.replace("{{pyiii_requirement}}", pyiii_requirement())
+            if item.name == "pyproject.toml":  # the template says "pyiii": say where it is
+                text = text.replace('dependencies = ["pyiii",', f'dependencies = ["{pyiii_requirement()}",')
             dest.write_text(text, encoding="utf-8")
         else:
             dest.write_bytes(item.read_bytes())

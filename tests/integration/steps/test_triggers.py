@@ -220,7 +220,8 @@ def test_a_body_that_is_not_json_or_has_no_content_type_is_named(app: Any) -> No
     assert r.status_code == 415
     error = r.json()["error"]
     assert error["code"] == "MISSING_CONTENT_TYPE" and "Content-Type: application/json" in error["message"]
-    r = httpx.post(f"{eng.base}/orders", content=b'{"item": "book", "quantity": 1}', headers={"content-type": "text/plain"})
+    r = httpx.post(f"{eng.base}/orders", content=b'{"item": "book", "quantity": 1}',
+                   headers={"content-type": "text/plain"})
     assert r.status_code == 415 and "got 'text/plain'" in r.json()["error"]["message"]
     r = httpx.post(f"{eng.base}/orders", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "MISSING_BODY"
