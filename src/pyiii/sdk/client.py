@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import threading
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, ThreadPoolExecutor
+from types import TracebackType
 from typing import Any, TypeVar, cast
 
 import websockets
@@ -121,6 +124,7 @@ class III:
         self._thread = threading.Thread(target=self._run_loop, name="pyiii-sdk-loop", daemon=False)
         self._thread.start()
         self._supervisor = asyncio.run_coroutine_threadsafe(self._connection_loop(), self._loop)
+        _serving(self)
         log_registry.register_sink(self)
         if self._options.otel is not None or os.environ.get("OTEL_ENABLED"):
             otel_export.install(self._address, self._options.otel or {})
@@ -700,11 +704,71 @@ class III:
         self._finish()
         self._thread.join(timeout=5)
 
+    def __enter__(self) -> III:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """``with register_worker(...) as worker:`` disconnects when the block ends."""
+        self.shutdown()
+
     def _finish(self) -> None:
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_clients: weakref.WeakSet[III] = weakref.WeakSet()
+_clients_lock = threading.Lock()
+_exit_hook_installed = False
+
+
+def _serving(client: III) -> None:
+    """Remember a live client; the first one installs :func:`_wait_at_exit`."""
+    global _exit_hook_installed
+    with _clients_lock:
+        _clients.add(client)
+        if not _exit_hook_installed:
+            _exit_hook_installed = True
+            threading._register_atexit(_wait_at_exit)  # type: ignore[attr-defined]
+            _previous_excepthook[0] = sys.excepthook
+            sys.excepthook = _excepthook
+
+
+_previous_excepthook = [sys.excepthook]
+_main_failed = threading.Event()
+
+
+def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    """The main code of a script with a live client ended with an exception: stop serving at exit
+    instead of waiting, and let Ctrl-C end the worker without a traceback from the wait."""
+    _main_failed.set()
+    if issubclass(kind, KeyboardInterrupt):
+        return
+    _previous_excepthook[0](kind, value, tb)
+
+
+def _wait_at_exit() -> None:
+    """A script whose main code ended keeps serving its handlers until Ctrl-C (as iii-sdk's
+    does). Python would wait for the loop threads in ``threading._shutdown`` and print a
+    ``KeyboardInterrupt`` traceback from its own code on Ctrl-C; this waits for them first,
+    and Ctrl-C shuts every client down cleanly instead."""
+    try:
+        while not _main_failed.is_set():
+            with _clients_lock:
+                alive = [c for c in _clients if c._thread.is_alive()]
+            if not alive:
+                return
+            alive[0]._thread.join(timeout=0.5)
+    except KeyboardInterrupt:
+        pass
+    with _clients_lock:
+        clients = [c for c in _clients if c._thread.is_alive()]
+    for client in clients:
+        try:
+            client.shutdown()
+        except Exception:  # leaving anyway: a client that cannot close is not worth a traceback
+            log.debug("shutdown at exit failed", exc_info=True)
 
 
 def _plain(value: Any) -> Any:
