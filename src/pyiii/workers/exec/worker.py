@@ -42,6 +42,9 @@ class ExecWorker(BuiltinWorker):
         self.starts = 0
 
     async def start(self) -> None:
+        if not self.cfg.enabled:
+            log.info("%s is disabled (enabled: false); not running %s", self.entry_id, self.cfg.exec)
+            return
         if not self.cfg.exec:
             log.warning("iii-exec has no `exec` commands; nothing to run")
             return
