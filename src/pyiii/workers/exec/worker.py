@@ -43,7 +43,7 @@ class ExecWorker(BuiltinWorker):
 
     async def start(self) -> None:
         if not self.cfg.enabled:
-            log.info("%s is disabled (enabled: false); not running %s", self.entry_id, self.cfg.exec)
+            log.info("%s is disabled (enabled: false): its commands do not run", self.entry_id)
             return
         if not self.cfg.exec:
             log.warning("iii-exec has no `exec` commands; nothing to run")
@@ -63,6 +63,8 @@ class ExecWorker(BuiltinWorker):
                 await task
 
     def endpoints(self) -> list[str]:
+        if not self.cfg.enabled:
+            return ["disabled"]
         last = self.cfg.exec[-1] if self.cfg.exec else ""
         return [last if isinstance(last, str) else " ".join(last)]
 
