@@ -130,7 +130,7 @@ class TriggerRegistry:
         #: engine from the worker catalog); names the fix when a binding waits for a provider.
         self.provider_hint: Callable[[str], str | None] = lambda _type: None
         #: Types whose waiting bindings are being gathered into one warning, with their names.
-        self._waiting: dict[str, list[str]] = {}
+        self._waiting: dict[str, list[tuple[str, str]]] = {}
 
     def find(self, binding_id: str) -> Binding | None:
         return self.live.get(binding_id) or self.shadowed.get(binding_id) or self.parked.get(binding_id)
@@ -225,7 +225,8 @@ class TriggerRegistry:
         waiting = [b for b in self.parked.values() if b.trigger_type == trigger_type]
         if not names or not waiting or trigger_type in self.types:
             return  # provided (or withdrawn) meanwhile
-        log.warning("%s", waiting_message(trigger_type, names, self.provider_hint(trigger_type)))
+        label = _label(waiting[0])
+        log.warning("%s", waiting_message(label, names, self.provider_hint(trigger_type), trigger_type))
 
     async def remove_binding(self, binding_id: str) -> bool:
         """Disarm and remove a binding (the one below it in its stack serves again), or drop a
@@ -380,24 +381,37 @@ class TriggerRegistry:
             log.exception("provider of %r failed to disarm trigger %s", tt.id, binding.id)
 
 
-def _display(binding: Binding) -> str:
-    """``step 'daily-report'`` for a step's binding (its metadata names it), else the function."""
+def _display(binding: Binding) -> tuple[str, str]:
+    """``("step", "daily-report")`` for a step's binding (its metadata names it), else the function."""
     step = binding.metadata.get("step") if isinstance(binding.metadata, dict) else None
     if isinstance(step, str) and step:
-        return f"step '{step}'"
-    return f"function '{binding.function_id}'"
+        return "step", step
+    return "function", binding.function_id
 
 
-def waiting_message(trigger_type: str, names: list[str], worker: str | None) -> str:
-    """``step 'daily-report' (cron trigger) waits: add `- name: iii-cron` to config.yaml``."""
-    if len(names) == 1:
-        who, verb, kind = names[0], "waits", "trigger"
-    else:
-        shown = names if len(names) <= 4 else [*names[:3], f"{len(names) - 3} more"]
-        who, verb, kind = ", ".join(shown), "wait", "triggers"
+def _label(binding: Binding) -> str:
+    """The trigger's kind as its registrant knows it (a step's ``queue``, not ``durable:subscriber``)."""
+    trigger = binding.metadata.get("trigger") if isinstance(binding.metadata, dict) else None
+    kind = trigger.get("type") if isinstance(trigger, dict) else None
+    return kind if isinstance(kind, str) and kind else binding.trigger_type
+
+
+def waiting_message(label: str, names: list[tuple[str, str]], worker: str | None, trigger_type: str) -> str:
+    """``step 'daily-report' (cron trigger) waits: add `- name: iii-cron` to config.yaml``;
+    ``steps 'A' and 'B' (http triggers) wait: ...``."""
+    groups: dict[str, list[str]] = {}
+    for kind, name in names:
+        groups.setdefault(kind, []).append(f"'{name}'")
+    parts = []
+    for kind, quoted in groups.items():
+        if len(quoted) > 4:
+            quoted = [*quoted[:3], f"{len(quoted) - 3} more"]
+        listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+        parts.append(f"{kind}{'s' if len(names) > 1 and len(groups[kind]) > 1 else ''} {listed}")
+    many = len(names) > 1
     fix = (f"add `- name: {worker}` to config.yaml" if worker is not None
            else f"no worker provides trigger type '{trigger_type}' yet (start the worker that registers it)")
-    return f"{who} ({trigger_type} {kind}) {verb}: {fix}"
+    return f"{' and '.join(parts)} ({label} trigger{'s' if many else ''}) {'wait' if many else 'waits'}: {fix}"
 
 
 def _who(binding: Binding) -> str:

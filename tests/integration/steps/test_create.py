@@ -4,8 +4,10 @@ that resolves from this machine, and tests that pass against a real `pyiii start
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ import yaml
 import pyiii
 from tests.support.engine import free_port
 from tests.support.project import DevProcess
+from tests.support.waiting import eventually, stays
 
 SRC = Path(pyiii.__file__).resolve().parents[1]  # the pyiii under test
 
@@ -76,6 +79,29 @@ def test_the_projects_tests_pass_while_pyiii_dev_runs_and_leave_it_alone(
     finally:
         dev.stop()
     assert not (project / "config").exists() or not any((project / "config").iterdir())
+
+
+async def test_with_an_empty_config_each_missing_worker_is_one_warning_naming_the_steps(tmp_path: Path) -> None:
+    project = create(tmp_path)
+    (project / "config.yaml").write_text("")
+    log = tmp_path / "start.log"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "III_CONSOLE_PORT": str(free_port())}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pyiii", "start", str(project), "-p", str(free_port()), env=env,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        await eventually(lambda: "steps ready" in log.read_text() and "iii-queue" in log.read_text(), timeout=30,
+                         what="the warnings")
+        await stays(lambda: proc.returncode is None, 0.5)  # any further warning would come meanwhile
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 20)
+    warnings = [line.split("pyiii.triggers: ", 1)[1] for line in log.read_text().splitlines()
+                if " WARNING " in line and "pyiii.triggers" in line]
+    assert sorted(warnings) == [
+        "step 'StoreTodo' (queue trigger) waits: add `- name: iii-queue` to config.yaml",
+        "steps 'CreateTodo' and 'ListTodos' (http triggers) wait: add `- name: iii-http` to config.yaml",
+    ], log.read_text()
 
 
 def test_create_refuses_a_non_empty_folder(tmp_path: Path) -> None:

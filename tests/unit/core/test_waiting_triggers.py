@@ -35,12 +35,15 @@ async def test_one_warning_per_missing_type_naming_the_steps_and_the_fix(caplog:
     for i, step in enumerate(["CreateTodo", "ListTodos", "GetTodo"]):
         await reg.add_binding(Binding(f"h{i}", "http", f"steps::{step}::trigger::http", {}, {"step": step}))
     await reg.add_binding(Binding("q", "durable:subscriber", "plain::fn", {"topic": "t"}))
+    await reg.add_binding(Binding("s", "durable:subscriber", "steps::StoreTodo::trigger::queue(t)", {"topic": "t"},
+                                  {"step": "StoreTodo", "trigger": {"type": "queue", "topic": "t"}}))
     got = await eventually(lambda: (w := warnings(caplog)) and len(w) >= 3 and w, what="three warnings")
     assert sorted(got) == sorted([
         "step 'daily-report' (cron trigger) waits: add `- name: iii-cron` to config.yaml",
-        "step 'CreateTodo', step 'ListTodos', step 'GetTodo' (http triggers) wait: add `- name: iii-http` "
+        "steps 'CreateTodo', 'ListTodos' and 'GetTodo' (http triggers) wait: add `- name: iii-http` "
         "to config.yaml",
-        "function 'plain::fn' (durable:subscriber trigger) waits: add `- name: iii-queue` to config.yaml",
+        "function 'plain::fn' and step 'StoreTodo' (durable:subscriber triggers) wait: add `- name: iii-queue` "
+        "to config.yaml",
     ])
     assert not any(len(b.id) > 30 for b in reg.parked.values()) and all("b1" not in w for w in got)  # no ids
 
@@ -57,10 +60,12 @@ async def test_no_warning_when_the_type_arrives_in_time(caplog: pytest.LogCaptur
                                 "(start the worker that registers it)"]
 
 
-def test_many_waiting_names_are_shortened() -> None:
-    names = [f"step '{n}'" for n in "abcdef"]
-    assert waiting_message("http", names, "iii-http") == (
-        "step 'a', step 'b', step 'c', 3 more (http triggers) wait: add `- name: iii-http` to config.yaml")
+def test_many_waiting_names_are_shortened_and_a_steps_trigger_kind_is_its_own() -> None:
+    names = [("step", n) for n in "abcdef"]
+    assert waiting_message("http", names, "iii-http", "http") == (
+        "steps 'a', 'b', 'c' and 3 more (http triggers) wait: add `- name: iii-http` to config.yaml")
+    assert waiting_message("queue", [("step", "StoreTodo")], "iii-queue", "durable:subscriber") == (
+        "step 'StoreTodo' (queue trigger) waits: add `- name: iii-queue` to config.yaml")
 
 
 async def test_the_catalog_names_the_worker_that_really_provides_each_type(tmp_path: Path) -> None:
