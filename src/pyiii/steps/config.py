@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pyiii.cron_expressions import CronError, CronSchedule
 from pyiii.steps.keys import camel, pick
@@ -179,6 +180,17 @@ def _cron_expression(expr: str) -> str:
     return f"0 {expr}" if len(expr.split()) == 5 else expr
 
 
+def _check_timezone(name: Any, index: int) -> None:
+    """The zone iii-cron would refuse, refused when the step loads (one clear error)."""
+    if isinstance(name, str) and name:
+        try:
+            ZoneInfo(name)
+            return
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise StepConfigError(f"triggers[{index}]: unknown timezone {name!r} (an IANA zone name such as 'Europe/Paris')")
+
+
 def _queue_config(raw: Any) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -221,6 +233,8 @@ def parse_trigger(raw: Any, index: int) -> TriggerDef:
         except CronError as exc:
             raise StepConfigError(f"triggers[{index}]: invalid cron expression {t.expression!r}: {exc}") from None
         t.timezone = spec.get("timezone")
+        if t.timezone is not None:
+            _check_timezone(t.timezone, index)
     elif kind == "state":
         t.scope = pick(spec, "scope", "group_id", "groupId")
         t.key = pick(spec, "key", "item_id", "itemId")
