@@ -5,6 +5,7 @@ is still running."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -17,16 +18,16 @@ import pytest
 from tests.support.engine import EngineProcess
 from tests.support.waiting import eventually
 
-README_SNIPPET = """
-    from pyiii import InitOptions, register_worker
+README = Path(__file__).resolve().parents[3] / "README.md"
 
-    def greet(data):
-        return {"message": f"Hello, {data['name']}!"}
 
-    with register_worker("ws://localhost:%d", InitOptions(worker_name="greeter")) as worker:
-        worker.register_function("greeter::greet", greet, description="Greets someone")
-        print(worker.trigger({"function_id": "greeter::greet", "payload": {"name": "Ada"}}))
-"""
+def readme_snippet() -> str:
+    """The README's worker snippet, as it is written there."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    snippet = next(b for b in blocks if "register_worker" in b)
+    assert "ws://localhost:49134" in snippet
+    return snippet.replace("%", "%%").replace("ws://localhost:49134", "ws://localhost:%d")
+
 
 SERVING = """
     import time
@@ -54,7 +55,7 @@ def script(tmp_path: Path, text: str, port: int) -> Path:
 
 
 def test_the_readme_snippet_prints_the_answer_and_exits(tmp_path: Path, engine: EngineProcess) -> None:
-    run = subprocess.run([sys.executable, str(script(tmp_path, README_SNIPPET, engine.port))],
+    run = subprocess.run([sys.executable, str(script(tmp_path, readme_snippet(), engine.port))],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "{'message': 'Hello, Ada!'}"
