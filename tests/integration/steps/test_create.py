@@ -34,7 +34,7 @@ def create(tmp_path: Path, name: str = "shop") -> Path:
 def test_the_config_has_a_worker_for_every_step_kind(tmp_path: Path) -> None:
     project = create(tmp_path)
     for rel in ("config.yaml", ".gitignore", "steps/todos/create_todo_step.py", "steps/todos/todos_stream.py",
-                "tests/test_todos.py"):
+                "steps/todos/todo_stats_step.py", "tests/test_todos.py"):
         assert (project / rel).is_file(), rel
     doc = yaml.safe_load((project / "config.yaml").read_text())
     names = {w["name"] for w in doc["workers"]}
@@ -76,6 +76,7 @@ def test_the_projects_tests_pass_while_pyiii_dev_runs_and_leave_it_alone(
         titles = sorted(t["title"] for t in httpx.get(f"{dev.base}/todos").json())
         assert titles in ([], ["mine"])  # the queue may not have stored it yet, but no test todo got in
         assert "write tests" not in titles and "address already in use" not in dev.logs()
+        assert "4 step(s)" in dev.logs() and " wait" not in dev.logs()  # the cron step's worker is there too
     finally:
         dev.stop()
     assert not (project / "config").exists() or not any((project / "config").iterdir())
@@ -100,6 +101,7 @@ async def test_with_an_empty_config_each_missing_worker_is_one_warning_naming_th
                 if " WARNING " in line and "pyiii.triggers" in line]
     assert sorted(warnings) == [
         "step 'StoreTodo' (queue trigger) waits: add `- name: iii-queue` to config.yaml",
+        "step 'TodoStats' (cron trigger) waits: add `- name: iii-cron` to config.yaml",
         "steps 'CreateTodo' and 'ListTodos' (http triggers) wait: add `- name: iii-http` to config.yaml",
     ], log.read_text()
 
