@@ -158,7 +158,9 @@ class TriggerRegistry:
             try:
                 placed = await self._place(tt, binding, None)
             except TriggerRegistrationError as exc:
-                log.warning("trigger %s stays parked: %s", binding.id, exc.message)
+                kind, name = _display(binding)
+                log.warning("%s '%s' (%s trigger %s) stays waiting: %s", kind, name, _label(binding), binding.id,
+                            exc.message)
                 continue
             if placed:
                 del self.parked[binding.id]
