@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from pyiii import __version__
-from pyiii.bind import apply_expose_errors, apply_host
+from pyiii.bind import PortFlags, apply_expose_errors, apply_host, apply_ports
 from pyiii.config import ConfigError, EngineConfig, find_default, load, migrate
 
 
@@ -29,12 +29,30 @@ HOST_HELP = ("address every listener binds whose config names no host (worker, H
              "console; default 127.0.0.1, e.g. 0.0.0.0 to serve other machines)")
 
 
-def _apply_port(config: EngineConfig, port: int | None) -> None:
-    if port is None:
-        return
-    listeners = config.listeners()
-    if listeners:
-        listeners[0].config.port = port
+PORT_HELP = {
+    "port": "port of the main worker listener (default 49134)",
+    "http_port": "iii-http's port (default 3111)",
+    "stream_port": "iii-stream's port (default 3112)",
+    "console_port": "the console's port (default $III_CONSOLE_PORT or 3113)",
+    "port_offset": "add N to every port (config.yaml's or the default) that no other flag sets, e.g. 10: "
+                   "49144, 3121, 3122, 3123 - to run a second project next to the first",
+}
+
+
+def _add_port_flags(parser: argparse.ArgumentParser, default: object) -> None:
+    """The port flags, on ``pyiii`` (default None) and on ``dev``/``start`` (SUPPRESS, so that a value
+    given before the subcommand stays). A flag wins over config.yaml."""
+    parser.add_argument("-p", "--port", type=int, default=default, metavar="N", help=PORT_HELP["port"])
+    parser.add_argument("--http-port", type=int, default=default, metavar="N", help=PORT_HELP["http_port"])
+    parser.add_argument("--stream-port", type=int, default=default, metavar="N", help=PORT_HELP["stream_port"])
+    parser.add_argument("--console-port", type=int, default=default, metavar="N", help=PORT_HELP["console_port"])
+    parser.add_argument("--port-offset", type=int, default=default if default is not None else 0, metavar="N",
+                        help=PORT_HELP["port_offset"])
+
+
+def port_flags(args: argparse.Namespace) -> PortFlags:
+    return PortFlags(port=args.port, http_port=args.http_port, stream_port=args.stream_port,
+                     console_port=args.console_port, offset=args.port_offset)
 
 
 async def run_engine(config: EngineConfig, *, grace: float = 10.0) -> int:
@@ -56,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyiii", description="The iii engine, in Python.")
     parser.add_argument("--version", action="version", version=f"pyiii {__version__}")
     parser.add_argument("-c", "--config", type=Path, help="config file (default: config.yaml, else iii-config.yaml)")
-    parser.add_argument("-p", "--port", type=int, help="port of the main worker listener (default 49134)")
+    _add_port_flags(parser, None)
     parser.add_argument("--host", default=None, help=HOST_HELP)
     parser.add_argument(
         "--log-level", default=os.environ.get("PYIII_LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"]
@@ -70,7 +88,8 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     """``dev``/``start``/``create``; with no subcommand ``pyiii`` starts the engine as before."""
     sub = parser.add_subparsers(dest="command", metavar="{dev,start,console,create,config}")
     for name, help_text in (
-        ("dev", "run a project: engine, console and its steps, reloading a step when its file changes"),
+        ("dev", "run a project: engine, console and its steps, applying edits of steps and config.yaml as they are "
+                "saved"),
         ("start", "run a project like `dev`, without watching files"),
     ):
         cmd = sub.add_parser(name, help=help_text, description=help_text)
@@ -78,7 +97,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
         # SUPPRESS keeps values given before the subcommand (`pyiii -p 1 dev`).
         cmd.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS,
                          help="config file (default: <project>/config.yaml, else iii-config.yaml, else all built-ins)")
-        cmd.add_argument("-p", "--port", type=int, default=argparse.SUPPRESS, help="main worker listener port")
+        _add_port_flags(cmd, argparse.SUPPRESS)
         cmd.add_argument("--host", default=argparse.SUPPRESS, help=HOST_HELP)
         cmd.add_argument("--log-level", default=argparse.SUPPRESS, choices=["debug", "info", "warning", "error"])
         cmd.add_argument("--steps-in", choices=["thread", "process"], default="thread",
@@ -133,17 +152,26 @@ def _run_project(args: argparse.Namespace) -> int:
     if not project.is_dir():
         print(f"pyiii: {project} is not a folder", file=sys.stderr)
         return 2
+    config_path = args.config.resolve() if args.config is not None else None
+    flags = port_flags(args)
+    dev = args.command == "dev"
+
+    def build() -> EngineConfig:  # again on each config.yaml edit under `dev`
+        config = project_config(project, config_path, __version__)
+        apply_ports(config, flags)
+        apply_host(config, args.host)
+        apply_expose_errors(config, dev)
+        return config
+
     try:
-        config = project_config(project, args.config, __version__)
+        config = build()
     except ConfigError as exc:
         print(f"pyiii: config error: {exc}", file=sys.stderr)
         return 2
-    _apply_port(config, args.port)
-    apply_host(config, args.host)
-    apply_expose_errors(config, args.command == "dev")
     os.chdir(project)  # relative paths in step code and config mean the project folder
-    watch = args.command == "dev"
-    return _run(run_project(project, config, watch=watch, steps_in=args.steps_in, grace=args.grace))
+    pinned = frozenset(flags.explicit())  # a port given by a flag is never moved
+    return _run(run_project(project, config, watch=dev, steps_in=args.steps_in, grace=args.grace,
+                            build_config=build, auto_ports=dev, pinned_ports=pinned, config_path=config_path))
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -181,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"pyiii: config error: {exc}", file=sys.stderr)
         return 2
-    _apply_port(config, args.port)
+    apply_ports(config, port_flags(args))
     apply_host(config, args.host)
     apply_expose_errors(config, False)
     return _run(run_engine(config, grace=args.grace))

@@ -50,6 +50,10 @@ class WorkerEntry:
     line: int | None = None
     #: Keys the config file named for this worker (a flag like `--host` fills only the others).
     named: frozenset[str] = frozenset()
+    #: Config keys whose value is a ``${VAR}`` in the file: key -> VAR (error messages name it).
+    env: dict[str, str] = field(default_factory=dict)
+    #: The file the entry comes from.
+    source: str | None = None
 
 
 @dataclass(slots=True)
@@ -107,7 +111,11 @@ def _load_doc(text: str, source: str) -> Any:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None)
+        if mark is None or not problem:
+            raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{source}:{mark.line + 1}: not valid YAML: {problem} (column {mark.column + 1})") from None
     if doc is None:
         doc = {"workers": []}
     if not isinstance(doc, dict):
@@ -122,8 +130,22 @@ def parse(text: str, *, source: str = "config.yaml", version: str = "0.0.0") -> 
     return config
 
 
+def _env_keys(raw_lines: list[str], lines: dict[legacy_config.Path, int], config_path: legacy_config.Path,
+              keys: frozenset[str]) -> dict[str, str]:
+    """The keys of a worker's config block whose value is ``${VAR...}`` in the raw text: key -> VAR."""
+    out: dict[str, str] = {}
+    for key in keys:
+        line = lines.get((*config_path, key))
+        if line is not None and line <= len(raw_lines):
+            match = re.search(rf"{re.escape(key)}\s*:\s*[\"']?\$\{{([^}}:]+)", raw_lines[line - 1])
+            if match:
+                out[key] = match.group(1)
+    return out
+
+
 def _parse(text: str, source: str, version: str) -> tuple[EngineConfig, list[str]]:
     """The config, and the facts worth a log line at start (a legacy file read, and how)."""
+    raw_lines = text.splitlines()
     text = expand_env(text, version, source)
     doc = _load_doc(text, source)
     legacy = legacy_config.is_legacy(doc)
@@ -157,7 +179,10 @@ def _parse(text: str, source: str, version: str) -> tuple[EngineConfig, list[str
     entries: list[WorkerEntry] = []
     spelled: dict[str, str] = {}
     for item, place, line, config_path in items:
-        entries.append(_parse_entry(item, place, line, source, spelled, lines, config_path))
+        entry = _parse_entry(item, place, line, source, spelled, lines, config_path)
+        entry.env = _env_keys(raw_lines, lines, config_path, entry.named)
+        entry.source = source
+        entries.append(entry)
     limits = _parse_limits(doc.get("engine"), source)
     data_dir = Path(str(doc.get("data_dir", "data")))
     config = EngineConfig(workers=with_mandatory(entries), limits=limits, data_dir=data_dir, source=Path(source))

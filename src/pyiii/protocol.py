@@ -11,7 +11,8 @@ is null, an omitted ``description`` is empty, ids are any string. An empty ``Raw
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, Union
+import re
+from typing import Annotated, Any, Final, Literal, Union
 
 import msgspec
 from msgspec import Raw, Struct
@@ -24,13 +25,94 @@ NULL: Final[Raw] = Raw(b"null")
 TELEMETRY_PREFIXES: Final[tuple[bytes, ...]] = (b"OTLP", b"MTRC", b"LOGS")
 
 
-class ErrorBody(Struct, omit_defaults=True):
-    """``{code, message, stacktrace?}``. Missing fields decode to defaults so a sloppy
-    worker's error still reaches its caller instead of timing it out."""
+#: The code of an error whose sender gave none (the SDKs use the same word, spec §2.4).
+UNKNOWN_CODE: Final = "UNKNOWN"
 
-    code: str = "UNKNOWN"
-    message: str = ""
-    stacktrace: str | None = None
+
+class ErrorBody:
+    """``{code, message, stacktrace?}`` (§2.4), the one place a wire error is normalised.
+
+    Whatever a worker sends as ``error`` is decoded through :func:`_error_from_wire`: every
+    error leaving the engine has a non-empty ``code`` and ``message`` (an SDK resolves a falsy
+    ``error`` such as ``{}`` as a *success*), and the fields the worker gave are kept in
+    ``extra``. ``normalised`` is True when the body differs from what was received, so the
+    engine does not pass the sender's bytes on unchanged.
+    """
+
+    __slots__ = ("code", "extra", "message", "normalised", "stacktrace")
+
+    def __init__(
+        self,
+        code: str = UNKNOWN_CODE,
+        message: str = "",
+        stacktrace: str | None = None,
+        *,
+        extra: dict[str, Any] | None = None,
+        normalised: bool = False,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.stacktrace = stacktrace
+        self.extra = extra
+        self.normalised = normalised
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ErrorBody):
+            return NotImplemented
+        return (self.code, self.message, self.stacktrace, self.extra) == (
+            other.code, other.message, other.stacktrace, other.extra
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ErrorBody(code={self.code!r}, message={self.message!r}, stacktrace={self.stacktrace!r})"
+
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = dict(self.extra) if self.extra else {}
+        body["code"] = self.code or UNKNOWN_CODE
+        body["message"] = self.message or self.code or UNKNOWN_CODE
+        if self.stacktrace is not None:
+            body["stacktrace"] = self.stacktrace
+        return body
+
+
+def _error_from_wire(value: Any) -> ErrorBody:
+    """Any JSON value a peer sent as ``error`` -> an ErrorBody with a code and a message.
+
+    An object keeps its fields; a missing or non-string ``code`` becomes ``UNKNOWN`` and a
+    missing or empty ``message`` becomes the original text of the error. A string, a number or
+    any other value becomes ``{code: UNKNOWN, message: <its text>}``."""
+    if not isinstance(value, dict):
+        text = value if isinstance(value, str) and value else _encoder.encode(value).decode()
+        return ErrorBody(UNKNOWN_CODE, text, normalised=True)
+    code, message, stacktrace = value.get("code"), value.get("message"), value.get("stacktrace")
+    extra = {k: v for k, v in value.items() if k not in ("code", "message", "stacktrace")}
+    exact = isinstance(code, str) and code != "" and isinstance(message, str) and message != ""
+    exact = exact and (stacktrace is None or isinstance(stacktrace, str))
+    if not (isinstance(code, str) and code):
+        code = UNKNOWN_CODE if code is None or code == "" else _text(code)
+    if not (isinstance(message, str) and message):
+        message = _encoder.encode(value).decode() if message is None or message == "" else _text(message)
+    if stacktrace is not None and not isinstance(stacktrace, str):
+        stacktrace = _text(stacktrace)
+    return ErrorBody(code, message, stacktrace, extra=extra or None, normalised=not exact)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else _encoder.encode(value).decode()
+
+
+def _dec_hook(kind: type, value: Any) -> Any:
+    if kind is ErrorBody:
+        return _error_from_wire(value)
+    raise NotImplementedError(f"cannot decode {kind!r}")
+
+
+def _enc_hook(value: Any) -> Any:
+    if isinstance(value, ErrorBody):
+        return value.to_wire()
+    raise NotImplementedError(f"cannot encode {type(value)!r}")
 
 
 class _Frame(Struct, tag_field="type", omit_defaults=True):
@@ -128,10 +210,14 @@ class EnqueueAction(Struct, tag="enqueue", tag_field="type"):
 Action = Union[VoidAction, EnqueueAction]
 
 
+#: An ``invocation_id`` that is present must name the call: ``""`` is refused, not taken as void.
+InvocationId = Annotated[str, msgspec.Meta(min_length=1)]
+
+
 class InvokeFunction(_Frame, tag="invokefunction"):
     function_id: str
     data: Raw = ABSENT
-    invocation_id: str | None = None
+    invocation_id: InvocationId | None = None
     traceparent: str | None = None
     baggage: str | None = None
     action: Action | None = None
@@ -194,8 +280,9 @@ KNOWN_TYPES: Final[frozenset[str]] = frozenset(
 
 class FrameError(Exception):
     """A frame that could not be decoded. ``kind`` is one of ``malformed_json``,
-    ``not_an_object``, ``unknown_type``, ``invalid_fields``; ``raw`` is the parsed object
-    when the JSON itself was valid (so a reply can still be addressed)."""
+    ``not_an_object``, ``unknown_type``, ``invalid_fields``, ``too_deep``; ``raw`` is the parsed
+    object when the JSON itself was valid, or for ``too_deep`` the envelope's top-level string
+    fields (so a reply can still be addressed)."""
 
     def __init__(self, kind: str, message: str, raw: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -204,20 +291,83 @@ class FrameError(Exception):
         self.raw = raw
 
 
-_decoder: Final = msgspec.json.Decoder(Message)
-_encoder: Final = msgspec.json.Encoder()
+_decoder: Final = msgspec.json.Decoder(Message, dec_hook=_dec_hook)
+_encoder: Final = msgspec.json.Encoder(enc_hook=_enc_hook)
 _any_decoder: Final = msgspec.json.Decoder()
 
 
 def decode(frame: bytes | str) -> Message:
     """Decode one frame. Raises :class:`FrameError` with a precise reason, and nothing else:
     a hostile frame must never escape as another exception and kill its connection."""
+    if isinstance(frame, bytes) and not frame.isascii():
+        _check_utf8(frame)
     try:
         return _decode(frame)
     except FrameError:
         raise
-    except (RecursionError, UnicodeError, ValueError, TypeError) as exc:  # deep nesting, bad UTF-8 keys
+    except RecursionError:
+        # Nesting deeper than the decoder's stack allows, usually inside ``data``: read the
+        # envelope's addressing fields without recursion so the sender still gets an answer.
+        raise FrameError(
+            "too_deep", "payload nested too deeply to decode (over ~900 levels)", envelope_strings(frame)
+        ) from None
+    except (UnicodeError, ValueError, TypeError) as exc:  # bad UTF-8 keys
         raise FrameError("malformed_json", f"malformed JSON: {type(exc).__name__}: {exc}") from None
+
+
+def _check_utf8(frame: bytes) -> None:
+    """JSON is UTF-8 (RFC 8259). Frames are read as bytes and ``data`` is forwarded undecoded, so
+    without this check a caller could send bytes that are not UTF-8 inside ``data`` and the target
+    worker's WebSocket client would drop its own connection (1007) on receiving them."""
+    try:
+        frame.decode()
+    except UnicodeDecodeError as exc:
+        raise FrameError(
+            "malformed_json", f"frame is not valid UTF-8 (byte {exc.start})",
+            envelope_strings(frame.decode("utf-8", "replace")),
+        ) from None
+
+
+#: A JSON string (escapes included) or a run of brackets: all the scanner below needs to see.
+#: In valid JSON a run of brackets (blanks aside) is opens then closes, so a run is one token
+#: however deep it goes.
+_SCAN_TOKEN: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]][{}\[\]\s]*')
+_KEY_SEP: Final = re.compile(rb"\s*:\s*")
+#: Tokens the scanner reads at most (a deep frame is refused anyway; this bounds the work on
+#: it to ~0.2 s even for a frame of max_frame_bytes).
+MAX_ENVELOPE_SCAN_TOKENS: Final = 1_000_000
+
+
+def envelope_strings(frame: bytes | str) -> dict[str, Any] | None:
+    """The string-valued top-level fields of a JSON object, found without recursion (nested
+    values are skipped by counting brackets). ``None`` if the frame is not an object or the
+    scan gives up after :data:`MAX_ENVELOPE_SCAN_TOKENS` tokens."""
+    data = frame.encode() if isinstance(frame, str) else bytes(frame)
+    start = len(data) - len(data.lstrip())
+    if data[start : start + 1] != b"{":
+        return None
+    fields: dict[str, Any] = {}
+    depth = 0
+    for count, match in enumerate(_SCAN_TOKEN.finditer(data, start)):
+        if count >= MAX_ENVELOPE_SCAN_TOKENS:
+            return None
+        token = match.group()
+        if token[:1] != b'"':
+            opens = token.count(b"{") + token.count(b"[")
+            depth += 2 * opens - len(token.translate(None, b" \t\r\n"))
+            if depth <= 0:
+                break
+        elif depth == 1:
+            sep = _KEY_SEP.match(data, match.end())
+            if sep is None:
+                continue  # a string value, not a key
+            value = _SCAN_TOKEN.match(data, sep.end())
+            if value is not None and value.group()[:1] == b'"':
+                try:
+                    fields[_any_decoder.decode(token)] = _any_decoder.decode(value.group())
+                except (msgspec.DecodeError, TypeError):
+                    continue
+    return fields
 
 
 def _decode(frame: bytes | str) -> Message:

@@ -35,17 +35,6 @@ async def spawn_ready(client: RawWorker, url: str, function_id: str, log: Path, 
     return proc
 
 
-def fd_count(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 async def pending_total(client: RawWorker) -> int:
     """Sum of ``active_invocations`` over every connected worker (the engine's pending map)."""
     res = await client.call("engine::workers::list", {})

@@ -16,8 +16,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.faults.brokers import write_result
-from tests.faults.support import FULL, RESULTS, SEED, engine_pid, rss_kb
+from tests.faults.support import FULL, RESULTS, SEED, engine_pid
 from tests.support.engine import EngineProcess, free_port
+from tests.support.procstat import rss_kb
 from tests.support.wire import RawWorker
 
 FAST = 100

@@ -19,8 +19,9 @@ from websockets.exceptions import InvalidStatus
 from tests.faults.chaos_proxy import ThreadedChaosProxy
 from tests.faults.checker import check
 from tests.faults.history import History
-from tests.faults.support import RESULTS, SEED, eventually, pending_total, rss_kb, spawn_ready, spawn_worker
+from tests.faults.support import RESULTS, SEED, eventually, pending_total, spawn_ready, spawn_worker
 from tests.support.engine import EngineProcess, free_port
+from tests.support.procstat import rss_kb
 from tests.support.wire import RawWorker, wait_function
 
 os.environ.setdefault("OTEL_ENABLED", "false")
@@ -213,7 +214,10 @@ async def test_f16_sigterm_answers_every_inflight_caller(tmp_path: Path) -> None
 
 
 async def test_limit_pending_invocations_per_worker(tmp_path: Path) -> None:
-    engine = EngineProcess(tmp_path, extra={"engine": {"max_pending_per_worker": 5}}).start()
+    # One caller here: give it the whole quota (test_caller_quota covers the per-caller share).
+    engine = EngineProcess(
+        tmp_path, extra={"engine": {"max_pending_per_worker": 5, "max_pending_caller_share": 1.0}}
+    ).start()
     owner = await RawWorker.connect(engine.url)
     caller = await RawWorker.connect(engine.url)
     try:

@@ -4,18 +4,19 @@ unknown types fuzz) and F15 (connection churn) against a real engine process."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import random
 import socket
-import struct
 from pathlib import Path
 from typing import Any
 
-from tests.faults.support import FULL, RESULTS, SEED, fd_count, rss_kb
+from tests.faults.support import FULL, RESULTS, SEED
 from tests.support.engine import EngineProcess, free_port
+from tests.support.fuzz_frames import mutated_frames
+from tests.support.procstat import fd_count, rss_kb
 from tests.support.wire import RawWorker
+from tests.support.wsraw import close_code, frame, upgrade
 
 HANDSHAKE_MS = 500
 
@@ -26,61 +27,21 @@ def _engine(tmp_path: Path, **listener: Any) -> tuple[EngineProcess, int]:
     return EngineProcess(tmp_path, workers=[{"name": "iii-worker-manager", "config": cfg}]).start(), port
 
 
-async def _upgrade(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-    await reader.readuntil(b"\r\n\r\n")
-    return reader, writer
-
-
-def _frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bool = True, length: int | None = None) -> bytes:
-    n = len(payload) if length is None else length
-    head = bytes([(0x80 if fin else 0) | opcode])
-    mbit = 0x80 if mask else 0
-    if n < 126:
-        head += bytes([mbit | n])
-    elif n < 1 << 16:
-        head += bytes([mbit | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([mbit | 127]) + struct.pack("!Q", n)
-    if not mask:
-        return head + payload
-    key = os.urandom(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
-
-async def _close_code(reader: asyncio.StreamReader) -> int | None:
-    """Read until the server's close frame (returns its code) or EOF (None)."""
-    async with asyncio.timeout(5):
-        while True:
-            head = await reader.readexactly(2)
-            n = head[1] & 0x7F
-            if n == 126:
-                n = struct.unpack("!H", await reader.readexactly(2))[0]
-            elif n == 127:
-                n = struct.unpack("!Q", await reader.readexactly(8))[0]
-            body = await reader.readexactly(n)
-            if head[0] & 0x0F == 0x8:
-                return struct.unpack("!H", body[:2])[0] if len(body) >= 2 else None
-
-
 async def test_f6_malformed_frames_closed_with_the_right_code(tmp_path: Path) -> None:
     engine, port = _engine(tmp_path)
     bystander = await RawWorker.connect(f"ws://127.0.0.1:{port}")
     cases = {
-        "reserved opcode": (_frame(0x3, b"x"), 1002),
-        "unmasked client frame": (_frame(0x1, b"{}", mask=False), 1002),
-        "fragmented control frame": (_frame(0x9, b"p", fin=False), 1002),
-        "2^63 length header": (_frame(0x2, b"", length=(1 << 63) - 1), 1009),
+        "reserved opcode": (frame(0x3, b"x"), 1002),
+        "unmasked client frame": (frame(0x1, b"{}", mask=False), 1002),
+        "fragmented control frame": (frame(0x9, b"p", fin=False), 1002),
+        "2^63 length header": (frame(0x2, b"", length=(1 << 63) - 1), 1009),
     }
     try:
         for name, (raw, expected) in cases.items():
-            reader, writer = await _upgrade(port)
+            reader, writer = await upgrade(port)
             writer.write(raw)
             try:
-                code = await _close_code(reader)
+                code = await close_code(reader)
             except asyncio.IncompleteReadError:
                 code = None
             assert code == expected, f"{name}: closed with {code}, expected {expected}"
@@ -93,9 +54,9 @@ async def test_f6_malformed_frames_closed_with_the_right_code(tmp_path: Path) ->
         await w.expect("pong")
         await w.close()
         # ping flood: answered, nothing breaks
-        reader, writer = await _upgrade(port)
+        reader, writer = await upgrade(port)
         for _ in range(2000):
-            writer.write(_frame(0x9, b"flood"))
+            writer.write(frame(0x9, b"flood"))
         await writer.drain()
         writer.close()
         assert (await bystander.call("engine::functions::list", {}))["result"]["functions"] is not None
@@ -138,14 +99,14 @@ async def test_f7_oversized_message_closed_1009_without_buffering(tmp_path: Path
     pid = engine.proc.pid  # type: ignore[union-attr]
     try:
         rss_before = rss_kb(pid)
-        reader, writer = await _upgrade(port)
-        header_only = _frame(0x1, b"", length=64 * limit)[:-4]  # announce 64 MiB, send nothing
+        reader, writer = await upgrade(port)
+        header_only = frame(0x1, b"", length=64 * limit)[:-4]  # announce 64 MiB, send nothing
         writer.write(header_only + os.urandom(4))
-        assert await _close_code(reader) == 1009
+        assert await close_code(reader) == 1009
         writer.close()
-        reader, writer = await _upgrade(port)
-        writer.write(_frame(0x1, b'"' + b"a" * limit + b'"'))  # just over the limit
-        assert await _close_code(reader) == 1009
+        reader, writer = await upgrade(port)
+        writer.write(frame(0x1, b'"' + b"a" * limit + b'"'))  # just over the limit
+        assert await close_code(reader) == 1009
         writer.close()
         ok = await RawWorker.connect(f"ws://127.0.0.1:{port}")
         at_limit = "x" * (limit - 200)
@@ -157,39 +118,6 @@ async def test_f7_oversized_message_closed_1009_without_buffering(tmp_path: Path
         engine.stop()
 
 
-def _fuzz_frames(rng: random.Random, n: int) -> list[bytes]:
-    base = [
-        b'{"type":"invokefunction","invocation_id":"x","function_id":"a","data":{}}',
-        b'{"type":"registerfunction","id":"fz::a"}',
-        b'{"type":"invocationresult","invocation_id":"nope","function_id":"a","result":1}',
-        b'{"type":"registertrigger","id":"t","trigger_type":"nope","function_id":"a","config":{}}',
-    ]
-    fixed = [
-        b"{", b"[]", b"null", b"1e999999", b'{"type":NaN}', b'{"type":"ping","x":Infinity}',
-        b"[" * 10_000 + b"]" * 10_000, b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
-        b'{"type":"ping","type":"pong"}', b'{"type":"wat"}', b'{"type":42}',
-        b'{"type":"invokefunction","function_id":7,"data":{}}', b'{"type":"registerfunction"}',
-        b'{"type":"invocationresult","invocation_id":"u","error":{"code":1}}',
-        b'{"type":"reattach","previous_worker_id":"../../etc","reattach_token":null}',
-        b'{"type":"unregistertrigger"}', b"\x00\x01\x02", b"OTLPgarbage", b"  ", b'"\\ud800"',
-    ]
-    out = list(fixed)
-    while len(out) < n:
-        frame = bytearray(rng.choice(base))
-        for _ in range(rng.randint(1, 4)):
-            op = rng.random()
-            i = rng.randrange(len(frame))
-            if op < 0.4:
-                frame[i] = rng.randrange(256)
-            elif op < 0.7:
-                del frame[i:]
-                frame += b"x"
-            else:
-                frame[i:i] = rng.choice([b"{", b"}", b'"', b",", b":", b"null", b"[", b"\\"])
-        out.append(bytes(frame))
-    return out
-
-
 async def test_f8_fuzzed_frames_never_crash_or_hang(tmp_path: Path) -> None:
     n = 1_000_000 if FULL else 3_000
     engine, port = _engine(tmp_path)
@@ -198,7 +126,7 @@ async def test_f8_fuzzed_frames_never_crash_or_hang(tmp_path: Path) -> None:
     try:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        frames = _fuzz_frames(rng, n)
+        frames = mutated_frames(rng, n)
         for i, frame in enumerate(frames):
             await w.ws.send(frame, text=False) if i % 2 else await w.ws.send(frame.decode("utf-8", "replace"))
             if i % 500 == 0:

@@ -6,6 +6,7 @@ so the UI shows the engine's own error text.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -59,7 +60,8 @@ class ConsoleApi:
     def routes(self) -> list[web.RouteDef]:
         get, post = web.get, web.post
         table: list[tuple[Callable[..., web.RouteDef], str, Callable[[dict[str, Any]], Awaitable[Any]]]] = [
-            (get, "config", self.config), (get, "status", self.status), (get, "flows", self.flows),
+            (get, "config", self.config), (get, "status", self.status), (get, "overview", self.overview),
+            (get, "flows", self.flows),
             (get, "functions", self.functions), (post, "function", self.function_info),
             (get, "triggers", self.triggers), (get, "trigger-types", self.trigger_types),
             (get, "workers", self.workers), (post, "invoke", self.invoke), (post, "cron/run", self.cron_run),
@@ -97,6 +99,61 @@ class ConsoleApi:
         return {"workers": len(workers.get("workers", [])), "functions": len(functions.get("functions", [])),
                 "health": health}
 
+    async def _try(self, function_id: str, payload: Any = None) -> Any:
+        """The result, or None when the function is missing or fails (a worker not loaded)."""
+        try:
+            return await self.call(function_id, payload)
+        except CallFailed:
+            return None
+
+    async def overview(self, _: dict[str, Any]) -> Any:
+        """The first page: throughput, error rate, p50/p99 per function, DLQ depth, workers and
+        recent failures, from iii-observability, iii-queue and the engine's own functions."""
+        metrics, rollups, dlq, workers, fns, failed_traces, error_logs = await asyncio.gather(
+            self._try("engine::metrics::list"), self._try("engine::rollups::list", {"level": 0}),
+            self._try("engine::queue::dlq_topics"), self._try("engine::workers::list"),
+            self._try("engine::functions::list", {"include_internal": True}),
+            self._try("engine::traces::list", {"status": "error", "limit": 10, "sort_order": "desc"}),
+            self._try("engine::logs::list", {"severity_min": 17, "limit": 10}))
+        invocations = (metrics or {}).get("engine_metrics", {}).get("invocations", {})
+        owners = {f["function_id"]: f.get("worker_name") for f in (fns or {}).get("functions", [])}
+        by_fn = [{"function_id": fid, "worker": owners.get(fid), "calls": c.get("total", 0),
+                  "errors": c.get("error", 0), "p50_ms": c.get("p50_duration_ms"),
+                  "p99_ms": c.get("p99_duration_ms"), "avg_ms": c.get("avg_duration_ms")}
+                 for fid, c in invocations.get("by_function", {}).items()
+                 if fid in owners and not fid.startswith(SYSTEM_PREFIXES)]
+        by_fn.sort(key=lambda r: (-r["calls"], r["function_id"]))
+        minutes = (rollups or {}).get("rollups", [])[-30:]
+        recent = minutes[-5:]
+        recent_calls = sum(int(m.get("count", 0)) for m in recent)
+        recent_errors = sum(int(m.get("error_count", 0)) for m in recent)
+        # The app's own functions: engine functions (the console's polling among them) are left out.
+        total, errors = sum(int(f["calls"]) for f in by_fn), sum(int(f["errors"]) for f in by_fn)
+        slowest = max(by_fn, key=lambda f: f["p99_ms"] or 0.0, default=None)
+        dlq_topics = dlq if isinstance(dlq, list) else []
+        return {
+            "invocations": {"total": total, "errors": errors, "error_rate": errors / total if total else 0.0,
+                            "all_total": int(invocations.get("total", 0)),
+                            "all_errors": int(invocations.get("error", 0))},
+            "slowest": slowest,
+            # every invocation, engine functions included (what the engine's rollups count)
+            "last_5m": {"calls": recent_calls, "errors": recent_errors,
+                        "per_minute": recent_calls / max(1, len(recent)) if recent else 0.0,
+                        "error_rate": recent_errors / recent_calls if recent_calls else 0.0},
+            "throughput": [{"start_time": m.get("start_time"), "count": m.get("count", 0),
+                            "errors": m.get("error_count", 0)} for m in minutes],
+            "performance": (metrics or {}).get("engine_metrics", {}).get("performance", {}),
+            "functions": by_fn,
+            "dlq": {"total": sum(int(d.get("message_count", 0)) for d in dlq_topics), "topics": dlq_topics,
+                    "available": dlq is not None},
+            "workers": [{k: w.get(k) for k in ("id", "name", "runtime", "function_count", "active_invocations",
+                                                "connected_at_ms", "status")}
+                        for w in (workers or {}).get("workers", [])],
+            "failures": {"traces": (failed_traces or {}).get("spans", []), "logs": (error_logs or {}).get("logs", []),
+                         "traces_available": failed_traces is not None},
+            "observability": metrics is not None,
+        }
+
     async def _metrics(self) -> dict[str, Any]:
         try:
             result: dict[str, Any] = await self.call("engine::metrics::list")
@@ -131,7 +188,15 @@ class ConsoleApi:
 
     async def triggers(self, q: dict[str, Any]) -> Any:
         internal = q.get("internal") in ("1", "true")
-        return await self.call("engine::registered-triggers::list", {"include_internal": internal})
+        result = await self.call("engine::registered-triggers::list", {"include_internal": internal})
+        rows = result.get("registered_triggers", [])
+        if any(t.get("trigger_type") == "cron" for t in rows):
+            jobs = {j["job_id"]: j for j in (await self._try("engine::cron::list_jobs") or {}).get("jobs", [])}
+            for t in rows:
+                job = jobs.get(t.get("id"))
+                if t.get("trigger_type") == "cron" and job is not None:
+                    t["cron"] = {k: job.get(k) for k in ("next_run", "last_run", "fired", "timezone")}
+        return result
 
     async def trigger_types(self, _: dict[str, Any]) -> Any:
         return await self.call("engine::triggers::list", {"include_internal": True})
@@ -203,6 +268,18 @@ class ConsoleApi:
         return {"groups": [g if isinstance(g, str) else g.get("id") for g in groups]}
 
     async def state_items(self, body: dict[str, Any]) -> Any:
+        offset = max(int(body.get("offset", 0)), 0)
+        limit = min(max(int(body.get("limit", 100)), 1), 1000)
+        query = {"scope": body["scope"], "limit": limit, "cursor": str(offset) if offset else None,
+                 "search": body.get("search") or None}
+        try:  # every value with its real key (pyiii's state::list_entries)
+            entries = await self.call("state::list_entries", query)
+            return {"items": entries["entries"], "total": entries["total"], "offset": offset, "limit": limit,
+                    "keys": "exact"}
+        except CallFailed as exc:
+            if exc.code not in ("function_not_found", "FUNCTION_NOT_FOUND"):
+                raise
+        # An engine without state::list_entries: find keys from the values (see state_keys.py).
         values = await self.call("state::list", {"scope": body["scope"]})
         search = str(body.get("search") or "").lower()
         if search:
@@ -252,7 +329,13 @@ class ConsoleApi:
 
     async def dlq_messages(self, body: dict[str, Any]) -> Any:
         payload = {"topic": body["topic"], "offset": int(body.get("offset", 0)), "limit": int(body.get("limit", 50))}
-        return {"messages": await self.call("engine::queue::dlq_messages", payload)}
+        messages = await self.call("engine::queue::dlq_messages", payload)
+        for m in messages:
+            # A topic's dead letters come from its subscriber queues, named `<topic>::<function id>`.
+            queue = str(m.get("queue") or "")
+            if not m.get("function_id") and queue.startswith(f"{body['topic']}::"):
+                m["function_id"] = queue[len(body["topic"]) + 2:]
+        return {"messages": messages}
 
     async def dlq_redrive(self, body: dict[str, Any]) -> Any:
         if body.get("message_id"):

@@ -38,7 +38,8 @@ class ConsoleWorker(BuiltinWorker):
         try:
             await self.server.start()
         except OSError as exc:  # another project's console has the port: run without one
-            log.warning("iii-console disabled: cannot listen on %s (%s)", self.server.url, exc)
+            log.warning("iii-console disabled: cannot listen on %s (%s); --console-port N or $III_CONSOLE_PORT "
+                        "moves it", self.server.url, exc)
             return
         self.started = True
         log.info("iii-console on %s", self.server.login_url)

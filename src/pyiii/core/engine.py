@@ -24,7 +24,8 @@ from pyiii.core.access import Access
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
-from pyiii.core.invoker import Invoker, InvokerLimits
+from pyiii.core.health import HealthBoard, HealthCheck
+from pyiii.core.invoker import Invoker, InvokerLimits, decode_payload
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
 from pyiii.ids import uuid4_text
@@ -49,8 +50,23 @@ class EngineLimits:
     max_triggers_per_worker: int = 50_000
     max_trigger_types_per_worker: int = 1_000
     max_pending_per_worker: int = 65_536
+    #: The part of a worker's ``max_pending_per_worker`` one caller may hold (a connection; all
+    #: built-in callers count as one): one greedy caller cannot starve the others.
+    max_pending_caller_share: float = 0.5
     invocation_timeout_ms: int = 30_000
     reattach_wait_ms: int = 5_000
+    #: A health check (e.g. a Redis PING) answering later than this is "down".
+    health_check_timeout_ms: int = 1_000
+    #: How long one check's answer is reused: probes cannot hammer a dependency.
+    health_check_cache_ms: int = 1_000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_pending_caller_share <= 1:
+            raise ValueError("max_pending_caller_share must be > 0 and <= 1")
+
+    @property
+    def max_pending_per_caller(self) -> int:
+        return max(1, int(self.max_pending_per_worker * self.max_pending_caller_share))
 
 
 @dataclass(slots=True)
@@ -74,6 +90,7 @@ class Engine:
             self.functions,
             InvokerLimits(
                 max_pending_per_peer=self.limits.max_pending_per_worker,
+                max_pending_per_caller=self.limits.max_pending_per_caller,
                 default_timeout=self.limits.invocation_timeout_ms / 1000,
             ),
         )
@@ -96,7 +113,10 @@ class Engine:
         #: Set once every configured worker started (``/readyz``); workers add named checks of
         #: their connections (e.g. Redis) that must also hold for the engine to be ready.
         self.ready = False
-        self.health_checks: dict[str, Callable[[], bool]] = {}
+        self.health_checks: dict[str, HealthCheck] = {}
+        self.health = HealthBoard(
+            self.health_checks, self.limits.health_check_timeout_ms / 1000, self.limits.health_check_cache_ms / 1000
+        )
 
     # ================================================================= in-process API
 
@@ -279,20 +299,29 @@ class Engine:
         await handler(self, peer, msg)
 
     async def _bad_frame(self, peer: Peer, exc: p.FrameError) -> None:
-        """Log it; answer only where a caller is waiting (an invokefunction with an id), so
-        that caller gets a typed error now instead of a timeout later."""
+        """Log it; answer wherever a call waits on it, so nobody waits for a timeout: an
+        invokefunction with an id gets a typed error, and an owner's undecodable
+        invocationresult fails the call it answers."""
         log.warning("dropped frame from %s: %s", peer.display_name, exc.message)
         raw = exc.raw
-        if raw and raw.get("type") == "invokefunction" and isinstance(raw.get("invocation_id"), str):
-            fid = raw.get("function_id")
+        if not raw or not isinstance(raw.get("invocation_id"), str):
+            return
+        code = E.PAYLOAD_TOO_DEEP if exc.kind == "too_deep" else E.INVALID_FRAME
+        fid = raw.get("function_id")
+        fid = fid if isinstance(fid, str) else ""
+        if raw.get("type") == "invokefunction":
             try:
-                await peer.send_frame(
-                    p.error_result(
-                        raw["invocation_id"], fid if isinstance(fid, str) else "", E.INVALID_FRAME, exc.message
-                    )
-                )
+                await peer.send_frame(p.error_result(raw["invocation_id"], fid, code, exc.message))
             except ConnectionError:
                 pass
+        elif raw.get("type") == "invocationresult":
+            # Only the call's owner can fail it (result_from_peer checks who answers).
+            failed = p.InvocationResult(
+                invocation_id=raw["invocation_id"],
+                function_id=fid,
+                error=p.ErrorBody(code=code, message=f"the worker's result was refused: {exc.message}"),
+            )
+            await self.invoker.result_from_peer(peer, failed)
 
     async def _on_ping(self, peer: Peer, _msg: p.Ping) -> None:
         try:
@@ -546,17 +575,17 @@ class Engine:
         await self.invoker.invoke_from_peer(peer, msg, data, entry)
 
     async def _via_middleware(self, peer: Peer, msg: p.InvokeFunction, reply_id: str, middleware: str) -> None:
-        payload = {
-            "function_id": msg.function_id,
-            "payload": p.from_raw(msg.data),
-            "action": msgspec.to_builtins(msg.action) if msg.action is not None else None,
-            "context": peer.access.context,
-        }
         try:
+            payload = {
+                "function_id": msg.function_id,
+                "payload": decode_payload(msg.data, msg.function_id),
+                "action": msgspec.to_builtins(msg.action) if msg.action is not None else None,
+                "context": peer.access.context,
+            }
             result = await self.invoker.call(
                 middleware,
                 payload,
-                metadata=p.from_raw(msg.metadata),
+                metadata=decode_payload(msg.metadata, msg.function_id, "metadata"),
                 traceparent=msg.traceparent,
                 baggage=msg.baggage,
                 timeout=None,
@@ -579,10 +608,18 @@ class Engine:
         from pyiii.core.tracecontext import with_function_id
 
         baggage = with_function_id(msg.baggage, msg.function_id) if (msg.traceparent or msg.baggage) else msg.baggage
+        try:
+            data = decode_payload(msg.data, msg.function_id)
+        except FunctionError as exc:
+            if msg.invocation_id is not None:
+                await self._send_quietly(peer, p.InvocationResult(
+                    invocation_id=msg.invocation_id, function_id=msg.function_id,
+                    error=p.ErrorBody(code=exc.code, message=exc.message)))
+            return
         payload = {
             "queue": queue,
             "function_id": msg.function_id,
-            "data": p.from_raw(msg.data),
+            "data": data,
             "messageReceiptId": receipt,
             "traceparent": msg.traceparent,
             "baggage": baggage,

@@ -11,7 +11,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -39,12 +39,21 @@ class Pending:
     caller_invocation_id: str | None = None
     future: asyncio.Future[p.InvocationResult] | None = None
     started: float = 0.0
+    #: Whose share of the owner's quota this call uses: the calling peer, or IN_PROCESS.
+    share_key: object = None
+
+
+#: The share key of calls made by built-in workers (HTTP, cron, queue, ...) without a peer.
+IN_PROCESS: Final = "in-process"
 
 
 @dataclass(slots=True)
 class InvokerLimits:
     #: Calls one peer may have waiting on it or made by it at once.
     max_pending_per_peer: int = 65536
+    #: Calls one caller (a peer, or all in-process callers together) may have waiting on one
+    #: target peer at once: a share of ``max_pending_per_peer``, so no caller starves the rest.
+    max_pending_per_caller: int = 32768
     #: Default timeout of in-process callers, seconds.
     default_timeout: float = 30.0
 
@@ -94,7 +103,7 @@ class Invoker:
         )
         if raw.error is not None:
             raise FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
-        return p.from_raw(raw.result)
+        return decode_payload(raw.result, entry.id, "result")
 
     def call_void(self, function_id: str, data: Any, **kwargs: Any) -> None:
         """Fire and forget; failures are logged."""
@@ -112,10 +121,14 @@ class Invoker:
         owner = entry.owner
         assert owner is not None
         loop = asyncio.get_running_loop()
+        share_key = ctx.caller if ctx.caller is not None else IN_PROCESS
+        refusal = self._over_quota(owner, share_key)
+        if refusal is not None:
+            raise FunctionError(E.LIMIT_EXCEEDED, refusal)
         invocation_id = uuid4_text()
         future: asyncio.Future[p.InvocationResult] = loop.create_future()
-        self.pending[invocation_id] = Pending(owner, entry.id, future=future, started=time.perf_counter())
-        owner.inflight.add(invocation_id)
+        self._track(invocation_id, Pending(owner, entry.id, future=future, started=time.perf_counter(),
+                                           share_key=share_key))
         # One timer on the result future itself: asyncio.wait_for would add a second future and
         # two callbacks to every call that crosses to a worker.
         timer = loop.call_later(timeout, _expire, future)
@@ -130,8 +143,7 @@ class Invoker:
             ) from None
         finally:
             timer.cancel()
-            self.pending.pop(invocation_id, None)
-            owner.inflight.discard(invocation_id)
+            self._forget(invocation_id)
 
     # ----------------------------------------------------------------- remote callers
 
@@ -165,21 +177,13 @@ class Invoker:
             except ConnectionError:
                 log.info("void call to %s dropped: owner connection closing", entry.id)
             return
-        limit = self.limits.max_pending_per_peer
-        if len(caller.inflight) >= limit or len(owner.inflight) >= limit:
-            await self._reply_error(
-                caller,
-                reply_id,
-                msg.function_id,
-                E.LIMIT_EXCEEDED,
-                f"too many pending invocations (limit {self.limits.max_pending_per_peer})",
-            )
+        refusal = self._over_quota(owner, caller)
+        if refusal is not None:
+            await self._reply_error(caller, reply_id, msg.function_id, E.LIMIT_EXCEEDED, refusal)
             return
-        pending = self.pending
-        forward_id = reply_id if reply_id not in pending else uuid4_text()
-        pending[forward_id] = Pending(owner, entry.id, caller, reply_id, started=time.perf_counter())
-        caller.inflight.add(forward_id)
-        owner.inflight.add(forward_id)
+        forward_id = reply_id if reply_id not in self.pending else uuid4_text()
+        self._track(forward_id, Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(),
+                                        share_key=caller))
         entry.invocations += 1
         try:
             await owner.send_frame(
@@ -200,16 +204,12 @@ class Invoker:
         dropped: a worker can only answer the invocations it received. ``frame``: the owner's
         frame as received; forwarded unchanged when the caller would get the same ids."""
         invocation_id = msg.invocation_id
-        pending = self.pending.pop(invocation_id, None)
-        if pending is None or pending.owner is not peer:
-            if pending is not None:  # a foreign result: leave the call waiting for its owner
-                self.pending[invocation_id] = pending
+        pending = self.pending.get(invocation_id)
+        if pending is None or pending.owner is not peer:  # a foreign result leaves the call waiting
             log.debug("ignoring result for unknown or foreign invocation %s from %s", invocation_id, peer.worker_id)
             return
-        peer.inflight.discard(invocation_id)
+        self._forget(invocation_id)
         caller = pending.caller
-        if caller is not None:
-            caller.inflight.discard(invocation_id)
         if self.observers:
             self._observe(pending.function_id, time.perf_counter() - pending.started, msg.error)
         if pending.future is not None:
@@ -220,6 +220,7 @@ class Invoker:
             return
         if (
             frame is not None
+            and (msg.error is None or not msg.error.normalised)
             and pending.caller_invocation_id == invocation_id
             and msg.function_id == pending.function_id
         ):
@@ -297,13 +298,44 @@ class Invoker:
                 await _send_quietly(pending.caller, p.encode(reply))
         return len(waiting)
 
+    def _over_quota(self, owner: Peer, share_key: Any) -> str | None:
+        """Why a new call from ``share_key`` to ``owner`` must be refused, or None."""
+        limit = self.limits.max_pending_per_peer
+        if len(owner.inflight) >= limit or (
+            share_key is not IN_PROCESS and len(share_key.inflight) >= limit
+        ):
+            return f"too many pending invocations (limit {limit})"
+        share = self.limits.max_pending_per_caller
+        if owner.pending_by_caller.get(share_key, 0) >= share:
+            return (
+                f"this caller already has {share} pending invocations on worker {owner.display_name} "
+                f"(max_pending_caller_share of max_pending_per_worker={limit})"
+            )
+        return None
+
+    def _track(self, invocation_id: str, pending: Pending) -> None:
+        self.pending[invocation_id] = pending
+        owner = pending.owner
+        owner.inflight.add(invocation_id)
+        if pending.caller is not None:
+            pending.caller.inflight.add(invocation_id)
+        counts = owner.pending_by_caller
+        counts[pending.share_key] = counts.get(pending.share_key, 0) + 1
+
     def _forget(self, invocation_id: str) -> None:
         pending = self.pending.pop(invocation_id, None)
         if pending is None:
             return
-        pending.owner.inflight.discard(invocation_id)
+        owner = pending.owner
+        owner.inflight.discard(invocation_id)
         if pending.caller is not None:
             pending.caller.inflight.discard(invocation_id)
+        counts = owner.pending_by_caller
+        left = counts.get(pending.share_key, 0) - 1
+        if left > 0:
+            counts[pending.share_key] = left
+        else:
+            counts.pop(pending.share_key, None)
 
     def _observe(self, function_id: str, seconds: float, error: p.ErrorBody | None) -> None:
         for observer in self.observers:
@@ -381,9 +413,9 @@ class Invoker:
         metadata: msgspec.Raw,
         ctx: CallContext,
     ) -> None:
-        ctx.metadata = p.from_raw(metadata)
         try:
-            value = await self._run_local(entry, p.from_raw(data), ctx)
+            ctx.metadata = decode_payload(metadata, entry.id, "metadata")
+            value = await self._run_local(entry, decode_payload(data, entry.id), ctx)
             if reply_id is None:
                 return
             try:
@@ -414,6 +446,20 @@ class Invoker:
 
     async def _reply_error(self, caller: Peer, invocation_id: str, function_id: str, code: str, message: str) -> None:
         await _send_quietly(caller, p.error_result(invocation_id, function_id, code, message))
+
+
+def decode_payload(raw: msgspec.Raw, function_id: str, what: str = "input") -> Any:
+    """Parse a payload that came from outside for in-process code. Valid JSON can still be
+    unusable here (``1E400`` overflows a float, nesting beyond the decoder's stack): that is a
+    typed error for the caller, never an exception that ends a task without an answer."""
+    try:
+        return p.from_raw(raw)
+    except RecursionError:
+        raise FunctionError(
+            E.PAYLOAD_TOO_DEEP, f"{what} of {function_id} is nested too deeply to decode (over ~900 levels)"
+        ) from None
+    except (msgspec.DecodeError, UnicodeError) as exc:
+        raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize {what} for {function_id}: {exc}") from None
 
 
 async def _send_quietly(peer: Peer, frame: bytes) -> None:

@@ -57,6 +57,8 @@ class Peer(abc.ABC):
         self.triggers: set[str] = set()
         #: Invocation ids this peer is executing or waiting on (engine-side ids).
         self.inflight: set[str] = set()
+        #: Calls waiting on this peer, counted per caller (a Peer, or the in-process key).
+        self.pending_by_caller: dict[object, int] = {}
         self.connected = True
         self.hook_function: RegistrationHook | None = None
         self.hook_trigger_type: RegistrationHook | None = None

@@ -385,7 +385,9 @@ class III:
                 result = await entry.handler(data, from_payload(msg.metadata))
             result_raw = to_optional_payload(result) if msg.invocation_id else protocol.ABSENT
         except Exception as exc:
-            log.error("error in handler %s", msg.function_id, exc_info=frames.exc_info(exc))
+            trace_id, span_id = tracing.ids(msg.traceparent)  # the engine's log store links it to the trace
+            log.error("error in handler %s", msg.function_id, exc_info=frames.exc_info(exc),
+                      extra={"trace_id": trace_id, "span_id": span_id})
             self._reply_error(msg, "invocation_failed", str(exc), frames.format_exception(exc))
             return
         if msg.invocation_id is None:
@@ -781,10 +783,7 @@ def _ref_fields(ref: Any) -> dict[str, Any]:
 
 
 def msgspec_to_builtins(error: ErrorBody) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.stacktrace is not None:
-        body["stacktrace"] = error.stacktrace
-    return body
+    return error.to_wire()
 
 
 def register_worker(address: str, options: InitOptions | None = None) -> III:

@@ -1,8 +1,10 @@
 """pyiii.steps: Motia-compatible Steps on pyiii.
 
 A step is a ``*_step.py`` file under ``steps/`` or ``src/`` exporting ``config`` and
-``handler``; ``pyiii dev`` discovers, registers and hot-reloads them. A Motia step runs after
-``from motia import ...`` becomes ``from pyiii.steps import ...``. See docs/steps.md.
+``handler``; ``pyiii dev`` discovers, registers and hot-reloads them. Motia step files run
+unchanged: ``from motia import ...`` resolves to :mod:`pyiii.steps.motia_api` inside the runner
+when the real ``motia`` package is not installed (:mod:`pyiii.steps.motia_import`). See
+docs/steps.md.
 """
 
 from pyiii.steps.config import StepConfig, StepConfigError, TriggerDef, parse_config

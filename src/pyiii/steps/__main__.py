@@ -11,7 +11,6 @@ import sys
 import threading
 from pathlib import Path
 
-from pyiii.steps import discovery
 from pyiii.steps.runner import StepsRunner
 from pyiii.steps.watcher import StepWatcher
 
@@ -29,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runner = StepsRunner(args.project, args.url)
-    watcher = StepWatcher(discovery.roots(runner.project), runner.reload_file) if args.watch else None
+    watcher = StepWatcher.for_project(runner.project, runner.reload_file) if args.watch else None
     if watcher is not None:  # watch first: an edit made while the steps load is not missed
         watcher.start()
     report = runner.start()

@@ -10,7 +10,7 @@ from typing import Any
 from pyiii.steps import runtime
 from pyiii.steps.config import TriggerDef
 from pyiii.steps.context import FlowContext, TriggerInfo
-from pyiii.steps.inputs import ApiRequest, StateTriggerInput, StreamTriggerInput, to_http_result
+from pyiii.steps.inputs import ApiRequest, ApiResponse, StateTriggerInput, StreamTriggerInput, to_http_result
 from pyiii.steps.invoke import arity, invoke, run_middleware
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.schemas import SchemaError, validate
@@ -60,16 +60,17 @@ def _args(fn: Callable[..., Any], t: TriggerDef, value: Any, ctx: FlowContext) -
     return (None if t.type == "cron" else value, ctx)
 
 
-def http_error(status: int, code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+def http_error(status: int, code: str, message: str, details: list[Any] | None = None) -> ApiResponse[Any]:
     """The one error body pyiii answers with (docs/errors.md):
-    ``{"error": {"code", "message", "details"?}}``, as iii-http's own errors."""
+    ``{"error": {"code", "message", "details"?}}``, as iii-http's own errors. An ApiResponse, like
+    a handler's, so middleware around it can read and edit it."""
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
         error["details"] = details
-    return {"status_code": status, "headers": {}, "body": {"error": error}}
+    return ApiResponse(status=status, body={"error": error})
 
 
-def _invalid_body(request: ApiRequest[Any], exc: SchemaError) -> dict[str, Any]:
+def _invalid_body(request: ApiRequest[Any], exc: SchemaError) -> ApiResponse[Any]:
     """400 for a body that does not fit the schema, saying why when there was no JSON at all:
     iii-http only decodes a body sent with ``Content-Type: application/json`` and hands the
     step ``None`` for one that is not JSON."""
@@ -92,6 +93,9 @@ def _invalid_body(request: ApiRequest[Any], exc: SchemaError) -> dict[str, Any]:
 def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:
     info = trigger_info(t)
     name = step.config.name
+    handler = step.handler
+    if handler is None:
+        raise ValueError(f"step {name!r} has triggers but no handler")
 
     def context(value: Any) -> FlowContext:
         return FlowContext(trigger=info, input_value=value, step_name=name, streams=streams)
@@ -104,15 +108,17 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
             ctx = context(request)
 
             async def final() -> Any:
+                # What the handler returned, as is: Motia middleware reads and edits it
+                # (``response = await next(); response.headers[...] = ...``).
                 try:
                     request.body = validate(t.body_schema, request.body)
                 except SchemaError as exc:
                     return _invalid_body(request, exc)
-                return to_http_result(await invoke(step.handler, (request, ctx)))
+                return await invoke(handler, (request, ctx))
 
             if t.middleware:
                 return to_http_result(await run_middleware(t.middleware, request, ctx, final))
-            return await final()
+            return to_http_result(await final())
 
         return _bare(http_function)
 
@@ -125,11 +131,25 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
             except SchemaError as exc:
                 log.error("step %s: message on %r does not match its input schema: %s", name, t.topic, exc)
                 raise
-        result = await invoke(step.handler, _args(step.handler, t, value, context(value)))
+        result = await invoke(handler, _args(handler, t, value, context(value)))
         dump = getattr(result, "model_dump", None)
         return dump(mode="json") if callable(dump) else result
 
     return _bare(event_function)
+
+
+def noop_function(step: LoadedStep, streams: Mapping[str, Stream]) -> EngineFunction:
+    """A noop step's function: nothing triggers it; called directly it runs the step's handler
+    (if the file has one) with the payload, else answers ``None``."""
+    info = TriggerInfo(type="noop")
+
+    async def noop(payload: Any) -> Any:
+        if step.handler is None:
+            return None
+        ctx = FlowContext(trigger=info, input_value=payload, step_name=step.config.name, streams=streams)
+        return await invoke(step.handler, (payload, ctx))
+
+    return _bare(noop)
 
 
 def condition_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:

@@ -198,6 +198,15 @@ def _queue_config(raw: Any) -> dict[str, Any] | None:
     return {camel(str(k)): v for k, v in _as_dict(raw, "queue config").items() if v is not None}
 
 
+def _step_queue_config(infra: Any) -> dict[str, Any] | None:
+    if infra is None:
+        return None
+    try:
+        return _queue_config(_as_dict(infra, "infrastructure").get("queue"))
+    except StepConfigError:
+        return None
+
+
 def parse_trigger(raw: Any, index: int) -> TriggerDef:
     spec = _as_dict(raw, f"triggers[{index}]")
     kind = str(spec.get("type", ""))
@@ -222,7 +231,9 @@ def parse_trigger(raw: Any, index: int) -> TriggerDef:
         if not isinstance(t.topic, str) or not t.topic:
             raise StepConfigError(f"triggers[{index}]: a queue trigger needs a `topic`")
         t.input = spec.get("input")
-        t.queue_config = _queue_config(pick(spec, "config", "queue_config", "queueConfig"))
+        infra = spec.get("infrastructure")
+        infra_queue = _as_dict(infra, "infrastructure").get("queue") if infra is not None else None
+        t.queue_config = _queue_config(pick(spec, "config", "queue_config", "queueConfig") or infra_queue)
     elif kind == "cron":
         expr = pick(spec, "expression", "cron")
         if not isinstance(expr, str) or not expr.strip():
@@ -290,6 +301,10 @@ def parse_config(raw: Any) -> StepConfig:
         triggers = [parse_trigger(t, i) for i, t in enumerate(trigger_specs)]
     except StepConfigError as exc:
         raise StepConfigError(f"step {name!r}: {exc}") from None
+    step_queue = _step_queue_config(spec.get("infrastructure"))
+    for t in triggers:  # Motia rc24: step-level ``infrastructure.queue`` for its queue triggers
+        if t.type == "queue" and t.queue_config is None and step_queue is not None:
+            t.queue_config = step_queue
     flows = spec.get("flows") or []
     warnings = unknown_key_warnings(spec, KNOWN_KEYS, "")
     for i, t in enumerate(trigger_specs):

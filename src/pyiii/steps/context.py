@@ -70,6 +70,11 @@ class FlowContext:
         self.state: StateManager = stateManager
         self.streams = Streams(streams or {})
 
+    @property
+    def traceId(self) -> str:
+        """``ctx.trace_id`` as Motia 0.x and the Node runtime spell it."""
+        return self.trace_id
+
     # ---------------------------------------------------------------- services
 
     def enqueue(self, event: Any) -> Any:

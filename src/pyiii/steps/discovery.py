@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from pyiii.steps.config import StepConfigError, parse_config
 from pyiii.steps.model import LoadedStep, LoadedStream
@@ -55,13 +56,23 @@ def prepare(project: Path) -> None:
     if root in sys.path:
         sys.path.remove(root)
     sys.path.insert(0, root)
-    for top in DEFAULT_ROOTS:
-        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
-            module = sys.modules[name]
-            where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", []) or []), None)
-            if where is None or not Path(where).resolve().is_relative_to(project):
-                del sys.modules[name]
+    # Decide for every module first, delete after: reading a namespace package's ``__path__``
+    # looks its parent up in ``sys.modules``, which must still be there.
+    stale = [name for name in list(sys.modules) if name.split(".", 1)[0] in DEFAULT_ROOTS
+             and not _inside(sys.modules[name], project)]
+    for name in stale:
+        sys.modules.pop(name, None)
     importlib.invalidate_caches()
+
+
+def _inside(module: ModuleType, project: Path) -> bool:
+    where = getattr(module, "__file__", None)
+    if where is None:
+        try:
+            where = next(iter(getattr(module, "__path__", []) or []), None)
+        except (KeyError, AttributeError):  # a namespace package whose parent is already gone
+            return False
+    return where is not None and Path(where).resolve().is_relative_to(project)
 
 
 def import_file(project: Path, path: Path) -> ModuleType:
@@ -70,7 +81,11 @@ def import_file(project: Path, path: Path) -> ModuleType:
     name = module_name(project, path)
     parent = name.rpartition(".")[0]
     if parent:
-        importlib.import_module(parent)
+        try:
+            importlib.import_module(parent)
+        except ModuleNotFoundError:  # a folder created after start: the finders cached the old listing
+            importlib.invalidate_caches()
+            importlib.import_module(parent)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise StepLoadError(f"{path}: cannot be imported")
@@ -99,17 +114,29 @@ def load_step(project: Path, path: Path) -> LoadedStep | None:
     except Exception as exc:
         raise StepLoadError(f"{rel(project, path)}: import failed: {type(exc).__name__}: {exc}") from exc
     raw, handler = getattr(module, "config", None), getattr(module, "handler", None)
-    if raw is None or not callable(handler):
-        log.warning("%s: no `config` and callable `handler`; skipped", rel(project, path))
+    if raw is not None and _is_definition(raw):  # Motia's ``config = step(cfg, handler)`` / ``multi_trigger_step(...)``
+        raw, handler = raw.config, raw.handler
+    if raw is None:
+        log.warning("%s: no `config`; skipped", rel(project, path))
         return None
     try:
         config = parse_config(raw)
     except StepConfigError as exc:
         raise StepLoadError(f"{rel(project, path)}: invalid step config: {exc}") from exc
+    if not callable(handler):
+        if config.triggers:
+            log.warning("%s: no callable `handler`; skipped", rel(project, path))
+            return None
+        handler = None  # a noop step: drawn in Flows, no code
     for warning in config.warnings:
         log.warning("%s: step %r: %s", rel(project, path), config.name, warning)
     return LoadedStep(config=config, handler=handler, file_path=path, rel_path=rel(project, path),
                       module_name=module.__name__)
+
+
+def _is_definition(raw: Any) -> bool:
+    """A Motia ``StepDefinition`` (duck-typed: a ``config`` and a ``handler`` attribute)."""
+    return raw is not None and not isinstance(raw, dict) and hasattr(raw, "handler") and hasattr(raw, "config")
 
 
 def load_stream(project: Path, path: Path) -> LoadedStream | None:

@@ -50,22 +50,54 @@ async def invoke(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     return result
 
 
+#: What a guard middleware's ``False`` answers (Motia's docs: ``{status: 401, body: {error: 'Unauthorized'}}``).
+DENIED = {"status_code": 401, "headers": {}, "body": {"error": "Unauthorized"}}
+
+
 async def run_middleware(
     middleware: Sequence[Callable[..., Any]], request: Any, ctx: Any, final: Callable[[], Awaitable[Any]]
 ) -> Any:
-    """``m(request, ctx, next)``, first is outermost. ``next()`` is awaitable in async
-    middleware and returns the response directly in sync middleware."""
+    """Run ``middleware`` around ``final``; first is outermost. Two forms:
+
+    * ``m(request, ctx, next)``: ``next()`` is awaitable in async middleware and returns the
+      response directly in sync middleware; returning without calling it short-circuits.
+    * a guard ``m(request)`` / ``m(request, ctx)`` returning a bool: ``True`` goes on, ``False``
+      answers 401 ``{"error": "Unauthorized"}`` and the handler never runs.
+
+    A 3-parameter middleware that returns a bool is read the same way (``True`` without having
+    called ``next()`` goes on). Returning nothing without calling ``next()`` is an error (500),
+    never a silent pass.
+    """
     loop = asyncio.get_running_loop()
 
     async def step(i: int) -> Any:
         if i == len(middleware):
             return await final()
+        called: list[Any] = []
 
         def next_() -> Any:
             if on_event_loop():
-                return asyncio.ensure_future(step(i + 1))
-            return asyncio.run_coroutine_threadsafe(step(i + 1), loop).result()
+                task = asyncio.ensure_future(step(i + 1))
+                called.append(task)
+                return task
+            result = asyncio.run_coroutine_threadsafe(step(i + 1), loop).result()
+            called.append(result)
+            return result
 
-        return await invoke(middleware[i], (request, ctx, next_))
+        result = await invoke(middleware[i], (request, ctx, next_))
+        if result is True:
+            return await _outcome(called[0]) if called else await step(i + 1)
+        if result is False:
+            return dict(DENIED)
+        if result is None:
+            if called:
+                return await _outcome(called[0])
+            name = getattr(middleware[i], "__name__", repr(middleware[i]))
+            raise RuntimeError(f"middleware {name} returned nothing and did not call next()")
+        return result
 
     return await step(0)
+
+
+async def _outcome(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value

@@ -14,7 +14,8 @@ from pyiii.steps.stream_config import StreamConfig
 @dataclass
 class LoadedStep:
     config: StepConfig
-    handler: Callable[..., Any]
+    #: ``None`` only for a noop step (no triggers) written without code.
+    handler: Callable[..., Any] | None
     file_path: Path
     #: Relative to the project folder, with ``/`` separators (metadata ``filePath``).
     rel_path: str

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pyiii.sdk import III
-from pyiii.steps.adapters import condition_function, handler_function
+from pyiii.steps.adapters import condition_function, handler_function, noop_function
 from pyiii.steps.config import TriggerDef
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.schemas import to_json_schema
@@ -41,7 +41,15 @@ class Registered:
         self.undo.clear()
 
 
+def noop_function_id(name: str) -> str:
+    return f"steps::{name}::noop"
+
+
 def function_ids(step: LoadedStep) -> list[str]:
+    """One id per trigger; a step without triggers (a noop step) has the one of
+    :func:`noop_function_id`, which no trigger calls."""
+    if not step.config.triggers:
+        return [noop_function_id(step.config.name)]
     ids: list[str] = []
     for t in step.config.triggers:
         fid = f"steps::{step.config.name}::trigger::{t.suffix}"
@@ -75,6 +83,15 @@ def trigger_config(t: TriggerDef, condition_id: str | None) -> dict[str, Any]:
 def register_step(client: III, step: LoadedStep, streams: Mapping[str, Stream]) -> Registered:
     done = Registered()
     metadata = step.config.metadata(step.rel_path)
+    if not step.config.triggers:
+        # A noop step (Motia ``type: "noop"`` or ``triggers: []``): code-less, drawn in Flows
+        # with its virtual edges. Its function carries the metadata the console draws from.
+        fid = noop_function_id(step.config.name)
+        ref = client.register_function(fid, noop_function(step, streams), description=step.config.description,
+                                       metadata=metadata)
+        done.function_ids.append(fid)
+        done.undo.append(ref.unregister)
+        return done
     try:
         for t, fid in zip(step.config.triggers, function_ids(step), strict=True):
             ref = client.register_function(

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from pyiii.sdk import III, InitOptions, register_worker
-from pyiii.steps import discovery, runtime
+from pyiii.steps import discovery, motia_import, runtime
 from pyiii.steps.discovery import StepLoadError
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.motia_config import load_stream_auth
@@ -70,6 +70,10 @@ class StepsRunner:
     def start(self) -> LoadReport:
         begin = time.perf_counter()
         discovery.prepare(self.project)
+        if motia_import.install():  # `from motia import ...` in step files, unless the real one is there
+            log.debug("steps: `import motia` resolves to pyiii.steps.motia_api")
+        else:
+            log.info("steps: the installed `motia` package is used for `import motia`")
         self.client = register_worker(self.engine_url, InitOptions(worker_name=self.worker_name))
         runtime.install(self.client)
         report = self.load_all()

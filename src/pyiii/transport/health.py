@@ -3,9 +3,10 @@
 * ``/healthz`` (liveness): 200 while the event loop answers at all — restart the process when
   this fails.
 * ``/readyz`` (readiness): 200 only once every configured worker has started (adapters
-  connected) and every registered connection check holds, and not while shutting down; 503
+  connected) and every registered adapter check holds, and not while shutting down; 503
   otherwise, so a load balancer sends new work elsewhere during start-up, an outage of Redis
-  or the shutdown grace period.
+  or the shutdown grace period. ``adapters`` names each check with its error text and the time
+  it ran (checks are bounded by a timeout and cached briefly, pyiii.core.health).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from pyiii.core.engine import Engine
+from pyiii.core.health import HealthStatus
 
 PATHS = ("/healthz", "/readyz")
 
@@ -28,22 +30,19 @@ def _json(status: HTTPStatus, body: dict[str, object]) -> Response:
     return Response(status.value, status.phrase, headers, payload)
 
 
-def readiness(engine: Engine) -> tuple[bool, dict[str, bool]]:
-    checks: dict[str, bool] = {}
-    for name, check in engine.health_checks.items():
-        try:
-            checks[name] = bool(check())
-        except Exception:
-            checks[name] = False
-    ready = engine.ready and not engine.stopping and all(checks.values())
+async def readiness(engine: Engine) -> tuple[bool, dict[str, HealthStatus]]:
+    checks = await engine.health.report()
+    ready = engine.ready and not engine.stopping and all(c.ok for c in checks.values())
     return ready, checks
 
 
-def probe(engine: Engine, path: str) -> Response:
+async def probe(engine: Engine, path: str) -> Response:
     if path == "/healthz":
         return _json(HTTPStatus.OK, {"status": "ok", "stopping": engine.stopping})
-    ready, checks = readiness(engine)
+    ready, checks = await readiness(engine)
     status = HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE
     state = "ready" if ready else ("stopping" if engine.stopping else "not_ready")
-    return _json(status, {"status": state, "started": engine.ready, "checks": checks,
+    return _json(status, {"status": state, "started": engine.ready,
+                          "checks": {name: c.ok for name, c in checks.items()},
+                          "adapters": {name: c.to_json() for name, c in checks.items()},
                           "workers": len(engine.peers)})

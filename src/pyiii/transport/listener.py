@@ -11,6 +11,7 @@ import json
 import logging
 import socket
 import uuid
+from collections.abc import Awaitable
 from http import HTTPStatus
 from urllib.parse import SplitResult, parse_qs
 
@@ -115,10 +116,12 @@ class Listener:
 
     # ------------------------------------------------------------------ routing
 
-    def _route(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _route(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | Awaitable[Response] | None:
         path = _split_target(request.path).path
         if path in health.PATHS:
-            return health.probe(self.engine, path)
+            return health.probe(self.engine, path)  # awaited by websockets (adapter checks are async)
         origin = request.headers.get("Origin")
         if not origin_allowed(origin, self.config.allowed_origins, self.config.rbac is not None):
             log.warning("WebSocket from origin %r refused: not in allowed_origins of listener %s", origin, self.name)

@@ -1,5 +1,6 @@
-"""The console against a real ``pyiii dev`` of the orders example (plus one flaky queue step for
-the dead-letter test), driven by Debian's Chromium through Playwright."""
+"""The console against a real ``pyiii dev`` of the orders example (plus a flaky queue step for
+the dead-letter test, a failing one, an hourly and a 3-second cron step), driven by Debian's
+Chromium through Playwright."""
 
 from __future__ import annotations
 
@@ -54,6 +55,29 @@ async def handler(ctx: FlowContext) -> None:
     await ctx.state.set("console-test", "tick", {"at": datetime.now(UTC).isoformat()})
 '''
 
+HEARTBEAT_STEP = '''"""Every 3 seconds, so the console's triggers view has a cron job with a last run."""
+from pyiii.steps import FlowContext, cron
+
+config = {"name": "ConsoleHeartbeat", "triggers": [cron("*/3 * * * * *")], "flows": ["console-test"]}
+
+
+async def handler(ctx: FlowContext) -> None:
+    return None
+'''
+
+FAILING_STEP = '''"""Queue `console.fails`: always fails, so its messages land in the dead-letter queue."""
+from typing import Any
+
+from pyiii.steps import FlowContext, queue
+
+config = {"name": "AlwaysFails", "triggers": [queue("console.fails", config={"maxRetries": 0, "backoffDelayMs": 10})],
+          "flows": ["console-test"]}
+
+
+async def handler(job: Any, ctx: FlowContext) -> None:
+    raise RuntimeError(f"AlwaysFails refuses job {job}")
+'''
+
 
 class Console:
     def __init__(self, dev: DevProcess, port: int) -> None:
@@ -78,6 +102,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     (project / "steps" / "console_test").mkdir()
     (project / "steps" / "console_test" / "flaky_step.py").write_text(FLAKY_STEP)
     (project / "steps" / "console_test" / "tick_step.py").write_text(CRON_STEP)
+    (project / "steps" / "console_test" / "heartbeat_step.py").write_text(HEARTBEAT_STEP)
+    (project / "steps" / "console_test" / "fails_step.py").write_text(FAILING_STEP)
     port = free_port()
     os.environ["III_CONSOLE_PORT"] = str(port)  # DevProcess passes the environment on
     try:

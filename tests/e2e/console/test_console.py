@@ -119,7 +119,7 @@ def test_keyboard_invoke_and_cron_run_now(page: Any, console: Console) -> None:
     result = page.locator("pre[data-result*='GetOrder']")
     wait(lambda: order_id in result.inner_text())
 
-    page.keyboard.press("3")  # the third view: triggers
+    page.keyboard.press("4")  # the fourth view: triggers (after overview, flows, functions)
     page.wait_for_selector("section.view[data-view=triggers]")
     page.locator("table[data-table=triggers] tr", has_text="ConsoleTick").locator("button[data-action=run-now]").click()
     wait(lambda: console.api("state/get", {"scope": "console-test", "key": "tick"})["value"] is not None)
@@ -135,7 +135,8 @@ def test_stream_updates_arrive_live(page: Any, console: Console) -> None:
 
 
 VIEWS = {  # view -> text only real data from the engine can put there
-    "flows": "ProcessOrder", "functions": "steps::CreateOrder", "triggers": "0 */5 * * * *",
+    "overview": "steps::CreateOrder", "flows": "ProcessOrder", "functions": "steps::CreateOrder",
+    "triggers": "0 */5 * * * *",
     "types": "durable:subscriber", "workers": "steps", "endpoints": "/orders/:id", "logs": "order accepted",
     "traces": None, "state": "orders", "streams": "orders", "queues": "order.created",
 }
@@ -176,6 +177,7 @@ def test_every_view_shows_real_data(page: Any, console: Console) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{view}.png"))
     open_view(page, console, "flows")
     page.wait_for_selector("svg.flow g.node")
+    page.wait_for_timeout(300)
     page.keyboard.press("t")  # theme toggle
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
     page.screenshot(path=str(SCREENSHOTS / "flows-light.png"))

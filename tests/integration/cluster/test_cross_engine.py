@@ -149,7 +149,9 @@ def test_health_and_readiness_endpoints(cluster3: Cluster) -> None:
         assert get(f"{base}/healthz") == (200, {"status": "ok", "stopping": False})
         status, body = get(f"{base}/readyz")
         assert status == 200 and body["status"] == "ready"
-        assert body["checks"] == {"iii-cluster": True}
+        # The cluster link and every Redis-backed adapter (state, stream, queue, pubsub) hold.
+        assert body["checks"]["iii-cluster"] is True and all(body["checks"].values())
+        assert all(a["ok"] and a["error"] is None for a in body["adapters"].values())
 
 
 def _function_ids(worker: Any) -> set[str]:

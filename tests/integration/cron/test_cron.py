@@ -145,3 +145,34 @@ def test_missed_ticks_are_not_caught_up_after_downtime(tmp_path: Path, sdk: Any)
         assert not [t for t in map(parse, ticks.scheduled()) if down_at < t < up_at.replace(microsecond=0)]
     finally:
         engine.stop()
+
+
+def test_list_jobs_gives_next_and_last_run(tmp_path: Path, sdk: Any) -> None:
+    engine = EngineProcess(tmp_path, workers=[{"name": "iii-cron"}]).start()
+    try:
+        worker = sdk(engine.url)
+        ticks = Ticks()
+        worker.register_function("cron.listed", ticks.handler("x"))
+
+        def failing(data: dict[str, Any]) -> None:
+            raise RuntimeError("boom")
+
+        worker.register_function("cron.failing", failing)
+        worker.register_trigger({"type": "cron", "function_id": "cron.listed", "config": {"expression": EVERY_SECOND}})
+        worker.register_trigger({"type": "cron", "function_id": "cron.failing", "config": {"expression": EVERY_SECOND}})
+        wait_until(lambda: len(ticks.items) >= 2)
+
+        def jobs() -> dict[str, Any]:
+            listed = worker.trigger({"function_id": "engine::cron::list_jobs", "payload": {}})["jobs"]
+            return {j["function_id"]: j for j in listed}
+
+        wait_until(lambda: (jobs().get("cron.failing", {}).get("last_run") or {}).get("status") == "error")
+        listed = jobs()
+        ok = listed["cron.listed"]
+        assert ok["expression"] == EVERY_SECOND and ok["timezone"] == "UTC" and ok["fired"] >= 2
+        assert parse(ok["next_run"]) >= datetime.now(UTC).replace(microsecond=0)
+        assert ok["last_run"]["status"] in ("ok", "running")
+        assert parse(ok["last_run"]["scheduled_time"]) < parse(ok["next_run"])
+        assert "boom" in listed["cron.failing"]["last_run"]["error"]
+    finally:
+        engine.stop()

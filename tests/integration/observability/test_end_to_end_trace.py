@@ -207,7 +207,7 @@ async def test_failing_http_handler_marks_its_spans_error(setup: Setup, tmp_path
 
 
 async def test_cron_and_named_queue_deliveries_are_traced(tmp_path: Path) -> None:
-    """`cron_trigger` starts a trace; `fn_queue <queue>` continues the enqueuer's; the target
+    """`cron <function id>` starts a trace; `fn_queue <queue>` continues the enqueuer's; the target
     receives a traceparent whose parent is that span."""
     proc = EngineProcess(tmp_path, workers=[
         {"name": "iii-observability", "config": {"enabled": True, "exporter": "memory", "logs_console_output": False}},
@@ -227,7 +227,7 @@ async def test_cron_and_named_queue_deliveries_are_traced(tmp_path: Path) -> Non
         _, tick_trace, tick_parent, _ = tick["traceparent"].split("-")
         cron = await eventually(worker, "engine::traces::tree", {"trace_id": tick_trace}, lambda t: t["roots"])
         [root] = cron["roots"]
-        assert root["name"] == "cron_trigger" and root["span_id"] == tick_parent and root["parent_span_id"] is None
+        assert root["name"] == "cron e2e::tick" and root["span_id"] == tick_parent and root["parent_span_id"] is None
         fields = dict(root["attributes"])
         assert fields["iii.trigger.type"] == "cron" and fields["faas.trigger"] == "timer"
         assert fields["cron.job_id"] == "tick"

@@ -219,3 +219,63 @@ def test_raw_helpers() -> None:
     assert p.from_raw(p.to_raw({"a": [1]})) == {"a": [1]}
     assert bytes(p.raw_or_null(p.ABSENT)) == b"null"
     assert p.is_json_object(msgspec.Raw(b' {"a":1}')) and not p.is_json_object(msgspec.Raw(b"[]"))
+
+
+# --------------------------------------------------------------------------- hostile answers and calls
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message", "normalised"),
+    [
+        ('{"code":"E","message":"m"}', "E", "m", False),
+        ('{"code":"E","message":"m","stacktrace":"s","hint":1}', "E", "m", False),
+        ('{"detail":"boom"}', "UNKNOWN", '{"detail":"boom"}', True),
+        ("{}", "UNKNOWN", "{}", True),
+        ('"boom"', "UNKNOWN", "boom", True),
+        ("42", "UNKNOWN", "42", True),
+        ("false", "UNKNOWN", "false", True),
+        ('{"code":7,"message":["x"]}', "7", '["x"]', True),
+    ],
+)
+def test_every_wire_error_gets_a_code_and_a_message(error: str, code: str, message: str, normalised: bool) -> None:
+    msg = p.decode('{"type":"invocationresult","invocation_id":"i","error":' + error + "}")
+    assert isinstance(msg, p.InvocationResult) and msg.error is not None
+    assert (msg.error.code, msg.error.message, msg.error.normalised) == (code, message, normalised)
+    body = json.loads(p.encode(msg))["error"]
+    assert body["code"] == code and body["message"] == message
+    original = json.loads(error)
+    if isinstance(original, dict):  # the worker's other fields are kept
+        assert all(body[k] == v for k, v in original.items() if k not in ("code", "message"))
+
+
+def test_engine_errors_without_message_still_carry_one() -> None:
+    body = json.loads(p.encode(p.InvocationResult(invocation_id="i", error=p.ErrorBody(code="x", message=""))))
+    assert body["error"] == {"code": "x", "message": "x"}
+
+
+def test_null_error_is_no_error() -> None:
+    msg = p.decode('{"type":"invocationresult","invocation_id":"i","error":null,"result":1}')
+    assert isinstance(msg, p.InvocationResult) and msg.error is None
+
+
+def test_empty_invocation_id_is_invalid_but_addressable() -> None:
+    with pytest.raises(p.FrameError) as info:
+        p.decode('{"type":"invokefunction","function_id":"f","invocation_id":""}')
+    assert info.value.kind == "invalid_fields" and "invocation_id" in info.value.message
+    assert info.value.raw is not None and info.value.raw["invocation_id"] == ""
+
+
+def test_too_deep_frame_is_addressed_by_its_envelope() -> None:
+    tricky = json.dumps([{"a": '}]"[{', "invocation_id": "nested"}, "x\\"])
+    frame = ('{"type":"invokefunction","data":[' + tricky + "," + "[" * 3000 + "]" * 3000
+             + '], "invocation_id" : "i\\u0041", "n": 5, "function_id":"f"}')
+    with pytest.raises(p.FrameError) as info:
+        p.decode(frame)
+    assert info.value.kind == "too_deep"
+    assert info.value.raw == {"type": "invokefunction", "invocation_id": "iA", "function_id": "f"}
+
+
+@pytest.mark.parametrize("frame", [b"[" * 5000, b'  "x"', b"", b"{" + b'"a":[' * 3000])
+def test_envelope_scan_of_non_objects_and_truncated_frames(frame: bytes) -> None:
+    fields = p.envelope_strings(frame)
+    assert fields is None or fields == {}

@@ -20,6 +20,9 @@ class MemoryStore(KvStore):
     async def get(self, table: str, key: str) -> Any:
         return decode(self._tables.get(table, {}).get(key))
 
+    async def entries(self, table: str) -> list[tuple[str, Any]]:
+        return [(key, decode(raw)) for key, raw in self._tables.get(table, {}).items()]
+
     async def set(self, table: str, key: str, value: Any) -> Any:
         raw = encode(value)
         rows = self._tables.setdefault(table, {})

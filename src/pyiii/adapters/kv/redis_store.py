@@ -75,6 +75,8 @@ def _glob_escape(text: str) -> str:
 
 
 class RedisStore(KvStore):
+    remote_kind = "redis"
+
     def __init__(self, url: str, namespace: str, *, max_connections: int = 64, max_update_retries: int = 1000) -> None:
         self.url = url
         self.prefix = f"{namespace}:"
@@ -102,6 +104,9 @@ class RedisStore(KvStore):
     async def close(self) -> None:
         await self.redis.aclose()
 
+    async def ping(self) -> None:
+        await self.redis.ping()
+
     def _key(self, table: str) -> str:
         return self.prefix + table
 
@@ -111,6 +116,13 @@ class RedisStore(KvStore):
         except (RedisError, OSError) as exc:
             raise KvError(f"Redis: {exc}") from exc
         return decode(raw)
+
+    async def entries(self, table: str) -> list[tuple[str, Any]]:
+        try:
+            raw = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(self._key(table)))
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        return [(k.decode() if isinstance(k, bytes) else str(k), decode(v)) for k, v in raw.items()]
 
     async def set(self, table: str, key: str, value: Any) -> Any:
         try:

@@ -95,6 +95,11 @@ class SqliteStore(KvStore):
         row = await self._run(lambda db: db.execute(sql, (table, key)).fetchone())
         return decode(row[0] if row else None)
 
+    async def entries(self, table: str) -> list[tuple[str, Any]]:
+        sql = f"SELECT key, value FROM {self.table} WHERE tbl=? ORDER BY rowid"
+        rows = await self._run(lambda db: db.execute(sql, (table,)).fetchall())
+        return [(r[0], decode(r[1])) for r in rows]
+
     def _read(self, db: sqlite3.Connection, table: str, key: str) -> bytes | None:
         row = db.execute(f"SELECT value FROM {self.table} WHERE tbl=? AND key=?", (table, key)).fetchone()
         return row[0] if row else None

@@ -41,12 +41,18 @@ class KvError(Exception):
 class KvStore(abc.ABC):
     #: Shown in logs and the start-up banner.
     description: str = ""
+    #: Set by stores that depend on a server (``redis``): its check is listed in ``/readyz``.
+    remote_kind: str | None = None
 
     async def open(self) -> None:
         """Connect / create files. Raises KvError when the back-end is unusable."""
         return None
 
     async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        """Raise when the back-end cannot serve now (``/readyz``). Local stores always can."""
         return None
 
     def change_bus(self, channel: str) -> EventBus:
@@ -69,6 +75,10 @@ class KvStore(abc.ABC):
     @abc.abstractmethod
     async def update(self, table: str, key: str, mutate: Mutation) -> tuple[Any, Any]:
         """Atomic read-modify-write: ``(old, new)`` where ``new = mutate(old)`` was stored."""
+
+    async def entries(self, table: str) -> list[tuple[str, Any]]:
+        """Every ``(key, value)`` of a table, in the order of :meth:`values` (``state::list_entries``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list keys")
 
     @abc.abstractmethod
     async def values(self, table: str) -> list[Any]:

@@ -1,5 +1,6 @@
 // The console shell: navigation (hash routes), keyboard shortcuts, theme, engine health.
 import { api, clear, h } from './lib.js'
+import overview from './views/overview.js'
 import flows from './views/flows.js'
 import functions from './views/functions.js'
 import triggers from './views/triggers.js'
@@ -12,7 +13,7 @@ import state from './views/state.js'
 import streams from './views/streams.js'
 import queues from './views/queues.js'
 
-const VIEWS = [flows, functions, triggers, types, workers, endpoints, logs, traces, state, streams, queues]
+const VIEWS = [overview, flows, functions, triggers, types, workers, endpoints, logs, traces, state, streams, queues]
 const main = document.getElementById('view')
 let current = null // {view, handle}
 
@@ -36,7 +37,7 @@ function route() {
 function buildNav() {
   const nav = document.getElementById('nav')
   VIEWS.forEach((v, i) => {
-    const number = i < 10 ? String((i + 1) % 10) : ''
+    const number = i < 10 ? String((i + 1) % 10) : ''  // overview is 1, flows 2, …
     nav.append(h('a', { href: `#/${v.id}`, 'data-view': v.id, title: `g ${v.key}${number ? ' or ' + number : ''}` },
       h('span.nav-icon', v.icon), h('span.nav-label', v.title), h('kbd', `g ${v.key}`)))
   })
@@ -86,7 +87,7 @@ function onKey(event) {
 }
 
 function buildHelp() {
-  const rows = [['g + letter', 'go to a view (shown in the sidebar)'], ['1 … 0', 'the first ten views'], ['/', 'focus search'],
+  const rows = [['g + letter', 'go to a view (shown in the sidebar)'], ['1 … 0', 'the first ten views (1: overview)'], ['/', 'focus search'],
     ['j / k', 'next / previous row'], ['Enter', 'open the selected row'], ['[ / ]', 'previous / next page'],
     ['r', 'refresh the view'], ['t', 'toggle dark / light theme'], ['?', 'this help'], ['Esc', 'leave a field / close']]
   clear(document.getElementById('help'), h('div.help-box', h('h3', 'Keyboard'),

@@ -169,6 +169,38 @@ export function parsePairs(text, sep) {
   return out
 }
 
+/** Text on one line, cut with an ellipsis; the whole text is the tooltip. */
+export function clip(text, { tag = 'span', max } = {}) {
+  const value = text === null || text === undefined ? '–' : String(text)
+  return h(`${tag}.clip`, { title: value, style: max ? `max-width:${max}` : null }, value)
+}
+
+/** A small button copying `text` to the clipboard. */
+export function copyButton(text, label = 'copy') {
+  return h('button.small.copy', {
+    title: `copy ${text}`, 'data-copy': text,
+    onclick: async (e) => {
+      e.stopPropagation()
+      try { await navigator.clipboard.writeText(text); toast('copied') } catch { toast('copy failed: select the text instead', 'bad') }
+    },
+  }, label)
+}
+
+/** An id shown short (its start), whole in the tooltip, with a copy button. */
+export function shortId(id, n = 12) {
+  if (!id) return '–'
+  return h('span.short-id', h('code', { title: id }, id.length > n ? id.slice(0, n) + '…' : id), copyButton(id))
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg'
+/** An SVG element (same calling style as h, attributes only). */
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag)
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, v)
+  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : document.createTextNode(String(c)))
+  return el
+}
+
 export function badge(text, kind = '') { return h(`span.badge${kind ? '.' + kind : ''}`, text) }
 
 export function field(label, control) { return h('label.field', h('span', label), control) }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -43,6 +44,11 @@ class CronJob:
         self._calls: set[asyncio.Task[None]] = set()
         self.fired = 0
         self.skipped_missed = 0
+        #: The latest tick this engine fired: ``{scheduled_time, actual_time, status, duration_ms, error?}``.
+        self.last_run: dict[str, Any] | None = None
+
+    def next_run(self) -> datetime | None:
+        return self.schedule.next_after(datetime.now(UTC), self.tz)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"cron:{self.job_id}")
@@ -82,10 +88,18 @@ class CronJob:
         payload = {"trigger": "cron", "job_id": self.job_id, "scheduled_time": scheduled,
                    "actual_time": rfc3339(datetime.now(UTC))}
         self.fired += 1
+        run: dict[str, Any] = {"scheduled_time": scheduled, "actual_time": payload["actual_time"],
+                               "status": "running", "duration_ms": None}
+        self.last_run = run
+        started = time.perf_counter()
         try:
             await self._fire(payload)
+            run["status"] = "ok"
         except Exception as exc:
+            run["status"], run["error"] = "error", str(exc)
             log.warning("cron %s: tick %s failed: %s", self.job_id, scheduled, exc)
+        finally:
+            run["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
 
 
 async def _sleep_until(when: datetime) -> None:

@@ -3,7 +3,9 @@
 The connection feeds chunks in; when the buffer passes ``high_water`` bytes the connection stops
 reading the socket (TCP backpressure) until the reader has taken it below ``low_water``. The size
 limit is counted as bytes arrive, so a chunked body without a length is refused when it crosses
-the limit, without ever being held whole.
+the limit, without ever being held whole. A body that cannot be completed (too large, broken
+chunked framing, too slow) fails: whoever reads it gets the error, never a clean end, so a
+truncated body is never mistaken for a whole one.
 """
 
 from __future__ import annotations
@@ -13,13 +15,30 @@ from collections import deque
 from collections.abc import Callable
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyError(Exception):
+    """The body cannot be completed; ``status`` and ``code`` are what the client is answered."""
+
+    status = 400
+    code = "BAD_REQUEST"
+
+
+class BodyTooLarge(BodyError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class BodyMalformed(BodyError):
+    """Broken framing (a bad chunk size, a missing CRLF ...)."""
+
+
+class BodyTimeout(BodyError):
+    status = 408
+    code = "REQUEST_TIMEOUT"
 
 
 class BodyStream:
-    __slots__ = ("_buffered", "_chunks", "_on_drained", "_waiter", "complete", "high_water", "low_water",
-                 "received", "too_large")
+    __slots__ = ("_buffered", "_chunks", "_on_drained", "_waiter", "complete", "failure", "high_water",
+                 "low_water", "received")
 
     def __init__(self, on_drained: Callable[[], None], high_water: int = 256 * 1024) -> None:
         self._chunks: deque[bytes] = deque()
@@ -30,7 +49,11 @@ class BodyStream:
         self.low_water = high_water // 4
         self.received = 0
         self.complete = False
-        self.too_large = False
+        self.failure: BodyError | None = None
+
+    @property
+    def too_large(self) -> bool:
+        return isinstance(self.failure, BodyTooLarge)
 
     @property
     def over_high_water(self) -> bool:
@@ -46,8 +69,9 @@ class BodyStream:
         self.complete = True
         self._wake()
 
-    def fail_too_large(self) -> None:
-        self.too_large = True
+    def fail(self, error: BodyError) -> None:
+        if self.failure is None:
+            self.failure = error
         self._chunks.clear()
         self._buffered = 0
         self._wake()
@@ -59,8 +83,8 @@ class BodyStream:
     async def read(self) -> bytes | None:
         """The next chunk, or ``None`` at the end of the body."""
         while True:
-            if self.too_large:
-                raise BodyTooLarge
+            if self.failure is not None:
+                raise self.failure
             if self._chunks:
                 chunk = self._chunks.popleft()
                 before = self._buffered
@@ -86,7 +110,7 @@ class BodyStream:
         return data
 
     async def read_all(self) -> bytes:
-        if self.complete and not self.too_large:
+        if self.complete and self.failure is None:
             return self.take_all()
         parts: list[bytes] = []
         while (chunk := await self.read()) is not None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import orjson
 
 from pyiii.core.channels import EOF, Channel
-from pyiii.workers.http.body import BodyStream
+from pyiii.workers.http.body import BodyError, BodyStream
 from pyiii.workers.http.response import clean_headers
 from pyiii.workers.http.sink import Headers
 
@@ -31,16 +31,22 @@ async def fill_from_bytes(channel: Channel, data: bytes, offset: int, chunk_size
 
 
 async def fill_from_body(channel: Channel, body: BodyStream, chunk_size: int) -> None:
-    """Stream a request body into the channel; the queue's capacity is the backpressure."""
-    while (chunk := await body.read()) is not None:
-        for start in range(0, len(chunk), chunk_size):
-            await channel.queue.put(chunk[start:start + chunk_size])
+    """Stream a request body into the channel; the queue's capacity is the backpressure.
+
+    A body that fails (broken framing, too large, too slow) gets no EOF: the reader must not
+    take the part it received for the whole body. The server answers the client itself."""
+    try:
+        while (chunk := await body.read()) is not None:
+            for start in range(0, len(chunk), chunk_size):
+                await channel.queue.put(chunk[start:start + chunk_size])
+    except BodyError:
+        return
     await channel.queue.put(EOF)
 
 
 def start_filling(channel: Channel, body: BodyStream, raw: bytes | None, chunk_size: int) -> asyncio.Task[None] | None:
     """Write the request body into ``channel``; a task only when it cannot be done right now."""
-    if raw is None and body.complete and not body.too_large:
+    if raw is None and body.complete and body.failure is None:
         raw = body.take_all()
     if raw is not None:
         queued = put_now(channel, raw, chunk_size)

@@ -41,6 +41,17 @@ class HttpConfig(msgspec.Struct, forbid_unknown_fields=True):
     max_url_bytes: int = 8192
     #: Most header lines in one request; more get 431.
     max_headers: int = 128
+    #: Largest request head (request line + headers), counted as it arrives; more get 431.
+    max_header_bytes: int = 64 * 1024
+    #: Seconds from the first byte of a request head to its end; slower heads get 408.
+    header_timeout: float = 10.0
+    #: Seconds after the head for the whole body to arrive, plus one second for every
+    #: ``body_min_rate`` bytes received (Apache mod_reqtimeout's rule); slower bodies get 408.
+    body_timeout: float = 20.0
+    #: Bytes per second that earn a body one more second; 0 makes ``body_timeout`` a plain deadline.
+    body_min_rate: int = 500
+    #: Open connections on the port; past it, new ones are answered 503 and closed.
+    max_connections: int = 10_000
     #: An idle keep-alive connection is closed after this many seconds.
     keep_alive_timeout: float = 5.0
     #: Seconds ``stop()`` waits for in-flight requests before closing their connections.
@@ -49,3 +60,12 @@ class HttpConfig(msgspec.Struct, forbid_unknown_fields=True):
     channel_buffer: int = 64
     #: Request bodies are written to the request_body channel in pieces of at most this size.
     channel_chunk_bytes: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        # A zero or negative limit would silently mean "no limit" or "refuse everything".
+        for name in ("max_header_bytes", "header_timeout", "body_timeout", "max_connections", "max_body_bytes",
+                     "max_url_bytes", "max_headers", "keep_alive_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"iii-http {name} must be greater than 0")
+        if self.body_min_rate < 0:
+            raise ValueError("iii-http body_min_rate must be 0 (a plain deadline) or more")

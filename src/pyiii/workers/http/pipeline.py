@@ -45,6 +45,22 @@ def _trace_id(traceparent: str | None) -> str | None:
     return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
+def query_params(raw: str) -> dict[str, str | list[str]]:
+    """``a=1&b=2&b=3`` -> ``{"a": "1", "b": ["2", "3"]}``: a key given once is a string (what the
+    reference engine sends), a repeated key is the list of its values in order (the reference keeps
+    the last one only; Motia's ``query_params`` type is ``str | list[str]``)."""
+    out: dict[str, str | list[str]] = {}
+    for key, value in parse_qsl(raw, keep_blank_values=True):
+        seen = out.get(key)
+        if seen is None:
+            out[key] = value
+        elif isinstance(seen, list):
+            seen.append(value)
+        else:
+            out[key] = [seen, value]
+    return out
+
+
 class Responded(Exception):
     """A step answered the request itself (middleware respond, condition false, an error)."""
 
@@ -150,7 +166,7 @@ class Pipeline:
         """``deadline``: loop time the response must start by, when the caller did not put the
         whole step under a timeout (then every wait here must respect it)."""
         headers = request.headers
-        query = dict(parse_qsl(request.query, keep_blank_values=True)) if request.query else {}
+        query = query_params(request.query) if request.query else {}
         if self.global_middleware or route.middleware_ids:
             view = {"path_params": params, "query_params": query, "headers": headers, "method": request.method}
             for function_id in self.global_middleware:

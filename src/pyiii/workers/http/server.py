@@ -2,7 +2,8 @@
 
 Keep-alive, pipelining (one request at a time per connection, in order), TCP_NODELAY, read
 backpressure for request bodies, write backpressure for responses, protocol-level limits (URL,
-header count, body size) answered with the JSON error envelope, and a draining shutdown.
+head bytes, header count, body size, connections, how long a head or body may take) checked
+while reading and answered with the JSON error envelope, and a draining shutdown.
 The request pipeline itself is ``app(request, sink)``; this module knows nothing about routes.
 """
 
@@ -15,18 +16,21 @@ import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import httptools
 
-from pyiii.workers.http.body import BodyStream
+from pyiii.workers.http.body import BodyError, BodyMalformed, BodyStream, BodyTimeout, BodyTooLarge
 from pyiii.workers.http.request import Request
-from pyiii.workers.http.sink import ResponseSink
+from pyiii.workers.http.sink import ResponseSink, raw_error
 
 log = logging.getLogger("pyiii.http")
 access_log = logging.getLogger("pyiii.http.access")
 
 App = Callable[[Request, ResponseSink], Awaitable[None]]
+
+#: After an error answer, input is read and dropped this long before the socket is closed.
+LINGER_SECONDS = 1.0
 
 
 @dataclass(slots=True)
@@ -35,6 +39,22 @@ class ServerLimits:
     max_url_bytes: int
     max_headers: int
     keep_alive_timeout: float
+    max_header_bytes: int = 64 * 1024
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
+    body_min_rate: int = 500
+    max_connections: int = 10_000
+
+
+@dataclass(slots=True)
+class ServerCounters:
+    """What the edge refused since start (``iii-http::stats``)."""
+
+    refused_connections: int = 0
+    heads_too_large: int = 0
+    header_timeouts: int = 0
+    body_timeouts: int = 0
+    malformed_requests: int = 0
 
 
 class HttpServer:
@@ -42,14 +62,35 @@ class HttpServer:
         self.app = app
         self.limits = limits
         self.connections: set[HttpConnection] = set()
+        self.counters = ServerCounters()
         self.closing = False
         self._server: asyncio.AbstractServer | None = None
         self._all_closed = asyncio.Event()
+        self._full = False
+
+    def admit(self, conn: HttpConnection) -> bool:
+        """Count a new connection in, or refuse it when the port is at ``max_connections``."""
+        if len(self.connections) >= self.limits.max_connections:
+            self.counters.refused_connections += 1
+            if not self._full:
+                self._full = True
+                log.warning("iii-http: %d connections open (max_connections); refusing new ones",
+                            len(self.connections))
+            return False
+        if self._full:
+            self._full = False
+            log.info("iii-http: accepting connections again")
+        self.connections.add(conn)
+        return True
 
     def forget(self, conn: HttpConnection) -> None:
         self.connections.discard(conn)
         if self.closing and not self.connections:
             self._all_closed.set()
+
+    def stats(self) -> dict[str, int]:
+        return {"connections": len(self.connections), "max_connections": self.limits.max_connections,
+                **asdict(self.counters)}
 
     async def listen(self, host: str, port: int) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
@@ -76,6 +117,15 @@ class HttpServer:
 
 
 class HttpConnection(asyncio.Protocol):
+    """One client connection.
+
+    Every wait on the client has a deadline (one timer per connection, re-armed only when it
+    fires early): an idle keep-alive connection gets ``keep_alive_timeout``; a request head
+    ``header_timeout`` from its first byte, however the bytes trickle in; a body
+    ``body_timeout`` plus a second per ``body_min_rate`` bytes. Nothing is asked of the client
+    while its whole request is in and being answered, or while we paused reading (backpressure).
+    """
+
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.limits = server.limits
@@ -84,29 +134,50 @@ class HttpConnection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.client = ""
         self.closing = False
+        #: The input can no longer be parsed (error answered, or refused): drop what still arrives.
+        self._broken = False
         # Parsing state of the request being read.
         self._url = bytearray()
         self._headers: list[tuple[bytes, bytes]] = []
         self._parsing: Request | None = None
         self._rejected: tuple[int, str, str] | None = None
         self._discard_body = False
+        #: Waiting for (or reading) a request head; its bytes so far and when the first came.
+        self._in_head = True
+        self._head_bytes = 0
+        self._head_since = 0.0
+        #: Body clock: bytes seen (kept or discarded), and the time and count the rate runs from.
+        self._body_seen = 0
+        self._body_base = 0
+        self._body_since = 0.0
         # The request being answered, and those pipelined behind it.
         self._cycle: asyncio.Task[None] | None = None
+        #: the client half-closed after whole requests: answer them, then close
+        self._client_eof = False
         self._sink: ResponseSink | None = None
         self._current: Request | None = None
         self._queue: deque[tuple[Request, tuple[int, str, str] | None]] = deque()
+        #: Written after the in-flight response, then the connection closes.
+        self._final_error: tuple[int, str, str] | None = None
         self._paused_for_body = False
         self._reading_paused = False
         self._write_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
-        self._idle_timer: asyncio.TimerHandle | None = None
-        #: loop time the connection went idle; None while a request is being read or answered
-        self._idle_since: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        #: loop time the connection went idle (waiting for the next request)
+        self._idle_since = 0.0
 
     # ------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not subclasses
+        if not self.server.admit(self):
+            self._broken = True
+            self.write(raw_error(503, "TOO_MANY_CONNECTIONS",
+                                 f"More than {self.limits.max_connections} connections open"))
+            transport.close()
+            return
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             with contextlib.suppress(OSError):
@@ -114,30 +185,70 @@ class HttpConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.client = f"{peer[0]}:{peer[1]}"
-        self.server.connections.add(self)
-        self._arm_idle_timer()
+        self._idle_since = self.loop.time()
+        self._watch()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server.forget(self)
-        self._stop_idle_timer()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._cycle is not None and not self._cycle.done():
             self._cycle.cancel()
         if self._write_waiter is not None and not self._write_waiter.done():
             self._write_waiter.set_exception(ConnectionError("client disconnected"))
         self.transport = None
 
-    def data_received(self, data: bytes) -> None:
-        self._cancel_idle_timer()
+    def eof_received(self) -> bool:
+        """The client half-closed (``printf … | nc -N``). Requests it sent whole are still
+        answered, then the connection closes; a request cut short is dropped with it."""
+        if self._parsing is None and (self._cycle is not None or self._queue):
+            self._client_eof = True
+            return True  # keep the transport open for writing the answers
+        return False
+
+    def data_received(self, data: bytes | memoryview) -> None:
+        if self._broken:
+            return
+        if self._in_head:
+            # The head is counted in raw bytes before the parser sees them: httptools buffers a
+            # header value whole before calling on_header, so counting there would be too late.
+            if self._head_bytes == 0:
+                self._head_since = self.loop.time()
+            room = self.limits.max_header_bytes - self._head_bytes
+            if len(data) > room:
+                self._feed_bounded(memoryview(data), room)
+                return
+            self._head_bytes += len(data)
+        self._feed(data)
+        self._watch()
+
+    def _feed_bounded(self, data: memoryview, room: int) -> None:
+        """Feed no more head than the limit allows; the rest only if the head ended within it."""
+        self._head_bytes += room
+        self._feed(data[:room])
+        if self._broken:
+            return
+        if self._in_head and self._head_bytes >= self.limits.max_header_bytes:
+            self.server.counters.heads_too_large += 1
+            self._fail(431, "HEADERS_TOO_LARGE", f"Request head larger than {self.limits.max_header_bytes} bytes")
+            return
+        self.data_received(data[room:])
+
+    def _feed(self, data: bytes | memoryview) -> None:
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._protocol_error(400, "BAD_REQUEST", "Protocol upgrades are not supported here")
+            self._upgrade_refused()
         except httptools.HttpParserError as exc:
-            self._protocol_error(400, "BAD_REQUEST", f"Malformed HTTP request: {exc}")
-        if self._rejected is not None and self._parsing is None:
+            if not self._broken:  # else a callback already failed the request and said why
+                self.server.counters.malformed_requests += 1
+                self._fail(400, "BAD_REQUEST", f"Malformed HTTP request: {exc}")
+        if self._rejected is not None and not self._broken:
+            # A limit crossed before the head was complete: answer now, not when it ends.
             status, code, message = self._rejected
-            self._protocol_error(status, code, message)
+            self._fail(status, code, message)
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -169,6 +280,10 @@ class HttpConnection(asyncio.Protocol):
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._head_bytes = 0
+        self._body_seen = self._body_base = 0
+        self._body_since = self.loop.time()
         headers: dict[str, str] = {}
         for raw_name, raw_value in self._headers:
             try:
@@ -176,7 +291,7 @@ class HttpConnection(asyncio.Protocol):
             except UnicodeDecodeError:
                 value = ""
             headers[raw_name.decode("latin-1").lower()] = value
-        rejected = self._rejected
+        rejected, self._rejected = self._rejected, None
         path, query = "/", ""
         if rejected is None:
             try:
@@ -208,22 +323,23 @@ class HttpConnection(asyncio.Protocol):
         self._parsing = request
         self._discard_body = rejected is not None
         if self._cycle is None:
+            # A task, so the handler starts only after this read is parsed: a body whose framing
+            # breaks in the same read fails the request before anything ran.
             self._start_cycle(request, rejected)
         else:
             self._queue.append((request, rejected))
             self._set_reading()
 
     def on_body(self, chunk: bytes) -> None:
+        self._body_seen += len(chunk)
         request = self._parsing
         if request is None or self._discard_body:
             return
         body = request.body
         if body.received + len(chunk) > self.limits.max_body_bytes:
-            body.fail_too_large()
-            self._discard_body = True
-            if request is self._current:
-                self._body_too_large()
-            return
+            self._fail(413, "PAYLOAD_TOO_LARGE", f"Request body larger than {self.limits.max_body_bytes} bytes",
+                       BodyTooLarge)
+            raise _StopParsing
         body.feed(chunk)
         if body.over_high_water and not self._paused_for_body:
             self._paused_for_body = True
@@ -233,6 +349,7 @@ class HttpConnection(asyncio.Protocol):
         if self._parsing is not None:
             self._parsing.body.finish()
         self._parsing = None
+        self._in_head = True
 
     # ------------------------------------------------------------ request cycles
 
@@ -244,16 +361,17 @@ class HttpConnection(asyncio.Protocol):
     async def _run_cycle(self, request: Request, sink: ResponseSink, rejected: tuple[int, str, str] | None) -> None:
         started = time.perf_counter()
         try:
-            if rejected is not None or request.body.too_large:
-                status, code, message = rejected or (413, "PAYLOAD_TOO_LARGE",
-                                                     f"Request body larger than {self.limits.max_body_bytes} bytes")
+            failure = request.body.failure
+            if failure is not None and rejected is None:
+                rejected = (failure.status, failure.code, str(failure))
+            if rejected is not None:
                 sink.close_after = True
-                sink.send_error(status, code, message)
+                sink.send_error(*rejected)
             else:
                 await self.server.app(request, sink)
         except asyncio.CancelledError:
             if self.transport is None or not self.closing:
-                return  # connection gone, or _body_too_large took over
+                return  # connection gone, or _abort_current took over
             raise
         except Exception:
             log.exception("HTTP pipeline failed on %s %s", request.method, request.path)
@@ -274,8 +392,15 @@ class HttpConnection(asyncio.Protocol):
             return
         if not sink.finished:
             sink.close_after = True
-        if sink.close_after or self.closing or request.body.too_large:
-            self.transport.close()
+        if self._final_error is not None:
+            self.write(raw_error(*self._final_error))
+            self._close_softly()
+            return
+        if sink.close_after or self.closing or request.body.failure is not None:
+            if self._parsing is not None:
+                self._close_softly()  # its body is still arriving: do not reset the answer away
+            else:
+                self.transport.close()
             return
         if not request.body.complete:
             # The handler did not read all of the body: drop the rest as it arrives.
@@ -287,35 +412,76 @@ class HttpConnection(asyncio.Protocol):
             self._set_reading()
             self._start_cycle(next_request, rejected)
             return
-        self._set_reading()
-        self._arm_idle_timer()
-
-    def _body_too_large(self) -> None:
-        """A body without (or lying about) a length crossed the limit mid-request."""
-        sink = self._sink
-        if self._cycle is not None:
-            self._cycle.cancel()
-            self._cycle = None
-        if sink is not None and not sink.started:
-            sink.close_after = True
-            sink.send_error(413, "PAYLOAD_TOO_LARGE", f"Request body larger than {self.limits.max_body_bytes} bytes")
-        if self.transport is not None:
+        if self._client_eof:
             self.transport.close()
-
-    def _protocol_error(self, status: int, code: str, message: str) -> None:
-        if self.transport is None:
             return
-        if self._cycle is None:
-            body = (f'{{"error":{{"code":"{code}","message":"{message}"}}}}').encode()
-            from pyiii.workers.http.sink import status_line
+        self._set_reading()
+        self._idle_since = self.loop.time()
+        self._watch()
 
-            head = (f"{status_line(status)}content-type: application/json\r\ncontent-length: {len(body)}\r\n"
-                    "connection: close\r\n\r\n").encode()
-            self.transport.write(head + body)
-            self.transport.close()
+    def _fail(self, status: int, code: str, message: str, body_error: type[BodyError] = BodyMalformed) -> None:
+        """The input cannot go on: answer ``status`` (now, or after the response in flight) and close.
+
+        A request whose body broke fails its body stream, so no reader takes a truncated body for
+        a whole one; if it is the one being answered, its handler is cancelled (or never starts)."""
+        if self.transport is None or self._broken:
+            return
+        self._broken = True
+        self._in_head = False
+        request, self._parsing = self._parsing, None
+        if request is not None:
+            request.body.fail(body_error(message))
+            if request is self._current:
+                self._abort_current(status, code, message)
+                return
+            if not any(queued is request for queued, _ in self._queue):
+                self._close_softly()  # it was answered already; nothing more to say
+                return
+        if self._cycle is None:
+            self.write(raw_error(status, code, message))
+            self._close_softly()
         else:
             # Answer the request in flight first; then this connection ends.
             self.closing = True
+            self._final_error = (status, code, message)
+
+    def _abort_current(self, status: int, code: str, message: str) -> None:
+        sink = self._sink
+        if self._cycle is not None:
+            self._cycle.cancel()
+        self._cycle = self._current = self._sink = None
+        if sink is not None and not sink.started:
+            sink.close_after = True
+            sink.send_error(status, code, message)
+        self._close_softly()
+
+    def _upgrade_refused(self) -> None:
+        self._broken = True
+        if self._cycle is None:
+            self.write(raw_error(400, "BAD_REQUEST", "Protocol upgrades are not supported here"))
+            self._close_softly()
+        else:
+            self.closing = True  # the upgrade request itself is answered normally, then we close
+
+    def _close_softly(self) -> None:
+        """Close after an error answer without losing it: closing a socket that still has unread
+        input resets the connection, and the client may never read the answer. So stop writing,
+        drop what still arrives for a moment, then close."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self._broken = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, transport.close)
 
     # ------------------------------------------------------------ helpers for the sink
 
@@ -338,7 +504,7 @@ class HttpConnection(asyncio.Protocol):
             self._set_reading()
 
     def _set_reading(self) -> None:
-        if self.transport is None:
+        if self.transport is None or self._broken:
             return
         want_pause = self._paused_for_body or bool(self._queue)
         if want_pause and not self._reading_paused:
@@ -347,35 +513,59 @@ class HttpConnection(asyncio.Protocol):
         elif not want_pause and self._reading_paused:
             self._reading_paused = False
             self.transport.resume_reading()
+            # The client could not send while we did not read: its clocks start again.
+            self._body_since = self._head_since = self.loop.time()
+            self._body_base = self._body_seen
+            self._watch()
 
-    def _arm_idle_timer(self) -> None:
-        # One timer per connection, re-armed only when it fires early: a keep-alive connection
-        # does not pay a call_later + cancel per request.
-        self._idle_since = self.loop.time()
-        if self._idle_timer is None:
-            self._idle_timer = self.loop.call_at(self._idle_since + self.limits.keep_alive_timeout,
-                                                 self._idle_timeout)
+    # ------------------------------------------------------------ deadlines
 
-    def _cancel_idle_timer(self) -> None:
-        self._idle_since = None
+    def _deadline(self) -> float | None:
+        """When the client must have sent what we wait for now; None when we wait on nothing."""
+        limits = self.limits
+        if self._reading_paused:
+            return None  # we stopped reading, not the client
+        if self._parsing is not None:  # a body is arriving
+            earned = (self._body_seen - self._body_base) / limits.body_min_rate if limits.body_min_rate else 0.0
+            return self._body_since + limits.body_timeout + earned
+        if self._in_head and self._head_bytes:
+            return self._head_since + limits.header_timeout
+        if self._cycle is None and self._in_head:
+            return self._idle_since + limits.keep_alive_timeout
+        return None  # answering; the pipeline has its own deadline
 
-    def _stop_idle_timer(self) -> None:
-        self._idle_since = None
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-
-    def _idle_timeout(self) -> None:
-        self._idle_timer = None
-        since = self._idle_since
-        if since is None:
-            return  # busy; the next idle period arms it again
-        deadline = since + self.limits.keep_alive_timeout
-        if self.loop.time() < deadline:
-            self._idle_timer = self.loop.call_at(deadline, self._idle_timeout)
+    def _watch(self) -> None:
+        """Make sure the timer fires no later than the current deadline."""
+        deadline = self._deadline()
+        if deadline is None or self._broken:
             return
-        if self._cycle is None and self._parsing is None and self.transport is not None:
-            self.transport.close()
+        if self._timer is not None:
+            if self._timer_at <= deadline:
+                return  # it fires first and re-arms itself
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.transport is None or self._broken:
+            return
+        deadline = self._deadline()
+        if deadline is None:
+            return  # busy; the next wait on the client arms it again
+        if self.loop.time() < deadline:
+            self._timer_at = deadline
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+            return
+        counters = self.server.counters
+        if self._parsing is not None:
+            counters.body_timeouts += 1
+            self._fail(408, "REQUEST_TIMEOUT", "Request body not received in time", BodyTimeout)
+        elif self._in_head and self._head_bytes:
+            counters.header_timeouts += 1
+            self._fail(408, "REQUEST_TIMEOUT", f"Request head not received within {self.limits.header_timeout} s")
+        else:
+            self.transport.close()  # idle keep-alive connection
 
     def close_when_idle(self) -> None:
         self.closing = True
@@ -385,3 +575,7 @@ class HttpConnection(asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
+
+
+class _StopParsing(Exception):
+    """Raised from a parser callback once the request failed: the parser must not go on."""

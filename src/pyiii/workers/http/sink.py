@@ -32,6 +32,13 @@ def error_body(code: str, message: str, error_id: str | None = None, **extra: ob
     return orjson.dumps({"error": error, **extra})
 
 
+def raw_error(status: int, code: str, message: str) -> bytes:
+    """A whole error response that closes the connection, for when no request can carry it."""
+    body = error_body(code, message)
+    return (f"{status_line(status)}content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n").encode() + body
+
+
 class ResponseSink:
     __slots__ = ("_chunked", "_conn", "_head_only", "body_bytes", "close_after", "extra_headers", "finished",
                  "request", "started", "status")

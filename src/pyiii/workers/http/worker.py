@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from pyiii.core.errors import TriggerRegistrationError
+from pyiii.core.functions import CallContext
 from pyiii.core.triggers import Binding
 from pyiii.workers.base import BuiltinWorker
 from pyiii.workers.http.config import HttpConfig
@@ -41,11 +42,17 @@ class HttpWorker(BuiltinWorker):
         super().__init__(*args, **kwargs)
         self.router = Router()
         self.pipeline = Pipeline(self.engine, self.router, self.config)
+        c = self.config
         self.server = HttpServer(self.pipeline, ServerLimits(
-            max_body_bytes=self.config.max_body_bytes,
-            max_url_bytes=self.config.max_url_bytes,
-            max_headers=self.config.max_headers,
-            keep_alive_timeout=self.config.keep_alive_timeout,
+            max_body_bytes=c.max_body_bytes,
+            max_url_bytes=c.max_url_bytes,
+            max_headers=c.max_headers,
+            keep_alive_timeout=c.keep_alive_timeout,
+            max_header_bytes=c.max_header_bytes,
+            header_timeout=c.header_timeout,
+            body_timeout=c.body_timeout,
+            body_min_rate=c.body_min_rate,
+            max_connections=c.max_connections,
         ))
         self.address: tuple[str, int] | None = None
         self._drained = False
@@ -53,11 +60,16 @@ class HttpWorker(BuiltinWorker):
     async def start(self) -> None:
         self.address = await self.server.listen(self.config.host, self.config.port)
         self.engine.before_shutdown.append(self._drain)
+        self.engine.register_function(f"{self.entry_id}::stats", self._stats, worker=self.entry_id,
+                                      description="Open connections and what the HTTP edge refused since start")
         await self.engine.register_trigger_type(
             "http", self, description="HTTP route -> function", trigger_request_format=TRIGGER_CONFIG_SCHEMA,
             worker=self.entry_id, binding_key=route_key,
         )
         log.info("iii-http listening on http://%s:%d", *self.address)
+
+    async def _stats(self, data: Any, ctx: CallContext) -> Any:
+        return self.server.stats()
 
     async def _drain(self, grace: float) -> None:
         """Engine shutdown: stop accepting and finish in-flight requests while workers are up."""

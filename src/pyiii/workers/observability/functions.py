@@ -215,20 +215,35 @@ class Functions:
         def part(on: bool, details: dict[str, Any]) -> dict[str, Any]:
             return {"status": "healthy" if on else "disabled", "details": details}
 
+        # The servers the engine's adapters depend on (the checks /readyz uses, same cache).
+        adapters = await self.engine.health.report()
+        components = {
+            "otel": part(s.enabled, {"exporter": s.exporter, "endpoint": s.endpoint,
+                                     "sampling_ratio": s.sampling_ratio, "service_name": s.service_name}),
+            "metrics": part(s.metrics_enabled, {"exporter": s.metrics_exporter,
+                                                "sdk_points": len(self.w.metrics.sdk_points)}),
+            "logs": part(s.logs_enabled, {"exporter": s.logs_exporter, "stored": stats.get("logs", 0)}),
+            "spans": part(self.w.keeps_spans, {**stats, "rejected_frames": self.w.rejected_frames,
+                                               "sampled_out": self.w.dropped_spans}),
+        }
+        http = await self._http_edge()
+        if http is not None:  # the HTTP port's connection count and what its limits refused
+            components["http"] = part(True, http)
         return {
-            "status": "healthy",
-            "components": {
-                "otel": part(s.enabled, {"exporter": s.exporter, "endpoint": s.endpoint,
-                                         "sampling_ratio": s.sampling_ratio, "service_name": s.service_name}),
-                "metrics": part(s.metrics_enabled, {"exporter": s.metrics_exporter,
-                                                    "sdk_points": len(self.w.metrics.sdk_points)}),
-                "logs": part(s.logs_enabled, {"exporter": s.logs_exporter, "stored": stats.get("logs", 0)}),
-                "spans": part(self.w.keeps_spans, {**stats, "rejected_frames": self.w.rejected_frames,
-                                                   "sampled_out": self.w.dropped_spans}),
-            },
+            "status": "healthy" if all(a.ok for a in adapters.values()) else "unhealthy",
+            "adapters": [{"name": name, **a.to_json()} for name, a in adapters.items()],
+            "components": components,
             "timestamp": _now_ms(),
             "version": self.engine.version,
         }
+
+    async def _http_edge(self) -> dict[str, Any] | None:
+        """iii-http's own counters (served by its ``iii-http::stats``), or None without iii-http."""
+        try:
+            stats = await self.engine.call("iii-http::stats", {}, timeout=1.0)
+        except Exception:  # no iii-http in this engine, or it did not answer: nothing to report
+            return None
+        return stats if isinstance(stats, dict) else None
 
     async def alerts_list(self, data: Any, ctx: CallContext) -> Any:
         listing = self.w.alerts.listing()

@@ -16,6 +16,10 @@ _SKIPPED_LOGGERS = ("pyiii.observability", "opentelemetry", "grpc", "urllib3")
 _busy = threading.local()
 
 
+def _id(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def severity(levelno: int) -> tuple[int, str]:
     for level, number, text in _SEVERITY:
         if levelno >= level:
@@ -49,8 +53,9 @@ class StoreHandler(logging.Handler):
                 "severity_text": text,
                 "body": record.getMessage(),
                 "attributes": attributes,
-                "trace_id": None,
-                "span_id": None,
+                # A record may name its trace: logging.log(..., extra={"trace_id": …, "span_id": …}).
+                "trace_id": _id(getattr(record, "trace_id", None)),
+                "span_id": _id(getattr(record, "span_id", None)),
                 "resource": {"service.name": self.service_name},
                 "service_name": self.service_name,
                 "instrumentation_scope_name": record.name,

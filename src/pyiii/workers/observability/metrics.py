@@ -32,6 +32,12 @@ WORKER_GAUGES = {
 WORKER_GAUGE_TTL_MS = 120_000
 #: Rollup levels: bucket width in seconds, buckets kept.
 ROLLUP_LEVELS = ((60, 180), (300, 288), (3600, 168))
+#: Latest durations kept per function for its p50/p99 (pyiii; the reference has totals only).
+FUNCTION_SAMPLES = 512
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3) if ordered else 0.0
 
 
 @dataclass(slots=True)
@@ -41,14 +47,18 @@ class FunctionCounters:
     error: int = 0
     total_seconds: float = 0.0
     max_seconds: float = 0.0
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=FUNCTION_SAMPLES))
 
     def as_dict(self) -> dict[str, Any]:
+        ordered = sorted(self.recent)
         return {
             "total": self.total,
             "success": self.success,
             "error": self.error,
             "avg_duration_ms": round(self.total_seconds / self.total * 1000, 3) if self.total else 0.0,
             "max_duration_ms": round(self.max_seconds * 1000, 3),
+            "p50_duration_ms": _percentile(ordered, 0.50),
+            "p99_duration_ms": _percentile(ordered, 0.99),
         }
 
 
@@ -85,6 +95,7 @@ class EngineMetrics:
             if len(self.by_function) >= self.max_tracked_functions:
                 function_id = OTHER_FUNCTIONS
             counters = self.by_function.setdefault(function_id, FunctionCounters())
+        counters.recent.append(seconds)
         for c in (counters, self.totals):
             c.total += 1
             if error_code is None:

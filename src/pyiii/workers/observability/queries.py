@@ -128,12 +128,20 @@ def trace_tags(spans: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _matches(span: dict[str, Any], a: TraceListArgs) -> bool:
+def trace_status(spans: list[dict[str, Any]], root: dict[str, Any]) -> str:
+    """A trace's status: ``error`` when any of its spans failed (a handler deep in the trace
+    fails while the HTTP root span is ok), else its root span's."""
+    if any(s.get("status") == "error" for s in spans):
+        return "error"
+    return str(root.get("status") or "unset")
+
+
+def _matches(span: dict[str, Any], a: TraceListArgs, status: str | None = None) -> bool:
     if a.service_name and a.service_name.lower() not in (span.get("service_name") or "").lower():
         return False
     if a.name and a.name.lower() not in (span.get("name") or "").lower():
         return False
-    if a.status and a.status.lower() not in (span.get("status") or "").lower():
+    if a.status and a.status.lower() not in (status or span.get("status") or "").lower():
         return False
     if a.min_duration_ms is not None or a.max_duration_ms is not None:
         d = duration_ms(span)
@@ -172,7 +180,10 @@ _SORT_KEYS: dict[str, Any] = {
 def list_traces(spans: list[dict[str, Any]], a: TraceListArgs) -> dict[str, Any]:
     traces = by_trace(spans)
     candidates = spans if a.search_all_spans else [r for t in traces.values() for r in roots_of(t)]
-    selected = [s for s in candidates if _matches(s, a)]
+    if a.search_all_spans:
+        selected = [s for s in candidates if _matches(s, a)]
+    else:  # a trace's status is that of all its spans, not of its root only
+        selected = [s for s in candidates if _matches(s, a, trace_status(traces[s["trace_id"]], s))]
     key = _SORT_KEYS.get(a.sort_by, _SORT_KEYS["start_time"])
     selected.sort(key=key, reverse=a.sort_order.lower() == "desc")
     offset, limit = max(0, a.offset), max(0, a.limit)

@@ -51,6 +51,8 @@ class PubsubWorker(BuiltinWorker):
 
     async def start(self) -> None:
         await self.adapter.start(self._deliver)
+        if self.adapter.remote_kind is not None:  # a server that can go away: /readyz reports it
+            self.engine.health_checks[f"{self.entry_id}:{self.adapter.remote_kind}"] = self.adapter.ping
         self.engine.register_function("publish", self._publish, worker=self.entry_id,
                                       description="Broadcast {topic, data} to every subscriber")
         await self.engine.register_trigger_type("subscribe", self, worker=self.kind,

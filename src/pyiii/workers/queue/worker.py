@@ -40,6 +40,8 @@ class QueueWorker(BuiltinWorker):
         cfg: QueueWorkerConfig = self.config
         adapter = adapters.build(cfg.adapter, self.context.data_dir)
         await adapter.start()
+        if adapter.remote_kind is not None:  # a server that can go away: /readyz reports it
+            self.engine.health_checks[f"{self.entry_id}:{adapter.remote_kind}"] = adapter.ping
         rt = self.rt = QueueRuntime(self.engine, adapter, cfg)
         rt.named = {name: named_policy(q, cfg) for name, q in cfg.queue_configs.items()}
         publisher, inspector = Publisher(rt), Inspector(rt)

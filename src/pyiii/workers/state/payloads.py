@@ -30,6 +30,17 @@ class ScopeArgs(msgspec.Struct):
     scope: str
 
 
+class ListEntriesArgs(msgspec.Struct):
+    """``state::list_entries`` (pyiii): one page of a scope's keys with their values."""
+
+    scope: str
+    limit: int = 100
+    #: ``next_cursor`` of the previous page; omitted or null for the first page.
+    cursor: str | None = None
+    #: pyiii: case-insensitive text a key or its JSON value must contain.
+    search: str | None = None
+
+
 class TriggerConfig(msgspec.Struct):
     """``state`` trigger config: exact-match filters, omitted = any."""
 

@@ -16,12 +16,14 @@ from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.state.config import StateConfig
-from pyiii.workers.state.payloads import ScopeArgs, ScopeKey, SetArgs, UpdateArgs
+from pyiii.workers.state.payloads import ListEntriesArgs, ScopeArgs, ScopeKey, SetArgs, UpdateArgs
 from pyiii.workers.state.triggers import StateTriggers
 
 log = logging.getLogger("pyiii.state")
 
 VALUE_TOO_LARGE = "VALUE_TOO_LARGE"
+#: Largest page ``state::list_entries`` returns.
+MAX_ENTRIES_PAGE = 1000
 
 
 class _ValueTooLarge(Exception):
@@ -44,6 +46,8 @@ class StateWorker(BuiltinWorker):
 
     async def start(self) -> None:
         await self.store.open()
+        if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
+            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
         reg = partial(self.engine.register_function, worker=self.entry_id)
         reg("state::set", self._set, input_type=SetArgs, description="Store a value under scope/key")
         reg("state::get", self._get, input_type=ScopeKey, description="Read the value under scope/key")
@@ -52,6 +56,8 @@ class StateWorker(BuiltinWorker):
             description="Apply update operations to scope/key atomically")
         reg("state::list", self._list, input_type=ScopeArgs, description="Every value of a scope")
         reg("state::list_groups", self._list_groups, description="Every scope holding a value")
+        reg("state::list_entries", self._list_entries, input_type=ListEntriesArgs,
+            description="pyiii: one page of a scope's keys with their values")
         await self.engine.register_trigger_type(
             "state", self.triggers, worker=self.entry_id,
             description="Fires when a state value is created, updated or deleted",
@@ -130,6 +136,25 @@ class StateWorker(BuiltinWorker):
             return await self.store.values(a.scope)
         except KvError as exc:
             raise FunctionError("LIST_ERROR", str(exc)) from None
+
+    async def _list_entries(self, a: ListEntriesArgs, ctx: CallContext) -> Any:
+        limit = min(max(a.limit, 1), MAX_ENTRIES_PAGE)
+        try:
+            offset = max(int(a.cursor), 0) if a.cursor else 0
+        except ValueError:
+            raise FunctionError(E.DESERIALIZATION_ERROR, f"{ctx.function_id}: cursor {a.cursor!r} is not one "
+                                "this function returned") from None
+        try:
+            entries = await self.store.entries(a.scope)
+        except KvError as exc:
+            raise FunctionError("LIST_ERROR", str(exc)) from None
+        if a.search:
+            needle = a.search.lower()
+            entries = [(k, v) for k, v in entries if needle in k.lower() or needle in encode(v).decode().lower()]
+        page = entries[offset:offset + limit]
+        end = offset + len(page)
+        return {"entries": [{"key": k, "value": v} for k, v in page], "total": len(entries),
+                "next_cursor": str(end) if end < len(entries) else None}
 
     async def _list_groups(self, data: Any, ctx: CallContext) -> Any:
         try:

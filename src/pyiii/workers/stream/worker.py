@@ -67,6 +67,8 @@ class StreamWorker(BuiltinWorker):
         if renamed:
             log.warning("iii-stream: %d group table(s) of the old `<stream>:<group>` layout renamed in %s",
                         renamed, self.store.description)
+        if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
+            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
         self.bus.listen(self.hub.dispatch)
         await self.bus.start()
         reg = partial(self.engine.register_function, worker=self.entry_id)

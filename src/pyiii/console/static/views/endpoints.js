@@ -13,8 +13,8 @@ export default {
       name: 'endpoints',
       columns: [
         { title: 'Method', render: (r) => badge(r.method, `m-${r.method.toLowerCase()}`) },
-        { title: 'Path', render: (r) => h('code', r.path) },
-        { title: 'Function', render: (r) => h('code.muted', r.function_id) },
+        { title: 'Path', className: 'nowrap', render: (r) => h('code', r.path) },
+        { title: 'Function', className: 'clip-cell', render: (r) => h('code.muted.clip', { title: r.function_id }, r.function_id) },
       ],
       onSelect: (r) => open(r),
     })

@@ -2,7 +2,9 @@
 import { api, clear, h } from '../lib.js'
 
 const NS = 'http://www.w3.org/2000/svg'
-const W = 230, H = 70, GAP_X = 90, GAP_Y = 28, PAD = 24
+const W = 230, H = 70, GAP_Y = 28, PAD = 24
+const LABEL_MAX = 40 // characters of an edge label; longer topics are cut (whole in the tooltip)
+const CHAR_W = 6.6 // px per character of an 11px label
 
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(NS, tag)
@@ -12,7 +14,16 @@ function s(tag, attrs = {}, ...children) {
 }
 
 /** Layered layout: a node's column is its longest path from a source (cycles are cut). */
+function labelOf(topic) { return topic.length > LABEL_MAX ? topic.slice(0, LABEL_MAX - 1) + '…' : topic }
+
+/** Columns are spaced so the longest edge label fits between them (labels used to be cut by nodes). */
+function gapFor(flow) {
+  const longest = Math.max(0, ...flow.edges.map((e) => labelOf(e.topic ?? '').length))
+  return Math.max(90, Math.ceil(longest * CHAR_W) + 36)
+}
+
 function layout(flow) {
+  const GAP_X = gapFor(flow)
   const rank = new Map(flow.nodes.map((n) => [n.id, 0]))
   for (let pass = 0; pass < flow.nodes.length; pass++) {
     let changed = false
@@ -31,8 +42,10 @@ function layout(flow) {
   columns.forEach((col, x) => col.sort(order)
     .forEach((n, y) => pos.set(n.id, { x: PAD + x * (W + GAP_X), y: PAD + y * (H + GAP_Y) })))
   const width = PAD * 2 + columns.length * (W + GAP_X) - GAP_X
-  const height = PAD * 2 + Math.max(1, ...columns.map((c) => c.length)) * (H + GAP_Y) - GAP_Y
-  return { pos, width, height }
+  // a backward edge curves up to 80 px below its nodes, with its label: leave room for it
+  const back = flow.edges.some((e) => e.from !== e.to && rank.get(e.to) <= rank.get(e.from))
+  const height = PAD * 2 + Math.max(1, ...columns.map((c) => c.length)) * (H + GAP_Y) - GAP_Y + (back ? 80 : 0)
+  return { pos, width, height, gap: GAP_X }
 }
 
 function triggerSummary(node) {
@@ -43,6 +56,7 @@ function triggerSummary(node) {
 
 function drawFlow(flow, onPick) {
   const { pos, width, height } = layout(flow)
+  const labels = []
   const svg = s('svg', { class: 'flow', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `flow ${flow.id}` })
   svg.append(s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
     s('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }))))
@@ -55,8 +69,8 @@ function drawFlow(flow, onPick) {
     const d = back ? `M ${x1} ${y1} C ${x1 + 60} ${y1 + 80}, ${x2 - 60} ${y2 + 80}, ${x2} ${y2}`
       : `M ${x1} ${y1} C ${x1 + dx} ${y1}, ${x2 - dx} ${y2}, ${x2} ${y2}`
     svg.append(s('path', { d, class: `edge${e.virtual ? ' virtual' : ''}`, 'marker-end': 'url(#arrow)', 'data-topic': e.topic }))
-    const lx = (x1 + x2) / 2, ly = (y1 + y2) / 2 - 6 - (i % 2) * 12 + (back ? 60 : 0)
-    svg.append(s('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': 'middle' }, e.topic))
+    const lx = (x1 + x2) / 2, ly = Math.max(12, (y1 + y2) / 2 - 6 - (i % 2) * 12 + (back ? 60 : 0))
+    labels.push(s('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': 'middle', 'data-label': e.topic }, labelOf(e.topic), s('title', {}, e.topic)))
   })
   for (const n of flow.nodes) {
     const p = pos.get(n.id)
@@ -70,6 +84,7 @@ function drawFlow(flow, onPick) {
     g.addEventListener('click', () => onPick(n))
     svg.append(g)
   }
+  svg.append(...labels) // on top of the nodes: a label is never hidden behind a box
   return svg
 }
 

@@ -1,5 +1,5 @@
 // Functions: every registered function with invocation counts; invoke one with a JSON payload.
-import { api, badge, clear, exampleFor, fmt, h, jsonEditor, pagedTable } from '../lib.js'
+import { api, badge, clear, clip, exampleFor, fmt, h, jsonEditor, pagedTable } from '../lib.js'
 
 export default {
   id: 'functions', title: 'Functions', key: 'f', icon: 'ƒ',
@@ -11,12 +11,12 @@ export default {
     const table = pagedTable({
       name: 'functions',
       columns: [
-        { title: 'Function', render: (f) => h('code', f.function_id) },
-        { title: 'Worker', render: (f) => f.worker_name ?? '–' },
+        { title: 'Function', className: 'clip-cell', render: (f) => clip(f.function_id, { tag: 'code' }) },
+        { title: 'Worker', className: 'nowrap', render: (f) => f.worker_name ?? '–' },
         { title: 'Calls', className: 'num', render: (f) => fmt.num(f.invocations) },
         { title: 'Errors', className: 'num', render: (f) => f.errors ? badge(fmt.num(f.errors), 'bad') : '0' },
         { title: 'Avg', className: 'num', render: (f) => fmt.ms(f.avg_ms) },
-        { title: 'Description', render: (f) => h('span.muted', fmt.short(f.description ?? '', 60)) },
+        { title: 'Description', className: 'clip-cell', render: (f) => h('span.muted', clip(f.description ?? '')) },
       ],
       onSelect: (f) => open(f.function_id),
     })

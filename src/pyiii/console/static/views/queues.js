@@ -1,5 +1,5 @@
 // Queues: depth and in-flight per topic; dead letters with redrive (one or all) and discard.
-import { api, badge, clear, fmt, h, pagedTable, toast } from '../lib.js'
+import { api, badge, clear, clip, fmt, h, pagedTable, shortId, toast } from '../lib.js'
 
 const DLQ_PAGE = 50
 
@@ -15,7 +15,7 @@ export default {
     const topics = pagedTable({
       name: 'queues',
       columns: [
-        { title: 'Topic', render: (t) => h('code', t.name) },
+        { title: 'Topic', className: 'nowrap', render: (t) => h('code', t.name) },
         { title: 'Broker', render: (t) => badge(t.broker_type ?? '–') },
         { title: 'Subscribers', className: 'num', render: (t) => t.subscriber_count ?? t.stats?.consumer_count ?? 0 },
         { title: 'Depth', className: 'num', render: (t) => fmt.num(t.stats?.depth) },
@@ -33,11 +33,12 @@ export default {
     const messages = pagedTable({
       name: 'dlq', pageSize: DLQ_PAGE, empty: 'No dead letters.',
       columns: [
-        { title: 'Failed', render: (m) => fmt.time((m.failed_at ?? 0) * 1000) },
-        { title: 'Function', render: (m) => h('code', fmt.short(m.function_id ?? '–', 40)) },
+        { title: 'Failed', className: 'nowrap', render: (m) => h('span', { title: fmt.dateTime((m.failed_at ?? 0) * 1000) }, fmt.time((m.failed_at ?? 0) * 1000)) },
+        { title: 'Function', className: 'clip-cell narrow', render: (m) => h('code.clip', { title: m.function_id ?? m.queue ?? '', 'data-function': m.function_id ?? '' }, m.function_id ?? '–') },
+        { title: 'Message', className: 'nowrap', render: (m) => shortId(m.id, 8) },
         { title: 'Retries', className: 'num', render: (m) => m.retries ?? 0 },
-        { title: 'Error', render: (m) => h('span.error', fmt.short(m.error?.message ?? m.error, 80)) },
-        { title: 'Payload', render: (m) => h('span.muted', fmt.short(m.payload, 60)) },
+        { title: 'Error', className: 'clip-cell narrow', render: (m) => h('span.error.clip', { title: String(m.error?.message ?? m.error ?? '') }, String(m.error?.message ?? m.error ?? '')) },
+        { title: 'Payload', className: 'clip-cell narrow', render: (m) => h('span.muted', clip(fmt.short(m.payload, 200))) },
         { title: '', render: (m) => h('span.nowrap',
           h('button.small', { 'data-action': 'redrive', onclick: (e) => { e.stopPropagation(); act('dlq/redrive', { topic: dlqTopic, message_id: m.id }, () => `redrove ${m.id}`) } }, '↻ Redrive'), ' ',
           h('button.small.danger', { 'data-action': 'discard', onclick: (e) => { e.stopPropagation(); if (confirm('Discard this message?')) act('dlq/discard', { topic: dlqTopic, message_id: m.id }, () => `discarded ${m.id}`) } }, '✕ Discard')) },

@@ -10,7 +10,7 @@ export default {
     let offset = 0
     let total = 0
     const groups = h('ul.list.groups')
-    const search = h('input', { type: 'search', placeholder: 'Search values  (/)' })
+    const search = h('input', { type: 'search', placeholder: 'Search keys and values  (/)' })
     const pageInfo = h('span.page-info')
     const prev = h('button.small', { onclick: () => load(offset - PAGE) }, '‹')
     const next = h('button.small', { onclick: () => load(offset + PAGE) }, '›')
@@ -20,9 +20,9 @@ export default {
     const table = pagedTable({
       name: 'state', pageSize: PAGE,
       columns: [
-        { title: 'Key', render: (r) => r.key === null ? h('span.muted', '(unknown key)') : h('code', r.key) },
+        { title: 'Key', className: 'clip-cell narrow', render: (r) => r.key === null ? h('span.muted', { title: 'this engine has no state::list_entries: open the value by its key' }, '(unknown key)') : h('code.clip', { title: r.key, 'data-key': r.key }, r.key) },
         { title: 'Type', render: (r) => badge(Array.isArray(r.value) ? 'array' : r.value === null ? 'null' : typeof r.value) },
-        { title: 'Value', render: (r) => h('span.muted', fmt.short(r.value, 90)) },
+        { title: 'Value', className: 'clip-cell', render: (r) => h('span.muted.clip', { title: fmt.short(r.value, 400) }, fmt.short(r.value, 200)) },
       ],
       onSelect: (r) => edit(r.key, r.value),
     })

@@ -1,5 +1,5 @@
 // Traces: a searchable list of traces and a waterfall of one, across workers and languages.
-import { api, badge, clear, fmt, h, pagedTable } from '../lib.js'
+import { api, badge, clear, copyButton, fmt, h, pagedTable, shortId } from '../lib.js'
 
 function flatten(nodes, depth = 0, out = []) {
   for (const n of nodes.sort((a, b) => a.start_time_unix_nano - b.start_time_unix_nano)) {
@@ -12,26 +12,48 @@ function flatten(nodes, depth = 0, out = []) {
 const statusOf = (s) => (typeof s.status === 'string' ? s.status : s.status?.code ?? 'unset').toLowerCase()
 const attrs = (s) => Array.isArray(s.attributes) ? s.attributes : Object.entries(s.attributes ?? {})
 
+const spanMs = (s) => ((s.end_time_unix_nano || s.start_time_unix_nano) - s.start_time_unix_nano) / 1e6
+
+/** Round tick steps (1, 2, 5 × 10^n ms) giving about five ticks over `totalMs`. */
+function ticks(totalMs) {
+  const raw = totalMs / 5
+  const base = 10 ** Math.floor(Math.log10(raw || 1))
+  const step = [1, 2, 5, 10].map((m) => m * base).find((v) => v >= raw) ?? raw
+  const out = []
+  for (let t = 0; t <= totalMs * 0.86; t += step) out.push(t)
+  return out // the end of the axis is labelled with the total (see waterfall)
+}
+
 function waterfall(roots) {
   const rows = flatten(roots)
   if (!rows.length) return h('p.empty', 'No spans.')
   const t0 = Math.min(...rows.map((r) => r.span.start_time_unix_nano))
   const t1 = Math.max(...rows.map((r) => r.span.end_time_unix_nano || r.span.start_time_unix_nano))
   const total = Math.max(1, t1 - t0)
+  const totalMs = total / 1e6
   const detail = h('div.span-detail')
   const pick = (s) => clear(detail, h('h4', s.name), h('dl', h('dt', 'service'), h('dd', s.service_name ?? '–'), h('dt', 'duration'),
-    h('dd', fmt.ms((s.end_time_unix_nano - s.start_time_unix_nano) / 1e6)), h('dt', 'status'), h('dd', statusOf(s)), h('dt', 'span'), h('dd', h('code', s.span_id))),
-  h('table.attrs', attrs(s).map(([k, v]) => h('tr', h('td', h('code', k)), h('td', fmt.short(v, 200))))),
+    h('dd', fmt.ms(spanMs(s))), h('dt', 'starts at'), h('dd', `+${fmt.ms((s.start_time_unix_nano - t0) / 1e6)}`),
+    h('dt', 'status'), h('dd', statusOf(s), s.status_description ? h('span.error', ` · ${s.status_description}`) : null),
+    h('dt', 'span'), h('dd', shortId(s.span_id, 16))),
+  h('table.attrs', attrs(s).map(([k, v]) => h('tr', h('td', h('code', k)), h('td', String(v).includes('\n') ? h('pre.stack', String(v)) : fmt.short(v, 200))))),
   (s.events ?? []).length ? [h('h4', 'Events'), h('pre.code', fmt.json(s.events))] : null)
   const services = [...new Set(rows.map((r) => r.span.service_name))]
-  const box = h('div.waterfall', h('div.wf-head', h('span', `${rows.length} spans · ${fmt.ms(total / 1e6)} · `), services.map((sv, i) => h(`span.svc.svc-${i % 6}`, sv ?? '?'))),
+  const axis = h('div.wf-row.wf-axis', h('div.wf-name.muted.small', 'span'),
+    h('div.wf-track', ticks(totalMs).map((t) => h('span.wf-tick', { style: `left:${(t / totalMs) * 100}%` }, fmt.ms(t))),
+      h('span.wf-tick.end', { style: 'left:100%' }, fmt.ms(totalMs))),
+    h('div.wf-dur.muted.small', 'duration'))
+  const box = h('div.waterfall', h('div.wf-head', h('span', `${rows.length} spans · ${fmt.ms(totalMs)} · `), services.map((sv, i) => h(`span.svc.svc-${i % 6}`, sv ?? '?'))),
+    axis,
     rows.map(({ span, depth }) => {
       const left = ((span.start_time_unix_nano - t0) / total) * 100
       const width = Math.max(0.4, (((span.end_time_unix_nano || span.start_time_unix_nano) - span.start_time_unix_nano) / total) * 100)
-      return h('div.wf-row', { onclick: () => pick(span), 'data-span': span.span_id },
-        h('div.wf-name', { style: `padding-left:${depth * 14 + 6}px` }, h('span', span.name), h('span.muted.small', ` ${span.service_name ?? ''}`)),
-        h('div.wf-track', h(`div.wf-bar.svc-${services.indexOf(span.service_name) % 6}${statusOf(span) === 'error' ? '.error' : ''}`,
-          { style: `left:${left}%;width:${width}%`, title: fmt.ms((span.end_time_unix_nano - span.start_time_unix_nano) / 1e6) })))
+      const failed = statusOf(span) === 'error'
+      return h(`div.wf-row${failed ? '.failed' : ''}`, { onclick: () => pick(span), 'data-span': span.span_id },
+        h('div.wf-name', { style: `padding-left:${depth * 14 + 6}px`, title: `${span.name} · ${span.service_name ?? ''}` }, h('span', span.name), h('span.muted.small', ` ${span.service_name ?? ''}`)),
+        h('div.wf-track', h('div.wf-grid'), h(`div.wf-bar.svc-${services.indexOf(span.service_name) % 6}${failed ? '.error' : ''}`,
+          { style: `left:${left}%;width:${width}%`, title: `${span.name}: ${fmt.ms(spanMs(span))} at +${fmt.ms((span.start_time_unix_nano - t0) / 1e6)}` })),
+        h('div.wf-dur', { 'data-duration': '' }, fmt.ms(spanMs(span))))
     }), detail)
   pick(rows[0].span)
   return box
@@ -41,7 +63,7 @@ export default {
   id: 'traces', title: 'Traces', key: 'r', icon: '≋',
   mount(root, { go, params }) {
     const search = h('input', { type: 'search', placeholder: 'Search name, service, attribute  (/)' })
-    const status = h('select', { 'data-name': 'status' }, ['', 'ok', 'error', 'unset'].map((s) => h('option', { value: s }, s || 'any status')))
+    const status = h('select', { 'data-name': 'status', title: 'error: traces with a failed span anywhere' }, ['', 'ok', 'error', 'unset'].map((s) => h('option', { value: s, selected: s === (params.status ?? '') }, s || 'any status')))
     const traceId = h('input', { placeholder: 'trace id', value: params.trace ?? '', 'data-name': 'trace' })
     const info = h('span.muted.small')
     const detail = h('div.detail-pane.wide', h('p.muted', 'Select a trace to see its waterfall.'))
@@ -49,12 +71,12 @@ export default {
       name: 'traces', pageSize: 50,
       columns: [
         { title: 'Start', className: 'nowrap', render: (s) => new Date(s.start_time_unix_nano / 1e6).toLocaleTimeString() },
-        { title: 'Root span', render: (s) => h('code', fmt.short(s.name, 48)) },
-        { title: 'Services', render: (s) => (s.tags?.services ?? [s.service_name]).join(', ') },
+        { title: 'Root span', className: 'clip-cell', render: (s) => h('code.clip', { title: s.name }, s.name) },
+        { title: 'Services', className: 'nowrap', render: (s) => (s.tags?.services ?? [s.service_name]).join(', ') },
         { title: 'Spans', className: 'num', render: (s) => s.tags?.span_count ?? '–' },
         { title: 'Duration', className: 'num', render: (s) => fmt.ms(s.tags?.duration_ms ?? (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6) },
         { title: 'Status', render: (s) => (s.tags?.error_count ?? 0) > 0 || statusOf(s) === 'error' ? badge('error', 'bad') : badge('ok', 'good') },
-        { title: 'Trace', render: (s) => h('code.muted', s.trace_id.slice(0, 12)) },
+        { title: 'Trace', className: 'nowrap', render: (s) => shortId(s.trace_id, 10) },
       ],
       onSelect: (s) => open(s.trace_id),
     })
@@ -64,7 +86,7 @@ export default {
       clear(detail, h('p.muted', 'loading…'))
       try {
         const tree = await api('traces/tree', { trace_id: id })
-        clear(detail, h('div.trace-head', h('h3', 'Trace ', h('code', id)),
+        clear(detail, h('div.trace-head', h('h3.trace-title', 'Trace ', h('code.clip', { title: id, 'data-trace-id': id }, id), copyButton(id)),
           h('button.small', { onclick: () => go('logs', { trace: id }) }, 'logs of this trace')), waterfall(tree.roots ?? []))
       } catch (e) { clear(detail, h('p.error', e.message)) }
     }

@@ -14,6 +14,30 @@ export function summary(t) {
   return fmt.short(c, 60)
 }
 
+/** "in 3m 12s" / "12s ago" for an RFC 3339 time. */
+function relative(iso) {
+  const ms = Date.parse(iso) - Date.now()
+  const s = Math.round(Math.abs(ms) / 1000)
+  const text = s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m ${s % 60}s` : s < 86400 ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m` : `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`
+  return ms >= 0 ? `in ${text}` : `${text} ago`
+}
+
+function nextRun(t) {
+  if (KIND(t) !== 'cron') return ''
+  const next = t.cron?.next_run
+  if (!next) return h('span.muted', t.cron ? 'never again' : '–')
+  return h('span', { 'data-next-run': next, title: `${new Date(next).toLocaleString()} (${t.cron.timezone ?? 'UTC'} schedule)` }, relative(next))
+}
+
+function lastRun(t) {
+  if (KIND(t) !== 'cron') return ''
+  const last = t.cron?.last_run
+  if (!last) return h('span.muted', { 'data-last-run': '' }, 'not yet')
+  const kind = { ok: 'good', error: 'bad', running: 'warn' }[last.status] ?? ''
+  return h('span.nowrap', { 'data-last-run': last.scheduled_time, title: `${new Date(last.scheduled_time).toLocaleString()}${last.error ? ' · ' + last.error : ''}` },
+    relative(last.scheduled_time), ' ', badge(last.status === 'ok' ? `ok · ${fmt.ms(last.duration_ms)}` : last.status, kind))
+}
+
 export default {
   id: 'triggers', title: 'Triggers', key: 't', icon: '⚡',
   mount(root, { params }) {
@@ -40,9 +64,11 @@ export default {
       name: 'triggers',
       columns: [
         { title: 'Type', render: (t) => badge(t.trigger_type, KIND(t)) },
-        { title: 'Summary', render: (t) => h('code', summary(t)) },
-        { title: 'Function', render: (t) => h('code', t.function_id) },
-        { title: 'Worker', render: (t) => t.worker_name ?? '–' },
+        { title: 'Summary', className: 'nowrap', render: (t) => h('code', summary(t)) },
+        { title: 'Function', className: 'clip-cell', render: (t) => h('code.clip', { title: t.function_id }, t.function_id) },
+        { title: 'Worker', className: 'nowrap', render: (t) => t.worker_name ?? '–' },
+        { title: 'Next run', className: 'nowrap', render: nextRun },
+        { title: 'Last run', className: 'nowrap', render: lastRun },
         { title: '', render: (t) => KIND(t) === 'cron' ? h('button.small', { onclick: (e) => { e.stopPropagation(); runCron(t) }, 'data-action': 'run-now' }, '▶ Run now')
           : KIND(t) === 'queue' ? h('button.small', { onclick: (e) => { e.stopPropagation(); topic.value = t.config.topic; data.area.focus() } }, 'Publish…') : '' },
       ],
@@ -63,6 +89,7 @@ export default {
     search.addEventListener('input', render)
     refresh()
     const timer = setInterval(refresh, 5000)
-    return { unmount: () => clearInterval(timer), table: () => table, refresh }
+    const clock = setInterval(() => { if (tab === 'all' || tab === 'cron') render() }, 1000) // "in 12s" stays true
+    return { unmount: () => { clearInterval(timer); clearInterval(clock) }, table: () => table, refresh }
   },
 }

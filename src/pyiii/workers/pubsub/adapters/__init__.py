@@ -11,6 +11,9 @@ Deliver = Callable[[str, bytes, str | None, str | None], None]
 
 
 class PubsubAdapter(abc.ABC):
+    #: Set by transports that depend on a server (``redis``): listed in ``/readyz``.
+    remote_kind: str | None = None
+
     @abc.abstractmethod
     async def start(self, deliver: Deliver) -> None: ...
 
@@ -28,4 +31,8 @@ class PubsubAdapter(abc.ABC):
         """This engine's last subscriber of ``topic`` left."""
 
     async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        """Raise when the transport cannot serve now (``/readyz``). In-process always can."""
         return None

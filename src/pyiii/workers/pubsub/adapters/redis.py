@@ -17,6 +17,8 @@ log = logging.getLogger("pyiii.pubsub")
 
 
 class RedisPubsub(PubsubAdapter):
+    remote_kind = "redis"
+
     def __init__(self, config: RedisPubsubConfig) -> None:
         self.config = config
         self._redis: aioredis.Redis = aioredis.Redis.from_url(config.redis_url)
@@ -70,6 +72,9 @@ class RedisPubsub(PubsubAdapter):
                 continue
             channel = msg["channel"].decode() if isinstance(msg["channel"], bytes) else str(msg["channel"])
             self._deliver(channel[prefix:], msg["data"], None, None)
+
+    async def ping(self) -> None:
+        await self._redis.ping()
 
     async def close(self) -> None:
         if self._reader is not None:

@@ -27,11 +27,17 @@ class QueueAdapter(abc.ABC):
     broker_type: str = "builtin"
     #: Where messages are kept, for the start-up banner (no credentials).
     description: str = "in memory"
+    #: Set by adapters that depend on a server (``redis``, ``rabbitmq``): listed in ``/readyz``.
+    remote_kind: str | None = None
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        """Raise when the broker cannot serve now (``/readyz``). Local storage always can."""
         return None
 
     # ------------------------------------------------------------- topics (durable pub/sub)

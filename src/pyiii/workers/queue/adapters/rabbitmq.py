@@ -81,6 +81,7 @@ def _live(msg: AbstractIncomingMessage) -> bool:
 
 class RabbitAdapter(QueueAdapter):
     broker_type = "rabbitmq"
+    remote_kind = "rabbitmq"
 
     def __init__(self, config: RabbitConfig) -> None:
         self.config = config
@@ -129,6 +130,11 @@ class RabbitAdapter(QueueAdapter):
     async def start(self) -> None:
         self._conn = await aio_pika.connect_robust(self.config.amqp_url)
         self._pub = await self._conn.channel(publisher_confirms=True)
+
+    async def ping(self) -> None:
+        # No round trip: the robust connection knows whether it is (re)connected.
+        if self._conn is None or self._conn.is_closed or not self._conn.connected.is_set():
+            raise ConnectionError("not connected to RabbitMQ (reconnecting)")
 
     async def close(self) -> None:
         for handle in self._retry_timers.values():

@@ -106,6 +106,7 @@ _Write = tuple[Callable[[Any], None], list[Any]]
 
 class RedisAdapter(QueueAdapter):
     broker_type = "redis"
+    remote_kind = "redis"
 
     def __init__(self, config: RedisConfig) -> None:
         self.config = config
@@ -159,6 +160,9 @@ class RedisAdapter(QueueAdapter):
         self._subscribe = self._redis.register_script(_SUBSCRIBE)
         self._promote = self._redis.register_script(_PROMOTE)
         self._promote_one = self._redis.register_script(_PROMOTE_ONE)
+
+    async def ping(self) -> None:
+        await self._redis.ping()
 
     async def close(self) -> None:
         # Pending timers are only shortcuts: the delayed set still holds those retries.
