@@ -17,7 +17,7 @@ from tests.support.wire import RawWorker
 
 class Rig:
     def __init__(self, workdir: Path, rbac: dict[str, Any] | None = None,
-                 workers: list[dict[str, Any]] | None = None) -> None:
+                 workers: list[dict[str, Any]] | None = None, extra: dict[str, Any] | None = None) -> None:
         self.rbac_port = free_port()
         self.http_port = free_port()
         rbac_cfg = {"auth_function_id": "auth::check", "expose_functions": ['match("api::*")'], **(rbac or {})}
@@ -26,7 +26,7 @@ class Rig:
              "config": {"port": self.rbac_port, "host": "127.0.0.1", "rbac": rbac_cfg}},
             {"name": "iii-http", "config": {"port": self.http_port, "host": "127.0.0.1"}},
             *(workers or []),
-        ])
+        ], extra=extra)
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.rbac_url = f"ws://127.0.0.1:{self.rbac_port}"
         #: function id -> how many times a trusted worker ran it

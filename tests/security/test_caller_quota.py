@@ -131,6 +131,25 @@ async def test_http_traffic_cannot_starve_worker_callers(
             await owner.answer_all()
             assert "result" in await call
             statuses = sorted({r.status_code for r in await asyncio.gather(*flood)})
-            assert set(statuses) <= {200, 500}, statuses  # iii-http answers limit_exceeded with 500
+            assert set(statuses) <= {200, 503}, statuses
     finally:
         await caller.close()
+
+
+async def test_http_requests_past_the_share_get_503_with_retry_after(
+    engine: EngineProcess, owner: SlowOwner, http_port: int
+) -> None:
+    """Overload is not a server bug: 503 + Retry-After, typed, without the engine's internals."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        flood = [asyncio.ensure_future(http.post(f"http://127.0.0.1:{http_port}/quota", json={}))
+                 for _ in range(SHARE + 3)]
+        await eventually(lambda: sum(f.done() for f in flood) == 3, timeout=5, what="requests past the share answered")
+        refused = [f.result() for f in flood if f.done()]
+        await owner.answer_all()
+        await asyncio.gather(*flood)
+    for response in refused:
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "1"
+        error = response.json()["error"]
+        assert error["code"] == "limit_exceeded"
+        assert "retry" in error["message"] and "max_pending" not in error["message"], error

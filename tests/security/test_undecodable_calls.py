@@ -1,8 +1,10 @@
 """Attack: valid JSON that the engine cannot decode, so the call is dropped and its caller
-waits for its own timeout (or, with an empty ``invocation_id``, is taken as a void call).
+waits for its own timeout (or, with an empty ``invocation_id``, is taken as a void call), or a
+registration frame's handler raises and the connection is closed without a word.
 
 Each must be answered at once with a typed error naming the problem, addressed to the caller's
-``invocation_id`` whenever the envelope can be read.
+``invocation_id`` whenever the envelope can be read; a registration gets the typed refusal
+(``triggerregistrationresult`` with an error) and its connection stays open.
 """
 
 from __future__ import annotations
@@ -150,3 +152,51 @@ async def test_empty_invocation_id_is_refused_not_taken_as_void(caller: RawWorke
     assert reply["error"]["code"] == "invalid_frame", reply
     assert "invocation_id" in reply["error"]["message"]
     assert "result" not in reply
+
+
+# ---------------------------------------------------------------- registration frames
+
+REGISTRATIONS = {
+    "registerfunction": ('"id":"reg::fn"', ["metadata", "request_format", "response_format"]),
+    "registertriggertype": ('"id":"reg::tt","description":""', ["trigger_request_format", "call_request_format"]),
+    "registertrigger": ('"id":"reg-trigger","trigger_type":"cron","function_id":"reg::fn"', ["config", "metadata"]),
+}
+CASES = [(frame_type, field) for frame_type, (_, fields) in REGISTRATIONS.items() for field in fields]
+
+
+async def refused_and_still_open(client: RawWorker, frame_type: str, value: str, field: str) -> dict[str, Any]:
+    """Send a registration with ``field`` set to ``value``; return its refusal, after checking
+    that the connection still serves a call."""
+    head, _ = REGISTRATIONS[frame_type]
+    await client.ws.send(f'{{"type":"{frame_type}",{head},"{field}":{value}}}')
+    refusal = await client.expect("triggerregistrationresult", timeout=ANSWER_WITHIN_S)
+    reply = await client.call("engine::baggage::get_all", timeout=ANSWER_WITHIN_S)
+    assert "error" not in reply, reply
+    return refusal
+
+
+@pytest.mark.parametrize(("frame_type", "field"), CASES)
+async def test_out_of_range_number_in_a_registration_is_refused_typed(
+    engine: EngineProcess, caller: RawWorker, frame_type: str, field: str
+) -> None:
+    refusal = await refused_and_still_open(caller, frame_type, '{"n":1E400}', field)
+    assert refusal["error"]["code"] == "deserialization_error", refusal
+    assert field in refusal["error"]["message"]
+    assert refusal["id"] == REGISTRATIONS[frame_type][0].split('"')[3]
+    assert "refused" in engine.logs()
+
+
+@pytest.mark.parametrize(("frame_type", "field"), CASES)
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+async def test_deep_registration_is_refused_typed(
+    caller: RawWorker, frame_type: str, field: str, depth: int
+) -> None:
+    refusal = await refused_and_still_open(caller, frame_type, nested(depth), field)
+    assert refusal["error"]["code"] == "payload_too_deep", refusal
+    if frame_type == "registertrigger":
+        assert (refusal["trigger_type"], refusal["function_id"]) == ("cron", "reg::fn")
+
+
+async def test_a_refused_registration_registers_nothing(caller: RawWorker) -> None:
+    await refused_and_still_open(caller, "registerfunction", '{"n":1E400}', "metadata")
+    await wait_function(caller, "reg::fn", present=False)

@@ -88,6 +88,9 @@ class Access:
     allowed_functions: frozenset[str] = frozenset()
     forbidden_functions: frozenset[str] = frozenset()
     allowed_trigger_types: frozenset[str] | None = None
+    #: Types bound only when ``allowed_trigger_types`` names them: ``None`` (all) leaves them
+    #: out. They deliver other parties' data (rbac.explicit_trigger_types).
+    explicit_trigger_types: frozenset[str] = frozenset()
     allow_trigger_type_registration: bool = True
     allow_function_registration: bool = True
     function_registration_prefix: str | None = None
@@ -131,7 +134,20 @@ class Access:
         return self.rbac or bool(self.forbidden_functions)
 
     def may_bind(self, trigger_type: str) -> bool:
-        return self.allowed_trigger_types is None or trigger_type in self.allowed_trigger_types
+        return self.bind_refusal(trigger_type) is None
+
+    def bind_refusal(self, trigger_type: str) -> str | None:
+        """Why this session may not bind ``trigger_type`` (None: it may)."""
+        if self.allowed_trigger_types is not None:
+            if trigger_type in self.allowed_trigger_types:
+                return None
+            return f"trigger type '{trigger_type}' not allowed for this session (allowed_trigger_types)"
+        if trigger_type in self.explicit_trigger_types:
+            return (
+                f"trigger type '{trigger_type}' delivers other parties' data: a session binds it only when "
+                "its auth result names it in allowed_trigger_types (rbac.explicit_trigger_types)"
+            )
+        return None
 
     def prefixed(self, function_id: str) -> str:
         p = self.function_registration_prefix

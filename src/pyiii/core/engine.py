@@ -84,7 +84,7 @@ class Engine:
         self.limits = limits or EngineLimits()
         self.version = version
         self.functions = FunctionRegistry()
-        self.triggers = TriggerRegistry()
+        self.triggers = TriggerRegistry(max_per_owner=self.limits.max_triggers_per_worker)
         self.channels = ChannelRegistry()
         self.invoker = Invoker(
             self.functions,
@@ -304,9 +304,16 @@ class Engine:
         invocationresult fails the call it answers."""
         log.warning("dropped frame from %s: %s", peer.display_name, exc.message)
         raw = exc.raw
+        code = E.PAYLOAD_TOO_DEEP if exc.kind == "too_deep" else E.INVALID_FRAME
+        if exc.kind == "too_deep" and raw and raw.get("type") in _REGISTRATION_FRAMES and isinstance(
+            raw.get("id"), str
+        ):
+            # Valid JSON the engine cannot read: refused, typed. (A frame with wrong fields stays
+            # dropped silently, as spec §1.6 says and tests/integration/core/test_bad_input.py checks.)
+            await self._refuse_undecodable_registration(peer, raw, code, exc.message)
+            return
         if not raw or not isinstance(raw.get("invocation_id"), str):
             return
-        code = E.PAYLOAD_TOO_DEEP if exc.kind == "too_deep" else E.INVALID_FRAME
         fid = raw.get("function_id")
         fid = fid if isinstance(fid, str) else ""
         if raw.get("type") == "invokefunction":
@@ -323,6 +330,17 @@ class Engine:
             )
             await self.invoker.result_from_peer(peer, failed)
 
+    async def _refuse_undecodable_registration(self, peer: Peer, raw: dict[str, Any], code: str, reason: str) -> None:
+        """A registration frame whose envelope is nested too deeply to decode: the typed refusal
+        every registration gets, addressed from its top-level strings."""
+        frame_type, reg_id = raw["type"], raw["id"]
+        kind = frame_type
+        function_id = ""
+        if frame_type == "registertrigger":
+            kind = raw["trigger_type"] if isinstance(raw.get("trigger_type"), str) else frame_type
+            function_id = raw["function_id"] if isinstance(raw.get("function_id"), str) else ""
+        await self._refuse_registration(peer, kind, reg_id, code, reason, function_id=function_id)
+
     async def _on_ping(self, peer: Peer, _msg: p.Ping) -> None:
         try:
             await peer.send_frame(p.encode(p.Pong()))
@@ -336,7 +354,13 @@ class Engine:
                 peer, "registerfunction", msg.id, E.FORBIDDEN, "this session may not register functions"
             )
             return
-        metadata = p.from_raw(msg.metadata)
+        try:  # valid JSON can still be undecodable here (1E400, too deep): refuse, typed
+            metadata = decode_payload(msg.metadata, msg.id, "metadata")
+            request_format = decode_payload(msg.request_format, msg.id, "request_format")
+            response_format = decode_payload(msg.response_format, msg.id, "response_format")
+        except FunctionError as exc:
+            await self._refuse_registration(peer, "registerfunction", msg.id, exc.code, exc.message)
+            return
         if peer.hook_function is not None:
             mapped = await peer.hook_function((msg.id, msg.description, metadata))
             if mapped is None:
@@ -375,8 +399,8 @@ class Engine:
         entry = FunctionEntry(
             id=function_id,
             description=description,
-            request_format=p.from_raw(msg.request_format),
-            response_format=p.from_raw(msg.response_format),
+            request_format=request_format,
+            response_format=response_format,
             metadata=metadata,
             owner=peer,
             # Invocations go out under the id the worker registered (before a hook remap or the
@@ -413,6 +437,12 @@ class Engine:
                 peer, "registertriggertype", msg.id, E.FORBIDDEN, "this session may not register trigger types"
             )
             return
+        try:
+            trigger_request_format = decode_payload(msg.trigger_request_format, msg.id, "trigger_request_format")
+            call_request_format = decode_payload(msg.call_request_format, msg.id, "call_request_format")
+        except FunctionError as exc:
+            await self._refuse_registration(peer, "registertriggertype", msg.id, exc.code, exc.message)
+            return
         type_id, description = msg.id, msg.description
         if peer.hook_trigger_type is not None:
             mapped = await peer.hook_trigger_type((type_id, description))
@@ -435,8 +465,8 @@ class Engine:
             TriggerType(
                 type_id,
                 description,
-                p.from_raw(msg.trigger_request_format),
-                p.from_raw(msg.call_request_format),
+                trigger_request_format,
+                call_request_format,
                 owner=peer,
             )
         )
@@ -447,19 +477,21 @@ class Engine:
 
     async def _on_register_trigger(self, peer: Peer, msg: p.RegisterTrigger) -> None:
         access = peer.access
-        if not access.may_bind(msg.trigger_type):
+        denied = access.bind_refusal(msg.trigger_type)
+        if denied is not None:
             await self._refuse_registration(
-                peer,
-                msg.trigger_type,
-                msg.id,
-                E.FORBIDDEN,
-                f"trigger type '{msg.trigger_type}' not allowed for this session (allowed_trigger_types)",
-                function_id=msg.function_id,
+                peer, msg.trigger_type, msg.id, E.FORBIDDEN, denied, function_id=msg.function_id
             )
             return
         trigger_id, trigger_type, function_id = msg.id, msg.trigger_type, msg.function_id
-        config = p.from_raw(msg.config)
-        metadata = p.from_raw(msg.metadata)
+        try:
+            config = decode_payload(msg.config, trigger_id, "config")
+            metadata = decode_payload(msg.metadata, trigger_id, "metadata")
+        except FunctionError as exc:
+            await self._refuse_registration(
+                peer, trigger_type, trigger_id, exc.code, exc.message, function_id=function_id
+            )
+            return
         if peer.hook_trigger is not None:
             mapped = await peer.hook_trigger((trigger_id, trigger_type, function_id, config, metadata))
             if mapped is None:
@@ -473,16 +505,6 @@ class Engine:
                 )
                 return
             trigger_id, trigger_type, function_id, config = mapped
-        if trigger_id not in peer.triggers and len(peer.triggers) >= self.limits.max_triggers_per_worker:
-            await self._refuse_registration(
-                peer,
-                trigger_type,
-                trigger_id,
-                E.LIMIT_EXCEEDED,
-                f"max_triggers_per_worker={self.limits.max_triggers_per_worker} reached",
-                function_id=function_id,
-            )
-            return
         binding = Binding(
             trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer,
             grant=access if access.restricted else None,
@@ -701,8 +723,9 @@ class Engine:
         answer up to ``ack_timeout`` seconds (spec §4.10). An RBAC session's binding is its own
         instead: it goes with the session, which alone may remove it."""
         access = caller.access if caller is not None else None
-        if access is not None and not access.may_bind(trigger_type):
-            raise FunctionError(E.FORBIDDEN, f"trigger type '{trigger_type}' not allowed for this session")
+        denied = access.bind_refusal(trigger_type) if access is not None else None
+        if denied is not None:
+            raise FunctionError(E.FORBIDDEN, denied)
         binding = Binding(
             str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata,
             owner=caller if access is not None and access.rbac else None,
@@ -721,7 +744,7 @@ class Engine:
             try:
                 await self.triggers.add_binding(binding)
             except TriggerRegistrationError as exc:
-                code = E.FORBIDDEN if exc.code == E.FORBIDDEN else E.TRIGGER_REGISTRATION_FAILED
+                code = exc.code if exc.code in (E.FORBIDDEN, E.LIMIT_EXCEEDED) else E.TRIGGER_REGISTRATION_FAILED
                 raise FunctionError(code, exc.message) from None
             if waiter is not None:
                 try:
@@ -792,6 +815,10 @@ class Engine:
             except (TimeoutError, ConnectionError):
                 pass
             await self.disconnect_peer(peer)
+
+
+#: Frames answered with a typed refusal (``triggerregistrationresult``) when they are refused.
+_REGISTRATION_FRAMES = frozenset(("registerfunction", "registertriggertype", "registertrigger"))
 
 
 def _may_remove(access: Access, peer: Peer, binding: Binding) -> bool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pyiii import protocol as p
-from pyiii.core.errors import FORBIDDEN, TriggerRegistrationError
+from pyiii.core.errors import FORBIDDEN, LIMIT_EXCEEDED, TriggerRegistrationError
 
 if TYPE_CHECKING:
     from pyiii.core.access import Access
@@ -116,7 +116,10 @@ def _owned_by_another(binding_id: str) -> TriggerRegistrationError:
 class TriggerRegistry:
     """Holds types, live, shadowed and parked bindings, and talks to providers."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_per_owner: int | None = None) -> None:
+        #: Bindings one owner may hold (``max_triggers_per_worker``), however it registered
+        #: them: its own ``registertrigger`` frames or ``engine::register_trigger`` calls.
+        self.max_per_owner = max_per_owner
         self.types: dict[str, TriggerType] = {}
         #: Armed at their provider (the top of their key's stack, if the type has keys).
         self.live: dict[str, Binding] = {}
@@ -185,11 +188,13 @@ class TriggerRegistry:
 
     async def add_binding(self, binding: Binding) -> bool:
         """Register a binding. Returns False when parked. Raises TriggerRegistrationError when
-        an in-process provider refuses it, or with FORBIDDEN when a guarded binding would take
-        the place of another owner's (an older binding with that id is kept)."""
+        an in-process provider refuses it, with FORBIDDEN when a guarded binding would take
+        the place of another owner's (an older binding with that id is kept), or with
+        LIMIT_EXCEEDED when its owner already holds ``max_per_owner`` bindings."""
         old = self.find(binding.id)
         if old is not None and not binding.may_replace(old):
             raise _owned_by_another(binding.id)
+        self._check_quota(binding)
         tt = self.types.get(binding.trigger_type)
         if tt is None:
             if old is not None:
@@ -203,6 +208,14 @@ class TriggerRegistry:
         if binding.owner is not None:
             binding.owner.triggers.add(binding.id)
         return placed
+
+    def _check_quota(self, binding: Binding) -> None:
+        owner = binding.owner
+        limit = self.max_per_owner
+        if owner is None or limit is None or binding.id in owner.triggers:
+            return
+        if len(owner.triggers) >= limit:
+            raise TriggerRegistrationError(f"max_triggers_per_worker={limit} reached", LIMIT_EXCEEDED)
 
     #: Bindings of one missing type that arrive within this many seconds share one warning.
     WAITING_GATHER_S = 0.25

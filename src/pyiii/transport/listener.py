@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import socket
 import uuid
 from collections.abc import Awaitable
@@ -121,7 +122,9 @@ class Listener:
     ) -> Response | Awaitable[Response] | None:
         path = _split_target(request.path).path
         if path in health.PATHS:
-            return health.probe(self.engine, path)  # awaited by websockets (adapter checks are async)
+            # Awaited by websockets (adapter checks are async). No error text where untrusted
+            # clients connect.
+            return health.probe(self.engine, path, detail=self.config.rbac is None)
         origin = request.headers.get("Origin")
         if not origin_allowed(origin, self.config.allowed_origins, self.config.rbac is not None):
             log.warning("WebSocket from origin %r refused: not in allowed_origins of listener %s", origin, self.name)
@@ -193,12 +196,17 @@ class Listener:
                 ip,
                 self.pending_auth,
             )
-        except AuthRefused as exc:
-            log.info("connection from %s refused by the auth function: %s", ip, exc)
+        except Exception as exc:  # AuthRefused, or anything else: fail closed
+            # The client gets no detail (the auth function's error text, a validation message
+            # or a timeout may name internals); the log has it under the same error_id.
+            error_id = secrets.token_hex(6)
+            if isinstance(exc, AuthRefused):
+                log.info("connection from %s to listener %s refused [error_id=%s]: %s", ip, self.name, error_id, exc)
+            else:
+                log.exception("connection from %s to listener %s refused [error_id=%s]", ip, self.name, error_id)
             try:
-                await connection.send(
-                    p.encode(p.ErrorFrame(error=p.ErrorBody(code="AUTH_ERROR", message=str(exc)))), text=True
-                )
+                await connection.send(p.encode(p.ErrorFrame(error=p.ErrorBody(
+                    code="AUTH_ERROR", message=f"authentication failed (error_id {error_id})"))), text=True)
                 await connection.close(1008, "unauthorized")
             except ConnectionClosed:
                 pass

@@ -19,6 +19,13 @@ from pyiii.core.peer import Peer
 log = logging.getLogger("pyiii.rbac")
 
 
+#: The built-in trigger types that deliver data a session did not produce (workers.md).
+DATA_TRIGGER_TYPES: tuple[str, ...] = (
+    "queue", "durable:subscriber", "subscribe", "state", "stream", "stream:join", "stream:leave",
+    "configuration", "log", "trace", "engine::workers-available", "engine::functions-available",
+)
+
+
 class RbacConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     auth_function_id: str | None = None
     expose_functions: list[Any] = []
@@ -31,6 +38,11 @@ class RbacConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     hook_timeout_ms: int = 10_000
     #: Connections waiting for the auth function at once; more are refused with 503.
     max_pending_handshakes: int = 128
+    #: Trigger types whose events carry other parties' data (queue messages, state and stream
+    #: changes, publishes, config entries, logs, traces, worker and function events). A session
+    #: binds one only when its auth result names it in ``allowed_trigger_types``: the spec's
+    #: default (absent = all types) does not reach them. ``[]`` restores the reference's rule.
+    explicit_trigger_types: list[str] = msgspec.field(default_factory=lambda: list(DATA_TRIGGER_TYPES))
 
     def __post_init__(self) -> None:
         for name in ("auth_timeout_ms", "hook_timeout_ms", "max_pending_handshakes"):
@@ -98,7 +110,8 @@ async def authenticate(
         return Access(middleware_function_id=middleware_function_id)
     if rbac.auth_function_id is None:
         # An rbac block without an auth function: exposure rules apply, registrations allowed.
-        return Access(rbac=True, expose=expose, middleware_function_id=middleware_function_id)
+        return Access(rbac=True, expose=expose, middleware_function_id=middleware_function_id,
+                      explicit_trigger_types=frozenset(rbac.explicit_trigger_types))
     request = {"headers": headers, "query_params": parse_raw_query(query), "ip_address": ip_address}
     if pending is not None and pending.full:
         raise AuthRefused(pending.refusal())
@@ -122,6 +135,7 @@ async def authenticate(
         allowed_functions=frozenset(result.allowed_functions),
         forbidden_functions=frozenset(result.forbidden_functions),
         allowed_trigger_types=None if result.allowed_trigger_types is None else frozenset(result.allowed_trigger_types),
+        explicit_trigger_types=frozenset(rbac.explicit_trigger_types),
         allow_trigger_type_registration=result.allow_trigger_type_registration,
         allow_function_registration=result.allow_function_registration,
         function_registration_prefix=result.function_registration_prefix,

@@ -217,9 +217,10 @@ def test_trigger_type_hook_and_trigger_hook(rig: Rig) -> None:
         w.register_trigger_type({"id": "tt::ok", "description": "ok"}, Provider())
         w.register_trigger_type({"id": "tt::deny", "description": "deny"}, Provider())
         w.register_function("api::bound", lambda d: None)
-        w.register_trigger({"type": "engine::workers-available", "function_id": "api::bound", "config": {"k": 1}})
-        w.register_trigger({"type": "engine::workers-available", "function_id": "api::bound",
-                            "config": {"deny": True}})
+        # The session's own trigger type: engine event types need an explicit allowed_trigger_types
+        # (rbac.explicit_trigger_types), which is not what this test is about.
+        w.register_trigger({"type": "tt::ok-mapped", "function_id": "api::bound", "config": {"k": 1}})
+        w.register_trigger({"type": "tt::ok-mapped", "function_id": "api::bound", "config": {"deny": True}})
         rig.wait_function("api::bound")
         import time
 

@@ -151,6 +151,27 @@ def test_trigger_type_allow_list() -> None:
     assert not Access(allowed_trigger_types=frozenset()).may_bind("http")
 
 
+def test_data_trigger_types_need_an_explicit_grant() -> None:
+    """``allowed_trigger_types`` absent (all) does not reach the explicit types; naming one does."""
+    explicit = frozenset({"state", "queue"})
+    everything = Access(rbac=True, explicit_trigger_types=explicit)
+    assert everything.may_bind("http") and everything.may_bind("cron")
+    assert not everything.may_bind("state")
+    refusal = everything.bind_refusal("queue")
+    assert refusal is not None and "allowed_trigger_types" in refusal and "explicit_trigger_types" in refusal
+    named = Access(rbac=True, explicit_trigger_types=explicit, allowed_trigger_types=frozenset({"state"}))
+    assert named.may_bind("state") and not named.may_bind("queue")
+    assert Access(rbac=True).may_bind("state")  # the switch off ([]): the reference's rule
+
+
+def test_rbac_config_lists_the_data_trigger_types_by_default() -> None:
+    from pyiii.transport.rbac import DATA_TRIGGER_TYPES, RbacConfig
+
+    assert set(RbacConfig().explicit_trigger_types) == set(DATA_TRIGGER_TYPES)
+    assert {"queue", "state", "stream", "subscribe"} <= set(DATA_TRIGGER_TYPES)
+    assert RbacConfig(explicit_trigger_types=[]).explicit_trigger_types == []
+
+
 def test_registration_prefix() -> None:
     access = Access(function_registration_prefix="tenant-a")
     assert access.prefixed("orders::create") == "tenant-a::orders::create"

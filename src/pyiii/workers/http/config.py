@@ -30,6 +30,9 @@ class HttpConfig(msgspec.Struct, forbid_unknown_fields=True):
     expose_errors: bool = False
     #: Whole-request timeout (until the response starts) and per-middleware-call timeout, ms.
     default_timeout: int = 30_000
+    #: Seconds in the ``Retry-After`` of a 503 when the target worker is overloaded
+    #: (``limit_exceeded``: its pending-call quota, or this caller's share of it, is full).
+    overload_retry_after: int = 1
     #: Requests handled at once; the rest wait. 0 is clamped to 1.
     concurrency_request_limit: int = 1024
     #: Absent means permissive (any origin, method and header).
@@ -69,3 +72,5 @@ class HttpConfig(msgspec.Struct, forbid_unknown_fields=True):
                 raise ValueError(f"iii-http {name} must be greater than 0")
         if self.body_min_rate < 0:
             raise ValueError("iii-http body_min_rate must be 0 (a plain deadline) or more")
+        if self.overload_retry_after < 0:
+            raise ValueError("iii-http overload_retry_after must be 0 or more seconds")

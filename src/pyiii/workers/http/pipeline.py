@@ -23,6 +23,7 @@ from pyiii.workers.http import response as R
 from pyiii.workers.http.channel_io import ResponseControl, WatchedQueue, ref, start_filling, watch
 from pyiii.workers.http.config import HttpConfig
 from pyiii.workers.http.cors import Cors
+from pyiii.workers.http.function_errors import OVERLOADED_MESSAGE, status_for
 from pyiii.workers.http.paths import InvalidPath, request_segments
 from pyiii.workers.http.request import Request
 from pyiii.workers.http.router import Route, Router
@@ -342,7 +343,14 @@ class Pipeline:
         trace_id = _trace_id(traceparent)
         log.warning("HTTP %s failed [error_id=%s trace_id=%s]: %s: %s", what, error_id, trace_id or "-",
                     exc.code, exc.message)
-        if self.config.expose_errors:
+        status = status_for(exc.code)
+        if status == 503:  # overload: typed, retryable, and no internals (worker names, counts)
+            message = exc.message if self.config.expose_errors else OVERLOADED_MESSAGE
+            sink.send_error(503, exc.code, message, error_id,
+                            [("retry-after", str(self.config.overload_retry_after))])
+        elif status == 504:
+            sink.send_error(504, "TIMEOUT", exc.message, error_id)
+        elif self.config.expose_errors:
             sink.send_error(500, exc.code, exc.message, error_id)
         else:  # the text may carry internals (paths, SQL, secrets): the operator finds it by id
             error = {"code": "INTERNAL_ERROR", "message": GENERIC_ERROR, "error_id": error_id}
