@@ -338,10 +338,15 @@ class III:
             self._spawn(self._handle_unregister_trigger(msg))
         elif isinstance(msg, TriggerRegistrationResult):
             if msg.error is not None:
-                log.error(
-                    "trigger registration failed for %r (%s): %s",
-                    msg.id, msg.trigger_type, msg.error.message,
-                )
+                entry = self._registry.triggers.get(msg.id)
+                if entry is not None and entry.step:
+                    who = f"step '{entry.step}'"
+                elif entry is not None and entry.function_id:
+                    who = f"function '{entry.function_id}'"
+                else:
+                    who = "a trigger"
+                log.error("%s: its %s trigger was refused: %s (trigger %s)", who, msg.trigger_type,
+                          msg.error.message, msg.id)
         elif isinstance(msg, WorkerRegistered):
             self._worker_id = msg.worker_id
             self._reattach_token = msg.reattach_token
@@ -576,7 +581,10 @@ class III:
                 metadata=to_optional_payload(_plain(spec.metadata)),
             )
         )
-        entry = Registration(key=trigger_id, frame=frame, trigger_type=spec.type)
+        metadata = spec.metadata if isinstance(spec.metadata, dict) else {}
+        step = metadata.get("step")
+        entry = Registration(key=trigger_id, frame=frame, trigger_type=spec.type, function_id=spec.function_id,
+                             step=step if isinstance(step, str) else None)
         table = self._registry.triggers
         table.add(entry)
         self._soon(self._announce, table, entry)
