@@ -183,7 +183,10 @@ def _create(args: argparse.Namespace) -> int:
         print(f"pyiii: {exc}", file=sys.stderr)
         return 2
     print(f"created {target}\n\n  cd {args.name}\n  pyiii dev\n\nthen: curl -X POST localhost:3111/todos "
-          "-H 'content-type: application/json' -d '{\"title\": \"try pyiii\"}'")
+          "-H 'content-type: application/json' -d '{\"title\": \"try pyiii\"}'\n"
+          "      curl localhost:3111/todos\n"
+          "      open http://localhost:3113/   (the console)\n"
+          "tests: pip install pytest httpx && pytest   (own ports and data: fine while pyiii dev runs)")
     return 0
 
 

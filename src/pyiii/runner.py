@@ -53,6 +53,7 @@ class EngineProcess:
         self.project_dir = (project_dir or Path.cwd()).resolve()
         data_dir = config.data_dir if config.data_dir.is_absolute() else self.project_dir / config.data_dir
         self.engine = Engine(config.limits, version=__version__)
+        self.engine.triggers.provider_hint = catalog.provider_of
         first = config.listeners()[0] if config.listeners() else None
         port = first.config.port if first else 49134
         self.local_host = connect_host(first.config.host) if first else LOOPBACK

@@ -14,6 +14,7 @@ replace by id a binding it does not own.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -137,6 +138,11 @@ class TriggerRegistry:
         self.shadowed: dict[str, Binding] = {}
         self._stacks: dict[tuple[str, Hashable], list[str]] = {}
         self._key_of: dict[str, tuple[str, Hashable]] = {}
+        #: Trigger type -> the worker to add to config.yaml for it (set by whoever builds the
+        #: engine from the worker catalog); names the fix when a binding waits for a provider.
+        self.provider_hint: Callable[[str], str | None] = lambda _type: None
+        #: Types whose waiting bindings are being gathered into one warning, with their names.
+        self._waiting: dict[str, list[tuple[str, str]]] = {}
 
     def find(self, binding_id: str) -> Binding | None:
         return self.live.get(binding_id) or self.shadowed.get(binding_id) or self.parked.get(binding_id)
@@ -164,7 +170,9 @@ class TriggerRegistry:
             try:
                 placed = await self._place(tt, binding, None)
             except TriggerRegistrationError as exc:
-                log.warning("trigger %s stays parked: %s", binding.id, exc.message)
+                kind, name = _display(binding)
+                log.warning("%s '%s' (%s trigger %s) stays waiting: %s", kind, name, _label(binding), binding.id,
+                            exc.message)
                 continue
             if placed:
                 del self.parked[binding.id]
@@ -203,7 +211,7 @@ class TriggerRegistry:
             self.parked[binding.id] = binding
             if binding.owner is not None:
                 binding.owner.triggers.add(binding.id)
-            log.warning("trigger %s parked: no worker provides trigger type %r yet", binding.id, binding.trigger_type)
+            self._announce_waiting(binding)
             return False
         placed = await self._place(tt, binding, old)
         if binding.owner is not None:
@@ -217,6 +225,32 @@ class TriggerRegistry:
             return
         if len(owner.triggers) >= limit:
             raise TriggerRegistrationError(f"max_triggers_per_worker={limit} reached", LIMIT_EXCEEDED)
+
+    #: Bindings of one missing type that arrive within this many seconds share one warning.
+    WAITING_GATHER_S = 0.25
+
+    def _announce_waiting(self, binding: Binding) -> None:
+        """One warning per missing trigger type, naming the steps (or functions) that wait and the
+        worker line that provides it; bindings that arrive together are gathered into it."""
+        name = _display(binding)
+        gathering = self._waiting.get(binding.trigger_type)
+        if gathering is not None:
+            if name not in gathering:
+                gathering.append(name)
+            return
+        self._waiting[binding.trigger_type] = [name]
+        try:
+            asyncio.get_running_loop().call_later(self.WAITING_GATHER_S, self._warn_waiting, binding.trigger_type)
+        except RuntimeError:  # no loop (a synchronous caller): say it now
+            self._warn_waiting(binding.trigger_type)
+
+    def _warn_waiting(self, trigger_type: str) -> None:
+        names = self._waiting.pop(trigger_type, [])
+        waiting = [b for b in self.parked.values() if b.trigger_type == trigger_type]
+        if not names or not waiting or trigger_type in self.types:
+            return  # provided (or withdrawn) meanwhile
+        label = _label(waiting[0])
+        log.warning("%s", waiting_message(label, names, self.provider_hint(trigger_type), trigger_type))
 
     async def remove_binding(self, binding_id: str) -> bool:
         """Disarm and remove a binding (the one below it in its stack serves again), or drop a
@@ -369,6 +403,39 @@ class TriggerRegistry:
             pass
         except Exception:  # a provider bug must not break the caller's cleanup
             log.exception("provider of %r failed to disarm trigger %s", tt.id, binding.id)
+
+
+def _display(binding: Binding) -> tuple[str, str]:
+    """``("step", "daily-report")`` for a step's binding (its metadata names it), else the function."""
+    step = binding.metadata.get("step") if isinstance(binding.metadata, dict) else None
+    if isinstance(step, str) and step:
+        return "step", step
+    return "function", binding.function_id
+
+
+def _label(binding: Binding) -> str:
+    """The trigger's kind as its registrant knows it (a step's ``queue``, not ``durable:subscriber``)."""
+    trigger = binding.metadata.get("trigger") if isinstance(binding.metadata, dict) else None
+    kind = trigger.get("type") if isinstance(trigger, dict) else None
+    return kind if isinstance(kind, str) and kind else binding.trigger_type
+
+
+def waiting_message(label: str, names: list[tuple[str, str]], worker: str | None, trigger_type: str) -> str:
+    """``step 'daily-report' (cron trigger) waits: add `- name: iii-cron` to config.yaml``;
+    ``steps 'A' and 'B' (http triggers) wait: ...``."""
+    groups: dict[str, list[str]] = {}
+    for kind, name in names:
+        groups.setdefault(kind, []).append(f"'{name}'")
+    parts = []
+    for kind, quoted in groups.items():
+        if len(quoted) > 4:
+            quoted = [*quoted[:3], f"{len(quoted) - 3} more"]
+        listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+        parts.append(f"{kind}{'s' if len(names) > 1 and len(groups[kind]) > 1 else ''} {listed}")
+    many = len(names) > 1
+    fix = (f"add `- name: {worker}` to config.yaml" if worker is not None
+           else f"no worker provides trigger type '{trigger_type}' yet (start the worker that registers it)")
+    return f"{' and '.join(parts)} ({label} trigger{'s' if many else ''}) {'wait' if many else 'waits'}: {fix}"
 
 
 def _who(binding: Binding) -> str:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import threading
-import traceback
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, ThreadPoolExecutor
+from types import TracebackType
 from typing import Any, TypeVar, cast
 
 import websockets
@@ -43,8 +45,8 @@ from ..protocol import (
     VoidAction,
     WorkerRegistered,
 )
+from . import frames, otel_export, tracing
 from . import logger as log_registry
-from . import otel_export, tracing
 from .actions import request_fields, wire_action
 from .backoff import reconnect_delay_s, retries_exhausted
 from .channels import (
@@ -122,6 +124,7 @@ class III:
         self._thread = threading.Thread(target=self._run_loop, name="pyiii-sdk-loop", daemon=False)
         self._thread.start()
         self._supervisor = asyncio.run_coroutine_threadsafe(self._connection_loop(), self._loop)
+        _serving(self)
         log_registry.register_sink(self)
         if self._options.otel is not None or os.environ.get("OTEL_ENABLED"):
             otel_export.install(self._address, self._options.otel or {})
@@ -335,10 +338,15 @@ class III:
             self._spawn(self._handle_unregister_trigger(msg))
         elif isinstance(msg, TriggerRegistrationResult):
             if msg.error is not None:
-                log.error(
-                    "trigger registration failed for %r (%s): %s",
-                    msg.id, msg.trigger_type, msg.error.message,
-                )
+                entry = self._registry.triggers.get(msg.id)
+                if entry is not None and entry.step:
+                    who = f"step '{entry.step}'"
+                elif entry is not None and entry.function_id:
+                    who = f"function '{entry.function_id}'"
+                else:
+                    who = "a trigger"
+                log.error("%s: its %s trigger was refused: %s (trigger %s)", who, msg.trigger_type,
+                          msg.error.message, msg.id)
         elif isinstance(msg, WorkerRegistered):
             self._worker_id = msg.worker_id
             self._reattach_token = msg.reattach_token
@@ -383,8 +391,9 @@ class III:
             result_raw = to_optional_payload(result) if msg.invocation_id else protocol.ABSENT
         except Exception as exc:
             trace_id, span_id = tracing.ids(msg.traceparent)  # the engine's log store links it to the trace
-            log.exception("error in handler %s", msg.function_id, extra={"trace_id": trace_id, "span_id": span_id})
-            self._reply_error(msg, "invocation_failed", str(exc), traceback.format_exc())
+            log.error("error in handler %s", msg.function_id, exc_info=frames.exc_info(exc),
+                      extra={"trace_id": trace_id, "span_id": span_id})
+            self._reply_error(msg, "invocation_failed", str(exc), frames.format_exception(exc))
             return
         if msg.invocation_id is None:
             return  # void delivery: nobody is waiting
@@ -572,7 +581,10 @@ class III:
                 metadata=to_optional_payload(_plain(spec.metadata)),
             )
         )
-        entry = Registration(key=trigger_id, frame=frame, trigger_type=spec.type)
+        metadata = spec.metadata if isinstance(spec.metadata, dict) else {}
+        step = metadata.get("step")
+        entry = Registration(key=trigger_id, frame=frame, trigger_type=spec.type, function_id=spec.function_id,
+                             step=step if isinstance(step, str) else None)
         table = self._registry.triggers
         table.add(entry)
         self._soon(self._announce, table, entry)
@@ -702,11 +714,71 @@ class III:
         self._finish()
         self._thread.join(timeout=5)
 
+    def __enter__(self) -> III:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """``with register_worker(...) as worker:`` disconnects when the block ends."""
+        self.shutdown()
+
     def _finish(self) -> None:
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_clients: weakref.WeakSet[III] = weakref.WeakSet()
+_clients_lock = threading.Lock()
+_exit_hook_installed = False
+
+
+def _serving(client: III) -> None:
+    """Remember a live client; the first one installs :func:`_wait_at_exit`."""
+    global _exit_hook_installed
+    with _clients_lock:
+        _clients.add(client)
+        if not _exit_hook_installed:
+            _exit_hook_installed = True
+            threading._register_atexit(_wait_at_exit)  # type: ignore[attr-defined]
+            _previous_excepthook[0] = sys.excepthook
+            sys.excepthook = _excepthook
+
+
+_previous_excepthook = [sys.excepthook]
+_main_failed = threading.Event()
+
+
+def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    """The main code of a script with a live client ended with an exception: stop serving at exit
+    instead of waiting, and let Ctrl-C end the worker without a traceback from the wait."""
+    _main_failed.set()
+    if issubclass(kind, KeyboardInterrupt):
+        return
+    _previous_excepthook[0](kind, value, tb)
+
+
+def _wait_at_exit() -> None:
+    """A script whose main code ended keeps serving its handlers until Ctrl-C (as iii-sdk's
+    does). Python would wait for the loop threads in ``threading._shutdown`` and print a
+    ``KeyboardInterrupt`` traceback from its own code on Ctrl-C; this waits for them first,
+    and Ctrl-C shuts every client down cleanly instead."""
+    try:
+        while not _main_failed.is_set():
+            with _clients_lock:
+                alive = [c for c in _clients if c._thread.is_alive()]
+            if not alive:
+                return
+            alive[0]._thread.join(timeout=0.5)
+    except KeyboardInterrupt:
+        pass
+    with _clients_lock:
+        clients = [c for c in _clients if c._thread.is_alive()]
+    for client in clients:
+        try:
+            client.shutdown()
+        except Exception:  # leaving anyway: a client that cannot close is not worth a traceback
+            log.debug("shutdown at exit failed", exc_info=True)
 
 
 def _plain(value: Any) -> Any:

@@ -26,6 +26,9 @@ class Registration:
     provider: Any = None
     #: Triggers: their type, for the ``unregistertrigger`` hint.
     trigger_type: str | None = None
+    #: Triggers: what the binding runs (and the step it belongs to), to name it in a refusal.
+    function_id: str | None = None
+    step: str | None = None
 
 
 class Table:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from pyiii.steps import runtime
 from pyiii.steps.config import TriggerDef
 from pyiii.steps.context import FlowContext, TriggerInfo
 from pyiii.steps.inputs import ApiRequest, ApiResponse, StateTriggerInput, StreamTriggerInput, to_http_result
@@ -59,9 +60,34 @@ def _args(fn: Callable[..., Any], t: TriggerDef, value: Any, ctx: FlowContext) -
     return (None if t.type == "cron" else value, ctx)
 
 
-def _invalid_body(exc: SchemaError) -> ApiResponse[Any]:
-    # An ApiResponse, like a handler's, so middleware around it can read and edit it.
-    return ApiResponse(status=400, body={"error": "Invalid request body", "errors": [e.to_json() for e in exc.errors]})
+def http_error(status: int, code: str, message: str, details: list[Any] | None = None) -> ApiResponse[Any]:
+    """The one error body pyiii answers with (docs/errors.md):
+    ``{"error": {"code", "message", "details"?}}``, as iii-http's own errors. An ApiResponse, like
+    a handler's, so middleware around it can read and edit it."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return ApiResponse(status=status, body={"error": error})
+
+
+def _invalid_body(request: ApiRequest[Any], exc: SchemaError) -> ApiResponse[Any]:
+    """400 for a body that does not fit the schema, saying why when there was no JSON at all:
+    iii-http only decodes a body sent with ``Content-Type: application/json`` and hands the
+    step ``None`` for one that is not JSON."""
+    if request.body is None:
+        headers = {str(k).lower(): v for k, v in request.headers.items()}
+        content_type = str(headers.get("content-type") or "")
+        length = str(headers.get("content-length") or "").strip()
+        chunked = "chunked" in str(headers.get("transfer-encoding") or "").lower()
+        has_body = chunked or (length not in ("", "0"))
+        if "application/json" not in content_type.lower():
+            got = f" (got {content_type!r})" if content_type else ""
+            return http_error(415 if has_body else 400, "MISSING_CONTENT_TYPE",
+                              f"send the body as JSON with the header `Content-Type: application/json`{got}")
+        if not has_body:
+            return http_error(400, "MISSING_BODY", "the request has no body; this route expects a JSON body")
+        return http_error(400, "BODY_NOT_JSON", "the request body is not valid JSON")
+    return http_error(400, "INVALID_BODY", "Invalid request body", [e.to_json() for e in exc.errors])
 
 
 def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stream]) -> EngineFunction:
@@ -77,6 +103,7 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
     if t.type == "http":
 
         async def http_function(payload: Any) -> Any:
+            runtime.current_step.set(name)  # each invocation runs in its own task (context)
             request = make_input(t, payload)
             ctx = context(request)
 
@@ -86,7 +113,7 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
                 try:
                     request.body = validate(t.body_schema, request.body)
                 except SchemaError as exc:
-                    return _invalid_body(exc)
+                    return _invalid_body(request, exc)
                 return await invoke(handler, (request, ctx))
 
             if t.middleware:
@@ -96,6 +123,7 @@ def handler_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, Stre
         return _bare(http_function)
 
     async def event_function(payload: Any) -> Any:
+        runtime.current_step.set(name)
         value = make_input(t, payload)
         if t.type == "queue":
             try:
@@ -131,6 +159,7 @@ def condition_function(step: LoadedStep, t: TriggerDef, streams: Mapping[str, St
     info = trigger_info(t)
 
     async def check(payload: Any) -> bool:
+        runtime.current_step.set(step.config.name)
         value = make_input(t, payload)
         ctx = FlowContext(trigger=info, input_value=value, step_name=step.config.name, streams=streams)
         return bool(await invoke(condition, _args(condition, t, value, ctx)))

@@ -8,10 +8,13 @@ keys, ``emits`` as an alias of ``enqueues``, and the legacy (Motia 0.x) root-lev
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pyiii.cron_expressions import CronError, CronSchedule
 from pyiii.steps.keys import camel, pick
 from pyiii.steps.schemas import to_json_schema
 from pyiii.steps.triggers import HTTP_METHODS
@@ -26,6 +29,26 @@ KNOWN_KEYS = {
     "includeFiles", "type", "path", "method", "subscribes", "cron", "input", "body_schema", "bodySchema",
     "response_schema", "responseSchema", "query_params", "queryParams", "middleware", "infrastructure",
 }
+#: Keys a trigger dict may have (helpers and hand-written, every generation's spelling).
+TRIGGER_KEYS = {
+    "type", "method", "path", "body_schema", "bodySchema", "response_schema", "responseSchema", "query_params",
+    "queryParams", "middleware", "topic", "subscribes", "input", "config", "queue_config", "queueConfig",
+    "expression", "cron", "timezone", "scope", "key", "group_id", "groupId", "item_id", "itemId", "stream_name",
+    "streamName", "condition",
+}
+
+
+def unknown_key_warnings(keys: Any, known: set[str], where: str) -> list[str]:
+    """A key that is not known but close to one that is (``flow`` for ``flows``) is most likely a
+    typo: say so. Other unknown keys are the user's own metadata and pass silently."""
+    out: list[str] = []
+    for key in keys:
+        if not isinstance(key, str) or key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+        if close:
+            out.append(f"{where}unknown key {key!r}: did you mean {close[0]!r}? (as spelt it has no effect)")
+    return out
 
 
 class StepConfigError(ValueError):
@@ -99,6 +122,8 @@ class StepConfig:
     include_files: list[str] = field(default_factory=list)
     #: Any other JSON-safe key the config had (kept in metadata).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Likely mistakes that do not stop the step (a misspelt key), for the loader to log.
+    warnings: list[str] = field(default_factory=list)
 
     def metadata(self, file_path: str) -> dict[str, Any]:
         """Function metadata a console draws flows from (spec/steps-and-console.md §b5)."""
@@ -155,6 +180,17 @@ def _cron_expression(expr: str) -> str:
     return f"0 {expr}" if len(expr.split()) == 5 else expr
 
 
+def _check_timezone(name: Any, index: int) -> None:
+    """The zone iii-cron would refuse, refused when the step loads (one clear error)."""
+    if isinstance(name, str) and name:
+        try:
+            ZoneInfo(name)
+            return
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise StepConfigError(f"triggers[{index}]: unknown timezone {name!r} (an IANA zone name such as 'Europe/Paris')")
+
+
 def _queue_config(raw: Any) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -203,7 +239,13 @@ def parse_trigger(raw: Any, index: int) -> TriggerDef:
         if not isinstance(expr, str) or not expr.strip():
             raise StepConfigError(f"triggers[{index}]: a cron trigger needs an `expression`")
         t.expression = _cron_expression(expr.strip())
+        try:
+            CronSchedule.parse(t.expression)
+        except CronError as exc:
+            raise StepConfigError(f"triggers[{index}]: invalid cron expression {t.expression!r}: {exc}") from None
         t.timezone = spec.get("timezone")
+        if t.timezone is not None:
+            _check_timezone(t.timezone, index)
     elif kind == "state":
         t.scope = pick(spec, "scope", "group_id", "groupId")
         t.key = pick(spec, "key", "item_id", "itemId")
@@ -264,6 +306,10 @@ def parse_config(raw: Any) -> StepConfig:
         if t.type == "queue" and t.queue_config is None and step_queue is not None:
             t.queue_config = step_queue
     flows = spec.get("flows") or []
+    warnings = unknown_key_warnings(spec, KNOWN_KEYS, "")
+    for i, t in enumerate(trigger_specs):
+        if isinstance(t, dict):
+            warnings += unknown_key_warnings(t, TRIGGER_KEYS, f"triggers[{i}]: ")
     return StepConfig(
         name=name,
         description=spec.get("description"),
@@ -275,4 +321,5 @@ def parse_config(raw: Any) -> StepConfig:
         flows=[flows] if isinstance(flows, str) else [str(f) for f in flows],
         include_files=list(pick(spec, "include_files", "includeFiles", default=[])),
         extra={k: v for k, v in spec.items() if k not in KNOWN_KEYS and _json_safe(v)},
+        warnings=warnings,
     )

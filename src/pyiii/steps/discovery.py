@@ -135,6 +135,8 @@ def load_step(project: Path, path: Path) -> LoadedStep | None:
             log.warning("%s: no callable `handler`; skipped", rel(project, path))
             return None
         handler = None  # a noop step: drawn in Flows, no code
+    for warning in config.warnings:
+        log.warning("%s: step %r: %s", rel(project, path), config.name, warning)
     return LoadedStep(config=config, handler=handler, file_path=path, rel_path=rel(project, path),
                       module_name=module.__name__)
 

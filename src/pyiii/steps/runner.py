@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 import threading
@@ -57,6 +58,12 @@ class StepsRunner:
         self.steps: dict[Path, tuple[LoadedStep, Registered]] = {}
         self._names: dict[str, Path] = {}  # step name → file, to refuse duplicates
         self._stream_undo: list[Callable[[], None]] = []
+        #: file -> digest of the content its registered step was imported from; a change event
+        #: for the same content (editors write a file in several steps) reloads nothing.
+        self._digests: dict[Path, bytes] = {}
+        self._imported: dict[Path, bytes] = {}
+        #: every step file ever imported: a later event for one of them is not an "added" file
+        self._seen: set[Path] = set()
         self._lock = threading.RLock()
         #: Set once the first load is done; file changes seen earlier wait for it.
         self.ready = threading.Event()
@@ -149,6 +156,10 @@ class StepsRunner:
         return step is not None and self._register(path, step, report)
 
     def _import_step(self, path: Path, report: LoadReport) -> LoadedStep | None:
+        digest = _digest(path)
+        self._seen.add(path)
+        if digest is not None:
+            self._imported[path] = digest
         try:
             return discovery.load_step(self.project, path)
         except StepLoadError as exc:
@@ -172,6 +183,9 @@ class StepsRunner:
             return False
         self.steps[path] = (step, registered)
         self._names[step.config.name] = path
+        digest = self._imported.pop(path, None)
+        if digest is not None:
+            self._digests[path] = digest
         return True
 
     # ------------------------------------------------------------------ hot reload
@@ -182,16 +196,27 @@ class StepsRunner:
         path = path.resolve()
         report = LoadReport()
         begin = time.perf_counter()
+        verb = "reloaded"
         with self._lock:
             if path.name.endswith(STEP_SUFFIX):
-                if not path.exists():
+                digest = _digest(path)
+                if digest is None:
                     old = self.steps.pop(path, None)
+                    self._digests.pop(path, None)
                     if old is not None:
                         old[1].unregister()
                         self._names.pop(old[0].config.name, None)
                         log.info("steps: %s removed", discovery.rel(self.project, path))
-                elif self._load_step(path, report):
-                    report.steps = 1
+                elif digest == EMPTY:
+                    # An editor truncates, then writes: the next event brings the content.
+                    log.debug("steps: %s is empty for now; its step keeps serving", path)
+                elif path in self.steps and self._digests.get(path) == digest:
+                    pass  # another event of the same save: nothing changed since the last load
+                else:
+                    added = path not in self._seen
+                    if self._load_step(path, report):
+                        report.steps = 1
+                        verb = "added" if added else "reloaded"
             elif path.name.endswith(STREAM_SUFFIX):
                 self.load_streams(report)
             else:
@@ -203,8 +228,23 @@ class StepsRunner:
         for error in report.errors:
             log.error("steps: %s", error)
         if report.steps:
-            log.info("steps: reloaded %s in %.0f ms", discovery.rel(self.project, path), report.seconds * 1000)
+            log.info("steps: %s %s in %.0f ms", verb, discovery.rel(self.project, path), report.seconds * 1000)
         return report
 
     def load_all_again(self, report: LoadReport) -> None:
         report.steps += self._load_steps([path for path in self.steps if path.exists()], report)
+
+
+#: What :func:`_digest` gives for an empty (or blank) file.
+EMPTY = b""
+
+
+def _digest(path: Path) -> bytes | None:
+    """A digest of ``path``'s content, ``EMPTY`` for a blank file, ``None`` when it is gone."""
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError:
+        return hashlib.blake2b(b"unreadable").digest()
+    return hashlib.blake2b(data).digest() if data.strip() else EMPTY

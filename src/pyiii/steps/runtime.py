@@ -8,9 +8,13 @@ at load time, before any connection exists.
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from typing import Any
 
 from pyiii.sdk import III
+
+#: The step whose handler (or condition) is running: module-level services name it.
+current_step: ContextVar[str | None] = ContextVar("pyiii_current_step", default=None)
 
 _lock = threading.Lock()
 _client: III | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyiii.sdk import Logger
+from pyiii.steps import runtime
 from pyiii.steps.calls import call
 from pyiii.steps.state import StateManager
 
@@ -34,7 +35,20 @@ def enqueue(event: Any) -> Any:
     return call("iii::durable::publish", payload)
 
 
+class StepLogger(Logger):
+    """The module-level ``logger``: its lines are named after the step whose handler runs
+    (``"steps"`` outside any handler, e.g. at import time)."""
+
+    @property
+    def _service_name(self) -> str:
+        return runtime.current_step.get() or "steps"
+
+    @_service_name.setter
+    def _service_name(self, _value: str) -> None:
+        pass
+
+
 #: Logs go to the engine (``engine::log::*``), correlated with the current invocation's trace.
-logger = Logger(service_name="steps")
+logger = StepLogger()
 stateManager = StateManager()
 state_manager = stateManager

@@ -33,6 +33,24 @@ MANDATORY: Final[frozenset[str]] = frozenset(
     {"configuration", "iii-engine-functions", "iii-observability", "iii-worker-manager"})
 NEEDS_CONFIG: Final[frozenset[str]] = frozenset({"iii-exec", "iii-cluster", "iii-console"})
 
+#: Trigger type -> the built-in worker that provides it (``steps`` and SDK workers bind these; the
+#: engine names the worker to add when a binding waits for a missing one). Tests check that
+#: each worker really registers the types listed for it.
+TRIGGER_TYPES: Final[dict[str, str]] = {
+    "http": "iii-http",
+    "cron": "iii-cron",
+    "durable:subscriber": "iii-queue",
+    "queue": "iii-queue",
+    "state": "iii-state",
+    "stream": "iii-stream",
+    "stream:join": "iii-stream",
+    "stream:leave": "iii-stream",
+    "subscribe": "iii-pubsub",
+    "log": "iii-observability",
+    "trace": "iii-observability",
+    "configuration": "configuration",
+}
+
 #: Extra spellings accepted in config.yaml (the 0.22 docs renamed ``iii-x`` to ``x``).
 ALIASES: Final[dict[str, str]] = {
     "engine-functions": "iii-engine-functions",
@@ -48,6 +66,11 @@ def canonical(name: str) -> str | None:
     if target is None and not name.startswith("iii-") and f"iii-{name}" in BUILTINS:
         target = f"iii-{name}"
     return target
+
+
+def provider_of(trigger_type: str) -> str | None:
+    """The built-in worker that provides ``trigger_type``, if one does."""
+    return TRIGGER_TYPES.get(trigger_type)
 
 
 def load(kind: str) -> type[BuiltinWorker]:

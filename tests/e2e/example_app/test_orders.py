@@ -96,7 +96,7 @@ def test_big_orders_are_flagged_by_the_node_worker(app: DevProcess) -> None:
 def test_invalid_order_is_400_naming_the_fields(app: DevProcess) -> None:
     r = httpx.post(f"{app.base}/orders", json={"customer": "", "item": "x", "quantity": 0, "unit_price": 1})
     assert r.status_code == 400
-    assert sorted(e["path"] for e in r.json()["errors"]) == ["customer", "quantity"]
+    assert sorted(e["path"] for e in r.json()["error"]["details"]) == ["customer", "quantity"]
 
 
 def test_live_page_and_its_script_are_served(app: DevProcess) -> None:

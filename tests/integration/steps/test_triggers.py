@@ -204,10 +204,27 @@ def test_http_body_schema_violation_is_400_naming_the_field(app: Any) -> None:
     eng, _, _ = app
     r = httpx.post(f"{eng.base}/orders", json={"item": "book", "quantity": "many"})
     assert r.status_code == 400
-    body = r.json()
-    assert [e["path"] for e in body["errors"]] == ["quantity"]
+    error = r.json()["error"]
+    assert error["code"] == "INVALID_BODY" and [e["path"] for e in error["details"]] == ["quantity"]
+    assert set(r.json()) == {"error"} and set(error) == {"code", "message", "details"}
     r = httpx.post(f"{eng.base}/orders", json={"quantity": 1})
-    assert r.status_code == 400 and [e["path"] for e in r.json()["errors"]] == ["item"]
+    assert r.status_code == 400 and [e["path"] for e in r.json()["error"]["details"]] == ["item"]
+
+
+def test_a_body_that_is_not_json_or_has_no_content_type_is_named(app: Any) -> None:
+    eng, _, _ = app
+    r = httpx.post(f"{eng.base}/orders", content=b'{"item": "book",', headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json() == {"error": {"code": "BODY_NOT_JSON", "message": "the request body is not valid JSON"}}
+    r = httpx.post(f"{eng.base}/orders", content=b'{"item": "book", "quantity": 1}')  # no Content-Type
+    assert r.status_code == 415
+    error = r.json()["error"]
+    assert error["code"] == "MISSING_CONTENT_TYPE" and "Content-Type: application/json" in error["message"]
+    r = httpx.post(f"{eng.base}/orders", content=b'{"item": "book", "quantity": 1}',
+                   headers={"content-type": "text/plain"})
+    assert r.status_code == 415 and "got 'text/plain'" in r.json()["error"]["message"]
+    r = httpx.post(f"{eng.base}/orders", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "MISSING_BODY"
 
 
 def test_zero_arg_sync_handler(app: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import BaseModel
 
@@ -97,3 +99,28 @@ def test_arity() -> None:
     async def two(a: object, b: object) -> None: ...
     def star(*a: object) -> None: ...
     assert (arity(zero), arity(one), arity(two), arity(star)) == (0, 1, 2, 99)
+
+
+@pytest.mark.parametrize(("trigger", "says"), [
+    (cron("bogus cron"), "invalid cron expression 'bogus cron': expected 6 or 7 fields"),
+    (cron("0 0 25 * * *"), "invalid cron expression '0 0 25 * * *'"),
+    (cron("0 0 3 * * *", timezone="Mars/Olympus"), "unknown timezone 'Mars/Olympus'"),
+])
+def test_what_iii_cron_would_refuse_is_refused_when_the_step_loads(trigger: object, says: str) -> None:
+    with pytest.raises(StepConfigError, match=re.escape(says)):
+        parse_config({"name": "Tick", "triggers": [trigger]})
+    assert parse_config({"name": "Tick", "triggers": [cron("0 0 3 * * *", timezone="Europe/Paris")]}).warnings == []
+
+
+def test_a_misspelt_key_warns_with_the_closest_known_key_and_custom_keys_pass() -> None:
+    config = parse_config({"name": "S", "triggers": [{"type": "http", "path": "/a", "methd": "POST"}],
+                           "flow": ["demo"], "descripton": "x", "team": "payments"})
+    assert config.warnings == [
+        "unknown key 'flow': did you mean 'flows'? (as spelt it has no effect)",
+        "unknown key 'descripton': did you mean 'description'? (as spelt it has no effect)",
+        "triggers[0]: unknown key 'methd': did you mean 'method'? (as spelt it has no effect)",
+    ]
+    assert config.extra["team"] == "payments"  # the user's own metadata, no warning
+    assert parse_config({"name": "S", "triggers": [http("GET", "/a"), queue("t", config={"maxRetries": 1}),
+                                                   state(scope="s"), stream("chat")],
+                         "flows": ["f"], "emits": ["t"]}).warnings == []

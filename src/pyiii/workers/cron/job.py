@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from pyiii.cron_expressions import CronSchedule
 from pyiii.workers.cron.locks import TickLock
-from pyiii.workers.cron.schedule import CronSchedule
 
 log = logging.getLogger("pyiii.cron")
 

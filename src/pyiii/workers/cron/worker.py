@@ -17,11 +17,11 @@ from pyiii.core.errors import TriggerRegistrationError
 from pyiii.core.functions import CallContext
 from pyiii.core.spans import SpanKind
 from pyiii.core.triggers import Binding
+from pyiii.cron_expressions import CronError, CronSchedule
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.cron.config import CronConfig, KvLockConfig, RedisLockConfig
 from pyiii.workers.cron.job import CronJob, rfc3339
 from pyiii.workers.cron.locks import LocalTickLock, RedisTickLock, TickLock
-from pyiii.workers.cron.schedule import CronError, CronSchedule
 
 log = logging.getLogger("pyiii.cron")
 

@@ -8,6 +8,9 @@ from pyiii.workers.exec.argv_check import split_argv_problem
 
 
 class ExecConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    #: ``false`` runs nothing: with ``${VAR:true}`` a script can switch an entry off (the
+    #: example's Node worker on a machine without Node).
+    enabled: bool = True
     #: Commands run in order; each but the last must exit 0. A string runs with ``sh -c``;
     #: a list is an argv run without a shell. The last one is the long-running process.
     #: Strings that read like one argv split over lines are refused (argv_check.py).

@@ -44,6 +44,9 @@ class ExecWorker(BuiltinWorker):
         self.commands: list[str | list[str]] = list(self.cfg.exec)
 
     async def start(self) -> None:
+        if not self.cfg.enabled:
+            log.info("%s is disabled (enabled: false): its commands do not run", self.entry_id)
+            return
         if not self.cfg.exec:
             log.warning("iii-exec has no `exec` commands; nothing to run")
             return
@@ -62,6 +65,8 @@ class ExecWorker(BuiltinWorker):
                 await task
 
     def endpoints(self) -> list[str]:
+        if not self.cfg.enabled:
+            return ["disabled"]
         last = self.commands[-1] if self.commands else ""
         return [last if isinstance(last, str) else " ".join(last)]
 

@@ -34,7 +34,8 @@ class StoreHandler(logging.Handler):
         self.service_name = service_name
 
     def emit(self, record: logging.LogRecord) -> None:
-        if getattr(_busy, "active", False) or record.name.startswith(_SKIPPED_LOGGERS):
+        if (getattr(_busy, "active", False) or record.name.startswith(_SKIPPED_LOGGERS)
+                or getattr(record, "pyiii_sdk_log", False)):
             return
         _busy.active = True
         try:

@@ -4,6 +4,7 @@ exports through OpenTelemetry (spec/workers.md §11). See README.md in this pack
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -30,6 +31,43 @@ log = logging.getLogger("pyiii.observability")
 _LEVELS = {"trace": 1, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 #: Frames bigger than this are decoded in a thread instead of on the event loop.
 _DECODE_INLINE_BYTES = 256 * 1024
+
+
+#: SDK / ``ctx.logger`` lines are printed through this logger's handlers (the process's one log
+#: format), under the record's service name (the step); the log bridge does not store them again.
+_console = logging.getLogger("pyiii.observability.console")
+_PY_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+              "WARNING": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL}
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value and not any(c.isspace() or c in "=\"" for c in value) else json.dumps(value)
+    try:
+        return json.dumps(value, default=str, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def format_line(record: dict[str, Any]) -> str:
+    """``message key=value ... trace=<id>``: the body, the structured data, the trace."""
+    parts = [str(record.get("body", ""))]
+    attributes = record.get("attributes")
+    if isinstance(attributes, dict):
+        parts += [f"{k}={_value_text(v)}" for k, v in attributes.items()]
+    if record.get("trace_id"):
+        parts.append(f"trace={record['trace_id']}")
+    return " ".join(parts)
+
+
+def console_line(record: dict[str, Any]) -> None:
+    level = _PY_LEVELS.get(str(record.get("severity_text", "INFO")).upper(), logging.INFO)
+    if not _console.isEnabledFor(level):
+        return
+    name = str(record.get("service_name") or "app")
+    line = logging.LogRecord(name, level, "", 0, "%s", (format_line(record),), None)
+    line.pyiii_sdk_log = True  # already stored as what it is: the log bridge skips it
+    _console.handle(line)
 
 
 class ObservabilityWorker(BuiltinWorker):
@@ -199,8 +237,7 @@ class ObservabilityWorker(BuiltinWorker):
 
             print(orjson.dumps(record, default=str).decode(), flush=False)
         else:
-            trace = f" trace={record['trace_id']}" if record.get("trace_id") else ""
-            print(f"[{record['severity_text']:<5}] {record['service_name']}: {record['body']}{trace}", flush=False)
+            console_line(record)
 
     # ------------------------------------------------------------------ telemetry frames
 

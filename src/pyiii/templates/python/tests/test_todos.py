@@ -1,4 +1,5 @@
-"""End to end: start the project with `pyiii start` on free ports, create a todo, read it back."""
+"""End to end: start the project with `pyiii start` on free ports and its own data folder (so a
+`pyiii dev` running in this folder is never touched), create a todo, read it back."""
 
 import os
 import socket
@@ -22,8 +23,10 @@ def free_port() -> int:
 
 @pytest.fixture
 def base_url(tmp_path: Path) -> Iterator[str]:
-    ports = {"III_PORT": free_port(), "HTTP_PORT": free_port(), "STREAMS_PORT": free_port()}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
+    ports = {"III_PORT": free_port(), "HTTP_PORT": free_port(), "STREAMS_PORT": free_port(),
+             "III_CONSOLE_PORT": free_port()}
+    folders = {"PYIII_DATA_DIR": tmp_path / "data", "PYIII_CONFIG_DIR": tmp_path / "config"}
+    env = {**os.environ, **{k: str(v) for k, v in {**ports, **folders}.items()}}
     log = (tmp_path / "pyiii.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "pyiii", "start", str(PROJECT)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
@@ -57,4 +60,5 @@ def test_create_then_list(base_url: str) -> None:
 def test_invalid_body_is_rejected(base_url: str) -> None:
     r = httpx.post(f"{base_url}/todos", json={"title": ""})
     assert r.status_code == 400
-    assert r.json()["errors"][0]["path"] == "title"
+    error = r.json()["error"]
+    assert error["code"] == "INVALID_BODY" and error["details"][0]["path"] == "title"

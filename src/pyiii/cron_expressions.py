@@ -1,4 +1,5 @@
-"""Cron expressions, seconds first (spec/workers.md §10; the Rust ``cron`` crate's dialect).
+"""Cron expressions, seconds first (shared by iii-cron and the Steps framework, which refuses a bad
+one when the step file loads) (spec/workers.md §10; the Rust ``cron`` crate's dialect).
 
 ``sec min hour day-of-month month day-of-week [year]`` with ``*``, ``?``, lists, ranges, steps
 and names (``JAN``..``DEC``, ``SUN``..``SAT``). Day-of-week numbers are 1-7 with 1 = Sunday, as
