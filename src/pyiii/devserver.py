@@ -222,8 +222,8 @@ def motia_runners(project: Path, config: EngineConfig) -> list[str]:
     decided by the exec worker), so ``dev``/``start`` must not load them a second time."""
     found: list[str] = []
     for entry in config.workers:
-        if entry.kind != "iii-exec":
-            continue
+        if entry.kind != "iii-exec" or not getattr(entry.config, "enabled", True):
+            continue  # a disabled entry runs nothing, so dev/start's own runner serves the steps
         cwd = (project / (getattr(entry.config, "cwd", None) or ".")).resolve()
         if cwd != project.resolve():
             continue
