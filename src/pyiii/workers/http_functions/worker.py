@@ -45,10 +45,15 @@ class HttpFunctionsWorker(BuiltinWorker):
         if self.client is None:
             import httpx
 
+            from pyiii.workers.http_functions.coalesce import coalescing_transport
+
+            limits = httpx.Limits(max_connections=self.config.max_connections)
             self.client = httpx.AsyncClient(
                 follow_redirects=False,  # a redirect must not lead the engine somewhere unchecked
                 trust_env=False,  # nor may an environment proxy
-                limits=httpx.Limits(max_connections=self.config.max_connections),
+                limits=limits,
+                # head and a small body in one write: minimal receivers read a single recv()
+                transport=coalescing_transport(limits=limits, trust_env=False),
             )
         return self.client
 
