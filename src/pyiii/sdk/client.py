@@ -393,7 +393,10 @@ class III:
             trace_id, span_id = tracing.ids(msg.traceparent)  # the engine's log store links it to the trace
             log.error("error in handler %s", msg.function_id, exc_info=frames.exc_info(exc),
                       extra={"trace_id": trace_id, "span_id": span_id})
-            self._reply_error(msg, "invocation_failed", str(exc), frames.format_exception(exc))
+            if isinstance(exc, InvocationError):  # a handler passing on a call's error keeps its code
+                self._reply_error(msg, exc.code, exc.message, exc.stacktrace)
+            else:
+                self._reply_error(msg, "invocation_failed", str(exc), frames.format_exception(exc))
             return
         if msg.invocation_id is None:
             return  # void delivery: nobody is waiting

@@ -24,6 +24,7 @@ BUILTINS: Final[dict[str, str]] = {
     "iii-http": "pyiii.workers.http.worker:HttpWorker",
     "iii-http-functions": "pyiii.workers.http_functions.worker:HttpFunctionsWorker",
     "iii-cluster": "pyiii.workers.cluster.worker:ClusterWorker",
+    "iii-bridge": "pyiii.workers.bridge.worker:BridgeWorker",
     "iii-console": "pyiii.console.worker:ConsoleWorker",
 }
 

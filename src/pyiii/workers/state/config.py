@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import msgspec
 
+from pyiii.adapters.bridge import BridgeAdapter
 from pyiii.adapters.kv import AdapterConfig
 
 
 class StateConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     #: No block: durable SQLite at ``<data_dir>/state.db`` (pyiii's embedded default).
-    adapter: AdapterConfig | None = None
+    #: ``bridge``: every operation is forwarded to another engine's ``state::*`` (README).
+    adapter: AdapterConfig | BridgeAdapter | None = None
     triggers_enabled: bool = True
     #: Largest serialized value ``state::set`` / ``state::update`` may store; ``None`` = no limit.
     max_value_bytes: int | None = msgspec.field(default=None)

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, KvError, KvStore, build_store, encode
 from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, or_none, parse_ops
 from pyiii.core import errors as E
@@ -40,11 +41,18 @@ class StateWorker(BuiltinWorker):
     def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(engine, config, entry_id, context)
         self.config: StateConfig = config
-        self.store: KvStore = build_store(config.adapter, namespace="state", default_dir=context.data_dir,
-                                          base=context.project_dir)
         self.triggers = StateTriggers(engine)
+        self.remote: RemoteEngine | None = None
+        if isinstance(config.adapter, BridgeAdapter):
+            self.remote = RemoteEngine(config.adapter.config, "iii-state-bridge")
+        else:
+            self.store: KvStore = build_store(config.adapter, namespace="state", default_dir=context.data_dir,
+                                              base=context.project_dir)
 
     async def start(self) -> None:
+        if self.remote is not None:
+            await self._start_bridge(self.remote)
+            return
         await self.store.open()
         if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
             self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
@@ -67,10 +75,77 @@ class StateWorker(BuiltinWorker):
         log.info("iii-state storing in %s", self.store.description)
 
     async def stop(self) -> None:
-        await self.store.close()
+        if self.remote is not None:
+            await self.remote.close()
+        else:
+            await self.store.close()
 
     def endpoints(self) -> list[str]:
-        return [self.store.description]
+        return [self.remote.description if self.remote is not None else self.store.description]
+
+    # ------------------------------------------------------------------ bridge adapter
+
+    async def _start_bridge(self, remote: RemoteEngine) -> None:
+        """``adapter: bridge``: each ``state::*`` call is forwarded to the remote engine's (which
+        holds the data and fires its own triggers); this engine's ``state`` triggers fire from the
+        results, for the writes made through it (as the reference does)."""
+        remote.start()
+        self.engine.health_checks[f"{self.entry_id}:bridge"] = remote.ping
+        reg = partial(self.engine.register_function, worker=self.entry_id)
+        reg("state::set", self._bridge_set, input_type=SetArgs, description="Store a value (remote engine)")
+        reg("state::get", self._forward("GET_ERROR"), input_type=ScopeKey, description="Read a value (remote engine)")
+        reg("state::delete", self._bridge_delete, input_type=ScopeKey, description="Delete scope/key (remote engine)")
+        reg("state::update", self._bridge_update, input_type=UpdateArgs,
+            description="Apply update operations (remote engine)")
+        reg("state::list", self._forward("LIST_ERROR"), input_type=ScopeArgs,
+            description="Every value of a scope (remote engine)")
+        reg("state::list_groups", self._forward("LIST_GROUPS_ERROR"),
+            description="Every scope holding a value (remote engine)")
+        reg("state::list_entries", self._forward("LIST_ERROR"), input_type=ListEntriesArgs,
+            description="pyiii: one page of a scope's entries (remote engine)")
+        await self.engine.register_trigger_type(
+            "state", self.triggers, worker=self.entry_id,
+            description="Fires when a state value is created, updated or deleted through this engine",
+            trigger_request_format={"type": "object", "properties": {
+                "scope": {"type": "string"}, "key": {"type": "string"}, "condition_function_id": {"type": "string"}}},
+        )
+        log.info("iii-state forwarding to %s", remote.url)
+
+    async def _remote_call(self, function_id: str, payload: Any) -> Any:
+        assert self.remote is not None
+        try:
+            return await self.remote.call(function_id, payload)
+        except BridgeError as exc:
+            raise FunctionError(exc.code, exc.message) from None
+
+    def _forward(self, _code: str) -> Any:
+        async def forward(a: Any, ctx: CallContext) -> Any:
+            payload = msgspec.to_builtins(a) if a is not None else {}
+            return await self._remote_call(ctx.function_id, payload)
+        return forward
+
+    async def _bridge_set(self, a: SetArgs, ctx: CallContext) -> Any:
+        value = a.value if a.value is not msgspec.UNSET else (a.data if a.data is not msgspec.UNSET else None)
+        limit = self.config.max_value_bytes
+        if limit is not None and len(encode(value)) > limit:
+            raise FunctionError(VALUE_TOO_LARGE, str(_ValueTooLarge(len(encode(value)), limit)))
+        result = await self._remote_call("state::set", {"scope": a.scope, "key": a.key, "value": value})
+        old = result.get("old_value") if isinstance(result, dict) else None
+        self._changed(a.scope, a.key, MISSING if old is None else old, value, ctx)
+        return result
+
+    async def _bridge_delete(self, a: ScopeKey, ctx: CallContext) -> Any:
+        old = await self._remote_call("state::delete", {"scope": a.scope, "key": a.key})
+        if old is not None:
+            self._fire(a.scope, a.key, "state:deleted", old, None, ctx)
+        return old
+
+    async def _bridge_update(self, a: UpdateArgs, ctx: CallContext) -> Any:
+        result = await self._remote_call("state::update", {"scope": a.scope, "key": a.key, "ops": a.ops})
+        if isinstance(result, dict) and "new_value" in result:
+            old = result.get("old_value")
+            self._changed(a.scope, a.key, MISSING if old is None else old, result["new_value"], ctx)
+        return result
 
     # ------------------------------------------------------------------ functions
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from pyiii.adapters.bridge import BridgeAdapter
 from pyiii.adapters.kv import AdapterConfig
 
 
@@ -14,7 +15,8 @@ class StreamConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     #: Called at connection time; see README "Authentication".
     auth_function: str | None = None
     #: No block: durable SQLite at ``<data_dir>/stream.db`` (pyiii's embedded default).
-    adapter: AdapterConfig | None = None
+    #: ``bridge``: items live on another engine (README "Bridge adapter").
+    adapter: AdapterConfig | BridgeAdapter | None = None
     # ---- pyiii limits (every one configurable) ----
     #: Bytes a client may have waiting in its outbound buffer before it is closed with 1013.
     subscriber_buffer_bytes: int = 1024 * 1024

@@ -12,6 +12,9 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+import msgspec
+
+from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, EventBus, KvStore, build_bus, build_store, encode
 from pyiii.adapters.kv.update_ops import OpsDecodeError, or_none, parse_ops
 from pyiii.core import errors as E
@@ -21,6 +24,7 @@ from pyiii.core.functions import CallContext
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.stream import envelope as env
 from pyiii.workers.stream import layout, snapshot
+from pyiii.workers.stream.bridge import RemoteEvents, RemoteStreamStorage
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Hub
 from pyiii.workers.stream.payloads import (
@@ -50,11 +54,20 @@ class StreamWorker(BuiltinWorker):
     def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(engine, config, entry_id, context)
         self.config: StreamConfig = config
-        self.store: KvStore = build_store(config.adapter, namespace="stream", default_dir=context.data_dir,
-                                          base=context.project_dir)
-        self.bus: EventBus = build_bus(self.store, EVENTS_CHANNEL)
-        self.storage = StreamStorage(engine, self.store, config.max_item_bytes)
         self.hub = Hub(config.subscriber_buffer_bytes)
+        self.remote: RemoteEngine | None = None
+        self.remote_events: RemoteEvents | None = None
+        self.storage: StreamStorage | RemoteStreamStorage
+        if isinstance(config.adapter, BridgeAdapter):
+            self.remote = RemoteEngine(config.adapter.config, "iii-stream-bridge")
+            self.storage = RemoteStreamStorage(self.remote, config.max_item_bytes)
+            self.remote_events = RemoteEvents(self.remote, self.hub.dispatch, config.adapter.config.max_watched_streams)
+            self.bus: EventBus = EventBus()
+        else:
+            self.store: KvStore = build_store(config.adapter, namespace="stream", default_dir=context.data_dir,
+                                              base=context.project_dir)
+            self.bus = build_bus(self.store, EVENTS_CHANNEL)
+            self.storage = StreamStorage(engine, self.store, config.max_item_bytes)
         self.triggers = StreamTriggers(engine)
         timeout_s = config.join_timeout_ms / 1000
         self.joins = JoinLeaveTriggers(engine, timeout_s)
@@ -62,13 +75,11 @@ class StreamWorker(BuiltinWorker):
         self.server = StreamServer(engine, config, self.hub, self.joins, self.leaves, self._sync, self._refusal)
 
     async def start(self) -> None:
-        await self.store.open()
-        renamed = await self.store.migrate_tables(layout.MARKER, layout.legacy_plan)
-        if renamed:
-            log.warning("iii-stream: %d group table(s) of the old `<stream>:<group>` layout renamed in %s",
-                        renamed, self.store.description)
-        if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
-            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
+        if self.remote is not None:
+            self.remote.start()
+            self.engine.health_checks[f"{self.entry_id}:bridge"] = self.remote.ping
+        else:
+            await self._open_store()
         self.bus.listen(self.hub.dispatch)
         await self.bus.start()
         reg = partial(self.engine.register_function, worker=self.entry_id)
@@ -85,16 +96,32 @@ class StreamWorker(BuiltinWorker):
         await t("stream:join", self.joins, description="A client subscribes; return {unauthorized: true} to refuse")
         await t("stream:leave", self.leaves, description="A client unsubscribes or disconnects")
         await self.server.start()
-        log.info("iii-stream on ws://%s:%d, storing in %s", self.config.host, self.server.port, self.store.description)
+        log.info("iii-stream on ws://%s:%d, storing in %s", self.config.host, self.server.port, self._where)
+
+    async def _open_store(self) -> None:
+        await self.store.open()
+        renamed = await self.store.migrate_tables(layout.MARKER, layout.legacy_plan)
+        if renamed:
+            log.warning("iii-stream: %d group table(s) of the old `<stream>:<group>` layout renamed in %s",
+                        renamed, self.store.description)
+        if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
+            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
+
+    @property
+    def _where(self) -> str:
+        return self.remote.description if self.remote is not None else self.store.description
 
     async def stop(self) -> None:
         await self.server.stop()
         await self.bus.stop()
-        await self.store.close()
+        if self.remote is not None:
+            await self.remote.close()
+        else:
+            await self.store.close()
 
     def endpoints(self) -> list[str]:
         port = self.server.port if self.server._server is not None else self.config.port
-        return [f"ws://{self.config.host}:{port}", self.store.description]
+        return [f"ws://{self.config.host}:{port}", self._where]
 
     # ------------------------------------------------------------------ events
 
@@ -102,9 +129,12 @@ class StreamWorker(BuiltinWorker):
                     ctx: CallContext) -> None:
         envelope = env.envelope(stream_name, group_id, item_id, event)
         self.triggers.fire(envelope, ctx.traceparent, ctx.baggage)  # in the trace of the write
-        await self.bus.publish(encode(envelope))
+        if self.remote is None:  # bridged: clients get the remote engine's own event (bridge.py)
+            await self.bus.publish(encode(envelope))
 
     async def _sync(self, sub: SubscriptionData) -> Iterable[bytes]:
+        if self.remote_events is not None:
+            await self.remote_events.watch(sub.stream_name)
         if sub.id is not None:
             item = or_none(await self.storage.get(sub.stream_name, sub.group_id, sub.id))
             return snapshot.item_pages(sub.stream_name, sub.group_id, sub.id, item)
@@ -182,6 +212,11 @@ class StreamWorker(BuiltinWorker):
             check_size(a.data, self.config.max_item_bytes)
         except StorageError as exc:
             raise FunctionError(exc.code or "STREAM_SEND_ERROR", str(exc)) from None
+        if self.remote is not None:
+            try:
+                await self.remote.call("stream::send", msgspec.to_builtins(a))
+            except BridgeError as exc:
+                raise FunctionError(exc.code, exc.message) from None
         try:
             await self._emit(a.stream_name, a.group_id, a.id, env.custom(a.type, a.data), ctx)
         except Exception as exc:
