@@ -148,16 +148,17 @@ class RemoteEngine:
 
         return await self.call(function_id, payload, action=TriggerAction.Enqueue(queue=queue))
 
-    def register_function(self, function_id: str, handler: Handler, description: str | None = None) -> None:
+    def register_function(self, function_id: str, handler: Handler,
+                          description: str | None = None) -> Callable[[], None]:
         """Register ``function_id`` on the remote engine; ``handler`` runs on this engine's loop.
-        Registered again after every reconnection."""
+        Registered again after every reconnection. Returns its unregister callable."""
         client, loop = self._client, self._loop
         assert client is not None and loop is not None, "start() first"
 
         async def on_sdk_loop(data: Any) -> Any:
             return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(handler(data), loop))
 
-        client.register_function(function_id, on_sdk_loop, description=description)
+        return client.register_function(function_id, on_sdk_loop, description=description).unregister
 
     def register_trigger(self, trigger_type: str, function_id: str, config: Any) -> Callable[[], None]:
         """Register a trigger on the remote engine (again after reconnections); returns its

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyiii.core.engine import Engine
 from pyiii.core.spans import SpanKind
@@ -17,6 +17,9 @@ from pyiii.workers.queue.policy import named_policy
 from pyiii.workers.queue.publishing import Publisher
 from pyiii.workers.queue.runtime import QueueRuntime
 from pyiii.workers.queue.subscriptions import SubscriberProvider
+
+if TYPE_CHECKING:
+    from pyiii.workers.queue.bridge import BridgedQueue
 
 log = logging.getLogger("pyiii.queue")
 
@@ -32,12 +35,19 @@ class QueueWorker(BuiltinWorker):
     def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(engine, config, entry_id, context)
         self.rt: QueueRuntime | None = None
+        self.bridged: BridgedQueue | None = None
 
     def endpoints(self) -> list[str]:
+        if self.bridged is not None:
+            return [self.bridged.remote.description]
         return [self.rt.adapter.description] if self.rt is not None else []
 
     async def start(self) -> None:
         cfg: QueueWorkerConfig = self.config
+        bridge = adapters.bridge_config(cfg.adapter)
+        if bridge is not None:
+            await self._start_bridged(bridge)
+            return
         adapter = adapters.build(cfg.adapter, self.context.data_dir)
         await adapter.start()
         if adapter.remote_kind is not None:  # a server that can go away: /readyz reports it
@@ -72,7 +82,20 @@ class QueueWorker(BuiltinWorker):
             rt.named_consumers[name] = consumer
             consumer.start()
 
+    async def _start_bridged(self, bridge: Any) -> None:
+        from pyiii.workers.queue.bridge import BridgedQueue
+
+        self.bridged = BridgedQueue(self.engine, bridge)
+        await self.bridged.start(self.entry_id)
+        self.engine.health_checks[f"{self.entry_id}:bridge"] = self.bridged.remote.ping
+        for type_id in SUBSCRIBER_TRIGGER_TYPES:
+            await self.engine.register_trigger_type(
+                type_id, self.bridged, worker=self.kind,
+                description="Durable subscriber of a topic of the remote engine: {topic, condition_function_id?}")
+
     async def stop(self) -> None:
+        if self.bridged is not None:
+            await self.bridged.stop()
         rt = self.rt
         if rt is None:
             return

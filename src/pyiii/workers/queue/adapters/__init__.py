@@ -13,7 +13,7 @@ from pyiii.workers.queue.config import AdapterSpec
 
 log = logging.getLogger("pyiii.queue")
 
-ADAPTER_NAMES = ("sqlite", "memory", "builtin", "redis", "rabbitmq")
+ADAPTER_NAMES = ("sqlite", "memory", "builtin", "redis", "rabbitmq", "bridge")
 
 
 class SqliteConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -96,16 +96,27 @@ def _path(file_path: str | None, data_dir: Path) -> Path:
 
 def validate(spec: AdapterSpec) -> None:
     """Config-time check of the adapter block (raises ValueError)."""
+    from pyiii.adapters.bridge import BridgeConfig
+
     kinds: dict[str, type[Any]] = {"sqlite": SqliteConfig, "memory": msgspec.Struct, "builtin": BuiltinConfig,
-                                   "redis": RedisConfig, "rabbitmq": RabbitConfig}
+                                   "redis": RedisConfig, "rabbitmq": RabbitConfig, "bridge": BridgeConfig}
     if spec.name not in kinds:
         raise ValueError(f"unknown iii-queue adapter '{spec.name}' (one of {', '.join(ADAPTER_NAMES)})")
     if spec.name != "memory":
         _decode(spec, kinds[spec.name])
 
 
+def bridge_config(spec: AdapterSpec) -> Any:
+    """The ``bridge`` block (not a storage adapter: see workers/queue/bridge.py), else None."""
+    from pyiii.adapters.bridge import BridgeConfig
+
+    return _decode(spec, BridgeConfig) if spec.name == "bridge" else None
+
+
 def build(spec: AdapterSpec, data_dir: Path) -> QueueAdapter:
     validate(spec)
+    if spec.name == "bridge":
+        raise ValueError("the bridge adapter forwards operations; it is not a storage adapter")
     if spec.name == "memory":
         from pyiii.workers.queue.adapters.memory import MemoryAdapter
 
