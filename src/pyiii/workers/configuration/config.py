@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from pyiii.adapters.bridge import BridgeAdapter
+
 
 class FsSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     #: One ``<id>.yaml`` per entry; relative paths are resolved against the project directory.
@@ -14,15 +16,6 @@ class FsAdapter(msgspec.Struct, tag="fs", tag_field="name", forbid_unknown_field
     config: FsSettings = msgspec.field(default_factory=FsSettings)
 
 
-class BridgeAdapter(msgspec.Struct, tag="bridge", tag_field="name"):
-    """Spelled like the reference's, only so that the refusal below names the problem."""
-
-    config: dict[str, object] | None = None
-
-    def __post_init__(self) -> None:
-        raise ValueError("the `bridge` configuration adapter is not supported by pyiii; use `fs`")
-
-
 class ConfigurationConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     adapter: FsAdapter | BridgeAdapter = msgspec.field(default_factory=FsAdapter)
     #: > 0: delete an entry this long after its last ``configuration`` trigger went away.
@@ -31,3 +24,6 @@ class ConfigurationConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defau
     def __post_init__(self) -> None:
         if self.ttl_seconds < 0:
             raise ValueError("ttl_seconds must be >= 0")
+        if self.ttl_seconds and isinstance(self.adapter, BridgeAdapter):
+            raise ValueError("ttl_seconds does not apply with the bridge adapter: entries are deleted by "
+                             "the engine that holds them (set ttl_seconds there)")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from functools import partial
 from typing import Any
 
+from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
@@ -39,8 +41,12 @@ class ConfigurationWorker(BuiltinWorker):
     def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(engine, config, entry_id, context)
         self.config: ConfigurationConfig = config
-        assert isinstance(config.adapter, FsAdapter)  # the only adapter the config accepts
-        self.store = FsStore((context.project_dir / config.adapter.config.directory).resolve())
+        self.remote: RemoteEngine | None = None
+        if isinstance(config.adapter, BridgeAdapter):
+            self.remote = RemoteEngine(config.adapter.config, "iii-configuration-bridge")
+        else:
+            assert isinstance(config.adapter, FsAdapter)
+            self.store = FsStore((context.project_dir / config.adapter.config.directory).resolve())
         self.entries: dict[str, Entry] = {}
         # Memory and files change together under this lock, so the watcher, reading a file
         # under it, sees our own writes as "same content" and never mistakes them for edits.
@@ -50,6 +56,9 @@ class ConfigurationWorker(BuiltinWorker):
         self.watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self.remote is not None:
+            await self._start_bridge(self.remote)
+            return
         try:
             self.store.open()
             self.entries = self.store.load_all()
@@ -70,7 +79,44 @@ class ConfigurationWorker(BuiltinWorker):
         self.watcher = asyncio.ensure_future(watch(self.store, self._file_changed))
         log.info("configuration stored in %s (%d entries)", self.store.directory, len(self.entries))
 
+    async def _start_bridge(self, remote: RemoteEngine) -> None:
+        """``adapter: bridge``: every ``configuration::*`` call is forwarded to the remote engine,
+        which holds the entries; this engine's ``configuration`` triggers fire from the remote
+        engine's own events (one remote trigger for every id), so they also see changes made
+        there or through other bridged engines."""
+        remote.start()
+        self.engine.health_checks[f"{self.entry_id}:bridge"] = remote.ping
+        reg = partial(self.engine.register_function, worker=self.entry_id)
+        for name, text in (("register", "Declare a configuration id with its JSON Schema (remote engine)"),
+                           ("set", "Replace a configuration value (remote engine)"),
+                           ("get", "Read a configuration value (remote engine)"),
+                           ("list", "Every configuration entry, without values (remote engine)"),
+                           ("schema", "One entry's schema view (remote engine)")):
+            reg(f"configuration::{name}", self._forward, description=text)
+        await self.engine.register_trigger_type(
+            "configuration", self.triggers, worker=self.entry_id,
+            description="Fires when a configuration entry of the remote engine is registered, updated or deleted",
+            trigger_request_format=TRIGGER_FORMAT)
+        handler = f"configuration::bridge::on_event::{uuid.uuid4()}"
+        remote.register_function(handler, self._remote_event, description="Configuration events for a bridged engine")
+        remote.register_trigger("configuration", handler, {})
+        log.info("configuration forwarding to %s", remote.url)
+
+    async def _forward(self, data: Any, ctx: CallContext) -> Any:
+        assert self.remote is not None
+        try:
+            return await self.remote.call(ctx.function_id, data if data is not None else {})
+        except BridgeError as exc:
+            raise FunctionError(exc.code, exc.message) from None
+
+    async def _remote_event(self, data: Any) -> None:
+        if isinstance(data, dict) and data.get("type") == "configuration":
+            self.triggers.fire(data, None, None)
+
     async def stop(self) -> None:
+        if self.remote is not None:
+            await self.remote.close()
+            return
         self.countdowns.close()
         if self.watcher is not None:
             self.watcher.cancel()
@@ -78,7 +124,7 @@ class ConfigurationWorker(BuiltinWorker):
                 await self.watcher
 
     def endpoints(self) -> list[str]:
-        return [str(self.store.directory)]
+        return [self.remote.description if self.remote is not None else str(self.store.directory)]
 
     # ------------------------------------------------------------------ functions
 
