@@ -118,19 +118,39 @@ async def test_backend_clients_see_front_writes(pair: Pair, workers: tuple[Any, 
         await client.close()
 
 
-def test_backend_restart_typed_error_then_reconnect(tmp_path: Path) -> None:
+async def test_backend_restart_typed_error_then_reconnect(tmp_path: Path) -> None:
+    """While the backend is down a call fails at once with bridge_unavailable (after
+    connect_timeout_ms, never hanging); once it is back the front reconnects by itself, and its
+    stream clients keep getting the backend's events (the remote trigger is registered again)."""
     p = start_pair(tmp_path)
+    client = await StreamClient.open(p.front_stream_port)
     try:
         with sdk_worker(p.front.url, "front-restart") as front:
-            call(front, "state::set", {"scope": "r", "key": "k", "value": 1})
+            await asyncio.to_thread(call, front, "state::set", {"scope": "r", "key": "k", "value": 1})
+            await client.join("s", "restart", "g")
+            assert (await client.next())["event"]["type"] == "sync"
             p.backend.stop()
             with pytest.raises(InvocationError) as info:
-                call(front, "state::get", {"scope": "r", "key": "k"})
+                await asyncio.to_thread(call, front, "state::get", {"scope": "r", "key": "k"})
             assert info.value.code == "bridge_unavailable"
             p.backend.start()  # same port, empty in-memory state
-            asyncio.run(eventually(lambda: _get_ok(front), timeout=15, what="bridge reconnected"))
+            await eventually(lambda: asyncio.to_thread(_get_ok, front), timeout=15, what="bridge reconnected")
+            with sdk_worker(p.backend.url, "back-restart") as back:
+                await eventually(lambda: _write_seen(back, client), timeout=15,
+                                 what="front client sees backend writes after the restart")
     finally:
+        await client.close()
         p.stop()
+
+
+async def _write_seen(back: Any, client: StreamClient) -> bool:
+    await asyncio.to_thread(call, back, "stream::set",
+                            {"stream_name": "restart", "group_id": "g", "item_id": "after", "data": 1})
+    try:
+        event = await client.next(timeout=0.5)
+    except TimeoutError:
+        return False
+    return bool(event["id"] == "after")
 
 
 def _get_ok(front: Any) -> bool:
