@@ -93,15 +93,15 @@ class StateWorker(BuiltinWorker):
         self.engine.health_checks[f"{self.entry_id}:bridge"] = remote.ping
         reg = partial(self.engine.register_function, worker=self.entry_id)
         reg("state::set", self._bridge_set, input_type=SetArgs, description="Store a value (remote engine)")
-        reg("state::get", self._forward("GET_ERROR"), input_type=ScopeKey, description="Read a value (remote engine)")
+        reg("state::get", self._forward, input_type=ScopeKey, description="Read a value (remote engine)")
         reg("state::delete", self._bridge_delete, input_type=ScopeKey, description="Delete scope/key (remote engine)")
         reg("state::update", self._bridge_update, input_type=UpdateArgs,
             description="Apply update operations (remote engine)")
-        reg("state::list", self._forward("LIST_ERROR"), input_type=ScopeArgs,
+        reg("state::list", self._forward, input_type=ScopeArgs,
             description="Every value of a scope (remote engine)")
-        reg("state::list_groups", self._forward("LIST_GROUPS_ERROR"),
+        reg("state::list_groups", self._forward,
             description="Every scope holding a value (remote engine)")
-        reg("state::list_entries", self._forward("LIST_ERROR"), input_type=ListEntriesArgs,
+        reg("state::list_entries", self._forward, input_type=ListEntriesArgs,
             description="pyiii: one page of a scope's entries (remote engine)")
         await self.engine.register_trigger_type(
             "state", self.triggers, worker=self.entry_id,
@@ -118,11 +118,10 @@ class StateWorker(BuiltinWorker):
         except BridgeError as exc:
             raise FunctionError(exc.code, exc.message) from None
 
-    def _forward(self, _code: str) -> Any:
-        async def forward(a: Any, ctx: CallContext) -> Any:
-            payload = msgspec.to_builtins(a) if a is not None else {}
-            return await self._remote_call(ctx.function_id, payload)
-        return forward
+    async def _forward(self, a: Any, ctx: CallContext) -> Any:
+        """The same call on the remote engine (its own error codes come back as they are)."""
+        payload = msgspec.to_builtins(a) if a is not None else {}
+        return await self._remote_call(ctx.function_id, payload)
 
     async def _bridge_set(self, a: SetArgs, ctx: CallContext) -> Any:
         value = a.value if a.value is not msgspec.UNSET else (a.data if a.data is not msgspec.UNSET else None)
