@@ -99,3 +99,26 @@ def _known(front: Any, fid: str) -> bool:
     except InvocationError as exc:
         return exc.code not in ("bridge_unavailable", "bridge_timeout")
     return True
+
+
+def test_condition_runs_on_front_and_unsubscribe_stops_delivery(engines: Engines) -> None:
+    from tests.support.waiting import stays
+
+    topic = unique("filtered")
+    got: list[int] = []
+    with sdk_worker(engines.front.url, "front-cond") as front, sdk_worker(engines.backend.url, "back-cond") as back:
+        front.register_function(f"{topic}::even", lambda data: data["n"] % 2 == 0)
+        front.register_function(f"{topic}::handle", lambda data: got.append(data["n"]))
+        trigger = front.register_trigger({"type": "durable:subscriber", "function_id": f"{topic}::handle",
+                                          "config": {"topic": topic, "condition_function_id": f"{topic}::even"}})
+        _wait(lambda: any(t.get("name") == topic for t in call(back, "engine::queue::list_topics", {}) or []),
+              "the subscription exists on the backend")
+        for n in range(1, 5):
+            call(back, "iii::durable::publish", {"topic": topic, "data": {"n": n}})
+        _wait(lambda: sorted(got) == [2, 4], "only the messages the condition accepts")
+        trigger.unregister()
+        _wait(lambda: not any(t.get("name") == topic and t.get("subscriber_count")
+                              for t in call(back, "engine::queue::list_topics", {}) or []),
+              "the subscription is gone from the backend")
+        call(back, "iii::durable::publish", {"topic": topic, "data": {"n": 6}})
+        asyncio.run(stays(lambda: 6 not in got, 0.5, what="no delivery after unsubscribe"))
