@@ -58,7 +58,7 @@ from .channels import (
 )
 from .codec import from_payload, to_optional_payload, to_payload
 from .constants import CHANNELS_CREATE, EngineFunctions
-from .errors import InvocationError
+from .errors import ForwardedError, InvocationError
 from .formats import extract_request_format, extract_response_format, resolve_format
 from .handlers import wrap_handler
 from .http import is_http_invocation, to_wire_invocation
@@ -393,7 +393,7 @@ class III:
             trace_id, span_id = tracing.ids(msg.traceparent)  # the engine's log store links it to the trace
             log.error("error in handler %s", msg.function_id, exc_info=frames.exc_info(exc),
                       extra={"trace_id": trace_id, "span_id": span_id})
-            if isinstance(exc, InvocationError):  # a handler passing on a call's error keeps its code
+            if isinstance(exc, ForwardedError):  # a handler passing on another call's error keeps its code
                 self._reply_error(msg, exc.code, exc.message, exc.stacktrace)
             else:
                 self._reply_error(msg, "invocation_failed", str(exc), frames.format_exception(exc))

@@ -30,6 +30,14 @@ class InvocationError(Exception):
         self.invocation_id = invocation_id
 
 
+
+class ForwardedError(InvocationError):
+    """Raised by a handler, answers the call with this ``code`` and ``message`` instead of
+    ``invocation_failed`` (any other exception, an ``InvocationError`` included, gives
+    ``invocation_failed`` as in iii-sdk). For handlers that pass on the answer of a call made
+    elsewhere, like pyiii's bridge to another engine."""
+
+
 def error_from_wire(
     error: Any, *, function_id: str | None, invocation_id: str | None
 ) -> InvocationError:

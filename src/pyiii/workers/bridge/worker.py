@@ -97,9 +97,9 @@ class BridgeWorker(BuiltinWorker):
         return await self._call(rule.remote_function, data, rule.timeout_ms)
 
     async def _exposed(self, rule: Expose, data: Any) -> Any:
-        from pyiii.sdk import InvocationError
+        from pyiii.sdk.errors import ForwardedError
 
         try:
             return await self.engine.call(rule.local_function, data)
         except FunctionError as exc:  # keeps its code on the remote side
-            raise InvocationError(exc.code, exc.message) from None
+            raise ForwardedError(exc.code, exc.message) from None

@@ -102,7 +102,7 @@ class BridgedQueue:
         handler_id = f"queue::bridge::on_message::{uuid.uuid4()}"
 
         async def on_message(data: Any) -> Any:
-            from pyiii.sdk import InvocationError
+            from pyiii.sdk.errors import ForwardedError
 
             try:
                 if condition and await self.engine.call_for(binding, condition, data,
@@ -110,7 +110,7 @@ class BridgedQueue:
                     return None
                 return await self.engine.fire(binding, data)
             except FunctionError as exc:  # the remote engine retries / dead-letters with this error
-                raise InvocationError(exc.code, exc.message) from None
+                raise ForwardedError(exc.code, exc.message) from None
 
         remote_config: dict[str, Any] = {"topic": topic}
         if config.get("queue_config") is not None:
