@@ -47,14 +47,12 @@ MODULES: Final[dict[str, str]] = {
     "modules::shell::ExecModule": "iii-exec",
     "modules::http_functions::HttpFunctionsModule": "iii-http-functions",
     "modules::engine_fn::EngineFunctionsModule": "iii-engine-functions",
+    "modules::bridge_client::BridgeClientModule": "iii-bridge",
     WORKER_MODULE: "iii-worker-manager",
 }
 
 #: Classes pyiii has no worker for, and why (§A.3, §A.5.10).
 REFUSED_MODULES: Final[dict[str, str]] = {
-    "modules::bridge_client::BridgeClientModule": (
-        "pyiii has no bridge worker (iii-bridge); connect the remote workers to pyiii directly, "
-        "or use iii-cluster for calls between pyiii engines (different semantics)"),
     "modules::kv_server::KvServer": "removed in iii 0.9; use modules::state::StateModule (iii-state)",
 }
 
@@ -64,17 +62,15 @@ TELEMETRY_KEYS: Final = frozenset({"enabled", "sdk_api_key", "heartbeat_interval
 #: pyiii worker -> {v0.10 adapter class -> adapter name} (§A.4). Per worker: the same tail
 #: (``RedisAdapter``, ``KvStore``) exists in several modules, and v0.10 refused another module's.
 ADAPTERS: Final[dict[str, dict[str, str]]] = {
-    "iii-state": {"modules::state::adapters::KvStore": "kv", "modules::state::adapters::RedisAdapter": "redis"},
-    "iii-stream": {"modules::stream::adapters::KvStore": "kv", "modules::stream::adapters::RedisAdapter": "redis"},
+    "iii-state": {"modules::state::adapters::KvStore": "kv", "modules::state::adapters::RedisAdapter": "redis",
+                  "modules::state::adapters::Bridge": "bridge"},
+    "iii-stream": {"modules::stream::adapters::KvStore": "kv", "modules::stream::adapters::RedisAdapter": "redis",
+                   "modules::stream::adapters::Bridge": "bridge"},
     "iii-queue": {"modules::queue::BuiltinQueueAdapter": "builtin", "modules::queue::RedisAdapter": "redis",
-                  "modules::queue::RabbitMQAdapter": "rabbitmq"},
+                  "modules::queue::RabbitMQAdapter": "rabbitmq", "modules::queue::adapters::Bridge": "bridge"},
     "iii-pubsub": {"modules::pubsub::LocalAdapter": "local", "modules::pubsub::RedisAdapter": "redis"},
     "iii-cron": {"modules::cron::KvCronAdapter": "kv", "modules::cron::RedisCronAdapter": "redis"},
 }
-
-#: The bridge adapters forwarded storage to another engine; pyiii has no such adapter.
-BRIDGE_ADAPTERS: Final = frozenset({
-    "modules::state::adapters::Bridge", "modules::stream::adapters::Bridge", "modules::queue::adapters::Bridge"})
 
 #: RestApiModule keys found only in the v0.10 docs: the strict v0.10 struct refused them too (§A.5.1).
 HTTP_DOCS_ONLY: Final[dict[str, str]] = {
@@ -252,8 +248,6 @@ def _adapter(name: str, block: Any, place: str, path: Path, line_of: LineOf, lin
         raise LegacyConfigError(f"{place}: adapter: unknown key(s) {sorted(unknown)}; expected class, config", at)
     at = line_of((*path, "class")) or at
     table = ADAPTERS[name]
-    if cls in BRIDGE_ADAPTERS:
-        raise LegacyConfigError(f"{place}: adapter '{cls}' is not supported: pyiii has no bridge adapter", at)
     if cls not in table:
         owner = next((n for n, t in ADAPTERS.items() if cls in t), None)
         if owner is not None:

@@ -214,8 +214,6 @@ def test_motia_runner_command_is_noted(caplog: pytest.LogCaptureFixture) -> None
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("modules:\n  - class: modules::bridge_client::BridgeClientModule\n",
-     "iii-config.yaml:2: modules[0] modules::bridge_client::BridgeClientModule: not supported: pyiii has no bridge"),
     ("modules:\n  - class: modules::kv_server::KvServer\n", ":2: modules[0] modules::kv_server::KvServer: not "
      "supported: removed in iii 0.9; use modules::state::StateModule"),
     ("modules:\n  - class: modules::api::RestApi\n", ":2: modules[0] modules::api::RestApi: unknown module class "
@@ -230,8 +228,8 @@ def test_motia_runner_command_is_noted(caplog: pytest.LogCaptureFixture) -> None
      ":5: modules[0] modules::state::StateModule: adapter 'modules::stream::adapters::RedisAdapter' belongs to "
      "another module (iii-stream)"),
     ("modules:\n  - class: modules::queue::QueueModule\n    config:\n      adapter:\n"
-     "        class: modules::queue::adapters::Bridge\n", ":5: modules[0] modules::queue::QueueModule: adapter "
-     "'modules::queue::adapters::Bridge' is not supported: pyiii has no bridge adapter"),
+     "        class: modules::state::adapters::Bridge\n", ":5: modules[0] modules::queue::QueueModule: adapter "
+     "'modules::state::adapters::Bridge' belongs to another module (iii-state)"),
     ("modules:\n  - class: modules::cron::CronModule\n    config:\n      adapter: {class: Kv}\n",
      "unknown adapter class 'Kv' (available: modules::cron::KvCronAdapter, modules::cron::RedisCronAdapter)"),
     ("modules:\n  - class: modules::cron::CronModule\n    config:\n      adapter: {clas: x}\n", "needs a `class:`"),
@@ -299,6 +297,34 @@ def test_cli_config_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     (tmp_path / "iii-config.yaml").write_text(REDIS_RABBITMQ)
     assert main(["config", "migrate"]) == 0  # finds iii-config.yaml
     assert yaml.safe_load(capsys.readouterr().out) == yaml.safe_load(REDIS_RABBITMQ_WORKERS)
-    (tmp_path / "bad.yaml").write_text("modules:\n  - class: modules::bridge_client::BridgeClientModule\n")
+    (tmp_path / "bad.yaml").write_text("modules:\n  - class: modules::kv_server::KvServer\n")
     assert main(["config", "migrate", "bad.yaml"]) == 2
-    assert "config error: bad.yaml:2: modules[0] modules::bridge_client::BridgeClientModule" in capsys.readouterr().err
+    assert "config error: bad.yaml:2: modules[0] modules::kv_server::KvServer" in capsys.readouterr().err
+
+
+def test_bridge_classes_map_to_the_bridge_worker_and_adapters() -> None:
+    """§A.5.10 and §A.4: BridgeClientModule -> iii-bridge (service_id/service_name accepted, as
+    iii 0.10 did), each module's `…::adapters::Bridge` -> `adapter: bridge` with its config."""
+    text = (
+        "modules:\n"
+        "  - class: modules::bridge_client::BridgeClientModule\n"
+        "    config:\n"
+        "      url: ws://backend:49134\n"
+        "      service_id: orders\n"
+        "      forward: [{local_function: remote::echo, remote_function: backend::echo}]\n"
+        "  - class: modules::state::StateModule\n"
+        "    config:\n"
+        "      adapter: {class: modules::state::adapters::Bridge, config: {bridge_url: ws://backend:49134}}\n"
+        "  - class: modules::queue::QueueModule\n"
+        "    config:\n"
+        "      adapter: {class: modules::queue::adapters::Bridge, config: {bridge_url: ws://backend:49134}}\n"
+    )
+    config = parse(text, source="iii-config.yaml")
+    kinds = {w.kind: w for w in config.workers}
+    assert "iii-bridge" in kinds
+    for kind in ("iii-state", "iii-queue"):
+        adapter = kinds[kind].config.adapter  # type: ignore[attr-defined]
+        if kind == "iii-state":  # the kv workers parse the adapter block into its typed config
+            assert type(adapter).__name__ == "BridgeAdapter" and adapter.config.bridge_url == "ws://backend:49134"
+        else:  # iii-queue keeps the block for the adapter to read
+            assert (adapter.name, adapter.config) == ("bridge", {"bridge_url": "ws://backend:49134"})
