@@ -19,7 +19,7 @@ from websockets.exceptions import InvalidStatus
 from tests.faults.chaos_proxy import ThreadedChaosProxy
 from tests.faults.checker import check
 from tests.faults.history import History
-from tests.faults.support import RESULTS, SEED, eventually, pending_total, spawn_ready, spawn_worker
+from tests.faults.support import RESULTS, SEED, pending_total, spawn_ready, spawn_worker
 from tests.support.engine import EngineProcess, free_port
 from tests.support.procstat import rss_kb
 from tests.support.wire import RawWorker, wait_function
@@ -253,4 +253,4 @@ async def test_limit_connections_per_listener(tmp_path: Path) -> None:
 
 
 def test_worker_process_helper_is_importable() -> None:
-    assert callable(spawn_worker) and callable(eventually)
+    assert callable(spawn_worker)
