@@ -9,7 +9,8 @@ from typing import Any
 
 from tests.integration.cluster.conftest import Cluster, call, callable_from, get
 from tests.integration.queue.conftest import trigger_ready
-from tests.integration.state.kvsupport import unique, wait_for
+from tests.integration.state.kvsupport import unique
+from tests.support.waiting import eventually_sync
 
 
 class Load:
@@ -69,10 +70,11 @@ def test_kill_9_one_engine_under_load(make_cluster: Any, sdk: Any, pysdk: Any) -
 
     load = Load(client, topic, scope, fid)
     load.thread.start()
-    wait_for(lambda: len(load.published) >= 100, 20, "load running")
+    eventually_sync(lambda: len(load.published) >= 100, 20, what="load running")
     killed_at = time.monotonic()
     a.proc.kill()
-    wait_for(lambda: len(load.published) >= 400 and load.calls_ok >= 300, 60, "load going on after the kill")
+    eventually_sync(lambda: len(load.published) >= 400 and load.calls_ok >= 300, 60,
+                    what="load going on after the kill")
     load.stop.set()
     load.thread.join(10)
 
@@ -81,7 +83,7 @@ def test_kill_9_one_engine_under_load(make_cluster: Any, sdk: Any, pysdk: Any) -
     assert get(f"{b.url.replace('ws', 'http', 1)}/readyz")[0] == 200
     # No acknowledged publish lost: every one is handled (A's unacked deliveries are reclaimed
     # after the lease), each at least once; duplicates only for what A had in flight.
-    wait_for(lambda: set(load.published) <= set(handled), 30, "every acknowledged message handled")
+    eventually_sync(lambda: set(load.published) <= set(handled), 30, what="every acknowledged message handled")
     duplicates = sum(count - 1 for count in handled.values())
     assert duplicates <= 20, f"{duplicates} duplicate deliveries"
     # No acknowledged write lost.

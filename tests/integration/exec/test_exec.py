@@ -8,15 +8,16 @@ import time
 from pathlib import Path
 
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually_sync
 
 
 def _wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    """``eventually_sync`` as a bool, so that ``assert _wait_for(...), eng.logs()`` shows the logs."""
+    try:
+        eventually_sync(predicate, timeout, 0.05)
+    except AssertionError:
+        return False
+    return True
 
 
 def _alive(pid: int) -> bool:

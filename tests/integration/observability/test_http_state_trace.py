@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.observability.support import eventually, python_worker, stop
+from tests.integration.observability.support import call_until, python_worker, stop
 from tests.support.engine import EngineProcess, free_port, wait_port
 from tests.support.wire import RawWorker
 
@@ -31,7 +31,7 @@ async def test_http_function_state_is_one_trace(tmp_path: Path) -> None:
                     break
         assert response.status_code == 201
         client = await RawWorker.connect(proc.url)
-        tree = await eventually(client, "engine::traces::tree", {"trace_id": trace},
+        tree = await call_until(client, "engine::traces::tree", {"trace_id": trace},
                                 lambda t: len(t["roots"]) == 1 and t["roots"][0]["children"]
                                 and t["roots"][0]["children"][0]["children"])
         # The engine's HTTP server span (spec/workers.md §4.8) is parented by the request's
