@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration.queue.conftest import trigger_ready
 from tests.support.engine import EngineProcess
-from tests.support.waiting import eventually_sync
+from tests.support.waiting import eventually_sync, stays_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 EVERY_SECOND = "* * * * * *"
@@ -117,7 +117,9 @@ def test_two_engines_sharing_redis_fire_each_tick_once(tmp_path: Path, sdk: Any)
                                      "config": {"expression": EVERY_SECOND}})
             trigger_ready(worker, "cron.shared", "cron")
         eventually_sync(lambda: len(ticks.items) >= 5, timeout=15)
-        time.sleep(1.5)  # let in-progress ticks on both engines land before counting
+        # No tick twice, also among those still in flight: both engines fire a given second's tick
+        # within that second, so a duplicate lands well inside 1.5 s of the one before it.
+        stays_sync(lambda: len(ticks.scheduled()) == len(set(ticks.scheduled())), 1.5, what="each tick once")
         scheduled = ticks.scheduled()
         assert len(scheduled) == len(set(scheduled)), f"a tick fired twice: {sorted(scheduled)}"
     finally:
@@ -136,7 +138,7 @@ def test_missed_ticks_are_not_caught_up_after_downtime(tmp_path: Path, sdk: Any)
         eventually_sync(lambda: len(ticks.items) >= 2, timeout=15)
         engine.kill()
         down_at = datetime.now(UTC)
-        time.sleep(3)
+        time.sleep(3)  # not a wait: the engine stays down for 3 s so that ticks are missed
         up_at = datetime.now(UTC)
         engine = EngineProcess(tmp_path, workers=[{"name": "iii-cron"}], port=engine.port).start()
         before = len(ticks.items)

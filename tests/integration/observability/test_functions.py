@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +20,7 @@ from tests.integration.observability.support import (
     span_json,
 )
 from tests.support.engine import EngineProcess
-from tests.support.wire import RawWorker
+from tests.support.wire import RawWorker, wait_function
 
 ALERT = {"name": "any-error", "metric": "invocations.error", "threshold": 0, "operator": ">",
          "cooldown_seconds": 0, "action": {"type": "function", "path": "test::alert"}}
@@ -162,7 +161,12 @@ async def test_builtin_calls_get_engine_spans_when_traced(client: RawWorker) -> 
     # Query functions are never traced.
     q = tid()
     await client.call("engine::traces::list", {}, traceparent=f"00-{q}-{'d' * 16}-01")
-    await asyncio.sleep(0.2)
+    # Barrier: a traced call made after it on the same connection shows up in the store; a span of
+    # the query call, finished before that call began, would have been stored first.
+    after = tid()
+    await client.call("engine::functions::info", {"bad": 1}, traceparent=f"00-{after}-{'e' * 16}-01")
+    await call_until(client, "engine::traces::list", {"trace_id": after, "include_internal": True},
+                     lambda r: r["total"] == 1)
     assert (await result(client, "engine::traces::list", {"trace_id": q, "include_internal": True}))["total"] == 0
 
 
@@ -240,7 +244,8 @@ async def test_sdk_logs_and_log_trigger(engine: EngineProcess, client: RawWorker
     await client.register(fid)
     await client.send({"type": "registertrigger", "id": str(uuid.uuid4()), "trigger_type": "log",
                        "function_id": fid, "config": {"level": "error"}})
-    await asyncio.sleep(0.2)
+    await call_until(client, "engine::registered-triggers::list", {"function_id": fid},
+                     lambda r: r["registered_triggers"])
     trace = tid()
     await send_otel(engine.url, otlp_logs([("sdk says hi", 9, trace), ("sdk failed", 17, trace)], service="sdk-svc"))
     frame = await client.expect("invokefunction", function_id=fid)
@@ -259,7 +264,8 @@ async def test_trace_trigger(engine: EngineProcess, client: RawWorker) -> None:
     await client.register(fid)
     await client.send({"type": "registertrigger", "id": str(uuid.uuid4()), "trigger_type": "trace",
                        "function_id": fid, "config": {"status": "error", "service_name": "trig-svc"}})
-    await asyncio.sleep(0.2)
+    await call_until(client, "engine::registered-triggers::list", {"function_id": fid},
+                     lambda r: r["registered_triggers"])
     ok_trace, bad_trace = tid(), tid()
     await send_otel(engine.url, otlp_spans([span_json(ok_trace, sid(), "fine"),
                                             span_json(bad_trace, sid(), "broken", error=True)], service="trig-svc"))
@@ -271,7 +277,7 @@ async def test_alerts(engine: EngineProcess, client: RawWorker) -> None:
     listing = await result(client, "engine::alerts::list", {})
     assert listing["rules"][0]["name"] == "any-error"
     await client.register("test::alert")
-    await asyncio.sleep(0.1)
+    await wait_function(client, "test::alert")
     await client.call("engine::log::info", {"no": "message"})  # a failed call
     evaluated = await result(client, "engine::alerts::evaluate", {})
     assert evaluated["evaluated"] is True and evaluated["triggered_alerts"][0]["name"] == "any-error"
