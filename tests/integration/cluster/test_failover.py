@@ -105,7 +105,7 @@ def test_sigterm_drains_a_cross_engine_call_and_reports_not_ready(make_cluster: 
 
     def slow(data: Any) -> Any:
         started.set()
-        time.sleep(1.5)
+        time.sleep(1.5)  # not a wait: the call is still in flight at SIGTERM
         return {"done": data}
 
     owner = sdk(a.url, "slow-owner")
@@ -121,11 +121,14 @@ def test_sigterm_drains_a_cross_engine_call_and_reports_not_ready(make_cluster: 
     stopper = threading.Thread(target=a.proc.stop)  # SIGTERM; the engine drains (grace 10 s)
     stopper.start()
     base = a.url.replace("ws", "http", 1)
-    while stopper.is_alive() and len(readiness) < 5:
+
+    def sampled() -> bool:  # /readyz answers while the engine drains: up to 5 samples
         status = get(f"{base}/readyz", timeout=1)[0]
         if status:
             readiness.append(status)
-        time.sleep(0.05)
+        return not stopper.is_alive() or len(readiness) >= 5
+
+    eventually_sync(sampled, 25, 0.05, what="/readyz samples during the drain")
     thread.join(10)
     stopper.join(20)
     assert outcome == [{"done": 1}], "the call in flight at SIGTERM must complete during the grace period"
