@@ -156,3 +156,17 @@ async def until(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
         return bool(await eventually(predicate, timeout, interval))
     except AssertionError:
         return False
+
+
+async def quiet(log: Path, for_s: float = 1.0, timeout: float = 30.0) -> None:
+    """Wait until ``log`` (a handled-messages log) stops growing for ``for_s`` seconds: the
+    redeliveries still in flight have landed."""
+    seen = [-1]
+
+    def still() -> bool:
+        count = len(read_log(log))
+        same = count == seen[0]
+        seen[0] = count
+        return same
+
+    await eventually(still, timeout, for_s, what=f"{log.name} to stop growing for {for_s}s")
