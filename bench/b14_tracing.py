@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import websockets
+from common.harness import free_port, wait_port
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "b14_tracing.json"
@@ -43,12 +43,6 @@ iii.register_function("bench::echo", echo)
 print("READY", flush=True)
 threading.Event().wait()
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kb(pid: int) -> int:
@@ -75,15 +69,7 @@ class Stack:
         self.engine = subprocess.Popen([*pin, sys.executable, "-m", "pyiii", "--config", "config.yaml", "--log-level",
                                         "warning"], cwd=self.dir, env=env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        wait_port(self.port, 15, self.engine)
         (self.dir / "worker.py").write_text(WORKER)
         self.worker = subprocess.Popen([*pin, sys.executable, str(self.dir / "worker.py"), self.url,
                                         "off" if mode == "off" else "on"],

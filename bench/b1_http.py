@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,19 +31,13 @@ from typing import Any
 
 import httpx
 from common import motia
-from common.harness import TRACING_OFF
+from common.harness import TRACING_OFF, free_port
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 # The pinned official Node SDK the tests install (tests/support/node_sdk.py); III_NODE_SDK overrides.
 NODE_SDK = Path(os.environ.get("III_NODE_SDK", str(HERE.parent / "tests/interop/node/node_modules/iii-sdk")))
 LEVELS = (1, 2, 4, 8, 32, 128)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_ok(url: str, timeout: float = 60.0) -> None:

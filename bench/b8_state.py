@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from common.harness import TRACING_OFF
+from common.harness import TRACING_OFF, free_port, wait_port
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
@@ -150,12 +149,6 @@ async def sqlite_cells(n: int, folder: Path) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- end to end
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_engine(folder: Path, adapter: dict[str, Any],
                  cpus: str | None = None) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
@@ -166,15 +159,12 @@ def start_engine(folder: Path, adapter: dict[str, Any],
     proc = subprocess.Popen([*pin, sys.executable, "-m", "pyiii", "--config", str(folder / "config.yaml"),
                              "--log-level", "warning"], cwd=folder,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("engine did not start")
+    try:
+        wait_port(port, 15, proc)
+    except (AssertionError, RuntimeError):
+        proc.kill()
+        raise
+    return proc, port
 
 
 async def e2e_cells(label: str, port: int, n: int, raw: Redis | None = None) -> dict[str, Any]:

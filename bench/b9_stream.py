@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from common.harness import TRACING_OFF
+from common.harness import TRACING_OFF, free_port, wait_port
 from websockets.asyncio.client import ClientConnection, connect
 
 COUNTS = tuple(int(c) for c in os.environ.get("B9_COUNTS", "1,10,100,1000").split(","))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kb(pid: int) -> int:
@@ -44,17 +37,6 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def wait_port(port: int) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} did not open")
 
 
 # ----------------------------------------------------------------------------- the raw baseline

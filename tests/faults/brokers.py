@@ -20,6 +20,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.engine import REPO, free_port, wait_port
+from tests.support.waiting import eventually, eventually_sync
 from tests.support.wire import RawWorker
 
 
@@ -51,15 +52,14 @@ class RedisServer:
         wait_port(self.port, 10, self.proc)
         import redis
 
-        deadline = time.monotonic() + 10
-        while True:  # the port opens before the AOF is loaded
+        def pongs() -> bool:  # the port opens before the AOF is loaded
             try:
-                redis.Redis(port=self.port).ping()
-                return self
+                return bool(redis.Redis(port=self.port).ping())
             except redis.exceptions.BusyLoadingError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+                return False
+
+        eventually_sync(pongs, 10, 0.05, what="redis to load its AOF")
+        return self
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -132,15 +132,16 @@ async def call_or_drop(client: RawWorker, function_id: str, data: Any, timeout: 
 
 
 async def wait_trigger(client: RawWorker, function_id: str, trigger_type: str, timeout: float = 20.0) -> float:
-    """Poll until ``function_id`` has a live ``trigger_type`` binding; returns the seconds waited."""
+    """Wait until ``function_id`` has a live ``trigger_type`` binding; returns the seconds waited."""
     start = time.monotonic()
-    async with asyncio.timeout(timeout):
-        while True:
-            res = await client.call("engine::registered-triggers::list",
-                                    {"function_id": function_id, "trigger_type": trigger_type})
-            if res.get("result", {}).get("registered_triggers"):
-                return time.monotonic() - start
-            await asyncio.sleep(0.05)
+
+    async def bound() -> bool:
+        res = await client.call("engine::registered-triggers::list",
+                                {"function_id": function_id, "trigger_type": trigger_type})
+        return bool(res.get("result", {}).get("registered_triggers"))
+
+    await eventually(bound, timeout, 0.05, what=f"a {trigger_type} binding of {function_id}")
+    return time.monotonic() - start
 
 
 def write_result(results: Path, name: str, data: dict[str, Any]) -> None:
@@ -149,10 +150,23 @@ def write_result(results: Path, name: str, data: dict[str, Any]) -> None:
 
 
 async def until(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
-    """Poll ``predicate`` for up to ``timeout`` seconds; ``False`` when it never held."""
-    from tests.faults.support import eventually
-
+    """``eventually`` that answers ``False`` instead of failing when ``predicate`` never held (the
+    caller reports the shortfall itself)."""
     try:
-        return await eventually(predicate, timeout, interval)
-    except TimeoutError:
+        return bool(await eventually(predicate, timeout, interval))
+    except AssertionError:
         return False
+
+
+async def quiet(log: Path, for_s: float = 1.0, timeout: float = 30.0) -> None:
+    """Wait until ``log`` (a handled-messages log) stops growing for ``for_s`` seconds: the
+    redeliveries still in flight have landed."""
+    seen = [-1]
+
+    def still() -> bool:
+        count = len(read_log(log))
+        same = count == seen[0]
+        seen[0] = count
+        return same
+
+    await eventually(still, timeout, for_s, what=f"{log.name} to stop growing for {for_s}s")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -40,17 +39,6 @@ async def pending_total(client: RawWorker) -> int:
     res = await client.call("engine::workers::list", {})
     workers: list[dict[str, Any]] = res.get("result", {}).get("workers", [])
     return sum(int(w.get("active_invocations", 0)) for w in workers)
-
-
-async def eventually(predicate: Any, timeout: float = 5.0, interval: float = 0.05) -> bool:
-    async with asyncio.timeout(timeout):
-        while True:
-            value = predicate()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return True
-            await asyncio.sleep(interval)
 
 
 def engine_pid(engine: EngineProcess) -> int:

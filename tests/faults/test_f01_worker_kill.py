@@ -16,7 +16,7 @@ from tests.faults.checker import check
 from tests.faults.history import History
 from tests.faults.support import FAULTS, OPS, RESULTS, SEED, pending_total, spawn_ready
 from tests.support.engine import EngineProcess
-from tests.support.wire import RawWorker
+from tests.support.wire import RawWorker, wait_function
 
 
 async def test_f1_kill_worker_mid_invocation(tmp_path: Path) -> None:
@@ -46,7 +46,8 @@ async def test_f1_kill_worker_mid_invocation(tmp_path: Path) -> None:
 
             await asyncio.gather(killer(), *(one(str(uuid.uuid4())) for _ in range(per_round)))
             worker.wait(5)
-            await asyncio.sleep(0.1)
+            # the engine saw the death: the next round's spawn_ready waits for a new registration
+            await wait_function(caller, "f1::work", present=False)
         codes = {op.error_code for op in history.ops if op.outcome == "fail"}
         assert codes <= {"invocation_stopped", "function_not_found", "channel_send_failed"}, codes
         assert stop_latency, "no call was in flight at a kill: the scenario did not exercise anything"

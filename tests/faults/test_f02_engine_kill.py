@@ -19,6 +19,7 @@ from tests.faults.brokers import (
     RedisServer,
     call_or_drop,
     queue_adapter,
+    quiet,
     read_log,
     spawn_queue_worker,
     until,
@@ -118,7 +119,7 @@ async def test_f2_kill_engine_with_durable_adapters(tmp_path: Path, adapter: str
             assert engine.proc is not None
             kids = children_of(engine.proc.pid)
             engine.kill()
-            time.sleep(rng.uniform(0.2, 0.5))
+            time.sleep(rng.uniform(0.2, 0.5))  # not a wait: how long the engine stays down
             orphans.extend(k for k in kids if Path(f"/proc/{k}").exists())
             engine.start()
             reconnect_s.append(asyncio.run(back_again()))
@@ -151,7 +152,7 @@ async def test_f2_kill_engine_with_durable_adapters(tmp_path: Path, adapter: str
         ops = {kind: [op for op in history.ops if op.type == kind] for kind in ("publish", "incr", "set")}
         acked = {op.payload_id for op in ops["publish"] if op.outcome == "ok"}
         await until(lambda: acked <= {pid for pid, _ in read_log(log)}, 90, 0.2)
-        await asyncio.sleep(1.0)  # redeliveries still in flight land before counting
+        await quiet(log)  # redeliveries still in flight land before counting
         q_report = check(ops["publish"], [pid for pid, _ in read_log(log)], allow_duplicates=FAULTS * 32)
 
         final = await client.get()

@@ -19,6 +19,7 @@ import pytest
 from tests.faults.brokers import (
     RedisServer,
     queue_adapter,
+    quiet,
     read_log,
     spawn_queue_worker,
     until,
@@ -124,7 +125,7 @@ async def test_f3_broker_outage_fails_closed_and_resumes(tmp_path: Path, broker:
         ops = {kind: [op for op in history.ops if op.type == kind] for kind in ("publish", "set")}
         acked = {op.payload_id for op in ops["publish"] if op.outcome == "ok"}
         await until(lambda: acked <= {pid for pid, _ in read_log(log)}, 60, 0.2)
-        await asyncio.sleep(1.0)
+        await quiet(log)  # redeliveries still in flight land before counting
         handled = read_log(log)
         q_report = check(ops["publish"], [pid for pid, _ in handled], allow_duplicates=64)
         # consumption resumes: first message published after the broker was back, handled

@@ -19,6 +19,7 @@ from tests.faults.brokers import write_result
 from tests.faults.support import FULL, RESULTS, SEED, engine_pid
 from tests.support.engine import EngineProcess, free_port
 from tests.support.procstat import rss_kb
+from tests.support.waiting import eventually
 from tests.support.wire import RawWorker
 
 FAST = 100
@@ -56,8 +57,16 @@ async def test_f5_slow_stream_subscriber_is_cut_others_get_everything(tmp_path: 
         slow = await join(port, "slow", sock)
         fast = list(await asyncio.gather(*(join(port, f"f{i}") for i in range(FAST))))
         slow.transport.pause_reading()
-        await asyncio.sleep(0.3)
         pid = engine_pid(engine)
+        seen = [-1]
+
+        def settled() -> bool:  # the joins are done: two polls 0.15 s apart within 1 MB
+            rss = rss_kb(pid)
+            same = abs(rss - seen[0]) < 1024
+            seen[0] = rss
+            return same
+
+        await eventually(settled, 10, 0.15, what="the engine's memory to settle before the baseline")
         baseline = rss_kb(pid)
         peak = [baseline]
 

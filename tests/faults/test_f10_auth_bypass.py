@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.faults.support import RESULTS, SEED
 from tests.support.engine import EngineProcess, free_port
+from tests.support.waiting import eventually
 from tests.support.wire import RawWorker, wait_function
 
 ATTACK_IDS = [
@@ -89,8 +90,9 @@ async def test_f10_bypass_attempts_denied_without_side_effects(tmp_path: Path) -
         attempts += 1
         caller = await RawWorker.connect(engine.url)
         inv = str(uuid.uuid4())
+        slow_calls = effects.count("api::slow")
         pending = asyncio.ensure_future(caller.call("api::slow", {}, invocation_id=inv))
-        await asyncio.sleep(0.2)
+        await eventually(lambda: effects.count("api::slow") > slow_calls, what="the backend to hold the call")
         await attacker.send({"type": "invocationresult", "invocation_id": inv, "function_id": "api::slow",
                              "result": {"from": "attacker"}})
         await attacker.send({"type": "ping"})

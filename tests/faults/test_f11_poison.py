@@ -15,8 +15,9 @@ from pathlib import Path
 from tests.faults.brokers import read_log, spawn_queue_worker, until, wait_trigger, write_result
 from tests.faults.checker import check
 from tests.faults.history import History
-from tests.faults.support import RESULTS, SEED, spawn_ready
+from tests.faults.support import RESULTS, SEED, pending_total, spawn_ready
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually, stays
 from tests.support.wire import RawWorker
 
 RETRIES, BACKOFF_MS = 2, 300
@@ -43,13 +44,19 @@ async def test_f11_poison_message_dead_letters_and_blocking_handler_is_isolated(
             op = history.invoke("publish", pid)
             res = await client.call("iii::durable::publish", {"topic": "f11", "data": {"pid": pid}})
             history.complete(op, "fail" if res.get("error") else "ok")
-        dead: list[dict[str, object]] = []
-        deadline = time.monotonic() + 20
-        while not dead and time.monotonic() < deadline:
-            dead = (await client.call("engine::queue::dlq_messages", {"topic": "f11"}))["result"]
-            await asyncio.sleep(0.1)
+
+        async def dead_letters() -> list[dict[str, object]]:
+            return list((await client.call("engine::queue::dlq_messages", {"topic": "f11"}))["result"])
+
+        dead = await eventually(dead_letters, 20, 0.1, what="the poison message in the DLQ")
         assert len(dead) == 1, dead
-        await asyncio.sleep(1.5)  # no attempt after the DLQ
+
+        def poison_attempts() -> int:
+            return sum(pid == poison for pid, _ in read_log(poison_log))
+
+        # No attempt after the DLQ: another retry would come after the next backoff
+        # (BACKOFF_MS * 2**RETRIES = 1.2 s), so 1.5 s covers it.
+        await stays(lambda: poison_attempts() == RETRIES + 1, 1.5, what="no attempt after the DLQ")
         attempts = [t for pid, t in read_log(poison_log) if pid == poison]
         gaps = [b - a for a, b in itertools.pairwise(attempts)]
         expected = [BACKOFF_MS * 2**n / 1000 for n in range(RETRIES)]
@@ -68,7 +75,7 @@ async def test_f11_poison_message_dead_letters_and_blocking_handler_is_isolated(
 
         # --- a handler blocks its worker's loop for 5 s: another worker's calls are unaffected
         await client.call("iii::durable::publish", {"topic": "f11b", "data": {"pid": "blocker", "block_s": 5}})
-        await asyncio.sleep(0.3)
+        await eventually(lambda: pending_total(client), what="the blocking handler to be running")
         latencies = []
         t_end = time.monotonic() + 4
         while time.monotonic() < t_end:
@@ -76,7 +83,7 @@ async def test_f11_poison_message_dead_letters_and_blocking_handler_is_isolated(
             res = await client.call("f11::echo", {"pid": "e"}, timeout=5)
             assert res["result"]["pid"] == "e", res
             latencies.append(time.monotonic() - t0)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # not a wait: the pace of the echo calls during the block
         assert procs[1].poll() is None
         assert max(latencies) < 0.5, max(latencies)
         write_result(RESULTS, f"F11-seed{SEED}", {

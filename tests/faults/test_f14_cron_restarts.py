@@ -17,6 +17,7 @@ from typing import Any
 from tests.faults.brokers import RedisServer, write_result
 from tests.faults.support import FULL, RESULTS, SEED
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 ROUNDS = 10 if FULL else 2
@@ -47,21 +48,32 @@ def test_f14_cron_two_engines_restarts_no_double_fire_no_catch_up(tmp_path: Path
             workers.append(w)
             w.register_function("f14.tick", run)
             w.register_trigger({"type": "cron", "function_id": "f14.tick", "config": {"expression": "* * * * * *"}})
-        time.sleep(2.5)
+
+        def fired() -> int:
+            with lock:
+                return len(fires)
+
+        eventually_sync(lambda: fired() >= 2, 15, 0.05, what="the first ticks")
         for _ in range(ROUNDS):  # one engine down at a time: the other keeps firing
             victim = engines[rng.randrange(2)]
             victim.kill()
-            time.sleep(rng.uniform(1.0, 2.0))
+            time.sleep(rng.uniform(1.0, 2.0))  # not a wait: how long the victim stays down
             victim.start()
-            time.sleep(rng.uniform(1.0, 2.0))
+            time.sleep(rng.uniform(1.0, 2.0))  # not a wait: how long both run before the next kill
         for e in engines:  # both down: the ticks in between must never fire
             e.kill()
         down = time.time()
-        time.sleep(3.0)
+        time.sleep(3.0)  # not a wait: the downtime whose ticks must never fire
         up = time.time()
         for e in engines:
             e.start()
-        time.sleep(4.0)
+
+        def fired_after_restart() -> int:
+            with lock:
+                return sum(s.timestamp() > up for _, s, _ in fires)
+
+        # A few ticks from both engines after the restart, so that a double fire would show.
+        eventually_sync(lambda: fired_after_restart() >= 3, 20, 0.05, what="cron to resume after the restarts")
         with lock:
             got = list(fires)
         scheduled = [s for _, s, _ in got]

@@ -19,9 +19,10 @@ from websockets.exceptions import InvalidStatus
 from tests.faults.chaos_proxy import ThreadedChaosProxy
 from tests.faults.checker import check
 from tests.faults.history import History
-from tests.faults.support import RESULTS, SEED, eventually, pending_total, spawn_ready, spawn_worker
+from tests.faults.support import RESULTS, SEED, pending_total, spawn_ready, spawn_worker
 from tests.support.engine import EngineProcess, free_port
 from tests.support.procstat import rss_kb
+from tests.support.waiting import eventually
 from tests.support.wire import RawWorker, wait_function
 
 os.environ.setdefault("OTEL_ENABLED", "false")
@@ -51,7 +52,7 @@ async def test_f4_half_open_peer_detected_and_sdk_recovers(tmp_path: Path) -> No
         worker = await spawn_ready(observer, f"ws://127.0.0.1:{proxy.port}", "f4::fn",
                                    tmp_path / "obs.log", 2000, 2000)
         inflight = asyncio.ensure_future(observer.call("f4::fn", {"pid": "x"}, timeout=30))
-        await asyncio.sleep(0.2)
+        await eventually(lambda: pending_total(observer), what="the call to be in flight at the worker")
         proxy.set_mode("blackhole")  # no FIN, no RST: only the heartbeat can tell
         cut = time.monotonic()
         await wait_function(observer, "f4::fn", present=False, timeout=10)
@@ -132,8 +133,14 @@ async def test_f13_same_id_from_two_workers_ownership(engine: EngineProcess) -> 
                       "function_id": "f13::dup", "result": "b"})
         assert (await call)["result"] == "b"
         await a.send({"type": "unregisterfunction", "id": "f13::dup"})  # not the owner: no-op
+        a_id = a.worker_id
         await a.close()
-        await asyncio.sleep(0.2)
+
+        async def a_gone() -> bool:  # the engine has handled a's frames and its disconnect
+            res = await c.call("engine::workers::list", {})
+            return a_id not in {w["id"] for w in res["result"]["workers"]}
+
+        await eventually(a_gone, 5, what="a's disconnect to be handled")
         assert "f13::dup" in await _ids(c)
         await b.close()
         await wait_function(c, "f13::dup", present=False)
@@ -189,7 +196,12 @@ async def test_f16_sigterm_answers_every_inflight_caller(tmp_path: Path) -> None
             history.complete(op, "fail" if err else "ok", err["code"] if err else None)
 
         calls = asyncio.gather(*(one(i) for i in range(200)))
-        await asyncio.sleep(0.5)
+
+        async def all_dispatched() -> bool:  # every call reached the worker (in flight or answered)
+            answered = sum(op.completions > 0 for op in history.ops)
+            return answered + await pending_total(caller) >= 200
+
+        await eventually(all_dispatched, what="the 200 calls to reach the worker")
         started = time.monotonic()
         assert engine.proc is not None
         engine.proc.send_signal(signal.SIGTERM)
@@ -244,8 +256,14 @@ async def test_limit_connections_per_listener(tmp_path: Path) -> None:
             await RawWorker.connect(f"ws://127.0.0.1:{port}")
         assert info.value.response.status_code == 503
         await clients.pop().close()
-        await asyncio.sleep(0.2)
-        clients.append(await RawWorker.connect(f"ws://127.0.0.1:{port}"))  # room again
+
+        async def room() -> RawWorker | None:  # the engine frees the slot once it saw the close
+            try:
+                return await RawWorker.connect(f"ws://127.0.0.1:{port}")
+            except InvalidStatus:
+                return None
+
+        clients.append(await eventually(room, 5, 0.05, what="room for a connection again"))
     finally:
         for c in clients:
             await c.close()
@@ -253,4 +271,4 @@ async def test_limit_connections_per_listener(tmp_path: Path) -> None:
 
 
 def test_worker_process_helper_is_importable() -> None:
-    assert callable(spawn_worker) and callable(eventually)
+    assert callable(spawn_worker)

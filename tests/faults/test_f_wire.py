@@ -15,6 +15,7 @@ from tests.faults.support import FULL, RESULTS, SEED
 from tests.support.engine import EngineProcess, free_port
 from tests.support.fuzz_frames import mutated_frames
 from tests.support.procstat import fd_count, rss_kb
+from tests.support.waiting import eventually
 from tests.support.wire import RawWorker
 from tests.support.wsraw import close_code, frame, upgrade
 
@@ -66,12 +67,25 @@ async def test_f6_malformed_frames_closed_with_the_right_code(tmp_path: Path) ->
         engine.stop()
 
 
+async def settled_fd_count(pid: int) -> int:
+    """The engine's open fd count once it stops changing (start-up opens files and sockets)."""
+    seen = [-1]
+
+    def stable() -> bool:  # two polls 0.15 s apart see the same count
+        count = fd_count(pid)
+        same = count == seen[0]
+        seen[0] = count
+        return same
+
+    await eventually(stable, 10, 0.15, what="the engine's fd count to settle")
+    return seen[0]
+
+
 async def test_f6_slowloris_and_garbage_closed_at_the_handshake_deadline(tmp_path: Path) -> None:
     engine, port = _engine(tmp_path)
     pid = engine.proc.pid  # type: ignore[union-attr]
     try:
-        await asyncio.sleep(0.3)
-        baseline = fd_count(pid)
+        baseline = await settled_fd_count(pid)
         socks = []
         for i in range(50):
             r, w = await asyncio.open_connection("127.0.0.1", port)
@@ -87,8 +101,7 @@ async def test_f6_slowloris_and_garbage_closed_at_the_handshake_deadline(tmp_pat
         for _, w in socks:
             w.close()
         assert held <= HANDSHAKE_MS / 1000 + 2
-        await asyncio.sleep(0.3)
-        assert fd_count(pid) <= baseline, f"fds {fd_count(pid)} > baseline {baseline}"
+        await eventually(lambda: fd_count(pid) <= baseline, 5, 0.05, what=f"the engine's fds back to {baseline}")
     finally:
         engine.stop()
 
@@ -151,8 +164,7 @@ async def test_f15_connection_churn_returns_fds_and_limit_refuses(tmp_path: Path
     pid = engine.proc.pid  # type: ignore[union-attr]
     observer = await RawWorker.connect(engine.url)
     try:
-        await asyncio.sleep(0.3)
-        baseline_fd, baseline_rss = fd_count(pid), rss_kb(pid)
+        baseline_fd, baseline_rss = await settled_fd_count(pid), rss_kb(pid)
         for i in range(churn):
             c = await RawWorker.connect(f"ws://127.0.0.1:{port}")
             await c.register(f"churn::{i % 10}")
@@ -161,9 +173,7 @@ async def test_f15_connection_churn_returns_fds_and_limit_refuses(tmp_path: Path
                 c._reader.cancel()
             else:
                 await c.close()
-        async with asyncio.timeout(10):
-            while fd_count(pid) > baseline_fd:  # noqa: ASYNC110 - polling another process
-                await asyncio.sleep(0.1)
+        await eventually(lambda: fd_count(pid) <= baseline_fd, 10, 0.1, what=f"the engine's fds back to {baseline_fd}")
         res = await observer.call("engine::functions::list", {})
         assert not [f for f in res["result"]["functions"] if f["function_id"].startswith("churn::")]
         assert rss_kb(pid) <= baseline_rss * 1.5 + 10_000

@@ -31,6 +31,7 @@ import pytest
 
 from tests.support.engine import EngineProcess
 from tests.support.node_sdk import node_sdk_dir
+from tests.support.waiting import eventually
 
 # Neither SDK may try to reach an OpenTelemetry collector on the default port during tests.
 os.environ["OTEL_ENABLED"] = "false"
@@ -401,7 +402,7 @@ async def py_worker() -> AsyncIterator[Callable[..., Awaitable[PyWorker]]]:
         client = await asyncio.to_thread(sdk.register_worker, url, _options(kind, worker_name, **options))
         w = PyWorker(kind, client, worker_name)
         made.append(w)
-        await wait_for(lambda: w.worker_id is not None, what=f"{kind} worker id")
+        await eventually(lambda: w.worker_id is not None, what=f"{kind} worker id")
         return w
 
     yield make
@@ -483,33 +484,9 @@ def owner_process(tmp_path: Path) -> Iterator[Callable[[str, str, str], OwnerPro
 # ----------------------------------------------------------------------------- polling
 
 
-async def wait_for(cond: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll a cheap, synchronous condition until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll an async probe (e.g. an engine::*::list call) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = await probe()
-        except Exception as exc:  # the engine may be restarting
-            last = exc
-        else:
-            if last:
-                return last
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-        await asyncio.sleep(0.05)
+# ``eventually`` is tests/support/waiting.py's; engine calls made while an engine restarts raise,
+# so probes that call the engine pass ``retry_on=ENGINE_ERRORS``.
+ENGINE_ERRORS = (Exception,)
 
 
 # ----------------------------------------------------------------------------- any SDK
@@ -543,4 +520,4 @@ async def until_registered(caller: Any, *ids: str, timeout: float = 10.0) -> Non
         present = set(await function_ids(caller))
         return all(i in present for i in ids)
 
-    await eventually(probe, timeout, what=f"registration of {ids}")
+    await eventually(probe, timeout, 0.05, what=f"registration of {ids}", retry_on=ENGINE_ERRORS)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 import threading
-import time
+from pathlib import Path
 
 
 def main() -> None:
@@ -32,8 +32,10 @@ def main() -> None:
         return None
 
     worker.register_function(function_id, hang)
-    while worker.worker_id is None:
-        time.sleep(0.01)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: the repository root
+    from tests.support.waiting import eventually_sync
+
+    eventually_sync(lambda: worker.worker_id is not None, 20, 0.01, what="a worker id")
     print(json.dumps({"event": "ready", "worker_id": worker.worker_id}), flush=True)
     never.wait()
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.interop.conftest import SDKS, eventually, uid, until_registered
+from tests.interop.conftest import ENGINE_ERRORS, SDKS, uid, until_registered
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.interop
 
@@ -118,7 +119,8 @@ async def test_void_call_reaches_the_target(
         got = lines()
         return got if len(got) == 2 else None
 
-    got = sorted(await eventually(both, what="both void calls to run"), key=lambda r: r["data"]["seq"])
+    ran = await eventually(both, what="both void calls to run", retry_on=ENGINE_ERRORS)
+    got = sorted(ran, key=lambda r: r["data"]["seq"])
     assert got[0]["data"]["seq"] == 1
     assert got[0]["data"]["_caller_worker_id"] == caller.worker_id
     assert got[0]["metadata"] == {"via": "void"}

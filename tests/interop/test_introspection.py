@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.interop.conftest import NodeWorker, PyWorker, eventually, function_ids, uid, until_registered
+from tests.interop.conftest import ENGINE_ERRORS, NodeWorker, PyWorker, function_ids, uid, until_registered
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.interop
 
@@ -51,7 +52,7 @@ async def test_lists_show_what_each_worker_registered(shared_engine: EngineProce
         named = {r["name"]: r for r in rows if r["name"] in (py.name, pyiii_w.name, node.name)}
         return named if len(named) == 3 and all(r["function_count"] > 0 for r in named.values()) else None
 
-    named = await eventually(workers, what="worker metadata of all three workers")
+    named = await eventually(workers, what="worker metadata of all three workers", retry_on=ENGINE_ERRORS)
     assert named[py.name]["runtime"] == "python"
     assert named[pyiii_w.name]["runtime"] == "python"
     assert named[node.name]["runtime"] == "node"
@@ -119,7 +120,7 @@ async def test_function_info_trigger_lists_shapes(shared_engine: EngineProcess, 
         rows = (await node.trigger("engine::triggers::list", {}))["triggers"]
         return next((r for r in rows if r["id"] == type_id), None)
 
-    row = await eventually(type_row, what="trigger type listing")
+    row = await eventually(type_row, what="trigger type listing", retry_on=ENGINE_ERRORS)
     assert row == {"id": type_id, "worker_name": node.name, "description": "An interop trigger type"}
     # Engine trigger types are hidden unless include_internal.
     default_ids = [r["id"] for r in (await node.trigger("engine::triggers::list", {}))["triggers"]]

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.interop.conftest import SDKS, eventually, uid, until_registered
+from tests.interop.conftest import ENGINE_ERRORS, SDKS, uid, until_registered
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.interop
 
@@ -42,7 +43,7 @@ async def test_sdks_reconnect_after_engine_restart(tmp_path: Path, any_worker: A
                 return {"ids": ids, "names": names, "functions": functions, "workers": rows}
             return None
 
-        state = await eventually(all_back, timeout=20, what="all three SDKs to re-register")
+        state = await eventually(all_back, timeout=20, what="all three SDKs to re-register", retry_on=ENGINE_ERRORS)
         for kind, fid in fids.items():
             assert state["ids"][fid] == 1, f"{kind} function listed {state['ids'][fid]} times"
         for w in workers.values():

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.interop.conftest import NodeWorker, PyWorker, eventually, uid, until_registered, wait_for
+from tests.interop.conftest import ENGINE_ERRORS, NodeWorker, PyWorker, uid, until_registered
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.interop
 
@@ -64,10 +65,10 @@ async def test_python_provider_node_consumer_killed(
         rows = (await provider.trigger("engine::triggers::list", {}))["triggers"]
         return any(r["id"] == type_id for r in rows)
 
-    await eventually(type_listed, what="trigger type registration")
+    await eventually(type_listed, what="trigger type registration", retry_on=ENGINE_ERRORS)
     await consumer.register_trigger(type_id, fid, {"url": "/hook", "n": 3}, metadata={"route": "public"})
 
-    await wait_for(lambda: rec.registered, what="provider register_trigger call")
+    await eventually(lambda: rec.registered, what="provider register_trigger call")
     binding = rec.registered[0]
     assert binding.function_id == fid
     assert binding.config == {"url": "/hook", "n": 3}
@@ -84,7 +85,7 @@ async def test_python_provider_node_consumer_killed(
     assert fired["metadata"] == {"route": "public"}
 
     consumer_proc.kill()
-    await wait_for(lambda: rec.unregistered, what="provider unregister_trigger call")
+    await eventually(lambda: rec.unregistered, what="provider unregister_trigger call")
     assert [u.id for u in rec.unregistered] == [binding.id]
     assert await registered_trigger_rows(provider, trigger_type=type_id) == []
 
@@ -105,7 +106,7 @@ async def test_node_provider_python_consumer_disconnects(
         rows = (await consumer.trigger("engine::triggers::list", {}))["triggers"]
         return any(r["id"] == type_id for r in rows)
 
-    await eventually(type_listed, what="trigger type registration")
+    await eventually(type_listed, what="trigger type registration", retry_on=ENGINE_ERRORS)
     await asyncio.to_thread(
         consumer.client.register_trigger, {"type": type_id, "function_id": fid, "config": {"every": "1s"}}
     )
@@ -138,7 +139,7 @@ async def test_binding_before_the_type_exists_is_delivered_later(
     provider: PyWorker = await py_worker("official", shared_engine.url)
     rec = RecordingHandler(provider.sdk)
     await asyncio.to_thread(provider.client.register_trigger_type, {"id": type_id, "description": "Late"}, rec.handler)
-    await wait_for(lambda: rec.registered, what="parked binding delivery")
+    await eventually(lambda: rec.registered, what="parked binding delivery")
     assert rec.registered[0].function_id == fid
     assert rec.registered[0].config == {"late": True}
 
@@ -161,7 +162,7 @@ async def test_binding_of_a_departed_provider_is_redelivered_with_the_same_id(
         rows = (await consumer.trigger("engine::triggers::list", {}))["triggers"]
         return any(r["id"] == type_id for r in rows)
 
-    await eventually(type_listed, what="trigger type registration")
+    await eventually(type_listed, what="trigger type registration", retry_on=ENGINE_ERRORS)
     await asyncio.to_thread(
         consumer.client.register_trigger, {"type": type_id, "function_id": fid, "config": {"k": "v"}}
     )
@@ -173,13 +174,13 @@ async def test_binding_of_a_departed_provider_is_redelivered_with_the_same_id(
     async def type_gone() -> bool:
         return not await type_listed()
 
-    await eventually(type_gone, what="the departed provider's type to disappear")
+    await eventually(type_gone, what="the departed provider's type to disappear", retry_on=ENGINE_ERRORS)
     assert await registered_trigger_rows(consumer, trigger_type=type_id) == []  # parked, not listed
 
     second: PyWorker = await py_worker("official", shared_engine.url)
     rec = RecordingHandler(second.sdk)
     await asyncio.to_thread(second.client.register_trigger_type, {"id": type_id, "description": "Next"}, rec.handler)
-    await wait_for(lambda: rec.registered, what="re-delivery to the next provider")
+    await eventually(lambda: rec.registered, what="re-delivery to the next provider")
     assert [(b.id, b.function_id, b.config) for b in rec.registered] == [(trigger_id, fid, {"k": "v"})]
     rows = await registered_trigger_rows(consumer, trigger_type=type_id)
     assert [r["id"] for r in rows] == [trigger_id]

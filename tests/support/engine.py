@@ -7,11 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.support.waiting import eventually_sync
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,16 +24,18 @@ def free_port() -> int:
 
 
 def wait_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Wait until something accepts on ``port``; fail at once if ``proc`` exits first."""
+
+    def accepts() -> bool:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"engine exited early with code {proc.returncode}")
+            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode} before listening")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"port {port} did not open within {timeout}s")
+            return False
+
+    eventually_sync(accepts, timeout, 0.05, what=f"port {port} to open")
 
 
 class EngineProcess:

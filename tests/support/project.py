@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.support.engine import free_port
+from tests.support.waiting import eventually_sync
 
 # A shared Node install (iii-sdk, plus tsx and typescript for the examples' TypeScript workers)
 # that offline test machines keep, so the examples do not need `npm install`.
@@ -52,18 +52,21 @@ class DevProcess:
             [sys.executable, "-m", "pyiii", self.command, str(self.project), *self.extra_args],
             env=env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
+        proc = self.proc
+
+        def served() -> bool:
+            if proc.poll() is not None:
                 raise RuntimeError(f"pyiii {self.command} exited early:\n{self.logs()}")
             try:
-                if httpx.get(self.base + ready_path, timeout=1).status_code != 404:
-                    return self
+                return httpx.get(self.base + ready_path, timeout=1).status_code != 404
             except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{ready_path} not served within {timeout}s:\n{self.logs()}")
-            time.sleep(0.05)
+                return False
+
+        try:
+            eventually_sync(served, timeout, 0.05, what=f"{ready_path} served by pyiii {self.command}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{self.logs()}") from None
+        return self
 
     def stop(self) -> int | None:
         if self.proc is None or self.proc.poll() is not None:

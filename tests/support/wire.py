@@ -9,6 +9,8 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.support.waiting import eventually
+
 
 class RawWorker:
     """One WebSocket connection speaking the iii protocol by hand."""
@@ -74,11 +76,11 @@ class RawWorker:
 
 
 async def wait_function(client: RawWorker, function_id: str, present: bool = True, timeout: float = 5.0) -> None:
-    """Poll ``engine::functions::list`` until ``function_id`` is (or is no longer) registered."""
-    async with asyncio.timeout(timeout):
-        while True:
-            res = await client.call("engine::functions::list", {"include_internal": True})
-            ids = {f["function_id"] for f in res.get("result", {}).get("functions", [])}
-            if (function_id in ids) == present:
-                return
-            await asyncio.sleep(0.05)
+    """Wait until ``engine::functions::list`` shows ``function_id`` registered (or no longer)."""
+
+    async def listed() -> bool:
+        res = await client.call("engine::functions::list", {"include_internal": True})
+        ids = {f["function_id"] for f in res.get("result", {}).get("functions", [])}
+        return (function_id in ids) == present
+
+    await eventually(listed, timeout, 0.05, what=f"{function_id} {'registered' if present else 'gone'}")

@@ -21,6 +21,7 @@ import pytest
 from tests.support.chromium import chromium
 from tests.support.engine import free_port, wait_port
 from tests.support.project import DevProcess, link_cached_node_modules
+from tests.support.waiting import eventually_sync
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "agent"
@@ -68,9 +69,7 @@ class App:
         fresh = DevProcess(self.project, "dev")
         fresh.engine_port, fresh.http_port, fresh.stream_port = old.engine_port, old.http_port, old.stream_port
         # iii-exec's guards stop the app's processes when the engine dies; wait for the ports.
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and _port_open(self.model_port):
-            time.sleep(0.1)
+        eventually_sync(lambda: not _port_open(self.model_port), 15, 0.1, what="the app's model port to close")
         self.dev = fresh
         self.start()
 
@@ -86,14 +85,15 @@ class App:
 
     def wait_for_workers(self, timeout: float = 60) -> None:
         # The Node and Python workers connect on their own schedule; the model must see every tool.
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def registered() -> bool:
             listing = self.engine_call("engine::functions::list", {})
-            if TOOLS <= {f["function_id"] for f in listing["functions"]}:
-                wait_port(self.model_port, 10)
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"tool workers never registered:\n{self.dev.logs()[-3000:]}")
+            return TOOLS <= {f["function_id"] for f in listing["functions"]}
+
+        try:
+            eventually_sync(registered, timeout, 0.2, what="every tool worker to register")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{self.dev.logs()[-3000:]}") from None
+        wait_port(self.model_port, 10)
 
     def conversation(self, conv: str) -> dict[str, Any]:
         return dict(httpx.get(f"{self.base}/agent/conversations/{conv}").json())
@@ -180,14 +180,13 @@ def test_question_tools_streamed_answer_approval_completion_in_one_trace(app: Ap
     assert trace_id and outbox[0]["trace_id"] == trace_id
     assert outbox[0]["traceparent"].split("-")[1] == trace_id
     query = {"trace_id": trace_id, "search_all_spans": True, "include_internal": True, "limit": 1000}
-    deadline = time.monotonic() + 15
-    while True:  # workers export their spans in batches
-        spans = app.engine_call("engine::traces::list", query)["spans"]
-        names = {s["name"] for s in spans}
-        if "execute tools::weather::forecast" in names or time.monotonic() > deadline:
-            break
-        time.sleep(0.25)
-    assert "execute tools::weather::forecast" in names  # the Node worker's own span
+
+    def node_span() -> list[dict[str, Any]] | None:  # workers export their spans in batches
+        spans: list[dict[str, Any]] = app.engine_call("engine::traces::list", query)["spans"]
+        return spans if "execute tools::weather::forecast" in {s["name"] for s in spans} else None
+
+    spans = eventually_sync(node_span, 15, 0.25, what="the Node worker's own span")
+    names = {s["name"] for s in spans}
     assert {"call engine::functions::list", "call iii::durable::publish"} <= names
     assert any(s["start_time_unix_nano"] > approved_at_ns for s in spans), "the trace stops before the approval"
 
@@ -196,10 +195,13 @@ def test_waiting_draft_survives_engine_kill_9_then_approval_completes(app: App) 
     conv = "conv-crash"
     r = httpx.post(f"{app.base}/agent/ask", json={"conversation_id": conv, "text": QUESTION})
     assert r.status_code == 202, r.text
-    deadline = time.monotonic() + 20
-    while app.conversation(conv)["status"] != "awaiting_approval":
-        assert time.monotonic() < deadline, app.conversation(conv)
-        time.sleep(0.1)
+
+    def awaiting() -> bool:
+        conversation = app.conversation(conv)
+        assert conversation["status"] == "awaiting_approval", conversation
+        return True
+
+    eventually_sync(awaiting, 20, 0.1, what="the draft to await approval")
 
     app.restart_after_kill()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import shutil
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pytest
 
 from tests.support.chromium import chromium
 from tests.support.engine import EngineProcess, free_port
+from tests.support.waiting import eventually_sync, stays_sync
 
 REPO = Path(__file__).resolve().parents[3]
 CLIENT = REPO / "src" / "pyiii" / "static" / "iii-browser-worker.js"
@@ -43,13 +43,11 @@ class Rig:
         return self.backend.trigger({"function_id": function_id, "payload": payload, "timeout_ms": timeout_ms})
 
     def wait_function(self, function_id: str, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def listed() -> bool:
             listing = self.call("engine::functions::list", {"include_internal": True})
-            if any(f["function_id"] == function_id for f in listing["functions"]):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{function_id} never registered")
+            return any(f["function_id"] == function_id for f in listing["functions"])
+
+        eventually_sync(listed, timeout, 0.05, what=f"{function_id} to register")
 
 
 def _static_server(root: Path) -> tuple[ThreadingHTTPServer, str]:
@@ -150,9 +148,7 @@ def test_page_calls_exposed_functions_and_is_refused_the_rest(rig: Rig) -> None:
         before = len(rig.recorded)
         void = page.evaluate("tryTrigger({function_id: 'api::record', payload: {n: 7}, action: TriggerAction.Void()})")
         assert void == {"result": None}
-        deadline = time.monotonic() + 5
-        while len(rig.recorded) == before and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually_sync(lambda: len(rig.recorded) > before, 5, what="the void call to run")
         assert rig.recorded[-1]["n"] == 7
 
 
@@ -165,7 +161,10 @@ def test_page_receives_stream_updates_through_a_stream_trigger(rig: Rig) -> None
         rig.call("stream::set", {"stream_name": "news", "group_id": "front", "item_id": "n1", "data": {"title": "hi"}})
         rig.call("stream::set", {"stream_name": "news", "group_id": "other", "item_id": "n2", "data": {"title": "no"}})
         page.wait_for_function("window.seen.stream.length >= 1", timeout=5000)
-        time.sleep(0.3)  # the other group must not arrive
+        # The other group must not arrive. Both sets went out in order on one connection and the
+        # first was already delivered, so a wrongly routed second one would follow within
+        # milliseconds; 0.3 s is a wide margin over that.
+        stays_sync(lambda: page.evaluate("window.seen.stream.length") == 1, 0.3, what="one stream event only")
         events = page.evaluate("window.seen.stream")
         assert [(e["groupId"], e["id"], e["event"]["type"], e["event"]["data"]["title"]) for e in events] == [
             ("front", "n1", "create", "hi")]
@@ -196,6 +195,8 @@ def test_reconnects_after_engine_kill_and_registers_exactly_once_more(rig: Rig, 
         rig.wait_function("ui::echo", timeout=20)
         assert rig.call("ui::echo", {"text": "again"})["echo"] == "again"
         assert page.evaluate("window.pending") == {"result": {"hello": "later", "from": "python"}}
-        time.sleep(0.5)  # a duplicate replay would show up by now
-        assert rig.registrations["ui::echo"] == before + 1
+        # Exactly one more registration. The registration hook runs before a function is listed, so
+        # the count is final once ui::echo answered a call; a duplicate replay would come on the
+        # same reconnect, within a few frames of the first: 0.5 s is a wide margin.
+        stays_sync(lambda: rig.registrations["ui::echo"] == before + 1, 0.5, what="one re-registration of ui::echo")
         assert page.evaluate("window.iii.stats.opens") >= opens + 1

@@ -17,6 +17,7 @@ import pytest
 from tests.support.chromium import chromium
 from tests.support.engine import free_port
 from tests.support.project import DevProcess
+from tests.support.waiting import eventually_sync
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "orders"
@@ -140,18 +141,8 @@ def page(browser: Any, console: Console) -> Iterator[Any]:
 
 
 def _wait(check: Any, timeout: float = 15.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.1)
+    """``eventually_sync`` that also retries while the console's HTTP server is not answering yet."""
+    eventually_sync(check, timeout, 0.1, retry_on=(AssertionError, httpx.HTTPError))
 
 
 wait = _wait

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.support.project import DevProcess, link_cached_node_modules
+from tests.support.waiting import eventually, eventually_sync
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "orders"
@@ -39,18 +39,22 @@ async def wait_for_node(base: str) -> None:
     # The Node worker connects on its own schedule; an order processed before it is up would be
     # stored as unchecked, so wait for it through a probe order.
     async with httpx.AsyncClient() as client:
-        for _ in range(600):
+
+        async def checked_by_node() -> bool:
             probe = {"customer": "probe", "item": "x", "quantity": 1, "unit_price": 1}
             order_id = (await client.post(f"{base}/orders", json=probe)).json()["id"]
-            for _ in range(100):
+
+            async def stored() -> httpx.Response | None:
                 r = await client.get(f"{base}/orders/{order_id}")
-                if r.status_code == 200:
-                    break
-                await asyncio.sleep(0.02)
-            if r.status_code == 200 and r.json()["fraud"]["checked_by"] == "node":
-                return
-            await asyncio.sleep(0.1)
-    raise AssertionError("the Node fraud worker never answered")
+                return r if r.status_code == 200 else None
+
+            try:
+                r = await eventually(stored, 2, what="the probe order to be stored")
+            except AssertionError:
+                return False  # not processed yet: send another probe
+            return bool(r.json()["fraud"]["checked_by"] == "node")
+
+        await eventually(checked_by_node, 60, 0.1, what="the Node fraud worker to answer")
 
 
 async def next_event(ws: Any, order_id: str) -> dict[str, Any]:
@@ -85,11 +89,12 @@ def test_big_orders_are_flagged_by_the_node_worker(app: DevProcess) -> None:
     asyncio.run(wait_for_node(app.base))
     r = httpx.post(f"{app.base}/orders", json={"customer": "bob", "item": "car", "quantity": 1, "unit_price": 9000})
     order_id = r.json()["id"]
-    for _ in range(500):
+
+    def stored() -> httpx.Response | None:
         got = httpx.get(f"{app.base}/orders/{order_id}")
-        if got.status_code == 200:
-            break
-        time.sleep(0.02)
+        return got if got.status_code == 200 else None
+
+    got = eventually_sync(stored, 10, what=f"order {order_id} to be stored")
     assert got.json()["status"] == "flagged" and got.json()["fraud"]["score"] == 0.9
 
 

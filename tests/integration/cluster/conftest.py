@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.state.kvsupport import REDIS_URL, redis_reachable, wait_for
+from tests.integration.state.kvsupport import REDIS_URL, redis_reachable
 from tests.support.engine import EngineProcess, free_port
+from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 
@@ -72,7 +73,7 @@ def start_node(workdir: Path, prefix: str, name: str) -> Node:
     http_port, stream_port = free_port(), free_port()
     proc = EngineProcess(workdir, workers=node_workers(prefix, http_port, stream_port)).start()
     node = Node(name, proc, http_port, stream_port)
-    wait_for(lambda: get(f"{node.url.replace('ws', 'http', 1)}/readyz")[0] == 200, 15, f"{name} ready")
+    eventually_sync(lambda: get(f"{node.url.replace('ws', 'http', 1)}/readyz")[0] == 200, 15, what=f"{name} ready")
     return node
 
 
@@ -179,7 +180,7 @@ def callable_from(worker: Any, function_id: str, payload: Any = None, timeout: f
         except Exception:
             return False
 
-    wait_for(attempt, timeout, f"{function_id} callable")
+    eventually_sync(attempt, timeout, what=f"{function_id} callable")
     return outcome[0]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections import Counter
 from typing import Any
 
@@ -12,8 +11,9 @@ import pytest
 
 from tests.integration.cluster.conftest import Cluster, call, callable_from, get, shut
 from tests.integration.queue.conftest import trigger_ready
-from tests.integration.state.kvsupport import unique, wait_for
+from tests.integration.state.kvsupport import unique
 from tests.integration.stream.wsclient import StreamClient
+from tests.support.waiting import eventually_sync, stays_sync
 
 
 def test_a_function_on_engine_a_is_callable_from_workers_on_b_and_c(cluster3: Cluster, sdk: Any) -> None:
@@ -30,7 +30,7 @@ def test_a_function_on_engine_a_is_callable_from_workers_on_b_and_c(cluster3: Cl
 
     failing = unique("math.fail")
     owner.register_function(failing, boom)
-    wait_for(lambda: failing in _function_ids(on_b), 5, "proxy of the failing function")
+    eventually_sync(lambda: failing in _function_ids(on_b), 5, what="proxy of the failing function")
     with pytest.raises(Exception, match="bad input"):
         call(on_b, failing, {})
 
@@ -45,13 +45,14 @@ def test_a_local_registration_wins_over_the_proxy_and_the_proxy_goes_with_its_ow
     assert callable_from(on_b, fid) == "a"
     local = sdk(b.url, "local-on-b")
     local.register_function(fid, lambda _d: "b")
-    wait_for(lambda: call(on_b, fid, None) == "b", 5, "the local registration to win")
-    time.sleep(0.5)  # a few heartbeats: the proxy must not come back over the local function
-    assert call(on_b, fid, None) == "b"
+    eventually_sync(lambda: call(on_b, fid, None) == "b", 5, what="the local registration to win")
+    # The proxy must not come back over the local function: the cluster view is refreshed every
+    # heartbeat (HEARTBEAT_MS = 200), so 0.5 s spans two of them.
+    stays_sync(lambda: call(on_b, fid, None) == "b", 0.5, what="the local registration to keep winning")
     shut(local)
-    wait_for(lambda: _try(on_b, fid) == "a", 5, "the proxy to return once the local worker left")
+    eventually_sync(lambda: _try(on_b, fid) == "a", 5, what="the proxy to return once the local worker left")
     shut(owner)
-    wait_for(lambda: fid not in _function_ids(on_b), 5, "the proxy to go with its owner")
+    eventually_sync(lambda: fid not in _function_ids(on_b), 5, what="the proxy to go with its owner")
     with pytest.raises(Exception, match=r"function_not_found|not found"):
         call(on_b, fid, None)
 
@@ -68,11 +69,12 @@ def test_http_route_registered_on_a_is_served_by_every_engine(cluster3: Cluster,
     owner.register_trigger({"type": "http", "function_id": fid,
                             "config": {"api_path": f"{path}/:id", "http_method": "POST"}})
     for node in cluster3.nodes:
-        wait_for(lambda n=node: get(f"{n.http}/{path}/7", {"x": 1})[0] == 201, 10, f"route on {node.name}")
+        eventually_sync(lambda n=node: get(f"{n.http}/{path}/7", {"x": 1})[0] == 201, 10, what=f"route on {node.name}")
         assert get(f"{node.http}/{path}/9", {"x": node.name}) == (201, {"id": "9", "got": {"x": node.name}})
     shut(owner)
     for node in cluster3.nodes:
-        wait_for(lambda n=node: get(f"{n.http}/{path}/7", {"x": 1})[0] == 404, 10, f"route gone on {node.name}")
+        eventually_sync(lambda n=node: get(f"{n.http}/{path}/7", {"x": 1})[0] == 404, 10,
+                        what=f"route gone on {node.name}")
 
 
 async def test_stream_write_on_one_engine_reaches_clients_on_all(cluster3: Cluster, sdk: Any) -> None:
@@ -117,8 +119,11 @@ def test_each_queue_message_is_handled_once_per_subscriber_across_engines(cluste
     total = 300
     for n in range(total):
         call(publishers[n % 3], "iii::durable::publish", {"topic": topic, "data": {"n": n}})
-    wait_for(lambda: len(seen["billing"]) == total and len(seen["mail"]) == total, 30, "every message handled")
-    time.sleep(0.5)  # late duplicates would show up here
+    eventually_sync(lambda: len(seen["billing"]) == total and len(seen["mail"]) == total, 30,
+                    what="every message handled")
+    # No late duplicate: a competing consumer's copy is delivered alongside the original, so 0.5 s
+    # after the last of the 300 was handled is a wide margin.
+    stays_sync(lambda: all(max(seen[kind].values()) == 1 for kind in seen), 0.5, what="each message handled once")
     for kind in seen:
         assert set(seen[kind]) == set(range(total))
         assert max(seen[kind].values()) == 1, f"{kind} handled a message twice without any failure"
@@ -137,7 +142,7 @@ def test_cron_ticks_once_per_second_with_subscribers_on_three_engines(cluster3: 
         worker = sdk(node.url, f"cron-{node.name}")
         worker.register_function(fid, tick)
         worker.register_trigger({"type": "cron", "function_id": fid, "config": {"expression": "* * * * * *"}})
-    wait_for(lambda: len(set(ticks)) >= 4, 10, "four ticks")
+    eventually_sync(lambda: len(set(ticks)) >= 4, 10, what="four ticks")
     with lock:
         counts = Counter(ticks)
     assert max(counts.values()) == 1, f"a tick fired more than once: {counts}"

@@ -9,7 +9,8 @@ from typing import Any
 
 from tests.integration.cluster.conftest import Cluster, call, callable_from, get
 from tests.integration.queue.conftest import trigger_ready
-from tests.integration.state.kvsupport import unique, wait_for
+from tests.integration.state.kvsupport import unique
+from tests.support.waiting import eventually_sync
 
 
 class Load:
@@ -69,10 +70,11 @@ def test_kill_9_one_engine_under_load(make_cluster: Any, sdk: Any, pysdk: Any) -
 
     load = Load(client, topic, scope, fid)
     load.thread.start()
-    wait_for(lambda: len(load.published) >= 100, 20, "load running")
+    eventually_sync(lambda: len(load.published) >= 100, 20, what="load running")
     killed_at = time.monotonic()
     a.proc.kill()
-    wait_for(lambda: len(load.published) >= 400 and load.calls_ok >= 300, 60, "load going on after the kill")
+    eventually_sync(lambda: len(load.published) >= 400 and load.calls_ok >= 300, 60,
+                    what="load going on after the kill")
     load.stop.set()
     load.thread.join(10)
 
@@ -81,7 +83,7 @@ def test_kill_9_one_engine_under_load(make_cluster: Any, sdk: Any, pysdk: Any) -
     assert get(f"{b.url.replace('ws', 'http', 1)}/readyz")[0] == 200
     # No acknowledged publish lost: every one is handled (A's unacked deliveries are reclaimed
     # after the lease), each at least once; duplicates only for what A had in flight.
-    wait_for(lambda: set(load.published) <= set(handled), 30, "every acknowledged message handled")
+    eventually_sync(lambda: set(load.published) <= set(handled), 30, what="every acknowledged message handled")
     duplicates = sum(count - 1 for count in handled.values())
     assert duplicates <= 20, f"{duplicates} duplicate deliveries"
     # No acknowledged write lost.
@@ -103,7 +105,7 @@ def test_sigterm_drains_a_cross_engine_call_and_reports_not_ready(make_cluster: 
 
     def slow(data: Any) -> Any:
         started.set()
-        time.sleep(1.5)
+        time.sleep(1.5)  # not a wait: the call is still in flight at SIGTERM
         return {"done": data}
 
     owner = sdk(a.url, "slow-owner")
@@ -119,11 +121,14 @@ def test_sigterm_drains_a_cross_engine_call_and_reports_not_ready(make_cluster: 
     stopper = threading.Thread(target=a.proc.stop)  # SIGTERM; the engine drains (grace 10 s)
     stopper.start()
     base = a.url.replace("ws", "http", 1)
-    while stopper.is_alive() and len(readiness) < 5:
+
+    def sampled() -> bool:  # /readyz answers while the engine drains: up to 5 samples
         status = get(f"{base}/readyz", timeout=1)[0]
         if status:
             readiness.append(status)
-        time.sleep(0.05)
+        return not stopper.is_alive() or len(readiness) >= 5
+
+    eventually_sync(sampled, 25, 0.05, what="/readyz samples during the drain")
     thread.join(10)
     stopper.join(20)
     assert outcome == [{"done": 1}], "the call in flight at SIGTERM must complete during the grace period"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually
 from tests.support.wire import RawWorker
 
 #: An environment variable the engine inherits, for ``${VAR}`` expansion.
@@ -93,8 +94,9 @@ async def no_event(client: RawWorker, function_id: str, answers: Answers | None 
 
 
 async def eventually_missing(client: RawWorker, config_id: str, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while True:
-            if (await client.call("configuration::get", {"id": config_id})).get("error"):
-                return
-            await asyncio.sleep(0.1)
+    """Wait until ``configuration::get`` answers an error for ``config_id`` (it was removed)."""
+
+    async def missing() -> bool:
+        return bool((await client.call("configuration::get", {"id": config_id})).get("error"))
+
+    await eventually(missing, timeout, 0.1, what=f"configuration {config_id} to be gone")

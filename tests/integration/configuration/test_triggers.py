@@ -19,6 +19,7 @@ from tests.integration.configuration.support import (
     watch,
 )
 from tests.support.engine import EngineProcess
+from tests.support.waiting import stays
 from tests.support.wire import RawWorker
 
 
@@ -72,7 +73,9 @@ async def test_hand_edits_fire_updated_and_deleted(client: RawWorker, cfg_engine
     await register(client, cid, {"port": 1})
     path = cfg_engine.workdir / "config" / f"{cid}.yaml"
     doc = yaml.safe_load(path.read_text())
-    await asyncio.sleep(0.7)  # let the watcher's batch for our own write pass
+    # Our own write must not come back as a hand edit; the watcher debounces 500 ms, so its batch
+    # for that write is handled within 0.7 s (and the edit below lands in a batch of its own).
+    await no_event(client, fid, wait=0.7)
 
     doc["value"] = {"port": 42}
     path.write_text(yaml.safe_dump(doc))
@@ -105,14 +108,18 @@ async def test_ttl_deletes_after_last_trigger_goes(client: RawWorker, cfg_engine
     await register(client, cid, {"port": 1})
 
     await client.send({"type": "unregistertrigger", "id": first, "trigger_type": "configuration"})
-    await asyncio.sleep(TTL_SECONDS + 0.5)  # another trigger still watches: kept
-    assert (await ok(client, "configuration::get", {"id": cid}))["value"] == {"port": 1}
+
+    async def kept() -> bool:
+        return bool((await ok(client, "configuration::get", {"id": cid}))["value"] == {"port": 1})
+
+    # Another trigger still watches: kept. A countdown would delete it TTL_SECONDS after the
+    # unregister, so TTL_SECONDS + 0.5 covers it.
+    await stays(kept, TTL_SECONDS + 0.5, what="the watched configuration to be kept")
 
     await client.send({"type": "unregistertrigger", "id": second, "trigger_type": "configuration"})
-    await asyncio.sleep(TTL_SECONDS / 2)
+    await asyncio.sleep(TTL_SECONDS / 2)  # not a wait: a watcher comes back halfway through the countdown
     third = await watch(client, fid, {"configuration_id": cid})  # cancels the countdown
-    await asyncio.sleep(TTL_SECONDS + 0.5)
-    assert (await ok(client, "configuration::get", {"id": cid}))["value"] == {"port": 1}
+    await stays(kept, TTL_SECONDS + 0.5, what="the configuration to be kept once watched again")
 
     await client.send({"type": "unregistertrigger", "id": third, "trigger_type": "configuration"})
     await eventually_missing(client, cid, timeout=TTL_SECONDS + 5)

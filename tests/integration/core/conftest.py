@@ -14,6 +14,7 @@ import yaml
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually
 
 #: Listener settings of the shared engine: small limits so the tests can hit them quickly.
 MAX_FRAME_BYTES = 65536
@@ -135,11 +136,10 @@ class RawWorker:
 
     async def until_gone(self, worker_id: str, timeout: float = 5.0) -> None:
         """Wait until the engine finished the disconnect cleanup of ``worker_id``."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while worker_id in await self.worker_ids():
-            assert loop.time() < deadline, f"worker {worker_id} still listed after {timeout}s"
-            await asyncio.sleep(0.02)
+        async def gone() -> bool:
+            return worker_id not in await self.worker_ids()
+
+        await eventually(gone, timeout, 0.02, what=f"worker {worker_id} to leave the listing")
 
     async def close(self) -> None:
         await self.ws.close()
@@ -162,12 +162,11 @@ async def raw(limited_engine: EngineProcess) -> AsyncIterator[Callable[..., Awai
 
 async def wait_log(engine: EngineProcess, needle: str, timeout: float = 5.0) -> str:
     """The engine's log once it contains ``needle`` (log lines are flushed per record)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
+    def found() -> str | None:
         logs = engine.logs()
-        if needle in logs:
-            return logs
-        if loop.time() > deadline:
-            raise AssertionError(f"{needle!r} not in the engine log:\n{logs[-3000:]}")
-        await asyncio.sleep(0.05)
+        return logs if needle in logs else None
+
+    try:
+        return str(await eventually(found, timeout, 0.05, what=f"{needle!r} in the engine log"))
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}:\n{engine.logs()[-3000:]}") from None

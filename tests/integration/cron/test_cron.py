@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.queue.conftest import trigger_ready, wait_until
+from tests.integration.queue.conftest import trigger_ready
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually_sync, stays_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 EVERY_SECOND = "* * * * * *"
@@ -64,7 +65,7 @@ def test_payload_and_timezone(tmp_path: Path, sdk: Any) -> None:
         worker.register_function("cron.tick", ticks.handler("x"))
         worker.register_trigger({"type": "cron", "function_id": "cron.tick",
                                  "config": {"expression": EVERY_SECOND, "timezone": "Asia/Kolkata"}})
-        wait_until(lambda: len(ticks.items) >= 2)
+        eventually_sync(lambda: len(ticks.items) >= 2, timeout=15)
         _, payload = ticks.items[0]
         assert set(payload) == {"trigger", "job_id", "scheduled_time", "actual_time"}
         assert payload["trigger"] == "cron" and payload["job_id"]
@@ -115,8 +116,10 @@ def test_two_engines_sharing_redis_fire_each_tick_once(tmp_path: Path, sdk: Any)
             worker.register_trigger({"type": "cron", "function_id": "cron.shared",
                                      "config": {"expression": EVERY_SECOND}})
             trigger_ready(worker, "cron.shared", "cron")
-        wait_until(lambda: len(ticks.items) >= 5)
-        time.sleep(1.5)  # let in-progress ticks on both engines land before counting
+        eventually_sync(lambda: len(ticks.items) >= 5, timeout=15)
+        # No tick twice, also among those still in flight: both engines fire a given second's tick
+        # within that second, so a duplicate lands well inside 1.5 s of the one before it.
+        stays_sync(lambda: len(ticks.scheduled()) == len(set(ticks.scheduled())), 1.5, what="each tick once")
         scheduled = ticks.scheduled()
         assert len(scheduled) == len(set(scheduled)), f"a tick fired twice: {sorted(scheduled)}"
     finally:
@@ -132,14 +135,14 @@ def test_missed_ticks_are_not_caught_up_after_downtime(tmp_path: Path, sdk: Any)
         ticks = Ticks()
         worker.register_function("cron.down", ticks.handler("x"))
         worker.register_trigger({"type": "cron", "function_id": "cron.down", "config": {"expression": EVERY_SECOND}})
-        wait_until(lambda: len(ticks.items) >= 2)
+        eventually_sync(lambda: len(ticks.items) >= 2, timeout=15)
         engine.kill()
         down_at = datetime.now(UTC)
-        time.sleep(3)
+        time.sleep(3)  # not a wait: the engine stays down for 3 s so that ticks are missed
         up_at = datetime.now(UTC)
         engine = EngineProcess(tmp_path, workers=[{"name": "iii-cron"}], port=engine.port).start()
         before = len(ticks.items)
-        wait_until(lambda: len(ticks.items) >= before + 2, timeout=30)  # the SDK reconnects and re-registers
+        eventually_sync(lambda: len(ticks.items) >= before + 2, timeout=30)  # the SDK reconnects and re-registers
         late = [parse(s) for s in ticks.scheduled()[before:]]
         assert all(t >= up_at.replace(microsecond=0) for t in late), "a tick from the downtime was fired"
         assert not [t for t in map(parse, ticks.scheduled()) if down_at < t < up_at.replace(microsecond=0)]
@@ -160,13 +163,14 @@ def test_list_jobs_gives_next_and_last_run(tmp_path: Path, sdk: Any) -> None:
         worker.register_function("cron.failing", failing)
         worker.register_trigger({"type": "cron", "function_id": "cron.listed", "config": {"expression": EVERY_SECOND}})
         worker.register_trigger({"type": "cron", "function_id": "cron.failing", "config": {"expression": EVERY_SECOND}})
-        wait_until(lambda: len(ticks.items) >= 2)
+        eventually_sync(lambda: len(ticks.items) >= 2, timeout=15)
 
         def jobs() -> dict[str, Any]:
             listed = worker.trigger({"function_id": "engine::cron::list_jobs", "payload": {}})["jobs"]
             return {j["function_id"]: j for j in listed}
 
-        wait_until(lambda: (jobs().get("cron.failing", {}).get("last_run") or {}).get("status") == "error")
+        eventually_sync(lambda: (jobs().get("cron.failing", {}).get("last_run") or {}).get("status") == "error",
+                        timeout=15)
         listed = jobs()
         ok = listed["cron.listed"]
         assert ok["expression"] == EVERY_SECOND and ok["timezone"] == "UTC" and ok["fired"] >= 2

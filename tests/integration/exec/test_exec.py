@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually_sync
 
 
 def _wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
+    """``eventually_sync`` as a bool, so that ``assert _wait_for(...), eng.logs()`` shows the logs."""
+    try:
+        eventually_sync(predicate, timeout, 0.05)
+    except AssertionError:
+        return False
+    return True
+
+
+def _watched(pid: int, folder: Path) -> bool:
+    """Whether a process holds an inotify watch on ``folder`` (Linux: /proc/<pid>/fdinfo lists
+    the inode of each watch)."""
+    inode = f"ino:{folder.stat().st_ino:x} "
+    for info in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            text = info.read_text()
+        except OSError:
+            continue
+        if any(line.startswith("inotify wd:") and inode in line for line in text.splitlines()):
             return True
-        time.sleep(0.05)
     return False
 
 
@@ -57,12 +71,14 @@ def test_setup_commands_run_then_app_restarts_on_change(tmp_path: Path) -> None:
         assert _wait_for(lambda: len(_pids(starts)) == 1)
         assert (tmp_path / "setup.txt").read_text().strip() == "ready"
         first = _pids(starts)[0]
-        # The watcher arms in a background thread after start-up; give it a moment, as a
-        # person editing a file would.
-        time.sleep(0.5)
+        assert eng.proc is not None
+        pid = eng.proc.pid
+        # The watcher arms in a background thread after start-up: wait until src/ is watched.
+        eventually_sync(lambda: _watched(pid, tmp_path / "src"), what="the watcher to watch src/")
         (tmp_path / "src" / "notes.txt").write_text("ignored: not a .py file")
         (tmp_path / "src" / "deep").mkdir()
-        time.sleep(0.2)  # the new folder is added to the watch before a file appears in it
+        # The new folder is added to the watch before a file appears in it.
+        eventually_sync(lambda: _watched(pid, tmp_path / "src" / "deep"), what="the watcher to watch src/deep/")
         (tmp_path / "src" / "deep" / "step.py").write_text("x = 1\n")
         assert _wait_for(lambda: len(_pids(starts)) == 2), eng.logs()
         assert _wait_for(lambda: not _alive(first)), "the old process must be stopped on restart"

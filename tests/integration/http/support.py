@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import httpx
 
 from tests.support.engine import EngineProcess, free_port, wait_port
+from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 
@@ -49,14 +49,12 @@ def sdk_worker(engine_url: str, name: str = "http-test") -> Iterator[Any]:
 def wait_route(base: str, method: str, path: str, *, gone: bool = False, timeout: float = 10.0,
                **kwargs: Any) -> httpx.Response:
     """Poll until the route answers something other than 404 (or, with ``gone``, until 404)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answered() -> httpx.Response | None:
         response = httpx.request(method, base + path, timeout=5, **kwargs)
-        if (response.status_code == 404) == gone:
-            return response
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{method} {path} still answers {response.status_code}")
-        time.sleep(0.05)
+        return response if (response.status_code == 404) == gone else None
+
+    return eventually_sync(answered, timeout, 0.05, what=f"{method} {path} {'gone' if gone else 'served'}")
 
 
 def raw_request(port: int, data: bytes, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:

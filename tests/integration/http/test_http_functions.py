@@ -19,6 +19,7 @@ from iii_helpers.http import HttpAuthBearer, HttpAuthHmac, HttpInvocationConfig
 
 from tests.integration.http.support import sdk_worker
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually_sync
 
 SECRET = "s3cret-for-tests"
 
@@ -80,14 +81,8 @@ def _barrier(worker: Any) -> None:
     """Registrations are processed in order: once this answers, everything before it was."""
     worker.register_function(f"barrier::{time.monotonic_ns()}", lambda data: "ok")
     fid = list(worker._functions)[-1]
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            assert worker.trigger({"function_id": fid, "payload": {}}) == "ok"
-            return
-        except InvocationError:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    eventually_sync(lambda: worker.trigger({"function_id": fid, "payload": {}}) == "ok", 10, 0.05,
+                    what=f"{fid} to answer", retry_on=(AssertionError, InvocationError))
 
 
 def _error(worker: Any, function_id: str, payload: Any = None) -> InvocationError:

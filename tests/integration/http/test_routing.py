@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 
 from tests.integration.http.support import HttpEngine, wait_route
+from tests.support.waiting import eventually_sync
 
 
 def _route(worker: Any, function_id: str, handler: Any, api_path: str, method: str = "GET",
@@ -133,8 +133,6 @@ def test_routes_added_and_removed_at_run_time_and_conflicts(http_engine: HttpEng
     assert "conflicts with already-registered route" in http_engine.proc.logs()
     trigger.unregister()
     # GET is gone; POST on the same path still serves, so GET is now a 405.
-    deadline = time.monotonic() + 10
-    while httpx.get(http_engine.base + "/dyn/5").status_code != 405:
-        assert time.monotonic() < deadline, "the unregistered route still serves"
-        time.sleep(0.05)
+    eventually_sync(lambda: httpx.get(http_engine.base + "/dyn/5").status_code == 405, 10, 0.05,
+                    what="the unregistered GET route to answer 405")
     assert httpx.post(http_engine.base + "/dyn/5").json() == "posted"

@@ -3,7 +3,6 @@ processes (official Python, official Node, pyiii.sdk) and polling queries."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from typing import Any
 
 from tests.support.engine import REPO, EngineProcess
 from tests.support.node_sdk import node_sdk_dir
+from tests.support.waiting import eventually
 from tests.support.wire import RawWorker
 
 HERE = Path(__file__).parent
@@ -67,15 +67,17 @@ async def result(client: RawWorker, function_id: str, data: Any = None, **extra:
     return frame.get("result")
 
 
-async def eventually(client: RawWorker, function_id: str, data: Any, check: Any, timeout: float = 10.0) -> Any:
-    """Call until ``check(result)`` is truthy (data reaches the store asynchronously)."""
-    last = None
-    async with asyncio.timeout(timeout):
-        while True:
-            last = await result(client, function_id, data)
-            if check(last):
-                return last
-            await asyncio.sleep(0.05)
+async def call_until(client: RawWorker, function_id: str, data: Any, check: Any, timeout: float = 10.0) -> Any:
+    """Call ``function_id`` until ``check(result)`` is truthy (data reaches the store
+    asynchronously); return that result. An error answer fails at once."""
+    last: list[Any] = [None]
+
+    async def probe() -> Any:
+        last[0] = await result(client, function_id, data)
+        return check(last[0])
+
+    await eventually(probe, timeout, 0.05, what=f"{function_id}({data!r}) to pass its check", retry_on=())
+    return last[0]
 
 
 def otlp_spans(spans: list[dict[str, Any]], service: str = "test-svc") -> bytes:

@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from pyiii.core.tracecontext import parse_baggage
-from tests.integration.observability.support import eventually, node_worker, python_worker, result, stop
+from tests.integration.observability.support import call_until, node_worker, python_worker, result, stop
 from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import EngineProcess, free_port, wait_port
 from tests.support.wire import RawWorker, wait_function
@@ -102,7 +102,7 @@ def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 async def wait_triggers(client: RawWorker, *function_ids: str) -> None:
     for fid in function_ids:
         await wait_function(client, fid, timeout=10)
-        await eventually(client, "engine::registered-triggers::list", {"function_id": fid},
+        await call_until(client, "engine::registered-triggers::list", {"function_id": fid},
                          lambda r: r["registered_triggers"])
 
 
@@ -127,7 +127,7 @@ async def test_http_publish_subscriber_state_stream_is_one_trace(setup: Setup) -
         assert update["event"] == {"type": "create", "data": order}
 
         # Everything reached the store as one trace: the HTTP span is its only root.
-        tree = await eventually(client, "engine::traces::tree", {"trace_id": trace_id},
+        tree = await call_until(client, "engine::traces::tree", {"trace_id": trace_id},
                                 lambda t: set(EXPECTED_PARENTS) <= {s["name"] for r in t["roots"] for s in walk(r)},
                                 timeout=15)
         assert [r["name"] for r in tree["roots"]] == ["POST /e2e/orders"]
@@ -192,7 +192,7 @@ async def test_failing_http_handler_marks_its_spans_error(setup: Setup, tmp_path
             response = await http.post(f"http://127.0.0.1:{setup.http_port}/e2e/orders", json={"qty": 1},
                                        headers={"traceparent": f"00-{trace_id}-{'c' * 16}-01"})
         assert response.status_code == 500
-        tree = await eventually(client, "engine::traces::tree", {"trace_id": trace_id},
+        tree = await call_until(client, "engine::traces::tree", {"trace_id": trace_id},
                                 lambda t: {"POST /e2e/orders", "execute e2e::create_order"}
                                 <= {s["name"] for r in t["roots"] for s in walk(r)})
         spans = {s["name"]: s for r in tree["roots"] for s in walk(r)}
@@ -225,7 +225,7 @@ async def test_cron_and_named_queue_deliveries_are_traced(tmp_path: Path) -> Non
                            "function_id": "e2e::tick", "result": None})
         await worker.send({"type": "unregistertrigger", "id": "tick", "trigger_type": "cron"})
         _, tick_trace, tick_parent, _ = tick["traceparent"].split("-")
-        cron = await eventually(worker, "engine::traces::tree", {"trace_id": tick_trace}, lambda t: t["roots"])
+        cron = await call_until(worker, "engine::traces::tree", {"trace_id": tick_trace}, lambda t: t["roots"])
         [root] = cron["roots"]
         assert root["name"] == "cron e2e::tick" and root["span_id"] == tick_parent and root["parent_span_id"] is None
         fields = dict(root["attributes"])
@@ -241,7 +241,7 @@ async def test_cron_and_named_queue_deliveries_are_traced(tmp_path: Path) -> Non
                            "function_id": "e2e::job", "result": None})
         assert job["traceparent"].split("-")[1] == trace_id
         assert parse_baggage(job["baggage"]) == {"tenant": "acme", "iii.function.id": "e2e::job"}
-        tree = await eventually(worker, "engine::traces::tree", {"trace_id": trace_id}, lambda t: t["roots"])
+        tree = await call_until(worker, "engine::traces::tree", {"trace_id": trace_id}, lambda t: t["roots"])
         [consumer] = tree["roots"]
         assert consumer["name"] == "fn_queue default" and consumer["parent_span_id"] == "d" * 16
         assert consumer["span_id"] == job["traceparent"].split("-")[2] and consumer["status"] == "ok"

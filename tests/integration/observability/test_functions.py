@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.integration.observability.support import (
-    eventually,
+    call_until,
     obs_engine,
     otlp_logs,
     otlp_spans,
@@ -21,7 +20,7 @@ from tests.integration.observability.support import (
     span_json,
 )
 from tests.support.engine import EngineProcess
-from tests.support.wire import RawWorker
+from tests.support.wire import RawWorker, wait_function
 
 ALERT = {"name": "any-error", "metric": "invocations.error", "threshold": 0, "operator": ">",
          "cooldown_seconds": 0, "action": {"type": "function", "path": "test::alert"}}
@@ -83,7 +82,7 @@ async def test_engine_own_logging_lands_in_the_store(client: RawWorker) -> None:
     # so provoke a warning: a worker connection that sends a malformed frame.
     async with connect(client_url(client)) as ws:
         await ws.send("{not json")
-    logs = await eventually(client, "engine::logs::list", {"search": "dropped frame"},
+    logs = await call_until(client, "engine::logs::list", {"search": "dropped frame"},
                             lambda r: r["total"] >= 1)
     assert logs["logs"][0]["service_name"] == "iii" and logs["logs"][0]["attributes"]["logger"].startswith("pyiii")
 
@@ -102,7 +101,7 @@ async def test_sdk_spans_queries(engine: EngineProcess, client: RawWorker) -> No
         span_json(t1, c1, "execute orders::list", parent=r1, duration_ms=30, function_id="orders::list"),
         span_json(t2, r2, "POST /orders", duration_ms=5, error=True, **{"http.route": "/orders", "tenant": "b"}),
     ], service=svc))
-    listed = await eventually(client, "engine::traces::list", {"service_name": svc},
+    listed = await call_until(client, "engine::traces::list", {"service_name": svc},
                               lambda r: r["total"] == 2)
     assert [s["name"] for s in listed["spans"]] == ["GET /orders", "POST /orders"]  # roots only, by start time
     first = listed["spans"][0]
@@ -142,7 +141,7 @@ async def test_builtin_calls_get_engine_spans_when_traced(client: RawWorker) -> 
     frame = await client.call("engine::functions::list", {}, traceparent=f"00-{trace}-{'b' * 16}-01")
     assert frame["traceparent"].split("-")[1] == trace and frame["traceparent"].split("-")[2] != "b" * 16
     await client.call("engine::functions::list", {})  # no traceparent: no span
-    spans = await eventually(client, "engine::traces::list", {"trace_id": trace, "include_internal": True},
+    spans = await call_until(client, "engine::traces::list", {"trace_id": trace, "include_internal": True},
                              lambda r: r["total"] == 1)
     span = spans["spans"][0]
     assert span["name"] == "call engine::functions::list" and span["parent_span_id"] == "b" * 16
@@ -154,7 +153,7 @@ async def test_builtin_calls_get_engine_spans_when_traced(client: RawWorker) -> 
     assert hidden["total"] == 0  # internal spans are hidden by default
     failing = tid()
     await client.call("engine::functions::info", {"bad": 1}, traceparent=f"00-{failing}-{'c' * 16}-01")
-    failed = await eventually(client, "engine::traces::list", {"trace_id": failing, "include_internal": True},
+    failed = await call_until(client, "engine::traces::list", {"trace_id": failing, "include_internal": True},
                               lambda r: r["total"] == 1)
     span = failed["spans"][0]
     assert span["status"] == "error" and dict(span["attributes"])["error.type"]
@@ -162,7 +161,12 @@ async def test_builtin_calls_get_engine_spans_when_traced(client: RawWorker) -> 
     # Query functions are never traced.
     q = tid()
     await client.call("engine::traces::list", {}, traceparent=f"00-{q}-{'d' * 16}-01")
-    await asyncio.sleep(0.2)
+    # Barrier: a traced call made after it on the same connection shows up in the store; a span of
+    # the query call, finished before that call began, would have been stored first.
+    after = tid()
+    await client.call("engine::functions::info", {"bad": 1}, traceparent=f"00-{after}-{'e' * 16}-01")
+    await call_until(client, "engine::traces::list", {"trace_id": after, "include_internal": True},
+                     lambda r: r["total"] == 1)
     assert (await result(client, "engine::traces::list", {"trace_id": q, "include_internal": True}))["total"] == 0
 
 
@@ -207,7 +211,7 @@ async def test_worker_gauges_from_mtrc_frames(engine: EngineProcess, client: Raw
         "scope": {"name": "w"}, "metrics": [gauge("iii.worker.memory.rss", 1234.0),
                                              gauge("iii.worker.cpu.percent", 3.5)]}]}]}).encode()
     await client.ws.send(frame)  # accepted on the main connection too
-    info = await eventually(client, "engine::workers::info", {"name": client.worker_id},
+    info = await call_until(client, "engine::workers::info", {"name": client.worker_id},
                             lambda r: "latest_metrics" in r["worker"])
     latest = info["worker"]["latest_metrics"]
     assert latest["memory_rss"] == 1234.0 and latest["cpu_percent"] == 3.5 and latest["timestamp_ms"] > 0
@@ -227,9 +231,9 @@ async def test_malformed_frames_are_rejected_without_harm(engine: EngineProcess,
         await other.send(otlp_spans([span_json(good, sid(), "still fine")]))
         await bad.send(otlp_spans([span_json(tid(), sid(), "after garbage")], service="bad-conn"))
     await client.ws.send(b"OTLP{garbage on the main socket")
-    found = await eventually(client, "engine::traces::list", {"trace_id": good}, lambda r: r["total"] == 1)
+    found = await call_until(client, "engine::traces::list", {"trace_id": good}, lambda r: r["total"] == 1)
     assert found["spans"][0]["name"] == "still fine"
-    await eventually(client, "engine::traces::list", {"service_name": "bad-conn"}, lambda r: r["total"] == 1)
+    await call_until(client, "engine::traces::list", {"service_name": "bad-conn"}, lambda r: r["total"] == 1)
     health = await result(client, "engine::health::check", {})
     assert health["components"]["spans"]["details"]["rejected_frames"] >= 4
     assert "result" in await client.call("engine::functions::list", {})  # the main socket still works
@@ -240,13 +244,14 @@ async def test_sdk_logs_and_log_trigger(engine: EngineProcess, client: RawWorker
     await client.register(fid)
     await client.send({"type": "registertrigger", "id": str(uuid.uuid4()), "trigger_type": "log",
                        "function_id": fid, "config": {"level": "error"}})
-    await asyncio.sleep(0.2)
+    await call_until(client, "engine::registered-triggers::list", {"function_id": fid},
+                     lambda r: r["registered_triggers"])
     trace = tid()
     await send_otel(engine.url, otlp_logs([("sdk says hi", 9, trace), ("sdk failed", 17, trace)], service="sdk-svc"))
     frame = await client.expect("invokefunction", function_id=fid)
     assert frame["data"]["body"] == "sdk failed" and frame["data"]["severity_text"] == "ERROR"
     assert frame["data"]["trace_id"] == trace and frame["data"]["service_name"] == "sdk-svc"
-    logs = await eventually(client, "engine::logs::list", {"trace_id": trace}, lambda r: r["total"] == 2)
+    logs = await call_until(client, "engine::logs::list", {"trace_id": trace}, lambda r: r["total"] == 2)
     assert {lg["attributes"]["k"] for lg in logs["logs"]} == {3}
     await result(client, "engine::log::info", {"message": "not an error"})
     await result(client, "engine::log::error", {"message": "an error"})
@@ -259,7 +264,8 @@ async def test_trace_trigger(engine: EngineProcess, client: RawWorker) -> None:
     await client.register(fid)
     await client.send({"type": "registertrigger", "id": str(uuid.uuid4()), "trigger_type": "trace",
                        "function_id": fid, "config": {"status": "error", "service_name": "trig-svc"}})
-    await asyncio.sleep(0.2)
+    await call_until(client, "engine::registered-triggers::list", {"function_id": fid},
+                     lambda r: r["registered_triggers"])
     ok_trace, bad_trace = tid(), tid()
     await send_otel(engine.url, otlp_spans([span_json(ok_trace, sid(), "fine"),
                                             span_json(bad_trace, sid(), "broken", error=True)], service="trig-svc"))
@@ -271,7 +277,7 @@ async def test_alerts(engine: EngineProcess, client: RawWorker) -> None:
     listing = await result(client, "engine::alerts::list", {})
     assert listing["rules"][0]["name"] == "any-error"
     await client.register("test::alert")
-    await asyncio.sleep(0.1)
+    await wait_function(client, "test::alert")
     await client.call("engine::log::info", {"no": "message"})  # a failed call
     evaluated = await result(client, "engine::alerts::evaluate", {})
     assert evaluated["evaluated"] is True and evaluated["triggered_alerts"][0]["name"] == "any-error"
@@ -282,7 +288,7 @@ async def test_alerts(engine: EngineProcess, client: RawWorker) -> None:
 
 async def test_clear(engine: EngineProcess, client: RawWorker) -> None:
     await send_otel(engine.url, otlp_spans([span_json(tid(), sid(), "to be cleared")], service="clear-svc"))
-    await eventually(client, "engine::traces::list", {"service_name": "clear-svc"}, lambda r: r["total"] == 1)
+    await call_until(client, "engine::traces::list", {"service_name": "clear-svc"}, lambda r: r["total"] == 1)
     assert await result(client, "engine::traces::clear", {}) == {"success": True}
     assert (await result(client, "engine::traces::list", {"service_name": "clear-svc"}))["total"] == 0
     assert (await result(client, "engine::logs::clear", {}))["success"] is True

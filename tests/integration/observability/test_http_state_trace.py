@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.observability.support import eventually, python_worker, stop
+from tests.integration.observability.support import call_until, python_worker, stop
 from tests.support.engine import EngineProcess, free_port, wait_port
+from tests.support.waiting import eventually
 from tests.support.wire import RawWorker
 
 
@@ -24,14 +25,16 @@ async def test_http_function_state_is_one_trace(tmp_path: Path) -> None:
     try:
         trace = uuid.uuid4().hex
         async with httpx.AsyncClient() as http:
-            for _ in range(100):
+
+            async def routed() -> httpx.Response | None:
                 response = await http.post(f"http://127.0.0.1:{http_port}/orders", json={"n": 1},
                                            headers={"traceparent": f"00-{trace}-{'a' * 16}-01"})
-                if response.status_code != 404:
-                    break
+                return response if response.status_code != 404 else None
+
+            response = await eventually(routed, what="POST /orders to be routed")
         assert response.status_code == 201
         client = await RawWorker.connect(proc.url)
-        tree = await eventually(client, "engine::traces::tree", {"trace_id": trace},
+        tree = await call_until(client, "engine::traces::tree", {"trace_id": trace},
                                 lambda t: len(t["roots"]) == 1 and t["roots"][0]["children"]
                                 and t["roots"][0]["children"][0]["children"])
         # The engine's HTTP server span (spec/workers.md §4.8) is parented by the request's

@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.integration.observability.support import eventually, obs_engine, otlp_logs, otlp_spans, send_otel, span_json
+from tests.integration.observability.support import call_until, obs_engine, otlp_logs, otlp_spans, send_otel, span_json
 from tests.support.engine import free_port
 from tests.support.wire import RawWorker
 
@@ -118,7 +118,7 @@ async def test_otlp_http_export(tmp_path: Path, http_receiver: tuple[int, Receiv
                           and ("exported log", sdk_trace) in r.logs)
         # "both" keeps them queryable too.
         client = await RawWorker.connect(proc.url)
-        await eventually(client, "engine::traces::list", {"trace_id": sdk_trace}, lambda r: r["total"] == 1)
+        await call_until(client, "engine::traces::list", {"trace_id": sdk_trace}, lambda r: r["total"] == 1)
         await client.close()
     finally:
         proc.stop()
@@ -149,7 +149,7 @@ async def test_sampling_ratio_zero_drops_sdk_and_root_spans(tmp_path: Path) -> N
         client = await RawWorker.connect(proc.url)
         # A sampled parent still wins for engine spans (parent_based).
         await client.call("engine::functions::list", {}, traceparent=f"00-{kept_trace}-{'f' * 16}-01")
-        await eventually(client, "engine::traces::list", {"trace_id": kept_trace, "include_internal": True},
+        await call_until(client, "engine::traces::list", {"trace_id": kept_trace, "include_internal": True},
                          lambda r: r["total"] == 1)
         unsampled = uuid.uuid4().hex
         answer = await client.call("engine::functions::list", {}, traceparent=f"00-{unsampled}-{'f' * 16}-00")

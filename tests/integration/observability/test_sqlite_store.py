@@ -6,7 +6,7 @@ import os
 import uuid
 
 from tests.integration.observability.support import (
-    eventually,
+    call_until,
     obs_engine,
     otlp_logs,
     otlp_spans,
@@ -26,10 +26,10 @@ async def test_sqlite_store_survives_restart_and_respects_caps(tmp_path) -> None
     try:
         await send_otel(proc.url, otlp_spans(spans[:60]), otlp_spans(spans[60:]), otlp_logs(logs))
         client = await RawWorker.connect(proc.url)
-        stored = await eventually(client, "engine::traces::list", all_spans,
+        stored = await call_until(client, "engine::traces::list", all_spans,
                                   lambda r: r["total"] == 50 and r["spans"][-1]["name"] == "span 119")
         assert [s["name"] for s in stored["spans"]] == [f"span {i}" for i in range(70, 120)]  # the newest 50
-        stored_logs = await eventually(client, "engine::logs::list", {"trace_id": trace},
+        stored_logs = await call_until(client, "engine::logs::list", {"trace_id": trace},
                                        lambda r: r["total"] == 20 and r["logs"][0]["body"] == "log 59")
         assert stored_logs["logs"][0]["body"] == "log 59"
         health = await result(client, "engine::health::check", {})
@@ -50,7 +50,7 @@ async def test_sqlite_store_survives_restart_and_respects_caps(tmp_path) -> None
         assert len(tree["roots"]) == 50
         late = span_json(trace, os.urandom(8).hex(), "late", start_ms=1_800_000_000_000)
         await send_otel(proc.url, otlp_spans([late]))
-        await eventually(client, "engine::traces::list", {**all_spans, "name": "late"}, lambda r: r["total"] == 1)
+        await call_until(client, "engine::traces::list", {**all_spans, "name": "late"}, lambda r: r["total"] == 1)
         await client.close()
 
         proc.kill()

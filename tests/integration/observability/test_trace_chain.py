@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.observability.support import (
-    eventually,
+    call_until,
     node_worker,
     obs_engine,
     python_worker,
@@ -56,7 +56,7 @@ async def test_python_node_pyiii_chain_is_one_trace(chain_engine: EngineProcess)
         assert frame["result"] == {"py": True, "next": {"node": True, "next": {"leaf": True}}}
 
         names = {"execute py::entry", "execute node::middle", "execute pyiii::leaf"}
-        tree = await eventually(
+        tree = await call_until(
             client, "engine::traces::tree", {"trace_id": caller_trace},
             lambda t: names <= {s["name"] for r in t["roots"] for _, s in walk(r)})
         # The caller's span is not stored: the Python span is the root, the chain nests under it.
@@ -85,7 +85,7 @@ async def test_python_node_pyiii_chain_is_one_trace(chain_engine: EngineProcess)
         assert caller_trace in {s["trace_id"] for s in by_fn["spans"]}
 
         # Logs of all three runtimes carry the trace id (and the span id of their execute span).
-        logs = await eventually(
+        logs = await call_until(
             client, "engine::logs::list", {"trace_id": caller_trace},
             lambda r: {"py entry", "node middle", "pyiii leaf"} <= {lg["body"] for lg in r["logs"]})
         by_body = {lg["body"]: lg for lg in logs["logs"]}

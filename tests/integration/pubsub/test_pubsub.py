@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.queue.conftest import trigger_ready, wait_until
+from tests.integration.queue.conftest import trigger_ready
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 
@@ -72,12 +73,12 @@ def test_removing_one_subscriber_leaves_the_others(tmp_path: Path, sdk: Any, ada
         trigger_ready(worker, "ps.a", "subscribe")
         trigger_ready(worker, "ps.b", "subscribe")
         assert worker.trigger({"function_id": "publish", "payload": {"topic": "news", "data": {"n": 1}}}) is None
-        wait_until(lambda: inbox.of("a") == [{"n": 1}] and inbox.of("b") == [{"n": 1}])
+        eventually_sync(lambda: inbox.of("a") == [{"n": 1}] and inbox.of("b") == [{"n": 1}], timeout=15)
         trig_a.unregister()
-        wait_until(lambda: not worker.trigger({"function_id": "engine::registered-triggers::list",
-                                               "payload": {"function_id": "ps.a"}})["registered_triggers"])
+        eventually_sync(lambda: not worker.trigger({"function_id": "engine::registered-triggers::list",
+                                               "payload": {"function_id": "ps.a"}})["registered_triggers"], timeout=15)
         worker.trigger({"function_id": "publish", "payload": {"topic": "news", "data": {"n": 2}}})
-        wait_until(lambda: inbox.of("b") == [{"n": 1}, {"n": 2}])
+        eventually_sync(lambda: inbox.of("b") == [{"n": 1}, {"n": 2}], timeout=15)
         assert inbox.of("a") == [{"n": 1}]
     finally:
         engine.stop()
@@ -96,7 +97,7 @@ def test_redis_pubsub_reaches_subscribers_on_another_engine(tmp_path: Path, sdk:
         sub.register_trigger({"type": "subscribe", "function_id": "ps.remote", "config": {"topic": "x"}})
         trigger_ready(sub, "ps.remote", "subscribe")
         pub.trigger({"function_id": "publish", "payload": {"topic": "x", "data": "hello"}})
-        wait_until(lambda: inbox.of("r") == ["hello"])
+        eventually_sync(lambda: inbox.of("r") == ["hello"], timeout=15)
     finally:
         one.stop()
         two.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,20 +11,9 @@ from typing import Any
 import pytest
 
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02) -> Any:
-    """Poll ``predicate`` until it is truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def queue_engine(workdir: Path, config: dict[str, Any] | None = None, **kw: Any) -> EngineProcess:
@@ -60,7 +48,7 @@ def trigger_ready(worker: Any, function_id: str, trigger_type: str = "durable:su
                                "payload": {"function_id": function_id, "trigger_type": trigger_type}})
         return len(rows["registered_triggers"]) >= count
 
-    wait_until(ready)
+    eventually_sync(ready, timeout=15)
 
 
 def function_ready(worker: Any, function_id: str) -> None:
@@ -68,7 +56,7 @@ def function_ready(worker: Any, function_id: str) -> None:
         rows = worker.trigger({"function_id": "engine::functions::list", "payload": {"prefix": function_id}})
         return any(f.get("function_id", f.get("id")) == function_id for f in rows["functions"])
 
-    wait_until(ready)
+    eventually_sync(ready, timeout=15)
 
 
 def adapter_spec(name: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pyiii.workers.queue.adapters import RabbitConfig, RedisConfig
 from pyiii.workers.queue.adapters.base import QueueAdapter
 from pyiii.workers.queue.message import Delivery, QueueMessage, now_ms
 from tests.integration.queue.conftest import adapter_spec
+from tests.support.waiting import eventually
 
 
 def message(queue: str, i: int) -> QueueMessage:
@@ -172,7 +173,15 @@ async def test_rabbitmq_connection_drop_redelivers_the_unacked_once() -> None:
         await a.retry(got[5], 300)
         if not await asyncio.to_thread(_drop_connections_of_this_process):
             pytest.skip("cannot close this process's AMQP connection (rabbitmqctl / ss)")
-        await asyncio.sleep(0.5)
+
+        async def dropped() -> bool:  # ping answers from the robust connection's own state
+            try:
+                await a.ping()
+            except ConnectionError:
+                return True
+            return False
+
+        await eventually(dropped, 10, what="the adapter to see its connection closed")
         # deliveries of the closed channel cannot be acked; the broker has them back
         results = await asyncio.gather(*(a.ack(d) for d in got[6:]), return_exceptions=True)
         assert all(isinstance(r, Exception) for r in results)

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.queue.conftest import adapter_spec, queue_engine, trigger_ready, wait_until
+from tests.integration.queue.conftest import adapter_spec, queue_engine, trigger_ready
 from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually_sync
 
 HERE = Path(__file__).parent
 
@@ -46,13 +47,13 @@ def test_kill_9_of_a_worker_mid_handler_loses_nothing(tmp_path: Path, sdk: Any) 
         client = sdk(engine.url)
         trigger_ready(client, "fault.handle")
         publish_many(client, "crash", n)
-        wait_until(lambda: len(handled(out)) > n // 4)
+        eventually_sync(lambda: len(handled(out)) > n // 4, timeout=15)
         first.send_signal(signal.SIGKILL)
         first.wait()
         assert len(set(handled(out))) < n, "the worker finished before it was killed; the test proves nothing"
         second = start_worker(engine.url, "topic", "crash", out, 0.0)
         try:
-            wait_until(lambda: set(handled(out)) == set(range(n)), timeout=60)
+            eventually_sync(lambda: set(handled(out)) == set(range(n)), timeout=60)
         finally:
             second.kill()
             second.wait()
@@ -73,12 +74,12 @@ def test_kill_9_of_the_engine_loses_no_acknowledged_message(tmp_path: Path, sdk:
         client = sdk(engine.url)
         trigger_ready(client, "fault.handle")
         publish_many(client, "enginecrash", n)  # every one of these was acknowledged
-        wait_until(lambda: len(handled(out)) > n // 10)
+        eventually_sync(lambda: len(handled(out)) > n // 10, timeout=15)
         engine.kill()
         assert len(set(handled(out))) < n, "everything was handled before the crash; the test proves nothing"
         engine = EngineProcess(tmp_path, workers=[{"name": "iii-queue", "config": config}], port=engine.port).start()
         # the worker reconnects by itself and re-registers its subscription
-        wait_until(lambda: set(handled(out)) == set(range(n)), timeout=90)
+        eventually_sync(lambda: set(handled(out)) == set(range(n)), timeout=90)
     finally:
         worker.kill()
         worker.wait()

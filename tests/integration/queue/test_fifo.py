@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.queue.conftest import adapter_spec, function_ready, queue_engine, trigger_ready, wait_until
+from tests.integration.queue.conftest import adapter_spec, function_ready, queue_engine, trigger_ready
+from tests.support.waiting import eventually_sync
 
 
 @pytest.mark.parametrize("adapter", ["sqlite", "redis", "rabbitmq"])
@@ -40,7 +41,7 @@ def test_named_fifo_queue_keeps_order_per_group_across_retries(tmp_path: Path, s
             for group in ("a", "b", "c"):
                 worker.trigger({"function_id": "fifo.handle", "payload": {"group": group, "n": n},
                                 "action": TriggerAction.Enqueue(queue="ordered")})
-        wait_until(lambda: len(seen) == 3 * per_group, timeout=60)
+        eventually_sync(lambda: len(seen) == 3 * per_group, timeout=60)
         for group in ("a", "b", "c"):
             assert [n for g, n in seen if g == group] == list(range(per_group))
         with pytest.raises(InvocationError) as info:
@@ -62,7 +63,7 @@ def test_fifo_subscriber_keeps_publish_order(tmp_path: Path, sdk: Any) -> None:
         trigger_ready(worker, "fifo.sub")
         for n in range(50):
             worker.trigger({"function_id": "iii::durable::publish", "payload": {"topic": "seq", "data": {"n": n}}})
-        wait_until(lambda: len(seen) == 50)
+        eventually_sync(lambda: len(seen) == 50, timeout=15)
         assert seen == list(range(50))
     finally:
         engine.stop()

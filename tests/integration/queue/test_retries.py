@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.queue.conftest import adapter_spec, function_ready, queue_engine, trigger_ready, wait_until
+from tests.integration.queue.conftest import adapter_spec, function_ready, queue_engine, trigger_ready
+from tests.support.waiting import eventually_sync
 
 QUEUES = {
     "four": {"max_retries": 4, "backoff_ms": 5},
@@ -52,7 +53,7 @@ def test_subscriber_max_retries_means_retries_after_the_first_attempt(engine_url
                              "config": {"topic": "fails", "queue_config": {"maxRetries": 2, "backoffDelayMs": 5}}})
     trigger_ready(worker, "r.sub")
     worker.trigger({"function_id": "iii::durable::publish", "payload": {"topic": "fails", "data": {"k": 1}}})
-    rows = wait_until(lambda: dlq(worker, "fails"))
+    rows = eventually_sync(lambda: dlq(worker, "fails"), timeout=15)
     assert len(counter.calls) == 3
     assert rows[0]["payload"] == {"k": 1} and rows[0]["retries"] == 3 and "boom 3" in rows[0]["error"]
     topics = worker.trigger({"function_id": "engine::queue::dlq_topics", "payload": {}})
@@ -69,7 +70,7 @@ def test_snake_case_queue_config_counts_the_same(engine_url: str, sdk: Any) -> N
                              "config": {"topic": "snake", "queue_config": {"max_retries": 1, "backoff_delay_ms": 5}}})
     trigger_ready(worker, "r.snake")
     worker.trigger({"function_id": "iii::durable::publish", "payload": {"topic": "snake", "data": 1}})
-    wait_until(lambda: dlq(worker, "snake"))
+    eventually_sync(lambda: dlq(worker, "snake"), timeout=15)
     assert len(counter.calls) == 2
 
 
@@ -84,7 +85,7 @@ def test_named_queue_max_retries_is_total_attempts(engine_url: str, sdk: Any, qu
     receipt = worker.trigger({"function_id": f"r.{queue}", "payload": {"q": queue},
                               "action": TriggerAction.Enqueue(queue=queue)})
     assert isinstance(receipt["messageReceiptId"], str)
-    rows = wait_until(lambda: dlq(worker, queue))
+    rows = eventually_sync(lambda: dlq(worker, queue), timeout=15)
     assert len(counter.calls) == calls
     assert rows[0]["retries"] == calls
 
@@ -98,21 +99,21 @@ def test_redrive_delivers_once_and_discard_removes(engine_url: str, sdk: Any) ->
     function_ready(worker, "r.redrive")
     worker.trigger({"function_id": "r.redrive", "payload": 1, "action": TriggerAction.Enqueue(queue="once")})
     worker.trigger({"function_id": "r.redrive", "payload": 2, "action": TriggerAction.Enqueue(queue="once")})
-    rows = wait_until(lambda: dlq(worker, "once"))
+    rows = eventually_sync(lambda: dlq(worker, "once"), timeout=15)
     assert len(rows) == 1  # the first one failed once -> DLQ; the second succeeded
     result = worker.trigger({"function_id": "iii::queue::redrive_message",
                              "payload": {"queue": "once", "message_id": rows[0]["id"]}})
     assert result == {"queue": "once", "message_id": rows[0]["id"], "redriven": 1}
-    wait_until(lambda: len(counter.calls) == 3)
-    wait_until(lambda: worker.trigger({"function_id": "engine::queue::topic_stats",
-                                       "payload": {"queue": "once"}})["depth"] == 0)
+    eventually_sync(lambda: len(counter.calls) == 3, timeout=15)
+    eventually_sync(lambda: worker.trigger({"function_id": "engine::queue::topic_stats",
+                                       "payload": {"queue": "once"}})["depth"] == 0, timeout=15)
     assert dlq(worker, "once") == []
     assert sorted(counter.calls) == [1, 1, 2]
     # discard: fail a message into the DLQ, then delete it
     worker.register_function("r.always", Counter())
     function_ready(worker, "r.always")
     worker.trigger({"function_id": "r.always", "payload": 3, "action": TriggerAction.Enqueue(queue="once")})
-    rows = wait_until(lambda: dlq(worker, "once"))
+    rows = eventually_sync(lambda: dlq(worker, "once"), timeout=15)
     gone = worker.trigger({"function_id": "iii::queue::discard_message",
                            "payload": {"queue": "once", "message_id": rows[0]["id"]}})
     assert gone["redriven"] == 1

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.queue.conftest import adapter_spec, queue_engine, trigger_ready, wait_until
+from tests.integration.queue.conftest import adapter_spec, queue_engine, trigger_ready
+from tests.support.waiting import eventually_sync
 
 
 @pytest.fixture(params=["sqlite", "redis", "rabbitmq"])
@@ -41,7 +42,7 @@ def test_every_subscribed_function_gets_its_own_copy(engine_url: str, sdk: Any) 
     for i in range(5):
         worker.trigger({"function_id": "iii::durable::publish", "payload": {"topic": "orders", "data": {"n": i}}})
     worker.trigger({"function_id": "enqueue", "payload": {"topic": "orders", "data": {"n": 5}}})
-    wait_until(lambda: len(got["a"]) == 6 and len(got["b"]) == 6)
+    eventually_sync(lambda: len(got["a"]) == 6 and len(got["b"]) == 6, timeout=15)
     assert sorted(d["n"] for d in got["a"]) == list(range(6))
     assert sorted(d["n"] for d in got["b"]) == list(range(6))
     stats = worker.trigger({"function_id": "engine::queue::topic_stats", "payload": {"topic": "orders"}})
@@ -60,7 +61,7 @@ def test_messages_published_before_any_subscriber_wait_in_the_backlog(engine_url
     got: list[Any] = []
     worker.register_function("t.early", lambda data: got.append(data))
     worker.register_trigger({"type": "durable:subscriber", "function_id": "t.early", "config": {"topic": "early"}})
-    wait_until(lambda: len(got) == 3)
+    eventually_sync(lambda: len(got) == 3, timeout=15)
     assert sorted(got) == [0, 1, 2]
 
 

@@ -4,7 +4,6 @@ that provides the auth function, the registration hooks, the middleware and the 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.engine import EngineProcess, free_port
+from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 
@@ -36,12 +36,8 @@ class Rig:
         return {f["function_id"] for f in res["functions"]}
 
     def wait_function(self, function_id: str, present: bool = True, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if (function_id in self.functions()) == present:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{function_id} present={not present} after {timeout}s")
+        eventually_sync(lambda: (function_id in self.functions()) == present, timeout, 0.05,
+                        what=f"{function_id} present={present}")
 
 
 def _auth(calls: dict[str, list[Any]]) -> Any:

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.integration.rbac.conftest import Rig
 from tests.support.node_sdk import node_sdk_dir
+from tests.support.waiting import eventually, eventually_sync
 from tests.support.wire import RawWorker
 
 pytestmark = pytest.mark.interop
@@ -162,10 +163,7 @@ async def test_middleware_receives_void_action(rig: Rig) -> None:
     try:
         await w.send({"type": "invokefunction", "function_id": "api::echo", "data": {"v": 1},
                       "action": {"type": "void"}})
-        for _ in range(100):
-            if rig.calls["mw"]:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: rig.calls["mw"], 5, 0.05, what="the middleware to be called")
         assert rig.calls["mw"][-1]["action"] == {"type": "void"}
         assert "_caller_worker_id" not in rig.calls["mw"][-1]["payload"]
     finally:
@@ -222,16 +220,14 @@ def test_trigger_type_hook_and_trigger_hook(rig: Rig) -> None:
         w.register_trigger({"type": "tt::ok-mapped", "function_id": "api::bound", "config": {"k": 1}})
         w.register_trigger({"type": "tt::ok-mapped", "function_id": "api::bound", "config": {"deny": True}})
         rig.wait_function("api::bound")
-        import time
 
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        def listed() -> tuple[str, Any] | None:
             types = json.dumps(rig.backend.trigger({"function_id": "engine::triggers::list", "payload": {}}))
             bound = rig.backend.trigger({"function_id": "engine::registered-triggers::list", "payload": {}})
             mine = [t for t in json.dumps(bound).split("},") if "api::bound" in t]
-            if "tt::ok-mapped" in types and mine:
-                break
-            time.sleep(0.05)
+            return (types, bound) if "tt::ok-mapped" in types and mine else None
+
+        types, bound = eventually_sync(listed, 5, 0.05, what="tt::ok-mapped and api::bound listed")
         assert "tt::ok-mapped" in types and '"tt::ok"' not in types and "tt::deny" not in types
         text = json.dumps(bound)
         assert '"hooked": true' in text and '"deny": true' not in text

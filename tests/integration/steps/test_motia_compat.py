@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from pyiii.steps.runner import StepsRunner
-from tests.integration.steps.support import StepsEngine, running, steps_engine, wait_until, write_project
+from tests.integration.steps.support import StepsEngine, running, steps_engine, write_project
+from tests.support.waiting import eventually_sync
 
 # Verbatim Motia 1.0 (rc) style, as in motia-iii-example: only the import line changes.
 MOTIA_G1_CREATE = '''
@@ -114,7 +115,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StepsEngine,
     (root / "engine").mkdir()
     with steps_engine(root / "engine") as eng, running(project, eng.proc.url) as (runner, report):
         assert report.errors == [] and report.steps == 4
-        wait_until(lambda: httpx.post(f"{eng.base}/pets", json={}).status_code != 404)
+        eventually_sync(lambda: httpx.post(f"{eng.base}/pets", json={}).status_code != 404)
         yield eng, runner
 
 
@@ -127,7 +128,7 @@ def test_motia_1_0_http_to_queue_flow(app: Any) -> None:
     eng, runner = app
     r = httpx.post(f"{eng.base}/pets", json={"name": "Rex", "species": "dog"})
     assert r.status_code == 201 and r.json() == {"id": "rex", "name": "Rex", "species": "dog"}
-    adoption = wait_until(lambda: state(runner, "adoptions", "rex"))
+    adoption = eventually_sync(lambda: state(runner, "adoptions", "rex"))
     assert adoption == {"pet": {"id": "rex", "name": "Rex", "species": "dog"}, "via": "queue"}
     got = httpx.get(f"{eng.base}/pets/rex/adopt")
     assert got.status_code == 200 and got.json()["via"] == "queue"
@@ -142,7 +143,7 @@ def test_motia_1_0_json_schema_body_is_validated(app: Any) -> None:
 def test_motia_0_x_api_and_event_steps(app: Any) -> None:
     eng, runner = app
     assert httpx.post(f"{eng.base}/legacy", json={"n": 21}).json() == {"ok": True}
-    assert wait_until(lambda: state(runner, "legacy", "result")) == {"doubled": 42}
+    assert eventually_sync(lambda: state(runner, "legacy", "result")) == {"doubled": 42}
     assert httpx.post(f"{eng.base}/legacy", json={"n": "x"}).status_code == 400
 
 

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from pyiii.steps.runner import StepsRunner
-from tests.integration.steps.support import StepsEngine, running, steps_engine, wait_until, write_project
+from tests.integration.steps.support import StepsEngine, running, steps_engine, write_project
+from tests.support.waiting import eventually_sync
 
 FILES = {
     "steps/orders/models.py": """
@@ -172,7 +173,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StepsEngine,
     project = write_project(root / "project", FILES)
     (root / "engine").mkdir()
     with steps_engine(root / "engine") as eng, running(project, eng.proc.url) as (runner, report):
-        wait_until(lambda: httpx.get(f"{eng.base}/ping").status_code == 200)
+        eventually_sync(lambda: httpx.get(f"{eng.base}/ping").status_code == 200)
         yield eng, runner, report
 
 
@@ -194,9 +195,9 @@ def test_http_body_schema_converts_and_queue_state_chain(app: Any) -> None:
     r = httpx.post(f"{eng.base}/orders", json={"item": "book", "quantity": 2})
     assert r.status_code == 201, r.text
     assert r.json()["ok"] is True and r.json()["item"] == "book"
-    stored = wait_until(lambda: get_state(runner, "orders", "o1"))
+    stored = eventually_sync(lambda: get_state(runner, "orders", "o1"))
     assert stored == {"id": "o1", "item": "book", "quantity": 2}
-    audit = wait_until(lambda: get_state(runner, "audit", "o1"))
+    audit = eventually_sync(lambda: get_state(runner, "audit", "o1"))
     assert audit["event"] in ("state:created", "state:updated") and audit["value"]["item"] == "book"
 
 
@@ -255,15 +256,15 @@ def test_stream_trigger_gets_envelope_with_both_spellings(app: Any) -> None:
         "stream_name": "feed", "group_id": "g1", "item_id": "i1", "data": {"v": 1}}})
     runner.client.trigger({"function_id": "stream::set", "payload": {
         "stream_name": "feed", "group_id": "other", "item_id": "i2", "data": {"v": 2}}})
-    seen = wait_until(lambda: get_state(runner, "stream-seen", "i1"))
+    seen = eventually_sync(lambda: get_state(runner, "stream-seen", "i1"))
     assert seen == {"type": "create", "data": {"v": 1}, "stream": "feed"}
     assert get_state(runner, "stream-seen", "i2") is None  # group filter
 
 
 def test_cron_step_runs(app: Any) -> None:
     _, runner, _ = app
-    assert wait_until(lambda: (get_state(runner, "ticks", "count") or {}).get("n", 0) >= 1, timeout=5)
-    assert wait_until(lambda: (get_state(runner, "ticks", "tock") or {}).get("n", 0) >= 1, timeout=5)
+    assert eventually_sync(lambda: (get_state(runner, "ticks", "count") or {}).get("n", 0) >= 1, timeout=5)
+    assert eventually_sync(lambda: (get_state(runner, "ticks", "tock") or {}).get("n", 0) >= 1, timeout=5)
 
 
 def test_function_metadata_describes_the_flow(app: Any) -> None:

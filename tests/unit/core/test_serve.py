@@ -13,17 +13,11 @@ import pytest
 
 from pyiii.config import parse
 from pyiii.runner import EngineProcess, serve
+from tests.support.engine import free_port
 
 
 def _config(port: int) -> str:
     return f"workers:\n  - name: iii-worker-manager\n    config: {{port: {port}, host: 127.0.0.1}}\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Recorder:
@@ -45,7 +39,7 @@ class Recorder:
 async def test_serve_prints_the_banner_then_stops_on_a_signal(
     sig: signal.Signals, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    port = _free_port()
+    port = free_port()
     process = EngineProcess(parse(_config(port)), project_dir=tmp_path)
     events: list[str] = []
     started = asyncio.Event()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from pyiii.workers.observability.stores.base import Caps, record_size
 from pyiii.workers.observability.stores.memory import MemoryStore
@@ -47,7 +49,7 @@ async def test_memory_store_age_and_replace() -> None:
     assert await store.spans() == []
 
 
-async def test_sqlite_store_bytes_and_age(tmp_path: Path) -> None:
+async def test_sqlite_store_bytes_and_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     size = len(__import__("orjson").dumps(span(0)))
     store = SqliteStore(tmp_path / "t.db", Caps(10_000, 30 * size, 3600), Caps(10_000, 10**9, 1),
                         flush_interval_ms=5)
@@ -58,7 +60,10 @@ async def test_sqlite_store_bytes_and_age(tmp_path: Path) -> None:
         kept = await store.spans()
         assert 20 <= len(kept) <= 30 and kept[-1]["name"] == "span 99"
         assert store.stats()["span_bytes"] <= 30 * size
-        await asyncio.sleep(1.1)  # let the logs age past retention_seconds=1
+        # The clock moves on 1.1 s, past retention_seconds=1 (the store stamps rows with now_ns()).
+        store_module = sys.modules[SqliteStore.__module__]
+        later = store_module.now_ns() + 1_100_000_000
+        monkeypatch.setattr(store_module, "now_ns", lambda: later)
         store.add_logs([log(99)])
         await store.flush()
         assert [r["body"] for r in await store.logs()] == ["log 99"]

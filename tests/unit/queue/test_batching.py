@@ -8,6 +8,7 @@ import pytest
 
 from pyiii.workers.queue.adapters.amqp_acks import ChannelAcks
 from pyiii.workers.queue.adapters.batching import GroupCommit
+from tests.support.waiting import eventually, stays
 
 
 async def test_one_turn_is_one_flush_and_callers_wait_for_it() -> None:
@@ -20,13 +21,14 @@ async def test_one_turn_is_one_flush_and_callers_wait_for_it() -> None:
 
     gc: GroupCommit[int] = GroupCommit(flush)
     calls = [asyncio.create_task(gc.submit(i)) for i in range(5)]
-    await asyncio.sleep(0.01)
+    await eventually(lambda: flushed, what="the first flush")
     assert flushed == [[0, 1, 2, 3, 4]]
     assert not any(c.done() for c in calls)  # nobody is told "done" before the store confirmed
     # submitted while a flush is in flight: the next batch
     late = [asyncio.create_task(gc.submit(i)) for i in (5, 6)]
-    await asyncio.sleep(0.01)
-    assert len(flushed) == 1
+    # No second flush while the first is in flight: one would start within a loop turn or two of
+    # the late submits; 0.05 s is many turns.
+    await stays(lambda: len(flushed) == 1, 0.05, interval=0.01, what="a single flush in flight")
     release.set()
     await asyncio.gather(*calls, *late)
     assert flushed == [[0, 1, 2, 3, 4], [5, 6]]

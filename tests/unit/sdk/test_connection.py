@@ -18,6 +18,7 @@ from pyiii.sdk import (
     TriggerConfig,
     TriggerHandler,
 )
+from tests.support.waiting import eventually, stays
 from tests.unit.sdk.conftest import ClientFactory, FakeConn, FakeEngine, Frame
 
 
@@ -57,8 +58,7 @@ async def test_first_connect_sends_worker_metadata_and_no_reattach(
     assert data["version"] == "0.1.0"
     assert isinstance(data["pid"], int)
     assert not any(f["type"] == "reattach" for f in conn.frames)
-    await asyncio.sleep(0.05)
-    assert client.worker_id == conn.worker_id
+    await eventually(lambda: client.worker_id == conn.worker_id, what="workerregistered to land")
     assert client.get_connection_state() == "connected"
 
 
@@ -74,12 +74,11 @@ async def test_reconnect_replays_everything_exactly_once_in_order(
     client.register_trigger({"type": "webhook", "function_id": "svc::fn", "config": {"path": "/x"}})
     await first.wait_for(lambda f: f["type"] == "registertrigger")
     await first.wait_for(is_metadata_call)
-    await asyncio.sleep(0.05)  # let workerregistered land
+    await eventually(lambda: client.worker_id == first.worker_id, what="workerregistered to land")
 
     engine.reject = True  # keep the client offline until we queued a call
     await drop(first, how)
-    while client.get_connection_state() == "connected":  # noqa: ASYNC110 - SDK thread state
-        await asyncio.sleep(0.01)
+    await eventually(lambda: client.get_connection_state() != "connected", what="the client to see the drop")
     await asyncio.to_thread(
         client.trigger,
         {"function_id": "audit::log", "payload": None, "action": TriggerAction.Void()},
@@ -88,7 +87,10 @@ async def test_reconnect_replays_everything_exactly_once_in_order(
 
     second = await engine.connection(1)
     await second.wait_for(is_metadata_call)
-    await asyncio.sleep(0.2)  # anything duplicated would show up by now
+    # Nothing after the metadata call: the replay goes out as one burst ahead of it, so a
+    # duplicate would follow within milliseconds; 0.2 s is a wide margin.
+    sent = len(second.frames)
+    await stays(lambda: len(second.frames) == sent, 0.2, what="no frame after the metadata call")
     kinds = [
         f["type"] if f["type"] != "invokefunction" else f["function_id"] for f in second.frames
     ]
@@ -143,11 +145,10 @@ async def test_concurrent_registrations_reach_each_connection_exactly_once(
     def ids() -> Counter[str]:
         return Counter(f["id"] for f in last.frames if f["type"] == "registerfunction")
 
-    for _ in range(200):
-        if len(ids()) == 150:
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.1)
+    await eventually(lambda: len(ids()) == 150, what="all 150 registrations on the last connection")
+    # No duplicate follows: the replay is one burst and registrations after it go out once each;
+    # a duplicate would come within milliseconds, 0.1 s is a wide margin.
+    await stays(lambda: set(ids().values()) == {1}, 0.1, what="each registration once")
     counts = ids()
     assert len(counts) == 150
     assert set(counts.values()) == {1}
@@ -194,24 +195,22 @@ async def test_state_listener_sees_transitions_and_unsubscribes(
     assert seen == ["connected"]
     engine.reject = True
     (await engine.connection(0)).ws.transport.abort()
-    for _ in range(100):
-        if "reconnecting" in seen:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: "reconnecting" in seen, what="the reconnecting state")
     engine.reject = False
     await engine.connection(1)
-    for _ in range(100):
-        if seen[-1] == "connected":
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: seen[-1] == "connected", what="connected again")
     assert seen[:3] == ["connected", "disconnected", "reconnecting"]
     assert seen[-1] == "connected"
     unsubscribe()
     unsubscribe()  # idempotent
     count = len(seen)
+    # A listener still subscribed shows when the next transitions have run (listeners are called
+    # in turn, from the same place): the unsubscribed one would have been called by then.
+    control: list[str] = []
+    client.add_connection_state_listener(control.append)
     (await engine.connection(1)).ws.transport.abort()
     await engine.connection(2)
-    await asyncio.sleep(0.05)
+    await eventually(lambda: "disconnected" in control and control[-1] == "connected", what="reconnected")
     assert len(seen) == count
 
 

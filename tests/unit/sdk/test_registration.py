@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 from typing import Any
 
@@ -22,6 +21,7 @@ from pyiii.sdk import (
     TriggerHandler,
     create_stream,
 )
+from tests.support.waiting import eventually
 from tests.unit.sdk.conftest import ClientFactory, FakeEngine
 
 
@@ -119,10 +119,7 @@ async def test_trigger_type_provider(engine: FakeEngine, connect: ClientFactory)
     assert provider.armed[0].metadata == {"m": 1} and provider.armed[0].config == {"url": "/a"}
 
     await conn.send({"type": "unregistertrigger", "id": "t1", "trigger_type": "webhook"})
-    for _ in range(100):
-        if provider.disarmed:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: provider.disarmed, what="the provider to disarm t1")
     assert provider.disarmed == ["t1"]
 
     ref.register_trigger("f::g", {"url": "/b"})

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosedOK
 from pyiii.core.access import Access
 from pyiii.sdk.ws_write import can_write_now, write_text_frames
 from pyiii.transport.ws_peer import WebSocketPeer
+from tests.support.waiting import eventually, stays
 
 
 @pytest.fixture
@@ -100,11 +101,19 @@ async def test_slow_reader_holds_back_senders(pair: tuple[ServerConnection, Any]
             sent += 1
 
     task = asyncio.ensure_future(sender())
-    await asyncio.sleep(0.5)
+    seen = [-1]
+
+    def stalled() -> bool:  # two polls 0.1 s apart see the same count
+        same = sent == seen[0]
+        seen[0] = sent
+        return same
+
+    await eventually(stalled, 5, 0.1, what="the sender to block on the full buffer")
     assert not task.done()
     stalled_at = sent
-    await asyncio.sleep(0.3)
-    assert sent == stalled_at  # blocked on the buffer, not looping
-    assert sent < 400  # far less than it would send unbounded in 0.8 s
+    # Blocked on the buffer, not looping: an unbounded sender adds a frame per loop turn (a
+    # 256 KiB copy, well under a millisecond), so 0.3 s without one is a wide margin.
+    await stays(lambda: sent == stalled_at, 0.3, what="no frame sent while the reader is paused")
+    assert sent < 400  # far less than it would send unbounded
     task.cancel()
     client.transport.resume_reading()
