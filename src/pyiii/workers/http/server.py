@@ -31,6 +31,9 @@ App = Callable[[Request, ResponseSink], Awaitable[None]]
 
 #: After an error answer, input is read and dropped this long before the socket is closed.
 LINGER_SECONDS = 1.0
+#: ... but no more than this much of it: a client that goes on flooding is then left to the
+#: socket buffers (reading paused), so an attacker cannot make the engine read at wire speed.
+LINGER_MAX_BYTES = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -136,6 +139,8 @@ class HttpConnection(asyncio.Protocol):
         self.closing = False
         #: The input can no longer be parsed (error answered, or refused): drop what still arrives.
         self._broken = False
+        #: bytes dropped while lingering after an error answer (bounded by LINGER_MAX_BYTES)
+        self._dropped = 0
         # Parsing state of the request being read.
         self._url = bytearray()
         self._headers: list[tuple[bytes, bytes]] = []
@@ -209,7 +214,11 @@ class HttpConnection(asyncio.Protocol):
         return False
 
     def data_received(self, data: bytes | memoryview) -> None:
-        if self._broken:
+        if self._broken:  # lingering after an error answer: drop, within a budget
+            self._dropped += len(data)
+            if self._dropped > LINGER_MAX_BYTES and self.transport is not None and not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
             return
         if self._in_head:
             # The head is counted in raw bytes before the parser sees them: httptools buffers a
