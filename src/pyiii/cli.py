@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from pyiii import __version__
+from pyiii._version import __version__
 from pyiii.bind import PortFlags, apply_expose_errors, apply_host, apply_ports
 from pyiii.config import ConfigError, EngineConfig, find_default, load, migrate
 

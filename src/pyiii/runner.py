@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol, cast
 
-from pyiii import __version__
+from pyiii._version import __version__
 from pyiii.bind import config_place, how_to_move
 from pyiii.config import EngineConfig, WorkerEntry
 from pyiii.core.engine import Engine
