@@ -24,5 +24,5 @@ def test_a_config_imports_only_the_workers_it_starts() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     loaded = {m.split(".")[2] for m in out if m.startswith("pyiii.workers.") and m.count(".") >= 2}
     assert not any(m.startswith("pyiii.console") for m in out)
-    assert loaded <= {"base", "catalog", "state", "engine_functions", "observability", "worker_manager",
+    assert loaded <= {"base", "catalog", "state", "engine_functions", "observability",
                       "configuration", "trigger_delivery"}  # trigger_delivery: shared, not a worker
