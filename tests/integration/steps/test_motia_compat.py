@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pyiii.steps.runner import StepsRunner
+from pyiii.steps.steps_runner import StepsRunner
 from tests.integration.steps.support import StepsEngine, running, steps_engine, wait_until, write_project
 
 # Verbatim Motia 1.0 (rc) style, as in motia-iii-example: only the import line changes.

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pyiii.steps.runner import StepsRunner
+from pyiii.steps.steps_runner import StepsRunner
 from tests.integration.steps.support import StepsEngine, running, steps_engine, wait_until, write_project
 
 FILES = {

@@ -17,7 +17,7 @@ def test_static_flags_match_the_worker_classes() -> None:
 def test_a_config_imports_only_the_workers_it_starts() -> None:
     code = (
         "import sys\n"
-        "from pyiii.config import parse\n"
+        "from pyiii.engine_config import parse\n"
         "parse('workers:\\n  - name: iii-state\\n')\n"
         "print(' '.join(sorted(m for m in sys.modules if m.startswith(('pyiii.workers.', 'pyiii.console')))))\n"
     )

@@ -25,7 +25,7 @@ from pyiii import env_vars, legacy_config
 from pyiii.core.engine import EngineLimits
 from pyiii.workers import catalog
 
-log = logging.getLogger("pyiii.config")
+log = logging.getLogger("pyiii.config")  # the name log configs and tests know it by
 
 TOP_LEVEL_KEYS = {"workers", "modules", "engine", "data_dir"}
 ENTRY_KEYS = {"name", "config", "image"}
