@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from pyiii.cli import _run, _setup_logging, run_engine
-from pyiii.config import EngineConfig, WorkerEntry
+from pyiii.engine_config import EngineConfig, WorkerEntry
 from pyiii.workers import catalog
 
 KINDS = ("iii-engine-functions", "iii-worker-manager")

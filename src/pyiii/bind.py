@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyiii.config import EngineConfig, WorkerEntry
+from pyiii.engine_config import EngineConfig, WorkerEntry
 from pyiii.hosts import connect_host
 
 

@@ -10,9 +10,9 @@ import os
 import sys
 from pathlib import Path
 
-from pyiii import __version__
+from pyiii._version import __version__
 from pyiii.bind import PortFlags, apply_expose_errors, apply_host, apply_ports
-from pyiii.config import ConfigError, EngineConfig, find_default, load, migrate
+from pyiii.engine_config import ConfigError, EngineConfig, find_default, load, migrate
 
 
 def _setup_logging(level: str) -> None:
@@ -56,9 +56,9 @@ def port_flags(args: argparse.Namespace) -> PortFlags:
 
 
 async def run_engine(config: EngineConfig, *, grace: float = 10.0) -> int:
-    from pyiii.runner import EngineProcess, serve
+    from pyiii.engine_runner import InProcessEngine, serve
 
-    return await serve(EngineProcess(config), grace=grace)
+    return await serve(InProcessEngine(config), grace=grace)
 
 
 def _run(coro: object) -> int:

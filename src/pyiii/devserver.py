@@ -33,8 +33,8 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from pyiii.bind import move_busy_ports
-from pyiii.config import ConfigError, EngineConfig, WorkerEntry, find_default, load
-from pyiii.runner import EngineProcess, ListenError, start_or_report
+from pyiii.engine_config import ConfigError, EngineConfig, WorkerEntry, find_default, load
+from pyiii.engine_runner import InProcessEngine, ListenError, start_or_report
 from pyiii.workers import catalog
 from pyiii.workers.exec import motia
 
@@ -45,7 +45,7 @@ CONSOLE_NAMES = ("iii-console", "console")
 #: Seconds in-flight work gets to finish when a config edit restarts the engine.
 RELOAD_GRACE = 2.0
 #: Workers a config.yaml edit may stop and start again inside the running engine: they register
-#: trigger types and functions only (EngineProcess.remove_workers takes those back). Changing or
+#: trigger types and functions only (InProcessEngine.remove_workers takes those back). Changing or
 #: removing any other worker restarts the engine part.
 RESTARTABLE = frozenset({"iii-http", "iii-cron", "iii-console"})
 
@@ -79,7 +79,7 @@ class Steps(Protocol):
 
 class ThreadSteps:
     def __init__(self, project: Path, url: str, watch: bool) -> None:
-        from pyiii.steps.runner import StepsRunner
+        from pyiii.steps.steps_runner import StepsRunner
 
         self.runner = StepsRunner(project, url)
         self.watch = watch
@@ -349,7 +349,7 @@ class ProjectServer:
         self.auto_ports = auto_ports
         self.pinned_ports = pinned_ports
         self.config_path = config_path or find_default(project) or project / "config.yaml"
-        self.process: EngineProcess | None = None
+        self.process: InProcessEngine | None = None
         self.steps: ThreadSteps | ProcessSteps | NoSteps | None = None
         self._changed = asyncio.Event()
         self._own_url = "III_URL" not in os.environ  # a III_URL the user set is theirs
@@ -366,17 +366,17 @@ class ProjectServer:
             return ThreadSteps(self.project, url, self.watch)
         return ProcessSteps(self.project, url, self.watch)
 
-    async def _start_engine(self, config: EngineConfig) -> EngineProcess | None:
+    async def _start_engine(self, config: EngineConfig) -> InProcessEngine | None:
         if self.auto_ports:
             for line in move_busy_ports(config, self.pinned_ports):
                 print(f"pyiii dev: {line}", file=sys.stderr, flush=True)
-        process = EngineProcess(config, project_dir=self.project)
+        process = InProcessEngine(config, project_dir=self.project)
         if not await start_or_report(process):
             return None
         print(process.banner(), file=sys.stderr, flush=True)
         return process
 
-    async def _start_steps(self, process: EngineProcess) -> None:
+    async def _start_steps(self, process: InProcessEngine) -> None:
         steps = self._make_steps(process.context.engine_url)
         if isinstance(steps, ProcessSteps):
             # /readyz, engine::health::check and the console's health dot show a dead steps process.

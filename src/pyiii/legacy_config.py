@@ -14,7 +14,7 @@ Each ``class`` names the worker that does the job today (spec/legacy-config-and-
 each adapter ``class`` an adapter name of *that* worker (§A.4); the translation follows §A.8.
 A class or key pyiii cannot honour is an error naming it and its line, never dropped unseen.
 
-Pure functions: the loader (``pyiii.config``) reads and expands the file, hands the parsed
+Pure functions: the loader (``pyiii.engine_config``) reads and expands the file, hands the parsed
 document and a line lookup here, and validates the resulting entries like any ``workers:`` entry.
 """
 

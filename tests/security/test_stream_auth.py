@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from pyiii.steps.runner import StepsRunner
+from pyiii.steps.steps_runner import StepsRunner
 from tests.integration.state.kvsupport import call, sdk_worker
 from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import EngineProcess, free_port

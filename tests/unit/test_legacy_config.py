@@ -16,7 +16,7 @@ import yaml
 
 from pyiii import legacy_config
 from pyiii.bind import apply_host
-from pyiii.config import ConfigError, EngineConfig, find_default, load, migrate, parse
+from pyiii.engine_config import ConfigError, EngineConfig, find_default, load, migrate, parse
 from pyiii.workers import catalog
 from tests.support.legacy_examples import (
     MOTIA_TEMPLATE,

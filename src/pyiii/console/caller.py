@@ -1,5 +1,6 @@
-"""How the console calls engine functions: in-process when it is a built-in worker, over the
-worker WebSocket (pyiii.sdk) when it runs against a remote engine. Both raise
+"""How the console calls engine functions: in-process when it is a built-in worker (here), over
+the worker WebSocket when ``pyiii console`` runs against a remote engine (its SDK caller is in
+:mod:`pyiii.console.standalone`, the one console module that uses pyiii.sdk). Both raise
 :class:`CallFailed` with the engine's error code and message."""
 
 from __future__ import annotations
@@ -39,23 +40,3 @@ class InProcessCaller:
     async def close(self) -> None:
         return None
 
-
-class SdkCaller:
-    """A worker named ``iii-console`` connected with pyiii.sdk (the engine lists it)."""
-
-    def __init__(self, url: str) -> None:
-        from pyiii.sdk import InitOptions, register_worker
-
-        self.client = register_worker(url, InitOptions(worker_name="iii-console"))
-
-    async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
-        from pyiii.sdk import InvocationError
-
-        request = {"function_id": function_id, "payload": payload, "timeout_ms": int(timeout * 1000)}
-        try:
-            return await self.client.trigger_async(request)
-        except InvocationError as exc:
-            raise CallFailed(str(exc.code), str(exc.message)) from None
-
-    async def close(self) -> None:
-        await self.client.shutdown_async()

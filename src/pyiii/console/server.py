@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pyiii import __version__
+from pyiii._version import __version__
 from pyiii.console.api import ConsoleApi
 from pyiii.console.caller import Caller
 from pyiii.console.guard import ConsoleGuard

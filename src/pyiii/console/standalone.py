@@ -1,14 +1,37 @@
-"""``pyiii console``: serve the console against any running engine, over the worker WebSocket."""
+"""``pyiii console``: serve the console against any running engine, over the worker WebSocket.
+
+Here the console is a remote worker like any other, so it connects with pyiii.sdk: the one
+console module that imports the SDK (the built-in console calls in-process, see caller.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import sys
+from typing import Any
 from urllib.parse import urlparse
 
-from pyiii.console.caller import SdkCaller
+from pyiii.console.caller import DEFAULT_TIMEOUT_S, CallFailed
 from pyiii.console.server import ConsoleServer, engine_addresses
+from pyiii.sdk import InitOptions, InvocationError, register_worker
+
+
+class SdkCaller:
+    """A worker named ``iii-console`` connected with pyiii.sdk (the engine lists it)."""
+
+    def __init__(self, url: str) -> None:
+        self.client = register_worker(url, InitOptions(worker_name="iii-console"))
+
+    async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
+        request = {"function_id": function_id, "payload": payload, "timeout_ms": int(timeout * 1000)}
+        try:
+            return await self.client.trigger_async(request)
+        except InvocationError as exc:
+            raise CallFailed(str(exc.code), str(exc.message)) from None
+
+    async def close(self) -> None:
+        await self.client.shutdown_async()
 
 
 async def run_console(engine_url: str, *, host: str, port: int, http_port: int | None, ws_port: int | None,

@@ -13,7 +13,7 @@ from collections import deque
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from pyiii.sdk.ws_write import can_write_now, wait_writable, write_text_frames
+from pyiii.ws_write import can_write_now, wait_writable, write_text_frames
 
 log = logging.getLogger("pyiii.sdk.link")
 

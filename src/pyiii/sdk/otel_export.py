@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -66,7 +66,7 @@ def install(address: str, otel: Any) -> None:
             from opentelemetry.sdk.resources import Resource
             from opentelemetry.sdk.trace import TracerProvider
 
-            from .otel_spans import EngineSpanProcessor
+            from .otel_spans import EngineSpanExporter, EngineSpanProcessor
         except ImportError:
             log.warning("otel enabled but opentelemetry-sdk is not installed; spans are not exported")
             return
@@ -102,67 +102,3 @@ def fast_processor() -> EngineSpanProcessor | None:
     if processors != (processor,):
         return None
     return processor
-
-
-class EngineSpanExporter:
-    """Writes ``OTLP`` frames to the engine; also usable as an OpenTelemetry ``SpanExporter``."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._ws: Any = None
-
-    def export(self, spans: Sequence[Any]) -> Any:
-        from opentelemetry.sdk.trace.export import SpanExportResult
-
-        ok = self.send(b"OTLP" + serialize(spans))
-        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
-
-    def send(self, frame: bytes) -> bool:
-        from websockets.exceptions import WebSocketException
-        from websockets.sync.client import connect
-
-        for _attempt in range(2):
-            try:
-                if self._ws is None:
-                    self._ws = connect(self.url, open_timeout=5, compression=None)
-                self._ws.send(frame)
-                return True
-            except (OSError, WebSocketException) as exc:
-                log.debug("span export to %s failed: %s", self.url, exc)
-                self._ws = None
-        return False
-
-    def shutdown(self) -> None:
-        if self._ws is not None:
-            self._ws.close()
-            self._ws = None
-
-    def shutdown_after_fork(self) -> None:
-        """The parent's socket is not ours to close: just forget it and connect anew."""
-        self._ws = None
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
-
-
-def _value(v: Any) -> dict[str, Any]:
-    if isinstance(v, bool):
-        return {"boolValue": v}
-    if isinstance(v, int):
-        return {"intValue": str(v)}
-    if isinstance(v, float):
-        return {"doubleValue": v}
-    if isinstance(v, list | tuple):
-        return {"arrayValue": {"values": [_value(x) for x in v]}}
-    return {"stringValue": str(v)}
-
-
-def attrs_json(attrs: Any) -> list[dict[str, Any]]:
-    return [{"key": k, "value": _value(v)} for k, v in (attrs or {}).items()]
-
-
-def serialize(spans: Sequence[Any], resource: Any = None) -> bytes:
-    """Spans (SDK ``ReadableSpan`` s, or FastSpans of ``resource``) -> OTLP/JSON bytes."""
-    from .otel_spans import serialize as serialize_spans
-
-    return serialize_spans(spans, resource)

@@ -1,7 +1,8 @@
 """The cheap half of span export (imported only once export is installed, so plain pyiii.sdk
 users never import OpenTelemetry): :class:`FastSpan`, the SDK's ``execute`` span without the
 OpenTelemetry SDK's per-span machinery, and :class:`EngineSpanProcessor`, which queues finished
-spans and sends them to the engine in batches from one thread.
+spans and sends them to the engine in batches from one thread through
+:class:`EngineSpanExporter` (OTLP/JSON on the engine's ``/otel`` WebSocket).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags, set_span_in_context
 
-from .otel_export import EngineSpanExporter, attrs_json
-from .tracing import TraceContext, _current
+from .trace_context import TraceContext, _current
 
 log = logging.getLogger("pyiii.sdk.otel")
 
@@ -182,6 +182,63 @@ def _baggage_context(baggage: str) -> context_api.Context:
     """The received ``baggage`` header as OpenTelemetry context entries, parsed once per
     distinct header (the engine stamps the same few function ids over and over)."""
     return W3CBaggagePropagator().extract({"baggage": baggage}, context=context_api.Context())
+
+
+class EngineSpanExporter:
+    """Writes ``OTLP`` frames to the engine; also usable as an OpenTelemetry ``SpanExporter``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._ws: Any = None
+
+    def export(self, spans: Sequence[Any]) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        ok = self.send(b"OTLP" + serialize(spans))
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+
+    def send(self, frame: bytes) -> bool:
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        for _attempt in range(2):
+            try:
+                if self._ws is None:
+                    self._ws = connect(self.url, open_timeout=5, compression=None)
+                self._ws.send(frame)
+                return True
+            except (OSError, WebSocketException) as exc:
+                log.debug("span export to %s failed: %s", self.url, exc)
+                self._ws = None
+        return False
+
+    def shutdown(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+            self._ws = None
+
+    def shutdown_after_fork(self) -> None:
+        """The parent's socket is not ours to close: just forget it and connect anew."""
+        self._ws = None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+def _value(v: Any) -> dict[str, Any]:
+    if isinstance(v, bool):
+        return {"boolValue": v}
+    if isinstance(v, int):
+        return {"intValue": str(v)}
+    if isinstance(v, float):
+        return {"doubleValue": v}
+    if isinstance(v, list | tuple):
+        return {"arrayValue": {"values": [_value(x) for x in v]}}
+    return {"stringValue": str(v)}
+
+
+def attrs_json(attrs: Any) -> list[dict[str, Any]]:
+    return [{"key": k, "value": _value(v)} for k, v in (attrs or {}).items()]
 
 
 class EngineSpanProcessor(SpanProcessor):

@@ -10,34 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 from . import otel_export
-
-
-@dataclass(frozen=True)
-class TraceContext:
-    traceparent: str | None = None
-    baggage: str | None = None
-    function_id: str | None = None
-
-
-_current: ContextVar[TraceContext | None] = ContextVar("pyiii_trace_context", default=None)
-
-
-def current() -> TraceContext | None:
-    return _current.get()
-
-
-def enter(ctx: TraceContext) -> Token[TraceContext | None]:
-    return _current.set(ctx)
-
-
-def leave(token: Token[TraceContext | None]) -> None:
-    _current.reset(token)
+from .trace_context import TraceContext, _current, enter, leave
+from .trace_context import current as current  # tracing.current(): the SDK's public spelling
 
 
 def _from_opentelemetry() -> tuple[str | None, str | None] | None:

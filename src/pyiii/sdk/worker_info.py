@@ -6,26 +6,12 @@ import os
 import platform
 from typing import Any
 
+from .._version import __version__
 from .options import InitOptions
-
-_FALLBACK_VERSION = "0.1.0"
 
 
 def pyiii_version() -> str:
-    try:
-        import pyiii
-
-        version = getattr(pyiii, "__version__", None)
-        if isinstance(version, str):
-            return version
-    except ImportError:  # pragma: no cover - we are inside pyiii
-        pass
-    try:
-        from importlib.metadata import version as dist_version
-
-        return dist_version("pyiii")
-    except Exception:  # not installed as a distribution
-        return _FALLBACK_VERSION
+    return __version__
 
 
 def worker_name(options: InitOptions) -> str:

@@ -7,13 +7,13 @@ when the real ``motia`` package is not installed (:mod:`pyiii.steps.motia_import
 docs/steps.md.
 """
 
-from pyiii.steps.config import StepConfig, StepConfigError, TriggerDef, parse_config
 from pyiii.steps.context import FlowContext, TriggerInfo
 from pyiii.steps.inputs import ApiRequest, ApiResponse, StateTriggerInput, StreamTriggerInput
 from pyiii.steps.runtime import client as get_instance
 from pyiii.steps.schemas import SchemaError, to_json_schema
 from pyiii.steps.services import enqueue, logger, state_manager, stateManager
 from pyiii.steps.state import StateManager
+from pyiii.steps.step_config import StepConfig, StepConfigError, TriggerDef, parse_config
 from pyiii.steps.stream_config import StreamConfig
 from pyiii.steps.streams import Stream
 from pyiii.steps.triggers import api, cron, http, queue, state, stream

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from pyiii.steps import discovery
-from pyiii.steps.runner import StepsRunner
+from pyiii.steps.steps_runner import StepsRunner
 from pyiii.steps.watcher import StepWatcher
 
 

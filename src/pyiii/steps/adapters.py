@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pyiii.steps import runtime
-from pyiii.steps.config import TriggerDef
 from pyiii.steps.context import FlowContext, TriggerInfo
 from pyiii.steps.inputs import ApiRequest, ApiResponse, StateTriggerInput, StreamTriggerInput, to_http_result
 from pyiii.steps.invoke import arity, invoke, run_middleware
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.schemas import SchemaError, validate
+from pyiii.steps.step_config import TriggerDef
 from pyiii.steps.streams import Stream
 
 log = logging.getLogger("pyiii.steps")

@@ -16,8 +16,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pyiii.steps.config import StepConfigError, parse_config
 from pyiii.steps.model import LoadedStep, LoadedStream
+from pyiii.steps.step_config import StepConfigError, parse_config
 from pyiii.steps.stream_config import StreamConfig
 
 log = logging.getLogger("pyiii.steps")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyiii.steps.config import StepConfig
+from pyiii.steps.step_config import StepConfig
 from pyiii.steps.stream_config import StreamConfig
 
 

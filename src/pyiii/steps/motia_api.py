@@ -25,13 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyiii.sdk import III, ChannelReader, ChannelWriter
 from pyiii.steps import motia_tracing as tracing
 from pyiii.steps import runtime
-from pyiii.steps.config import TYPE_ALIASES, parse_config
 from pyiii.steps.context import FlowContext, TriggerInfo
 from pyiii.steps.inputs import ApiRequest, ApiResponse, StateTriggerInput, StreamTriggerInput
 from pyiii.steps.invoke import invoke
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.services import enqueue, logger, stateManager
 from pyiii.steps.state import StateManager
+from pyiii.steps.step_config import TYPE_ALIASES, parse_config
 from pyiii.steps.stream_config import StreamConfig
 from pyiii.steps.streams import Stream
 

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from pyiii.sdk import III
 from pyiii.steps.adapters import condition_function, handler_function, noop_function
-from pyiii.steps.config import TriggerDef
 from pyiii.steps.model import LoadedStep
 from pyiii.steps.schemas import to_json_schema
+from pyiii.steps.step_config import TriggerDef
 from pyiii.steps.streams import Stream
 
 T = TypeVar("T")

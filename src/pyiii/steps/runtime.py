@@ -32,7 +32,7 @@ def client() -> III:
     if current is None:
         raise RuntimeError(
             "pyiii.steps is not connected to an engine: run the project with `pyiii dev` or `pyiii start` "
-            "(or call pyiii.steps.runner.StepsRunner(...).start() yourself)"
+            "(or call pyiii.steps.steps_runner.StepsRunner(...).start() yourself)"
         )
     return current
 

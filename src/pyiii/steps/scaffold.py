@@ -26,9 +26,9 @@ def pyiii_requirement() -> str:
     (``pyiii @ file:///abs/path``); when it was installed from a local wheel, on that wheel;
     otherwise on the version that created it.
     """
-    import pyiii
+    from pyiii import _version
 
-    tree = Path(pyiii.__file__).resolve().parents[2]  # <tree>/src/pyiii/__init__.py
+    tree = Path(_version.__file__).resolve().parents[2]  # <tree>/src/pyiii/_version.py
     if _is_pyiii_tree(tree):
         return f"pyiii @ {tree.as_uri()}"
     try:
@@ -36,7 +36,7 @@ def pyiii_requirement() -> str:
         direct = json.loads(dist.read_text("direct_url.json") or "null")
         version = dist.version
     except (metadata.PackageNotFoundError, ValueError):
-        direct, version = None, pyiii.__version__
+        direct, version = None, _version.__version__
     url = direct.get("url") if isinstance(direct, dict) else None
     if isinstance(url, str) and url.startswith("file://"):
         return f"pyiii @ {url}"

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from pyiii.core.access import Access
 from pyiii.core.peer import Peer
-from pyiii.sdk.ws_write import can_write_now, wait_writable, write_text_frames
+from pyiii.ws_write import can_write_now, wait_writable, write_text_frames
 
 #: Queued bytes that make ``send_frame`` write at once instead of at the end of the loop turn.
 FLUSH_AT_BYTES = 64 * 1024

@@ -16,7 +16,7 @@ BUILTINS: Final[dict[str, str]] = {
     "iii-observability": "pyiii.workers.observability.worker:ObservabilityWorker",
     "iii-state": "pyiii.workers.state.worker:StateWorker",
     "iii-stream": "pyiii.workers.stream.worker:StreamWorker",
-    "iii-worker-manager": "pyiii.workers.worker_manager.worker:WorkerManager",
+    "iii-worker-manager": "pyiii.transport.worker_manager:WorkerManager",
     "iii-queue": "pyiii.workers.queue.worker:QueueWorker",
     "iii-pubsub": "pyiii.workers.pubsub.worker:PubsubWorker",
     "iii-cron": "pyiii.workers.cron.worker:CronWorker",

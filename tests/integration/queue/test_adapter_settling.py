@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from pyiii.workers.queue.adapters import RabbitConfig, RedisConfig
+from pyiii.workers.queue.adapter_config import RabbitConfig, RedisConfig
 from pyiii.workers.queue.adapters.base import QueueAdapter
 from pyiii.workers.queue.message import Delivery, QueueMessage, now_ms
 from tests.integration.queue.conftest import adapter_spec

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyiii.steps.runner import LoadReport, StepsRunner
+from pyiii.steps.steps_runner import LoadReport, StepsRunner
 from tests.support.engine import EngineProcess, free_port
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pyiii.steps.runner import StepsRunner
+from pyiii.steps.steps_runner import StepsRunner
 from tests.integration.steps.support import StepsEngine, running, steps_engine, write_project
 from tests.support.waiting import eventually_sync
 

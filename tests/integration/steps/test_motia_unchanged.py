@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from pyiii.console import flows
-from pyiii.steps.runner import StepsRunner
+from pyiii.steps.steps_runner import StepsRunner
 from tests.integration.steps.support import StepsEngine, running, steps_engine, write_project
 from tests.support.waiting import eventually
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from pyiii.config import migrate
+from pyiii.engine_config import migrate
 from tests.interop.motia.support import MotiaApp, check_orders
 from tests.support.waiting import eventually
 

@@ -17,12 +17,12 @@ def test_static_flags_match_the_worker_classes() -> None:
 def test_a_config_imports_only_the_workers_it_starts() -> None:
     code = (
         "import sys\n"
-        "from pyiii.config import parse\n"
+        "from pyiii.engine_config import parse\n"
         "parse('workers:\\n  - name: iii-state\\n')\n"
         "print(' '.join(sorted(m for m in sys.modules if m.startswith(('pyiii.workers.', 'pyiii.console')))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     loaded = {m.split(".")[2] for m in out if m.startswith("pyiii.workers.") and m.count(".") >= 2}
     assert not any(m.startswith("pyiii.console") for m in out)
-    assert loaded <= {"base", "catalog", "state", "engine_functions", "observability", "worker_manager",
+    assert loaded <= {"base", "catalog", "state", "engine_functions", "observability",
                       "configuration", "trigger_delivery"}  # trigger_delivery: shared, not a worker

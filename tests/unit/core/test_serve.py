@@ -1,4 +1,4 @@
-"""``pyiii.runner.serve``: the start / banner / SIGINT-SIGTERM loop shared by ``pyiii`` and
+"""``pyiii.engine_runner.serve``: the start / banner / SIGINT-SIGTERM loop shared by ``pyiii`` and
 ``pyiii dev/start``."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pyiii.config import parse
-from pyiii.runner import EngineProcess, serve
+from pyiii.engine_config import parse
+from pyiii.engine_runner import InProcessEngine, serve
 from tests.support.engine import free_port
 
 
@@ -40,7 +40,7 @@ async def test_serve_prints_the_banner_then_stops_on_a_signal(
     sig: signal.Signals, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
-    process = EngineProcess(parse(_config(port)), project_dir=tmp_path)
+    process = InProcessEngine(parse(_config(port)), project_dir=tmp_path)
     events: list[str] = []
     started = asyncio.Event()
 
@@ -65,7 +65,7 @@ async def test_serve_returns_1_when_the_port_is_taken(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         events: list[str] = []
-        process = EngineProcess(parse(_config(port)), project_dir=tmp_path)
+        process = InProcessEngine(parse(_config(port)), project_dir=tmp_path)
         status = await asyncio.wait_for(serve(process, grace=1, companion=lambda url: Recorder(events, url)), 10)
     assert status == 1
     assert events == []
@@ -76,7 +76,7 @@ async def test_a_worker_is_replaced_in_the_running_engine(tmp_path: Path) -> Non
     type is taken back (its bindings parked, same ids), the new one re-arms them."""
     config = parse("workers:\n  - name: iii-worker-manager\n    config: {port: 0}\n"
                    "  - name: iii-http\n    config: {port: 0}\n  - name: iii-cron\n")
-    process = EngineProcess(config, project_dir=tmp_path)
+    process = InProcessEngine(config, project_dir=tmp_path)
     await process.start()
     try:
         engine = process.engine
@@ -96,9 +96,9 @@ async def test_a_worker_is_replaced_in_the_running_engine(tmp_path: Path) -> Non
 
 
 async def test_workers_added_by_a_failed_call_are_taken_back(tmp_path: Path) -> None:
-    from pyiii.runner import ListenError
+    from pyiii.engine_runner import ListenError
 
-    process = EngineProcess(parse("workers:\n  - name: iii-worker-manager\n    config: {port: 0}\n"),
+    process = InProcessEngine(parse("workers:\n  - name: iii-worker-manager\n    config: {port: 0}\n"),
                             project_dir=tmp_path)
     await process.start()
     try:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pyiii.config import parse
 from pyiii.core.triggers import Binding, TriggerRegistry, TriggerType, waiting_message
-from pyiii.runner import EngineProcess
+from pyiii.engine_config import parse
+from pyiii.engine_runner import InProcessEngine
 from pyiii.workers import catalog
 from tests.support.waiting import eventually
 
@@ -73,7 +73,7 @@ async def test_the_catalog_names_the_worker_that_really_provides_each_type(tmp_p
     text = "workers:\n" + "".join(
         f"  - name: {k}\n" + ("    config: {port: 0, host: 127.0.0.1}\n" if k in ("iii-http", "iii-stream") else "")
         for k in kinds) + "  - name: iii-worker-manager\n    config: {port: 0, host: 127.0.0.1}\n"
-    proc = EngineProcess(parse(text), project_dir=tmp_path)
+    proc = InProcessEngine(parse(text), project_dir=tmp_path)
     await proc.start()
     try:
         provided = {t.id: t.worker_name for t in proc.engine.triggers.types.values()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from pyiii.config import ConfigError, parse
+from pyiii.engine_config import ConfigError, parse
 from pyiii.workers.exec.argv_check import split_argv_problem
 from pyiii.workers.exec.config import ExecConfig
 

@@ -108,8 +108,8 @@ async def test_a_node_motia_runs_as_written(tmp_path: Path) -> None:
 
 
 def test_dev_and_start_know_which_exec_commands_serve_the_steps(tmp_path: Path) -> None:
-    from pyiii.config import parse
     from pyiii.devserver import motia_runners
+    from pyiii.engine_config import parse
 
     config = parse(
         "workers:\n"

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from pyiii.steps import motia_api as motia
-from pyiii.steps.config import parse_config
 from pyiii.steps.context import FlowContext, TriggerInfo
+from pyiii.steps.step_config import parse_config
 
 
 class Pet(BaseModel):

@@ -66,7 +66,7 @@ def test_without_the_real_package_motia_is_pyiiis_api() -> None:
 
 def test_nothing_is_installed_outside_the_runner() -> None:
     out = run("""
-        import importlib.util, pyiii.steps, pyiii.steps.runner
+        import importlib.util, pyiii.steps, pyiii.steps.steps_runner
         print(importlib.util.find_spec("motia"))
     """)
     assert out == "None"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pyiii.config import parse
 from pyiii.devserver import ProcessSteps, describe_changes, describe_exit, fingerprint
+from pyiii.engine_config import parse
 from tests.support.waiting import eventually
 
 

@@ -1,6 +1,6 @@
 """Forwarding to a remote iii engine over the worker protocol (the ``bridge`` adapters)."""
 
-from pyiii.adapters.bridge.client import TIMEOUT, UNAVAILABLE, BridgeError, RemoteEngine
+from pyiii.adapters.bridge.client import TIMEOUT, UNAVAILABLE, BridgeError, RemoteEngine, forwarded_error
 from pyiii.adapters.bridge.config import BridgeAdapter, BridgeConfig
 
-__all__ = ["TIMEOUT", "UNAVAILABLE", "BridgeAdapter", "BridgeConfig", "BridgeError", "RemoteEngine"]
+__all__ = ["TIMEOUT", "UNAVAILABLE", "BridgeAdapter", "BridgeConfig", "BridgeError", "RemoteEngine", "forwarded_error"]

@@ -42,6 +42,15 @@ class BridgeError(Exception):
         self.message = message
 
 
+def forwarded_error(code: str, message: str) -> Exception:
+    """What a handler the remote engine calls raises to answer with ``code`` and ``message``
+    (the SDK's ``ForwardedError``; any other exception answers ``invocation_failed``). Here, so
+    that workers using the bridge need not import the SDK themselves."""
+    from pyiii.sdk.errors import ForwardedError
+
+    return ForwardedError(code, message)
+
+
 class RemoteEngine:
     def __init__(self, config: BridgeConfig, worker_name: str) -> None:
         self.config = config

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from pyiii.adapters.bridge import BridgeError, RemoteEngine
+from pyiii.adapters.bridge import BridgeError, RemoteEngine, forwarded_error
 from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
 from pyiii.workers.base import BuiltinWorker, WorkerContext
@@ -97,9 +97,7 @@ class BridgeWorker(BuiltinWorker):
         return await self._call(rule.remote_function, data, rule.timeout_ms)
 
     async def _exposed(self, rule: Expose, data: Any) -> Any:
-        from pyiii.sdk.errors import ForwardedError
-
         try:
             return await self.engine.call(rule.local_function, data)
         except FunctionError as exc:  # keeps its code on the remote side
-            raise ForwardedError(exc.code, exc.message) from None
+            raise forwarded_error(exc.code, exc.message) from None

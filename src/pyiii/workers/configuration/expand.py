@@ -7,13 +7,12 @@ left literally. A string that is one whole placeholder is re-read as a YAML scal
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 import yaml
 
-from pyiii.config import ENV_RE
+from pyiii.env_vars import PLACEHOLDER, value_of
 
 _SCALARS = (str, int, float, bool)
 
@@ -35,18 +34,15 @@ def _expand_str(text: str, version: str, missing: set[str] | None) -> Any:
         return text
 
     def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        env = os.environ.get(name)
-        if env is not None:
-            return env
-        if default is None:
+        value = value_of(match, version)
+        if value is None:
             if missing is not None:
-                missing.add(name)
+                missing.add(match.group(1))
             return match.group(0)
-        return version if default == "__III_ENGINE_VERSION__" else default
+        return value
 
-    whole = ENV_RE.fullmatch(text)
-    result = ENV_RE.sub(replace, text)
+    whole = PLACEHOLDER.fullmatch(text)
+    result = PLACEHOLDER.sub(replace, text)
     if whole is None or result == "" or result == text:
         return result
     return _scalar(result)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import orjson
 
-if TYPE_CHECKING:
-    from pyiii.workers.http.request import Request
-    from pyiii.workers.http.server import HttpConnection
+from pyiii.workers.http.request import Request
 
 Headers = list[tuple[str, str]]
 
@@ -39,11 +37,22 @@ def raw_error(status: int, code: str, message: str) -> bytes:
             "connection: close\r\n\r\n").encode() + body
 
 
+class Connection(Protocol):
+    """What a sink needs of the connection it writes on (``server.HttpConnection``; the server
+    imports this module, never the other way round)."""
+
+    closing: bool
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+
 class ResponseSink:
     __slots__ = ("_chunked", "_conn", "_head_only", "body_bytes", "close_after", "extra_headers", "finished",
                  "request", "started", "status")
 
-    def __init__(self, conn: HttpConnection, request: Request) -> None:
+    def __init__(self, conn: Connection, request: Request) -> None:
         self._conn = conn
         self.request = request
         self._head_only = request.method == "HEAD"

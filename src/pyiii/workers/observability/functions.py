@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
 from pyiii.core import errors as E
+from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
 from pyiii.core.tracecontext import parse_baggage
 from pyiii.workers.observability import queries as Q
+from pyiii.workers.observability.alerts import Alerts
+from pyiii.workers.observability.config import Settings
 from pyiii.workers.observability.ingest import LOG_LEVELS, log_record
-
-if TYPE_CHECKING:
-    from pyiii.workers.observability.worker import ObservabilityWorker
+from pyiii.workers.observability.metrics import EngineMetrics
+from pyiii.workers.observability.sampling import Sampler
+from pyiii.workers.observability.stores.base import TelemetryStore
 
 T = TypeVar("T")
 _MAX_MS = (2**63 - 1) // 1_000_000
@@ -65,8 +68,35 @@ class SetArgs(msgspec.Struct):
     value: str
 
 
+class Telemetry(Protocol):
+    """What the functions serve: the worker's state (``worker.ObservabilityWorker``; the worker
+    imports this module, never the other way round)."""
+
+    engine: Engine
+    entry_id: str
+    settings: Settings
+    sampler: Sampler
+    metrics: EngineMetrics
+    alerts: Alerts
+    store: TelemetryStore | None
+    rejected_frames: int
+    dropped_spans: int
+
+    @property
+    def keeps_spans(self) -> bool: ...
+
+    @property
+    def keeps_logs(self) -> bool: ...
+
+    def store_logs(self, records: list[dict[str, Any]]) -> None: ...
+
+    def print_log(self, record: dict[str, Any]) -> None: ...
+
+    def metrics_snapshot(self) -> dict[str, Any]: ...
+
+
 class Functions:
-    def __init__(self, worker: ObservabilityWorker) -> None:
+    def __init__(self, worker: Telemetry) -> None:
         self.w = worker
         self.engine = worker.engine
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pyiii.adapters.bridge import BridgeConfig, BridgeError, RemoteEngine
+from pyiii.adapters.bridge import BridgeConfig, BridgeError, RemoteEngine, forwarded_error
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext
@@ -102,15 +102,13 @@ class BridgedQueue:
         handler_id = f"queue::bridge::on_message::{uuid.uuid4()}"
 
         async def on_message(data: Any) -> Any:
-            from pyiii.sdk.errors import ForwardedError
-
             try:
                 if condition and await self.engine.call_for(binding, condition, data,
                                                             metadata=binding.metadata) is False:
                     return None
                 return await self.engine.fire(binding, data)
             except FunctionError as exc:  # the remote engine retries / dead-letters with this error
-                raise ForwardedError(exc.code, exc.message) from None
+                raise forwarded_error(exc.code, exc.message) from None
 
         remote_config: dict[str, Any] = {"topic": topic}
         if config.get("queue_config") is not None:

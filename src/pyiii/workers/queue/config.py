@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
-
-class AdapterSpec(msgspec.Struct, forbid_unknown_fields=True):
-    #: sqlite (default) | memory | builtin (reference name) | redis | rabbitmq
-    name: str = "sqlite"
-    config: dict[str, Any] = msgspec.field(default_factory=dict)
+from pyiii.workers.queue.adapter_config import AdapterSpec, subscriber_defaults, validate
 
 
 class NamedQueueConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -63,8 +59,6 @@ class QueueWorkerConfig(msgspec.Struct, forbid_unknown_fields=True):
     max_parked: int = 10_000
 
     def __post_init__(self) -> None:
-        from pyiii.workers.queue.adapters import subscriber_defaults, validate  # here: adapters import this module
-
         validate(self.adapter)
         defaults = {f.name: f.default for f in msgspec.structs.fields(QueueWorkerConfig)}
         for key, value in subscriber_defaults(self.adapter).items():

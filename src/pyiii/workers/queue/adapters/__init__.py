@@ -4,87 +4,20 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Literal
 
-import msgspec
-
+from pyiii.workers.queue.adapter_config import (
+    AdapterSpec,
+    BuiltinConfig,
+    RabbitConfig,
+    RedisConfig,
+    SqliteConfig,
+    bridge_config,
+    decode,
+    validate,
+)
 from pyiii.workers.queue.adapters.base import QueueAdapter
-from pyiii.workers.queue.config import AdapterSpec
 
 log = logging.getLogger("pyiii.queue")
-
-ADAPTER_NAMES = ("sqlite", "memory", "builtin", "redis", "rabbitmq", "bridge")
-
-
-class SqliteConfig(msgspec.Struct, forbid_unknown_fields=True):
-    #: Relative paths are under the engine's data folder; default data/queue.db.
-    file_path: str | None = None
-    #: FULL survives power loss; NORMAL survives a killed process (faster).
-    synchronous: Literal["FULL", "NORMAL", "full", "normal"] = "FULL"
-    #: Most operations committed together in one transaction.
-    max_batch: int = 512
-
-
-class BuiltinConfig(msgspec.Struct, forbid_unknown_fields=True):
-    """The reference's ``builtin`` adapter keys: in_memory -> memory, file_based -> SQLite."""
-
-    store_method: Literal["in_memory", "file_based"] = "in_memory"
-    file_path: str | None = None
-    save_interval_ms: int = 5000  # accepted; SQLite commits every write instead
-    max_attempts: int | None = None
-    backoff_ms: int | None = None
-    concurrency: int | None = None
-    poll_interval_ms: int | None = None
-    mode: str | None = None
-    channel_size: int | None = None  # accepted: the reference's in-process broadcast buffer
-
-
-class RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
-    redis_url: str = "redis://localhost:6379"
-    #: Every key this adapter writes starts with it.
-    key_prefix: str = "iii:queue"
-    #: Longest XREADGROUP BLOCK; a publish wakes the reader at once anyway.
-    block_ms: int = 5000
-    #: Consumer group name shared by every engine.
-    group: str = "iii"
-
-
-class RabbitConfig(msgspec.Struct, forbid_unknown_fields=True):
-    amqp_url: str = "amqp://guest:guest@localhost:5672/"
-    max_attempts: int = 3
-    prefetch_count: int = 10
-    queue_mode: str = "standard"
-    priority_field: str | None = None
-    #: Prefix of every exchange and queue name.
-    name_prefix: str = "iii"
-
-
-#: The reference's adapters carry the defaults of subscribers without ``queue_config``
-#: (spec/legacy-config-and-motia.md §A.4): adapter key -> iii-queue worker key.
-SUBSCRIBER_DEFAULTS: dict[str, dict[str, str]] = {
-    "builtin": {"max_attempts": "default_max_attempts", "backoff_ms": "default_backoff_ms",
-                "concurrency": "default_concurrency"},
-    "rabbitmq": {"max_attempts": "default_max_attempts"},
-}
-#: Adapter key naming a topic-wide order (``fifo``); any other value meant the default mode.
-ORDER_KEYS = {"builtin": "mode", "rabbitmq": "queue_mode"}
-
-
-def subscriber_defaults(spec: AdapterSpec) -> dict[str, int]:
-    """Worker defaults set in the adapter block (raises ValueError for what pyiii cannot honour)."""
-    order_key = ORDER_KEYS.get(spec.name)
-    if order_key is not None and spec.config.get(order_key) == "fifo":
-        raise ValueError(f"iii-queue adapter '{spec.name}': `{order_key}: fifo` (one topic-wide order) is not "
-                         "supported; use a named queue with `type: fifo` and `message_group_field` in queue_configs")
-    keys = SUBSCRIBER_DEFAULTS.get(spec.name, {})
-    return {worker_key: spec.config[key] for key, worker_key in keys.items() if spec.config.get(key) is not None}
-
-
-def _decode(spec: AdapterSpec, kind: type[Any]) -> Any:
-    try:
-        return msgspec.convert(spec.config, kind)
-    except msgspec.ValidationError as exc:
-        raise ValueError(f"iii-queue adapter '{spec.name}': {exc}") from None
 
 
 def _path(file_path: str | None, data_dir: Path) -> Path:
@@ -94,23 +27,7 @@ def _path(file_path: str | None, data_dir: Path) -> Path:
     return path if path.is_absolute() else data_dir / path
 
 
-def validate(spec: AdapterSpec) -> None:
-    """Config-time check of the adapter block (raises ValueError)."""
-    from pyiii.adapters.bridge import BridgeConfig
-
-    kinds: dict[str, type[Any]] = {"sqlite": SqliteConfig, "memory": msgspec.Struct, "builtin": BuiltinConfig,
-                                   "redis": RedisConfig, "rabbitmq": RabbitConfig, "bridge": BridgeConfig}
-    if spec.name not in kinds:
-        raise ValueError(f"unknown iii-queue adapter '{spec.name}' (one of {', '.join(ADAPTER_NAMES)})")
-    if spec.name != "memory":
-        _decode(spec, kinds[spec.name])
-
-
-def bridge_config(spec: AdapterSpec) -> Any:
-    """The ``bridge`` block (not a storage adapter: see workers/queue/bridge.py), else None."""
-    from pyiii.adapters.bridge import BridgeConfig
-
-    return _decode(spec, BridgeConfig) if spec.name == "bridge" else None
+__all__ = ["bridge_config", "build"]
 
 
 def build(spec: AdapterSpec, data_dir: Path) -> QueueAdapter:
@@ -126,18 +43,18 @@ def build(spec: AdapterSpec, data_dir: Path) -> QueueAdapter:
         from pyiii.workers.queue.adapters.sqlite import SqliteAdapter
 
         if spec.name == "builtin":
-            builtin: BuiltinConfig = _decode(spec, BuiltinConfig)
+            builtin: BuiltinConfig = decode(spec, BuiltinConfig)
             if builtin.store_method == "in_memory":
                 log.warning("iii-queue: builtin adapter with store_method in_memory keeps messages in memory only")
                 return MemoryAdapter()
             return SqliteAdapter(_path(builtin.file_path, data_dir))
-        cfg: SqliteConfig = _decode(spec, SqliteConfig)
+        cfg: SqliteConfig = decode(spec, SqliteConfig)
         return SqliteAdapter(_path(cfg.file_path, data_dir), cfg.synchronous.upper(), cfg.max_batch)
     if spec.name == "redis":
         from pyiii.workers.queue.adapters.redis import RedisAdapter
 
-        return RedisAdapter(_decode(spec, RedisConfig))
+        return RedisAdapter(decode(spec, RedisConfig))
     from pyiii.workers.queue.adapters.rabbitmq import RabbitAdapter
 
-    rabbit: RabbitConfig = _decode(spec, RabbitConfig)
+    rabbit: RabbitConfig = decode(spec, RabbitConfig)
     return RabbitAdapter(rabbit)

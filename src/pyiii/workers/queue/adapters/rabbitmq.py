@@ -38,7 +38,7 @@ import msgspec
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
 from pyiii.urls import without_credentials
-from pyiii.workers.queue.adapters import RabbitConfig
+from pyiii.workers.queue.adapter_config import RabbitConfig
 from pyiii.workers.queue.adapters.amqp_acks import ChannelAcks
 from pyiii.workers.queue.adapters.base import QueueAdapter
 from pyiii.workers.queue.adapters.batching import GroupCommit

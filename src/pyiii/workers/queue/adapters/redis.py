@@ -33,7 +33,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from pyiii.urls import without_credentials
-from pyiii.workers.queue.adapters import RedisConfig
+from pyiii.workers.queue.adapter_config import RedisConfig
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.batching import GroupCommit
 from pyiii.workers.queue.message import (

@@ -1,4 +1,4 @@
-"""``pyiii.config``: config.yaml -> typed config (env expansion, strict keys, listeners)."""
+"""``pyiii.engine_config``: config.yaml -> typed config (env expansion, strict keys, listeners)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pyiii.config import ConfigError, default_config, expand_env, load, parse
 from pyiii.core.engine import EngineLimits
+from pyiii.engine_config import ConfigError, default_config, expand_env, load, parse
 from pyiii.transport.listener import ListenerConfig
 from pyiii.workers import catalog
 

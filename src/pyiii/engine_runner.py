@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol, cast
 
-from pyiii import __version__
+from pyiii._version import __version__
 from pyiii.bind import config_place, how_to_move
-from pyiii.config import EngineConfig, WorkerEntry
 from pyiii.core.engine import Engine
+from pyiii.engine_config import EngineConfig, WorkerEntry
 from pyiii.hosts import LOOPBACK, connect_host
 from pyiii.workers import catalog
 from pyiii.workers.base import BuiltinWorker, WorkerContext
@@ -47,7 +47,10 @@ class ListenError(OSError):
                 f"check its host ({place})")
 
 
-class EngineProcess:
+class InProcessEngine:
+    """An engine and the built-in workers its config lists, run in this process (``pyiii``,
+    ``pyiii dev/start``). Tests that need a separate process use tests/support/engine.EngineProcess."""
+
     def __init__(self, config: EngineConfig, project_dir: Path | None = None) -> None:
         self.config = config
         self.project_dir = (project_dir or Path.cwd()).resolve()
@@ -154,7 +157,7 @@ async def _quietly(stopping: Awaitable[None], timeout: float) -> None:
         log.debug("stopping after a failed start: %r", exc)
 
 
-async def start_or_report(process: EngineProcess) -> bool:
+async def start_or_report(process: InProcessEngine) -> bool:
     """Start ``process``; if it cannot, log one line (which worker, which port, which flag moves it),
     stop what started (quietly, with a small grace) and return False."""
     try:
@@ -177,7 +180,7 @@ class Companion(Protocol):
     async def stop(self) -> None: ...
 
 
-async def serve(process: EngineProcess, *, grace: float,
+async def serve(process: InProcessEngine, *, grace: float,
                 companion: Callable[[str], Companion] | None = None) -> int:
     """Start ``process``, print the banner, then ``companion(engine_url)`` if given; on SIGINT or
     SIGTERM stop the companion, then drain the engine for up to ``grace`` seconds.

@@ -3,7 +3,8 @@
 ``websockets``' ``send()`` writes each message on its own: one syscall, and one wake-up of the
 peer, per frame. When many frames are ready in the same event-loop turn (invocations in
 flight, results coming back) writing them together is most of the per-message cost saved.
-Used by the engine's worker connections and by the SDK's writer.
+Used by the engine's worker connections (transport) and by the SDK's writer: a leaf module, it
+imports nothing of pyiii, so both layers use this one copy.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +21,12 @@ from typing import Any
 import msgspec
 import yaml
 
-from pyiii import legacy_config
+from pyiii import env_vars, legacy_config
 from pyiii.core.engine import EngineLimits
 from pyiii.workers import catalog
 
-log = logging.getLogger("pyiii.config")
+log = logging.getLogger("pyiii.config")  # the name log configs and tests know it by
 
-ENV_RE = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
 TOP_LEVEL_KEYS = {"workers", "modules", "engine", "data_dir"}
 ENTRY_KEYS = {"name", "config", "image"}
 #: Looked for in this order when no file is named (Motia projects keep only iii-config.yaml).
@@ -71,16 +69,13 @@ def expand_env(text: str, version: str, source: str = "config.yaml") -> str:
     """Substitute ``${VAR[:default]}``; a missing variable without default is an error."""
 
     def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        value = os.environ.get(name)
-        if value is not None:
-            return value
-        if default is None:
+        value = env_vars.value_of(match, version)
+        if value is None:
             line = text.count("\n", 0, match.start()) + 1
-            raise ConfigError(f"{source}:{line}: environment variable '{name}' is not set and has no default")
-        return version if default == "__III_ENGINE_VERSION__" else default
+            raise ConfigError(f"{source}:{line}: environment variable '{match.group(1)}' is not set and has no default")
+        return value
 
-    return ENV_RE.sub(replace, text)
+    return env_vars.PLACEHOLDER.sub(replace, text)
 
 
 def _node_lines(text: str) -> dict[legacy_config.Path, int]:

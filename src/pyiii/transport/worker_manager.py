@@ -1,4 +1,9 @@
-"""``iii-worker-manager``: one WebSocket listener per config entry (spec/protocol.md §6.1)."""
+"""``iii-worker-manager``: one WebSocket listener per config entry (spec/protocol.md §6.1).
+
+The transport's entry in the worker lifecycle: it is started and stopped like every built-in
+worker (last, see the catalog's order), so it subclasses ``workers.base.BuiltinWorker``, the one
+thing the transport takes from the workers layer (an exception the import contract lists).
+"""
 
 from __future__ import annotations
 

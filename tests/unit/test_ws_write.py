@@ -13,8 +13,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosedOK
 
 from pyiii.core.access import Access
-from pyiii.sdk.ws_write import can_write_now, write_text_frames
 from pyiii.transport.ws_peer import WebSocketPeer
+from pyiii.ws_write import can_write_now, write_text_frames
 from tests.support.waiting import eventually, stays
 
 
