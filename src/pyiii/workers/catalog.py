@@ -32,7 +32,7 @@ BUILTINS: Final[dict[str, str]] = {
 #: config does not import every worker to read one flag (tests check these match the classes).
 MANDATORY: Final[frozenset[str]] = frozenset(
     {"configuration", "iii-engine-functions", "iii-observability", "iii-worker-manager"})
-NEEDS_CONFIG: Final[frozenset[str]] = frozenset({"iii-exec", "iii-cluster", "iii-console"})
+NEEDS_CONFIG: Final[frozenset[str]] = frozenset({"iii-exec", "iii-cluster", "iii-bridge", "iii-console"})
 
 #: Trigger type -> the built-in worker that provides it (``steps`` and SDK workers bind these; the
 #: engine names the worker to add when a binding waits for a missing one). Tests check that

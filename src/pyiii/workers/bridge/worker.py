@@ -39,6 +39,8 @@ class BridgeWorker(BuiltinWorker):
     aliases = ("bridge",)
     description = "Connect to another iii engine to expose and forward functions."
     config_type = IiiBridgeConfig
+    #: Only when config.yaml lists it: with no config it would connect to its own engine.
+    needs_config = True
 
     def __init__(self, engine: Any, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(engine, config, entry_id, context)
