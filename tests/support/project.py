@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support.engine import free_port
+from tests.support.engine import free_port, stop_process
 from tests.support.waiting import eventually_sync
 
 # A shared Node install (iii-sdk, plus tsx and typescript for the examples' TypeScript workers)
@@ -69,14 +68,7 @@ class DevProcess:
         return self
 
     def stop(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(5)
+        return stop_process(self.proc, timeout=20)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

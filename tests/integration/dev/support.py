@@ -4,7 +4,6 @@ with ``eventually``."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.engine import free_port
+from tests.support.engine import free_port, stop_process
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -97,11 +96,4 @@ class Pyiii:
         return pids
 
     def stop(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(5)
+        return stop_process(self.proc, timeout=20)
