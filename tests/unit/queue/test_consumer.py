@@ -27,7 +27,7 @@ class SpyAdapter(MemoryAdapter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.settled: list[tuple[str, Any, ...]] = []  # type: ignore[misc]
+        self.settled: list[tuple[Any, ...]] = []
 
     async def ack(self, delivery: Delivery) -> None:
         self.settled.append(("ack", delivery.message.message_id))
