@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pyiii.core import errors as E
+from pyiii.core.access import Access, ExposeRule
 from pyiii.core.engine import Engine, EngineLimits
 from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
@@ -353,3 +354,65 @@ async def test_a_caller_over_its_own_overall_limit_is_refused() -> None:
     await caller.invoke("b", {}, invocation_id="3")  # w2 has room, the caller has none
     assert (await caller.next_result("3"))["error"]["code"] == E.LIMIT_EXCEEDED
     await stays(lambda: len(w2.of_type("invokefunction")) == 1, 0.02, interval=0.005, what="no extra call")
+
+
+# ------------------------------------------------------------------ access, middleware, enqueue
+
+
+async def test_a_session_may_call_only_what_it_is_granted() -> None:
+    engine = Engine()
+    worker = await FakePeer.connect(engine, "worker")
+    await worker.register_function("public::f")
+    await worker.register_function("private::f")
+    session = await FakePeer.connect(engine, "s", access=Access(rbac=True, expose=[ExposeRule(id_glob="public::*")]))
+    await session.invoke("private::f", {}, invocation_id="no")
+    refused = await session.next_result("no")
+    assert refused["error"]["code"] == E.FORBIDDEN and "rbac.expose_functions" in refused["error"]["message"]
+    await session.invoke("public::f", {}, invocation_id="yes")
+    await worker.next_invoke(invocation_id="yes")
+    assert worker.of_type("invokefunction") == []  # the private one never reached the worker
+
+
+async def test_a_listeners_middleware_gets_the_call_instead_of_the_target() -> None:
+    engine = Engine()
+    seen: list[Any] = []
+
+    async def middleware(data: Any, ctx: CallContext) -> Any:
+        seen.append(data)
+        if data["payload"].get("deny"):
+            raise FunctionError("DENIED", "not today")
+        return {"via": "middleware"}
+
+    engine.register_function("mw::gate", middleware)
+    engine.register_function("app::f", noop)
+    session = await FakePeer.connect(engine, "s", access=Access(middleware_function_id="mw::gate",
+                                                                context={"user": "u1"}))
+    await session.invoke("app::f", {"q": 1}, invocation_id="i1")
+    assert (await session.next_result("i1"))["result"] == {"via": "middleware"}
+    assert seen == [{"function_id": "app::f", "payload": {"q": 1}, "action": None, "context": {"user": "u1"}}]
+    await session.invoke("app::f", {"deny": True}, invocation_id="i2")
+    assert (await session.next_result("i2"))["error"] == {"code": "DENIED", "message": "not today"}
+
+
+async def test_enqueue_action_goes_through_the_queue_provider() -> None:
+    engine = Engine()
+    enqueued: list[Any] = []
+
+    async def enqueue(data: Any, ctx: CallContext) -> Any:
+        enqueued.append((data, ctx.caller))
+        return None
+
+    caller = await FakePeer.connect(engine, "caller")
+    await caller.invoke("work::f", {"n": 1}, invocation_id="i1", action={"type": "enqueue", "queue": "jobs"})
+    refused = await caller.next_result("i1")
+    assert refused["error"]["code"] == E.ENQUEUE_ERROR and "add the iii-queue worker" in refused["error"]["message"]
+    engine.register_function("engine::queue::enqueue", enqueue)
+    await caller.invoke("work::f", {"n": 2}, invocation_id="i2", action={"type": "enqueue", "queue": "jobs"})
+    receipt = (await caller.next_result("i2"))["result"]["messageReceiptId"]
+    [(payload, by)] = enqueued
+    assert payload["queue"] == "jobs" and payload["function_id"] == "work::f" and payload["data"] == {"n": 2}
+    assert payload["messageReceiptId"] == receipt and by is caller
+
+
+async def noop(data: Any, ctx: CallContext) -> Any:
+    return data
