@@ -209,6 +209,31 @@ async def test_in_process_calls_time_out_typed_and_forget_the_call() -> None:
     await worker.answer(late, result="too late")  # dropped quietly
 
 
+class StalledPeer(FakePeer):
+    """A worker that stopped reading: sending it an invocation never completes (a full socket
+    buffer under websockets' flow control, until keepalive closes the connection)."""
+
+    async def send_frame(self, frame: bytes) -> None:
+        if b'"invokefunction"' in frame:
+            await asyncio.Event().wait()
+        await super().send_frame(frame)
+
+
+@pytest.mark.xfail(strict=True, raises=TimeoutError, reason=(
+    "BUG: Invoker._forward_and_wait arms the timeout on the result future but first awaits "
+    "owner.send_frame() outside it: when the worker's socket does not drain, an in-process call "
+    "(HTTP request, cron tick, queue delivery) waits past its timeout until the transport closes the "
+    "connection (ping_interval + ping_timeout, ~30 s by default), then fails channel_send_failed"))
+async def test_an_in_process_call_times_out_even_if_the_worker_does_not_read() -> None:
+    engine = Engine()
+    worker = StalledPeer(engine, "stalled")
+    await engine.connect_peer(worker)
+    await worker.register_function("w::f")
+    with pytest.raises(FunctionError) as raised:
+        await asyncio.wait_for(engine.call("w::f", {}, timeout=0.05), 0.5)
+    assert raised.value.code == E.INVOCATION_TIMEOUT
+
+
 async def test_a_peer_calls_a_built_in_and_gets_its_result_or_typed_error() -> None:
     engine = Engine()
     seen: list[tuple[Any, CallContext]] = []
