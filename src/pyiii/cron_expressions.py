@@ -117,8 +117,13 @@ class CronSchedule:
                 local += timedelta(seconds=1)
             else:
                 aware = local.replace(tzinfo=tz)
-                if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
-                    local += timedelta(seconds=1)  # skipped by a DST change
+                found = aware.astimezone(UTC)
+                if found.astimezone(tz).replace(tzinfo=None) != local or found <= after:
+                    # Skipped by a spring-forward change, or a wall time of a fall-back's repeated
+                    # hour whose (first) occurrence has passed: `after` lies in the second pass,
+                    # and a wall time fires once. Never answer a time before `after` (a caller
+                    # that sleeps until it would spin).
+                    local += timedelta(seconds=1)
                     continue
-                return aware.astimezone(UTC)
+                return found
         return None

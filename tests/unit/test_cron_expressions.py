@@ -176,11 +176,6 @@ def test_a_repeated_wall_time_fires_once_at_fall_back() -> None:
         utc(2026, 11, 1, 5, 30), utc(2026, 11, 2, 6, 30)]  # 01:30 EDT, then the next day 01:30 EST
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: CronSchedule.next_after drops the fold of `after` (astimezone(tz).replace(tzinfo=None)); inside "
-    "the repeated hour of a fall-back change it answers the FIRST occurrence of the next matching wall time, "
-    "which is before `after` (next_after(06:00Z, New_York) for '0 */20 * * * *' = 05:20Z). "
-    "workers/cron/job.py CronJob._run then spins without yielding (see tests/unit/cron/test_job.py)"))
 @pytest.mark.parametrize("minutes_into_the_second_hour", [0, 15, 30])
 def test_next_is_after_its_input_inside_the_repeated_hour(minutes_into_the_second_hour: int) -> None:
     after = utc(2026, 11, 1, 6) + timedelta(minutes=minutes_into_the_second_hour)  # 01:xx EST, the second 01:xx

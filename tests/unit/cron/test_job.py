@@ -58,11 +58,6 @@ async def test_a_job_waits_for_its_next_tick(monkeypatch: pytest.MonkeyPatch) ->
     assert job.started == [] and job.next_run() == datetime(2026, 6, 1, 12, 20, tzinfo=UTC)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "BUG: started inside the repeated hour of a fall-back DST change (New York 2026-11-01 01:00-02:00 EST), "
-    "CronSchedule.next_after returns a tick before `now`; CronJob._run treats it as missed, asks next_after(now) "
-    "again, gets the same past tick, and `await _sleep_until(past)` returns without suspending: the loop never "
-    "yields, blocking the engine's event loop (and creating a task per turn) until the hour is over"))
 async def test_a_job_started_in_the_repeated_dst_hour_does_not_spin(monkeypatch: pytest.MonkeyPatch) -> None:
     frozen_clock(monkeypatch, datetime(2026, 11, 1, 6, 0, 0, tzinfo=UTC))  # 01:00 EST, the second 01:00
     job = CountingJob("0 */20 * * * *", ZoneInfo("America/New_York"))
