@@ -112,7 +112,8 @@ def _dec_hook(kind: type, value: Any) -> Any:
 def _enc_hook(value: Any) -> Any:
     if isinstance(value, ErrorBody):
         return value.to_wire()
-    raise NotImplementedError(f"cannot encode {type(value)!r}")
+    # TypeError, as msgspec's own "unsupported type": every encoding site catches that one.
+    raise TypeError(f"cannot encode {type(value)!r}")
 
 
 class _Frame(Struct, tag_field="type", omit_defaults=True):

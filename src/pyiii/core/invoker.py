@@ -130,14 +130,21 @@ class Invoker:
         self._track(invocation_id, Pending(owner, entry.id, future=future, started=time.perf_counter(),
                                            share_key=share_key))
         # One timer on the result future itself: asyncio.wait_for would add a second future and
-        # two callbacks to every call that crosses to a worker.
-        timer = loop.call_later(timeout, _expire, future)
+        # two callbacks to every call that crosses to a worker. The send is covered too: a
+        # worker that stops reading holds send_frame (flow control), and the timer cuts it.
+        sending = _Sending(asyncio.current_task())
+        timer = loop.call_later(timeout, _expire_call, future, sending)
         try:
             await owner.send_frame(self._invoke_frame(entry, invocation_id, data, metadata, ctx))
+            sending.active = False
             return await future
-        except ConnectionError:
-            raise FunctionError(E.CHANNEL_SEND_FAILED, f"could not deliver the call to {entry.id}") from None
-        except TimeoutError:
+        except (ConnectionError, TimeoutError, asyncio.CancelledError) as exc:
+            if sending.cut and sending.task is not None:
+                sending.task.uncancel()  # our own timer cut the send: not a cancel from outside
+            elif isinstance(exc, asyncio.CancelledError):
+                raise
+            elif isinstance(exc, ConnectionError):
+                raise FunctionError(E.CHANNEL_SEND_FAILED, f"could not deliver the call to {entry.id}") from None
             raise FunctionError(
                 E.INVOCATION_TIMEOUT, f"Function {entry.id} did not answer within {timeout:g}s"
             ) from None
@@ -472,3 +479,24 @@ async def _send_quietly(peer: Peer, frame: bytes) -> None:
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(TimeoutError())
+
+
+class _Sending:
+    """A call's send in progress: its timer cancels the calling task while it is still sending."""
+
+    __slots__ = ("active", "cut", "task")
+
+    def __init__(self, task: asyncio.Task[Any] | None) -> None:
+        self.task = task
+        self.active = True
+        self.cut = False
+
+
+def _expire_call(future: asyncio.Future[Any], sending: _Sending) -> None:
+    if sending.active and sending.task is not None:
+        sending.cut = True
+        sending.task.cancel()
+        # The result future is never awaited now; mark it retrieved so asyncio does not log it.
+        future.cancel()
+        return
+    _expire(future)

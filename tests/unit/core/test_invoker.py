@@ -219,11 +219,6 @@ class StalledPeer(FakePeer):
         await super().send_frame(frame)
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError, reason=(
-    "BUG: Invoker._forward_and_wait arms the timeout on the result future but first awaits "
-    "owner.send_frame() outside it: when the worker's socket does not drain, an in-process call "
-    "(HTTP request, cron tick, queue delivery) waits past its timeout until the transport closes the "
-    "connection (ping_interval + ping_timeout, ~30 s by default), then fails channel_send_failed"))
 async def test_an_in_process_call_times_out_even_if_the_worker_does_not_read() -> None:
     engine = Engine()
     worker = StalledPeer(engine, "stalled")
@@ -275,10 +270,6 @@ async def test_a_built_in_result_is_encoded_for_the_calling_worker() -> None:
     assert sorted((await caller.next_result("ok"))["result"]) == [1, 2]  # msgspec encodes a set as a list
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Invoker._local_for_peer catches only TypeError/msgspec.EncodeError around p.to_raw(value); "
-    "protocol._enc_hook raises NotImplementedError for a type it cannot encode, so the task dies "
-    "('Task exception was never retrieved') and the calling worker never gets an answer"))
 async def test_a_built_in_result_of_an_unencodable_type_is_answered_with_serialization_error() -> None:
     engine = Engine()
 
