@@ -149,13 +149,22 @@ async def test_listing_is_in_key_order_in_every_form(store: KvStore) -> None:
 
 
 async def test_a_large_table_lists_oldest_key_first(store: KvStore) -> None:
-    """Past a few hundred keys too (a stream group of many items)."""
-    keys = [f"item-{i:04d}" for i in range(300)][::-1]
+    """Past a thousand keys too (a stream group of many items)."""
+    keys = [f"item-{i:04d}" for i in range(1200)][::-1]
     for key in keys:
         await store.set("big", key, key)
     assert [k for k, _ in await store.entries("big")] == keys
     assert await store.values("big") == keys
     assert [k for k, _ in await store.raw_items("big")] == keys
+
+
+async def test_large_values_list_oldest_key_first(store: KvStore) -> None:
+    """Values of a realistic size (a stream item of a few hundred bytes) keep the key order."""
+    keys = [f"k{i}" for i in range(10)][::-1]
+    for key in keys:
+        await store.set("wide", key, {"key": key, "text": "x" * 200})
+    assert [k for k, _ in await store.entries("wide")] == keys
+    assert [v["key"] for v in await store.values("wide")] == keys
 
 
 async def test_an_unknown_table_is_empty(store: KvStore) -> None:
