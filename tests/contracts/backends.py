@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,24 +27,32 @@ def unique(kind: str) -> str:
     return f"{NAME_PREFIX}-{kind}-{uuid.uuid4().hex[:10]}"
 
 
+def _address(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
 def require_redis() -> None:
     """Skip (loudly: ``pytest -rs``) when Redis does not answer PING."""
+    pytest.importorskip("redis")
+    host, port = _address(REDIS_URL, 6379)
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+        with socket.create_connection((host, port), timeout=1) as sock:
             sock.sendall(b"PING\r\n")
             if sock.recv(16).startswith(b"+PONG"):
                 return
     except OSError as exc:
-        pytest.skip(f"REDIS NOT REACHABLE at 127.0.0.1:6379 ({exc}): the redis backend is NOT tested")
-    pytest.skip("REDIS NOT ANSWERING PING at 127.0.0.1:6379: the redis backend is NOT tested")
+        pytest.skip(f"REDIS NOT REACHABLE at {host}:{port} ({exc}): the redis backend is NOT tested")
+    pytest.skip(f"REDIS NOT ANSWERING PING at {host}:{port}: the redis backend is NOT tested")
 
 
 def require_rabbitmq() -> None:
     pytest.importorskip("aio_pika")
+    host, port = _address(AMQP_URL, 5672)
     try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+        socket.create_connection((host, port), timeout=1).close()
     except OSError as exc:
-        pytest.skip(f"RABBITMQ NOT REACHABLE at 127.0.0.1:5672 ({exc}): the rabbitmq backend is NOT tested")
+        pytest.skip(f"RABBITMQ NOT REACHABLE at {host}:{port} ({exc}): the rabbitmq backend is NOT tested")
 
 
 def apply_marks(request: pytest.FixtureRequest, backend: str, capabilities: frozenset[str],
