@@ -19,10 +19,12 @@ from tests.contracts.backends import REDIS_URL, apply_marks, require_redis, uniq
 #: durable  a store re-opened on the same storage has every acknowledged write and migration mark
 #: shared   two open stores on one storage see each other's writes at once, and ``update`` is
 #:          atomic across them (SQLite: one file, several connections or processes)
+#: shared_events  the change buses of two stores on one storage carry each other's events
+#:          (stream events between engines: only Redis has a channel between processes)
 CAPABILITIES = {
     "memory": frozenset[str](),
     "sqlite": frozenset({"durable", "shared"}),
-    "redis": frozenset({"durable", "shared"}),
+    "redis": frozenset({"durable", "shared", "shared_events"}),
 }
 
 #: (test, backend) -> why the backend breaks that property (each test a strict xfail there).

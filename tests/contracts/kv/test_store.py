@@ -12,6 +12,7 @@ import pytest
 from pyiii.adapters.kv.store import KvStore
 from pyiii.adapters.kv.update_ops import MISSING, apply_ops, parse_ops
 from tests.contracts.kv.conftest import Backend
+from tests.support.waiting import eventually
 
 
 def ops(*raw: dict[str, Any]) -> Any:
@@ -248,3 +249,44 @@ async def test_two_stores_on_one_storage_see_each_others_writes(backend: Backend
     assert await b.set("t", "k", "from b") == "from a"
     assert await a.delete("t", "k") == "from b"
     assert await b.get("t", "k") is MISSING
+
+
+# ------------------------------------------------------------------ change events
+
+
+async def test_a_change_event_reaches_every_listener_as_published(backend: Backend) -> None:
+    store = await backend.open()
+    bus = store.change_bus(f"{backend.namespace}:events")
+    first: list[bytes] = []
+    second: list[bytes] = []
+    bus.listen(first.append)
+    bus.listen(second.append)
+    await bus.start()
+    try:
+        events = [b'{"event":"create","n":%d}' % i for i in range(20)]
+        for event in events:
+            await bus.publish(event)
+        await eventually(lambda: first == events and second == events, what="20 events, in order, to both")
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.needs("shared_events")
+async def test_change_events_travel_between_stores_on_one_storage(backend: Backend) -> None:
+    a, b = await backend.open(), await backend.open()
+    channel = f"{backend.namespace}:events"
+    bus_a, bus_b = a.change_bus(channel), b.change_bus(channel)
+    got_a: list[bytes] = []
+    got_b: list[bytes] = []
+    bus_a.listen(got_a.append)
+    bus_b.listen(got_b.append)
+    await bus_a.start()
+    await bus_b.start()
+    try:
+        await bus_a.publish(b'"from a"')
+        await bus_b.publish(b'"from b"')
+        # one order of events for every engine, its own included
+        await eventually(lambda: got_a == got_b and len(got_a) == 2, what="both events on both buses")
+    finally:
+        await bus_a.stop()
+        await bus_b.stop()
