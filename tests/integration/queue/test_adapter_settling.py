@@ -1,5 +1,8 @@
-"""Redis and RabbitMQ adapters in-process: batched settles, due-time retry timers and their
-fallback when the engine that scheduled a retry is gone (the store stays the source of truth)."""
+"""Redis and RabbitMQ adapters in-process, what only they have: batched settles and due-time
+retry timers under a burst, a broker-side connection drop, batched Redis publishes.
+
+What every queue adapter must do (ack, retry at its due time, redelivery after a consumer dies,
+durability across a re-open...) is the contract suite's: tests/contracts/queue/."""
 
 from __future__ import annotations
 
@@ -66,58 +69,6 @@ def ids(deliveries: list[Delivery]) -> list[int]:
 async def nothing_within(adapter: QueueAdapter, queue: str, seconds: float, lease_ms: int = 60_000) -> None:
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(adapter.receive(queue, 10, lease_ms), seconds)
-
-
-async def test_concurrent_acks_settle_all_and_only_the_acked(pair: tuple[str, QueueAdapter, QueueAdapter]) -> None:
-    name, a, b = pair
-    queue = f"settle-{uuid.uuid4().hex[:6]}"
-    for i in range(40):
-        await a.publish(message(queue, i))
-    lease = 1500
-    got = await take(a, queue, 40, lease)
-    assert ids(got) == list(range(40))
-    # ack every other one, all in the same loop turn (one batch), out of delivery order
-    acked = got[1::2]
-    await asyncio.gather(*(a.ack(d) for d in reversed(acked)))
-    if name == "rabbitmq":
-        await a.close()  # the broker gives unacked messages back when the connection closes
-    # the unacked ones come back to another engine (lease expiry / connection close), the acked never
-    back = await take(b, queue, 20, lease, timeout=15)
-    assert ids(back) == ids(got[0::2])
-    await asyncio.gather(*(b.ack(d) for d in back))
-    await nothing_within(b, queue, 2 * lease / 1000, lease)
-    stats = await b.stats(queue)
-    assert stats.waiting == 0 and stats.in_flight == 0
-
-
-async def test_retry_is_delivered_at_its_due_time(pair: tuple[str, QueueAdapter, QueueAdapter]) -> None:
-    _, a, _ = pair
-    queue = f"due-{uuid.uuid4().hex[:6]}"
-    await a.publish(message(queue, 1))
-    (d,) = await take(a, queue, 1)
-    t0 = time.monotonic()
-    await a.retry(d, 300)
-    (again,) = await take(a, queue, 1)
-    waited = time.monotonic() - t0
-    assert 0.29 <= waited < 0.6, waited
-    assert again.message.attempts == 1
-    await a.ack(again)
-    await nothing_within(a, queue, 0.5)
-
-
-async def test_a_retry_outlives_the_engine_that_scheduled_it(pair: tuple[str, QueueAdapter, QueueAdapter]) -> None:
-    name, a, b = pair
-    queue = f"orphan-{uuid.uuid4().hex[:6]}"
-    await a.publish(message(queue, 7))
-    (d,) = await take(a, queue, 1)
-    await a.retry(d, 200)
-    await a.close()  # its timer is gone; the store still holds the retry
-    (again,) = await take(b, queue, 1, lease_ms=800, timeout=15)
-    assert again.message.decoded_data() == {"i": 7} and again.message.attempts == 1
-    await b.ack(again)
-    await nothing_within(b, queue, 1.0, lease_ms=800)
-    if name == "redis":
-        assert (await b.stats(queue)).delayed == 0
 
 
 async def test_retries_in_a_burst_keep_their_schedule_and_count(pair: tuple[str, QueueAdapter, QueueAdapter]

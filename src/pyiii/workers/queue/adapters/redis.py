@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import uuid
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -265,8 +266,9 @@ class RedisAdapter(QueueAdapter):
             message = decode_message(fields[b"m"])
             eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
             if fields.get(b"c"):
-                # one body is shared by every fan-out copy; give each copy its own id
-                message = msgspec.structs.replace(message, id=f"{message.id}-{eid}")
+                # one body is shared by every fan-out copy; give each copy its own id (the entry
+                # id alone is not: one script adds the copies, all with the same entry id)
+                message = msgspec.structs.replace(message, id=f"{message.id}-{zlib.crc32(queue.encode()):08x}")
             message.queue = queue
             out.append(Delivery(message, eid))
         return out
