@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.integration.state.kvsupport import ADAPTERS, adapter_block, call, sdk_worker, unique
-from tests.support.engine import EngineProcess
-
-
-@pytest.fixture(scope="module", params=ADAPTERS)
-def worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    block = adapter_block(request.param)
-    workers = [{"name": "iii-state", "config": {"adapter": block}}]
-    proc = EngineProcess(tmp_path_factory.mktemp(request.param), workers=workers).start()
-    try:
-        with sdk_worker(proc.url) as w:
-            yield w
-    finally:
-        proc.stop()
+from tests.integration.state.kvsupport import call, unique
 
 
 def test_entries_give_every_key_with_its_value_in_list_order(worker: Any) -> None:
