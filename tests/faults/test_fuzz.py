@@ -18,6 +18,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 from pyiii import protocol as p
 from pyiii.core.engine import Engine
 from pyiii.core.peer import Peer
+from pyiii.core.session import Session
 
 FULL = os.environ.get("PYIII_FAULTS_FULL") == "1"
 EXAMPLES = 2000 if FULL else 150
@@ -48,6 +49,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.engine = Engine()
         self.calls: dict[str, FakePeer] = {}  # invocation id -> caller
+        self.sessions: dict[str, Session] = {}  # worker id -> its connection's session
         self.answered: set[str] = set()  # engine-side ids an owner already answered
 
     def run(self, coro: Any) -> None:
@@ -56,11 +58,12 @@ class CoreMachine(RuleBasedStateMachine):
             self.loop.run_until_complete(asyncio.sleep(0))
 
     def frame(self, peer: FakePeer, msg: dict[str, Any]) -> None:
-        self.run(self.engine.handle_frame(peer, json.dumps(msg).encode()))
+        self.run(self.sessions[peer.worker_id].handle_frame(json.dumps(msg).encode()))
 
     @rule(target=peers)
     def connect(self) -> FakePeer:
         peer = FakePeer()
+        self.sessions[peer.worker_id] = Session(self.engine, peer)
         self.run(self.engine.connect_peer(peer))
         return peer
 

@@ -2,7 +2,8 @@
 
 :class:`FakePeer` is a :class:`~pyiii.core.peer.Peer` that records every frame the engine sends
 it (decoded with the wire codec, so a test sees what a real worker would read) and feeds frames
-in through ``engine.handle_frame`` exactly as the transport does. No socket, no subprocess.
+in through its own :class:`~pyiii.core.session.Session` exactly as the transport does. No
+socket, no subprocess.
 
     engine = Engine()
     worker = await FakePeer.connect(engine, "w1")
@@ -24,6 +25,7 @@ import msgspec
 from pyiii.core.access import Access
 from pyiii.core.engine import Engine
 from pyiii.core.peer import Peer
+from pyiii.core.session import Session
 from tests.support.waiting import eventually
 
 
@@ -34,6 +36,8 @@ class FakePeer(Peer):
                  listener: str = "main") -> None:
         super().__init__(worker_id, f"token-{worker_id}", ip_address="127.0.0.1", listener=listener, access=access)
         self.engine = engine
+        #: This connection's side of the engine: every frame ``send`` feeds goes through it.
+        self.session = Session(engine, self)
         #: Every frame the engine sent, raw, in order.
         self.raw: list[bytes] = []
         #: Set to make ``send_frame`` raise ``ConnectionError`` (a socket that died).
@@ -65,7 +69,7 @@ class FakePeer(Peer):
         """Feed one frame to the engine as if this worker sent it."""
         data = frame if isinstance(frame, bytes) else (frame.encode() if isinstance(frame, str) else
                                                        json.dumps(frame).encode())
-        await self.engine.handle_frame(self, data)
+        await self.session.handle_frame(data)
 
     async def register_function(self, function_id: str, **fields: Any) -> None:
         await self.send({"type": "registerfunction", "id": function_id, **fields})

@@ -2,18 +2,26 @@
 
 A listener without ``rbac`` gives every connection :meth:`Access.permissive`. With an auth
 function, the transport builds an :class:`Access` from the function's ``AuthResult``.
+
+Every access rule is here, as a decision; the session (core/session.py) applies them to the
+frames of its connection, and the engine's in-process API to what a session asks through engine
+functions (``engine::register_trigger``) and to its bindings when they fire.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
+from pyiii.core.registration_hooks import NO_HOOKS, RegistrationHooks
+
 if TYPE_CHECKING:
-    from pyiii.core.functions import FunctionEntry
+    from pyiii.core.functions import FunctionEntry, FunctionRegistry
     from pyiii.core.peer import Peer
+    from pyiii.core.triggers import Binding
 
 #: Ids every session may call, whatever its grant (spec §6.3 step 3).
 INFRASTRUCTURE_FUNCTIONS: Final[frozenset[str]] = frozenset(
@@ -54,7 +62,7 @@ def glob_match(pattern: str, value: str) -> bool:
     return _glob_regex(pattern).match(value) is not None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ExposeRule:
     """One ``expose_functions`` entry: an id glob, or a metadata filter (AND over keys)."""
 
@@ -79,12 +87,13 @@ class ExposeRule:
         return True
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Access:
-    """The effective grant of one connection."""
+    """The effective grant of one connection, and the hooks its listener asks on registrations.
+    Frozen: decided once at connect, and shared by every binding the session makes."""
 
     rbac: bool = False
-    expose: list[ExposeRule] = field(default_factory=list)
+    expose: Sequence[ExposeRule] = ()
     allowed_functions: frozenset[str] = frozenset()
     forbidden_functions: frozenset[str] = frozenset()
     allowed_trigger_types: frozenset[str] | None = None
@@ -97,6 +106,8 @@ class Access:
     context: Any = field(default_factory=dict)
     #: The listener's ``middleware_function_id`` (spec §6.4), if any.
     middleware_function_id: str | None = None
+    #: The listener's registration hooks (spec §6.5).
+    hooks: RegistrationHooks = NO_HOOKS
 
     @classmethod
     def permissive(cls) -> Access:
@@ -127,6 +138,41 @@ class Access:
         if registrant is not None and entry is not None and entry.owner is registrant:
             return _ALLOWED
         return self.decide(function_id, entry.metadata if entry is not None else None)
+
+    def call_refusal(self, function_id: str, entry: FunctionEntry | None, registrant: Peer | None = None) -> str | None:
+        """:meth:`may_call` as the message of a refusal (None: allowed)."""
+        allowed, remediation = self.may_call(function_id, entry, registrant)
+        return None if allowed else refusal_message(function_id, remediation)
+
+    def targets_refusal(
+        self, function_ids: Iterable[str], functions: FunctionRegistry, registrant: Peer | None
+    ) -> str | None:
+        """Why a binding of this session may not run one of ``function_ids`` (None: it may)."""
+        for function_id in function_ids:
+            reason = self.call_refusal(function_id, functions.get(function_id), registrant)
+            if reason is not None:
+                return reason
+        return None
+
+    def takeover_refusal(self, function_id: str, existing: FunctionEntry | None, peer: Peer) -> str | None:
+        """Why ``peer`` may not register ``function_id`` over ``existing`` (None: it may). Last
+        writer wins only among trusted workers: an RBAC session must not take over a function
+        another live worker or a built-in serves (e.g. the auth function)."""
+        if (
+            self.rbac
+            and existing is not None
+            and existing.owner is not peer
+            and (existing.owner is None or existing.owner.connected)
+        ):
+            return f"'{function_id}' is owned by another worker"
+        return None
+
+    def may_remove(self, binding: Binding, peer: Peer) -> bool:
+        """Trusted workers may remove their own and ownerless bindings; a session only its own.
+        (The reference engine lets anyone remove anyone's binding.)"""
+        if binding.owner is peer:
+            return True
+        return binding.owner is None and not self.rbac
 
     @property
     def restricted(self) -> bool:
@@ -160,6 +206,10 @@ class Access:
         return function_id
 
 
+def refusal_message(function_id: str, remediation: str) -> str:
+    return f"function '{function_id}' not allowed ({remediation})"
+
+
 def parse_expose_rules(raw: list[Any]) -> list[ExposeRule]:
     """Parse config ``expose_functions``; raises ValueError naming the bad entry."""
     rules: list[ExposeRule] = []
@@ -174,4 +224,12 @@ def parse_expose_rules(raw: list[Any]) -> list[ExposeRule]:
     return rules
 
 
-__all__ = ["INFRASTRUCTURE_FUNCTIONS", "Access", "ExposeRule", "glob_match", "parse_expose_rules", "parse_match"]
+__all__ = [
+    "INFRASTRUCTURE_FUNCTIONS",
+    "Access",
+    "ExposeRule",
+    "glob_match",
+    "parse_expose_rules",
+    "parse_match",
+    "refusal_message",
+]

@@ -1,9 +1,11 @@
-"""The engine core: registries, the invoker and the per-frame rules (spec/protocol.md §1-§3).
+"""The engine core: registries, the invoker and the in-process API (spec/protocol.md §2-§4).
 
-No sockets and no storage here. The transport hands frames in through :meth:`Engine.handle_frame`
-and gives each connection a :class:`~pyiii.core.peer.Peer` to send on. Built-in workers use the
-same registries through :meth:`register_function`, :meth:`register_trigger_type` and
-:meth:`call`, so callers cannot tell built-in and remote functions apart.
+No sockets, no storage and no frames here. The transport gives each connection a
+:class:`~pyiii.core.peer.Peer` to send on, announces it with :meth:`Engine.connect_peer` and hands
+its frames to a :class:`~pyiii.core.session.Session`, which acts for it on these registries.
+Built-in workers use the same registries through :meth:`register_function`,
+:meth:`register_trigger_type` and :meth:`call`, so callers cannot tell built-in and remote
+functions apart.
 """
 
 from __future__ import annotations
@@ -14,25 +16,19 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import msgspec
+from typing import Any
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
-from pyiii.core.access import Access
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
 from pyiii.core.health import HealthBoard, HealthCheck
-from pyiii.core.invoker import Invoker, InvokerLimits, decode_payload
+from pyiii.core.invoker import Invoker, InvokerLimits
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
-from pyiii.ids import uuid4_text
 
 log = logging.getLogger("pyiii.engine")
-#: first characters of a frame that may be all blanks (bytes and str frames)
-_BLANK = frozenset((b" ", b"\t", b"\r", b"\n", " ", "\t", "\r", "\n"))
 
 #: ``(event, worker_id)``: worker_connected | worker_disconnected | worker_metadata_updated
 WorkerEventListener = Callable[[str, str], None]
@@ -214,18 +210,10 @@ class Engine:
         """A session's binding is checked on every run: the function under an id may have
         changed (owner, metadata) since it was bound."""
         assert binding.grant is not None
-        reason = self._target_denied(binding.grant, [function_id], binding.owner)
+        reason = binding.grant.call_refusal(function_id, self.functions.get(function_id), binding.owner)
         if reason is not None:
             log.warning("trigger %s not fired: %s", binding.id, reason)
             raise FunctionError(E.FORBIDDEN, reason)
-
-    def _target_denied(self, access: Access, function_ids: list[str], registrant: Peer | None) -> str | None:
-        """Why a binding of this session may not run one of ``function_ids`` (None: it may)."""
-        for function_id in function_ids:
-            allowed, remediation = access.may_call(function_id, self.functions.get(function_id), registrant)
-            if not allowed:
-                return f"function '{function_id}' not allowed ({remediation})"
-        return None
 
     def on_worker_event(self, listener: WorkerEventListener) -> None:
         self._worker_listeners.append(listener)
@@ -274,440 +262,6 @@ class Engine:
             loop = asyncio.get_running_loop()
             loop.call_later(60, self._cleanups.pop, peer.worker_id, None)
 
-    # ================================================================= frames
-
-    async def handle_frame(self, peer: Peer, frame: bytes) -> None:
-        """Process one text/binary frame from ``peer``, strictly in arrival order."""
-        if frame[:4] in p.TELEMETRY_PREFIXES:
-            if self.telemetry_sink is not None:
-                self.telemetry_sink(frame[:4], frame[4:])
-            return
-        if not frame or (frame[:1] in _BLANK and not frame.strip()):  # no copy of every frame
-            return
-        try:
-            msg = p.decode(frame)
-        except p.FrameError as exc:
-            await self._bad_frame(peer, exc)
-            return
-        if type(msg) is p.InvocationResult:  # the hot path: hand the raw frame on for pass-through
-            await self.invoker.result_from_peer(peer, msg, frame if isinstance(frame, bytes) else None)
-            return
-        handler = self._dispatch.get(type(msg))
-        if handler is None:
-            log.debug("ignoring %s frame from %s", type(msg).__name__, peer.worker_id)
-            return
-        await handler(self, peer, msg)
-
-    async def _bad_frame(self, peer: Peer, exc: p.FrameError) -> None:
-        """Log it; answer wherever a call waits on it, so nobody waits for a timeout: an
-        invokefunction with an id gets a typed error, and an owner's undecodable
-        invocationresult fails the call it answers."""
-        log.warning("dropped frame from %s: %s", peer.display_name, exc.message)
-        raw = exc.raw
-        code = E.PAYLOAD_TOO_DEEP if exc.kind == "too_deep" else E.INVALID_FRAME
-        if exc.kind == "too_deep" and raw and raw.get("type") in _REGISTRATION_FRAMES and isinstance(
-            raw.get("id"), str
-        ):
-            # Valid JSON the engine cannot read: refused, typed. (A frame with wrong fields stays
-            # dropped silently, as spec §1.6 says and tests/integration/core/test_bad_input.py checks.)
-            await self._refuse_undecodable_registration(peer, raw, code, exc.message)
-            return
-        if not raw or not isinstance(raw.get("invocation_id"), str):
-            return
-        fid = raw.get("function_id")
-        fid = fid if isinstance(fid, str) else ""
-        if raw.get("type") == "invokefunction":
-            try:
-                await peer.send_frame(p.error_result(raw["invocation_id"], fid, code, exc.message))
-            except ConnectionError:
-                pass
-        elif raw.get("type") == "invocationresult":
-            # Only the call's owner can fail it (result_from_peer checks who answers).
-            failed = p.InvocationResult(
-                invocation_id=raw["invocation_id"],
-                function_id=fid,
-                error=p.ErrorBody(code=code, message=f"the worker's result was refused: {exc.message}"),
-            )
-            await self.invoker.result_from_peer(peer, failed)
-
-    async def _refuse_undecodable_registration(self, peer: Peer, raw: dict[str, Any], code: str, reason: str) -> None:
-        """A registration frame whose envelope is nested too deeply to decode: the typed refusal
-        every registration gets, addressed from its top-level strings."""
-        frame_type, reg_id = raw["type"], raw["id"]
-        kind = frame_type
-        function_id = ""
-        if frame_type == "registertrigger":
-            kind = raw["trigger_type"] if isinstance(raw.get("trigger_type"), str) else frame_type
-            function_id = raw["function_id"] if isinstance(raw.get("function_id"), str) else ""
-        await self._refuse_registration(peer, kind, reg_id, code, reason, function_id=function_id)
-
-    async def _on_ping(self, peer: Peer, _msg: p.Ping) -> None:
-        try:
-            await peer.send_frame(p.encode(p.Pong()))
-        except ConnectionError:
-            pass
-
-    async def _on_register_function(self, peer: Peer, msg: p.RegisterFunction) -> None:
-        access = peer.access
-        if not access.allow_function_registration:
-            await self._refuse_registration(
-                peer, "registerfunction", msg.id, E.FORBIDDEN, "this session may not register functions"
-            )
-            return
-        try:  # valid JSON can still be undecodable here (1E400, too deep): refuse, typed
-            metadata = decode_payload(msg.metadata, msg.id, "metadata")
-            request_format = decode_payload(msg.request_format, msg.id, "request_format")
-            response_format = decode_payload(msg.response_format, msg.id, "response_format")
-        except FunctionError as exc:
-            await self._refuse_registration(peer, "registerfunction", msg.id, exc.code, exc.message)
-            return
-        if peer.hook_function is not None:
-            mapped = await peer.hook_function((msg.id, msg.description, metadata))
-            if mapped is None:
-                await self._refuse_registration(
-                    peer, "registerfunction", msg.id, E.FORBIDDEN, "denied by the function registration hook"
-                )
-                return
-            local_id, description, metadata = mapped
-        else:
-            local_id, description = msg.id, msg.description
-        function_id = access.prefixed(local_id)
-        existing = self.functions.get(function_id)
-        if (
-            access.rbac
-            and existing is not None
-            and existing.owner is not peer
-            and (existing.owner is None or existing.owner.connected)
-        ):
-            # Last writer wins only among trusted workers: an RBAC session must not take over
-            # a function another live worker or a built-in serves (e.g. the auth function).
-            await self._refuse_registration(
-                peer, "registerfunction", msg.id, E.FORBIDDEN, f"'{function_id}' is owned by another worker"
-            )
-            return
-        if (existing is None or existing.owner is not peer) and len(
-            peer.functions
-        ) >= self.limits.max_functions_per_worker:
-            await self._refuse_registration(
-                peer,
-                "registerfunction",
-                msg.id,
-                E.LIMIT_EXCEEDED,
-                f"max_functions_per_worker={self.limits.max_functions_per_worker} reached",
-            )
-            return
-        entry = FunctionEntry(
-            id=function_id,
-            description=description,
-            request_format=request_format,
-            response_format=response_format,
-            metadata=metadata,
-            owner=peer,
-            # Invocations go out under the id the worker registered (before a hook remap or the
-            # prefix), so its SDK finds the handler (the reference strips only the prefix).
-            local_id=msg.id if msg.id != function_id else None,
-        )
-        if msg.invocation is not None:
-            if self.http_function_factory is None:
-                log.warning("HTTP functions worker not loaded: %s (with an `invocation`) ignored", function_id)
-                return
-            try:
-                entry.handler = await self.http_function_factory(function_id, msg.invocation)
-            except ValueError as exc:
-                log.warning("HTTP function %s refused: %s", function_id, exc)
-                return
-        if existing is not None and existing.owner is not peer:
-            log.info("function %s re-registered by %s (last writer wins)", function_id, peer.display_name)
-        self.functions.put(entry)
-
-    async def _on_unregister_function(self, peer: Peer, msg: p.UnregisterFunction) -> None:
-        stored = peer.access.prefixed(msg.id)
-        if stored not in peer.functions:
-            # A hook may have remapped the id: find what this worker registered as ``msg.id``.
-            for candidate in peer.functions:
-                entry = self.functions.get(candidate)
-                if entry is not None and entry.local_id == msg.id:
-                    stored = candidate
-                    break
-        self.functions.remove(stored, peer)
-
-    async def _on_register_trigger_type(self, peer: Peer, msg: p.RegisterTriggerType) -> None:
-        if not peer.access.allow_trigger_type_registration:
-            await self._refuse_registration(
-                peer, "registertriggertype", msg.id, E.FORBIDDEN, "this session may not register trigger types"
-            )
-            return
-        try:
-            trigger_request_format = decode_payload(msg.trigger_request_format, msg.id, "trigger_request_format")
-            call_request_format = decode_payload(msg.call_request_format, msg.id, "call_request_format")
-        except FunctionError as exc:
-            await self._refuse_registration(peer, "registertriggertype", msg.id, exc.code, exc.message)
-            return
-        type_id, description = msg.id, msg.description
-        if peer.hook_trigger_type is not None:
-            mapped = await peer.hook_trigger_type((type_id, description))
-            if mapped is None:
-                await self._refuse_registration(
-                    peer, "registertriggertype", msg.id, E.FORBIDDEN, "denied by the trigger type registration hook"
-                )
-                return
-            type_id, description = mapped
-        if type_id not in peer.trigger_types and len(peer.trigger_types) >= self.limits.max_trigger_types_per_worker:
-            await self._refuse_registration(
-                peer,
-                "registertriggertype",
-                msg.id,
-                E.LIMIT_EXCEEDED,
-                f"max_trigger_types_per_worker={self.limits.max_trigger_types_per_worker} reached",
-            )
-            return
-        await self.triggers.add_type(
-            TriggerType(
-                type_id,
-                description,
-                trigger_request_format,
-                call_request_format,
-                owner=peer,
-            )
-        )
-
-    async def _on_unregister_trigger_type(self, peer: Peer, msg: p.UnregisterTriggerType) -> None:
-        # The 0.22.1 engine ignores this frame; honouring it is what a user expects.
-        await self.triggers.remove_type(msg.id, peer)
-
-    async def _on_register_trigger(self, peer: Peer, msg: p.RegisterTrigger) -> None:
-        access = peer.access
-        denied = access.bind_refusal(msg.trigger_type)
-        if denied is not None:
-            await self._refuse_registration(
-                peer, msg.trigger_type, msg.id, E.FORBIDDEN, denied, function_id=msg.function_id
-            )
-            return
-        trigger_id, trigger_type, function_id = msg.id, msg.trigger_type, msg.function_id
-        try:
-            config = decode_payload(msg.config, trigger_id, "config")
-            metadata = decode_payload(msg.metadata, trigger_id, "metadata")
-        except FunctionError as exc:
-            await self._refuse_registration(
-                peer, trigger_type, trigger_id, exc.code, exc.message, function_id=function_id
-            )
-            return
-        if peer.hook_trigger is not None:
-            mapped = await peer.hook_trigger((trigger_id, trigger_type, function_id, config, metadata))
-            if mapped is None:
-                await self._refuse_registration(
-                    peer,
-                    trigger_type,
-                    trigger_id,
-                    E.FORBIDDEN,
-                    "denied by the trigger registration hook",
-                    function_id=function_id,
-                )
-                return
-            trigger_id, trigger_type, function_id, config = mapped
-        binding = Binding(
-            trigger_id, trigger_type, access.prefixed(function_id), config, metadata, owner=peer,
-            grant=access if access.restricted else None,
-        )
-        if binding.grant is not None:
-            reason = self._target_denied(access, binding.targets(), peer)
-            if reason is not None:
-                await self._refuse_registration(
-                    peer, trigger_type, trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id
-                )
-                return
-        try:
-            await self.triggers.add_binding(binding)
-        except TriggerRegistrationError as exc:
-            log.warning("trigger %s (%s -> %s) refused: %s", trigger_id, trigger_type, binding.function_id, exc.message)
-            await self._send_quietly(
-                peer,
-                p.TriggerRegistrationResult(
-                    id=trigger_id,
-                    trigger_type=trigger_type,
-                    function_id=binding.function_id,
-                    error=p.ErrorBody(code=exc.code, message=exc.message),
-                ),
-            )
-
-    async def _on_unregister_trigger(self, peer: Peer, msg: p.UnregisterTrigger) -> None:
-        binding = self.triggers.find(msg.id)
-        if binding is not None and not _may_remove(peer.access, peer, binding):
-            # The reference engine lets anyone remove anyone's binding; only the owner may here.
-            await self._refuse_registration(
-                peer, binding.trigger_type, msg.id, E.FORBIDDEN, "owned by another worker",
-                function_id=binding.function_id,
-            )
-            return
-        await self.triggers.remove_binding(msg.id)
-
-    async def _on_trigger_registration_result(self, peer: Peer, msg: p.TriggerRegistrationResult) -> None:
-        waiter = self._pending_trigger_acks.get(msg.id)
-        if waiter is not None and not waiter.done():
-            tt_binding = self.triggers.live.get(msg.id)
-            tt = self.triggers.types.get(tt_binding.trigger_type) if tt_binding else None
-            if tt is None or tt.owner is peer:
-                waiter.set_result(msg)
-                return
-        if msg.error is None:
-            return
-        binding = self.triggers.provider_rejected(peer, msg)
-        if binding is None:
-            return
-        log.warning("trigger %s refused by provider %s: %s", msg.id, peer.display_name, msg.error.message)
-        if binding.owner is not None and binding.owner.connected:
-            await self._send_quietly(
-                binding.owner,
-                p.TriggerRegistrationResult(
-                    id=binding.id,
-                    trigger_type=binding.trigger_type,
-                    function_id=binding.function_id,
-                    error=msg.error,
-                ),
-            )
-
-    async def _on_invoke(self, peer: Peer, msg: p.InvokeFunction) -> None:
-        fid = msg.function_id
-        reply_id = msg.invocation_id or uuid4_text()
-        entry = self.functions.get(fid)
-        access = peer.access
-        allowed, remediation = access.may_call(fid, entry)
-        if not allowed:
-            await self._send_quietly(
-                peer,
-                p.InvocationResult(
-                    invocation_id=reply_id,
-                    function_id=fid,
-                    error=p.ErrorBody(code=E.FORBIDDEN, message=f"function '{fid}' not allowed ({remediation})"),
-                ),
-            )
-            return
-        middleware = access.middleware_function_id
-        if middleware and not fid.startswith("engine::"):
-            self.invoker.spawn(self._via_middleware(peer, msg, reply_id, middleware))
-            return
-        if isinstance(msg.action, p.EnqueueAction):
-            self.invoker.spawn(self._enqueue(peer, msg, msg.action.queue))
-            return
-        data = msg.data if msg.data else p.NULL
-        if not isinstance(msg.action, p.VoidAction) and msg.invocation_id is None:
-            msg.action = p.VoidAction()  # an id-less call without action is a void call (§3.7)
-        # Returns non-object payloads unchanged; no separate is_json_object() check (a 1 MB copy).
-        data = p.with_caller_worker_id(data, peer.worker_id)
-        await self.invoker.invoke_from_peer(peer, msg, data, entry)
-
-    async def _via_middleware(self, peer: Peer, msg: p.InvokeFunction, reply_id: str, middleware: str) -> None:
-        try:
-            payload = {
-                "function_id": msg.function_id,
-                "payload": decode_payload(msg.data, msg.function_id),
-                "action": msgspec.to_builtins(msg.action) if msg.action is not None else None,
-                "context": peer.access.context,
-            }
-            result = await self.invoker.call(
-                middleware,
-                payload,
-                metadata=decode_payload(msg.metadata, msg.function_id, "metadata"),
-                traceparent=msg.traceparent,
-                baggage=msg.baggage,
-                timeout=None,
-            )
-            reply = p.InvocationResult(
-                invocation_id=reply_id,
-                function_id=msg.function_id,
-                result=p.to_raw(result) if result is not None else p.ABSENT,
-            )
-        except FunctionError as exc:
-            reply = p.InvocationResult(
-                invocation_id=reply_id,
-                function_id=msg.function_id,
-                error=p.ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace),
-            )
-        await self._send_quietly(peer, reply)
-
-    async def _enqueue(self, peer: Peer, msg: p.InvokeFunction, queue: str) -> None:
-        receipt = str(uuid.uuid4())
-        from pyiii.core.tracecontext import with_function_id
-
-        baggage = with_function_id(msg.baggage, msg.function_id) if (msg.traceparent or msg.baggage) else msg.baggage
-        try:
-            data = decode_payload(msg.data, msg.function_id)
-        except FunctionError as exc:
-            if msg.invocation_id is not None:
-                await self._send_quietly(peer, p.InvocationResult(
-                    invocation_id=msg.invocation_id, function_id=msg.function_id,
-                    error=p.ErrorBody(code=exc.code, message=exc.message)))
-            return
-        payload = {
-            "queue": queue,
-            "function_id": msg.function_id,
-            "data": data,
-            "messageReceiptId": receipt,
-            "traceparent": msg.traceparent,
-            "baggage": baggage,
-        }
-        try:
-            await self.invoker.call("engine::queue::enqueue", payload, caller=peer)
-            reply = p.InvocationResult(
-                invocation_id=msg.invocation_id or receipt,
-                function_id=msg.function_id,
-                result=p.to_raw({"messageReceiptId": receipt}),
-            )
-        except FunctionError as exc:
-            if exc.code == E.FUNCTION_NOT_FOUND and exc.message.endswith("engine::queue::enqueue not found"):
-                message = (
-                    "no queue provider is installed: add the iii-queue worker to config.yaml "
-                    "(Function engine::queue::enqueue not found)"
-                )
-            else:
-                message = f"{exc.code}: {exc.message}"
-            reply = p.InvocationResult(
-                invocation_id=msg.invocation_id or receipt,
-                function_id=msg.function_id,
-                error=p.ErrorBody(code=E.ENQUEUE_ERROR, message=message),
-            )
-        if msg.invocation_id is not None:
-            await self._send_quietly(peer, reply)
-
-    async def _on_result(self, peer: Peer, msg: p.InvocationResult) -> None:
-        await self.invoker.result_from_peer(peer, msg)
-
-    async def _on_reattach(self, peer: Peer, msg: p.Reattach) -> None:
-        old = self.peers.get(msg.previous_worker_id)
-        if old is None or old is peer:
-            return
-        if not msg.reattach_token or msg.reattach_token != old.reattach_token:
-            log.warning("reattach to %s refused: bad token", msg.previous_worker_id)
-            return
-        # Tear the old connection down before the replayed registrations that follow are read,
-        # so its cleanup cannot remove what the new connection re-registers.
-        try:
-            await asyncio.wait_for(self.disconnect_peer(old), self.limits.reattach_wait_ms / 1000)
-        except TimeoutError:
-            log.warning("cleanup of %s did not finish in time during reattach", old.worker_id)
-        self.invoker.spawn(old.close(1000, "replaced by a reattached connection"))
-
-    async def _noop(self, peer: Peer, msg: Any) -> None:
-        return None
-
-    _dispatch: ClassVar[dict[type, Callable[[Engine, Peer, Any], Awaitable[None]]]] = {
-        p.Ping: _on_ping,
-        p.Pong: _noop,
-        p.RegisterFunction: _on_register_function,
-        p.UnregisterFunction: _on_unregister_function,
-        p.RegisterTriggerType: _on_register_trigger_type,
-        p.UnregisterTriggerType: _on_unregister_trigger_type,
-        p.RegisterTrigger: _on_register_trigger,
-        p.UnregisterTrigger: _on_unregister_trigger,
-        p.TriggerRegistrationResult: _on_trigger_registration_result,
-        p.InvokeFunction: _on_invoke,
-        p.InvocationResult: _on_result,
-        p.Reattach: _on_reattach,
-        p.RegisterService: _noop,
-        p.WorkerRegistered: _noop,
-        p.ErrorFrame: _noop,
-    }
-
     # ================================================================= engine::register_trigger
 
     async def register_trigger_for(
@@ -732,7 +286,7 @@ class Engine:
             grant=access if access is not None and access.restricted else None,
         )
         if binding.grant is not None:
-            reason = self._target_denied(binding.grant, binding.targets(), caller)
+            reason = binding.grant.targets_refusal(binding.targets(), self.functions, caller)
             if reason is not None:
                 raise FunctionError(E.FORBIDDEN, reason)
         tt = self.triggers.types.get(trigger_type)
@@ -758,37 +312,26 @@ class Engine:
         finally:
             self._pending_trigger_acks.pop(binding.id, None)
 
+    def take_trigger_ack(self, provider: Peer, answer: p.TriggerRegistrationResult) -> bool:
+        """A worker ``provider`` answered a binding :meth:`register_trigger_for` waits on: hand
+        the answer over (True). False: nobody waits for it, or ``provider`` is not who provides
+        its type."""
+        waiter = self._pending_trigger_acks.get(answer.id)
+        if waiter is None or waiter.done():
+            return False
+        binding = self.triggers.live.get(answer.id)
+        tt = self.triggers.types.get(binding.trigger_type) if binding else None
+        if tt is not None and tt.owner is not provider:
+            return False
+        waiter.set_result(answer)
+        return True
+
     async def unregister_trigger_for(self, caller: Peer | None, trigger_id: str) -> bool:
         """``engine::unregister_trigger``: a session may remove only bindings it owns."""
         binding = self.triggers.find(trigger_id)
-        if binding is not None and caller is not None and not _may_remove(caller.access, caller, binding):
+        if binding is not None and caller is not None and not caller.access.may_remove(binding, caller):
             raise FunctionError(E.FORBIDDEN, f"trigger '{trigger_id}' is owned by another worker")
         return await self.triggers.remove_binding(trigger_id)
-
-    async def _refuse_registration(
-        self, peer: Peer, kind: str, reg_id: str, code: str, reason: str, *, function_id: str = ""
-    ) -> None:
-        """A registration was denied (RBAC gate, hook, quota). The protocol has no reply for
-        it; pyiii sends a ``triggerregistrationresult`` error, the one frame every SDK accepts
-        unsolicited and only logs (docs/compatibility.md, Security). ``kind`` is the trigger type
-        for bindings and the frame type (``registerfunction``/``registertriggertype``) otherwise."""
-        message = f"{kind} '{reg_id}' refused: {reason}"
-        log.warning("worker %s (%s): %s", peer.display_name, peer.listener, message)
-        await self._send_quietly(
-            peer,
-            p.TriggerRegistrationResult(
-                id=reg_id,
-                trigger_type=kind,
-                function_id=function_id or reg_id,
-                error=p.ErrorBody(code=code, message=message),
-            ),
-        )
-
-    async def _send_quietly(self, peer: Peer, msg: p.Message) -> None:
-        try:
-            await peer.send_frame(p.encode(msg))
-        except ConnectionError:
-            pass
 
     # ================================================================= shutdown
 
@@ -815,17 +358,6 @@ class Engine:
             except (TimeoutError, ConnectionError):
                 pass
             await self.disconnect_peer(peer)
-
-
-#: Frames answered with a typed refusal (``triggerregistrationresult``) when they are refused.
-_REGISTRATION_FRAMES = frozenset(("registerfunction", "registertriggertype", "registertrigger"))
-
-
-def _may_remove(access: Access, peer: Peer, binding: Binding) -> bool:
-    """Trusted workers may remove their own and ownerless bindings; a session only its own."""
-    if binding.owner is peer:
-        return True
-    return binding.owner is None and not access.rbac
 
 
 __all__ = ["CallContext", "Engine", "EngineLimits", "FunctionError", "InProcessWorker"]

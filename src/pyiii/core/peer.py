@@ -1,22 +1,17 @@
 """A connected remote worker as the core sees it: an id, what it owns, and a way to send.
 
 The transport layer subclasses :class:`Peer` and implements :meth:`Peer.send_frame`; the core
-never touches sockets.
+never touches sockets. What a peer's frames do is its :class:`~pyiii.core.session.Session`'s.
 """
 
 from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyiii.core.access import Access
-
-#: An RBAC registration hook: gets the registration as a tuple, returns the (possibly remapped)
-#: tuple, or None to deny it silently (spec §6.5).
-RegistrationHook = Callable[[tuple[Any, ...]], Awaitable[tuple[Any, ...] | None]]
 
 
 @dataclass(slots=True)
@@ -60,9 +55,6 @@ class Peer(abc.ABC):
         #: Calls waiting on this peer, counted per caller (a Peer, or the in-process key).
         self.pending_by_caller: dict[object, int] = {}
         self.connected = True
-        self.hook_function: RegistrationHook | None = None
-        self.hook_trigger_type: RegistrationHook | None = None
-        self.hook_trigger: RegistrationHook | None = None
 
     @property
     def display_name(self) -> str:

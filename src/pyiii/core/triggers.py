@@ -59,7 +59,7 @@ class Binding:
     def may_replace(self, other: Binding) -> bool:
         """Whether this binding may take ``other``'s place (same id, or same exclusive key). A
         guarded one only its own owner's, or one whose owner is gone (its cleanup is under way),
-        as for functions (core/engine.py ``_on_register_function``)."""
+        as for functions (``Access.takeover_refusal``)."""
         if not self.guarded:
             return True
         return other.owner is not None and (other.owner is self.owner or not other.owner.connected)

@@ -25,10 +25,11 @@ from websockets.http11 import Request, Response
 from pyiii import protocol as p
 from pyiii.core.access import parse_expose_rules
 from pyiii.core.engine import Engine
+from pyiii.core.session import Session
 from pyiii.transport import health
 from pyiii.transport.channel_endpoint import serve_reader, serve_writer
 from pyiii.transport.origins import origin_allowed
-from pyiii.transport.rbac import AuthRefused, PendingAuth, RbacConfig, authenticate, install_hooks
+from pyiii.transport.rbac import AuthRefused, PendingAuth, RbacConfig, authenticate
 from pyiii.transport.ws_peer import WebSocketPeer
 
 log = logging.getLogger("pyiii.listener")
@@ -227,12 +228,12 @@ class Listener:
             listener=self.name,
             access=access,
         )
-        install_hooks(self.engine, self.config.rbac, peer)
+        session = Session(self.engine, peer)
         try:
             await self.engine.connect_peer(peer)
             while True:
                 frame = await connection.recv(decode=False)
-                await self.engine.handle_frame(peer, frame)
+                await session.handle_frame(frame)
         except ConnectionClosed as exc:
             if (exc.rcvd is not None and exc.rcvd.code == 1009) or (exc.sent is not None and exc.sent.code == 1009):
                 log.warning(

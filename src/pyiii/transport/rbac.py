@@ -1,7 +1,8 @@
 """Per-connection authentication and registration hooks of an RBAC listener (spec §6.2, §6.5).
 
 Everything here calls ordinary functions through the engine; the results decide the
-connection's :class:`~pyiii.core.access.Access` and filter what it registers.
+connection's :class:`~pyiii.core.access.Access`, which also carries the listener's registration
+hooks (:class:`~pyiii.core.registration_hooks.RegistrationHooks`) for its session to ask.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import msgspec
 from pyiii.core.access import Access, ExposeRule
 from pyiii.core.engine import Engine
 from pyiii.core.errors import INVOCATION_TIMEOUT, FunctionError
-from pyiii.core.peer import Peer
+from pyiii.core.registration_hooks import RegistrationHooks
 
 log = logging.getLogger("pyiii.rbac")
 
@@ -111,7 +112,7 @@ async def authenticate(
     if rbac.auth_function_id is None:
         # An rbac block without an auth function: exposure rules apply, registrations allowed.
         return Access(rbac=True, expose=expose, middleware_function_id=middleware_function_id,
-                      explicit_trigger_types=frozenset(rbac.explicit_trigger_types))
+                      explicit_trigger_types=frozenset(rbac.explicit_trigger_types), hooks=registration_hooks(rbac))
     request = {"headers": headers, "query_params": parse_raw_query(query), "ip_address": ip_address}
     if pending is not None and pending.full:
         raise AuthRefused(pending.refusal())
@@ -141,96 +142,15 @@ async def authenticate(
         function_registration_prefix=result.function_registration_prefix,
         context=result.context if result.context is not None else {},
         middleware_function_id=middleware_function_id,
+        hooks=registration_hooks(rbac),
     )
 
 
-async def _hook(
-    engine: Engine, function_id: str, payload: dict[str, Any], timeout_ms: int
-) -> dict[str, Any] | None:
-    """Call a registration hook; only an object result allows the registration (an error or a
-    timeout denies it)."""
-    try:
-        result = await engine.call(function_id, payload, timeout=timeout_ms / 1000)
-    except FunctionError as exc:
-        log.info("registration hook %s denied: %s", function_id, exc.message)
-        return None
-    return result if isinstance(result, dict) else None
-
-
-def _str_or(value: Any, default: Any) -> Any:
-    return value if isinstance(value, str) else default
-
-
-def install_hooks(engine: Engine, rbac: RbacConfig | None, peer: Peer) -> None:
-    """Attach the listener's registration hooks to ``peer``."""
-    if rbac is None:
-        return
-    context = peer.access.context
-    timeout_ms = rbac.hook_timeout_ms
-
-    if rbac.on_function_registration_function_id:
-        fn_hook = rbac.on_function_registration_function_id
-
-        async def on_function(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
-            function_id, description, metadata = reg
-            out = await _hook(
-                engine,
-                fn_hook,
-                {"function_id": function_id, "description": description, "metadata": metadata, "context": context},
-                timeout_ms,
-            )
-            if out is None:
-                return None
-            return (
-                _str_or(out.get("function_id"), function_id),
-                _str_or(out.get("description"), description),
-                out["metadata"] if "metadata" in out else metadata,
-            )
-
-        peer.hook_function = on_function
-
-    if rbac.on_trigger_type_registration_function_id:
-        tt_hook = rbac.on_trigger_type_registration_function_id
-
-        async def on_trigger_type(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
-            type_id, description = reg
-            out = await _hook(
-                engine,
-                tt_hook,
-                {"trigger_type_id": type_id, "description": description, "context": context},
-                timeout_ms,
-            )
-            if out is None:
-                return None
-            return (_str_or(out.get("trigger_type_id"), type_id), _str_or(out.get("description"), description))
-
-        peer.hook_trigger_type = on_trigger_type
-
-    if rbac.on_trigger_registration_function_id:
-        tr_hook = rbac.on_trigger_registration_function_id
-
-        async def on_trigger(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
-            trigger_id, trigger_type, function_id, config, metadata = reg
-            out = await _hook(
-                engine,
-                tr_hook,
-                {
-                    "trigger_id": trigger_id,
-                    "trigger_type": trigger_type,
-                    "function_id": function_id,
-                    "config": config,
-                    "metadata": metadata,
-                    "context": context,
-                },
-                timeout_ms,
-            )
-            if out is None:
-                return None
-            return (
-                _str_or(out.get("trigger_id"), trigger_id),
-                _str_or(out.get("trigger_type"), trigger_type),
-                _str_or(out.get("function_id"), function_id),
-                out["config"] if "config" in out else config,
-            )
-
-        peer.hook_trigger = on_trigger
+def registration_hooks(rbac: RbacConfig) -> RegistrationHooks:
+    """The listener's registration hooks, asked by each session (core/session_registrations.py)."""
+    return RegistrationHooks(
+        on_function_registration=rbac.on_function_registration_function_id or None,
+        on_trigger_type_registration=rbac.on_trigger_type_registration_function_id or None,
+        on_trigger_registration=rbac.on_trigger_registration_function_id or None,
+        timeout_ms=rbac.hook_timeout_ms,
+    )

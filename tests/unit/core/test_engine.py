@@ -12,6 +12,7 @@ from pyiii.core import errors as E
 from pyiii.core.access import Access, ExposeRule
 from pyiii.core.engine import Engine, EngineLimits
 from pyiii.core.functions import CallContext
+from pyiii.core.registration_hooks import RegistrationHooks
 from tests.support.fake_peer import FakePeer
 
 SESSION = Access(rbac=True, expose=[ExposeRule(id_glob="*")])
@@ -206,13 +207,14 @@ async def test_registration_prefix_and_invocations_under_the_local_id() -> None:
 
 async def test_a_registration_hook_remaps_or_denies() -> None:
     engine = Engine()
-    worker = await FakePeer.connect(engine, "w1")
 
-    async def hook(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        function_id, description, metadata = reg
-        return None if function_id == "deny" else (f"mapped::{function_id}", description, metadata)
+    async def hook(reg: dict[str, Any], _ctx: CallContext) -> Any:
+        return None if reg["function_id"] == "deny" else {"function_id": f"mapped::{reg['function_id']}"}
 
-    worker.hook_function = hook
+    engine.register_function("hooks::function", hook)
+    worker = await FakePeer.connect(
+        engine, "w1", access=Access(hooks=RegistrationHooks(on_function_registration="hooks::function"))
+    )
     await worker.register_function("f")
     await worker.register_function("deny")
     assert "mapped::f" in engine.functions and "deny" not in engine.functions

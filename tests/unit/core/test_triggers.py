@@ -16,6 +16,7 @@ from pyiii.core.access import Access, ExposeRule
 from pyiii.core.engine import Engine, EngineLimits
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext
+from pyiii.core.registration_hooks import RegistrationHooks
 from pyiii.core.triggers import Binding
 from tests.support.fake_peer import FakePeer
 
@@ -318,13 +319,14 @@ async def test_a_trigger_registration_hook_remaps_or_denies() -> None:
     engine = Engine()
     recorder = Recorder()
     await engine.register_trigger_type("rec", recorder)
-    worker = await FakePeer.connect(engine, "w")
 
-    async def hook(reg: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        trigger_id, trigger_type, function_id, config, _metadata = reg
-        return None if trigger_id == "deny" else (trigger_id, trigger_type, f"ns::{function_id}", config)
+    async def hook(reg: dict[str, Any], _ctx: CallContext) -> Any:
+        return None if reg["trigger_id"] == "deny" else {"function_id": f"ns::{reg['function_id']}"}
 
-    worker.hook_trigger = hook
+    engine.register_function("hooks::trigger", hook)
+    worker = await FakePeer.connect(
+        engine, "w", access=Access(hooks=RegistrationHooks(on_trigger_registration="hooks::trigger"))
+    )
     await worker.register_trigger("t1", "rec", "f", {})
     await worker.register_trigger("deny", "rec", "f", {})
     assert recorder.armed["t1"].function_id == "ns::f" and "deny" not in recorder.armed

@@ -1,0 +1,200 @@
+"""One worker connection's frames: decoded here and acted on for that peer (spec/protocol.md §1-§3).
+
+The engine (core/engine.py) holds what every connection shares: the registries, the invoker and
+the in-process API. A :class:`Session` is one connection's side of it. The transport creates one
+per accepted connection and hands it every frame, in arrival order; the session decodes the frame
+and acts for its peer under the peer's grant (:class:`~pyiii.core.access.Access`, which also
+names the listener's middleware and registration hooks). The handlers of the two big frame
+families live next to it, as functions of the session: ``invokefunction`` in
+core/session_calls.py, ``register*`` / ``unregister*`` in core/session_registrations.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from pyiii import protocol as p
+from pyiii.core import errors as E
+from pyiii.core.session_calls import on_invoke
+from pyiii.core.session_registrations import (
+    on_register_function,
+    on_register_trigger,
+    on_register_trigger_type,
+    on_trigger_registration_result,
+    on_unregister_function,
+    on_unregister_trigger,
+    on_unregister_trigger_type,
+)
+
+if TYPE_CHECKING:
+    from pyiii.core.engine import Engine
+    from pyiii.core.peer import Peer
+
+log = logging.getLogger("pyiii.engine")
+
+#: First characters of a frame that may be all blanks (bytes and str frames).
+_BLANK: Final = frozenset((b" ", b"\t", b"\r", b"\n", " ", "\t", "\r", "\n"))
+#: Frames answered with a typed refusal (``triggerregistrationresult``) when they are refused.
+_REGISTRATION_FRAMES: Final = frozenset(("registerfunction", "registertriggertype", "registertrigger"))
+
+
+class Session:
+    """The frames of one connected worker. Holds no state of its own beyond what it acts with:
+    what the peer owns is on the :class:`~pyiii.core.peer.Peer` (the disconnect cleanup walks
+    it), everything shared is on the engine."""
+
+    __slots__ = ("access", "engine", "functions", "invoker", "peer")
+
+    def __init__(self, engine: Engine, peer: Peer) -> None:
+        self.engine = engine
+        self.peer = peer
+        #: The peer's grant, decided once at connect (frozen).
+        self.access = peer.access
+        # Read on every frame: kept here, one attribute away.
+        self.invoker = engine.invoker
+        self.functions = engine.functions
+
+    async def handle_frame(self, frame: bytes) -> None:
+        """Process one text/binary frame from the peer, strictly in arrival order."""
+        if frame[:4] in p.TELEMETRY_PREFIXES:
+            sink = self.engine.telemetry_sink
+            if sink is not None:
+                sink(frame[:4], frame[4:])
+            return
+        if not frame or (frame[:1] in _BLANK and not frame.strip()):  # no copy of every frame
+            return
+        try:
+            msg = p.decode(frame)
+        except p.FrameError as exc:
+            await self._bad_frame(exc)
+            return
+        if type(msg) is p.InvocationResult:  # the hot path: hand the raw frame on for pass-through
+            await self.invoker.result_from_peer(self.peer, msg, frame if isinstance(frame, bytes) else None)
+            return
+        handler = _DISPATCH.get(type(msg))
+        if handler is None:
+            log.debug("ignoring %s frame from %s", type(msg).__name__, self.peer.worker_id)
+            return
+        await handler(self, msg)
+
+    # ------------------------------------------------------------------ replies
+
+    async def send_quietly(self, msg: p.Message) -> None:
+        """Send to the peer; a peer that is gone misses nothing its cleanup does not handle."""
+        try:
+            await self.peer.send_frame(p.encode(msg))
+        except ConnectionError:
+            pass
+
+    async def refuse_registration(
+        self, kind: str, reg_id: str, code: str, reason: str, *, function_id: str = ""
+    ) -> None:
+        """A registration was denied (RBAC gate, hook, quota). The protocol has no reply for
+        it; pyiii sends a ``triggerregistrationresult`` error, the one frame every SDK accepts
+        unsolicited and only logs (docs/compatibility.md, Security). ``kind`` is the trigger type
+        for bindings and the frame type (``registerfunction``/``registertriggertype``) otherwise."""
+        message = f"{kind} '{reg_id}' refused: {reason}"
+        log.warning("worker %s (%s): %s", self.peer.display_name, self.peer.listener, message)
+        await self.send_quietly(
+            p.TriggerRegistrationResult(
+                id=reg_id,
+                trigger_type=kind,
+                function_id=function_id or reg_id,
+                error=p.ErrorBody(code=code, message=message),
+            )
+        )
+
+    # ------------------------------------------------------------------ small frames
+
+    async def _on_ping(self, _msg: p.Ping) -> None:
+        await self.send_quietly(p.Pong())
+
+    async def _on_reattach(self, msg: p.Reattach) -> None:
+        engine = self.engine
+        old = engine.peers.get(msg.previous_worker_id)
+        if old is None or old is self.peer:
+            return
+        if not msg.reattach_token or msg.reattach_token != old.reattach_token:
+            log.warning("reattach to %s refused: bad token", msg.previous_worker_id)
+            return
+        # Tear the old connection down before the replayed registrations that follow are read,
+        # so its cleanup cannot remove what the new connection re-registers.
+        try:
+            await asyncio.wait_for(engine.disconnect_peer(old), engine.limits.reattach_wait_ms / 1000)
+        except TimeoutError:
+            log.warning("cleanup of %s did not finish in time during reattach", old.worker_id)
+        self.invoker.spawn(old.close(1000, "replaced by a reattached connection"))
+
+    async def _ignore(self, _msg: Any) -> None:
+        return None
+
+    # ------------------------------------------------------------------ bad frames
+
+    async def _bad_frame(self, exc: p.FrameError) -> None:
+        """Log it; answer wherever a call waits on it, so nobody waits for a timeout: an
+        invokefunction with an id gets a typed error, and an owner's undecodable
+        invocationresult fails the call it answers."""
+        peer = self.peer
+        log.warning("dropped frame from %s: %s", peer.display_name, exc.message)
+        raw = exc.raw
+        code = E.PAYLOAD_TOO_DEEP if exc.kind == "too_deep" else E.INVALID_FRAME
+        if exc.kind == "too_deep" and raw and raw.get("type") in _REGISTRATION_FRAMES and isinstance(
+            raw.get("id"), str
+        ):
+            # Valid JSON the engine cannot read: refused, typed. (A frame with wrong fields stays
+            # dropped silently, as spec §1.6 says and tests/integration/core/test_bad_input.py checks.)
+            await self._refuse_undecodable_registration(raw, code, exc.message)
+            return
+        if not raw or not isinstance(raw.get("invocation_id"), str):
+            return
+        fid = raw.get("function_id")
+        fid = fid if isinstance(fid, str) else ""
+        if raw.get("type") == "invokefunction":
+            try:
+                await peer.send_frame(p.error_result(raw["invocation_id"], fid, code, exc.message))
+            except ConnectionError:
+                pass
+        elif raw.get("type") == "invocationresult":
+            # Only the call's owner can fail it (result_from_peer checks who answers).
+            failed = p.InvocationResult(
+                invocation_id=raw["invocation_id"],
+                function_id=fid,
+                error=p.ErrorBody(code=code, message=f"the worker's result was refused: {exc.message}"),
+            )
+            await self.invoker.result_from_peer(peer, failed)
+
+    async def _refuse_undecodable_registration(self, raw: dict[str, Any], code: str, reason: str) -> None:
+        """A registration frame whose envelope is nested too deeply to decode: the typed refusal
+        every registration gets, addressed from its top-level strings."""
+        frame_type, reg_id = raw["type"], raw["id"]
+        kind = frame_type
+        function_id = ""
+        if frame_type == "registertrigger":
+            kind = raw["trigger_type"] if isinstance(raw.get("trigger_type"), str) else frame_type
+            function_id = raw["function_id"] if isinstance(raw.get("function_id"), str) else ""
+        await self.refuse_registration(kind, reg_id, code, reason, function_id=function_id)
+
+
+#: Frame type -> its handler, called as ``handler(session, msg)`` (``invocationresult`` is handled
+#: inline, before this lookup).
+_DISPATCH: Final[dict[type, Callable[[Session, Any], Awaitable[None]]]] = {
+    p.Ping: Session._on_ping,
+    p.Pong: Session._ignore,
+    p.RegisterFunction: on_register_function,
+    p.UnregisterFunction: on_unregister_function,
+    p.RegisterTriggerType: on_register_trigger_type,
+    p.UnregisterTriggerType: on_unregister_trigger_type,
+    p.RegisterTrigger: on_register_trigger,
+    p.UnregisterTrigger: on_unregister_trigger,
+    p.TriggerRegistrationResult: on_trigger_registration_result,
+    p.InvokeFunction: on_invoke,
+    p.Reattach: Session._on_reattach,
+    p.RegisterService: Session._ignore,
+    p.WorkerRegistered: Session._ignore,
+    p.ErrorFrame: Session._ignore,
+}
+
+__all__ = ["Session"]

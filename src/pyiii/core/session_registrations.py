@@ -1,0 +1,257 @@
+"""A worker's ``register*`` / ``unregister*`` frames (spec/protocol.md §3.2-§3.5, §6.5-§6.6).
+
+Each registration passes, in order: the session's gate (``allow_*_registration``,
+``allowed_trigger_types``), the decoding of its JSON fields, the listener's hook (which may remap
+it or deny it), the access rules that need the registries (who owns a function id, what a
+binding may call) and the worker's quota. A refusal is a typed ``triggerregistrationresult``
+(:meth:`Session.refuse_registration`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, TypeVar
+
+from pyiii import protocol as p
+from pyiii.core import errors as E
+from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.functions import FunctionEntry
+from pyiii.core.invoker import decode_payload
+from pyiii.core.registration_hooks import (
+    FunctionRegistration,
+    Registration,
+    TriggerRegistration,
+    TriggerTypeRegistration,
+)
+from pyiii.core.triggers import Binding, TriggerType
+
+if TYPE_CHECKING:
+    from pyiii.core.session import Session
+
+log = logging.getLogger("pyiii.engine")
+
+R = TypeVar("R", bound=Registration)
+
+
+async def ask_hook(session: Session, hook_id: str, registration: R) -> R | None:
+    """The listener's hook on ``registration``: the (possibly remapped) registration, or None
+    when it denies (any answer but an object, an error, a timeout)."""
+    try:
+        answer = await session.invoker.call(
+            hook_id,
+            registration.hook_payload(session.access.context),
+            timeout=session.access.hooks.timeout_ms / 1000,
+        )
+    except FunctionError as exc:
+        log.info("registration hook %s denied: %s", hook_id, exc.message)
+        return None
+    return registration.remapped(answer) if isinstance(answer, dict) else None
+
+
+# ---------------------------------------------------------------------- functions
+
+
+async def on_register_function(session: Session, msg: p.RegisterFunction) -> None:
+    peer, access, engine = session.peer, session.access, session.engine
+    if not access.allow_function_registration:
+        await session.refuse_registration(
+            "registerfunction", msg.id, E.FORBIDDEN, "this session may not register functions"
+        )
+        return
+    try:  # valid JSON can still be undecodable here (1E400, too deep): refuse, typed
+        metadata = decode_payload(msg.metadata, msg.id, "metadata")
+        request_format = decode_payload(msg.request_format, msg.id, "request_format")
+        response_format = decode_payload(msg.response_format, msg.id, "response_format")
+    except FunctionError as exc:
+        await session.refuse_registration("registerfunction", msg.id, exc.code, exc.message)
+        return
+    registration = FunctionRegistration(msg.id, msg.description, metadata)
+    hook = access.hooks.on_function_registration
+    if hook is not None:
+        mapped = await ask_hook(session, hook, registration)
+        if mapped is None:
+            await session.refuse_registration(
+                "registerfunction", msg.id, E.FORBIDDEN, "denied by the function registration hook"
+            )
+            return
+        registration = mapped
+    function_id = access.prefixed(registration.function_id)
+    existing = session.functions.get(function_id)
+    taken = access.takeover_refusal(function_id, existing, peer)
+    if taken is not None:
+        await session.refuse_registration("registerfunction", msg.id, E.FORBIDDEN, taken)
+        return
+    limit = engine.limits.max_functions_per_worker
+    if (existing is None or existing.owner is not peer) and len(peer.functions) >= limit:
+        await session.refuse_registration(
+            "registerfunction", msg.id, E.LIMIT_EXCEEDED, f"max_functions_per_worker={limit} reached"
+        )
+        return
+    entry = FunctionEntry(
+        id=function_id,
+        description=registration.description,
+        request_format=request_format,
+        response_format=response_format,
+        metadata=registration.metadata,
+        owner=peer,
+        # Invocations go out under the id the worker registered (before a hook remap or the
+        # prefix), so its SDK finds the handler (the reference strips only the prefix).
+        local_id=msg.id if msg.id != function_id else None,
+    )
+    if msg.invocation is not None:
+        factory = engine.http_function_factory
+        if factory is None:
+            log.warning("HTTP functions worker not loaded: %s (with an `invocation`) ignored", function_id)
+            return
+        try:
+            entry.handler = await factory(function_id, msg.invocation)
+        except ValueError as exc:
+            log.warning("HTTP function %s refused: %s", function_id, exc)
+            return
+    if existing is not None and existing.owner is not peer:
+        log.info("function %s re-registered by %s (last writer wins)", function_id, peer.display_name)
+    session.functions.put(entry)
+
+
+async def on_unregister_function(session: Session, msg: p.UnregisterFunction) -> None:
+    peer = session.peer
+    stored = session.access.prefixed(msg.id)
+    if stored not in peer.functions:
+        # A hook may have remapped the id: find what this worker registered as ``msg.id``.
+        for candidate in peer.functions:
+            entry = session.functions.get(candidate)
+            if entry is not None and entry.local_id == msg.id:
+                stored = candidate
+                break
+    session.functions.remove(stored, peer)
+
+
+# ---------------------------------------------------------------------- trigger types
+
+
+async def on_register_trigger_type(session: Session, msg: p.RegisterTriggerType) -> None:
+    peer, access = session.peer, session.access
+    if not access.allow_trigger_type_registration:
+        await session.refuse_registration(
+            "registertriggertype", msg.id, E.FORBIDDEN, "this session may not register trigger types"
+        )
+        return
+    try:
+        trigger_request_format = decode_payload(msg.trigger_request_format, msg.id, "trigger_request_format")
+        call_request_format = decode_payload(msg.call_request_format, msg.id, "call_request_format")
+    except FunctionError as exc:
+        await session.refuse_registration("registertriggertype", msg.id, exc.code, exc.message)
+        return
+    registration = TriggerTypeRegistration(msg.id, msg.description)
+    hook = access.hooks.on_trigger_type_registration
+    if hook is not None:
+        mapped = await ask_hook(session, hook, registration)
+        if mapped is None:
+            await session.refuse_registration(
+                "registertriggertype", msg.id, E.FORBIDDEN, "denied by the trigger type registration hook"
+            )
+            return
+        registration = mapped
+    type_id = registration.type_id
+    limit = session.engine.limits.max_trigger_types_per_worker
+    if type_id not in peer.trigger_types and len(peer.trigger_types) >= limit:
+        await session.refuse_registration(
+            "registertriggertype", msg.id, E.LIMIT_EXCEEDED, f"max_trigger_types_per_worker={limit} reached"
+        )
+        return
+    await session.engine.triggers.add_type(
+        TriggerType(type_id, registration.description, trigger_request_format, call_request_format, owner=peer)
+    )
+
+
+async def on_unregister_trigger_type(session: Session, msg: p.UnregisterTriggerType) -> None:
+    # The 0.22.1 engine ignores this frame; honouring it is what a user expects.
+    await session.engine.triggers.remove_type(msg.id, session.peer)
+
+
+# ---------------------------------------------------------------------- triggers (bindings)
+
+
+async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
+    peer, access = session.peer, session.access
+    denied = access.bind_refusal(msg.trigger_type)
+    if denied is not None:
+        await session.refuse_registration(msg.trigger_type, msg.id, E.FORBIDDEN, denied, function_id=msg.function_id)
+        return
+    try:
+        config = decode_payload(msg.config, msg.id, "config")
+        metadata = decode_payload(msg.metadata, msg.id, "metadata")
+    except FunctionError as exc:
+        await session.refuse_registration(
+            msg.trigger_type, msg.id, exc.code, exc.message, function_id=msg.function_id
+        )
+        return
+    reg = TriggerRegistration(msg.id, msg.trigger_type, msg.function_id, config, metadata)
+    hook = access.hooks.on_trigger_registration
+    if hook is not None:
+        mapped = await ask_hook(session, hook, reg)
+        if mapped is None:
+            await session.refuse_registration(
+                msg.trigger_type, msg.id, E.FORBIDDEN, "denied by the trigger registration hook",
+                function_id=msg.function_id,
+            )
+            return
+        reg = mapped
+    binding = Binding(
+        reg.trigger_id, reg.trigger_type, access.prefixed(reg.function_id), reg.config, reg.metadata, owner=peer,
+        grant=access if access.restricted else None,
+    )
+    if binding.grant is not None:
+        reason = access.targets_refusal(binding.targets(), session.functions, peer)
+        if reason is not None:
+            await session.refuse_registration(
+                reg.trigger_type, reg.trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id
+            )
+            return
+    try:
+        # The quota (max_triggers_per_worker) is the registry's: it counts engine calls too.
+        await session.engine.triggers.add_binding(binding)
+    except TriggerRegistrationError as exc:
+        log.warning(
+            "trigger %s (%s -> %s) refused: %s", reg.trigger_id, reg.trigger_type, binding.function_id, exc.message
+        )
+        await session.send_quietly(
+            p.TriggerRegistrationResult(
+                id=reg.trigger_id,
+                trigger_type=reg.trigger_type,
+                function_id=binding.function_id,
+                error=p.ErrorBody(code=exc.code, message=exc.message),
+            )
+        )
+
+
+async def on_unregister_trigger(session: Session, msg: p.UnregisterTrigger) -> None:
+    triggers = session.engine.triggers
+    binding = triggers.find(msg.id)
+    if binding is not None and not session.access.may_remove(binding, session.peer):
+        await session.refuse_registration(
+            binding.trigger_type, msg.id, E.FORBIDDEN, "owned by another worker", function_id=binding.function_id
+        )
+        return
+    await triggers.remove_binding(msg.id)
+
+
+async def on_trigger_registration_result(session: Session, msg: p.TriggerRegistrationResult) -> None:
+    """A worker that provides a trigger type answered a binding it was handed: an answer an
+    ``engine::register_trigger`` call waits for, or a late refusal passed on to the binding's
+    owner."""
+    peer, engine = session.peer, session.engine
+    if engine.take_trigger_ack(peer, msg) or msg.error is None:
+        return
+    binding = engine.triggers.provider_rejected(peer, msg)
+    if binding is None:
+        return
+    log.warning("trigger %s refused by provider %s: %s", msg.id, peer.display_name, msg.error.message)
+    owner = binding.owner
+    if owner is not None and owner.connected:
+        try:
+            await owner.send_frame(p.encode(p.TriggerRegistrationResult(
+                id=binding.id, trigger_type=binding.trigger_type, function_id=binding.function_id, error=msg.error,
+            )))
+        except ConnectionError:
+            pass
