@@ -76,6 +76,9 @@ class InProcessWorker:
 
 
 class Engine:
+    """What every connection shares (registries, invoker, peers, worker events) and the
+    in-process API built-in workers use; one connection's frames are its Session's."""
+
     def __init__(self, limits: EngineLimits | None = None, version: str = "0.0.0") -> None:
         self.limits = limits or EngineLimits()
         self.version = version

@@ -1,5 +1,6 @@
 """``pyiii.core.engine`` with fake peers: connections, function registration and ownership, the
-per-frame rules (spec/protocol.md §1-§3.5, §3.11). In-process: no socket, no subprocess."""
+per-frame rules, fed through each fake peer's Session as the transport does (spec/protocol.md
+§1-§3.5, §3.11; the session's own paths: test_session.py). In-process: no socket, no subprocess."""
 
 from __future__ import annotations
 
