@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 #: Leaf utilities: modules that import nothing of pyiii but other leaves; every layer may use them.
 LEAVES = frozenset({
     "pyiii._version", "pyiii.ids", "pyiii.urls", "pyiii.hosts", "pyiii.cron_expressions", "pyiii.env_vars",
-    "pyiii.ws_write",
+    "pyiii.ws_write", "pyiii.w3c_trace",
 })
 #: The composition root: builds an engine from a config and runs it (CLI, dev server). It may
 #: import any layer; no layer imports it.

@@ -627,7 +627,7 @@ class Engine:
 
     async def _enqueue(self, peer: Peer, msg: p.InvokeFunction, queue: str) -> None:
         receipt = str(uuid.uuid4())
-        from pyiii.core.tracecontext import with_function_id
+        from pyiii.w3c_trace import with_function_id
 
         baggage = with_function_id(msg.baggage, msg.function_id) if (msg.traceparent or msg.baggage) else msg.baggage
         try:

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pyiii.core.errors import FunctionError
-from pyiii.core.tracecontext import make_traceparent, new_span_id, new_trace_id, parse_traceparent
+from pyiii.w3c_trace import format_traceparent, new_span_id, new_trace_id, parse_traceparent
 
 if TYPE_CHECKING:
     from pyiii.core.functions import CallContext
@@ -146,7 +146,7 @@ class Span(_SpanBase):
 
     @property
     def traceparent(self) -> str:
-        return make_traceparent(self.trace_id, self.span_id, True)
+        return format_traceparent(self.trace_id, self.span_id, True)
 
     @property
     def recording(self) -> bool:
@@ -232,7 +232,7 @@ class Tracer:
         sampler = self._sampler
         if sampler is not None and not sampler(name, trace_id, parent_sampled):
             # Not sampled: keep the trace id flowing, marked unsampled, so downstream SDKs agree.
-            return PassThroughSpan(make_traceparent(trace_id, parent_span_id or new_span_id(), False))
+            return PassThroughSpan(format_traceparent(trace_id, parent_span_id or new_span_id(), False))
         if attributes is not None:
             trigger = attributes.get("iii.trigger.type")
             if trigger is not None:

@@ -1,0 +1,138 @@
+"""W3C Trace Context and Baggage, the only place pyiii reads or writes those headers.
+
+``traceparent`` is ``<version>-<trace id>-<parent span id>-<flags>`` (W3C Trace Context §3.2).
+Version ``00`` has exactly those four fields; a later version may append ``-<more>``, which a
+version-00 parser keeps the first four fields of. Version ``ff`` and all-zero ids are invalid.
+pyiii also accepts upper-case hex and surrounding blanks and normalises them (the engine always
+did), so a sloppy client continues its trace instead of starting a new one.
+
+``baggage`` is a comma-separated list of ``key=value;properties`` (W3C Baggage). The engine
+stamps the function it routes to as ``iii.function.id`` (spec/protocol.md §8).
+
+A leaf: imports nothing of pyiii, so the engine, the workers and the SDK share it.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from collections.abc import Mapping
+from typing import Final, NamedTuple
+from urllib.parse import quote, unquote
+
+FUNCTION_ID_KEY: Final = "iii.function.id"
+#: The W3C Baggage limits a platform must at least propagate; beyond them members are dropped.
+MAX_BAGGAGE_MEMBERS: Final = 64
+MAX_BAGGAGE_BYTES: Final = 8192
+
+_TRACEPARENT: Final = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?", re.DOTALL)
+_ZERO_TRACE_ID: Final = "0" * 32
+_ZERO_SPAN_ID: Final = "0" * 16
+_BAGGAGE_VALUE_SAFE: Final = ":/@!$&()*+-._~"
+
+
+class TraceParent(NamedTuple):
+    trace_id: str
+    span_id: str
+    flags: int
+
+    @property
+    def sampled(self) -> bool:
+        return bool(self.flags & 1)
+
+
+def parse_traceparent(header: str | None) -> TraceParent | None:
+    """The fields of a valid ``traceparent``, or None (absent or invalid: start a new trace)."""
+    if not header:
+        return None
+    m = _TRACEPARENT.fullmatch(header)
+    if m is None:
+        # The common, well-formed header never gets here: no copies on the hot path.
+        m = _TRACEPARENT.fullmatch(header.strip().lower())
+        if m is None:
+            return None
+    version, trace_id, span_id, flags, rest = m.groups()
+    if version == "ff" or (version == "00" and rest is not None):
+        return None
+    if trace_id == _ZERO_TRACE_ID or span_id == _ZERO_SPAN_ID:
+        return None
+    return TraceParent(trace_id, span_id, int(flags, 16))
+
+
+def trace_id_of(header: str | None) -> str | None:
+    parsed = parse_traceparent(header)
+    return parsed.trace_id if parsed is not None else None
+
+
+def format_traceparent(trace_id: str, span_id: str, sampled: bool = True) -> str:
+    return f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
+
+
+def new_trace_id() -> str:
+    """A random non-zero 128-bit id as 32 hex digits (as OpenTelemetry's ``RandomIdGenerator``)."""
+    while True:
+        value = random.getrandbits(128)
+        if value:
+            return f"{value:032x}"
+
+
+def new_span_id() -> str:
+    """A random non-zero 64-bit id as 16 hex digits."""
+    while True:
+        value = random.getrandbits(64)
+        if value:
+            return f"{value:016x}"
+
+
+def child_traceparent(parent: str | None, sampled: bool | None = None) -> str:
+    """A ``traceparent`` for a new span under ``parent`` (same trace, new span id), or the root
+    of a new trace when ``parent`` is absent or invalid. ``sampled`` None: the parent's decision
+    (a new trace is sampled)."""
+    parsed = parse_traceparent(parent)
+    if parsed is None:
+        return format_traceparent(new_trace_id(), new_span_id(), True if sampled is None else sampled)
+    return format_traceparent(parsed.trace_id, new_span_id(), parsed.sampled if sampled is None else sampled)
+
+
+def parse_baggage(header: str | None) -> dict[str, str]:
+    """``key -> value`` (percent-decoded, properties dropped). Entries without ``=`` are skipped;
+    members past :data:`MAX_BAGGAGE_MEMBERS` or :data:`MAX_BAGGAGE_BYTES` are dropped."""
+    out: dict[str, str] = {}
+    if not header:
+        return out
+    members = size = 0
+    for entry in header.split(","):
+        if "=" not in entry:
+            continue
+        members += 1
+        size += len(entry.strip().encode())
+        if members > MAX_BAGGAGE_MEMBERS or size > MAX_BAGGAGE_BYTES:
+            break
+        key, value = entry.split("=", 1)
+        out[key.strip()] = unquote(value.split(";", 1)[0].strip())
+    return out
+
+
+def format_baggage(entries: Mapping[str, str]) -> str:
+    """``key=value,...`` with values percent-encoded; whole members past the W3C limits are left
+    out (the header stays valid rather than being cut mid-member)."""
+    members: list[str] = []
+    size = 0
+    for key, value in entries.items():
+        member = f"{key}={quote(value, safe=_BAGGAGE_VALUE_SAFE)}"
+        added = len(member.encode()) + (1 if members else 0)
+        if len(members) == MAX_BAGGAGE_MEMBERS or size + added > MAX_BAGGAGE_BYTES:
+            break
+        members.append(member)
+        size += added
+    return ",".join(members)
+
+
+@functools.lru_cache(maxsize=1024)
+def with_function_id(baggage: str | None, function_id: str) -> str:
+    """``baggage`` with ``iii.function.id`` set to ``function_id`` (other members kept, in order).
+    Cached: every traced call does this, mostly with the same few (baggage, function) pairs."""
+    entries = [e for e in (baggage or "").split(",") if e.strip() and e.split("=", 1)[0].strip() != FUNCTION_ID_KEY]
+    entries.append(f"{FUNCTION_ID_KEY}={quote(function_id, safe=_BAGGAGE_VALUE_SAFE)}")
+    return ",".join(entries)
