@@ -29,8 +29,8 @@ APP = frozenset({
     "pyiii.engine_runner", "pyiii.devserver",
 })
 #: Package -> layer, longest prefix first. ``pyiii.workers.<name>`` (a worker) is the layer
-#: ``worker``, its own; the modules directly in ``pyiii.workers`` (base class, catalog, shared
-#: trigger delivery) are ``workers``.
+#: ``worker``, its own; the modules directly in ``pyiii.workers`` (base class, catalog, the shared
+#: event-trigger provider) are ``workers``.
 PACKAGES = {
     "pyiii.protocol": "protocol",
     "pyiii.core": "core",
