@@ -399,12 +399,14 @@ def _end_server_span(span: Span, sink: ResponseSink, call: asyncio.Future[Any] |
     if status:
         span.set_attribute("http.response.status_code", status)
     failure = call.exception() if call is not None and call.done() and not call.cancelled() else None
+    failed = status >= 400 or not sink.started  # the status decides, not the handler alone
     if isinstance(failure, FunctionError):
-        span.record_error(failure.message, failure.code, failure.stacktrace)
-    if status >= 400 or not sink.started:
-        message = failure.message if isinstance(failure, FunctionError) else (
-            f"HTTP {status}" if status else "no response sent")
-        span.end("error", message)
+        if failed:
+            span.fail(failure)
+            return
+        span.record_error(failure.message, failure.code, failure.stacktrace)  # the response went out all the same
+    if failed:
+        span.end("error", f"HTTP {status}" if status else "no response sent")
     else:
         span.end("ok")
 
