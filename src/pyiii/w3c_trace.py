@@ -26,10 +26,17 @@ FUNCTION_ID_KEY: Final = "iii.function.id"
 MAX_BAGGAGE_MEMBERS: Final = 64
 MAX_BAGGAGE_BYTES: Final = 8192
 
-_TRACEPARENT: Final = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?", re.DOTALL)
-_ZERO_TRACE_ID: Final = "0" * 32
-_ZERO_SPAN_ID: Final = "0" * 16
+# All-zero ids and version ff are refused by the patterns themselves (cheaper than in Python).
+#: What every SDK sends: version 00, lower-case, exactly four fields.
+_VERSION_00: Final = re.compile(r"00-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})")
+#: Any version but ff, with the extra fields a later version may add.
+_ANY_VERSION: Final = re.compile(
+    r"(?!ff)([0-9a-f]{2})-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})(-.*)?", re.DOTALL)
+_FLAGS: Final = {f"{n:02x}": n for n in range(256)}
 _BAGGAGE_VALUE_SAFE: Final = ":/@!$&()*+-._~"
+
+
+_new_tuple: Final = tuple.__new__
 
 
 class TraceParent(NamedTuple):
@@ -46,18 +53,19 @@ def parse_traceparent(header: str | None) -> TraceParent | None:
     """The fields of a valid ``traceparent``, or None (absent or invalid: start a new trace)."""
     if not header:
         return None
-    m = _TRACEPARENT.fullmatch(header)
+    # Every traced call and handled invocation parses one: the common header takes one match,
+    # no copies, and skips NamedTuple's Python-level __new__ and int().
+    m = _VERSION_00.fullmatch(header)
+    if m is not None:
+        trace_id, span_id, flags = m.groups()
+        return _new_tuple(TraceParent, (trace_id, span_id, _FLAGS[flags]))
+    m = _ANY_VERSION.fullmatch(header.strip().lower())
     if m is None:
-        # The common, well-formed header never gets here: no copies on the hot path.
-        m = _TRACEPARENT.fullmatch(header.strip().lower())
-        if m is None:
-            return None
+        return None
     version, trace_id, span_id, flags, rest = m.groups()
-    if version == "ff" or (version == "00" and rest is not None):
+    if rest is not None and version == "00":
         return None
-    if trace_id == _ZERO_TRACE_ID or span_id == _ZERO_SPAN_ID:
-        return None
-    return TraceParent(trace_id, span_id, int(flags, 16))
+    return _new_tuple(TraceParent, (trace_id, span_id, _FLAGS[flags]))
 
 
 def trace_id_of(header: str | None) -> str | None:

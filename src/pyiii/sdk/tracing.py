@@ -83,8 +83,10 @@ def handling(traceparent: str | None, baggage: str | None, function_id: str) -> 
             return processor.scope(f"execute {function_id}", None, None, baggage, function_id)
         parent = parse_traceparent(traceparent)
         # Sampled, well-formed parents (all of them in practice); anything else: the SDK decides.
-        if parent is not None and parent.sampled:
-            return processor.scope(f"execute {function_id}", parent.trace_id, parent.span_id, baggage, function_id)
+        if parent is not None:
+            trace_id, span_id, flags = parent
+            if flags & 1:
+                return processor.scope(f"execute {function_id}", trace_id, span_id, baggage, function_id)
     tracer = _sdk_tracer()
     if tracer is None:
         return _Propagating(TraceContext(traceparent, baggage, function_id))
