@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import random
 import re
-from collections.abc import Mapping
 from typing import Final, NamedTuple
 from urllib.parse import quote, unquote
 
@@ -93,16 +92,6 @@ def new_span_id() -> str:
             return f"{value:016x}"
 
 
-def child_traceparent(parent: str | None, sampled: bool | None = None) -> str:
-    """A ``traceparent`` for a new span under ``parent`` (same trace, new span id), or the root
-    of a new trace when ``parent`` is absent or invalid. ``sampled`` None: the parent's decision
-    (a new trace is sampled)."""
-    parsed = parse_traceparent(parent)
-    if parsed is None:
-        return format_traceparent(new_trace_id(), new_span_id(), True if sampled is None else sampled)
-    return format_traceparent(parsed.trace_id, new_span_id(), parsed.sampled if sampled is None else sampled)
-
-
 def parse_baggage(header: str | None) -> dict[str, str]:
     """``key -> value`` (percent-decoded, properties dropped). Entries without ``=`` are skipped;
     members past :data:`MAX_BAGGAGE_MEMBERS` or :data:`MAX_BAGGAGE_BYTES` are dropped."""
@@ -120,21 +109,6 @@ def parse_baggage(header: str | None) -> dict[str, str]:
         key, value = entry.split("=", 1)
         out[key.strip()] = unquote(value.split(";", 1)[0].strip())
     return out
-
-
-def format_baggage(entries: Mapping[str, str]) -> str:
-    """``key=value,...`` with values percent-encoded; whole members past the W3C limits are left
-    out (the header stays valid rather than being cut mid-member)."""
-    members: list[str] = []
-    size = 0
-    for key, value in entries.items():
-        member = f"{key}={quote(value, safe=_BAGGAGE_VALUE_SAFE)}"
-        added = len(member.encode()) + (1 if members else 0)
-        if len(members) == MAX_BAGGAGE_MEMBERS or size + added > MAX_BAGGAGE_BYTES:
-            break
-        members.append(member)
-        size += added
-    return ",".join(members)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -244,8 +244,8 @@ class Tracer:
         if parsed is None:
             trace_id, parent_span_id, parent_sampled = new_trace_id(), None, None
         else:
-            trace_id, parent_span_id, flags = parsed
-            parent_sampled = bool(flags & 1)
+            trace_id, parent_span_id = parsed.trace_id, parsed.span_id
+            parent_sampled = parsed.sampled
         sampler = self._sampler
         if sampler is not None and not sampler(name, trace_id, parent_sampled):
             # Not sampled: keep the trace id flowing, marked unsampled, so downstream SDKs agree.
