@@ -16,7 +16,6 @@ their own, the span's name and attributes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import msgspec
@@ -121,9 +120,6 @@ class EventTriggers(Generic[C]):
     def __len__(self) -> int:
         return len(self._bindings)
 
-    def configs(self) -> Iterator[C]:
-        return (config for _, _, config in self._bindings.values())
-
     def config_of(self, binding_id: str) -> C | None:
         entry = self._bindings.get(binding_id)
         return entry[2] if entry is not None else None
@@ -156,6 +152,8 @@ class EventTriggers(Generic[C]):
     def fire(self, event: Any, traceparent: str | None = None, baggage: str | None = None) -> None:
         """Fire-and-forget: the matching bindings run one after another in one background task,
         in the trace of the write (``traceparent``/``baggage`` of the call that caused it)."""
+        if not self._index:  # no binding at all, the common case: not even a list
+            return
         targets = self.matching(event)
         if not targets:
             return
