@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 #: Leaf utilities: modules that import nothing of pyiii but other leaves; every layer may use them.
 LEAVES = frozenset({
     "pyiii._version", "pyiii.ids", "pyiii.urls", "pyiii.hosts", "pyiii.cron_expressions", "pyiii.env_vars",
-    "pyiii.ws_write",
+    "pyiii.ws_write", "pyiii.w3c_trace",
 })
 #: The composition root: builds an engine from a config and runs it (CLI, dev server). It may
 #: import any layer; no layer imports it.
@@ -29,8 +29,8 @@ APP = frozenset({
     "pyiii.engine_runner", "pyiii.devserver",
 })
 #: Package -> layer, longest prefix first. ``pyiii.workers.<name>`` (a worker) is the layer
-#: ``worker``, its own; the modules directly in ``pyiii.workers`` (base class, catalog, shared
-#: trigger delivery) are ``workers``.
+#: ``worker``, its own; the modules directly in ``pyiii.workers`` (base class, catalog, the shared
+#: event-trigger provider) are ``workers``.
 PACKAGES = {
     "pyiii.protocol": "protocol",
     "pyiii.core": "core",

@@ -20,8 +20,8 @@ from pyiii.core import errors as E
 from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
 from pyiii.core.spans import Tracer, traced_builtin_call
-from pyiii.core.tracecontext import with_function_id
 from pyiii.ids import uuid4_text
+from pyiii.w3c_trace import with_function_id
 
 if TYPE_CHECKING:
     from pyiii.core.peer import Peer

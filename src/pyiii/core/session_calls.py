@@ -15,8 +15,8 @@ from pyiii.core import errors as E
 from pyiii.core.access import refusal_message
 from pyiii.core.errors import FunctionError
 from pyiii.core.invoker import decode_payload
-from pyiii.core.tracecontext import with_function_id
 from pyiii.ids import uuid4_text
+from pyiii.w3c_trace import with_function_id
 
 if TYPE_CHECKING:
     from pyiii.core.session import Session

@@ -5,16 +5,18 @@ recorder (``tracer.install(on_end, sampler)``); then :meth:`Tracer.start_span` r
 recording :class:`Span` whose ``traceparent`` is what the next hop must receive, and
 :meth:`Span.end` hands the finished span to the recorder. With tracing off, ``start_span``
 returns a :class:`PassThroughSpan` that propagates the caller's ``traceparent`` unchanged, so
-callers never branch on whether tracing is on::
+callers never branch on whether tracing is on.
 
-    span = engine.tracer.start_span("trigger orders::create", SpanKind.SERVER, parent=traceparent,
-                                    attributes={"faas.trigger": "http"})
-    try:
-        result = await engine.call(fid, payload, traceparent=span.traceparent, baggage=baggage)
-    except FunctionError as exc:
-        span.end("error", exc.message)
-        raise
-    span.end("ok")
+Running work in a span is one idiom: the span is a context manager that ends it ok, or failed
+with the exception's details (:meth:`_SpanBase.fail`), and :func:`in_span` does the same for
+work that reports failures in its result. Hot paths check ``tracer.enabled`` first, so that with
+tracing off they build no attributes and no span::
+
+    with engine.tracer.start_span("fn_queue orders", SpanKind.CONSUMER, parent=traceparent,
+                                  attributes={"faas.trigger": "pubsub"}) as span:
+        await engine.call(fid, payload, traceparent=span.traceparent, baggage=baggage)
+
+W3C ``traceparent`` parsing and ids come from the leaf :mod:`pyiii.w3c_trace`, shared with the SDK.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pyiii.core.errors import FunctionError
-from pyiii.core.tracecontext import make_traceparent, new_span_id, new_trace_id, parse_traceparent
+from pyiii.w3c_trace import format_traceparent, new_span_id, new_trace_id, parse_traceparent
 
 if TYPE_CHECKING:
     from pyiii.core.functions import CallContext
+
+T = TypeVar("T")
 
 
 class SpanKind(IntEnum):
@@ -76,17 +80,30 @@ class _SpanBase:
     def end(self, status: str | None = None, error: str | None = None) -> None:
         return None
 
+    def fail(self, exc: BaseException, tb: TracebackType | None = None) -> None:
+        """End as failed by ``exc``, with the reference's error attributes and ``exception`` event.
+        A :class:`FunctionError` carries the failing function's own stack (or none: the engine's
+        frames say nothing about it); another exception gets the traceback of ``tb``. A
+        cancellation is no failure of the work: the span just ends as error, with its name."""
+        if not isinstance(exc, Exception):
+            self.end("error", type(exc).__name__)
+            return
+        if isinstance(exc, FunctionError):
+            message, error_type, stack = exc.message, exc.code, exc.stacktrace
+        else:
+            message, error_type = str(exc) or type(exc).__name__, type(exc).__name__
+            stack = "".join(traceback.format_exception(type(exc), exc, tb)) if tb is not None else None
+        self.record_error(message, error_type, stack)
+        self.end("error", message)
+
     def __enter__(self) -> _SpanBase:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is None:
             self.end("ok")
-            return
-        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        self.record_error(str(message), getattr(exc, "code", None) or type(exc).__name__,
-                          getattr(exc, "stacktrace", None) or "".join(traceback.format_exception(kind, exc, tb)))
-        self.end("error", str(message))
+        else:
+            self.fail(exc, tb)
 
 
 class PassThroughSpan(_SpanBase):
@@ -146,7 +163,7 @@ class Span(_SpanBase):
 
     @property
     def traceparent(self) -> str:
-        return make_traceparent(self.trace_id, self.span_id, True)
+        return format_traceparent(self.trace_id, self.span_id, True)
 
     @property
     def recording(self) -> bool:
@@ -227,12 +244,12 @@ class Tracer:
         if parsed is None:
             trace_id, parent_span_id, parent_sampled = new_trace_id(), None, None
         else:
-            trace_id, parent_span_id, flags = parsed
-            parent_sampled = bool(flags & 1)
+            trace_id, parent_span_id = parsed.trace_id, parsed.span_id
+            parent_sampled = parsed.sampled
         sampler = self._sampler
         if sampler is not None and not sampler(name, trace_id, parent_sampled):
             # Not sampled: keep the trace id flowing, marked unsampled, so downstream SDKs agree.
-            return PassThroughSpan(make_traceparent(trace_id, parent_span_id or new_span_id(), False))
+            return PassThroughSpan(format_traceparent(trace_id, parent_span_id or new_span_id(), False))
         if attributes is not None:
             trigger = attributes.get("iii.trigger.type")
             if trigger is not None:
@@ -278,14 +295,18 @@ async def traced_builtin_call(tracer: Tracer, ctx: CallContext, run: Callable[[]
     if not span.recording:
         return await run()
     ctx.traceparent = span.traceparent
-    try:
-        result = await run()
-    except FunctionError as exc:
-        span.record_error(exc.message, exc.code, exc.stacktrace)
-        span.end("error", exc.message)
-        raise
-    except BaseException as exc:  # cancellation: still close the span
-        span.end("error", type(exc).__name__)
-        raise
-    span.end("ok")
-    return result
+    with span:
+        return await run()
+
+
+async def in_span(span: Span | PassThroughSpan, work: Callable[[str | None], Awaitable[T]],
+                  failed: Callable[[T], str | None] | None = None) -> T:
+    """Run ``work(traceparent)`` in ``span`` (the next hop gets ``span.traceparent``) and end it:
+    ok; or error, with the exception's details, when ``work`` raises; or error with the message
+    ``failed(result)`` returns, for work that reports failures instead of raising them."""
+    with span:
+        result = await work(span.traceparent)
+        message = failed(result) if failed is not None else None
+        if message:
+            span.end("error", message)
+        return result

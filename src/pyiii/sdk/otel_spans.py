@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import random
 import threading
 import time
 import traceback
@@ -26,27 +25,14 @@ from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags, set_span_in_context
 
+from pyiii.w3c_trace import format_traceparent, new_span_id, new_trace_id
+
 from .trace_context import TraceContext, _current
 
 log = logging.getLogger("pyiii.sdk.otel")
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _STATUS_CODES = {StatusCode.UNSET: 0, StatusCode.OK: 1, StatusCode.ERROR: 2}
-
-
-def new_span_id() -> str:
-    """A random non-zero 64-bit id as hex, like the SDK's ``RandomIdGenerator``."""
-    while True:
-        value = random.getrandbits(64)
-        if value:
-            return f"{value:016x}"
-
-
-def new_trace_id() -> str:
-    while True:
-        value = random.getrandbits(128)
-        if value:
-            return f"{value:032x}"
 
 
 class FastSpan(trace_api.Span):
@@ -75,7 +61,7 @@ class FastSpan(trace_api.Span):
 
     @property
     def traceparent(self) -> str:
-        return f"00-{self.trace_id}-{self.span_id}-01"
+        return format_traceparent(self.trace_id, self.span_id)
 
     def get_span_context(self) -> SpanContext:
         if self._context is None:

@@ -7,11 +7,12 @@ When the application has configured OpenTelemetry and a span is active, that spa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 from typing import Any
+
+from pyiii.w3c_trace import format_traceparent, parse_traceparent
 
 from . import otel_export
 from .trace_context import TraceContext, _current, enter, leave
@@ -43,12 +44,10 @@ def outgoing() -> tuple[str | None, str | None]:
 
 def ids(traceparent: str | None) -> tuple[str | None, str | None]:
     """``(trace_id, span_id)`` from a W3C ``traceparent``, or ``(None, None)``."""
-    if not traceparent:
+    parsed = parse_traceparent(traceparent)
+    if parsed is None:
         return None, None
-    parts = traceparent.split("-")
-    if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
-        return None, None
-    return parts[1], parts[2]
+    return parsed.trace_id, parsed.span_id
 
 
 _tracer_cache: tuple[Any, Any] = (None, None)  # (provider, its tracer)
@@ -71,11 +70,6 @@ def _sdk_tracer() -> Any:
     return tracer
 
 
-_W3C_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
-_SAMPLED_FLAGS = frozenset(f"{n:02x}" for n in range(256) if n & 1)
-
-
 def handling(traceparent: str | None, baggage: str | None, function_id: str) -> AbstractContextManager[None]:
     """Run a handler in the invocation's trace: an ``execute <function_id>`` INTERNAL span, child
     of the received ``traceparent``, when OpenTelemetry is configured (as the official SDKs do);
@@ -87,10 +81,12 @@ def handling(traceparent: str | None, baggage: str | None, function_id: str) -> 
     if processor is not None:
         if traceparent is None:
             return processor.scope(f"execute {function_id}", None, None, baggage, function_id)
-        m = _W3C_TRACEPARENT.fullmatch(traceparent)
+        parent = parse_traceparent(traceparent)
         # Sampled, well-formed parents (all of them in practice); anything else: the SDK decides.
-        if m is not None and m[1] != _ZERO_TRACE and m[2] != _ZERO_SPAN and m[3] in _SAMPLED_FLAGS:
-            return processor.scope(f"execute {function_id}", m[1], m[2], baggage, function_id)
+        if parent is not None:
+            trace_id, span_id, flags = parent
+            if flags & 1:
+                return processor.scope(f"execute {function_id}", trace_id, span_id, baggage, function_id)
     tracer = _sdk_tracer()
     if tracer is None:
         return _Propagating(TraceContext(traceparent, baggage, function_id))
@@ -119,7 +115,7 @@ def _sdk_span(tracer: Any, traceparent: str | None, baggage: str | None, functio
     with tracer.start_as_current_span(f"execute {function_id}", context=_parent_context(traceparent, baggage),
                                       kind=trace.SpanKind.INTERNAL) as span:
         sc = span.get_span_context()
-        own = f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{int(sc.trace_flags):02x}"
+        own = format_traceparent(f"{sc.trace_id:032x}", f"{sc.span_id:016x}", sc.trace_flags.sampled)
         token = enter(TraceContext(own, baggage, function_id))
         try:
             yield
@@ -133,15 +129,12 @@ def _parent_context(traceparent: str | None, baggage: str | None) -> Any:
     from opentelemetry import trace
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-    trace_id, span_id = ids(traceparent)
+    received = parse_traceparent(traceparent)
     context = None
-    if trace_id and span_id and traceparent:
-        try:
-            parent = SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True,
-                                 trace_flags=TraceFlags(int(traceparent.rsplit("-", 1)[1][:2], 16)))
-            context = trace.set_span_in_context(NonRecordingSpan(parent))
-        except ValueError:
-            context = None
+    if received is not None:
+        parent = SpanContext(int(received.trace_id, 16), int(received.span_id, 16), is_remote=True,
+                             trace_flags=TraceFlags(received.flags))
+        context = trace.set_span_in_context(NonRecordingSpan(parent))
     if baggage:
         from opentelemetry.baggage.propagation import W3CBaggagePropagator
 

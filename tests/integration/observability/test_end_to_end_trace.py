@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pyiii.core.tracecontext import parse_baggage
+from pyiii.w3c_trace import parse_baggage
 from tests.integration.observability.support import call_until, node_worker, python_worker, result, stop
 from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import EngineProcess, free_port, wait_port

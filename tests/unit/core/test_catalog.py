@@ -25,4 +25,4 @@ def test_a_config_imports_only_the_workers_it_starts() -> None:
     loaded = {m.split(".")[2] for m in out if m.startswith("pyiii.workers.") and m.count(".") >= 2}
     assert not any(m.startswith("pyiii.console") for m in out)
     assert loaded <= {"base", "catalog", "state", "engine_functions", "observability",
-                      "configuration", "trigger_delivery"}  # trigger_delivery: shared, not a worker
+                      "configuration", "event_triggers"}  # event_triggers: shared, not a worker

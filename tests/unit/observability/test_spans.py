@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyiii.core.errors import FunctionError
-from pyiii.core.spans import Span, SpanKind, Tracer
+from pyiii.core.spans import Span, SpanKind, Tracer, in_span
 
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -65,3 +65,59 @@ def test_open_trigger_spans_are_known_until_they_end() -> None:
         == "durable:subscriber"
     assert trigger_of({"name": "GET /x", "attributes": [["faas.trigger", "http"]]}) == "http"
     assert trigger_of({"name": "execute a", "attributes": [["iii.trigger.type", "http"]]}) is None
+
+
+def test_fail_records_what_failed_and_a_cancellation_only_ends() -> None:
+    import asyncio
+
+    ended: list[Span] = []
+    tracer = Tracer()
+    tracer.install(ended.append)
+    own = tracer.start_span("a")
+    own.fail(FunctionError("bad_input", "no name", stacktrace="at handler (app.js:3)"))
+    bare = tracer.start_span("b")
+    bare.fail(FunctionError("bad_input", "no name"))  # the engine's frames say nothing about it
+    try:
+        with tracer.start_span("c"):
+            raise ValueError("odd")
+    except ValueError:
+        pass
+    cancelled = tracer.start_span("d")
+    cancelled.fail(asyncio.CancelledError())
+    a, b, c, d = ended
+    assert a.status == "error" and a.status_description == "no name"
+    assert a.attributes == {"error.message": "no name", "error.type": "bad_input",
+                            "error.stack": "at handler (app.js:3)"}
+    assert "error.stack" not in b.attributes and b.events[0].name == "exception"
+    assert c.attributes["error.type"] == "ValueError" and "Traceback" in c.attributes["error.stack"]
+    assert d.status == "error" and d.status_description == "CancelledError" and not d.events and not d.attributes
+
+
+async def test_in_span_runs_under_the_span_and_ends_it_by_outcome() -> None:
+    ended: list[Span] = []
+    tracer = Tracer()
+    tracer.install(ended.append)
+    seen: list[str | None] = []
+
+    async def work(traceparent: str | None) -> str | None:
+        seen.append(traceparent)
+        return None if len(seen) == 1 else "f: broke"
+
+    span = tracer.start_span("ok", parent=PARENT)
+    assert await in_span(span, work, failed=lambda failure: failure) is None
+    assert seen == [span.traceparent] and ended[-1].status == "ok"
+    assert await in_span(tracer.start_span("reported"), work, failed=lambda failure: failure) == "f: broke"
+    assert ended[-1].status == "error" and ended[-1].status_description == "f: broke"
+
+    async def raises(traceparent: str | None) -> None:
+        raise FunctionError("boom_code", "boom")
+
+    try:
+        await in_span(tracer.start_span("raised"), raises)
+    except FunctionError:
+        pass
+    assert ended[-1].status == "error" and ended[-1].attributes["error.type"] == "boom_code"
+    off = Tracer().start_span("off", parent=PARENT)
+    seen.clear()
+    await in_span(off, work)
+    assert seen == [PARENT]

@@ -1,21 +1,16 @@
-"""The ``configuration`` trigger type: filters, condition functions, delivery, and telling the
-TTL countdown when an id loses (or regains) its last trigger."""
+"""The ``configuration`` trigger type (spec/workers.md §3.3): bindings indexed by configuration
+id, matched by event type; and telling the TTL countdown when an id loses (or regains) its last
+trigger."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
-
 from pyiii.core.engine import Engine
-from pyiii.core.errors import TriggerRegistrationError
 from pyiii.core.triggers import Binding
 from pyiii.workers.configuration.payloads import TriggerConfig
-from pyiii.workers.trigger_delivery import deliver
-
-log = logging.getLogger("pyiii.configuration")
+from pyiii.workers.event_triggers import EventTriggers
 
 TRIGGER_FORMAT = {"type": "object", "properties": {
     "configuration_id": {"type": "string"},
@@ -24,47 +19,38 @@ TRIGGER_FORMAT = {"type": "object", "properties": {
     "condition_function_id": {"type": "string"}}}
 
 
-class ConfigurationTriggers:
-    """Provider of the ``configuration`` trigger type."""
+class ConfigurationTriggers(EventTriggers[TriggerConfig]):
+    """Provider of ``configuration``. Its deliveries get no span of their own (as in the
+    reference): they run in the trace of the write."""
+
+    kind = "configuration"
+    config_type = TriggerConfig
 
     def __init__(self, engine: Engine, on_watched: Callable[[str], None] | None = None,
                  on_unwatched: Callable[[str], None] | None = None) -> None:
-        self.engine = engine
-        self.bindings: dict[str, tuple[Binding, TriggerConfig]] = {}
+        super().__init__(engine)
         self.on_watched = on_watched
         self.on_unwatched = on_unwatched
 
+    def index_key(self, config: TriggerConfig) -> str | None:
+        return config.configuration_id
+
+    def event_key(self, event: dict[str, Any]) -> str | None:
+        return event["id"]  # type: ignore[no-any-return]
+
+    def matches(self, config: TriggerConfig, event: dict[str, Any]) -> bool:
+        return config.event_types is None or event["event_type"] in config.event_types
+
     async def register_trigger(self, binding: Binding) -> None:
-        try:
-            config = msgspec.convert(binding.config or {}, TriggerConfig)
-        except msgspec.ValidationError as exc:
-            raise TriggerRegistrationError(f"invalid configuration trigger config: {exc}") from None
-        self.bindings[binding.id] = (binding, config)
-        if config.configuration_id is not None and self.on_watched is not None:
-            self.on_watched(config.configuration_id)
+        await super().register_trigger(binding)
+        config = self.config_of(binding.id)
+        config_id = config.configuration_id if config is not None else None
+        if config_id is not None and self.on_watched is not None:
+            self.on_watched(config_id)
 
     async def unregister_trigger(self, binding: Binding) -> None:
-        gone = self.bindings.pop(binding.id, None)
-        if gone is None or gone[1].configuration_id is None or self.on_unwatched is None:
-            return
-        config_id = gone[1].configuration_id
-        if not any(c.configuration_id == config_id for _, c in self.bindings.values()):
+        gone = self.config_of(binding.id)
+        await super().unregister_trigger(binding)
+        config_id = gone.configuration_id if gone is not None else None
+        if config_id is not None and self.on_unwatched is not None and not self.has_key(config_id):
             self.on_unwatched(config_id)
-
-    def matching(self, config_id: str, event_type: str) -> list[tuple[Binding, TriggerConfig]]:
-        return [
-            (b, c) for b, c in self.bindings.values()
-            if (c.configuration_id is None or c.configuration_id == config_id)
-            and (c.event_types is None or event_type in c.event_types)
-        ]
-
-    def fire(self, event: dict[str, Any], traceparent: str | None = None, baggage: str | None = None) -> None:
-        """Fire-and-forget: matching bindings run one after another in one background task."""
-        targets = self.matching(event["id"], event["event_type"])
-        if targets:
-            self.engine.invoker.spawn(self._deliver(targets, event, traceparent, baggage))
-
-    async def _deliver(self, targets: list[tuple[Binding, TriggerConfig]], event: dict[str, Any],
-                       traceparent: str | None, baggage: str | None) -> None:
-        await deliver(self.engine, "configuration", ((b, c.condition_function_id) for b, c in targets), event,
-                      traceparent, baggage)

@@ -72,10 +72,8 @@ class ConfigurationWorker(BuiltinWorker):
             description="Read a configuration value (env placeholders expanded unless raw)")
         reg("configuration::list", self._list, description="Every configuration entry, without values")
         reg("configuration::schema", self._schema, input_type=IdArgs, description="One entry's schema view")
-        await self.engine.register_trigger_type(
-            "configuration", self.triggers, worker=self.entry_id,
-            description="Fires when a configuration entry is registered, updated or deleted",
-            trigger_request_format=TRIGGER_FORMAT)
+        await self.triggers.register(
+            self.entry_id, "Fires when a configuration entry is registered, updated or deleted", TRIGGER_FORMAT)
         self.watcher = asyncio.ensure_future(watch(self.store, self._file_changed))
         log.info("configuration stored in %s (%d entries)", self.store.directory, len(self.entries))
 
@@ -93,10 +91,9 @@ class ConfigurationWorker(BuiltinWorker):
                            ("list", "Every configuration entry, without values (remote engine)"),
                            ("schema", "One entry's schema view (remote engine)")):
             reg(f"configuration::{name}", self._forward, description=text)
-        await self.engine.register_trigger_type(
-            "configuration", self.triggers, worker=self.entry_id,
-            description="Fires when a configuration entry of the remote engine is registered, updated or deleted",
-            trigger_request_format=TRIGGER_FORMAT)
+        await self.triggers.register(
+            self.entry_id, "Fires when a configuration entry of the remote engine is registered, updated or deleted",
+            TRIGGER_FORMAT)
         handler = f"configuration::bridge::on_event::{uuid.uuid4()}"
         remote.register_function(handler, self._remote_event, description="Configuration events for a bridged engine")
         remote.register_trigger("configuration", handler, {})

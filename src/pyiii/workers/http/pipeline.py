@@ -19,6 +19,7 @@ from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
 from pyiii.core.spans import Span, SpanKind
 from pyiii.core.triggers import Binding
+from pyiii.w3c_trace import trace_id_of
 from pyiii.workers.http import response as R
 from pyiii.workers.http.channel_io import ResponseControl, WatchedQueue, ref, start_filling, watch
 from pyiii.workers.http.config import HttpConfig
@@ -38,12 +39,6 @@ GENERIC_ERROR = "Internal Server Error (see the server log for this error_id)"
 
 def new_error_id() -> str:
     return secrets.token_hex(6)
-
-
-def _trace_id(traceparent: str | None) -> str | None:
-    """The trace id of a W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``)."""
-    parts = traceparent.split("-") if traceparent else []
-    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
 def query_params(raw: str) -> dict[str, str | list[str]]:
@@ -340,7 +335,7 @@ class Pipeline:
     def _send_function_error(self, sink: ResponseSink, what: str, exc: FunctionError,
                              traceparent: str | None = None) -> None:
         error_id = new_error_id()
-        trace_id = _trace_id(traceparent)
+        trace_id = trace_id_of(traceparent)
         log.warning("HTTP %s failed [error_id=%s trace_id=%s]: %s: %s", what, error_id, trace_id or "-",
                     exc.code, exc.message)
         status = status_for(exc.code)
@@ -404,12 +399,14 @@ def _end_server_span(span: Span, sink: ResponseSink, call: asyncio.Future[Any] |
     if status:
         span.set_attribute("http.response.status_code", status)
     failure = call.exception() if call is not None and call.done() and not call.cancelled() else None
+    failed = status >= 400 or not sink.started  # the status decides, not the handler alone
     if isinstance(failure, FunctionError):
-        span.record_error(failure.message, failure.code, failure.stacktrace)
-    if status >= 400 or not sink.started:
-        message = failure.message if isinstance(failure, FunctionError) else (
-            f"HTTP {status}" if status else "no response sent")
-        span.end("error", message)
+        if failed:
+            span.fail(failure)
+            return
+        span.record_error(failure.message, failure.code, failure.stacktrace)  # the response went out all the same
+    if failed:
+        span.end("error", f"HTTP {status}" if status else "no response sent")
     else:
         span.end("ok")
 

@@ -11,7 +11,7 @@ from pyiii.core import errors as E
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
-from pyiii.core.tracecontext import parse_baggage
+from pyiii.w3c_trace import parse_baggage
 from pyiii.workers.observability import queries as Q
 from pyiii.workers.observability.alerts import Alerts
 from pyiii.workers.observability.config import Settings

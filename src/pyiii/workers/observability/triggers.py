@@ -14,8 +14,8 @@ from typing import Any
 
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.tracecontext import make_traceparent, new_span_id, new_trace_id
 from pyiii.core.triggers import Binding
+from pyiii.w3c_trace import format_traceparent, new_span_id, new_trace_id
 from pyiii.workers.observability.queries import is_internal, roots_of
 
 log = logging.getLogger("pyiii.observability.triggers")
@@ -71,7 +71,7 @@ class Dispatcher:
         self._deliveries[trace_id] = None
         if len(self._deliveries) > _REMEMBERED_DELIVERIES:
             self._deliveries.popitem(last=False)
-        return make_traceparent(trace_id, new_span_id(), True)
+        return format_traceparent(trace_id, new_span_id(), True)
 
     def is_delivery(self, trace_id: str | None) -> bool:
         return trace_id is not None and trace_id in self._deliveries

@@ -119,15 +119,18 @@ class PubsubWorker(BuiltinWorker):
         if not subs:
             return
         tracer = self.engine.tracer
-        span = None
-        if tracer.enabled:
-            # One consumer span per delivered publish; the subscribers' calls are its children
-            # (they run on after it ends: fire-and-forget).
-            span = tracer.start_span(f"pubsub {topic}", SpanKind.CONSUMER, traceparent, {
-                "iii.trigger.type": "subscribe", "faas.trigger": "pubsub", "messaging.system": "iii-pubsub",
-                "messaging.destination.name": topic, "messaging.operation.type": "process",
-                "subscriber_count": len(subs)})
-            traceparent = span.traceparent
+        if not tracer.enabled:
+            self._send(subs, body, traceparent, baggage)
+            return
+        # One consumer span per delivered publish; the subscribers' calls are its children
+        # (they run on after it ends: fire-and-forget).
+        with tracer.start_span(f"pubsub {topic}", SpanKind.CONSUMER, traceparent, {
+            "iii.trigger.type": "subscribe", "faas.trigger": "pubsub", "messaging.system": "iii-pubsub",
+            "messaging.destination.name": topic, "messaging.operation.type": "process",
+            "subscriber_count": len(subs)}) as span:
+            self._send(subs, body, span.traceparent, baggage)
+
+    def _send(self, subs: dict[str, Binding], body: bytes, traceparent: str | None, baggage: str | None) -> None:
         raw = msgspec.Raw(body)
         decoded: Any = ...
         for binding in list(subs.values()):
@@ -141,5 +144,3 @@ class PubsubWorker(BuiltinWorker):
             self.delivered += 1
             self.engine.call_void(binding.function_id, payload, metadata=binding.metadata, traceparent=traceparent,
                                   baggage=baggage)
-        if span is not None:
-            span.end("ok")

@@ -1,69 +1,33 @@
-"""The ``state`` trigger type: who wants to hear about which writes, and telling them."""
+"""The ``state`` trigger type (spec/workers.md §6.3): bindings indexed by scope, matched by key."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import msgspec
-
-from pyiii.core.engine import Engine
-from pyiii.core.errors import TriggerRegistrationError
-from pyiii.core.spans import PassThroughSpan, Span, SpanKind
-from pyiii.core.triggers import Binding
+from pyiii.workers.event_triggers import EventTriggers
 from pyiii.workers.state.payloads import TriggerConfig
-from pyiii.workers.trigger_delivery import deliver
 
-log = logging.getLogger("pyiii.state")
+REQUEST_FORMAT = {"type": "object", "properties": {
+    "scope": {"type": "string"}, "key": {"type": "string"}, "condition_function_id": {"type": "string"}}}
 
 
-class StateTriggers:
-    """Provider of the ``state`` trigger type."""
+class StateTriggers(EventTriggers[TriggerConfig]):
+    """Provider of ``state``: fired after every write with ``{type, event_type, scope, key,
+    old_value, new_value}``; ``scope`` and ``key`` filter exactly, omitted = any."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.bindings: dict[str, tuple[Binding, TriggerConfig]] = {}
+    kind = "state"
+    config_type = TriggerConfig
+    span_name = "state_triggers"
 
-    async def register_trigger(self, binding: Binding) -> None:
-        try:
-            config = msgspec.convert(binding.config or {}, TriggerConfig)
-        except msgspec.ValidationError as exc:
-            raise TriggerRegistrationError(f"invalid state trigger config: {exc}") from None
-        self.bindings[binding.id] = (binding, config)
+    def index_key(self, config: TriggerConfig) -> str | None:
+        return config.scope
 
-    async def unregister_trigger(self, binding: Binding) -> None:
-        self.bindings.pop(binding.id, None)
+    def event_key(self, event: dict[str, Any]) -> str | None:
+        return event["scope"]  # type: ignore[no-any-return]
 
-    def matching(self, scope: str, key: str) -> list[tuple[Binding, TriggerConfig]]:
-        return [
-            (b, c) for b, c in self.bindings.values()
-            if (c.scope is None or c.scope == scope) and (c.key is None or c.key == key)
-        ]
+    def matches(self, config: TriggerConfig, event: dict[str, Any]) -> bool:
+        return config.key is None or config.key == event["key"]
 
-    def fire(self, scope: str, key: str, event: dict[str, Any], traceparent: str | None = None,
-             baggage: str | None = None) -> None:
-        """Fire-and-forget: matching bindings run one after another in one background task,
-        in the trace of the write (``traceparent``/``baggage`` of the state call)."""
-        targets = self.matching(scope, key)
-        if not targets:
-            return
-        tracer = self.engine.tracer
-        if tracer.enabled:
-            span = tracer.start_span("state_triggers", SpanKind.INTERNAL, traceparent, {
-                "iii.trigger.type": "state", "faas.trigger": "datasource", "iii.state.scope": scope,
-                "iii.state.key": key, "iii.state.event_type": event["event_type"], "iii.trigger.count": len(targets)})
-            self.engine.invoker.spawn(self._traced(span, targets, event, baggage))
-        else:
-            self.engine.invoker.spawn(self._deliver(targets, event, traceparent, baggage))
-
-    async def _traced(self, span: Span | PassThroughSpan, targets: list[tuple[Binding, TriggerConfig]],
-                      event: dict[str, Any], baggage: str | None) -> None:
-        with span:
-            failed = await self._deliver(targets, event, span.traceparent, baggage)
-            if failed:
-                span.end("error", failed)
-
-    async def _deliver(self, targets: list[tuple[Binding, TriggerConfig]], event: dict[str, Any],
-                       traceparent: str | None, baggage: str | None) -> str | None:
-        return await deliver(self.engine, "state", ((b, c.condition_function_id) for b, c in targets), event,
-                             traceparent, baggage)
+    def span_attributes(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {"iii.state.scope": event["scope"], "iii.state.key": event["key"],
+                "iii.state.event_type": event["event_type"]}

@@ -18,7 +18,7 @@ from pyiii.core.functions import CallContext
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.state.config import StateConfig
 from pyiii.workers.state.payloads import ListEntriesArgs, ScopeArgs, ScopeKey, SetArgs, UpdateArgs
-from pyiii.workers.state.triggers import StateTriggers
+from pyiii.workers.state.triggers import REQUEST_FORMAT, StateTriggers
 
 log = logging.getLogger("pyiii.state")
 
@@ -66,12 +66,8 @@ class StateWorker(BuiltinWorker):
         reg("state::list_groups", self._list_groups, description="Every scope holding a value")
         reg("state::list_entries", self._list_entries, input_type=ListEntriesArgs,
             description="pyiii: one page of a scope's keys with their values")
-        await self.engine.register_trigger_type(
-            "state", self.triggers, worker=self.entry_id,
-            description="Fires when a state value is created, updated or deleted",
-            trigger_request_format={"type": "object", "properties": {
-                "scope": {"type": "string"}, "key": {"type": "string"}, "condition_function_id": {"type": "string"}}},
-        )
+        await self.triggers.register(self.entry_id, "Fires when a state value is created, updated or deleted",
+                                     REQUEST_FORMAT)
         log.info("iii-state storing in %s", self.store.description)
 
     async def stop(self) -> None:
@@ -103,12 +99,8 @@ class StateWorker(BuiltinWorker):
             description="Every scope holding a value (remote engine)")
         reg("state::list_entries", self._forward, input_type=ListEntriesArgs,
             description="pyiii: one page of a scope's entries (remote engine)")
-        await self.engine.register_trigger_type(
-            "state", self.triggers, worker=self.entry_id,
-            description="Fires when a state value is created, updated or deleted through this engine",
-            trigger_request_format={"type": "object", "properties": {
-                "scope": {"type": "string"}, "key": {"type": "string"}, "condition_function_id": {"type": "string"}}},
-        )
+        await self.triggers.register(self.entry_id, "Fires when a state value is created, updated or deleted "
+                                     "through this engine", REQUEST_FORMAT)
         log.info("iii-state forwarding to %s", remote.url)
 
     async def _remote_call(self, function_id: str, payload: Any) -> Any:
@@ -245,7 +237,7 @@ class StateWorker(BuiltinWorker):
         if not self.config.triggers_enabled:
             return
         # The deliveries continue the trace of the write that caused them.
-        self.triggers.fire(scope, key, {
+        self.triggers.fire({
             "type": "state", "event_type": event_type, "scope": scope, "key": key,
             "old_value": or_none(old), "new_value": new,
         }, ctx.traceparent, ctx.baggage)

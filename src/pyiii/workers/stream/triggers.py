@@ -5,69 +5,38 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import msgspec
-
 from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.spans import PassThroughSpan, Span, SpanKind
+from pyiii.core.errors import FunctionError
 from pyiii.core.triggers import Binding
+from pyiii.workers.event_triggers import EventTriggers
 from pyiii.workers.stream.auth import join_verdict
 from pyiii.workers.stream.payloads import StreamTriggerConfig
-from pyiii.workers.trigger_delivery import deliver
 
 log = logging.getLogger("pyiii.stream")
 
 
-class StreamTriggers:
-    """Provider of ``stream``: fired on set / update / delete / send with the event envelope."""
+class StreamTriggers(EventTriggers[StreamTriggerConfig]):
+    """Provider of ``stream``: fired on set / update / delete / send with the event envelope.
+    Bindings are indexed by ``stream_name``; ``group_id`` / ``item_id`` filter exactly (empty =
+    any; a group-level send has no item id, so an ``item_id`` filter never matches it). A config
+    without ``stream_name`` is refused (the reference crashes on it)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.bindings: dict[str, tuple[Binding, StreamTriggerConfig]] = {}
+    kind = "stream"
+    config_type = StreamTriggerConfig
+    span_name = "stream_triggers"
 
-    async def register_trigger(self, binding: Binding) -> None:
-        try:
-            config = msgspec.convert(binding.config or {}, StreamTriggerConfig)
-        except msgspec.ValidationError as exc:
-            # The reference crashes on a missing stream_name; refusing it is the useful answer.
-            raise TriggerRegistrationError(f"invalid stream trigger config: {exc}") from None
-        self.bindings[binding.id] = (binding, config)
+    def index_key(self, config: StreamTriggerConfig) -> str | None:
+        return config.stream_name
 
-    async def unregister_trigger(self, binding: Binding) -> None:
-        self.bindings.pop(binding.id, None)
+    def event_key(self, event: dict[str, Any]) -> str | None:
+        return event["streamName"]  # type: ignore[no-any-return]
 
-    def fire(self, event: dict[str, Any], traceparent: str | None = None, baggage: str | None = None) -> None:
-        """Deliver in the trace of the write (``traceparent``/``baggage`` of the stream call)."""
-        stream_name, group_id, item_id = event["streamName"], event["groupId"], event["id"]
-        targets = [
-            (b, c) for b, c in self.bindings.values()
-            if c.stream_name == stream_name
-            and (not c.group_id or c.group_id == group_id)
-            and (not c.item_id or c.item_id == item_id)
-        ]
-        if not targets:
-            return
-        tracer = self.engine.tracer
-        if tracer.enabled:
-            span = tracer.start_span("stream_triggers", SpanKind.INTERNAL, traceparent, {
-                "iii.trigger.type": "stream", "faas.trigger": "datasource", "iii.stream.name": stream_name,
-                "iii.stream.group_id": group_id, "iii.trigger.count": len(targets)})
-            self.engine.invoker.spawn(self._traced(span, targets, event, baggage))
-        else:
-            self.engine.invoker.spawn(self._deliver(targets, event, traceparent, baggage))
+    def matches(self, config: StreamTriggerConfig, event: dict[str, Any]) -> bool:
+        return (not config.group_id or config.group_id == event["groupId"]) and (
+            not config.item_id or config.item_id == event["id"])
 
-    async def _traced(self, span: Span | PassThroughSpan, targets: list[tuple[Binding, StreamTriggerConfig]],
-                      event: dict[str, Any], baggage: str | None) -> None:
-        with span:
-            failed = await self._deliver(targets, event, span.traceparent, baggage)
-            if failed:
-                span.end("error", failed)
-
-    async def _deliver(self, targets: list[tuple[Binding, StreamTriggerConfig]], event: dict[str, Any],
-                       traceparent: str | None, baggage: str | None) -> str | None:
-        return await deliver(self.engine, "stream", ((b, c.condition_function_id) for b, c in targets), event,
-                             traceparent, baggage)
-
+    def span_attributes(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {"iii.stream.name": event["streamName"], "iii.stream.group_id": event["groupId"]}
 
 
 class JoinLeaveTriggers:

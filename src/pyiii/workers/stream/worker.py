@@ -92,7 +92,7 @@ class StreamWorker(BuiltinWorker):
         reg("stream::list_all", self._list_all, description="Every stream with its groups")
         reg("stream::send", self._send, input_type=SendArgs, description="Send a custom event to a group's subscribers")
         t = partial(self.engine.register_trigger_type, worker=self.entry_id)
-        await t("stream", self.triggers, description="Fires on every change or custom event of a stream")
+        await self.triggers.register(self.entry_id, "Fires on every change or custom event of a stream")
         await t("stream:join", self.joins, description="A client subscribes; return {unauthorized: true} to refuse")
         await t("stream:leave", self.leaves, description="A client unsubscribes or disconnects")
         await self.server.start()
