@@ -326,7 +326,8 @@ class RabbitAdapter(QueueAdapter):
         self._retry_queues[name] = now
         return name
 
-    async def _requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int) -> None:
+    async def requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
+        # keep_place: a queue only appends; a message given back goes to the end either way.
         body = encode_message(message)
         if delay_ms > 0:
             loop = asyncio.get_running_loop()
@@ -384,21 +385,9 @@ class RabbitAdapter(QueueAdapter):
             # closing it would hand back the retries other fetches hold until their due time.
             log.warning("rabbitmq queue: fetching a due retry from %s failed: %s", retry_queue, exc)
 
-    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        await self._requeue(delivery, message, delay_ms)
-
-    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
-        message = delivery.message
-        if interrupted:
-            message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
-        await self._requeue(delivery, message, delay_ms)
-
-    async def dead_letter(self, delivery: Delivery, error: str) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        dead = DeadLetter(message=message, error=error, failed_at=now_ms())
+    async def bury(self, delivery: Delivery, dead: DeadLetter) -> None:
         await self.channel.default_exchange.publish(self._message(encode_dead(dead)),
-                                                    routing_key=self._dlq(message.queue))
+                                                    routing_key=self._dlq(dead.message.queue))
         await self._ack(delivery)
 
     async def extend(self, deliveries: Sequence[Delivery], lease_ms: int) -> None:

@@ -329,7 +329,8 @@ class RedisAdapter(QueueAdapter):
     async def ack(self, delivery: Delivery) -> None:
         await self._settle(delivery)
 
-    async def _requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int) -> None:
+    async def requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
+        # keep_place: a stream only appends; a message given back goes to the end either way.
         body = encode_message(message)
         queue = message.queue
         if delay_ms > 0:
@@ -348,19 +349,8 @@ class RedisAdapter(QueueAdapter):
         else:
             await self._settle(delivery, lambda pipe: pipe.xadd(self._s(queue), {"m": body}))
 
-    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        await self._requeue(delivery, message, delay_ms)
-
-    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
-        message = delivery.message
-        if interrupted:
-            message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
-        await self._requeue(delivery, message, delay_ms)
-
-    async def dead_letter(self, delivery: Delivery, error: str) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        dead = DeadLetter(message=message, error=error, failed_at=now_ms())
+    async def bury(self, delivery: Delivery, dead: DeadLetter) -> None:
+        message = dead.message
         queue = message.queue
 
         def bury(pipe: Any) -> None:
