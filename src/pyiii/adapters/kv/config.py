@@ -28,8 +28,10 @@ class KvConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 class RedisConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     redis_url: str = "redis://localhost:6379"
-    #: pyiii: connections in the pool (commands of one engine share them).
+    #: pyiii: connections in the pool (commands of one engine share them); at the cap a command
+    #: waits for one, up to ``pool_timeout_ms``.
     max_connections: int = 64
+    pool_timeout_ms: int = 5000
     #: pyiii: attempts of one optimistic read-modify-write before giving up with an error.
     max_update_retries: int = 1000
 

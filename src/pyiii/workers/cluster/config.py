@@ -23,6 +23,10 @@ class ClusterConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     replicate_trigger_types: list[str] = msgspec.field(default_factory=lambda: ["http"])
     #: Requests taken from the request list per Redis round trip.
     batch: int = 256
+    #: Connections in the Redis pool; blocking reads (BRPOP, SUBSCRIBE) each hold one. At the
+    #: cap a command waits for a free connection, up to ``pool_timeout_ms``.
+    max_connections: int = 512
+    pool_timeout_ms: int = 5000
 
     def __post_init__(self) -> None:
         if self.heartbeat_ms < 50:

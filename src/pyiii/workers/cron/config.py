@@ -22,6 +22,10 @@ class RedisLockConfig(msgspec.Struct, forbid_unknown_fields=True):
     lock_ttl_ms: int = 30_000
     #: Lock keys are ``<key_prefix>:<job id>:<scheduled time>``.
     key_prefix: str = "cron_lock"
+    #: pyiii: connections in this adapter's Redis pool; at the cap a command waits for one.
+    max_connections: int = 16
+    #: pyiii: how long a command waits for a free connection at the cap before it fails.
+    pool_timeout_ms: int = 5000
 
 
 class CronAdapterSpec(msgspec.Struct, forbid_unknown_fields=True):

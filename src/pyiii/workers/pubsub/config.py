@@ -23,6 +23,10 @@ class RedisPubsubConfig(msgspec.Struct, forbid_unknown_fields=True):
     redis_url: str = "redis://localhost:6379"
     #: Prepended to the topic to make the channel name; "" = the topic itself, as the reference.
     channel_prefix: str = ""
+    #: pyiii: connections in this adapter's Redis pool; at the cap a command waits for one.
+    max_connections: int = 64
+    #: pyiii: how long a command waits for a free connection at the cap before it fails.
+    pool_timeout_ms: int = 5000
 
 
 class PubsubConfig(msgspec.Struct, forbid_unknown_fields=True):

@@ -50,6 +50,10 @@ class RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
     block_ms: int = 5000
     #: Consumer group name shared by every engine.
     group: str = "iii"
+    #: pyiii: connections in this adapter's Redis pool; at the cap a command waits for one.
+    max_connections: int = 1024
+    #: pyiii: how long a command waits for a free connection at the cap before it fails.
+    pool_timeout_ms: int = 5000
 
 
 class RabbitConfig(msgspec.Struct, forbid_unknown_fields=True):

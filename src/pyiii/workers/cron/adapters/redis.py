@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import redis.asyncio as aioredis
+
+from pyiii.adapters.redis_connection import redis_client
 from pyiii.workers.cron.adapters.base import TickLock
 from pyiii.workers.cron.config import RedisLockConfig
 
@@ -11,9 +14,9 @@ class RedisTickLock(TickLock):
 
     def __init__(self, config: RedisLockConfig) -> None:
         self.config = config
-        import redis.asyncio as aioredis  # redis-py only when the Redis lock is configured
-
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(config.redis_url)
+        self._redis: aioredis.Redis = redis_client(config.redis_url, max_connections=config.max_connections,
+                                                   pool_timeout_ms=config.pool_timeout_ms,
+                                                   owner="iii-cron adapter redis")
 
     async def acquire(self, job_id: str, tick: str) -> bool:
         key = f"{self.config.key_prefix}:{job_id}:{tick}"

@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from pyiii.adapters.redis_connection import redis_client
 from pyiii.urls import without_credentials
 from pyiii.workers.queue.adapter_config import RedisConfig
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
@@ -114,7 +114,8 @@ class RedisAdapter(QueueAdapter):
         self.p = config.key_prefix
         self.description = f"Redis {without_credentials(config.redis_url)} ({self.p}:*)"
         # redis-py's return types are unions of every protocol variant; Any keeps this honest.
-        self._redis: Any = aioredis.Redis.from_url(config.redis_url, max_connections=1024)
+        self._redis: Any = redis_client(config.redis_url, max_connections=config.max_connections,
+                                        pool_timeout_ms=config.pool_timeout_ms, owner="iii-queue adapter redis")
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._groups: set[str] = set()
         #: loop time of each queue's next promote-and-reclaim pass
