@@ -11,7 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from pyiii.adapters.redis_connection import redis_client
-from pyiii.workers.pubsub.adapters import Deliver, PubsubAdapter
+from pyiii.workers.pubsub.adapters.base import Deliver, PubsubAdapter
 from pyiii.workers.pubsub.config import RedisPubsubConfig
 
 log = logging.getLogger("pyiii.pubsub")
