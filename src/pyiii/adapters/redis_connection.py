@@ -20,8 +20,10 @@ cluster) comes from :func:`redis_client`, with one connection policy:
   own level (a queue lease lapses, a consumer receives again, a caller gets the error). Pinned
   here so that redis-py >= 6, which retries by default, does not change this.
 * Replies are bytes unless a caller asks for ``decode_responses``.
-* A URL redis-py cannot use raises :class:`RedisUrlError` naming the caller and the URL (without
-  credentials), when the client is built, before anything connects.
+* A URL redis-py cannot use, or limits out of range, raise :class:`RedisUrlError` naming the
+  caller and the URL (without credentials), when the client is built, before anything connects.
+  The config structs run the same check (:mod:`.redis_settings`) when config.yaml is read, so a
+  user sees it with its line.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from pyiii.adapters.redis_settings import check_redis_settings
 from pyiii.urls import without_credentials
 
 DEFAULT_POOL_TIMEOUT_MS = 5_000
@@ -46,7 +49,8 @@ _KEEPALIVE = {name: value for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPAL
 
 
 class RedisUrlError(ValueError):
-    """A ``redis_url`` redis-py cannot use (wrong scheme, bad port, bad query option)."""
+    """Redis settings a client cannot be built with: a ``redis_url`` redis-py cannot use (wrong
+    scheme, bad port, bad query option) or pool limits out of range."""
 
 
 class WaitingConnectionPool(ConnectionPool):
@@ -108,10 +112,10 @@ def redis_client(url: str, *, max_connections: int, pool_timeout_ms: int = DEFAU
                  decode_responses: bool = False, owner: str = "redis") -> Redis:
     """A client for ``url`` with its own pool (the policy above). ``owner`` names the caller in
     errors (``iii-queue adapter redis``...). Nothing connects until the first command."""
-    if max_connections < 1:
-        raise ValueError(f"{owner}: max_connections must be at least 1, got {max_connections}")
-    if pool_timeout_ms < 0:
-        raise ValueError(f"{owner}: pool_timeout_ms must be >= 0, got {pool_timeout_ms}")
+    try:
+        check_redis_settings(url, max_connections, pool_timeout_ms)
+    except ValueError as exc:
+        raise RedisUrlError(f"{owner}: {exc}") from None
     options: dict[str, Any] = {
         "max_connections": max_connections,
         "pool_timeout_s": pool_timeout_ms / 1000,

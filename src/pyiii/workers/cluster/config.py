@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from pyiii.adapters.redis_settings import check_redis_settings
+
 
 class ClusterConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     redis_url: str = "redis://localhost:6379"
@@ -37,3 +39,4 @@ class ClusterConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
             raise ValueError("call_timeout_ms must be positive")
         if self.batch < 1:
             raise ValueError("batch must be at least 1")
+        check_redis_settings(self.redis_url, self.max_connections, self.pool_timeout_ms)

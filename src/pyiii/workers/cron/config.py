@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from pyiii.adapters.redis_settings import check_redis_settings
+
 
 class KvLockConfig(msgspec.Struct, forbid_unknown_fields=True):
     """The reference's ``kv`` adapter keys; pyiii keeps these locks in process (one engine)."""
@@ -26,6 +28,9 @@ class RedisLockConfig(msgspec.Struct, forbid_unknown_fields=True):
     max_connections: int = 16
     #: pyiii: how long a command waits for a free connection at the cap before it fails.
     pool_timeout_ms: int = 5000
+
+    def __post_init__(self) -> None:
+        check_redis_settings(self.redis_url, self.max_connections, self.pool_timeout_ms)
 
 
 class CronAdapterSpec(msgspec.Struct, forbid_unknown_fields=True):

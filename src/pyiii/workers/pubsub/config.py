@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from pyiii.adapters.redis_settings import check_redis_settings
+
 
 class PubsubAdapterSpec(msgspec.Struct, forbid_unknown_fields=True):
     #: local (default, in-process) | redis (PUBLISH on a channel per topic, across engines)
@@ -27,6 +29,9 @@ class RedisPubsubConfig(msgspec.Struct, forbid_unknown_fields=True):
     max_connections: int = 64
     #: pyiii: how long a command waits for a free connection at the cap before it fails.
     pool_timeout_ms: int = 5000
+
+    def __post_init__(self) -> None:
+        check_redis_settings(self.redis_url, self.max_connections, self.pool_timeout_ms)
 
 
 class PubsubConfig(msgspec.Struct, forbid_unknown_fields=True):
