@@ -13,10 +13,7 @@ def without_credentials(url: str) -> str:
         return "<invalid url>"
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
+    # The host and port as written (an unparsable port must not hide the URL from an error).
+    host_port = parts.netloc.rpartition("@")[2]
+    netloc = f"{parts.username}@{host_port}" if parts.username else host_port
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

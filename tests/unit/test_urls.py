@@ -11,3 +11,7 @@ def test_password_is_dropped_user_and_rest_kept() -> None:
 def test_urls_without_password_are_unchanged() -> None:
     assert without_credentials("redis://localhost:6379") == "redis://localhost:6379"
     assert without_credentials("amqp://guest@h/") == "amqp://guest@h/"
+
+
+def test_a_url_with_an_unparsable_port_is_still_shown_without_its_password() -> None:
+    assert without_credentials("redis://user:secret@host:notaport/0") == "redis://user@host:notaport/0"

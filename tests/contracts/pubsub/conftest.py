@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pyiii.workers.pubsub.adapters import PubsubAdapter
+from pyiii.workers.pubsub.adapters.base import PubsubAdapter
 from tests.contracts.backends import REDIS_URL, apply_marks, require_redis, unique
 
 #: shared        transports of two engines on one server deliver each other's publishes

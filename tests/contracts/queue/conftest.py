@@ -35,10 +35,6 @@ CAPABILITIES = {
 
 #: (test, backend) -> why the backend breaks that property (each test a strict xfail there).
 BROKEN: dict[tuple[str, str], str] = {
-    ("test_a_topic_without_subscribers_keeps_a_backlog_for_the_first", "rabbitmq"):
-        "topics() lists only topics with subscribers in this process, not a topic with only a backlog",
-    ("test_a_topic_backlog_is_bounded", "rabbitmq"):
-        "publish_topic ignores max_backlog: never raises BacklogFull, the backlog queue grows without bound",
     ("test_a_reopened_adapter_lists_the_subscribers_and_topics", "rabbitmq"):
         "subscribers and topics are kept in process only: [] after a re-open until add_subscriber runs again "
         "(the broker bindings survive, so messages still arrive)",

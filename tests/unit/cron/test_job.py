@@ -13,8 +13,8 @@ import pytest
 
 from pyiii.cron_expressions import CronSchedule
 from pyiii.workers.cron import job as job_module
+from pyiii.workers.cron.adapters.local import LocalTickLock
 from pyiii.workers.cron.job import CronJob
-from pyiii.workers.cron.locks import LocalTickLock
 
 #: More tick tasks than this without the loop ever waiting: the job spins.
 SPIN = 50

@@ -11,8 +11,8 @@ import pytest
 from pyiii.core.engine import Engine
 from pyiii.core.spans import SpanKind
 from pyiii.workers.base import WorkerContext
+from pyiii.workers.observability.adapters.memory import MemoryStore
 from pyiii.workers.observability.config import ObservabilityConfig
-from pyiii.workers.observability.stores.memory import MemoryStore
 from pyiii.workers.observability.worker import ObservabilityWorker
 
 

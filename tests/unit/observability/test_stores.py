@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from pyiii.workers.observability.stores.base import Caps, record_size
-from pyiii.workers.observability.stores.memory import MemoryStore
-from pyiii.workers.observability.stores.sqlite import SqliteStore
+from pyiii.workers.observability.adapters.base import Caps, record_size
+from pyiii.workers.observability.adapters.memory import MemoryStore
+from pyiii.workers.observability.adapters.sqlite import SqliteStore
 
 
 def span(i: int, trace_id: str | None = None) -> dict[str, Any]:

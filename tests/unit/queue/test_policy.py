@@ -102,3 +102,9 @@ def test_snake_keys() -> None:
 def test_named_queue_config_errors(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         NamedQueueConfig(**fields)
+
+
+def test_retry_delay_is_the_backoff_until_the_attempts_are_used_up() -> None:
+    policy = DeliveryPolicy(max_attempts=3, backoff_ms=100)
+    assert [policy.retry_delay_ms(n) for n in range(1, 5)] == [100, 200, None, None]
+    assert DeliveryPolicy(max_attempts=1).retry_delay_ms(1) is None

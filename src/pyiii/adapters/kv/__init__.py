@@ -27,7 +27,7 @@ def build_store(adapter: AdapterConfig | None, *, namespace: str, default_dir: P
 
         cfg = adapter.config
         return RedisStore(cfg.redis_url, namespace, max_connections=cfg.max_connections,
-                          max_update_retries=cfg.max_update_retries)
+                          pool_timeout_ms=cfg.pool_timeout_ms, max_update_retries=cfg.max_update_retries)
     kv = adapter.config
     if kv.store_method == "in_memory":
         return MemoryStore()

@@ -10,6 +10,8 @@ from typing import Literal
 
 import msgspec
 
+from pyiii.adapters.redis_settings import check_redis_settings
+
 
 class KvConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     store_method: Literal["in_memory", "file_based"] = "in_memory"
@@ -28,10 +30,15 @@ class KvConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 class RedisConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     redis_url: str = "redis://localhost:6379"
-    #: pyiii: connections in the pool (commands of one engine share them).
+    #: pyiii: connections in the pool (commands of one engine share them); at the cap a command
+    #: waits for one, up to ``pool_timeout_ms``.
     max_connections: int = 64
+    pool_timeout_ms: int = 5000
     #: pyiii: attempts of one optimistic read-modify-write before giving up with an error.
     max_update_retries: int = 1000
+
+    def __post_init__(self) -> None:
+        check_redis_settings(self.redis_url, self.max_connections, self.pool_timeout_ms)
 
 
 class KvAdapter(msgspec.Struct, tag="kv", tag_field="name", forbid_unknown_fields=True):

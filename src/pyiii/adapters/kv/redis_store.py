@@ -23,6 +23,7 @@ from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.redis_bus import RedisEventBus
 from pyiii.adapters.kv.store import KvError, KvStore, Mutation, RenamePlan, decode, encode
 from pyiii.adapters.kv.update_ops import MISSING
+from pyiii.adapters.redis_connection import DEFAULT_POOL_TIMEOUT_MS, redis_client
 from pyiii.urls import without_credentials
 
 _SET = """
@@ -77,12 +78,14 @@ def _glob_escape(text: str) -> str:
 class RedisStore(KvStore):
     remote_kind = "redis"
 
-    def __init__(self, url: str, namespace: str, *, max_connections: int = 64, max_update_retries: int = 1000) -> None:
+    def __init__(self, url: str, namespace: str, *, max_connections: int = 64,
+                 pool_timeout_ms: int = DEFAULT_POOL_TIMEOUT_MS, max_update_retries: int = 1000) -> None:
         self.url = url
         self.prefix = f"{namespace}:"
         self.max_update_retries = max_update_retries
         self.description = f"Redis {without_credentials(url)} ({self.prefix}*)"
-        self.redis: Redis = Redis.from_url(url, max_connections=max_connections)
+        self.redis: Redis = redis_client(url, max_connections=max_connections, pool_timeout_ms=pool_timeout_ms,
+                                         owner=f"kv adapter redis ({namespace})")
         self._set = self.redis.register_script(_SET)
         self._delete = self.redis.register_script(_DELETE)
         self._cas = self.redis.register_script(_COMPARE_AND_SET)

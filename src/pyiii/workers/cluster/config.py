@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from pyiii.adapters.redis_settings import check_redis_settings
+
 
 class ClusterConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     redis_url: str = "redis://localhost:6379"
@@ -23,6 +25,10 @@ class ClusterConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     replicate_trigger_types: list[str] = msgspec.field(default_factory=lambda: ["http"])
     #: Requests taken from the request list per Redis round trip.
     batch: int = 256
+    #: Connections in the Redis pool; blocking reads (BRPOP, SUBSCRIBE) each hold one. At the
+    #: cap a command waits for a free connection, up to ``pool_timeout_ms``.
+    max_connections: int = 512
+    pool_timeout_ms: int = 5000
 
     def __post_init__(self) -> None:
         if self.heartbeat_ms < 50:
@@ -33,3 +39,4 @@ class ClusterConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
             raise ValueError("call_timeout_ms must be positive")
         if self.batch < 1:
             raise ValueError("batch must be at least 1")
+        check_redis_settings(self.redis_url, self.max_connections, self.pool_timeout_ms)

@@ -16,8 +16,7 @@ import socket
 import uuid
 from typing import Any
 
-import redis.asyncio as aioredis
-
+from pyiii.adapters.redis_connection import redis_client
 from pyiii.core import errors as E
 from pyiii.core.engine import Engine
 from pyiii.core.functions import CallContext
@@ -47,7 +46,8 @@ class ClusterWorker(BuiltinWorker):
         self.cfg = cfg
         self.engine_id = cfg.engine_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         # One pool; blocking reads (BRPOP, SUBSCRIBE) each hold their own connection from it.
-        self.redis: Any = aioredis.Redis.from_url(cfg.redis_url, max_connections=512)
+        self.redis: Any = redis_client(cfg.redis_url, max_connections=cfg.max_connections,
+                                       pool_timeout_ms=cfg.pool_timeout_ms, owner="iii-cluster")
         self.directory = Directory(self.redis, cfg.key_prefix, self.engine_id, cfg.ttl_ms)
         self.proxies = Proxies(engine, entry_id, self._forward)
         # Request/reply lists outlive a dead engine by a few TTLs at most.

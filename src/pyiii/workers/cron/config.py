@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from pyiii.adapters.redis_settings import check_redis_settings
+
 
 class KvLockConfig(msgspec.Struct, forbid_unknown_fields=True):
     """The reference's ``kv`` adapter keys; pyiii keeps these locks in process (one engine)."""
@@ -22,6 +24,13 @@ class RedisLockConfig(msgspec.Struct, forbid_unknown_fields=True):
     lock_ttl_ms: int = 30_000
     #: Lock keys are ``<key_prefix>:<job id>:<scheduled time>``.
     key_prefix: str = "cron_lock"
+    #: pyiii: connections in this adapter's Redis pool; at the cap a command waits for one.
+    max_connections: int = 16
+    #: pyiii: how long a command waits for a free connection at the cap before it fails.
+    pool_timeout_ms: int = 5000
+
+    def __post_init__(self) -> None:
+        check_redis_settings(self.redis_url, self.max_connections, self.pool_timeout_ms)
 
 
 class CronAdapterSpec(msgspec.Struct, forbid_unknown_fields=True):

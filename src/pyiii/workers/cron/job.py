@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pyiii.cron_expressions import CronSchedule
-from pyiii.workers.cron.locks import TickLock
+from pyiii.workers.cron.adapters.base import TickLock
 
 log = logging.getLogger("pyiii.cron")
 

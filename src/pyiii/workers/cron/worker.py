@@ -19,15 +19,18 @@ from pyiii.core.spans import SpanKind
 from pyiii.core.triggers import Binding
 from pyiii.cron_expressions import CronError, CronSchedule
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.cron.adapters.base import TickLock
+from pyiii.workers.cron.adapters.local import LocalTickLock
 from pyiii.workers.cron.config import CronConfig, KvLockConfig, RedisLockConfig
 from pyiii.workers.cron.job import CronJob, rfc3339
-from pyiii.workers.cron.locks import LocalTickLock, RedisTickLock, TickLock
 
 log = logging.getLogger("pyiii.cron")
 
 
 def build_lock(config: CronConfig) -> TickLock:
     if config.adapter.name == "redis":
+        from pyiii.workers.cron.adapters.redis import RedisTickLock  # redis-py only when configured
+
         return RedisTickLock(msgspec.convert(config.adapter.config, RedisLockConfig))
     return LocalTickLock(msgspec.convert(config.adapter.config, KvLockConfig).lock_ttl_ms)
 

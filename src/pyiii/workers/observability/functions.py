@@ -13,12 +13,12 @@ from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
 from pyiii.w3c_trace import parse_baggage
 from pyiii.workers.observability import queries as Q
+from pyiii.workers.observability.adapters.base import TelemetryStore
 from pyiii.workers.observability.alerts import Alerts
 from pyiii.workers.observability.config import Settings
 from pyiii.workers.observability.ingest import LOG_LEVELS, log_record
 from pyiii.workers.observability.metrics import EngineMetrics
 from pyiii.workers.observability.sampling import Sampler
-from pyiii.workers.observability.stores.base import TelemetryStore
 
 T = TypeVar("T")
 _MAX_MS = (2**63 - 1) // 1_000_000

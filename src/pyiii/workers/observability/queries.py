@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from pyiii.workers.observability.stores.base import TimeRange
+from pyiii.workers.observability.adapters.base import TimeRange
 
 MS = 1_000_000
 

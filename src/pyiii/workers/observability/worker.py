@@ -13,6 +13,9 @@ from pyiii.core.functions import FunctionEntry
 from pyiii.core.spans import Span
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.observability import otlp_json
+from pyiii.workers.observability.adapters.base import RECORD_OVERHEAD_BYTES, Caps, TelemetryStore
+from pyiii.workers.observability.adapters.memory import MemoryStore
+from pyiii.workers.observability.adapters.sqlite import SqliteStore
 from pyiii.workers.observability.alerts import Alerts
 from pyiii.workers.observability.config import ObservabilityConfig, Settings, resolve
 from pyiii.workers.observability.export import Exporter
@@ -21,9 +24,6 @@ from pyiii.workers.observability.ingest import enrich, invoked_function, span_re
 from pyiii.workers.observability.log_bridge import StoreHandler
 from pyiii.workers.observability.metrics import EngineMetrics, apply_worker_gauges, expire_worker_gauges
 from pyiii.workers.observability.sampling import Sampler
-from pyiii.workers.observability.stores.base import RECORD_OVERHEAD_BYTES, Caps, TelemetryStore
-from pyiii.workers.observability.stores.memory import MemoryStore
-from pyiii.workers.observability.stores.sqlite import SqliteStore
 from pyiii.workers.observability.triggers import Dispatcher
 
 log = logging.getLogger("pyiii.observability")

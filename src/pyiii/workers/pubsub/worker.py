@@ -19,7 +19,7 @@ from pyiii.core.functions import CallContext
 from pyiii.core.spans import SpanKind
 from pyiii.core.triggers import Binding
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.pubsub.adapters import PubsubAdapter
+from pyiii.workers.pubsub.adapters.base import PubsubAdapter
 from pyiii.workers.pubsub.config import PubsubConfig, RedisPubsubConfig
 
 log = logging.getLogger("pyiii.pubsub")

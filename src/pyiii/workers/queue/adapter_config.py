@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from pyiii.adapters.redis_settings import check_redis_settings
+
 
 class AdapterSpec(msgspec.Struct, forbid_unknown_fields=True):
     #: sqlite (default) | memory | builtin (reference name) | redis | rabbitmq
@@ -50,6 +52,13 @@ class RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
     block_ms: int = 5000
     #: Consumer group name shared by every engine.
     group: str = "iii"
+    #: pyiii: connections in this adapter's Redis pool; at the cap a command waits for one.
+    max_connections: int = 1024
+    #: pyiii: how long a command waits for a free connection at the cap before it fails.
+    pool_timeout_ms: int = 5000
+
+    def __post_init__(self) -> None:
+        check_redis_settings(self.redis_url, self.max_connections, self.pool_timeout_ms)
 
 
 class RabbitConfig(msgspec.Struct, forbid_unknown_fields=True):

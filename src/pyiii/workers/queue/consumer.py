@@ -203,19 +203,12 @@ class Consumer:
                          message.id)
                 return True
         if exc.code in _INTERRUPTED:
-            if message.interruptions + 1 >= self.settings.max_interruptions:
-                await self.adapter.dead_letter(d, f"{exc.code}: interrupted {message.interruptions + 1} times")
-            else:
-                await self.adapter.release(d, 0, interrupted=True)
+            await self.adapter.settle_interrupted(d, self.settings.max_interruptions, exc.code)
             return False
         self.failed += 1
-        attempts = message.attempts + 1
-        if attempts >= self.policy.max_attempts:
+        if await self.adapter.settle_failed(d, self.policy, f"{exc.code}: {exc.message}"):
             log.warning("queue %s: message %s failed %d time(s), moved to the DLQ: %s", self.queue, message.id,
-                        attempts, exc)
-            await self.adapter.dead_letter(d, f"{exc.code}: {exc.message}")
-        else:
-            await self.adapter.retry(d, self.policy.delay_ms(attempts))
+                        message.attempts + 1, exc)
         return False
 
     # ------------------------------------------------------------- fifo lanes
@@ -272,11 +265,14 @@ class Consumer:
                     return
                 self.failed += 1
                 attempts += 1
-                if attempts >= self.policy.max_attempts:
+                # The same decision as settle_failed, but the retry waits here: the lane holds
+                # its group until this message succeeds or is dead-lettered.
+                delay_ms = self.policy.retry_delay_ms(attempts)
+                if delay_ms is None:
                     d.message.attempts = attempts - 1  # dead_letter counts the final attempt
                     await self.adapter.dead_letter(d, f"{exc.code}: {exc.message}")
                     return
-                await asyncio.sleep(self.policy.delay_ms(attempts) / 1000)
+                await asyncio.sleep(delay_ms / 1000)
                 continue
             self.processed += 1
             await self.adapter.ack(d)

@@ -35,6 +35,13 @@ class DeliveryPolicy:
         exponent = min(max(failed_attempts - 1, 0), 40)
         return int(min(self.backoff_ms * (2**exponent), self.max_backoff_ms))
 
+    def retry_delay_ms(self, failed_attempts: int) -> int | None:
+        """The wait before the next attempt after ``failed_attempts`` failures, or None when
+        they used up ``max_attempts``: the message goes to the dead-letter queue."""
+        if failed_attempts >= self.max_attempts:
+            return None
+        return self.delay_ms(failed_attempts)
+
     def describe(self) -> dict[str, Any]:
         return {"max_attempts": self.max_attempts, "backoff_ms": self.backoff_ms, "concurrency": self.concurrency,
                 "type": "fifo" if self.fifo else "standard", "message_group_field": self.group_field}

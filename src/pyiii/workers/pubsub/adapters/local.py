@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyiii.workers.pubsub.adapters import Deliver, PubsubAdapter
+from pyiii.workers.pubsub.adapters.base import Deliver, PubsubAdapter
 
 
 class LocalPubsub(PubsubAdapter):

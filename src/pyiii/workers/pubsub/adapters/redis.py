@@ -10,7 +10,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from pyiii.workers.pubsub.adapters import Deliver, PubsubAdapter
+from pyiii.adapters.redis_connection import redis_client
+from pyiii.workers.pubsub.adapters.base import Deliver, PubsubAdapter
 from pyiii.workers.pubsub.config import RedisPubsubConfig
 
 log = logging.getLogger("pyiii.pubsub")
@@ -21,7 +22,10 @@ class RedisPubsub(PubsubAdapter):
 
     def __init__(self, config: RedisPubsubConfig) -> None:
         self.config = config
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(config.redis_url)
+        # Subscriptions hold one connection of this pool (redis-py's PubSub takes its own).
+        self._redis: aioredis.Redis = redis_client(config.redis_url, max_connections=config.max_connections,
+                                                   pool_timeout_ms=config.pool_timeout_ms,
+                                                   owner="iii-pubsub adapter redis")
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._deliver: Deliver | None = None

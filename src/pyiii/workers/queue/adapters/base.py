@@ -8,6 +8,12 @@ Semantics shared by all adapters (the consumer relies on them):
   hot path) and leases what it returns for ``lease_ms``; a lease that is neither acked nor
   renewed expires and the message is delivered again (a crashed engine loses nothing).
 * A message leaves storage only through ``ack`` (handler succeeded) or ``dead_letter``.
+
+What happens to a message after a failed or interrupted call is decided here, once, for every
+backend (:meth:`QueueAdapter.settle_failed`, :meth:`QueueAdapter.settle_interrupted`, with the
+numbers of :class:`~pyiii.workers.queue.policy.DeliveryPolicy`); so is how the message changes
+(attempts, interruptions, the dead-letter record). A backend implements only the storage
+primitives: :meth:`~QueueAdapter.requeue`, :meth:`~QueueAdapter.bury` and ``ack``.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
-from pyiii.workers.queue.message import DeadLetter, Delivery, QueueMessage, QueueStats
+import msgspec
+
+from pyiii.workers.queue.message import DeadLetter, Delivery, QueueMessage, QueueStats, now_ms
+from pyiii.workers.queue.policy import DeliveryPolicy
 
 
 class AdapterError(Exception):
@@ -76,18 +85,61 @@ class QueueAdapter(abc.ABC):
     @abc.abstractmethod
     async def ack(self, delivery: Delivery) -> None: ...
 
-    @abc.abstractmethod
+    # ------------------------------------------------------------- after a call: the decisions
+
+    async def settle_failed(self, delivery: Delivery, policy: DeliveryPolicy, error: str) -> bool:
+        """The handler failed (an error or a timeout): one attempt used. Retry after the policy's
+        backoff, or dead-letter once the policy's attempts are used up; True when dead-lettered."""
+        delay_ms = policy.retry_delay_ms(delivery.message.attempts + 1)
+        if delay_ms is None:
+            await self.dead_letter(delivery, error)
+            return True
+        await self.retry(delivery, delay_ms)
+        return False
+
+    async def settle_interrupted(self, delivery: Delivery, max_interruptions: int, code: str) -> bool:
+        """The worker died or left mid-call: give the message back without using an attempt, but
+        dead-letter it after ``max_interruptions`` in a row (a poison message that kills its
+        worker cannot loop forever); True when dead-lettered."""
+        interruptions = delivery.message.interruptions + 1
+        if interruptions >= max_interruptions:
+            await self.dead_letter(delivery, f"{code}: interrupted {interruptions} times")
+            return True
+        await self.release(delivery, 0, interrupted=True)
+        return False
+
+    # ------------------------------------------------------------- after a call: the message updates
+
     async def retry(self, delivery: Delivery, delay_ms: int) -> None:
         """A failed attempt: count it and make the message visible again after ``delay_ms``."""
+        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
+        await self.requeue(delivery, message, delay_ms, keep_place=False)
 
-    @abc.abstractmethod
     async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
         """Give the message back without counting an attempt (worker gone, function missing);
         ``interrupted`` counts a disconnect in ``message.interruptions``."""
+        message = delivery.message
+        if interrupted:
+            message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
+        await self.requeue(delivery, message, delay_ms, keep_place=True)
 
-    @abc.abstractmethod
     async def dead_letter(self, delivery: Delivery, error: str) -> None:
         """Count the final attempt and move the message to the queue's dead-letter store."""
+        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
+        await self.bury(delivery, DeadLetter(message=message, error=error, failed_at=now_ms()))
+
+    # ------------------------------------------------------------- after a call: the primitives
+
+    @abc.abstractmethod
+    async def requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
+        """Replace the leased ``delivery`` with ``message`` (its updated counts), visible again
+        after ``delay_ms``. ``keep_place``: a release, which keeps its place in the queue where the
+        backend can; a retry goes to the back (failing messages at the head of a deep queue are
+        not skipped over by every receive)."""
+
+    @abc.abstractmethod
+    async def bury(self, delivery: Delivery, dead: DeadLetter) -> None:
+        """Remove the leased ``delivery`` and keep ``dead`` in its queue's dead-letter store."""
 
     @abc.abstractmethod
     async def extend(self, deliveries: Sequence[Delivery], lease_ms: int) -> None:

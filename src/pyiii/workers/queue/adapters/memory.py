@@ -148,25 +148,15 @@ class MemoryAdapter(QueueAdapter):
     async def ack(self, delivery: Delivery) -> None:
         self._take(delivery)
 
-    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
+    async def requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
+        # keep_place: the heap orders by publish sequence, so a message given back keeps its place.
         leased = self._take(delivery)
         if leased is not None:
-            message = msgspec.structs.replace(leased.message, attempts=leased.message.attempts + 1)
             self._push(message, leased.seq, now_ms() + delay_ms)
 
-    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
-        leased = self._take(delivery)
-        if leased is not None:
-            message = leased.message
-            if interrupted:
-                message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
-            self._push(message, leased.seq, now_ms() + delay_ms)
-
-    async def dead_letter(self, delivery: Delivery, error: str) -> None:
-        leased = self._take(delivery)
-        if leased is not None:
-            message = msgspec.structs.replace(leased.message, attempts=leased.message.attempts + 1)
-            self._q(message.queue).dead[message.id] = DeadLetter(message=message, error=error, failed_at=now_ms())
+    async def bury(self, delivery: Delivery, dead: DeadLetter) -> None:
+        if self._take(delivery) is not None:
+            self._q(dead.message.queue).dead[dead.message.id] = dead
 
     async def extend(self, deliveries: Sequence[Delivery], lease_ms: int) -> None:
         until = now_ms() + lease_ms

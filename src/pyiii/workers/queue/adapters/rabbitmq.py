@@ -40,7 +40,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pyiii.urls import without_credentials
 from pyiii.workers.queue.adapter_config import RabbitConfig
 from pyiii.workers.queue.adapters.amqp_acks import ChannelAcks
-from pyiii.workers.queue.adapters.base import QueueAdapter
+from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.batching import GroupCommit
 from pyiii.workers.queue.message import (
     DeadLetter,
@@ -91,6 +91,8 @@ class RabbitAdapter(QueueAdapter):
         self._pub: AbstractChannel | None = None
         self._declared: set[str] = set()
         self._subs: dict[str, dict[str, None]] = {}
+        #: topics this engine published to without a known subscriber (listed while backlogged)
+        self._backlogged: set[str] = set()
         self._inbox: dict[str, asyncio.Queue[AbstractIncomingMessage]] = {}
         self._consumer_channels: dict[str, AbstractChannel] = {}
         self._lock = asyncio.Lock()
@@ -212,12 +214,33 @@ class RabbitAdapter(QueueAdapter):
         return list(self._subs.get(topic, {}))
 
     async def topics(self) -> list[str]:
-        return sorted(t for t, subs in self._subs.items() if subs)
+        """Topics subscribed through this engine, and topics whose backlog this engine filled
+        while it is not empty (the broker cannot list exchange bindings over AMQP)."""
+        names = {t for t, subs in self._subs.items() if subs}
+        for topic in sorted(self._backlogged - names):
+            if await self._backlog_depth(topic):
+                names.add(topic)
+            else:
+                self._backlogged.discard(topic)
+        return sorted(names)
+
+    async def _backlog_depth(self, topic: str) -> int:
+        declared = await self._declare(backlog_queue(topic))
+        return declared.declaration_result.message_count or 0
 
     async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
         exchange = await self._topic_exchange(topic)
+        subscribers = len(self._subs.get(topic, {}))
+        if not subscribers:
+            # No subscriber known here: the broker will route it to the backlog unless another
+            # engine bound one (then the backlog is empty, the first subscriber drained it). One
+            # more round trip, only for topics without a subscriber on this engine; concurrent
+            # publishes may pass the check together (the bound is approximate by that much).
+            if await self._backlog_depth(topic) >= max_backlog:
+                raise BacklogFull(topic, max_backlog)
+            self._backlogged.add(topic)
         await exchange.publish(self._message(encode_message(message), copy=True), routing_key="")
-        return len(self._subs.get(topic, {})) or 0
+        return subscribers
 
     # ------------------------------------------------------------- queues
 
@@ -326,7 +349,8 @@ class RabbitAdapter(QueueAdapter):
         self._retry_queues[name] = now
         return name
 
-    async def _requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int) -> None:
+    async def requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
+        # keep_place: a queue only appends; a message given back goes to the end either way.
         body = encode_message(message)
         if delay_ms > 0:
             loop = asyncio.get_running_loop()
@@ -384,21 +408,9 @@ class RabbitAdapter(QueueAdapter):
             # closing it would hand back the retries other fetches hold until their due time.
             log.warning("rabbitmq queue: fetching a due retry from %s failed: %s", retry_queue, exc)
 
-    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        await self._requeue(delivery, message, delay_ms)
-
-    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
-        message = delivery.message
-        if interrupted:
-            message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
-        await self._requeue(delivery, message, delay_ms)
-
-    async def dead_letter(self, delivery: Delivery, error: str) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        dead = DeadLetter(message=message, error=error, failed_at=now_ms())
+    async def bury(self, delivery: Delivery, dead: DeadLetter) -> None:
         await self.channel.default_exchange.publish(self._message(encode_dead(dead)),
-                                                    routing_key=self._dlq(message.queue))
+                                                    routing_key=self._dlq(dead.message.queue))
         await self._ack(delivery)
 
     async def extend(self, deliveries: Sequence[Delivery], lease_ms: int) -> None:

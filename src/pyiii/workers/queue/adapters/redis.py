@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from pyiii.adapters.redis_connection import redis_client
 from pyiii.urls import without_credentials
 from pyiii.workers.queue.adapter_config import RedisConfig
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
@@ -114,7 +114,8 @@ class RedisAdapter(QueueAdapter):
         self.p = config.key_prefix
         self.description = f"Redis {without_credentials(config.redis_url)} ({self.p}:*)"
         # redis-py's return types are unions of every protocol variant; Any keeps this honest.
-        self._redis: Any = aioredis.Redis.from_url(config.redis_url, max_connections=1024)
+        self._redis: Any = redis_client(config.redis_url, max_connections=config.max_connections,
+                                        pool_timeout_ms=config.pool_timeout_ms, owner="iii-queue adapter redis")
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._groups: set[str] = set()
         #: loop time of each queue's next promote-and-reclaim pass
@@ -329,7 +330,8 @@ class RedisAdapter(QueueAdapter):
     async def ack(self, delivery: Delivery) -> None:
         await self._settle(delivery)
 
-    async def _requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int) -> None:
+    async def requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
+        # keep_place: a stream only appends; a message given back goes to the end either way.
         body = encode_message(message)
         queue = message.queue
         if delay_ms > 0:
@@ -348,19 +350,8 @@ class RedisAdapter(QueueAdapter):
         else:
             await self._settle(delivery, lambda pipe: pipe.xadd(self._s(queue), {"m": body}))
 
-    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        await self._requeue(delivery, message, delay_ms)
-
-    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
-        message = delivery.message
-        if interrupted:
-            message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
-        await self._requeue(delivery, message, delay_ms)
-
-    async def dead_letter(self, delivery: Delivery, error: str) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        dead = DeadLetter(message=message, error=error, failed_at=now_ms())
+    async def bury(self, delivery: Delivery, dead: DeadLetter) -> None:
+        message = dead.message
         queue = message.queue
 
         def bury(pipe: Any) -> None:

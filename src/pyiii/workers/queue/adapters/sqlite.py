@@ -188,7 +188,7 @@ class SqliteAdapter(QueueAdapter):
     async def ack(self, delivery: Delivery) -> None:
         await self._db.run(lambda c: c.execute("DELETE FROM messages WHERE seq = ?", (delivery.handle,)))
 
-    async def _requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
+    async def requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
         visible_at = now_ms() + delay_ms if delay_ms > 0 else 0
         body = encode_message(message)
 
@@ -207,19 +207,8 @@ class SqliteAdapter(QueueAdapter):
         # Delayed too: a waiting consumer recomputes its deadline.
         self._signals.wake(message.queue)
 
-    async def retry(self, delivery: Delivery, delay_ms: int) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        await self._requeue(delivery, message, delay_ms, keep_place=False)
-
-    async def release(self, delivery: Delivery, delay_ms: int, interrupted: bool) -> None:
-        message = delivery.message
-        if interrupted:
-            message = msgspec.structs.replace(message, interruptions=message.interruptions + 1)
-        await self._requeue(delivery, message, delay_ms, keep_place=True)
-
-    async def dead_letter(self, delivery: Delivery, error: str) -> None:
-        message = msgspec.structs.replace(delivery.message, attempts=delivery.message.attempts + 1)
-        dead = DeadLetter(message=message, error=error, failed_at=now_ms())
+    async def bury(self, delivery: Delivery, dead: DeadLetter) -> None:
+        message = dead.message
 
         def bury(conn: sqlite3.Connection) -> None:
             cur = conn.execute("DELETE FROM messages WHERE seq = ?", (delivery.handle,))

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from pyiii.workers.observability.stores.base import Caps, TimeRange, now_ns
+from pyiii.workers.observability.adapters.base import Caps, TimeRange, now_ns
 
 log = logging.getLogger("pyiii.observability.sqlite")
 

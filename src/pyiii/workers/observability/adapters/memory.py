@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
-from pyiii.workers.observability.stores.base import Caps, TimeRange, now_ns, record_size
+from pyiii.workers.observability.adapters.base import Caps, TimeRange, now_ns, record_size
 
 SpanKey = tuple[str, str]
 

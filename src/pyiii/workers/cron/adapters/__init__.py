@@ -1,0 +1,1 @@
+"""Tick-lock backends of ``iii-cron`` behind :class:`.base.TickLock`."""
