@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from pyiii.core.engine import Engine
+from pyiii.core import Host
 from pyiii.transport.listener import Listener, ListenerConfig
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 
@@ -26,9 +26,10 @@ class WorkerManager(BuiltinWorker):
     config_type = ListenerConfig
     mandatory = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
-        self.listener = Listener(engine, config, name=entry_id)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
+        # The listeners are the transport: they feed frames into the engine itself.
+        self.listener = Listener(host.engine_for_transport, config, name=entry_id)
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -46,7 +47,7 @@ class WorkerManager(BuiltinWorker):
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(CHANNEL_SWEEP_SECONDS)
-            self.engine.channels.sweep()
+            self.host.sweep_channels()
 
     def endpoints(self) -> list[str]:
         host = self.config.host

@@ -8,24 +8,22 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, FunctionError, Host
 
 log = logging.getLogger("pyiii.triggers")
 
 
-async def deliver(engine: Engine, kind: str, targets: Iterable[tuple[Binding, str | None]], event: Any,
+async def deliver(host: Host, kind: str, targets: Iterable[tuple[Binding, str | None]], event: Any,
                   traceparent: str | None = None, baggage: str | None = None) -> str | None:
     """``targets``: (binding, condition function id or None). Returns the last failure's message."""
     failed = None
     for binding, condition in targets:
         try:
             if condition:
-                verdict = await engine.call_for(binding, condition, event, traceparent=traceparent, baggage=baggage)
+                verdict = await host.call_for(binding, condition, event, traceparent=traceparent, baggage=baggage)
                 if verdict is False:
                     continue
-            await engine.fire(binding, event, traceparent=traceparent, baggage=baggage)
+            await host.fire(binding, event, traceparent=traceparent, baggage=baggage)
         except FunctionError as exc:
             failed = f"{binding.function_id}: {exc.message}"
             log.warning("%s trigger %s -> %s failed: %s", kind, binding.id, binding.function_id, exc)

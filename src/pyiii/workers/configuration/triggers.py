@@ -9,9 +9,7 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import TriggerRegistrationError
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, Host, TriggerRegistrationError
 from pyiii.workers.configuration.payloads import TriggerConfig
 from pyiii.workers.trigger_delivery import deliver
 
@@ -27,9 +25,9 @@ TRIGGER_FORMAT = {"type": "object", "properties": {
 class ConfigurationTriggers:
     """Provider of the ``configuration`` trigger type."""
 
-    def __init__(self, engine: Engine, on_watched: Callable[[str], None] | None = None,
+    def __init__(self, host: Host, on_watched: Callable[[str], None] | None = None,
                  on_unwatched: Callable[[str], None] | None = None) -> None:
-        self.engine = engine
+        self.host = host
         self.bindings: dict[str, tuple[Binding, TriggerConfig]] = {}
         self.on_watched = on_watched
         self.on_unwatched = on_unwatched
@@ -62,9 +60,9 @@ class ConfigurationTriggers:
         """Fire-and-forget: matching bindings run one after another in one background task."""
         targets = self.matching(event["id"], event["event_type"])
         if targets:
-            self.engine.invoker.spawn(self._deliver(targets, event, traceparent, baggage))
+            self.host.spawn(self._deliver(targets, event, traceparent, baggage))
 
     async def _deliver(self, targets: list[tuple[Binding, TriggerConfig]], event: dict[str, Any],
                        traceparent: str | None, baggage: str | None) -> None:
-        await deliver(self.engine, "configuration", ((b, c.condition_function_id) for b, c in targets), event,
+        await deliver(self.host, "configuration", ((b, c.condition_function_id) for b, c in targets), event,
                       traceparent, baggage)

@@ -11,9 +11,7 @@ from functools import partial
 from typing import Any
 
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError, Host
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.configuration import codes
 from pyiii.workers.configuration.config import ConfigurationConfig, FsAdapter
@@ -38,8 +36,8 @@ class ConfigurationWorker(BuiltinWorker):
     config_type = ConfigurationConfig
     mandatory = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.config: ConfigurationConfig = config
         self.remote: RemoteEngine | None = None
         if isinstance(config.adapter, BridgeAdapter):
@@ -52,7 +50,7 @@ class ConfigurationWorker(BuiltinWorker):
         # under it, sees our own writes as "same content" and never mistakes them for edits.
         self.lock = asyncio.Lock()
         self.countdowns = Countdowns(config.ttl_seconds, self._expire)
-        self.triggers = ConfigurationTriggers(engine, self.countdowns.cancel, self.countdowns.start)
+        self.triggers = ConfigurationTriggers(host, self.countdowns.cancel, self.countdowns.start)
         self.watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -64,7 +62,7 @@ class ConfigurationWorker(BuiltinWorker):
             self.entries = self.store.load_all()
         except OSError as exc:
             raise RuntimeError(f"configuration: cannot use {self.store.directory}: {exc}") from None
-        reg = partial(self.engine.register_function, worker=self.entry_id)
+        reg = partial(self.host.register_function, worker=self.entry_id)
         reg("configuration::register", self._register, input_type=RegisterArgs,
             description="Declare a configuration id with its JSON Schema (and an initial value)")
         reg("configuration::set", self._set, input_type=SetArgs, description="Replace a configuration value")
@@ -72,7 +70,7 @@ class ConfigurationWorker(BuiltinWorker):
             description="Read a configuration value (env placeholders expanded unless raw)")
         reg("configuration::list", self._list, description="Every configuration entry, without values")
         reg("configuration::schema", self._schema, input_type=IdArgs, description="One entry's schema view")
-        await self.engine.register_trigger_type(
+        await self.host.register_trigger_type(
             "configuration", self.triggers, worker=self.entry_id,
             description="Fires when a configuration entry is registered, updated or deleted",
             trigger_request_format=TRIGGER_FORMAT)
@@ -85,15 +83,15 @@ class ConfigurationWorker(BuiltinWorker):
         engine's own events (one remote trigger for every id), so they also see changes made
         there or through other bridged engines."""
         remote.start()
-        self.engine.health_checks[f"{self.entry_id}:bridge"] = remote.ping
-        reg = partial(self.engine.register_function, worker=self.entry_id)
+        self.host.add_health_check(f"{self.entry_id}:bridge", remote.ping)
+        reg = partial(self.host.register_function, worker=self.entry_id)
         for name, text in (("register", "Declare a configuration id with its JSON Schema (remote engine)"),
                            ("set", "Replace a configuration value (remote engine)"),
                            ("get", "Read a configuration value (remote engine)"),
                            ("list", "Every configuration entry, without values (remote engine)"),
                            ("schema", "One entry's schema view (remote engine)")):
             reg(f"configuration::{name}", self._forward, description=text)
-        await self.engine.register_trigger_type(
+        await self.host.register_trigger_type(
             "configuration", self.triggers, worker=self.entry_id,
             description="Fires when a configuration entry of the remote engine is registered, updated or deleted",
             trigger_request_format=TRIGGER_FORMAT)
@@ -185,14 +183,14 @@ class ConfigurationWorker(BuiltinWorker):
 
     def _validate(self, config_id: str, schema: dict[str, Any], value: Any) -> None:
         # Checked as it will be read: after ${VAR} expansion.
-        found = violations(schema, expand(value, self.engine.version))
+        found = violations(schema, expand(value, self.host.version))
         if found:
             raise FunctionError(codes.SCHEMA_INVALID,
                                 f"value of '{config_id}' does not match its schema: " + "; ".join(found))
 
     def _expanded(self, entry: Entry) -> Any:
         missing: set[str] = set()
-        value = expand(entry.value, self.engine.version, missing)
+        value = expand(entry.value, self.host.version, missing)
         if missing:
             log.warning("configuration '%s': environment variable(s) %s not set; left as written",
                         entry.id, ", ".join(sorted(missing)))
@@ -241,7 +239,7 @@ class ConfigurationWorker(BuiltinWorker):
                     return  # our own write, or a save without changes
                 found.schema = current.schema if current is not None else None
                 if found.schema is not None:
-                    problems = violations(found.schema, expand(found.value, self.engine.version))
+                    problems = violations(found.schema, expand(found.value, self.host.version))
                     if problems:
                         log.warning("configuration: hand edit of %s rejected (previous value kept): %s",
                                     self.store.path(config_id), "; ".join(problems))

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pyiii.core.engine import Engine
+from pyiii.core import Host
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.exec import motia, process
 from pyiii.workers.exec.config import ExecConfig
@@ -30,8 +30,8 @@ class ExecWorker(BuiltinWorker):
     config_type = ExecConfig
     needs_config = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.cfg: ExecConfig = config
         self.cwd = str((context.project_dir / (self.cfg.cwd or ".")).resolve())
         self._restart = asyncio.Event()

@@ -7,10 +7,7 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import TriggerRegistrationError
-from pyiii.core.spans import PassThroughSpan, Span, SpanKind
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, Host, PassThroughSpan, Span, SpanKind, TriggerRegistrationError
 from pyiii.workers.state.payloads import TriggerConfig
 from pyiii.workers.trigger_delivery import deliver
 
@@ -20,8 +17,8 @@ log = logging.getLogger("pyiii.state")
 class StateTriggers:
     """Provider of the ``state`` trigger type."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, host: Host) -> None:
+        self.host = host
         self.bindings: dict[str, tuple[Binding, TriggerConfig]] = {}
 
     async def register_trigger(self, binding: Binding) -> None:
@@ -47,14 +44,14 @@ class StateTriggers:
         targets = self.matching(scope, key)
         if not targets:
             return
-        tracer = self.engine.tracer
+        tracer = self.host.tracer
         if tracer.enabled:
             span = tracer.start_span("state_triggers", SpanKind.INTERNAL, traceparent, {
                 "iii.trigger.type": "state", "faas.trigger": "datasource", "iii.state.scope": scope,
                 "iii.state.key": key, "iii.state.event_type": event["event_type"], "iii.trigger.count": len(targets)})
-            self.engine.invoker.spawn(self._traced(span, targets, event, baggage))
+            self.host.spawn(self._traced(span, targets, event, baggage))
         else:
-            self.engine.invoker.spawn(self._deliver(targets, event, traceparent, baggage))
+            self.host.spawn(self._deliver(targets, event, traceparent, baggage))
 
     async def _traced(self, span: Span | PassThroughSpan, targets: list[tuple[Binding, TriggerConfig]],
                       event: dict[str, Any], baggage: str | None) -> None:
@@ -65,5 +62,5 @@ class StateTriggers:
 
     async def _deliver(self, targets: list[tuple[Binding, TriggerConfig]], event: dict[str, Any],
                        traceparent: str | None, baggage: str | None) -> str | None:
-        return await deliver(self.engine, "state", ((b, c.condition_function_id) for b, c in targets), event,
+        return await deliver(self.host, "state", ((b, c.condition_function_id) for b, c in targets), event,
                              traceparent, baggage)

@@ -7,10 +7,7 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.spans import PassThroughSpan, Span, SpanKind
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, FunctionError, Host, PassThroughSpan, Span, SpanKind, TriggerRegistrationError
 from pyiii.workers.stream.auth import join_verdict
 from pyiii.workers.stream.payloads import StreamTriggerConfig
 from pyiii.workers.trigger_delivery import deliver
@@ -21,8 +18,8 @@ log = logging.getLogger("pyiii.stream")
 class StreamTriggers:
     """Provider of ``stream``: fired on set / update / delete / send with the event envelope."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, host: Host) -> None:
+        self.host = host
         self.bindings: dict[str, tuple[Binding, StreamTriggerConfig]] = {}
 
     async def register_trigger(self, binding: Binding) -> None:
@@ -47,14 +44,14 @@ class StreamTriggers:
         ]
         if not targets:
             return
-        tracer = self.engine.tracer
+        tracer = self.host.tracer
         if tracer.enabled:
             span = tracer.start_span("stream_triggers", SpanKind.INTERNAL, traceparent, {
                 "iii.trigger.type": "stream", "faas.trigger": "datasource", "iii.stream.name": stream_name,
                 "iii.stream.group_id": group_id, "iii.trigger.count": len(targets)})
-            self.engine.invoker.spawn(self._traced(span, targets, event, baggage))
+            self.host.spawn(self._traced(span, targets, event, baggage))
         else:
-            self.engine.invoker.spawn(self._deliver(targets, event, traceparent, baggage))
+            self.host.spawn(self._deliver(targets, event, traceparent, baggage))
 
     async def _traced(self, span: Span | PassThroughSpan, targets: list[tuple[Binding, StreamTriggerConfig]],
                       event: dict[str, Any], baggage: str | None) -> None:
@@ -65,7 +62,7 @@ class StreamTriggers:
 
     async def _deliver(self, targets: list[tuple[Binding, StreamTriggerConfig]], event: dict[str, Any],
                        traceparent: str | None, baggage: str | None) -> str | None:
-        return await deliver(self.engine, "stream", ((b, c.condition_function_id) for b, c in targets), event,
+        return await deliver(self.host, "stream", ((b, c.condition_function_id) for b, c in targets), event,
                              traceparent, baggage)
 
 
@@ -73,8 +70,8 @@ class StreamTriggers:
 class JoinLeaveTriggers:
     """Provider of ``stream:join`` or ``stream:leave``; config is ignored (every stream)."""
 
-    def __init__(self, engine: Engine, timeout_s: float) -> None:
-        self.engine = engine
+    def __init__(self, host: Host, timeout_s: float) -> None:
+        self.host = host
         self.timeout_s = timeout_s
         self.bindings: dict[str, Binding] = {}
 
@@ -90,7 +87,7 @@ class JoinLeaveTriggers:
         allowed = True  # every handler still runs, as in the reference
         for binding in list(self.bindings.values()):
             try:
-                result = await self.engine.fire(binding, event, timeout=self.timeout_s)
+                result = await self.host.fire(binding, event, timeout=self.timeout_s)
             except Exception as exc:
                 log.warning("stream:join handler %s failed, join refused: %s", binding.function_id, exc)
                 allowed = False
@@ -101,6 +98,6 @@ class JoinLeaveTriggers:
     async def notify(self, event: dict[str, Any]) -> None:
         for binding in list(self.bindings.values()):
             try:
-                await self.engine.fire(binding, event, timeout=self.timeout_s)
+                await self.host.fire(binding, event, timeout=self.timeout_s)
             except (TimeoutError, FunctionError) as exc:
                 log.warning("stream:leave handler %s failed: %s", binding.function_id, exc)
