@@ -74,6 +74,9 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("pyiii.transport.worker_manager", "pyiii.workers.base"):
         "iii-worker-manager is the transport's entry in the worker lifecycle: the runner starts and stops "
         "listeners like every built-in worker (last, catalog order); workers.base imports only core",
+    ("pyiii.transport.manifest", "pyiii.workers.manifest"):
+        "iii-worker-manager declares its catalog entry like every built-in worker, in a module of its "
+        "own that the catalog imports by name; workers.manifest imports nothing of pyiii",
     ("pyiii.adapters.bridge.client", "pyiii.sdk"):
         "a bridge joins another engine as one of its workers: the worker SDK is that client (reconnects, "
         "registers again); the SDK is loaded only when a bridge starts",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pyiii.console import MANIFEST
 from pyiii.console.caller import InProcessCaller
 from pyiii.console.config import ConsoleConfig
 from pyiii.console.server import ConsoleServer, engine_addresses
@@ -17,12 +18,9 @@ log = logging.getLogger("pyiii.console")
 
 
 class ConsoleWorker(BuiltinWorker):
-    kind = "iii-console"
-    aliases = ("console",)
+    manifest = MANIFEST
     description = "The web console (functions, flows, endpoints, logs, traces, state, streams, queues)."
     config_type = ConsoleConfig
-    #: Only `pyiii dev|start` (or a config.yaml entry) starts it, not the bare engine.
-    needs_config = True
 
     def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(host, config, entry_id, context)

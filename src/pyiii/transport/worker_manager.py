@@ -13,6 +13,7 @@ from typing import Any
 
 from pyiii.core import Host
 from pyiii.transport.listener import Listener, ListenerConfig
+from pyiii.transport.manifest import MANIFEST
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 
 #: How often stale data channels are swept (a side never connected within the TTL).
@@ -20,11 +21,9 @@ CHANNEL_SWEEP_SECONDS = 60.0
 
 
 class WorkerManager(BuiltinWorker):
-    kind = "iii-worker-manager"
-    aliases = ("worker-manager",)
+    manifest = MANIFEST
     description = "WebSocket listener that workers connect to."
     config_type = ListenerConfig
-    mandatory = True
 
     def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(host, config, entry_id, context)

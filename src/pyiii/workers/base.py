@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from pyiii.core import Host
+from pyiii.workers.manifest import WorkerManifest
 
 
 class EmptyConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -30,16 +31,26 @@ class WorkerContext:
 
 
 class BuiltinWorker(abc.ABC):
+    #: What the worker declares in its package's ``__init__.py``; the catalog reads the same
+    #: object, so the class and the catalog cannot disagree. The four flags below come from it.
+    manifest: ClassVar[WorkerManifest]
     #: Canonical config name, e.g. ``iii-http``.
     kind: ClassVar[str]
     #: Other accepted spellings, e.g. ``("http",)``.
     aliases: ClassVar[tuple[str, ...]] = ()
-    description: ClassVar[str] = ""
-    config_type: ClassVar[type[msgspec.Struct]] = EmptyConfig
     #: Always started, even when config.yaml does not list it.
     mandatory: ClassVar[bool] = False
     #: Useless without a config block: not started by the no-config default.
     needs_config: ClassVar[bool] = False
+    description: ClassVar[str] = ""
+    config_type: ClassVar[type[msgspec.Struct]] = EmptyConfig
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        manifest = cls.__dict__.get("manifest")
+        if manifest is not None:
+            cls.kind, cls.aliases = manifest.kind, manifest.aliases
+            cls.mandatory, cls.needs_config = manifest.mandatory, manifest.needs_config
 
     def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
         self.host = host

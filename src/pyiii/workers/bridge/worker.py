@@ -22,6 +22,7 @@ import msgspec
 from pyiii.adapters.bridge import BridgeError, RemoteEngine, forwarded_error
 from pyiii.core import CallContext, FunctionError
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.bridge import MANIFEST
 from pyiii.workers.bridge.config import Expose, Forward, IiiBridgeConfig
 
 log = logging.getLogger("pyiii.bridge")
@@ -34,12 +35,10 @@ class InvokeInput(msgspec.Struct):
 
 
 class BridgeWorker(BuiltinWorker):
-    kind = "iii-bridge"
-    aliases = ("bridge",)
+    manifest = MANIFEST
     description = "Connect to another iii engine to expose and forward functions."
     config_type = IiiBridgeConfig
     #: Only when config.yaml lists it: with no config it would connect to its own engine.
-    needs_config = True
 
     def __init__(self, host: Any, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(host, config, entry_id, context)

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from pyiii.core import CallContext, Host
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.cluster import MANIFEST
 from pyiii.workers.cluster.config import ClusterConfig
 from pyiii.workers.cluster.directory import AnnouncedTrigger, Announcement, Directory
 from pyiii.workers.cluster.proxies import Proxies
@@ -34,11 +35,9 @@ _DEBOUNCE_S = 0.02
 
 
 class ClusterWorker(BuiltinWorker):
-    kind = "iii-cluster"
-    aliases = ("cluster",)
+    manifest = MANIFEST
     description = "Calls between engines sharing one Redis (function proxies, replicated bindings)."
     config_type = ClusterConfig
-    needs_config = True
 
     def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(host, config, entry_id, context)

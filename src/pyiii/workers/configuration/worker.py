@@ -13,7 +13,7 @@ from typing import Any
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.core import CallContext, FunctionError, Host
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.configuration import codes
+from pyiii.workers.configuration import MANIFEST, codes
 from pyiii.workers.configuration.config import ConfigurationConfig, FsAdapter
 from pyiii.workers.configuration.entry import Entry, event
 from pyiii.workers.configuration.expand import expand
@@ -30,11 +30,9 @@ REGISTERED, UPDATED, DELETED = "configuration:registered", "configuration:update
 
 
 class ConfigurationWorker(BuiltinWorker):
-    kind = "configuration"
-    aliases = ("iii-configuration",)
+    manifest = MANIFEST
     description = "Schema-checked configuration entries, stored one YAML file per id."
     config_type = ConfigurationConfig
-    mandatory = True
 
     def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(host, config, entry_id, context)

@@ -15,6 +15,7 @@ import msgspec
 from pyiii.core import Binding, CallContext, Host, SpanKind, TriggerRegistrationError
 from pyiii.cron_expressions import CronError, CronSchedule
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.cron import MANIFEST
 from pyiii.workers.cron.config import CronConfig, KvLockConfig, RedisLockConfig
 from pyiii.workers.cron.job import CronJob, rfc3339
 from pyiii.workers.cron.locks import LocalTickLock, RedisTickLock, TickLock
@@ -38,8 +39,7 @@ def zone(name: Any) -> ZoneInfo:
 
 
 class CronWorker(BuiltinWorker):
-    kind = "iii-cron"
-    aliases = ("cron",)
+    manifest = MANIFEST
     description = "Runs functions on cron schedules (seconds first, UTC or a chosen time zone)."
     config_type = CronConfig
 

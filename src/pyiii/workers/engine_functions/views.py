@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import Any
 
 from pyiii.core import Binding, FunctionEntry, Host, Peer, TriggerType
-
-#: Who provides a built-in trigger type when no connected worker does (spec §4.4).
-KNOWN_TYPE_WORKERS: Final[dict[str, str]] = {
-    "http": "iii-http",
-    "cron": "iii-cron",
-    "subscribe": "iii-pubsub",
-    "state": "iii-state",
-    "durable:subscriber": "iii-queue",
-    "queue": "iii-queue",
-    "stream": "iii-stream",
-    "stream:join": "iii-stream",
-    "stream:leave": "iii-stream",
-    "log": "iii-observability",
-    "trace": "iii-observability",
-    "configuration": "configuration",
-}
+from pyiii.workers.catalog import provider_of
 
 
 def first_segment(identifier: str) -> str:
@@ -42,7 +27,7 @@ def type_worker_name(tt: TriggerType) -> str:
         return tt.owner.metadata.name
     if tt.worker_name:
         return tt.worker_name
-    return KNOWN_TYPE_WORKERS.get(tt.id, first_segment(tt.id))
+    return provider_of(tt.id) or first_segment(tt.id)
 
 
 def binding_worker_name(host: Host, binding: Binding) -> str:

@@ -13,6 +13,7 @@ import msgspec
 from pyiii.core import Binding, CallContext, FunctionEntry, FunctionError, Host, Peer
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.engine_functions import MANIFEST
 from pyiii.workers.engine_functions import views as V
 
 log = logging.getLogger("pyiii.engine_functions")
@@ -127,9 +128,8 @@ def visible(peer: Peer | None, entry: FunctionEntry) -> bool:
 
 
 class EngineFunctionsWorker(BuiltinWorker):
-    kind = "iii-engine-functions"
+    manifest = MANIFEST
     description = "Engine introspection: functions, triggers, workers, channels."
-    mandatory = True
 
     def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(host, config, entry_id, context)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pyiii.core import Host
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.exec import motia, process
+from pyiii.workers.exec import MANIFEST, motia, process
 from pyiii.workers.exec.config import ExecConfig
 from pyiii.workers.exec.globs import GlobSet
 
@@ -24,11 +24,9 @@ HEALTHY_RUN_S = 10.0
 
 
 class ExecWorker(BuiltinWorker):
-    kind = "iii-exec"
-    aliases = ("exec",)
+    manifest = MANIFEST
     description = "Runs the app's processes; restarts them on file changes and crashes."
     config_type = ExecConfig
-    needs_config = True
 
     def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(host, config, entry_id, context)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pyiii.core import Binding, CallContext, TriggerRegistrationError
 from pyiii.workers.base import BuiltinWorker
+from pyiii.workers.http import MANIFEST
 from pyiii.workers.http.config import HttpConfig
 from pyiii.workers.http.paths import InvalidPath, pattern_segments
 from pyiii.workers.http.pipeline import Pipeline
@@ -29,8 +30,7 @@ TRIGGER_CONFIG_SCHEMA: dict[str, Any] = {
 
 
 class HttpWorker(BuiltinWorker):
-    kind = "iii-http"
-    aliases = ("http",)
+    manifest = MANIFEST
     description = "HTTP triggers: routes requests to functions"
     config_type = HttpConfig
 

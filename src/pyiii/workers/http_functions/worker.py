@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pyiii import protocol as p
 from pyiii.core import InProcessHandler
 from pyiii.workers.base import BuiltinWorker
+from pyiii.workers.http_functions import MANIFEST
 from pyiii.workers.http_functions.auth import SecretMissing, resolve
 from pyiii.workers.http_functions.config import HttpFunctionsConfig
 from pyiii.workers.http_functions.url_guard import UrlGuard, UrlRejected
@@ -24,8 +25,7 @@ log = logging.getLogger("pyiii.http_functions")
 
 
 class HttpFunctionsWorker(BuiltinWorker):
-    kind = "iii-http-functions"
-    aliases = ("http-functions",)
+    manifest = MANIFEST
     description = "Functions invoked by calling an external HTTP endpoint"
     config_type = HttpFunctionsConfig
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pyiii.core import CallContext, FunctionEntry, FunctionError, Host, Span, error_codes
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.observability import otlp_json
+from pyiii.workers.observability import MANIFEST, otlp_json
 from pyiii.workers.observability.alerts import Alerts
 from pyiii.workers.observability.config import ObservabilityConfig, Settings, resolve
 from pyiii.workers.observability.export import Exporter
@@ -73,11 +73,9 @@ def console_line(record: dict[str, Any]) -> None:
 
 
 class ObservabilityWorker(BuiltinWorker):
-    kind = "iii-observability"
-    aliases = ("observability",)
+    manifest = MANIFEST
     description = "Traces, logs and metrics: stored, queryable and exported with OpenTelemetry."
     config_type = ObservabilityConfig
-    mandatory = True
 
     def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
         super().__init__(host, config, entry_id, context)

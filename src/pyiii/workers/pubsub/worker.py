@@ -15,6 +15,7 @@ import msgspec
 from pyiii.core import Binding, CallContext, FunctionError, Host, SpanKind, TriggerRegistrationError
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.pubsub import MANIFEST
 from pyiii.workers.pubsub.adapters import PubsubAdapter
 from pyiii.workers.pubsub.config import PubsubConfig, RedisPubsubConfig
 
@@ -33,8 +34,7 @@ def build_adapter(config: PubsubConfig) -> PubsubAdapter:
 
 
 class PubsubWorker(BuiltinWorker):
-    kind = "iii-pubsub"
-    aliases = ("pubsub",)
+    manifest = MANIFEST
     description = "Fire-and-forget publish/subscribe."
     config_type = PubsubConfig
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyiii.core import Host, SpanKind
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.queue import adapters
+from pyiii.workers.queue import MANIFEST, adapters
 from pyiii.workers.queue.config import QueueWorkerConfig
 from pyiii.workers.queue.consumer import Consumer
 from pyiii.workers.queue.inspection import Inspector
@@ -26,8 +26,7 @@ SUBSCRIBER_TRIGGER_TYPES = ("durable:subscriber", "queue")
 
 
 class QueueWorker(BuiltinWorker):
-    kind = "iii-queue"
-    aliases = ("queue",)
+    manifest = MANIFEST
     description = "Durable queues: topics with durable subscribers, named queues, retries and dead letters."
     config_type = QueueWorkerConfig
 

@@ -14,6 +14,7 @@ from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, or_none, par
 from pyiii.core import CallContext, FunctionError, Host
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.state import MANIFEST
 from pyiii.workers.state.config import StateConfig
 from pyiii.workers.state.payloads import ListEntriesArgs, ScopeArgs, ScopeKey, SetArgs, UpdateArgs
 from pyiii.workers.state.triggers import StateTriggers
@@ -31,8 +32,7 @@ class _ValueTooLarge(Exception):
 
 
 class StateWorker(BuiltinWorker):
-    kind = "iii-state"
-    aliases = ("state",)
+    manifest = MANIFEST
     description = "Key/value state by scope, with change triggers."
     config_type = StateConfig
 

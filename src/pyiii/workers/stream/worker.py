@@ -20,8 +20,8 @@ from pyiii.adapters.kv.update_ops import OpsDecodeError, or_none, parse_ops
 from pyiii.core import CallContext, FunctionError, Host
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.stream import MANIFEST, layout, snapshot
 from pyiii.workers.stream import envelope as env
-from pyiii.workers.stream import layout, snapshot
 from pyiii.workers.stream.bridge import RemoteEvents, RemoteStreamStorage
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Hub
@@ -44,8 +44,7 @@ EVENTS_CHANNEL = "stream::events"
 
 
 class StreamWorker(BuiltinWorker):
-    kind = "iii-stream"
-    aliases = ("stream",)
+    manifest = MANIFEST
     description = "Real-time streams: items pushed to WebSocket subscribers and triggers."
     config_type = StreamConfig
 
