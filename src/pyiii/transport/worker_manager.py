@@ -1,8 +1,10 @@
 """``iii-worker-manager``: one WebSocket listener per config entry (spec/protocol.md §6.1).
 
 The transport's entry in the worker lifecycle: it is started and stopped like every built-in
-worker (last, see the catalog's order), so it subclasses ``workers.base.BuiltinWorker``, the one
-thing the transport takes from the workers layer (an exception the import contract lists).
+worker (last, see its manifest's start rank), so it subclasses ``workers.base.BuiltinWorker``, the
+one thing the transport takes from the workers layer (an exception the import contract lists).
+Its listeners feed frames into the engine itself: it alone takes the engine from its host, through
+``Host.engine_for_transport`` (the import contract allows that in ``pyiii.transport`` only).
 """
 
 from __future__ import annotations
