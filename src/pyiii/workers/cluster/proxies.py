@@ -109,7 +109,7 @@ class Proxies:
                 continue
             try:
                 await self.host.register_trigger(trigger.type, trigger.function_id, trigger.config,
-                                                   trigger_id=local_id)
+                                                 trigger_id=local_id)
             except TriggerRegistrationError as exc:
                 log.warning("cluster: replica of binding %s refused here: %s", local_id, exc.message)
                 self._refused[local_id] = trigger

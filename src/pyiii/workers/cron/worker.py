@@ -55,7 +55,7 @@ class CronWorker(BuiltinWorker):
             "cron", self, worker=self.kind,
             description="{expression: 'sec min hour dom month dow [year]', timezone?, condition_function_id?}")
         self.host.register_function("engine::cron::list_jobs", self._list_jobs, worker=self.entry_id,
-                                      description="pyiii: every cron job with its next and last run")
+                                    description="pyiii: every cron job with its next and last run")
 
     async def stop(self) -> None:
         for job in list(self.jobs.values()):

@@ -59,7 +59,7 @@ class HttpWorker(BuiltinWorker):
         self.address = await self.server.listen(self.config.host, self.config.port)
         self.host.add_shutdown_step(self._drain)
         self.host.register_function(f"{self.entry_id}::stats", self._stats, worker=self.entry_id,
-                                      description="Open connections and what the HTTP edge refused since start")
+                                    description="Open connections and what the HTTP edge refused since start")
         await self.host.register_trigger_type(
             "http", self, description="HTTP route -> function", trigger_request_format=TRIGGER_CONFIG_SCHEMA,
             worker=self.entry_id, binding_key=route_key,

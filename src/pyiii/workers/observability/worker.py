@@ -123,9 +123,9 @@ class ObservabilityWorker(BuiltinWorker):
                                description="A connected worker's latest resource gauges (in-process only)")
         host.tracer.untraced.add(WORKER_METRICS)
         await host.register_trigger_type("log", self.dispatcher.logs, worker=self.entry_id,
-                                        description="Fires for every stored log; config {level?}")
+                                         description="Fires for every stored log; config {level?}")
         await host.register_trigger_type("trace", self.dispatcher.traces, worker=self.entry_id,
-                                        description="Coalesced 'traces changed' tick; config {service_name?, status?}")
+                                         description="Coalesced 'traces changed' tick; config {service_name?, status?}")
         host.set_frame_sink(self.on_frame)
         if s.metrics_enabled:
             host.add_call_observer(self.metrics.observe)

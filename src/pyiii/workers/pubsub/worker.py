@@ -50,9 +50,9 @@ class PubsubWorker(BuiltinWorker):
         if self.adapter.remote_kind is not None:  # a server that can go away: /readyz reports it
             self.host.add_health_check(f"{self.entry_id}:{self.adapter.remote_kind}", self.adapter.ping)
         self.host.register_function("publish", self._publish, worker=self.entry_id,
-                                      description="Broadcast {topic, data} to every subscriber")
+                                    description="Broadcast {topic, data} to every subscriber")
         await self.host.register_trigger_type("subscribe", self, worker=self.kind,
-                                                description="Called with `data` of every publish to {topic}")
+                                              description="Called with `data` of every publish to {topic}")
 
     async def stop(self) -> None:
         await self.adapter.close()
@@ -136,6 +136,6 @@ class PubsubWorker(BuiltinWorker):
                 payload = decoded
             self.delivered += 1
             self.host.call_void(binding.function_id, payload, metadata=binding.metadata, traceparent=traceparent,
-                                  baggage=baggage)
+                                baggage=baggage)
         if span is not None:
             span.end("ok")

@@ -101,7 +101,7 @@ class BridgedQueue:
         async def on_message(data: Any) -> Any:
             try:
                 if condition and await self.host.call_for(binding, condition, data,
-                                                            metadata=binding.metadata) is False:
+                                                          metadata=binding.metadata) is False:
                     return None
                 return await self.host.fire(binding, data)
             except FunctionError as exc:  # the remote engine retries / dead-letters with this error

@@ -92,7 +92,7 @@ class SubscriberProvider:
                                       "timeout": rt.call_timeout}
             if condition:
                 verdict = await rt.host.call_for(binding, condition, rt.payload_for(condition, message.data),
-                                                   metadata=binding.metadata, **kwargs)
+                                                 metadata=binding.metadata, **kwargs)
                 if verdict is False:
                     return
             await rt.host.fire(binding, rt.payload_for(binding.function_id, message.data), **kwargs)

@@ -116,7 +116,7 @@ class QueueWorker(BuiltinWorker):
             function_id = message.function_id or ""
             if not tracer.enabled:
                 await rt.host.call(function_id, rt.payload_for(function_id, message.data),
-                                     traceparent=message.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
+                                   traceparent=message.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
                 return
             # spec/workers.md §8.4: `fn_queue <queue>`, under the enqueuer's context.
             with tracer.start_span(f"fn_queue {name}", SpanKind.CONSUMER, message.traceparent, {
@@ -126,7 +126,7 @@ class QueueWorker(BuiltinWorker):
                 "iii.tag.kind": "queue.process",
             }) as span:
                 await rt.host.call(function_id, rt.payload_for(function_id, message.data),
-                                     traceparent=span.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
+                                   traceparent=span.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
 
         return invoke
 
