@@ -13,8 +13,9 @@ Values a worker handles
     :class:`CallContext` (what an in-process handler knows about a call), ``InProcessHandler``,
     :class:`FunctionEntry` (a registered function), :class:`Binding` (a registered trigger),
     :class:`TriggerType`, :class:`Peer` (a remote worker connection, as ``CallContext.caller``
-    and in :attr:`Host.connected_workers`; read it, do not change it), :class:`Channel` and
-    ``EOF`` (a data channel and its end marker), :class:`HealthStatus`.
+    and in :attr:`Host.connected_workers`; read it, change its metadata only through
+    :meth:`Host.update_worker_metadata`), :class:`WorkerMetadata`, :class:`Channel` and ``EOF``
+    (a data channel and its end marker), :class:`HealthStatus`.
 
 Errors
     :class:`FunctionError` (a wire error ``{code, message}``; raise it to answer with a code),
@@ -35,7 +36,7 @@ from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, InProcessHandler
 from pyiii.core.health import HealthStatus
 from pyiii.core.host import Host
-from pyiii.core.peer import Peer
+from pyiii.core.peer import Peer, WorkerMetadata
 from pyiii.core.spans import PassThroughSpan, Span, SpanKind
 from pyiii.core.tracecontext import make_traceparent, new_span_id, new_trace_id, parse_baggage
 from pyiii.core.triggers import Binding, TriggerType
@@ -56,6 +57,7 @@ __all__ = [
     "SpanKind",
     "TriggerRegistrationError",
     "TriggerType",
+    "WorkerMetadata",
     "error_codes",
     "make_traceparent",
     "new_span_id",

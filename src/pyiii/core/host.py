@@ -10,6 +10,7 @@ assigning engine attributes. Data a worker owns is served through its functions.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from pyiii.core.engine import Engine, InProcessWorker
     from pyiii.core.functions import FunctionEntry, InProcessHandler
     from pyiii.core.health import HealthCheck, HealthStatus
-    from pyiii.core.peer import Peer
+    from pyiii.core.peer import Peer, WorkerMetadata
     from pyiii.core.spans import Tracer
     from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerType
 
@@ -69,16 +70,6 @@ class Host:
         """Wall clock (ms since the epoch) at which the engine was created."""
         return self._engine.started_at_ms
 
-    @property
-    def health_check_timeout_s(self) -> float:
-        """How long a health check may take before it counts as down (``engine:`` config)."""
-        return self._engine.limits.health_check_timeout_ms / 1000
-
-    @property
-    def health_check_cache_s(self) -> float:
-        """How long one health check's answer is reused (``engine:`` config)."""
-        return self._engine.limits.health_check_cache_ms / 1000
-
     # ------------------------------------------------------------------ workers
 
     def add_in_process_worker(self, worker_id: str, name: str, description: str = "") -> None:
@@ -95,8 +86,11 @@ class Host:
         """Remote worker connections by worker id, read-only."""
         return MappingProxyType(self._engine.peers)
 
-    def worker_metadata_updated(self, peer: Peer) -> None:
-        """Announce that ``peer.metadata`` changed (``engine::workers::register``)."""
+    def update_worker_metadata(self, peer: Peer, reported: WorkerMetadata) -> None:
+        """Record what a remote worker reports about itself (``engine::workers::register``) and
+        announce it (``worker_metadata_updated``)."""
+        for item in fields(reported):
+            setattr(peer.metadata, item.name, getattr(reported, item.name))
         self._engine.worker_metadata_updated(peer)
 
     def on_worker_event(self, listener: WorkerEventListener) -> None:

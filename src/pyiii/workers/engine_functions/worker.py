@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from pyiii.core import Binding, CallContext, FunctionEntry, FunctionError, Host, Peer
+from pyiii.core import Binding, CallContext, FunctionEntry, FunctionError, Host, Peer, WorkerMetadata
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.engine_functions import MANIFEST
@@ -415,16 +415,16 @@ class EngineFunctionsWorker(BuiltinWorker):
             peer = self.host.connected_workers.get(a._caller_worker_id)
         if peer is None:
             raise FunctionError(E.INVALID_ARGUMENTS, "engine::workers::register must be called by a connected worker")
-        m = peer.metadata
-        m.runtime = a.runtime or "unknown"
-        m.version = a.version
-        m.name = sanitize(a.name) or None
-        m.description = sanitize(a.description) or None
-        m.os = a.os
-        m.pid = a.pid
-        m.isolation = a.isolation
-        m.telemetry = msgspec.to_builtins(a.telemetry) if a.telemetry else {}
-        self.host.worker_metadata_updated(peer)
+        self.host.update_worker_metadata(peer, WorkerMetadata(
+            runtime=a.runtime or "unknown",
+            version=a.version,
+            name=sanitize(a.name) or None,
+            description=sanitize(a.description) or None,
+            os=a.os,
+            pid=a.pid,
+            isolation=a.isolation,
+            telemetry=msgspec.to_builtins(a.telemetry) if a.telemetry else {},
+        ))
         return {"success": True}
 
     async def _register_trigger(self, data: Any, ctx: CallContext) -> Any:
