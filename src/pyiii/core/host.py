@@ -9,13 +9,14 @@ assigning engine attributes. Data a worker owns is served through its functions.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import fields
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Awaitable, Callable, Coroutine, Mapping
+    from typing import Protocol
 
     from pyiii import protocol as p
     from pyiii.core.channels import Channel
@@ -26,28 +27,28 @@ if TYPE_CHECKING:
     from pyiii.core.spans import Tracer
     from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerType
 
-#: ``(event, worker_id)``: worker_connected | worker_disconnected | worker_metadata_updated
-WorkerEventListener = Callable[[str, str], None]
-#: Receives ``(prefix, payload)`` of the OTLP / MTRC / LOGS telemetry frames workers send.
-FrameSink = Callable[[bytes, bytes], None]
-#: Builds the in-process handler of an HTTP-invoked function; raises ValueError to refuse it.
-HttpFunctionFactory = Callable[[str, "p.HttpInvocationRef"], Awaitable["InProcessHandler"]]
-#: Called as ``(function_id, seconds, error_code_or_None)`` after every finished call.
-CallObserver = Callable[[str, float, "str | None"], None]
-#: Awaited with the grace (s) when shutdown begins, while remote workers are still connected.
-ShutdownStep = Callable[[float], Awaitable[None]]
+    # Types of the hooks (annotations only: nothing here costs at import time).
+    #: ``(event, worker_id)``: worker_connected | worker_disconnected | worker_metadata_updated
+    WorkerEventListener = Callable[[str, str], None]
+    #: Receives ``(prefix, payload)`` of the OTLP / MTRC / LOGS telemetry frames workers send.
+    FrameSink = Callable[[bytes, bytes], None]
+    #: Builds the in-process handler of an HTTP-invoked function; raises ValueError to refuse it.
+    HttpFunctionFactory = Callable[[str, "p.HttpInvocationRef"], Awaitable["InProcessHandler"]]
+    #: Called as ``(function_id, seconds, error_code_or_None)`` after every finished call.
+    CallObserver = Callable[[str, float, "str | None"], None]
+    #: Awaited with the grace (s) when shutdown begins, while remote workers are still connected.
+    ShutdownStep = Callable[[float], Awaitable[None]]
 
+    class FunctionsView(Protocol):
+        """The function registry, read-only."""
 
-class FunctionsView(Protocol):
-    """The function registry, read-only."""
+        def get(self, function_id: str) -> FunctionEntry | None: ...
 
-    def get(self, function_id: str) -> FunctionEntry | None: ...
+        def all(self) -> list[FunctionEntry]: ...
 
-    def all(self) -> list[FunctionEntry]: ...
+        def __contains__(self, function_id: object) -> bool: ...
 
-    def __contains__(self, function_id: object) -> bool: ...
-
-    def __len__(self) -> int: ...
+        def __len__(self) -> int: ...
 
 
 class Host:
@@ -286,5 +287,4 @@ class Host:
         return self._engine
 
 
-__all__ = ["CallObserver", "FrameSink", "FunctionsView", "Host", "HttpFunctionFactory", "ShutdownStep",
-           "WorkerEventListener"]
+__all__ = ["Host"]
