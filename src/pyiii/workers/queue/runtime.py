@@ -1,4 +1,4 @@
-"""What the queue worker's parts share: the engine, the adapter, the policies, the consumers."""
+"""What the queue worker's parts share: the host, the adapter, the policies, the consumers."""
 
 from __future__ import annotations
 
