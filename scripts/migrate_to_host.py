@@ -85,7 +85,8 @@ def declare_manifest(path: Path, text: str) -> str:
     parts = path.resolve().with_suffix("").parts
     parts = parts[len(parts) - 1 - parts[::-1].index("pyiii"):]  # from the last "pyiii" on
     package = "pyiii.transport.manifest" if parts[-1] == "worker_manager" else ".".join(parts[:-1])
-    head = head.replace("from pyiii.workers.base import", f"from {package} import MANIFEST\nfrom pyiii.workers.base import", 1)
+    base = "from pyiii.workers.base import"
+    head = head.replace(base, f"from {package} import MANIFEST\n{base}", 1)
     return head + body
 
 
