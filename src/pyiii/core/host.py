@@ -1,7 +1,7 @@
 """What a built-in worker may do with the engine it runs in (ARCHITECTURE rule 10).
 
 :class:`Host` is a thin facade: every method delegates to :class:`~pyiii.core.engine.Engine`'s
-in-process API or to its registries, and adds nothing of its own. A worker receives one host,
+in-process API or to its registries, and keeps no state of its own. A worker receives one host,
 never the engine: it registers and calls through the same API a remote worker has, reads the
 registries through read-only views, and installs its hooks through named methods instead of
 assigning engine attributes. Data a worker owns is served through its functions.
@@ -59,7 +59,7 @@ class Host:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    # ------------------------------------------------------------------ identity, config
+    # ------------------------------------------------------------------ identity
 
     @property
     def version(self) -> str:
