@@ -16,6 +16,7 @@ from typing import Protocol, cast
 from pyiii._version import __version__
 from pyiii.bind import config_place, how_to_move
 from pyiii.core.engine import Engine
+from pyiii.core.host import Host
 from pyiii.engine_config import EngineConfig, WorkerEntry
 from pyiii.hosts import LOOPBACK, connect_host
 from pyiii.workers import catalog
@@ -57,6 +58,8 @@ class InProcessEngine:
         data_dir = config.data_dir if config.data_dir.is_absolute() else self.project_dir / config.data_dir
         self.engine = Engine(config.limits, version=__version__)
         self.engine.triggers.provider_hint = catalog.provider_of
+        #: What every built-in worker gets instead of the engine.
+        self.host = Host(self.engine)
         first = config.listeners()[0] if config.listeners() else None
         port = first.config.port if first else 49134
         self.local_host = connect_host(first.config.host) if first else LOOPBACK
@@ -66,7 +69,7 @@ class InProcessEngine:
 
     async def _start_worker(self, entry: WorkerEntry) -> BuiltinWorker:
         cls = catalog.load(entry.kind)
-        worker = cls(self.engine, entry.config, entry.entry_id, self.context)
+        worker = cls(self.host, entry.config, entry.entry_id, self.context)
         try:
             await worker.start()
         except OSError as exc:

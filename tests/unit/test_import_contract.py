@@ -6,6 +6,11 @@ module level or inside a function (a lazy import is still a dependency), except 
 ``if TYPE_CHECKING:`` (annotations only, never run). ``from a.b import c`` is an edge to the
 module ``a.b.c`` when it is one, else to ``a.b``; the parent packages a submodule import runs
 implicitly are not edges.
+
+Workers see core through its public API only (ARCHITECTURE rule 10): a module of a worker, of the
+console or of ``pyiii.workers`` itself may import ``pyiii.core`` (the package, whose ``__init__``
+is that API: ``Host`` and the values a worker handles) and no module inside it. And only the
+transport may reach the engine through ``Host.engine_for_transport``.
 """
 
 from __future__ import annotations
@@ -58,11 +63,20 @@ ALLOWED: dict[str, frozenset[str]] = {
     "agent": frozenset(),
     "templates": frozenset({"steps", "sdk"}),  # user code, as `pyiii init` writes it
 }
+#: Layers that reach core only through its public API, the package ``pyiii.core``.
+HOSTED = frozenset({"worker", "console", "workers"})
+#: The one module of core a hosted layer may import.
+CORE_API = "pyiii.core"
+#: The Host's way out to the engine, for the transport's listeners (iii-worker-manager) only.
+TRANSPORT_ONLY = "engine_for_transport"
 #: (importing module, imported module or package) -> why this edge is right anyway.
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("pyiii.transport.worker_manager", "pyiii.workers.base"):
         "iii-worker-manager is the transport's entry in the worker lifecycle: the runner starts and stops "
         "listeners like every built-in worker (last, catalog order); workers.base imports only core",
+    ("pyiii.transport.manifest", "pyiii.workers.manifest"):
+        "iii-worker-manager declares its catalog entry like every built-in worker, in a module of its "
+        "own that the catalog imports by name; workers.manifest imports nothing of pyiii",
     ("pyiii.adapters.bridge.client", "pyiii.sdk"):
         "a bridge joins another engine as one of its workers: the worker SDK is that client (reconnects, "
         "registers again); the SDK is loaded only when a bridge starts",
@@ -80,7 +94,11 @@ class Import:
     line: int
 
     def __str__(self) -> str:
-        return f"{self.path.relative_to(SRC.parent)}:{self.line}: {self.importer} imports {self.imported}"
+        return f"{_shown(self.path)}:{self.line}: {self.importer} imports {self.imported}"
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(SRC.parent) if path.is_relative_to(SRC.parent) else path
 
 
 def modules() -> dict[str, Path]:
@@ -173,6 +191,27 @@ def violations(mods: dict[str, Path]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def core_api_violations(mods: dict[str, Path]) -> list[str]:
+    """Imports of a core module other than the package itself, from a hosted layer."""
+    found = []
+    for edge in imports(mods):
+        if layer(edge.importer) in HOSTED and layer(edge.imported) == "core" and edge.imported != CORE_API:
+            found.append(f"{edge}  (import it from {CORE_API})")
+    return list(dict.fromkeys(found))
+
+
+def transport_only_violations(mods: dict[str, Path]) -> list[str]:
+    """Uses of ``Host.engine_for_transport`` outside ``pyiii.transport``."""
+    found = []
+    for name, path in mods.items():
+        if layer(name) == "transport":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        found += [f"{_shown(path)}:{node.lineno}: {name} uses Host.{TRANSPORT_ONLY}"
+                  for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == TRANSPORT_ONLY]
+    return found
+
+
 def cycles(mods: dict[str, Path]) -> list[list[Import]]:
     """Strongly connected components of the module graph (Tarjan), each as the edges inside it."""
     graph: dict[str, dict[str, Import]] = {m: {} for m in mods}
@@ -219,6 +258,37 @@ def test_every_module_has_a_layer() -> None:
 def test_imports_point_down() -> None:
     found = violations(modules())
     assert not found, "imports against the layering (see docs/architecture.md):\n" + "\n".join(found)
+
+
+def test_workers_use_only_the_public_api_of_core() -> None:
+    found = core_api_violations(modules()) + transport_only_violations(modules())
+    assert not found, "workers reach into core (see pyiii/core/__init__.py, the API):\n" + "\n".join(found)
+
+
+def test_the_core_api_rule_flags_a_worker_that_imports_the_engine(tmp_path: Path) -> None:
+    """The rule itself: a worker's engine import and its use of the transport's way out are
+    reported with file and line; the package import, a TYPE_CHECKING import and the transport's
+    own use are not."""
+    files = {
+        "pyiii.core": "",
+        "pyiii.core.engine": "",
+        "pyiii.workers.state.worker": "from pyiii.core import Host\nfrom pyiii.core.engine import Engine\n"
+                                      "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                      "    from pyiii.core.engine import Engine\n",
+        "pyiii.console.worker": "def f(host):\n    return host.engine_for_transport\n",
+        "pyiii.transport.worker_manager": "def f(host):\n    return host.engine_for_transport\n",
+    }
+    mods = {}
+    for name, text in files.items():
+        path = tmp_path.joinpath(*name.split("."))
+        path = path / "__init__.py" if name == "pyiii.core" else path.with_suffix(".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        mods[name] = path
+    found = core_api_violations(mods) + transport_only_violations(mods)
+    worker, console = mods["pyiii.workers.state.worker"], mods["pyiii.console.worker"]
+    assert found == [f"{worker}:2: pyiii.workers.state.worker imports pyiii.core.engine  (import it from pyiii.core)",
+                     f"{console}:2: pyiii.console.worker uses Host.engine_for_transport"]
 
 
 def test_every_exception_is_still_needed() -> None:

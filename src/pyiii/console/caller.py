@@ -26,14 +26,14 @@ class Caller(Protocol):
 class InProcessCaller:
     """Calls through the engine core, like any built-in worker does."""
 
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
+    def __init__(self, host: Any) -> None:
+        self.host = host
 
     async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
-        from pyiii.core.errors import FunctionError
+        from pyiii.core import FunctionError
 
         try:
-            return await self.engine.call(function_id, payload, timeout=timeout)
+            return await self.host.call(function_id, payload, timeout=timeout)
         except FunctionError as exc:
             raise CallFailed(exc.code, exc.message) from None
 

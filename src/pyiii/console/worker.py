@@ -7,29 +7,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pyiii.console import MANIFEST
 from pyiii.console.caller import InProcessCaller
 from pyiii.console.config import ConsoleConfig
 from pyiii.console.server import ConsoleServer, engine_addresses
-from pyiii.core.engine import Engine
+from pyiii.core import Host
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 
 log = logging.getLogger("pyiii.console")
 
 
 class ConsoleWorker(BuiltinWorker):
-    kind = "iii-console"
-    aliases = ("console",)
+    manifest = MANIFEST
     description = "The web console (functions, flows, endpoints, logs, traces, state, streams, queues)."
     config_type = ConsoleConfig
-    #: Only `pyiii dev|start` (or a config.yaml entry) starts it, not the bare engine.
-    needs_config = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         cfg: ConsoleConfig = config
         self.started = False
         self.server = ConsoleServer(
-            InProcessCaller(engine), host=cfg.host, port=cfg.port, engine_url=context.engine_url,
+            InProcessCaller(host), host=cfg.host, port=cfg.port, engine_url=context.engine_url,
             **engine_addresses(cfg.engine_host, cfg.http_port, cfg.ws_port),
             token=cfg.token, allowed_hosts=cfg.allowed_hosts, allowed_origins=cfg.allowed_origins,
         )

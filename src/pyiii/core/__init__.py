@@ -1,0 +1,62 @@
+"""The public API of core: everything a built-in worker may use, and nothing else.
+
+A worker (``workers/<name>/``, ``console/``, ``workers/base.py``, ``workers/event_triggers.py``)
+imports from ``pyiii.core`` only, never from its modules; ``tests/unit/test_import_contract.py``
+fails on any other core import. The transport and the engine runner use the modules directly.
+
+The host
+    :class:`Host` — what a worker receives instead of the engine: register and call functions,
+    provide trigger types, bind, spawn, read-only registry views, health checks, shutdown steps,
+    the telemetry frame sink, HTTP-invoked functions, data channels, the tracer.
+
+Values a worker handles
+    :class:`CallContext` (what an in-process handler knows about a call), ``InProcessHandler``,
+    :class:`FunctionEntry` (a registered function), :class:`Binding` (a registered trigger),
+    :class:`TriggerType`, :class:`Peer` (a remote worker connection, as ``CallContext.caller``
+    and in :attr:`Host.connected_workers`; read it, change its metadata only through
+    :meth:`Host.update_worker_metadata`), :class:`WorkerMetadata`, :class:`Channel` and ``EOF``
+    (a data channel and its end marker), :class:`HealthStatus`.
+
+Errors
+    :class:`FunctionError` (a wire error ``{code, message}``; raise it to answer with a code),
+    :class:`TriggerRegistrationError` (a provider refuses a binding), ``error_codes`` (the wire
+    error codes: ``error_codes.FORBIDDEN``, ...).
+
+Tracing
+    :class:`Span`, :class:`PassThroughSpan`, :class:`SpanKind` (what ``Host.tracer.start_span``
+    returns and takes), ``in_span`` (run work in a span that reports failures in its result).
+    W3C ``traceparent`` / ``baggage`` helpers are the leaf module ``pyiii.w3c_trace``.
+"""
+
+from __future__ import annotations
+
+from pyiii.core import errors as error_codes
+from pyiii.core.channels import EOF, Channel
+from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.functions import CallContext, FunctionEntry, InProcessHandler
+from pyiii.core.health import HealthStatus
+from pyiii.core.host import Host
+from pyiii.core.peer import Peer, WorkerMetadata
+from pyiii.core.spans import PassThroughSpan, Span, SpanKind, in_span
+from pyiii.core.triggers import Binding, TriggerType
+
+__all__ = [
+    "EOF",
+    "Binding",
+    "CallContext",
+    "Channel",
+    "FunctionEntry",
+    "FunctionError",
+    "HealthStatus",
+    "Host",
+    "InProcessHandler",
+    "PassThroughSpan",
+    "Peer",
+    "Span",
+    "SpanKind",
+    "TriggerRegistrationError",
+    "TriggerType",
+    "WorkerMetadata",
+    "error_codes",
+    "in_span",
+]

@@ -107,8 +107,6 @@ class Engine:
         #: front doors (the HTTP server) stop accepting and drain their in-flight requests.
         self.before_shutdown: list[Callable[[float], Awaitable[None]]] = []
         self.started_at_ms = int(time.time() * 1000)
-        #: Latest resource gauges per worker id, filled by the observability worker (spec §9.2).
-        self.worker_metrics: dict[str, dict[str, Any]] = {}
         #: Set once every configured worker started (``/readyz``); workers add named checks of
         #: their connections (e.g. Redis) that must also hold for the engine to be ready.
         self.ready = False

@@ -1,8 +1,10 @@
 """``iii-worker-manager``: one WebSocket listener per config entry (spec/protocol.md §6.1).
 
 The transport's entry in the worker lifecycle: it is started and stopped like every built-in
-worker (last, see the catalog's order), so it subclasses ``workers.base.BuiltinWorker``, the one
-thing the transport takes from the workers layer (an exception the import contract lists).
+worker (last, see its manifest's start rank), so it subclasses ``workers.base.BuiltinWorker``, the
+one thing the transport takes from the workers layer (an exception the import contract lists).
+Its listeners feed frames into the engine itself: it alone takes the engine from its host, through
+``Host.engine_for_transport`` (the import contract allows that in ``pyiii.transport`` only).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import asyncio
 import contextlib
 from typing import Any
 
-from pyiii.core.engine import Engine
+from pyiii.core import Host
 from pyiii.transport.listener import Listener, ListenerConfig
+from pyiii.transport.manifest import MANIFEST
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 
 #: How often stale data channels are swept (a side never connected within the TTL).
@@ -20,15 +23,14 @@ CHANNEL_SWEEP_SECONDS = 60.0
 
 
 class WorkerManager(BuiltinWorker):
-    kind = "iii-worker-manager"
-    aliases = ("worker-manager",)
+    manifest = MANIFEST
     description = "WebSocket listener that workers connect to."
     config_type = ListenerConfig
-    mandatory = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
-        self.listener = Listener(engine, config, name=entry_id)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
+        # The listeners are the transport: they feed frames into the engine itself.
+        self.listener = Listener(host.engine_for_transport, config, name=entry_id)
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -46,7 +48,7 @@ class WorkerManager(BuiltinWorker):
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(CHANNEL_SWEEP_SECONDS)
-            self.engine.channels.sweep()
+            self.host.sweep_channels()
 
     def endpoints(self) -> list[str]:
         host = self.config.host

@@ -1,63 +1,44 @@
-"""Every built-in worker pyiii ships, by config name. Imported lazily: a worker that is not
-configured costs nothing at start-up."""
+"""Every built-in worker pyiii ships, collected from the manifests the workers declare.
+
+A worker's package holds its :class:`~pyiii.workers.manifest.WorkerManifest` in ``__init__.py``
+(next to nothing else), so this module learns every kind, flag, alias, trigger type and start rank
+without importing a worker: one that is not configured costs nothing at start-up. Adding a worker
+is adding its package; nothing here names it.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import Final
 
+import pyiii.workers
 from pyiii.workers.base import BuiltinWorker
+from pyiii.workers.manifest import WorkerManifest
 
-#: canonical name -> "module:Class". Workers start in this order, listeners last, so that
-#: everything a worker may call exists before the first worker connects.
-BUILTINS: Final[dict[str, str]] = {
-    "configuration": "pyiii.workers.configuration.worker:ConfigurationWorker",
-    "iii-engine-functions": "pyiii.workers.engine_functions.worker:EngineFunctionsWorker",
-    "iii-observability": "pyiii.workers.observability.worker:ObservabilityWorker",
-    "iii-state": "pyiii.workers.state.worker:StateWorker",
-    "iii-stream": "pyiii.workers.stream.worker:StreamWorker",
-    "iii-worker-manager": "pyiii.transport.worker_manager:WorkerManager",
-    "iii-queue": "pyiii.workers.queue.worker:QueueWorker",
-    "iii-pubsub": "pyiii.workers.pubsub.worker:PubsubWorker",
-    "iii-cron": "pyiii.workers.cron.worker:CronWorker",
-    "iii-exec": "pyiii.workers.exec.worker:ExecWorker",
-    "iii-http": "pyiii.workers.http.worker:HttpWorker",
-    "iii-http-functions": "pyiii.workers.http_functions.worker:HttpFunctionsWorker",
-    "iii-cluster": "pyiii.workers.cluster.worker:ClusterWorker",
-    "iii-bridge": "pyiii.workers.bridge.worker:BridgeWorker",
-    "iii-console": "pyiii.console.worker:ConsoleWorker",
-}
+#: Manifests that live outside ``pyiii/workers/`` (imported by name: not dependencies of this layer).
+OUTSIDE: Final = ("pyiii.console", "pyiii.transport.manifest")
 
-#: Workers whose class says ``mandatory`` / ``needs_config``, kept here so that building the
-#: config does not import every worker to read one flag (tests check these match the classes).
-MANDATORY: Final[frozenset[str]] = frozenset(
-    {"configuration", "iii-engine-functions", "iii-observability", "iii-worker-manager"})
-NEEDS_CONFIG: Final[frozenset[str]] = frozenset({"iii-exec", "iii-cluster", "iii-bridge", "iii-console"})
 
+def collect() -> list[WorkerManifest]:
+    """Every manifest, in start order (ties by kind)."""
+    names = [f"pyiii.workers.{m.name}" for m in pkgutil.iter_modules(pyiii.workers.__path__) if m.ispkg]
+    found = [getattr(importlib.import_module(name), "MANIFEST", None) for name in [*names, *OUTSIDE]]
+    manifests = [m for m in found if isinstance(m, WorkerManifest)]
+    return sorted(manifests, key=lambda m: (m.start_rank, m.kind))
+
+
+#: canonical name -> manifest, in start order.
+MANIFESTS: Final[dict[str, WorkerManifest]] = {m.kind: m for m in collect()}
+#: canonical name -> "module:Class", in start order.
+BUILTINS: Final[dict[str, str]] = {kind: m.worker for kind, m in MANIFESTS.items()}
+MANDATORY: Final[frozenset[str]] = frozenset(k for k, m in MANIFESTS.items() if m.mandatory)
+NEEDS_CONFIG: Final[frozenset[str]] = frozenset(k for k, m in MANIFESTS.items() if m.needs_config)
 #: Trigger type -> the built-in worker that provides it (``steps`` and SDK workers bind these; the
-#: engine names the worker to add when a binding waits for a missing one). Tests check that
-#: each worker really registers the types listed for it.
-TRIGGER_TYPES: Final[dict[str, str]] = {
-    "http": "iii-http",
-    "cron": "iii-cron",
-    "durable:subscriber": "iii-queue",
-    "queue": "iii-queue",
-    "state": "iii-state",
-    "stream": "iii-stream",
-    "stream:join": "iii-stream",
-    "stream:leave": "iii-stream",
-    "subscribe": "iii-pubsub",
-    "log": "iii-observability",
-    "trace": "iii-observability",
-    "configuration": "configuration",
-}
-
+#: engine names the worker to add when a binding waits for a missing one).
+TRIGGER_TYPES: Final[dict[str, str]] = {t: k for k, m in MANIFESTS.items() for t in m.trigger_types}
 #: Extra spellings accepted in config.yaml (the 0.22 docs renamed ``iii-x`` to ``x``).
-ALIASES: Final[dict[str, str]] = {
-    "engine-functions": "iii-engine-functions",
-    "worker-manager": "iii-worker-manager",
-    "iii-configuration": "configuration",
-}
+ALIASES: Final[dict[str, str]] = {a: k for k, m in MANIFESTS.items() for a in m.aliases}
 
 
 def canonical(name: str) -> str | None:
@@ -82,9 +63,6 @@ def load(kind: str) -> type[BuiltinWorker]:
 
 
 def start_rank(kind: str) -> int:
-    order = list(BUILTINS)
-    if kind == "iii-worker-manager":
-        return len(order) + 1
-    if kind == "iii-exec":  # the app's processes start once the listener accepts them
-        return len(order) + 2
-    return order.index(kind) if kind in order else len(order)
+    """Where ``kind`` starts; a kind no manifest declares goes last."""
+    manifest = MANIFESTS.get(kind)
+    return manifest.start_rank if manifest is not None else max(m.start_rank for m in MANIFESTS.values()) + 1

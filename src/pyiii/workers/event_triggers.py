@@ -20,10 +20,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import msgspec
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.spans import SpanKind, in_span
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, FunctionError, Host, SpanKind, TriggerRegistrationError, in_span
 
 log = logging.getLogger("pyiii.triggers")
 
@@ -48,8 +45,8 @@ class EventTriggers(Generic[C]):
     #: The span each delivery runs in when tracing is on; None: deliveries get no span of their own.
     span_name: ClassVar[str | None] = None
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, host: Host) -> None:
+        self.host = host
         #: binding id -> (registration number, binding, config); the number orders deliveries.
         self._bindings: dict[str, tuple[int, Binding, C]] = {}
         #: index key (None: every key) -> ids of the bindings under it, in registration order
@@ -79,7 +76,7 @@ class EventTriggers(Generic[C]):
 
     async def register(self, worker: str, description: str, request_format: dict[str, Any] | None = None) -> None:
         """Offer this trigger type to the engine, owned by ``worker``."""
-        await self.engine.register_trigger_type(self.kind, self, worker=worker, description=description,
+        await self.host.register_trigger_type(self.kind, self, worker=worker, description=description,
                                                 trigger_request_format=request_format)
 
     async def register_trigger(self, binding: Binding) -> None:
@@ -157,10 +154,10 @@ class EventTriggers(Generic[C]):
         targets = self.matching(event)
         if not targets:
             return
-        tracer = self.engine.tracer
+        tracer = self.host.tracer
         name = self.span_name
         if name is None or not tracer.enabled:
-            self.engine.invoker.spawn(self.deliver(targets, event, traceparent, baggage))
+            self.host.spawn(self.deliver(targets, event, traceparent, baggage))
             return
         span = tracer.start_span(name, SpanKind.INTERNAL, traceparent, {
             "iii.trigger.type": self.kind, "faas.trigger": "datasource", **self.span_attributes(event),
@@ -169,22 +166,22 @@ class EventTriggers(Generic[C]):
         async def traced(parent: str | None) -> str | None:
             return await self.deliver(targets, event, parent, baggage)
 
-        self.engine.invoker.spawn(in_span(span, traced, failed=lambda failure: failure))
+        self.host.spawn(in_span(span, traced, failed=lambda failure: failure))
 
     async def deliver(self, targets: Targets[C], event: Any, traceparent: str | None = None,
                       baggage: str | None = None) -> str | None:
         """Deliver ``event`` to each target in turn. Returns the last failure's message, if any."""
-        engine = self.engine
+        host = self.host
         failed = None
         for binding, config in targets:
             try:
                 condition = config.condition_function_id
                 if condition:
-                    verdict = await engine.call_for(binding, condition, event, traceparent=traceparent,
+                    verdict = await host.call_for(binding, condition, event, traceparent=traceparent,
                                                     baggage=baggage)
                     if verdict is False:
                         continue
-                await engine.fire(binding, event, traceparent=traceparent, baggage=baggage)
+                await host.fire(binding, event, traceparent=traceparent, baggage=baggage)
             except FunctionError as exc:
                 failed = f"{binding.function_id}: {exc.message}"
                 log.warning("%s trigger %s -> %s failed: %s", self.kind, binding.id, binding.function_id, exc)

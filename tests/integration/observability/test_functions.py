@@ -219,6 +219,17 @@ async def test_worker_gauges_from_mtrc_frames(engine: EngineProcess, client: Raw
     assert sdk["sdk_metrics"][-1]["value"] == 3.5
 
 
+async def test_the_worker_gauges_function_is_internal(client: RawWorker) -> None:
+    """``engine::workers::info`` reads the gauges through it; a remote worker may not call it and
+    does not see it in the default function list (the reference has no such function)."""
+    frame = await client.call("iii-observability::worker-metrics", {"worker_id": client.worker_id})
+    assert frame["error"]["code"] == "FORBIDDEN", frame
+    listed = await result(client, "engine::functions::list", {})
+    assert "iii-observability::worker-metrics" not in {f["function_id"] for f in listed["functions"]}
+    everything = await result(client, "engine::functions::list", {"include_internal": True})
+    assert "iii-observability::worker-metrics" in {f["function_id"] for f in everything["functions"]}
+
+
 async def test_malformed_frames_are_rejected_without_harm(engine: EngineProcess, client: RawWorker) -> None:
     good = tid()
     async with connect(engine.url + "/otel") as bad, connect(engine.url + "/otel") as other:

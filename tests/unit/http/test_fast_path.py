@@ -14,6 +14,7 @@ import pytest
 
 from pyiii.core.channels import EOF, Channel
 from pyiii.core.engine import Engine
+from pyiii.core.host import Host
 from pyiii.workers.base import WorkerContext
 from pyiii.workers.http.channel_io import WatchedQueue
 from pyiii.workers.http.config import HttpConfig
@@ -45,7 +46,7 @@ class Served:
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     engine = Engine()
     config = HttpConfig(port=0, host="127.0.0.1", default_timeout=2000, keep_alive_timeout=0.3)
-    worker = HttpWorker(engine, config, "iii-http", WorkerContext(tmp_path, tmp_path))
+    worker = HttpWorker(Host(engine), config, "iii-http", WorkerContext(tmp_path, tmp_path))
     await worker.start()
     try:
         yield Served(engine, worker)

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from pyiii.core.engine import Engine
+from pyiii.core.host import Host
 from pyiii.core.spans import SpanKind
 from pyiii.workers.base import WorkerContext
 from pyiii.workers.observability.adapters.memory import MemoryStore
@@ -28,7 +29,7 @@ async def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     for key in ("OTEL_EXPORTER_TYPE", "OTEL_ENABLED", "OTEL_LIVE_SPANS", "III_OTEL_SAMPLING_RATIO"):
         monkeypatch.delenv(key, raising=False)
     engine = Engine()
-    w = ObservabilityWorker(engine, ObservabilityConfig(enabled=True, exporter="memory", live_spans=False,
+    w = ObservabilityWorker(Host(engine), ObservabilityConfig(enabled=True, exporter="memory", live_spans=False,
                                                         max_spans=100), "obs", WorkerContext(tmp_path, tmp_path))
     await w.start()
     yield w
@@ -38,7 +39,7 @@ async def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
 async def test_child_of_an_open_trigger_decoded_later_keeps_its_trigger(worker: ObservabilityWorker) -> None:
     store = worker.store
     assert isinstance(store, MemoryStore)
-    trigger = worker.engine.tracer.start_span("GET /orders", SpanKind.SERVER, None,
+    trigger = worker.host.tracer.start_span("GET /orders", SpanKind.SERVER, None,
                                               {"faas.trigger": "http", "iii.trigger.type": "http"})
     assert trigger.traceparent is not None
     _, trace_id, trigger_id, _ = trigger.traceparent.split("-")

@@ -12,6 +12,7 @@ import pytest
 from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext
+from pyiii.core.host import Host
 from pyiii.core.spans import Span
 from pyiii.core.triggers import Binding
 from pyiii.w3c_trace import parse_traceparent
@@ -75,7 +76,7 @@ class Calls:
 @pytest.fixture
 async def doors() -> tuple[Engine, DoorTriggers, Calls]:
     engine = Engine()
-    provider = DoorTriggers(engine)
+    provider = DoorTriggers(Host(engine))
     await provider.register("door-worker", "Fires when a door opens or closes", {"type": "object"})
     return engine, provider, Calls(engine)
 
@@ -189,7 +190,7 @@ async def test_each_delivery_runs_in_one_span_that_fails_with_a_binding(
 
 async def test_a_type_without_a_span_name_delivers_in_the_writes_trace_even_when_traced() -> None:
     engine = Engine()
-    provider = ConfigurationTriggers(engine)
+    provider = ConfigurationTriggers(Host(engine))
     await provider.register("configuration-worker", "configuration events")
     calls = Calls(engine)
     ended: list[Span] = []
@@ -214,7 +215,7 @@ async def test_no_matching_binding_spawns_nothing(doors: tuple[Engine, DoorTrigg
 
 async def test_state_bindings_filter_on_scope_and_key() -> None:
     engine = Engine()
-    provider = StateTriggers(engine)
+    provider = StateTriggers(Host(engine))
     await provider.register("state-worker", "state events")
     calls = Calls(engine)
     await engine.register_trigger("state", calls.add("all"), {})
@@ -232,7 +233,7 @@ async def test_state_bindings_filter_on_scope_and_key() -> None:
 
 async def test_stream_bindings_filter_on_stream_group_and_item() -> None:
     engine = Engine()
-    provider = StreamTriggers(engine)
+    provider = StreamTriggers(Host(engine))
     await provider.register("stream-worker", "stream events")
     calls = Calls(engine)
     with pytest.raises(TriggerRegistrationError, match="invalid stream trigger config"):
@@ -256,7 +257,7 @@ async def test_configuration_bindings_filter_on_id_and_event_type_and_report_wat
     engine = Engine()
     watched: list[str] = []
     unwatched: list[str] = []
-    provider = ConfigurationTriggers(engine, watched.append, unwatched.append)
+    provider = ConfigurationTriggers(Host(engine), watched.append, unwatched.append)
     await provider.register("configuration-worker", "configuration events")
     calls = Calls(engine)
     a = await engine.register_trigger("configuration", calls.add("a"), {"configuration_id": "http"})

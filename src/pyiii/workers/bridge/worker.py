@@ -20,9 +20,9 @@ from typing import Any
 import msgspec
 
 from pyiii.adapters.bridge import BridgeError, RemoteEngine, forwarded_error
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.bridge import MANIFEST
 from pyiii.workers.bridge.config import Expose, Forward, IiiBridgeConfig
 
 log = logging.getLogger("pyiii.bridge")
@@ -35,23 +35,21 @@ class InvokeInput(msgspec.Struct):
 
 
 class BridgeWorker(BuiltinWorker):
-    kind = "iii-bridge"
-    aliases = ("bridge",)
+    manifest = MANIFEST
     description = "Connect to another iii engine to expose and forward functions."
     config_type = IiiBridgeConfig
     #: Only when config.yaml lists it: with no config it would connect to its own engine.
-    needs_config = True
 
-    def __init__(self, engine: Any, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Any, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.config: IiiBridgeConfig = config
         name = config.service_name or config.service_id or "iii-bridge"
         self.remote = RemoteEngine(config.connection(), name)
 
     async def start(self) -> None:
         self.remote.start()
-        self.engine.health_checks[f"{self.entry_id}:bridge"] = self.remote.ping
-        reg = partial(self.engine.register_function, worker=self.entry_id)
+        self.host.add_health_check(f"{self.entry_id}:bridge", self.remote.ping)
+        reg = partial(self.host.register_function, worker=self.entry_id)
         reg("bridge.invoke", self._invoke, description="Invoke a function on the remote iii engine")
         reg("bridge.invoke_async", self._invoke_async, description="Fire-and-forget invoke on the remote iii engine")
         for rule in self.config.forward:
@@ -100,6 +98,6 @@ class BridgeWorker(BuiltinWorker):
 
     async def _exposed(self, rule: Expose, data: Any) -> Any:
         try:
-            return await self.engine.call(rule.local_function, data)
+            return await self.host.call(rule.local_function, data)
         except FunctionError as exc:  # keeps its code on the remote side
             raise forwarded_error(exc.code, exc.message) from None

@@ -17,10 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError, Host, TriggerRegistrationError
+from pyiii.core import error_codes as E
 from pyiii.workers.cluster.directory import AnnouncedTrigger, Announcement
 
 log = logging.getLogger("pyiii.cluster")
@@ -31,8 +29,8 @@ PROXY_MARK = "cluster_proxy"
 
 
 class Proxies:
-    def __init__(self, engine: Engine, worker_name: str, forward: Forward) -> None:
-        self.engine = engine
+    def __init__(self, host: Host, worker_name: str, forward: Forward) -> None:
+        self.host = host
         self.worker_name = worker_name
         self.forward = forward
         #: function id -> engines that announced it (round-robin among them)
@@ -46,7 +44,7 @@ class Proxies:
         self._refused: dict[str, AnnouncedTrigger] = {}
 
     def is_proxy(self, function_id: str) -> bool:
-        entry = self.engine.functions.get(function_id)
+        entry = self.host.functions.get(function_id)
         return entry is not None and entry.extra.get(PROXY_MARK) is True
 
     # ------------------------------------------------------------------ functions
@@ -61,7 +59,7 @@ class Proxies:
             if function_id not in owners:
                 self._drop(function_id)
         for function_id, engines in owners.items():
-            entry = self.engine.functions.get(function_id)
+            entry = self.host.functions.get(function_id)
             if entry is not None and entry.extra.get(PROXY_MARK) is not True:
                 self.owners.pop(function_id, None)  # served here: never proxied
                 continue
@@ -78,7 +76,7 @@ class Proxies:
             target = preferred[next(self._turn) % len(preferred)]
             return await self.forward(target, function_id, data, ctx)
 
-        entry = self.engine.register_function(
+        entry = self.host.register_function(
             function_id, proxy, worker=self.worker_name, description=f"proxy of {function_id} on another engine"
         )
         entry.extra[PROXY_MARK] = True
@@ -86,10 +84,7 @@ class Proxies:
     def _drop(self, function_id: str) -> None:
         self.owners.pop(function_id, None)
         if self.is_proxy(function_id):
-            self.engine.unregister_function(function_id)
-            worker = self.engine.in_process_workers.get(self.worker_name)
-            if worker is not None:
-                worker.functions.discard(function_id)
+            self.host.unregister_function(function_id, worker=self.worker_name)
 
     def drop_all(self) -> None:
         for function_id in list(self.owners):
@@ -105,7 +100,7 @@ class Proxies:
         for local_id, trigger in list(self.replicas.items()):
             if wanted.get(local_id) != trigger:
                 del self.replicas[local_id]
-                await self.engine.unregister_trigger(local_id)
+                await self.host.unregister_trigger(local_id)
         for local_id in list(self._refused):
             if wanted.get(local_id) != self._refused[local_id]:
                 del self._refused[local_id]
@@ -113,8 +108,8 @@ class Proxies:
             if local_id in self.replicas or local_id in self._refused:
                 continue
             try:
-                await self.engine.register_trigger(trigger.type, trigger.function_id, trigger.config,
-                                                   trigger_id=local_id)
+                await self.host.register_trigger(trigger.type, trigger.function_id, trigger.config,
+                                                 trigger_id=local_id)
             except TriggerRegistrationError as exc:
                 log.warning("cluster: replica of binding %s refused here: %s", local_id, exc.message)
                 self._refused[local_id] = trigger
@@ -124,4 +119,4 @@ class Proxies:
     async def drop_triggers(self) -> None:
         for local_id in list(self.replicas):
             del self.replicas[local_id]
-            await self.engine.unregister_trigger(local_id)
+            await self.host.unregister_trigger(local_id)

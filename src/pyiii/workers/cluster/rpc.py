@@ -18,10 +18,8 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError, Host
+from pyiii.core import error_codes as E
 
 log = logging.getLogger("pyiii.cluster")
 
@@ -93,10 +91,10 @@ class Outbox:
 
 
 class Rpc:
-    def __init__(self, redis: Any, engine: Engine, prefix: str, engine_id: str, *, batch: int, key_ttl_ms: int,
+    def __init__(self, redis: Any, host: Host, prefix: str, engine_id: str, *, batch: int, key_ttl_ms: int,
                  is_proxy: Any) -> None:
         self.redis = redis
-        self.engine = engine
+        self.host = host
         self.prefix = prefix
         self.engine_id = engine_id
         self.batch = batch
@@ -198,7 +196,7 @@ class Rpc:
                     log.warning("cluster: dropped an undecodable request")
                     continue
                 # Spawned on the invoker: engine.shutdown drains these like any in-flight call.
-                self.engine.invoker.spawn(self._serve_one(request))
+                self.host.spawn(self._serve_one(request))
 
     async def _serve_one(self, request: Request) -> None:
         age = int(time.time() * 1000) - request.sent_at
@@ -206,12 +204,12 @@ class Rpc:
             log.warning("cluster: dropped request for %s, %d ms old (its caller gave up)", request.function_id, age)
             return
         reply = Reply(id=request.id)
-        entry = self.engine.functions.get(request.function_id)
+        entry = self.host.functions.get(request.function_id)
         try:
             if entry is None or self._is_proxy(request.function_id):
                 raise FunctionError(E.FUNCTION_NOT_FOUND, f"Function {request.function_id} not found")
             data: Any = request.data if entry.handler is None else msgspec.json.decode(request.data)
-            result = await self.engine.call(
+            result = await self.host.call(
                 request.function_id, data, metadata=request.metadata, traceparent=request.traceparent,
                 baggage=request.baggage, timeout=request.timeout_ms / 1000,
             )

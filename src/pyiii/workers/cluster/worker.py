@@ -17,10 +17,10 @@ import uuid
 from typing import Any
 
 from pyiii.adapters.redis_connection import redis_client
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, Host
+from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.cluster import MANIFEST
 from pyiii.workers.cluster.config import ClusterConfig
 from pyiii.workers.cluster.directory import AnnouncedTrigger, Announcement, Directory
 from pyiii.workers.cluster.proxies import Proxies
@@ -34,14 +34,12 @@ _DEBOUNCE_S = 0.02
 
 
 class ClusterWorker(BuiltinWorker):
-    kind = "iii-cluster"
-    aliases = ("cluster",)
+    manifest = MANIFEST
     description = "Calls between engines sharing one Redis (function proxies, replicated bindings)."
     config_type = ClusterConfig
-    needs_config = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         cfg: ClusterConfig = config
         self.cfg = cfg
         self.engine_id = cfg.engine_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -49,9 +47,9 @@ class ClusterWorker(BuiltinWorker):
         self.redis: Any = redis_client(cfg.redis_url, max_connections=cfg.max_connections,
                                        pool_timeout_ms=cfg.pool_timeout_ms, owner="iii-cluster")
         self.directory = Directory(self.redis, cfg.key_prefix, self.engine_id, cfg.ttl_ms)
-        self.proxies = Proxies(engine, entry_id, self._forward)
+        self.proxies = Proxies(host, entry_id, self._forward)
         # Request/reply lists outlive a dead engine by a few TTLs at most.
-        self.rpc = Rpc(self.redis, engine, cfg.key_prefix, self.engine_id, batch=cfg.batch,
+        self.rpc = Rpc(self.redis, host, cfg.key_prefix, self.engine_id, batch=cfg.batch,
                        key_ttl_ms=max(cfg.call_timeout_ms, cfg.ttl_ms) * 2, is_proxy=self.proxies.is_proxy)
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -63,9 +61,9 @@ class ClusterWorker(BuiltinWorker):
     async def start(self) -> None:
         await self.redis.ping()  # fail the start (and readiness) when Redis is unreachable
         self.healthy = True
-        self.engine.functions.on_change(self._changed.set)
-        self.engine.before_shutdown.append(self._before_shutdown)
-        self.engine.health_checks[self.entry_id] = lambda: self.healthy
+        self.host.on_functions_changed(self._changed.set)
+        self.host.add_shutdown_step(self._before_shutdown)
+        self.host.add_health_check(self.entry_id, lambda: self.healthy)
         await self._sync()
         self._serve_task = asyncio.create_task(self.rpc.serve_loop(), name="cluster-serve")
         self._tasks = [
@@ -106,12 +104,12 @@ class ClusterWorker(BuiltinWorker):
 
     def announcement(self) -> Announcement:
         functions = sorted(
-            e.id for e in self.engine.functions.all() if e.owner is not None and e.owner.connected
+            e.id for e in self.host.functions.all() if e.owner is not None and e.owner.connected
         )
         replicate = set(self.cfg.replicate_trigger_types)
         triggers = sorted(
             (AnnouncedTrigger(b.id, b.trigger_type, b.function_id, b.config)
-             for b in self.engine.triggers.live.values()
+             for b in self.host.bindings.values()
              if b.owner is not None and b.trigger_type in replicate),
             key=lambda t: t.id,
         )

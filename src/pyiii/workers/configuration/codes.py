@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from pyiii.core.errors import FunctionError
+from pyiii.core import FunctionError
 
 INVALID_ID: Final = "INVALID_ID"
 NOT_FOUND: Final = "NOT_FOUND"

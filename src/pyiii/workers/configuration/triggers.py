@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyiii.core.engine import Engine
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, Host
 from pyiii.workers.configuration.payloads import TriggerConfig
 from pyiii.workers.event_triggers import EventTriggers
 
@@ -26,9 +25,9 @@ class ConfigurationTriggers(EventTriggers[TriggerConfig]):
     kind = "configuration"
     config_type = TriggerConfig
 
-    def __init__(self, engine: Engine, on_watched: Callable[[str], None] | None = None,
+    def __init__(self, host: Host, on_watched: Callable[[str], None] | None = None,
                  on_unwatched: Callable[[str], None] | None = None) -> None:
-        super().__init__(engine)
+        super().__init__(host)
         self.on_watched = on_watched
         self.on_unwatched = on_unwatched
 

@@ -11,11 +11,9 @@ from functools import partial
 from typing import Any
 
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError, Host
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.configuration import codes
+from pyiii.workers.configuration import MANIFEST, codes
 from pyiii.workers.configuration.config import ConfigurationConfig, FsAdapter
 from pyiii.workers.configuration.entry import Entry, event
 from pyiii.workers.configuration.expand import expand
@@ -32,14 +30,12 @@ REGISTERED, UPDATED, DELETED = "configuration:registered", "configuration:update
 
 
 class ConfigurationWorker(BuiltinWorker):
-    kind = "configuration"
-    aliases = ("iii-configuration",)
+    manifest = MANIFEST
     description = "Schema-checked configuration entries, stored one YAML file per id."
     config_type = ConfigurationConfig
-    mandatory = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.config: ConfigurationConfig = config
         self.remote: RemoteEngine | None = None
         if isinstance(config.adapter, BridgeAdapter):
@@ -52,7 +48,7 @@ class ConfigurationWorker(BuiltinWorker):
         # under it, sees our own writes as "same content" and never mistakes them for edits.
         self.lock = asyncio.Lock()
         self.countdowns = Countdowns(config.ttl_seconds, self._expire)
-        self.triggers = ConfigurationTriggers(engine, self.countdowns.cancel, self.countdowns.start)
+        self.triggers = ConfigurationTriggers(host, self.countdowns.cancel, self.countdowns.start)
         self.watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -64,7 +60,7 @@ class ConfigurationWorker(BuiltinWorker):
             self.entries = self.store.load_all()
         except OSError as exc:
             raise RuntimeError(f"configuration: cannot use {self.store.directory}: {exc}") from None
-        reg = partial(self.engine.register_function, worker=self.entry_id)
+        reg = partial(self.host.register_function, worker=self.entry_id)
         reg("configuration::register", self._register, input_type=RegisterArgs,
             description="Declare a configuration id with its JSON Schema (and an initial value)")
         reg("configuration::set", self._set, input_type=SetArgs, description="Replace a configuration value")
@@ -83,8 +79,8 @@ class ConfigurationWorker(BuiltinWorker):
         engine's own events (one remote trigger for every id), so they also see changes made
         there or through other bridged engines."""
         remote.start()
-        self.engine.health_checks[f"{self.entry_id}:bridge"] = remote.ping
-        reg = partial(self.engine.register_function, worker=self.entry_id)
+        self.host.add_health_check(f"{self.entry_id}:bridge", remote.ping)
+        reg = partial(self.host.register_function, worker=self.entry_id)
         for name, text in (("register", "Declare a configuration id with its JSON Schema (remote engine)"),
                            ("set", "Replace a configuration value (remote engine)"),
                            ("get", "Read a configuration value (remote engine)"),
@@ -182,14 +178,14 @@ class ConfigurationWorker(BuiltinWorker):
 
     def _validate(self, config_id: str, schema: dict[str, Any], value: Any) -> None:
         # Checked as it will be read: after ${VAR} expansion.
-        found = violations(schema, expand(value, self.engine.version))
+        found = violations(schema, expand(value, self.host.version))
         if found:
             raise FunctionError(codes.SCHEMA_INVALID,
                                 f"value of '{config_id}' does not match its schema: " + "; ".join(found))
 
     def _expanded(self, entry: Entry) -> Any:
         missing: set[str] = set()
-        value = expand(entry.value, self.engine.version, missing)
+        value = expand(entry.value, self.host.version, missing)
         if missing:
             log.warning("configuration '%s': environment variable(s) %s not set; left as written",
                         entry.id, ", ".join(sorted(missing)))
@@ -238,7 +234,7 @@ class ConfigurationWorker(BuiltinWorker):
                     return  # our own write, or a save without changes
                 found.schema = current.schema if current is not None else None
                 if found.schema is not None:
-                    problems = violations(found.schema, expand(found.value, self.engine.version))
+                    problems = violations(found.schema, expand(found.value, self.host.version))
                     if problems:
                         log.warning("configuration: hand edit of %s rejected (previous value kept): %s",
                                     self.store.path(config_id), "; ".join(problems))

@@ -12,13 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import TriggerRegistrationError
-from pyiii.core.functions import CallContext
-from pyiii.core.spans import SpanKind
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, CallContext, Host, SpanKind, TriggerRegistrationError
 from pyiii.cron_expressions import CronError, CronSchedule
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.cron import MANIFEST
 from pyiii.workers.cron.adapters.base import TickLock
 from pyiii.workers.cron.adapters.local import LocalTickLock
 from pyiii.workers.cron.config import CronConfig, KvLockConfig, RedisLockConfig
@@ -45,23 +42,22 @@ def zone(name: Any) -> ZoneInfo:
 
 
 class CronWorker(BuiltinWorker):
-    kind = "iii-cron"
-    aliases = ("cron",)
+    manifest = MANIFEST
     description = "Runs functions on cron schedules (seconds first, UTC or a chosen time zone)."
     config_type = CronConfig
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.lock = build_lock(config)
         self.jobs: dict[str, CronJob] = {}
         self.bindings: dict[str, Binding] = {}
 
     async def start(self) -> None:
         zone(self.config.default_timezone)
-        await self.engine.register_trigger_type(
+        await self.host.register_trigger_type(
             "cron", self, worker=self.kind,
             description="{expression: 'sec min hour dom month dow [year]', timezone?, condition_function_id?}")
-        self.engine.register_function("engine::cron::list_jobs", self._list_jobs, worker=self.entry_id,
+        self.host.register_function("engine::cron::list_jobs", self._list_jobs, worker=self.entry_id,
                                       description="pyiii: every cron job with its next and last run")
 
     async def stop(self) -> None:
@@ -116,14 +112,14 @@ class CronWorker(BuiltinWorker):
         return {"jobs": jobs}
 
     def _firer(self, binding: Binding, condition: str | None) -> Any:
-        engine = self.engine
-        tracer = engine.tracer
+        host = self.host
+        tracer = host.tracer
 
         async def run(payload: dict[str, Any], traceparent: str | None) -> None:
             if condition:
-                if await engine.call(condition, payload, metadata=binding.metadata, traceparent=traceparent) is False:
+                if await host.call(condition, payload, metadata=binding.metadata, traceparent=traceparent) is False:
                     return
-            await engine.fire(binding, payload, traceparent=traceparent)
+            await host.fire(binding, payload, traceparent=traceparent)
 
         async def fire(payload: dict[str, Any]) -> None:
             if not tracer.enabled:

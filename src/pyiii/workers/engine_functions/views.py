@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import Any
 
-from pyiii.core.engine import Engine
-from pyiii.core.functions import FunctionEntry
-from pyiii.core.peer import Peer
-from pyiii.core.triggers import Binding, TriggerType
-
-#: Who provides a built-in trigger type when no connected worker does (spec §4.4).
-KNOWN_TYPE_WORKERS: Final[dict[str, str]] = {
-    "http": "iii-http",
-    "cron": "iii-cron",
-    "subscribe": "iii-pubsub",
-    "state": "iii-state",
-    "durable:subscriber": "iii-queue",
-    "queue": "iii-queue",
-    "stream": "iii-stream",
-    "stream:join": "iii-stream",
-    "stream:leave": "iii-stream",
-    "log": "iii-observability",
-    "trace": "iii-observability",
-    "configuration": "configuration",
-}
+from pyiii.core import Binding, FunctionEntry, Host, Peer, TriggerType
+from pyiii.workers.catalog import provider_of
 
 
 def first_segment(identifier: str) -> str:
     return identifier.split("::", 1)[0]
 
 
-def function_worker_name(engine: Engine, entry: FunctionEntry) -> str:
+def function_worker_name(host: Host, entry: FunctionEntry) -> str:
     if entry.worker_name is not None:
-        worker = engine.in_process_workers.get(entry.worker_name)
+        worker = host.in_process_workers.get(entry.worker_name)
         return worker.name if worker else entry.worker_name
     if entry.owner is not None and entry.owner.metadata.name:
         return entry.owner.metadata.name
@@ -45,15 +27,15 @@ def type_worker_name(tt: TriggerType) -> str:
         return tt.owner.metadata.name
     if tt.worker_name:
         return tt.worker_name
-    return KNOWN_TYPE_WORKERS.get(tt.id, first_segment(tt.id))
+    return provider_of(tt.id) or first_segment(tt.id)
 
 
-def binding_worker_name(engine: Engine, binding: Binding) -> str:
+def binding_worker_name(host: Host, binding: Binding) -> str:
     if binding.owner is not None and binding.owner.metadata.name:
         return binding.owner.metadata.name
-    entry = engine.functions.get(binding.function_id)
+    entry = host.functions.get(binding.function_id)
     if entry is not None:
-        return function_worker_name(engine, entry)
+        return function_worker_name(host, entry)
     return first_segment(binding.function_id)
 
 
@@ -62,8 +44,8 @@ def config_summary(config: Any) -> str:
     return text if len(text) <= 80 else text[:80] + "…"
 
 
-def function_summary(engine: Engine, entry: FunctionEntry) -> dict[str, Any]:
-    out: dict[str, Any] = {"function_id": entry.id, "worker_name": function_worker_name(engine, entry)}
+def function_summary(host: Host, entry: FunctionEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {"function_id": entry.id, "worker_name": function_worker_name(host, entry)}
     if entry.description is not None:
         out["description"] = entry.description
     if entry.metadata is not None:
@@ -71,15 +53,15 @@ def function_summary(engine: Engine, entry: FunctionEntry) -> dict[str, Any]:
     return out
 
 
-def function_detail(engine: Engine, entry: FunctionEntry) -> dict[str, Any]:
-    out = function_summary(engine, entry)
+def function_detail(host: Host, entry: FunctionEntry) -> dict[str, Any]:
+    out = function_summary(host, entry)
     if entry.request_format is not None:
         out["request_schema"] = entry.request_format
     if entry.response_format is not None:
         out["response_schema"] = entry.response_format
     out["registered_triggers"] = [
         {"id": b.id, "trigger_type": b.trigger_type, "config": b.config}
-        for b in sorted(engine.triggers.live.values(), key=lambda b: b.id)
+        for b in sorted(host.bindings.values(), key=lambda b: b.id)
         if b.function_id == entry.id
     ]
     return out
@@ -89,7 +71,7 @@ def type_summary(tt: TriggerType) -> dict[str, Any]:
     return {"id": tt.id, "worker_name": type_worker_name(tt), "description": tt.description}
 
 
-def type_detail(engine: Engine, tt: TriggerType) -> dict[str, Any]:
+def type_detail(host: Host, tt: TriggerType) -> dict[str, Any]:
     out = type_summary(tt)
     if tt.trigger_request_format is not None:
         out["configuration_schema"] = tt.trigger_request_format
@@ -98,22 +80,22 @@ def type_detail(engine: Engine, tt: TriggerType) -> dict[str, Any]:
     response = getattr(tt, "response_format", None)
     if response is not None:
         out["response_schema"] = response
-    out["instance_count"] = sum(1 for b in engine.triggers.live.values() if b.trigger_type == tt.id)
+    out["instance_count"] = sum(1 for b in host.bindings.values() if b.trigger_type == tt.id)
     return out
 
 
-def binding_summary(engine: Engine, binding: Binding) -> dict[str, Any]:
+def binding_summary(host: Host, binding: Binding) -> dict[str, Any]:
     return {
         "id": binding.id,
         "trigger_type": binding.trigger_type,
         "function_id": binding.function_id,
-        "worker_name": binding_worker_name(engine, binding),
+        "worker_name": binding_worker_name(host, binding),
         "config": binding.config,
         "config_summary": config_summary(binding.config),
     }
 
 
-def peer_summary(engine: Engine, peer: Peer) -> dict[str, Any]:
+def peer_summary(host: Host, peer: Peer) -> dict[str, Any]:
     m = peer.metadata
     return {
         "name": m.name or peer.worker_id,

@@ -10,13 +10,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext, FunctionEntry
-from pyiii.core.peer import Peer
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, CallContext, FunctionEntry, FunctionError, Host, Peer, WorkerMetadata
+from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.engine_functions import MANIFEST
 from pyiii.workers.engine_functions import views as V
 
 log = logging.getLogger("pyiii.engine_functions")
@@ -24,6 +21,8 @@ T = TypeVar("T")
 
 WORKER_EVENTS = "engine::workers-available"
 FUNCTION_EVENTS = "engine::functions-available"
+#: iii-observability owns the workers' resource gauges and serves them through this function.
+WORKER_METRICS = "iii-observability::worker-metrics"
 
 
 class ListFunctionsArgs(msgspec.Struct):
@@ -129,12 +128,11 @@ def visible(peer: Peer | None, entry: FunctionEntry) -> bool:
 
 
 class EngineFunctionsWorker(BuiltinWorker):
-    kind = "iii-engine-functions"
+    manifest = MANIFEST
     description = "Engine introspection: functions, triggers, workers, channels."
-    mandatory = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self._worker_bindings: dict[str, Binding] = {}
         self._function_bindings: dict[str, Binding] = {}
         self._last_function_ids: list[str] = []
@@ -143,8 +141,8 @@ class EngineFunctionsWorker(BuiltinWorker):
         self.functions_debounce_s = 0.2
 
     async def start(self) -> None:
-        eng = self.engine
-        reg = eng.register_function
+        host = self.host
+        reg = host.register_function
         w = self.entry_id
         reg("engine::functions::list", self._list_functions, worker=w, description="List registered functions")
         reg("engine::functions::info", self._function_info, worker=w, description="Describe one or more functions")
@@ -163,27 +161,27 @@ class EngineFunctionsWorker(BuiltinWorker):
         reg("engine::register_trigger", self._register_trigger, worker=w, description="Create a durable trigger")
         reg("engine::unregister_trigger", self._unregister_trigger, worker=w, description="Remove a trigger")
         reg("engine::channels::create", self._create_channel, worker=w, description="Create a data channel")
-        await eng.register_trigger_type(
+        await host.register_trigger_type(
             WORKER_EVENTS,
             _Bindings(self._worker_bindings),
             worker=self.kind,
             description="Fires when workers connect, disconnect or report metadata",
         )
-        await eng.register_trigger_type(
+        await host.register_trigger_type(
             FUNCTION_EVENTS,
             _Bindings(self._function_bindings),
             worker=self.kind,
             description="Fires when the set of registered functions changes",
         )
-        eng.on_worker_event(self._on_worker_event)
-        eng.functions.on_change(self._on_functions_changed)
-        self._last_function_ids = sorted(e.id for e in eng.functions.all())
+        host.on_worker_event(self._on_worker_event)
+        host.on_functions_changed(self._on_functions_changed)
+        self._last_function_ids = sorted(e.id for e in host.functions.all())
 
     # ------------------------------------------------------------------ events
 
     def _on_worker_event(self, event: str, worker_id: str) -> None:
         for binding in list(self._worker_bindings.values()):
-            self.engine.call_void(
+            self.host.call_void(
                 binding.function_id, {"event": event, "worker_id": worker_id}, metadata=binding.metadata
             )
 
@@ -194,14 +192,14 @@ class EngineFunctionsWorker(BuiltinWorker):
 
     def _fire_functions_changed(self) -> None:
         self._functions_timer = None
-        entries = sorted(self.engine.functions.all(), key=lambda e: e.id)
+        entries = sorted(self.host.functions.all(), key=lambda e: e.id)
         ids = [e.id for e in entries]
         if ids == self._last_function_ids:
             return
         self._last_function_ids = ids
-        payload = {"event": "functions_changed", "functions": [V.function_summary(self.engine, e) for e in entries]}
+        payload = {"event": "functions_changed", "functions": [V.function_summary(self.host, e) for e in entries]}
         for binding in list(self._function_bindings.values()):
-            self.engine.call_void(binding.function_id, payload, metadata=binding.metadata)
+            self.host.call_void(binding.function_id, payload, metadata=binding.metadata)
 
     # ------------------------------------------------------------------ functions
 
@@ -212,7 +210,7 @@ class EngineFunctionsWorker(BuiltinWorker):
             workers.add(a.worker)
         rows: list[tuple[int, str, FunctionEntry]] = []
         needle = a.search.lower() if a.search else None
-        for entry in self.engine.functions.all():
+        for entry in self.host.functions.all():
             fid = entry.id
             if not a.include_internal and (
                 (fid.startswith("engine::") and not fid.startswith("engine::queue::")) or entry.internal
@@ -220,7 +218,7 @@ class EngineFunctionsWorker(BuiltinWorker):
                 continue
             if a.prefix and not fid.startswith(a.prefix):
                 continue
-            if workers and V.function_worker_name(self.engine, entry) not in workers:
+            if workers and V.function_worker_name(self.host, entry) not in workers:
                 continue
             if not visible(ctx.caller, entry):
                 continue
@@ -237,31 +235,31 @@ class EngineFunctionsWorker(BuiltinWorker):
                     continue
             rows.append((tier, fid, entry))
         rows.sort(key=lambda r: (r[0], r[1]))
-        return {"functions": [V.function_summary(self.engine, e) for _, _, e in rows]}
+        return {"functions": [V.function_summary(self.host, e) for _, _, e in rows]}
 
     async def _function_info(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, FunctionInfoArgs)
         if (a.function_id is None) == (a.function_ids is None):
             raise FunctionError(E.INVALID_ARGUMENTS, "pass exactly one of function_id or function_ids")
         if a.function_id is not None:
-            entry = self.engine.functions.get(a.function_id)
+            entry = self.host.functions.get(a.function_id)
             if entry is None:
                 raise FunctionError(E.NOT_FOUND, f"Function '{a.function_id}' is not registered.")
             if not visible(ctx.caller, entry):
                 raise FunctionError(E.FORBIDDEN, f"Function '{a.function_id}' is not visible to this session.")
-            return V.function_detail(self.engine, entry)
+            return V.function_detail(self.host, entry)
         ids = list(dict.fromkeys(a.function_ids or []))
         if not 1 <= len(ids) <= 32:
             raise FunctionError(E.INVALID_ARGUMENTS, "function_ids must hold 1 to 32 ids")
         out: list[dict[str, Any]] = []
         for fid in ids:
-            entry = self.engine.functions.get(fid)
+            entry = self.host.functions.get(fid)
             if entry is None:
                 out.append({"function_id": fid, "error": "not_found"})
             elif not visible(ctx.caller, entry):
                 out.append({"function_id": fid, "error": "forbidden"})
             else:
-                out.append(V.function_detail(self.engine, entry))
+                out.append(V.function_detail(self.host, entry))
         return {"functions": out}
 
     # ------------------------------------------------------------------ trigger types
@@ -270,7 +268,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         a = args(ctx.function_id, data, ListTypesArgs)
         needle = a.search.lower() if a.search else None
         rows = []
-        for tt in sorted(self.engine.triggers.types.values(), key=lambda t: t.id):
+        for tt in sorted(self.host.trigger_types.values(), key=lambda t: t.id):
             if not a.include_internal and tt.id.startswith("engine::"):
                 continue
             if a.prefix and not tt.id.startswith(a.prefix):
@@ -284,10 +282,10 @@ class EngineFunctionsWorker(BuiltinWorker):
 
     async def _type_info(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, IdArgs)
-        tt = self.engine.triggers.types.get(a.id)
+        tt = self.host.trigger_types.get(a.id)
         if tt is None:
             raise FunctionError(E.NOT_FOUND, f"Trigger type '{a.id}' is not registered.")
-        return V.type_detail(self.engine, tt)
+        return V.type_detail(self.host, tt)
 
     # ------------------------------------------------------------------ bindings
 
@@ -295,45 +293,46 @@ class EngineFunctionsWorker(BuiltinWorker):
         a = args(ctx.function_id, data, ListBindingsArgs)
         needle = a.search.lower() if a.search else None
         rows = []
-        for b in sorted(self.engine.triggers.live.values(), key=lambda b: b.id):
+        for b in sorted(self.host.bindings.values(), key=lambda b: b.id):
             if not a.include_internal and b.function_id.startswith("engine::"):
                 continue
             if a.trigger_type and b.trigger_type != a.trigger_type:
                 continue
             if a.function_id and b.function_id != a.function_id:
                 continue
-            if a.worker and V.binding_worker_name(self.engine, b) != a.worker:
+            if a.worker and V.binding_worker_name(self.host, b) != a.worker:
                 continue
             if needle and not any(needle in s.lower() for s in (b.id, b.trigger_type, b.function_id)):
                 continue
-            rows.append(V.binding_summary(self.engine, b))
+            rows.append(V.binding_summary(self.host, b))
         return {"registered_triggers": rows}
 
     async def _binding_info(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, IdArgs)
-        b = self.engine.triggers.live.get(a.id)
+        b = self.host.bindings.get(a.id)
         if b is None:
             raise FunctionError(E.NOT_FOUND, f"Trigger '{a.id}' is not registered.")
-        out = V.binding_summary(self.engine, b)
+        out = V.binding_summary(self.host, b)
         out.pop("config_summary")
         if b.metadata is not None:
             out["metadata"] = b.metadata
-        tt = self.engine.triggers.types.get(b.trigger_type)
-        out["trigger"] = V.type_detail(self.engine, tt) if tt else None
-        entry = self.engine.functions.get(b.function_id)
-        out["function"] = V.function_detail(self.engine, entry) if entry else None
+        tt = self.host.trigger_types.get(b.trigger_type)
+        out["trigger"] = V.type_detail(self.host, tt) if tt else None
+        entry = self.host.functions.get(b.function_id)
+        out["function"] = V.function_detail(self.host, entry) if entry else None
         return out
 
     # ------------------------------------------------------------------ workers
 
     def _worker_rows(self) -> list[dict[str, Any]]:
-        rows = [V.peer_summary(self.engine, p) for p in self.engine.peers.values() if p.metadata.pid is not None]
-        for w in self.engine.in_process_workers.values():
+        peers = self.host.connected_workers.values()
+        rows = [V.peer_summary(self.host, p) for p in peers if p.metadata.pid is not None]
+        for w in self.host.in_process_workers.values():
             rows.append(
                 {
                     "name": w.name,
                     "description": w.description or None,
-                    "version": self.engine.version,
+                    "version": self.host.version,
                     "id": w.id,
                     "runtime": "engine",
                     "os": None,
@@ -349,7 +348,7 @@ class EngineFunctionsWorker(BuiltinWorker):
 
     @property
     def engine_started_ms(self) -> int:
-        return getattr(self.engine, "started_at_ms", 0)
+        return self.host.started_at_ms
 
     async def _list_workers(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, ListWorkersArgs)
@@ -365,61 +364,72 @@ class EngineFunctionsWorker(BuiltinWorker):
 
     async def _worker_info(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, WorkerInfoArgs)
-        eng = self.engine
-        for peer in eng.peers.values():
+        host = self.host
+        for peer in host.connected_workers.values():
             if peer.metadata.name == a.name or peer.worker_id == a.name:
-                summary = V.peer_summary(eng, peer)
+                summary = V.peer_summary(host, peer)
                 if peer.metadata.pid is not None:
                     summary["pid"] = peer.metadata.pid
                 summary["internal"] = False
-                metrics = getattr(eng, "worker_metrics", {}).get(peer.worker_id)
+                metrics = await self._latest_metrics(peer.worker_id)
                 if metrics:
                     summary["latest_metrics"] = metrics
-                fns = [e for e in eng.functions.all() if e.owner is peer]
-                types = [t for t in eng.triggers.types.values() if t.owner is peer]
-                bindings = [b for b in eng.triggers.live.values() if b.owner is peer]
+                fns = [e for e in host.functions.all() if e.owner is peer]
+                types = [t for t in host.trigger_types.values() if t.owner is peer]
+                bindings = [b for b in host.bindings.values() if b.owner is peer]
                 return self._worker_surface(summary, fns, types, bindings)
-        for w in eng.in_process_workers.values():
+        for w in host.in_process_workers.values():
             if w.name == a.name or w.id == a.name:
                 summary = next(r for r in self._worker_rows() if r["id"] == w.id)
                 summary["internal"] = True
-                fns = [e for e in eng.functions.all() if e.worker_name == w.id]
-                types = [t for t in eng.triggers.types.values() if t.owner is None and t.worker_name in (w.id, w.name)]
+                fns = [e for e in host.functions.all() if e.worker_name == w.id]
+                types = [t for t in host.trigger_types.values() if t.owner is None and t.worker_name in (w.id, w.name)]
                 return self._worker_surface(summary, fns, types, [])
         raise FunctionError(E.NOT_FOUND, f"Worker '{a.name}' is not connected.")
+
+    async def _latest_metrics(self, worker_id: str) -> Any:
+        """A worker's latest resource gauges, asked of iii-observability (None without it)."""
+        if WORKER_METRICS not in self.host.functions:
+            return None
+        try:
+            answer = await self.host.call(WORKER_METRICS, {"worker_id": worker_id})
+        except FunctionError as exc:
+            log.debug("no resource gauges for %s: %s", worker_id, exc)
+            return None
+        return answer.get("metrics") if isinstance(answer, dict) else None
 
     def _worker_surface(
         self, summary: dict[str, Any], fns: list[FunctionEntry], types: list[Any], bindings: list[Binding]
     ) -> dict[str, Any]:
         return {
             "worker": summary,
-            "functions": [V.function_summary(self.engine, e) for e in sorted(fns, key=lambda e: e.id)],
+            "functions": [V.function_summary(self.host, e) for e in sorted(fns, key=lambda e: e.id)],
             "trigger_types": [V.type_summary(t) for t in sorted(types, key=lambda t: t.id)],
-            "registered_triggers": [V.binding_summary(self.engine, b) for b in sorted(bindings, key=lambda b: b.id)],
+            "registered_triggers": [V.binding_summary(self.host, b) for b in sorted(bindings, key=lambda b: b.id)],
         }
 
     async def _register_worker(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, RegisterWorkerArgs)
         peer = ctx.caller
         if peer is None and a._caller_worker_id:
-            peer = self.engine.peers.get(a._caller_worker_id)
+            peer = self.host.connected_workers.get(a._caller_worker_id)
         if peer is None:
             raise FunctionError(E.INVALID_ARGUMENTS, "engine::workers::register must be called by a connected worker")
-        m = peer.metadata
-        m.runtime = a.runtime or "unknown"
-        m.version = a.version
-        m.name = sanitize(a.name) or None
-        m.description = sanitize(a.description) or None
-        m.os = a.os
-        m.pid = a.pid
-        m.isolation = a.isolation
-        m.telemetry = msgspec.to_builtins(a.telemetry) if a.telemetry else {}
-        self.engine.worker_metadata_updated(peer)
+        self.host.update_worker_metadata(peer, WorkerMetadata(
+            runtime=a.runtime or "unknown",
+            version=a.version,
+            name=sanitize(a.name) or None,
+            description=sanitize(a.description) or None,
+            os=a.os,
+            pid=a.pid,
+            isolation=a.isolation,
+            telemetry=msgspec.to_builtins(a.telemetry) if a.telemetry else {},
+        ))
         return {"success": True}
 
     async def _register_trigger(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, RegisterTriggerArgs)
-        trigger_id = await self.engine.register_trigger_for(
+        trigger_id = await self.host.register_trigger_for(
             ctx.caller, a.trigger_type, a.function_id, a.config, a.metadata
         )
         return {"id": trigger_id}
@@ -427,7 +437,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     async def _unregister_trigger(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, UnregisterTriggerArgs)
         try:
-            removed = await self.engine.unregister_trigger_for(ctx.caller, a.id)
+            removed = await self.host.unregister_trigger_for(ctx.caller, a.id)
         except FunctionError:
             raise
         except Exception as exc:
@@ -436,7 +446,7 @@ class EngineFunctionsWorker(BuiltinWorker):
 
     async def _create_channel(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, ChannelArgs)
-        return self.engine.channels.create(a.buffer_size).refs()
+        return self.host.create_channel(a.buffer_size).refs()
 
 
 class _Bindings:

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pyiii.core.engine import Engine
+from pyiii.core import Host
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.exec import motia, process
+from pyiii.workers.exec import MANIFEST, motia, process
 from pyiii.workers.exec.config import ExecConfig
 from pyiii.workers.exec.globs import GlobSet
 
@@ -24,14 +24,12 @@ HEALTHY_RUN_S = 10.0
 
 
 class ExecWorker(BuiltinWorker):
-    kind = "iii-exec"
-    aliases = ("exec",)
+    manifest = MANIFEST
     description = "Runs the app's processes; restarts them on file changes and crashes."
     config_type = ExecConfig
-    needs_config = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.cfg: ExecConfig = config
         self.cwd = str((context.project_dir / (self.cfg.cwd or ".")).resolve())
         self._restart = asyncio.Event()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import orjson
 
-from pyiii.core.channels import EOF, Channel
+from pyiii.core import EOF, Channel
 from pyiii.workers.http.body import BodyError, BodyStream
 from pyiii.workers.http.response import clean_headers
 from pyiii.workers.http.sink import Headers

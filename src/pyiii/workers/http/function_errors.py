@@ -9,7 +9,7 @@ stays 500, as in the reference (the route exists, its worker is gone).
 
 from __future__ import annotations
 
-from pyiii.core import errors as E
+from pyiii.core import error_codes as E
 
 #: What a client reads for a 503 when ``expose_errors`` is off (the log has the engine's text).
 OVERLOADED_MESSAGE = "The service is overloaded; retry later"

@@ -13,12 +13,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from pyiii.core import errors as E
-from pyiii.core.channels import EOF, Channel
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.spans import Span, SpanKind
-from pyiii.core.triggers import Binding
+from pyiii.core import EOF, Binding, Channel, FunctionError, Host, Span, SpanKind
+from pyiii.core import error_codes as E
 from pyiii.w3c_trace import trace_id_of
 from pyiii.workers.http import response as R
 from pyiii.workers.http.channel_io import ResponseControl, WatchedQueue, ref, start_filling, watch
@@ -62,8 +58,8 @@ class Responded(Exception):
 
 
 class Pipeline:
-    def __init__(self, engine: Engine, router: Router, config: HttpConfig) -> None:
-        self.engine = engine
+    def __init__(self, host: Host, router: Router, config: HttpConfig) -> None:
+        self.host = host
         self.router = router
         self.configure(config)
 
@@ -110,7 +106,7 @@ class Pipeline:
         exchange = _Exchange()
         headers = request.headers
         exchange.baggage = headers.get("baggage")
-        tracer = self.engine.tracer
+        tracer = self.host.tracer
         if tracer.enabled:
             # spec/workers.md §4.8: the server span; every call this request makes is under it.
             span = tracer.start_span(f"{request.method} {route.pattern}", SpanKind.SERVER,
@@ -142,7 +138,7 @@ class Pipeline:
             if streaming is not None:
                 await streaming
         finally:
-            exchange.close(self.engine)
+            exchange.close(self.host)
             if exchange.span is not None:
                 _end_server_span(exchange.span, sink, exchange.call)
 
@@ -152,7 +148,7 @@ class Pipeline:
         out; in-process handlers have no timeout of their own)."""
         if self.global_middleware or route.middleware_ids or route.condition_id is not None:
             return False
-        entry = self.engine.functions.get(route.function_id)
+        entry = self.host.functions.get(route.function_id)
         return entry is not None and entry.handler is None
 
     # ------------------------------------------------------------------ steps
@@ -168,7 +164,7 @@ class Pipeline:
             for function_id in self.global_middleware:
                 await self._middleware(function_id, view, sink, exchange)
 
-        request_channel, response_channel = exchange.open(self.engine, self.config.channel_buffer)
+        request_channel, response_channel = exchange.open(self.host, self.config.channel_buffer)
         chunk = self.config.channel_chunk_bytes
         body: Any = None
         if "application/json" in headers.get("content-type", ""):
@@ -204,7 +200,7 @@ class Pipeline:
             call_timeout = route.timeout or self.timeout
         else:
             call_timeout = max(0.001, deadline - asyncio.get_running_loop().time())
-        call = asyncio.ensure_future(self.engine.fire(
+        call = asyncio.ensure_future(self.host.fire(
             route.binding, payload, timeout=call_timeout, traceparent=exchange.traceparent, baggage=exchange.baggage,
         ))
         exchange.call = call
@@ -242,8 +238,8 @@ class Pipeline:
         kwargs: dict[str, Any] = {"timeout": self.timeout, "traceparent": exchange.traceparent,
                                   "baggage": exchange.baggage}
         if binding is None:
-            return await self.engine.call(function_id, payload, **kwargs)
-        return await self.engine.call_for(binding, function_id, payload, **kwargs)
+            return await self.host.call(function_id, payload, **kwargs)
+        return await self.host.call_for(binding, function_id, payload, **kwargs)
 
     async def _condition(self, function_id: str, payload: dict[str, Any], sink: ResponseSink,
                          exchange: _Exchange, binding: Binding | None) -> None:
@@ -449,16 +445,16 @@ class _Exchange:
         self.baggage: str | None = None
         self.span: Span | None = None
 
-    def open(self, engine: Engine, buffer: int) -> tuple[Channel, Channel]:
-        request_channel = engine.channels.create(buffer)
+    def open(self, host: Host, buffer: int) -> tuple[Channel, Channel]:
+        request_channel = host.create_channel(buffer)
         request_channel.writer_taken = True  # the engine writes the request body
-        response_channel = engine.channels.create(buffer)
+        response_channel = host.create_channel(buffer)
         response_channel.reader_taken = True  # the engine reads the response
         watch(response_channel)  # before its refs are published: nothing has written to it yet
         self.channels = (request_channel, response_channel)
         return self.channels
 
-    def close(self, engine: Engine) -> None:
+    def close(self, host: Host) -> None:
         if self.filler is not None and not self.filler.done():
             self.filler.cancel()
         if self.call is not None and not self.call.done():
@@ -467,5 +463,5 @@ class _Exchange:
         if self.channels is not None:
             # The exchange is over: nobody may attach to these channels any more.
             for channel in self.channels:
-                engine.channels.finish(channel, "write")
-                engine.channels.finish(channel, "read")
+                host.finish_channel(channel, "write")
+                host.finish_channel(channel, "read")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pyiii.core.errors import TriggerRegistrationError
-from pyiii.core.functions import CallContext
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, CallContext, TriggerRegistrationError
 from pyiii.workers.base import BuiltinWorker
+from pyiii.workers.http import MANIFEST
 from pyiii.workers.http.config import HttpConfig
 from pyiii.workers.http.paths import InvalidPath, pattern_segments
 from pyiii.workers.http.pipeline import Pipeline
@@ -31,8 +30,7 @@ TRIGGER_CONFIG_SCHEMA: dict[str, Any] = {
 
 
 class HttpWorker(BuiltinWorker):
-    kind = "iii-http"
-    aliases = ("http",)
+    manifest = MANIFEST
     description = "HTTP triggers: routes requests to functions"
     config_type = HttpConfig
 
@@ -41,7 +39,7 @@ class HttpWorker(BuiltinWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.router = Router()
-        self.pipeline = Pipeline(self.engine, self.router, self.config)
+        self.pipeline = Pipeline(self.host, self.router, self.config)
         c = self.config
         self.server = HttpServer(self.pipeline, ServerLimits(
             max_body_bytes=c.max_body_bytes,
@@ -59,10 +57,10 @@ class HttpWorker(BuiltinWorker):
 
     async def start(self) -> None:
         self.address = await self.server.listen(self.config.host, self.config.port)
-        self.engine.before_shutdown.append(self._drain)
-        self.engine.register_function(f"{self.entry_id}::stats", self._stats, worker=self.entry_id,
-                                      description="Open connections and what the HTTP edge refused since start")
-        await self.engine.register_trigger_type(
+        self.host.add_shutdown_step(self._drain)
+        self.host.register_function(f"{self.entry_id}::stats", self._stats, worker=self.entry_id,
+                                    description="Open connections and what the HTTP edge refused since start")
+        await self.host.register_trigger_type(
             "http", self, description="HTTP route -> function", trigger_request_format=TRIGGER_CONFIG_SCHEMA,
             worker=self.entry_id, binding_key=route_key,
         )

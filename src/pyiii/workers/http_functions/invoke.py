@@ -13,8 +13,7 @@ import httpx
 import orjson
 
 from pyiii import protocol as p
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError
 from pyiii.workers.http_functions.auth import ResolvedAuth
 from pyiii.workers.http_functions.url_guard import UrlGuard, UrlRejected
 

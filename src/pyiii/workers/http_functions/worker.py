@@ -1,6 +1,6 @@
 """``iii-http-functions`` (alias ``http-functions``): functions whose body is an HTTP call.
 
-It installs ``engine.http_function_factory``: a ``registerfunction`` frame with an ``invocation``
+It installs the host's HTTP function factory: a ``registerfunction`` frame with an ``invocation``
 then becomes an in-process function owned by the registering worker (so that worker's
 disconnect or ``unregisterfunction`` removes it, like any of its functions).
 """
@@ -11,8 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from pyiii import protocol as p
-from pyiii.core.functions import InProcessHandler
+from pyiii.core import InProcessHandler
 from pyiii.workers.base import BuiltinWorker
+from pyiii.workers.http_functions import MANIFEST
 from pyiii.workers.http_functions.auth import SecretMissing, resolve
 from pyiii.workers.http_functions.config import HttpFunctionsConfig
 from pyiii.workers.http_functions.url_guard import UrlGuard, UrlRejected
@@ -24,8 +25,7 @@ log = logging.getLogger("pyiii.http_functions")
 
 
 class HttpFunctionsWorker(BuiltinWorker):
-    kind = "iii-http-functions"
-    aliases = ("http-functions",)
+    manifest = MANIFEST
     description = "Functions invoked by calling an external HTTP endpoint"
     config_type = HttpFunctionsConfig
 
@@ -37,7 +37,7 @@ class HttpFunctionsWorker(BuiltinWorker):
         self.client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
-        self.engine.http_function_factory = self.build
+        self.host.set_http_function_factory(self.build)
 
     def _http_client(self) -> httpx.AsyncClient:
         # httpx costs ~50 ms to import: loaded when the first HTTP function is registered, so an
@@ -58,8 +58,7 @@ class HttpFunctionsWorker(BuiltinWorker):
         return self.client
 
     async def stop(self) -> None:
-        if self.engine.http_function_factory == self.build:
-            self.engine.http_function_factory = None
+        self.host.clear_http_function_factory(self.build)
         if self.client is not None:
             await self.client.aclose()
 

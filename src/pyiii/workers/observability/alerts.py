@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from pyiii.core.engine import Engine
+from pyiii.core import Host
 from pyiii.workers.observability.config import AlertRule
 
 #: Not "pyiii.observability": alert log lines are meant to land in the log store.
@@ -53,8 +53,8 @@ def _is_counter(path: str) -> bool:
 
 
 class Alerts:
-    def __init__(self, engine: Engine, rules: list[AlertRule], snapshot: Callable[[], dict[str, Any]]) -> None:
-        self.engine = engine
+    def __init__(self, host: Host, rules: list[AlertRule], snapshot: Callable[[], dict[str, Any]]) -> None:
+        self.host = host
         self.rules = [r for r in rules if r.operator in _OPS]
         self.snapshot = snapshot
         self.history: deque[tuple[float, dict[str, Any]]] = deque(maxlen=_HISTORY)
@@ -115,7 +115,7 @@ class Alerts:
             except httpx.HTTPError as exc:
                 alert_log.warning("alert %s: webhook %s failed: %s", rule.name, action.url, exc)
         elif action.type == "function" and action.path:
-            self.engine.call_void(action.path, alert)
+            self.host.call_void(action.path, alert)
 
     def listing(self) -> dict[str, Any]:
         firing = [s for s in self.state.values() if s["firing"]]

@@ -7,10 +7,8 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError, Host
+from pyiii.core import error_codes as E
 from pyiii.w3c_trace import parse_baggage
 from pyiii.workers.observability import queries as Q
 from pyiii.workers.observability.adapters.base import TelemetryStore
@@ -72,7 +70,7 @@ class Telemetry(Protocol):
     """What the functions serve: the worker's state (``worker.ObservabilityWorker``; the worker
     imports this module, never the other way round)."""
 
-    engine: Engine
+    host: Host
     entry_id: str
     settings: Settings
     sampler: Sampler
@@ -98,7 +96,7 @@ class Telemetry(Protocol):
 class Functions:
     def __init__(self, worker: Telemetry) -> None:
         self.w = worker
-        self.engine = worker.engine
+        self.host = worker.host
 
     def register(self) -> None:
         w = self.w
@@ -121,9 +119,9 @@ class Functions:
             ("engine::baggage::get_all", self.baggage_get_all, "Every baggage entry of the calling context"),
         ]
         for function_id, handler, description in table:
-            self.engine.register_function(function_id, handler, description=description, worker=w.entry_id)
-            self.engine.tracer.untraced.add(function_id)
-        self.engine.tracer.untraced.add("stream::send")
+            self.host.register_function(function_id, handler, description=description, worker=w.entry_id)
+            self.host.tracer.untraced.add(function_id)
+        self.host.tracer.untraced.add("stream::send")
 
     # ------------------------------------------------------------------ logs
 
@@ -186,13 +184,13 @@ class Functions:
 
     async def _queue_depths(self) -> dict[str, Any] | None:
         """Queue depth per topic, asked from the queue worker if one is loaded."""
-        if "engine::queue::list_topics" not in self.engine.functions:
+        if "engine::queue::list_topics" not in self.host.functions:
             return None
         try:
-            topics = await self.engine.call("engine::queue::list_topics", {})
+            topics = await self.host.call("engine::queue::list_topics", {})
             depths: dict[str, Any] = {}
             for topic in (topics or [])[:MAX_QUEUES_REPORTED]:
-                stats = await self.engine.call("engine::queue::topic_stats", {"topic": topic["name"]})
+                stats = await self.host.call("engine::queue::topic_stats", {"topic": topic["name"]})
                 depths[topic["name"]] = {k: stats.get(k) for k in ("depth", "in_flight", "dlq_depth", "consumer_count")}
             return depths
         except (FunctionError, TypeError, KeyError, AttributeError):
@@ -246,7 +244,7 @@ class Functions:
             return {"status": "healthy" if on else "disabled", "details": details}
 
         # The servers the engine's adapters depend on (the checks /readyz uses, same cache).
-        adapters = await self.engine.health.report()
+        adapters = await self.host.health_report()
         components = {
             "otel": part(s.enabled, {"exporter": s.exporter, "endpoint": s.endpoint,
                                      "sampling_ratio": s.sampling_ratio, "service_name": s.service_name}),
@@ -264,13 +262,13 @@ class Functions:
             "adapters": [{"name": name, **a.to_json()} for name, a in adapters.items()],
             "components": components,
             "timestamp": _now_ms(),
-            "version": self.engine.version,
+            "version": self.host.version,
         }
 
     async def _http_edge(self) -> dict[str, Any] | None:
         """iii-http's own counters (served by its ``iii-http::stats``), or None without iii-http."""
         try:
-            stats = await self.engine.call("iii-http::stats", {}, timeout=1.0)
+            stats = await self.host.call("iii-http::stats", {}, timeout=1.0)
         except Exception:  # no iii-http in this engine, or it did not answer: nothing to report
             return None
         return stats if isinstance(stats, dict) else None

@@ -6,9 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from pyiii.core.engine import Engine
-from pyiii.core.functions import FunctionEntry
-from pyiii.core.spans import Span
+from pyiii.core import FunctionEntry, Host, Span
 from pyiii.workers.observability.otlp_json import SPAN_KINDS, as_text, strip_ansi
 
 #: ``engine::log::<level>`` -> (severity number, text) (spec §11.3).
@@ -52,7 +50,7 @@ def invoked_function(span_name: str) -> str | None:
     return None
 
 
-def enrich(engine: Engine, record: dict[str, Any], parent_trigger: str | None,
+def enrich(host: Host, record: dict[str, Any], parent_trigger: str | None,
            entries: Mapping[str, FunctionEntry | None] | None = None) -> None:
     """Add the per-invocation fields (function, worker, trigger type) to an invocation span:
     an SDK ``execute <fn>`` span or an engine ``call <fn>`` span. ``entries``: span name ->
@@ -63,7 +61,7 @@ def enrich(engine: Engine, record: dict[str, Any], parent_trigger: str | None,
         return
     attrs = record["attributes"]
     present = {k for k, _ in attrs} if attrs else _NOTHING
-    entry = entries[name] if entries is not None and name in entries else engine.functions.get(function_id)
+    entry = entries[name] if entries is not None and name in entries else host.functions.get(function_id)
     extra: list[list[str]] = []
     if "iii.function.id" not in present:
         extra.append(["iii.function.id", function_id])

@@ -190,7 +190,7 @@ class EngineMetrics:
 
 def apply_worker_gauges(points: list[dict[str, Any]], gauges: dict[str, dict[str, Any]],
                         runtimes: Mapping[str, str | None]) -> None:
-    """Fold ``iii.worker.*`` points into ``engine.worker_metrics[worker_id]``."""
+    """Fold ``iii.worker.*`` points into ``gauges[worker_id]`` (the observability worker's ``worker_metrics``)."""
     for point in points:
         field_name = WORKER_GAUGES.get(point["name"])
         worker_id = point["attributes"].get("worker.id")

@@ -12,9 +12,7 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, FunctionError, Host, TriggerRegistrationError
 from pyiii.w3c_trace import format_traceparent, new_span_id, new_trace_id
 from pyiii.workers.observability.queries import is_internal, roots_of
 
@@ -51,8 +49,8 @@ class BindingSet:
 
 
 class Dispatcher:
-    def __init__(self, engine: Engine, window_s: float, live_feeds: bool) -> None:
-        self.engine = engine
+    def __init__(self, host: Host, window_s: float, live_feeds: bool) -> None:
+        self.host = host
         self.window_s = window_s
         self.live_feeds = live_feeds
         self.logs = BindingSet("log")
@@ -79,7 +77,7 @@ class Dispatcher:
     def _deliver(self, function_id: str, payload: Any, metadata: Any = None, traceparent: str | None = None) -> None:
         async def run() -> None:
             try:
-                await self.engine.call(function_id, payload, metadata=metadata, traceparent=traceparent)
+                await self.host.call(function_id, payload, metadata=metadata, traceparent=traceparent)
             except FunctionError as exc:
                 log.debug("delivery to %s failed: %s", function_id, exc)
 
@@ -106,7 +104,7 @@ class Dispatcher:
     def wants_spans(self) -> bool:
         """Someone is told about new spans: a ``trace`` trigger, or a live feed with a stream
         worker to carry it."""
-        return bool(self.traces.bindings) or (self.live_feeds and "stream::send" in self.engine.functions)
+        return bool(self.traces.bindings) or (self.live_feeds and "stream::send" in self.host.functions)
 
     def on_spans(self, spans: list[dict[str, Any]]) -> None:
         if not self.wants_spans():
@@ -136,7 +134,7 @@ class Dispatcher:
                 if ids:
                     self._deliver(binding.function_id, {"trace_ids": ids}, binding.metadata,
                                   self._delivery_traceparent())
-        if self.live_feeds and "stream::send" in self.engine.functions:
+        if self.live_feeds and "stream::send" in self.host.functions:
             self._feed(spans)
 
     def _feed(self, spans: list[dict[str, Any]]) -> None:

@@ -8,11 +8,9 @@ import json
 import logging
 from typing import Any
 
-from pyiii.core.engine import Engine
-from pyiii.core.functions import FunctionEntry
-from pyiii.core.spans import Span
+from pyiii.core import CallContext, FunctionEntry, FunctionError, Host, Span, error_codes
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.observability import otlp_json
+from pyiii.workers.observability import MANIFEST, otlp_json
 from pyiii.workers.observability.adapters.base import RECORD_OVERHEAD_BYTES, Caps, TelemetryStore
 from pyiii.workers.observability.adapters.memory import MemoryStore
 from pyiii.workers.observability.adapters.sqlite import SqliteStore
@@ -27,6 +25,10 @@ from pyiii.workers.observability.sampling import Sampler
 from pyiii.workers.observability.triggers import Dispatcher
 
 log = logging.getLogger("pyiii.observability")
+
+#: Internal: a connected worker's latest ``iii.worker.*`` gauges, for ``engine::workers::info``.
+#: The reference has no such function; this one answers in-process callers only.
+WORKER_METRICS = "iii-observability::worker-metrics"
 
 _LEVELS = {"trace": 1, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 #: Frames bigger than this are decoded in a thread instead of on the event loop.
@@ -71,27 +73,27 @@ def console_line(record: dict[str, Any]) -> None:
 
 
 class ObservabilityWorker(BuiltinWorker):
-    kind = "iii-observability"
-    aliases = ("observability",)
+    manifest = MANIFEST
     description = "Traces, logs and metrics: stored, queryable and exported with OpenTelemetry."
     config_type = ObservabilityConfig
-    mandatory = True
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
-        self.settings: Settings = resolve(config, context.project_dir, context.data_dir, engine.version)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
+        self.settings: Settings = resolve(config, context.project_dir, context.data_dir, host.version)
         s = self.settings
         self.sampler = Sampler(s.sampling_ratio, s.sampling, s.service_name)
         self.metrics = EngineMetrics(config.duration_samples, config.max_tracked_functions, s.metrics_max_count,
                                      s.metrics_retention_seconds)
-        self.dispatcher = Dispatcher(engine, config.live_feed_window_ms / 1000, s.live_spans and s.spans_in_memory)
-        self.alerts = Alerts(engine, s.alerts, self.metrics_snapshot)
+        self.dispatcher = Dispatcher(host, config.live_feed_window_ms / 1000, s.live_spans and s.spans_in_memory)
+        self.alerts = Alerts(host, s.alerts, self.metrics_snapshot)
         self.store: TelemetryStore | None = None
         self.exporter: Exporter | None = None
         self.rejected_frames = 0
         self.dropped_spans = 0
         self._handler: StoreHandler | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Latest resource gauges per connected worker id (spec §9.2), 2-minute look-back.
+        self.worker_metrics: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -104,7 +106,7 @@ class ObservabilityWorker(BuiltinWorker):
         return self.settings.logs_enabled and self.settings.logs_exporter in ("memory", "both")
 
     async def start(self) -> None:
-        s, eng = self.settings, self.engine
+        s, host = self.settings, self.host
         span_caps = Caps(s.max_spans, s.max_bytes, s.retention_seconds)
         log_caps = Caps(s.logs_max_count, s.max_bytes, s.logs_retention_seconds)
         if s.store == "sqlite":
@@ -116,18 +118,22 @@ class ObservabilityWorker(BuiltinWorker):
             self.store = MemoryStore(span_caps, log_caps)
         self.exporter = Exporter(s)
         Functions(self).register()
-        await eng.register_trigger_type("log", self.dispatcher.logs, worker=self.entry_id,
-                                        description="Fires for every stored log; config {level?}")
-        await eng.register_trigger_type("trace", self.dispatcher.traces, worker=self.entry_id,
-                                        description="Coalesced 'traces changed' tick; config {service_name?, status?}")
-        eng.telemetry_sink = self.on_frame
+        host.register_function(WORKER_METRICS, self._worker_metrics, worker=self.entry_id,
+                               metadata={"internal": True},
+                               description="A connected worker's latest resource gauges (in-process only)")
+        host.tracer.untraced.add(WORKER_METRICS)
+        await host.register_trigger_type("log", self.dispatcher.logs, worker=self.entry_id,
+                                         description="Fires for every stored log; config {level?}")
+        await host.register_trigger_type("trace", self.dispatcher.traces, worker=self.entry_id,
+                                         description="Coalesced 'traces changed' tick; config {service_name?, status?}")
+        host.set_frame_sink(self.on_frame)
         if s.metrics_enabled:
-            eng.invoker.observers.append(self.metrics.observe)
-            eng.on_worker_event(self._on_worker_event)
+            host.add_call_observer(self.metrics.observe)
+            host.on_worker_event(self._on_worker_event)
             self.exporter.start_metrics(self.metrics_snapshot)
         if s.enabled and (self.keeps_spans or self.exporter.exports_spans):
-            eng.tracer.trace_builtins = s.trace_builtins
-            eng.tracer.install(self.on_engine_span, self.sampler)
+            host.tracer.trace_builtins = s.trace_builtins
+            host.tracer.install(self.on_engine_span, self.sampler)
         if s.logs_enabled:
             self._handler = StoreHandler(self.store_logs_one, s.service_name, _LEVELS[s.level])
             logging.getLogger().addHandler(self._handler)
@@ -136,12 +142,10 @@ class ObservabilityWorker(BuiltinWorker):
             self._spawn(self._alert_loop())
 
     async def stop(self) -> None:
-        eng = self.engine
-        eng.tracer.uninstall()
-        if eng.telemetry_sink == self.on_frame:
-            eng.telemetry_sink = None
-        if self.metrics.observe in eng.invoker.observers:
-            eng.invoker.observers.remove(self.metrics.observe)
+        host = self.host
+        host.tracer.uninstall()
+        host.clear_frame_sink(self.on_frame)
+        host.remove_call_observer(self.metrics.observe)
         if self._handler is not None:
             logging.getLogger().removeHandler(self._handler)
         self.dispatcher.close()
@@ -162,7 +166,7 @@ class ObservabilityWorker(BuiltinWorker):
             await asyncio.sleep(1.0)
             if isinstance(self.store, MemoryStore):
                 self.store.prune()
-            expire_worker_gauges(self.engine.worker_metrics, set(self.engine.peers))
+            expire_worker_gauges(self.worker_metrics, set(self.host.connected_workers))
 
     async def _alert_loop(self) -> None:
         while True:
@@ -172,10 +176,20 @@ class ObservabilityWorker(BuiltinWorker):
             except Exception:
                 log.exception("alert evaluation failed")
 
+    async def _worker_metrics(self, data: Any, ctx: CallContext) -> dict[str, Any]:
+        """``{worker_id}`` -> ``{metrics: {...} | null}``. Refused to remote callers: the
+        reference exposes these gauges only inside ``engine::workers::info``."""
+        if ctx.caller is not None:
+            raise FunctionError(error_codes.FORBIDDEN, f"{WORKER_METRICS} is internal to the engine")
+        worker_id = data.get("worker_id") if isinstance(data, dict) else None
+        if not isinstance(worker_id, str):
+            raise FunctionError(error_codes.INVALID_ARGUMENTS, "worker_id (a string) is required")
+        return {"metrics": self.worker_metrics.get(worker_id)}
+
     def _on_worker_event(self, event: str, worker_id: str) -> None:
         self.metrics.worker_event(event)
         if event == "worker_disconnected":
-            self.engine.worker_metrics.pop(worker_id, None)
+            self.worker_metrics.pop(worker_id, None)
 
     # ------------------------------------------------------------------ spans
 
@@ -185,7 +199,7 @@ class ObservabilityWorker(BuiltinWorker):
         if isinstance(store, MemoryStore) and store.has_deferred:
             store.settle()  # its parent may be waiting in a deferred batch
         record = span_record(span, self.settings.service_name)
-        enrich(self.engine, record, self._parent_trigger(record))
+        enrich(self.host, record, self._parent_trigger(record))
         self.store_spans([record])
 
     def _parent_trigger(self, record: dict[str, Any]) -> str | None:
@@ -198,7 +212,7 @@ class ObservabilityWorker(BuiltinWorker):
             entry = store._spans.get((record["trace_id"], parent_id))
             if entry is not None:
                 return trigger_of(entry[2])
-        return self.engine.tracer.open_trigger(parent_id)
+        return self.host.tracer.open_trigger(parent_id)
 
     def store_spans(self, records: list[dict[str, Any]]) -> None:
         if self.keeps_spans and self.store is not None:
@@ -242,7 +256,7 @@ class ObservabilityWorker(BuiltinWorker):
     # ------------------------------------------------------------------ telemetry frames
 
     def on_frame(self, prefix: bytes, payload: bytes) -> None:
-        """``engine.telemetry_sink``: an ``OTLP`` / ``MTRC`` / ``LOGS`` frame from /otel or /."""
+        """The host's frame sink: an ``OTLP`` / ``MTRC`` / ``LOGS`` frame from /otel or /."""
         if len(payload) > self.config.max_frame_bytes:
             self.rejected_frames += 1
             log.warning("telemetry frame of %d bytes over max_frame_bytes=%d dropped", len(payload),
@@ -276,7 +290,7 @@ class ObservabilityWorker(BuiltinWorker):
         if not count:
             return True
         # The registry as it is now: a worker gone by read time still names its spans.
-        entries = {name: self.engine.functions.get(fid) for name in names
+        entries = {name: self.host.functions.get(fid) for name in names
                    if isinstance(name, str) and (fid := invoked_function(name)) is not None}
         assert isinstance(self.store, MemoryStore)
         self.store.add_deferred(count, 2 * len(payload) + RECORD_OVERHEAD_BYTES * count,
@@ -290,9 +304,9 @@ class ObservabilityWorker(BuiltinWorker):
             self.rejected_frames += 1
             log.warning("malformed OTLP telemetry frame dropped: %s", exc)
             return []
-        engine, parent_trigger = self.engine, self._parent_trigger
+        host, parent_trigger = self.host, self._parent_trigger
         for record in records:
-            enrich(engine, record, parent_trigger(record), entries)
+            enrich(host, record, parent_trigger(record), entries)
         return records
 
     async def _decode_in_thread(self, prefix: bytes, payload: bytes) -> None:
@@ -323,9 +337,9 @@ class ObservabilityWorker(BuiltinWorker):
                 keeps = self.sampler.keeps_ingested
                 kept = [r for r in kept if keeps(r["trace_id"])]
                 self.dropped_spans += len(decoded.records) - len(kept)
-            engine, parent_trigger = self.engine, self._parent_trigger
+            host, parent_trigger = self.host, self._parent_trigger
             for record in kept:
-                enrich(engine, record, parent_trigger(record))
+                enrich(host, record, parent_trigger(record))
             if kept:
                 self.store_spans(kept)
         elif prefix == b"LOGS":
@@ -333,8 +347,8 @@ class ObservabilityWorker(BuiltinWorker):
                 self.print_log(record)
             self.store_logs(decoded.records)
         elif self.settings.metrics_enabled:
-            runtimes = {wid: peer.metadata.runtime for wid, peer in self.engine.peers.items()}
-            apply_worker_gauges(decoded.records, self.engine.worker_metrics, runtimes)
+            runtimes = {wid: peer.metadata.runtime for wid, peer in self.host.connected_workers.items()}
+            apply_worker_gauges(decoded.records, self.worker_metrics, runtimes)
             self.metrics.add_sdk_points(decoded.records)
 
     # ------------------------------------------------------------------ metrics
@@ -343,6 +357,6 @@ class ObservabilityWorker(BuiltinWorker):
         return {
             "invocations": self.metrics.invocations(),
             "workers": {"spawns": self.metrics.spawns, "deaths": self.metrics.deaths,
-                        "active": len(self.engine.peers)},
+                        "active": len(self.host.connected_workers)},
             "performance": self.metrics.performance(),
         }

@@ -12,13 +12,10 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.functions import CallContext
-from pyiii.core.spans import SpanKind
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, CallContext, FunctionError, Host, SpanKind, TriggerRegistrationError
+from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.pubsub import MANIFEST
 from pyiii.workers.pubsub.adapters.base import PubsubAdapter
 from pyiii.workers.pubsub.config import PubsubConfig, RedisPubsubConfig
 
@@ -37,13 +34,12 @@ def build_adapter(config: PubsubConfig) -> PubsubAdapter:
 
 
 class PubsubWorker(BuiltinWorker):
-    kind = "iii-pubsub"
-    aliases = ("pubsub",)
+    manifest = MANIFEST
     description = "Fire-and-forget publish/subscribe."
     config_type = PubsubConfig
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.adapter = build_adapter(config)
         #: topic -> binding id -> binding (this engine's subscribers)
         self.topics: dict[str, dict[str, Binding]] = {}
@@ -52,10 +48,10 @@ class PubsubWorker(BuiltinWorker):
     async def start(self) -> None:
         await self.adapter.start(self._deliver)
         if self.adapter.remote_kind is not None:  # a server that can go away: /readyz reports it
-            self.engine.health_checks[f"{self.entry_id}:{self.adapter.remote_kind}"] = self.adapter.ping
-        self.engine.register_function("publish", self._publish, worker=self.entry_id,
+            self.host.add_health_check(f"{self.entry_id}:{self.adapter.remote_kind}", self.adapter.ping)
+        self.host.register_function("publish", self._publish, worker=self.entry_id,
                                       description="Broadcast {topic, data} to every subscriber")
-        await self.engine.register_trigger_type("subscribe", self, worker=self.kind,
+        await self.host.register_trigger_type("subscribe", self, worker=self.kind,
                                                 description="Called with `data` of every publish to {topic}")
 
     async def stop(self) -> None:
@@ -118,7 +114,7 @@ class PubsubWorker(BuiltinWorker):
         subs = self.topics.get(topic)
         if not subs:
             return
-        tracer = self.engine.tracer
+        tracer = self.host.tracer
         if not tracer.enabled:
             self._send(subs, body, traceparent, baggage)
             return
@@ -134,7 +130,7 @@ class PubsubWorker(BuiltinWorker):
         raw = msgspec.Raw(body)
         decoded: Any = ...
         for binding in list(subs.values()):
-            entry = self.engine.functions.get(binding.function_id)
+            entry = self.host.functions.get(binding.function_id)
             if entry is not None and entry.handler is None:
                 payload: Any = raw  # remote: forward the bytes, no re-encoding per subscriber
             else:
@@ -142,5 +138,5 @@ class PubsubWorker(BuiltinWorker):
                     decoded = msgspec.json.decode(body)
                 payload = decoded
             self.delivered += 1
-            self.engine.call_void(binding.function_id, payload, metadata=binding.metadata, traceparent=traceparent,
+            self.host.call_void(binding.function_id, payload, metadata=binding.metadata, traceparent=traceparent,
                                   baggage=baggage)

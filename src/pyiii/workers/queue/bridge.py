@@ -23,10 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyiii.adapters.bridge import BridgeConfig, BridgeError, RemoteEngine, forwarded_error
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.functions import CallContext
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, CallContext, FunctionError, Host, TriggerRegistrationError
 from pyiii.workers.queue.subscriptions import topic_of
 
 log = logging.getLogger("pyiii.queue")
@@ -45,14 +42,14 @@ class RemoteSubscription:
 
 
 class BridgedQueue:
-    def __init__(self, engine: Engine, config: BridgeConfig) -> None:
-        self.engine = engine
+    def __init__(self, host: Host, config: BridgeConfig) -> None:
+        self.host = host
         self.remote = RemoteEngine(config, "iii-queue-bridge")
         self.subscriptions: dict[str, RemoteSubscription] = {}
 
     async def start(self, worker: str) -> None:
         self.remote.start()
-        reg = self.engine.register_function
+        reg = self.host.register_function
         reg("iii::durable::publish", self._publish, worker=worker,
             description="Publish {topic, data} on the remote engine")
         reg("enqueue", self._publish, worker=worker, description="Motia 1.0 name of iii::durable::publish")
@@ -103,10 +100,10 @@ class BridgedQueue:
 
         async def on_message(data: Any) -> Any:
             try:
-                if condition and await self.engine.call_for(binding, condition, data,
-                                                            metadata=binding.metadata) is False:
+                if condition and await self.host.call_for(binding, condition, data,
+                                                          metadata=binding.metadata) is False:
                     return None
-                return await self.engine.fire(binding, data)
+                return await self.host.fire(binding, data)
             except FunctionError as exc:  # the remote engine retries / dead-letters with this error
                 raise forwarded_error(exc.code, exc.message) from None
 

@@ -24,8 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pyiii.core import errors as E
-from pyiii.core.errors import FunctionError
+from pyiii.core import FunctionError
+from pyiii.core import error_codes as E
 from pyiii.workers.queue.adapters.base import QueueAdapter
 from pyiii.workers.queue.message import Delivery, QueueMessage
 from pyiii.workers.queue.policy import DeliveryPolicy

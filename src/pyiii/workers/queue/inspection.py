@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyiii.core import errors as E
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError
+from pyiii.core import error_codes as E
 from pyiii.workers.queue.message import NAMED_PREFIX, QueueStats, display_name
 from pyiii.workers.queue.runtime import QueueRuntime
 

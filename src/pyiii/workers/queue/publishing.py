@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pyiii.core import errors as E
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError
+from pyiii.core import error_codes as E
 from pyiii.workers.queue.adapters.base import BacklogFull
 from pyiii.workers.queue.message import QueueMessage, named_queue, now_ms
 from pyiii.workers.queue.runtime import QueueRuntime

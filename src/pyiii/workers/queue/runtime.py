@@ -1,4 +1,4 @@
-"""What the queue worker's parts share: the engine, the adapter, the policies, the consumers."""
+"""What the queue worker's parts share: the host, the adapter, the policies, the consumers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
+from pyiii.core import FunctionError, Host
+from pyiii.core import error_codes as E
 from pyiii.workers.queue.adapters.base import QueueAdapter
 from pyiii.workers.queue.config import QueueWorkerConfig
 from pyiii.workers.queue.consumer import Consumer, ConsumerSettings
@@ -29,7 +28,7 @@ class Subscription:
 
 @dataclass(slots=True)
 class QueueRuntime:
-    engine: Engine
+    host: Host
     adapter: QueueAdapter
     config: QueueWorkerConfig
     named: dict[str, DeliveryPolicy] = field(default_factory=dict)
@@ -60,7 +59,7 @@ class QueueRuntime:
     def payload_for(self, function_id: str, message_data: msgspec.Raw) -> Any:
         """Remote targets get the stored JSON bytes as they are (no decode and re-encode per
         fan-out copy); in-process handlers get Python values."""
-        entry = self.engine.functions.get(function_id)
+        entry = self.host.functions.get(function_id)
         if entry is not None and entry.handler is None:
             return message_data
         return msgspec.json.decode(message_data) if message_data else None

@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pyiii.core.errors import TriggerRegistrationError
-from pyiii.core.spans import SpanKind
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, SpanKind, TriggerRegistrationError
 from pyiii.workers.queue.consumer import Consumer
 from pyiii.workers.queue.message import QueueMessage, subscriber_queue
 from pyiii.workers.queue.policy import subscriber_policy
@@ -60,7 +58,7 @@ class SubscriberProvider:
             policy,
             self._invoker(binding, topic, condition),
             lambda _m: binding.function_id,
-            lambda fid: fid in self.rt.engine.functions,
+            lambda fid: fid in self.rt.host.functions,
             self.rt.settings,
             fixed_function=binding.function_id,
         )
@@ -87,17 +85,17 @@ class SubscriberProvider:
 
     def _invoker(self, binding: Binding, topic: str, condition: str | None) -> Any:
         rt = self.rt
-        tracer = rt.engine.tracer
+        tracer = rt.host.tracer
 
         async def deliver(message: QueueMessage, traceparent: str | None) -> None:
             kwargs: dict[str, Any] = {"traceparent": traceparent, "baggage": message.baggage,
                                       "timeout": rt.call_timeout}
             if condition:
-                verdict = await rt.engine.call_for(binding, condition, rt.payload_for(condition, message.data),
-                                                   metadata=binding.metadata, **kwargs)
+                verdict = await rt.host.call_for(binding, condition, rt.payload_for(condition, message.data),
+                                                 metadata=binding.metadata, **kwargs)
                 if verdict is False:
                     return
-            await rt.engine.fire(binding, rt.payload_for(binding.function_id, message.data), **kwargs)
+            await rt.host.fire(binding, rt.payload_for(binding.function_id, message.data), **kwargs)
 
         async def invoke(message: QueueMessage) -> None:
             if not tracer.enabled:

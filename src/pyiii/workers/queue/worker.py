@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from pyiii.core.engine import Engine
-from pyiii.core.spans import SpanKind
+from pyiii.core import Host, SpanKind
 from pyiii.workers.base import BuiltinWorker, WorkerContext
-from pyiii.workers.queue import adapters
+from pyiii.workers.queue import MANIFEST, adapters
 from pyiii.workers.queue.config import QueueWorkerConfig
 from pyiii.workers.queue.consumer import Consumer
 from pyiii.workers.queue.inspection import Inspector
@@ -27,13 +26,12 @@ SUBSCRIBER_TRIGGER_TYPES = ("durable:subscriber", "queue")
 
 
 class QueueWorker(BuiltinWorker):
-    kind = "iii-queue"
-    aliases = ("queue",)
+    manifest = MANIFEST
     description = "Durable queues: topics with durable subscribers, named queues, retries and dead letters."
     config_type = QueueWorkerConfig
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.rt: QueueRuntime | None = None
         self.bridged: BridgedQueue | None = None
 
@@ -51,12 +49,12 @@ class QueueWorker(BuiltinWorker):
         adapter = adapters.build(cfg.adapter, self.context.data_dir)
         await adapter.start()
         if adapter.remote_kind is not None:  # a server that can go away: /readyz reports it
-            self.engine.health_checks[f"{self.entry_id}:{adapter.remote_kind}"] = adapter.ping
-        rt = self.rt = QueueRuntime(self.engine, adapter, cfg)
+            self.host.add_health_check(f"{self.entry_id}:{adapter.remote_kind}", adapter.ping)
+        rt = self.rt = QueueRuntime(self.host, adapter, cfg)
         rt.named = {name: named_policy(q, cfg) for name, q in cfg.queue_configs.items()}
         publisher, inspector = Publisher(rt), Inspector(rt)
         w = self.entry_id
-        reg = self.engine.register_function
+        reg = self.host.register_function
         reg("iii::durable::publish", publisher.publish, worker=w,
             description="Publish {topic, data} to every durable subscriber of the topic")
         reg("enqueue", publisher.publish, worker=w, description="Motia 1.0 name of iii::durable::publish")
@@ -72,24 +70,24 @@ class QueueWorker(BuiltinWorker):
         reg("engine::queue::dlq_messages", inspector.dlq_messages, worker=w, description="Dead letters, newest first")
         provider = SubscriberProvider(rt)
         for type_id in SUBSCRIBER_TRIGGER_TYPES:
-            await self.engine.register_trigger_type(
+            await self.host.register_trigger_type(
                 type_id, provider, worker=self.kind,
                 description="Durable subscriber of a topic: {topic, condition_function_id?, queue_config?}")
-        self.engine.functions.on_change(self._functions_changed)
+        self.host.on_functions_changed(self._functions_changed)
         for name, policy in rt.named.items():
             consumer = Consumer(adapter, named_queue(name), policy, self._named_invoker(rt, name), _function_of,
-                                lambda fid: fid in self.engine.functions, rt.settings)
+                                lambda fid: fid in self.host.functions, rt.settings)
             rt.named_consumers[name] = consumer
             consumer.start()
 
     async def _start_bridged(self, bridge: Any) -> None:
         from pyiii.workers.queue.bridge import BridgedQueue
 
-        self.bridged = BridgedQueue(self.engine, bridge)
+        self.bridged = BridgedQueue(self.host, bridge)
         await self.bridged.start(self.entry_id)
-        self.engine.health_checks[f"{self.entry_id}:bridge"] = self.bridged.remote.ping
+        self.host.add_health_check(f"{self.entry_id}:bridge", self.bridged.remote.ping)
         for type_id in SUBSCRIBER_TRIGGER_TYPES:
-            await self.engine.register_trigger_type(
+            await self.host.register_trigger_type(
                 type_id, self.bridged, worker=self.kind,
                 description="Durable subscriber of a topic of the remote engine: {topic, condition_function_id?}")
 
@@ -112,13 +110,13 @@ class QueueWorker(BuiltinWorker):
 
     @staticmethod
     def _named_invoker(rt: QueueRuntime, name: str) -> Any:
-        tracer = rt.engine.tracer
+        tracer = rt.host.tracer
 
         async def invoke(message: QueueMessage) -> None:
             function_id = message.function_id or ""
             if not tracer.enabled:
-                await rt.engine.call(function_id, rt.payload_for(function_id, message.data),
-                                     traceparent=message.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
+                await rt.host.call(function_id, rt.payload_for(function_id, message.data),
+                                   traceparent=message.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
                 return
             # spec/workers.md §8.4: `fn_queue <queue>`, under the enqueuer's context.
             with tracer.start_span(f"fn_queue {name}", SpanKind.CONSUMER, message.traceparent, {
@@ -127,8 +125,8 @@ class QueueWorker(BuiltinWorker):
                 "messaging.message.id": message.message_id or message.id, "attempt": message.attempts + 1,
                 "iii.tag.kind": "queue.process",
             }) as span:
-                await rt.engine.call(function_id, rt.payload_for(function_id, message.data),
-                                     traceparent=span.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
+                await rt.host.call(function_id, rt.payload_for(function_id, message.data),
+                                   traceparent=span.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
 
         return invoke
 

@@ -11,11 +11,10 @@ import msgspec
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, KvError, KvStore, build_store, encode
 from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, or_none, parse_ops
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError, Host
+from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.state import MANIFEST
 from pyiii.workers.state.config import StateConfig
 from pyiii.workers.state.payloads import ListEntriesArgs, ScopeArgs, ScopeKey, SetArgs, UpdateArgs
 from pyiii.workers.state.triggers import REQUEST_FORMAT, StateTriggers
@@ -33,15 +32,14 @@ class _ValueTooLarge(Exception):
 
 
 class StateWorker(BuiltinWorker):
-    kind = "iii-state"
-    aliases = ("state",)
+    manifest = MANIFEST
     description = "Key/value state by scope, with change triggers."
     config_type = StateConfig
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.config: StateConfig = config
-        self.triggers = StateTriggers(engine)
+        self.triggers = StateTriggers(host)
         self.remote: RemoteEngine | None = None
         if isinstance(config.adapter, BridgeAdapter):
             self.remote = RemoteEngine(config.adapter.config, "iii-state-bridge")
@@ -55,8 +53,8 @@ class StateWorker(BuiltinWorker):
             return
         await self.store.open()
         if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
-            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
-        reg = partial(self.engine.register_function, worker=self.entry_id)
+            self.host.add_health_check(f"{self.entry_id}:{self.store.remote_kind}", self.store.ping)
+        reg = partial(self.host.register_function, worker=self.entry_id)
         reg("state::set", self._set, input_type=SetArgs, description="Store a value under scope/key")
         reg("state::get", self._get, input_type=ScopeKey, description="Read the value under scope/key")
         reg("state::delete", self._delete, input_type=ScopeKey, description="Delete scope/key; returns the old value")
@@ -86,8 +84,8 @@ class StateWorker(BuiltinWorker):
         holds the data and fires its own triggers); this engine's ``state`` triggers fire from the
         results, for the writes made through it (as the reference does)."""
         remote.start()
-        self.engine.health_checks[f"{self.entry_id}:bridge"] = remote.ping
-        reg = partial(self.engine.register_function, worker=self.entry_id)
+        self.host.add_health_check(f"{self.entry_id}:bridge", remote.ping)
+        reg = partial(self.host.register_function, worker=self.entry_id)
         reg("state::set", self._bridge_set, input_type=SetArgs, description="Store a value (remote engine)")
         reg("state::get", self._forward, input_type=ScopeKey, description="Read a value (remote engine)")
         reg("state::delete", self._bridge_delete, input_type=ScopeKey, description="Delete scope/key (remote engine)")

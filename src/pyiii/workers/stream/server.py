@@ -23,8 +23,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
+from pyiii.core import FunctionError, Host
 from pyiii.workers.stream.auth import auth_verdict
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Client, Hub, Subscription
@@ -46,9 +45,9 @@ def _response(status: HTTPStatus, code: str, message: str) -> Response:
 
 
 class StreamServer:
-    def __init__(self, engine: Engine, config: StreamConfig, hub: Hub, joins: JoinLeaveTriggers,
+    def __init__(self, host: Host, config: StreamConfig, hub: Hub, joins: JoinLeaveTriggers,
                  leaves: JoinLeaveTriggers, sync: SyncBuilder, refusal: RefusalBuilder) -> None:
-        self.engine = engine
+        self.host = host
         self.config = config
         self.hub = hub
         self.joins = joins
@@ -108,7 +107,7 @@ class StreamServer:
         }
         try:
             result = await asyncio.wait_for(
-                self.engine.call(auth, payload, timeout=self.config.auth_timeout_ms / 1000),
+                self.host.call(auth, payload, timeout=self.config.auth_timeout_ms / 1000),
                 self.config.auth_timeout_ms / 1000,
             )
         except (TimeoutError, FunctionError) as exc:
@@ -155,7 +154,7 @@ class StreamServer:
         finally:
             self.clients.discard(client)
             for sub in self.hub.drop(client):
-                self.engine.invoker.spawn(self.leaves.notify(self._join_leave_event(client, sub)))
+                self.host.spawn(self.leaves.notify(self._join_leave_event(client, sub)))
 
     def _join_leave_event(self, client: Client, sub: Subscription | SubscriptionData) -> dict[str, Any]:
         if isinstance(sub, Subscription):

@@ -18,8 +18,7 @@ import msgspec
 from pyiii.adapters.kv import MISSING, KvError, KvStore, encode
 from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.update_ops import UpdateOp, apply_ops
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
+from pyiii.core import FunctionError, Host
 from pyiii.workers.stream.layout import parse, table
 
 JSON_ERROR = "JSON_ERROR"
@@ -40,8 +39,8 @@ def check_size(value: Any, max_bytes: int) -> None:
 
 
 class StreamStorage:
-    def __init__(self, engine: Engine, store: KvStore, max_item_bytes: int) -> None:
-        self.engine = engine
+    def __init__(self, host: Host, store: KvStore, max_item_bytes: int) -> None:
+        self.host = host
         self.store = store
         self.max_item_bytes = max_item_bytes
         # Serialises get-apply-set updates of custom streams that have no update function.
@@ -49,11 +48,11 @@ class StreamStorage:
 
     def _custom(self, op: str, stream_name: str) -> str | None:
         function_id = f"stream::{op}({stream_name})"
-        return function_id if function_id in self.engine.functions else None
+        return function_id if function_id in self.host.functions else None
 
     async def _delegate(self, function_id: str, payload: dict[str, Any]) -> Any:
         try:
-            return await self.engine.call(function_id, payload)
+            return await self.host.call(function_id, payload)
         except FunctionError as exc:
             raise StorageError(f"{function_id} failed: {exc.code}: {exc.message}") from None
 

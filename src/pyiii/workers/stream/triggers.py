@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.triggers import Binding
+from pyiii.core import Binding, FunctionError, Host
 from pyiii.workers.event_triggers import EventTriggers
 from pyiii.workers.stream.auth import join_verdict
 from pyiii.workers.stream.payloads import StreamTriggerConfig
@@ -42,8 +40,8 @@ class StreamTriggers(EventTriggers[StreamTriggerConfig]):
 class JoinLeaveTriggers:
     """Provider of ``stream:join`` or ``stream:leave``; config is ignored (every stream)."""
 
-    def __init__(self, engine: Engine, timeout_s: float) -> None:
-        self.engine = engine
+    def __init__(self, host: Host, timeout_s: float) -> None:
+        self.host = host
         self.timeout_s = timeout_s
         self.bindings: dict[str, Binding] = {}
 
@@ -59,7 +57,7 @@ class JoinLeaveTriggers:
         allowed = True  # every handler still runs, as in the reference
         for binding in list(self.bindings.values()):
             try:
-                result = await self.engine.fire(binding, event, timeout=self.timeout_s)
+                result = await self.host.fire(binding, event, timeout=self.timeout_s)
             except Exception as exc:
                 log.warning("stream:join handler %s failed, join refused: %s", binding.function_id, exc)
                 allowed = False
@@ -70,6 +68,6 @@ class JoinLeaveTriggers:
     async def notify(self, event: dict[str, Any]) -> None:
         for binding in list(self.bindings.values()):
             try:
-                await self.engine.fire(binding, event, timeout=self.timeout_s)
+                await self.host.fire(binding, event, timeout=self.timeout_s)
             except (TimeoutError, FunctionError) as exc:
                 log.warning("stream:leave handler %s failed: %s", binding.function_id, exc)

@@ -17,13 +17,11 @@ import msgspec
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, EventBus, KvStore, build_bus, build_store, encode
 from pyiii.adapters.kv.update_ops import OpsDecodeError, or_none, parse_ops
-from pyiii.core import errors as E
-from pyiii.core.engine import Engine
-from pyiii.core.errors import FunctionError
-from pyiii.core.functions import CallContext
+from pyiii.core import CallContext, FunctionError, Host
+from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
+from pyiii.workers.stream import MANIFEST, layout, snapshot
 from pyiii.workers.stream import envelope as env
-from pyiii.workers.stream import layout, snapshot
 from pyiii.workers.stream.bridge import RemoteEvents, RemoteStreamStorage
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Hub
@@ -46,13 +44,12 @@ EVENTS_CHANNEL = "stream::events"
 
 
 class StreamWorker(BuiltinWorker):
-    kind = "iii-stream"
-    aliases = ("stream",)
+    manifest = MANIFEST
     description = "Real-time streams: items pushed to WebSocket subscribers and triggers."
     config_type = StreamConfig
 
-    def __init__(self, engine: Engine, config: Any, entry_id: str, context: WorkerContext) -> None:
-        super().__init__(engine, config, entry_id, context)
+    def __init__(self, host: Host, config: Any, entry_id: str, context: WorkerContext) -> None:
+        super().__init__(host, config, entry_id, context)
         self.config: StreamConfig = config
         self.hub = Hub(config.subscriber_buffer_bytes)
         self.remote: RemoteEngine | None = None
@@ -67,22 +64,22 @@ class StreamWorker(BuiltinWorker):
             self.store: KvStore = build_store(config.adapter, namespace="stream", default_dir=context.data_dir,
                                               base=context.project_dir)
             self.bus = build_bus(self.store, EVENTS_CHANNEL)
-            self.storage = StreamStorage(engine, self.store, config.max_item_bytes)
-        self.triggers = StreamTriggers(engine)
+            self.storage = StreamStorage(host, self.store, config.max_item_bytes)
+        self.triggers = StreamTriggers(host)
         timeout_s = config.join_timeout_ms / 1000
-        self.joins = JoinLeaveTriggers(engine, timeout_s)
-        self.leaves = JoinLeaveTriggers(engine, timeout_s)
-        self.server = StreamServer(engine, config, self.hub, self.joins, self.leaves, self._sync, self._refusal)
+        self.joins = JoinLeaveTriggers(host, timeout_s)
+        self.leaves = JoinLeaveTriggers(host, timeout_s)
+        self.server = StreamServer(host, config, self.hub, self.joins, self.leaves, self._sync, self._refusal)
 
     async def start(self) -> None:
         if self.remote is not None:
             self.remote.start()
-            self.engine.health_checks[f"{self.entry_id}:bridge"] = self.remote.ping
+            self.host.add_health_check(f"{self.entry_id}:bridge", self.remote.ping)
         else:
             await self._open_store()
         self.bus.listen(self.hub.dispatch)
         await self.bus.start()
-        reg = partial(self.engine.register_function, worker=self.entry_id)
+        reg = partial(self.host.register_function, worker=self.entry_id)
         reg("stream::set", self._set, input_type=SetArgs, description="Store an item and notify subscribers")
         reg("stream::get", self._get, input_type=ItemArgs, description="Read an item")
         reg("stream::delete", self._delete, input_type=ItemArgs, description="Delete an item and notify subscribers")
@@ -91,7 +88,7 @@ class StreamWorker(BuiltinWorker):
         reg("stream::list_groups", self._list_groups, input_type=StreamArgs, description="Every group of a stream")
         reg("stream::list_all", self._list_all, description="Every stream with its groups")
         reg("stream::send", self._send, input_type=SendArgs, description="Send a custom event to a group's subscribers")
-        t = partial(self.engine.register_trigger_type, worker=self.entry_id)
+        t = partial(self.host.register_trigger_type, worker=self.entry_id)
         await self.triggers.register(self.entry_id, "Fires on every change or custom event of a stream")
         await t("stream:join", self.joins, description="A client subscribes; return {unauthorized: true} to refuse")
         await t("stream:leave", self.leaves, description="A client unsubscribes or disconnects")
@@ -105,7 +102,7 @@ class StreamWorker(BuiltinWorker):
             log.warning("iii-stream: %d group table(s) of the old `<stream>:<group>` layout renamed in %s",
                         renamed, self.store.description)
         if self.store.remote_kind is not None:  # a server that can go away: /readyz reports it
-            self.engine.health_checks[f"{self.entry_id}:{self.store.remote_kind}"] = self.store.ping
+            self.host.add_health_check(f"{self.entry_id}:{self.store.remote_kind}", self.store.ping)
 
     @property
     def _where(self) -> str:

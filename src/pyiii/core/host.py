@@ -1,0 +1,290 @@
+"""What a built-in worker may do with the engine it runs in (ARCHITECTURE rule 10).
+
+:class:`Host` is a thin facade: every method delegates to :class:`~pyiii.core.engine.Engine`'s
+in-process API or to its registries, and keeps no state of its own. A worker receives one host,
+never the engine: it registers and calls through the same API a remote worker has, reads the
+registries through read-only views, and installs its hooks through named methods instead of
+assigning engine attributes. Data a worker owns is served through its functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Awaitable, Callable, Coroutine, Mapping
+    from typing import Protocol
+
+    from pyiii import protocol as p
+    from pyiii.core.channels import Channel
+    from pyiii.core.engine import Engine, InProcessWorker
+    from pyiii.core.functions import FunctionEntry, InProcessHandler
+    from pyiii.core.health import HealthCheck, HealthStatus
+    from pyiii.core.peer import Peer, WorkerMetadata
+    from pyiii.core.spans import Tracer
+    from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerType
+
+    # Types of the hooks (annotations only: nothing here costs at import time).
+    #: ``(event, worker_id)``: worker_connected | worker_disconnected | worker_metadata_updated
+    WorkerEventListener = Callable[[str, str], None]
+    #: Receives ``(prefix, payload)`` of the OTLP / MTRC / LOGS telemetry frames workers send.
+    FrameSink = Callable[[bytes, bytes], None]
+    #: Builds the in-process handler of an HTTP-invoked function; raises ValueError to refuse it.
+    HttpFunctionFactory = Callable[[str, "p.HttpInvocationRef"], Awaitable["InProcessHandler"]]
+    #: Called as ``(function_id, seconds, error_code_or_None)`` after every finished call.
+    CallObserver = Callable[[str, float, "str | None"], None]
+    #: Awaited with the grace (s) when shutdown begins, while remote workers are still connected.
+    ShutdownStep = Callable[[float], Awaitable[None]]
+
+    class FunctionsView(Protocol):
+        """The function registry, read-only."""
+
+        def get(self, function_id: str) -> FunctionEntry | None: ...
+
+        def all(self) -> list[FunctionEntry]: ...
+
+        def __contains__(self, function_id: object) -> bool: ...
+
+        def __len__(self) -> int: ...
+
+
+class Host:
+    """The engine as one built-in worker sees it. Built by the engine runner, one per engine."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def version(self) -> str:
+        """The engine's version (shown in worker rows, expanded in configuration values)."""
+        return self._engine.version
+
+    @property
+    def started_at_ms(self) -> int:
+        """Wall clock (ms since the epoch) at which the engine was created."""
+        return self._engine.started_at_ms
+
+    # ------------------------------------------------------------------ workers
+
+    def add_in_process_worker(self, worker_id: str, name: str, description: str = "") -> None:
+        """List a built-in worker in ``engine::workers::list`` (``BuiltinWorker`` does it)."""
+        self._engine.add_in_process_worker(worker_id, name, description)
+
+    @property
+    def in_process_workers(self) -> Mapping[str, InProcessWorker]:
+        """Built-in workers by entry id, read-only."""
+        return MappingProxyType(self._engine.in_process_workers)
+
+    @property
+    def connected_workers(self) -> Mapping[str, Peer]:
+        """Remote worker connections by worker id, read-only."""
+        return MappingProxyType(self._engine.peers)
+
+    def update_worker_metadata(self, peer: Peer, reported: WorkerMetadata) -> None:
+        """Record what a remote worker reports about itself (``engine::workers::register``) and
+        announce it (``worker_metadata_updated``)."""
+        for item in fields(reported):
+            setattr(peer.metadata, item.name, getattr(reported, item.name))
+        self._engine.worker_metadata_updated(peer)
+
+    def on_worker_event(self, listener: WorkerEventListener) -> None:
+        """Be told when a remote worker connects, disconnects or reports its metadata."""
+        self._engine.on_worker_event(listener)
+
+    # ------------------------------------------------------------------ functions
+
+    def register_function(
+        self,
+        function_id: str,
+        handler: InProcessHandler,
+        *,
+        description: str | None = None,
+        metadata: Any = None,
+        request_format: Any = None,
+        response_format: Any = None,
+        worker: str | None = None,
+        input_type: Any = None,
+    ) -> FunctionEntry:
+        """Register an in-process function (overwrites any registration of the id); ``worker``
+        is the registering worker's entry id, ``input_type`` a msgspec type the payload is
+        converted to before ``handler`` sees it."""
+        return self._engine.register_function(
+            function_id, handler, description=description, metadata=metadata, request_format=request_format,
+            response_format=response_format, worker=worker, input_type=input_type,
+        )
+
+    def unregister_function(self, function_id: str, worker: str | None = None) -> bool:
+        """Remove an in-process function; with ``worker``, also from that worker's listing."""
+        removed = self._engine.unregister_function(function_id)
+        record = self._engine.in_process_workers.get(worker) if worker is not None else None
+        if record is not None:
+            record.functions.discard(function_id)
+        return removed
+
+    @property
+    def functions(self) -> FunctionsView:
+        """Every registered function (built-in and remote), read-only."""
+        return self._engine.functions
+
+    def on_functions_changed(self, listener: Callable[[], None]) -> None:
+        """Be told (synchronously) whenever a function is registered or removed."""
+        self._engine.functions.on_change(listener)
+
+    # ------------------------------------------------------------------ trigger types, bindings
+
+    async def register_trigger_type(
+        self,
+        type_id: str,
+        provider: TriggerProvider,
+        *,
+        description: str = "",
+        trigger_request_format: Any = None,
+        call_request_format: Any = None,
+        worker: str | None = None,
+        binding_key: BindingKey | None = None,
+    ) -> None:
+        """Provide a trigger type: ``provider`` is told of every binding of it (those parked
+        while no provider existed included). ``binding_key``: one live binding per key."""
+        await self._engine.register_trigger_type(
+            type_id, provider, description=description, trigger_request_format=trigger_request_format,
+            call_request_format=call_request_format, worker=worker, binding_key=binding_key,
+        )
+
+    @property
+    def trigger_types(self) -> Mapping[str, TriggerType]:
+        """Registered trigger types by id, read-only."""
+        return MappingProxyType(self._engine.triggers.types)
+
+    @property
+    def bindings(self) -> Mapping[str, Binding]:
+        """Live bindings (registered triggers that reached their provider) by id, read-only."""
+        return MappingProxyType(self._engine.triggers.live)
+
+    async def register_trigger(self, trigger_type: str, function_id: str, config: Any = None, *,
+                               metadata: Any = None, trigger_id: str | None = None) -> str:
+        """Bind ``function_id`` to a trigger (ownerless); raises TriggerRegistrationError if refused."""
+        return await self._engine.register_trigger(trigger_type, function_id, config, metadata=metadata,
+                                                   trigger_id=trigger_id)
+
+    async def unregister_trigger(self, trigger_id: str) -> bool:
+        """Remove a binding; False if there was none."""
+        return await self._engine.unregister_trigger(trigger_id)
+
+    async def register_trigger_for(self, caller: Peer | None, trigger_type: str, function_id: str, config: Any,
+                                   metadata: Any) -> str:
+        """``engine::register_trigger`` on behalf of ``caller``: its access rules apply, and an
+        RBAC session's binding is its own."""
+        return await self._engine.register_trigger_for(caller, trigger_type, function_id, config, metadata)
+
+    async def unregister_trigger_for(self, caller: Peer | None, trigger_id: str) -> bool:
+        """``engine::unregister_trigger`` on behalf of ``caller`` (a session removes only its own)."""
+        return await self._engine.unregister_trigger_for(caller, trigger_id)
+
+    # ------------------------------------------------------------------ calls
+
+    async def call(self, function_id: str, data: Any, **kwargs: Any) -> Any:
+        """Call any function with Python values (``metadata``, ``traceparent``, ``baggage``,
+        ``caller``, ``timeout``); raises FunctionError."""
+        return await self._engine.call(function_id, data, **kwargs)
+
+    def call_void(self, function_id: str, data: Any, **kwargs: Any) -> None:
+        """Call and do not wait; a failure is logged."""
+        self._engine.call_void(function_id, data, **kwargs)
+
+    async def fire(self, binding: Binding, payload: Any, **kwargs: Any) -> Any:
+        """Run a binding's function with an event payload and the binding's metadata (a
+        session's binding is checked against its grant on every run)."""
+        return await self._engine.fire(binding, payload, **kwargs)
+
+    async def call_for(self, binding: Binding, function_id: str, data: Any, **kwargs: Any) -> Any:
+        """Call a function on behalf of a binding (its condition or middleware)."""
+        return await self._engine.call_for(binding, function_id, data, **kwargs)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``work`` in the background; shutdown waits for it within the grace period.
+        To run it in a span, start the span with :attr:`tracer` and enter it inside ``work``."""
+        return self._engine.invoker.spawn(work)
+
+    def add_call_observer(self, observer: CallObserver) -> None:
+        """Be told the duration and outcome of every finished call (the metrics)."""
+        self._engine.invoker.observers.append(observer)
+
+    def remove_call_observer(self, observer: CallObserver) -> None:
+        if observer in self._engine.invoker.observers:
+            self._engine.invoker.observers.remove(observer)
+
+    # ------------------------------------------------------------------ tracing
+
+    @property
+    def tracer(self) -> Tracer:
+        """The engine tracer: ``enabled``, ``start_span``; a no-op until the observability
+        worker installs its recorder (``install``/``uninstall``, ``untraced``, ``open_trigger``)."""
+        return self._engine.tracer
+
+    # ------------------------------------------------------------------ hooks
+
+    def add_health_check(self, name: str, check: HealthCheck) -> None:
+        """A dependency ``/readyz`` and ``engine::health::check`` report (e.g. a Redis PING):
+        a callable returning a bool or an awaitable that raises when it is down."""
+        self._engine.health_checks[name] = check
+
+    async def health_report(self) -> dict[str, HealthStatus]:
+        """The status of every health check (each answer cached briefly)."""
+        return await self._engine.health.report()
+
+    def add_shutdown_step(self, step: ShutdownStep) -> None:
+        """Awaited with the grace (s) when shutdown begins, before calls are drained: a front
+        door stops accepting and drains its in-flight requests."""
+        self._engine.before_shutdown.append(step)
+
+    def set_frame_sink(self, sink: FrameSink) -> None:
+        """Receive every telemetry frame (OTLP / MTRC / LOGS) a worker connection sends."""
+        self._engine.telemetry_sink = sink
+
+    def clear_frame_sink(self, sink: FrameSink) -> None:
+        """Stop receiving telemetry frames, if ``sink`` is still the one installed."""
+        if self._engine.telemetry_sink == sink:
+            self._engine.telemetry_sink = None
+
+    def set_http_function_factory(self, factory: HttpFunctionFactory) -> None:
+        """Serve HTTP-invoked functions (a ``registerfunction`` with an ``invocation`` block):
+        ``factory`` builds the in-process handler that makes the HTTP request."""
+        self._engine.http_function_factory = factory
+
+    def clear_http_function_factory(self, factory: HttpFunctionFactory) -> None:
+        """Stop serving HTTP-invoked functions, if ``factory`` is still the one installed."""
+        if self._engine.http_function_factory == factory:
+            self._engine.http_function_factory = None
+
+    # ------------------------------------------------------------------ data channels
+
+    def create_channel(self, buffer_size: int | None = None) -> Channel:
+        """A new data channel (its ``refs()`` are what a worker attaches to over WebSocket)."""
+        return self._engine.channels.create(buffer_size)
+
+    def finish_channel(self, channel: Channel, side: str) -> None:
+        """Mark one side (``"read"``/``"write"``) done; a channel both sides finished is forgotten."""
+        self._engine.channels.finish(channel, side)
+
+    def sweep_channels(self) -> int:
+        """Forget channels a side never attached to within their TTL; returns how many."""
+        return self._engine.channels.sweep()
+
+    # ------------------------------------------------------------------ transport only
+
+    @property
+    def engine_for_transport(self) -> Engine:
+        """The engine itself, for ``iii-worker-manager`` only: its listeners are the transport,
+        which feeds frames into the engine and connects peers. Workers never use it (the import
+        contract test fails on any use outside ``pyiii.transport``)."""
+        return self._engine
+
+
+__all__ = ["Host"]
