@@ -537,7 +537,8 @@ class DriverWorker(NodeWorker):
 
     @property
     def label(self) -> str:
-        return f"py-{self.driver.version}"
+        """What its ``echo`` answers as ``runtime``: ``py-<version>`` (``node`` in a Node driver)."""
+        return f"py-{self.driver.version}" if self.driver.version else "node"
 
     async def connection(self) -> dict[str, Any]:
         """``{"worker_id", "state"}``: the SDK's view of its connection."""

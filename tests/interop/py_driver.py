@@ -10,12 +10,14 @@ stdout: one JSON line per answer   {"rid": 1, "ok": true, "result": ...}
         and unsolicited events     {"event": "invoked", "w": "p1", ...}
 
 Handler kinds for register_function:
-  echo    -> {runtime: "py-<version>", data, metadata, namespace?}  (namespace: the worker's own)
+  echo    -> {runtime: "py-<version>", data, metadata, namespace, worker}  (the worker's namespace
+             as connected, null if none, and its driver handle: which copy of an id answered)
   hang    -> emits "invoked", never answers
   record  -> emits "invoked" with data and metadata, returns null
   fail    -> raises RuntimeError("python handler failed")
   sleep   -> sleeps data.ms milliseconds, returns {slept: ms}
   call    -> returns trigger({function_id: data.target, payload: data.payload})
+  http    -> an HTTP response {status_code: 200, body: {runtime, method, body}} (of the request)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import warnings
 from typing import Any
 
@@ -89,7 +92,8 @@ def handler(cmd: dict[str, Any]) -> Any:
 
     if kind == "echo":
         async def run(data: Any, metadata: Any = None) -> Any:
-            return {"runtime": RUNTIME, "data": data, "metadata": metadata, "namespace": namespaces.get(name)}
+            return {"runtime": RUNTIME, "data": data, "metadata": metadata, "namespace": namespaces.get(name),
+                    "worker": name}
     elif kind == "hang":
         async def run(data: Any, metadata: Any = None) -> Any:
             emit({"event": "invoked", "w": name, "function_id": fid, "data": data})
@@ -108,6 +112,11 @@ def handler(cmd: dict[str, Any]) -> Any:
     elif kind == "call":
         async def run(data: Any, metadata: Any = None) -> Any:
             return await w.trigger_async({"function_id": data["target"], "payload": data.get("payload")})
+    elif kind == "http":
+        async def run(data: Any, metadata: Any = None) -> Any:
+            # Only plain fields: the request also carries channel readers (its streamed body).
+            body = {"runtime": RUNTIME, "method": data.get("method"), "body": data.get("body")}
+            return {"status_code": 200, "body": body}
     else:
         raise ValueError(f"unknown handler kind {kind}")
     return run
@@ -126,6 +135,10 @@ def connect(cmd: dict[str, Any]) -> Any:
     if cmd.get("namespace") is not None:
         fields["namespace"] = cmd["namespace"]  # a TypeError before 0.23: the test asked for too much
     client = iii.register_worker(cmd["url"], iii.InitOptions(**fields))
+    # register_worker returns once the socket is open; the id comes with workerregistered.
+    deadline = time.monotonic() + 10
+    while client.worker_id is None and time.monotonic() < deadline:
+        time.sleep(0.005)
     workers[cmd["w"]] = client
     namespaces[cmd["w"]] = cmd.get("namespace")
     return {"worker_id": client.worker_id, "version": VERSION}

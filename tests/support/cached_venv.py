@@ -28,10 +28,11 @@ def install_lock(folder: Path, name: str) -> int:
     return fd
 
 
-def python_venv(home: Path, requirements: list[str], what: str) -> Path:
+def python_venv(home: Path, requirements: list[str], what: str, pip_options: tuple[str, ...] = ()) -> Path:
     """The venv at ``home`` with ``requirements`` installed (``<home>/bin/python``).
 
-    ``what`` names the runtime in the skip reason (``"MOTIA PYTHON RUNTIME"``)."""
+    ``what`` names the runtime in the skip reason (``"MOTIA PYTHON RUNTIME"``); ``pip_options``
+    go before the requirements (``--retries``, ``--timeout``)."""
     marker = home / ".installed"
     wanted = "\n".join(requirements)
     if marker.exists() and marker.read_text() == wanted:
@@ -44,7 +45,7 @@ def python_venv(home: Path, requirements: list[str], what: str) -> Path:
         venv.EnvBuilder(with_pip=True, clear=True).create(home)
         python = home / "bin" / "python"
         done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                               *requirements], capture_output=True, text=True, timeout=600)
+                               *pip_options, *requirements], capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             shutil.rmtree(home, ignore_errors=True)
             pytest.skip(f"{what} NOT INSTALLABLE ({' '.join(requirements)}): "

@@ -12,6 +12,8 @@ import importlib.metadata
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.cached_venv import CACHE, python_venv
 
 SDK_CACHE = CACHE / "sdks"
@@ -32,10 +34,25 @@ def _dev_pin() -> str | None:
         return None
 
 
+#: Give up quickly when PyPI is unreachable (pip's defaults retry for over a minute per version).
+PIP_OPTIONS = ("--retries", "1", "--timeout", "15")
+
+#: version -> why it could not be installed, so that one failed install skips every later test of
+#: that version at once instead of trying again.
+_unavailable: dict[str, str] = {}
+
+
 def official_sdk_python(version: str) -> Path:
     """An interpreter that imports ``iii`` at ``version``: the test process's own for the dev pin,
     else ``tests/.cache/sdks/<version>/bin/python`` (installed if needed, or skip)."""
     if version == _dev_pin():
         return Path(sys.executable)
+    if version in _unavailable:
+        pytest.skip(_unavailable[version])
     requirements = REQUIREMENTS.get(version, [f"iii-sdk=={version}"])
-    return python_venv(SDK_CACHE / version, requirements, f"OFFICIAL PYTHON iii-sdk {version}") / "bin" / "python"
+    try:
+        home = python_venv(SDK_CACHE / version, requirements, f"OFFICIAL PYTHON iii-sdk {version}", PIP_OPTIONS)
+    except pytest.skip.Exception as skipped:
+        _unavailable[version] = str(skipped.msg)
+        raise
+    return home / "bin" / "python"
