@@ -16,7 +16,7 @@ import pytest
 from tests.interop.conftest import DriverWorker, NodeDriver, NodeError, uid
 from tests.support.official_sdks import MATRIX
 from tests.support.scripted_engine import ScriptedEngine
-from tests.support.waiting import stays
+from tests.support.waiting import eventually, stays
 
 pytestmark = pytest.mark.interop
 
@@ -192,10 +192,15 @@ async def test_functionregistered_in_another_namespace_disables_local_dispatch(
 # ----------------------------------------------------------------------------- rejection (§4)
 
 
+#: The SDKs that know ``registrationrejected`` (0.23+); 0.22.1 ignores the frame (spec §4.3).
+KNOW_REJECTION = [v for v in MATRIX if v != "0.22.1"]
+
+
+@pytest.mark.parametrize("version", KNOW_REJECTION)
 async def test_function_namespace_conflict_keeps_the_connection(
-    sdk: NodeDriver, driver_worker: Any, engine: ScriptedEngine
+    official_py: Callable[[str], NodeDriver], driver_worker: Any, engine: ScriptedEngine, version: str
 ) -> None:
-    w: DriverWorker = await driver_worker(sdk, engine.url, uid("fconflict"), namespace="orders")
+    w: DriverWorker = await driver_worker(official_py(version), engine.url, uid("fconflict"), namespace="orders")
     await w.register_function("svc::f", "echo")
     await engine.wait_frame("registerfunction", id="svc::f")
 
@@ -207,10 +212,11 @@ async def test_function_namespace_conflict_keeps_the_connection(
     await stays(lambda: len(engine.connections) == 1 and engine.is_open(0), 0.5, what="the same connection")
 
 
+@pytest.mark.parametrize("version", KNOW_REJECTION)
 async def test_worker_namespace_conflict_is_fatal_and_stops_reconnecting(
-    sdk: NodeDriver, driver_worker: Any, engine: ScriptedEngine
+    official_py: Callable[[str], NodeDriver], driver_worker: Any, engine: ScriptedEngine, version: str
 ) -> None:
-    w: DriverWorker = await driver_worker(sdk, engine.url, "state", namespace="orders")
+    w: DriverWorker = await driver_worker(official_py(version), engine.url, "state", namespace="orders")
     await engine.wait_for(lambda r: register_call(r.frame))
 
     await engine.push({"type": "registrationrejected", "code": "WORKER_NAMESPACE_CONFLICT",
@@ -219,14 +225,37 @@ async def test_worker_namespace_conflict_is_fatal_and_stops_reconnecting(
     async def failed() -> bool:
         return (await w.connection())["state"] == "failed"
 
-    from tests.support.waiting import eventually
-
     await eventually(failed, 5, what="connection state failed")
     with pytest.raises(NodeError) as info:
         await w.trigger("svc::any", {})
     assert info.value.code == "WORKER_NAMESPACE_CONFLICT"
     # The SDK closes its socket itself and never dials again (reconnect delay here is ≤ 0.5 s).
     await stays(lambda: len(engine.connections) == 1, 2.0, what="no reconnection")
+
+
+@pytest.mark.parametrize(("close_code", "dials_again"), [(1011, True), (1000, False)])
+async def test_022_ignores_the_rejection_and_the_close_code_decides(
+    official_py: Callable[[str], NodeDriver], driver_worker: Any, engine: ScriptedEngine,
+    close_code: int, dials_again: bool
+) -> None:
+    """0.22.1 does not know ``registrationrejected`` (spec §4.3), so the close that follows a
+    worker conflict decides: after an error close it dials again (and would be rejected again,
+    forever: why the D1 policy of spec §0.3 must spare it); after a clean close (1000, and
+    likewise the reference's close without a code) its receive loop just ends and the worker
+    stays disconnected for good, silently (its ``async for`` over the socket ends without
+    ``ConnectionClosed``)."""
+    await driver_worker(official_py("0.22.1"), engine.url, "state")
+    await engine.wait_for(lambda r: register_call(r.frame))
+
+    await engine.push({"type": "registrationrejected", "code": "WORKER_NAMESPACE_CONFLICT",
+                       "namespace": "default", "worker_name": "state", "owner_worker_id": "owner-1"})
+    await engine.close(0, close_code)
+
+    if dials_again:
+        await engine.wait_connections(2)
+        await engine.wait_for(lambda r: r.connection == 1 and register_call(r.frame), what="register again")
+    else:
+        await stays(lambda: len(engine.connections) == 1, 2.0, what="no reconnection")
 
 
 # ----------------------------------------------------------------------------- unregistertriggertype (§1.9)

@@ -128,8 +128,8 @@ class ScriptedEngine:
     async def push(self, frame: Frame, connection: int = -1) -> None:
         await self.connections[connection].send(json.dumps(frame))
 
-    async def close(self, connection: int = -1) -> None:
-        await self.connections[connection].close()
+    async def close(self, connection: int = -1, code: int = 1000) -> None:
+        await self.connections[connection].close(code)
 
     def is_open(self, connection: int = -1) -> bool:
         from websockets.protocol import State
