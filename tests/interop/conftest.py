@@ -547,6 +547,12 @@ class DriverWorker(NodeWorker):
     async def unregister_trigger(self, handle: int) -> None:
         await self.driver.call("unregister_trigger", handle=handle)
 
+    async def channel_send(self, function_id: str, text: str, message: str | None = None) -> Any:
+        """Write ``text`` and ``message`` into a new channel, then call ``function_id`` with its
+        reader (Python drivers only)."""
+        return await self.driver.call("channel_send", w=self.handle, function_id=function_id, text=text,
+                                      message=message)
+
     async def unregister_trigger_type(self, type_id: str, namespace: str | None = None) -> None:
         await self.driver.call("unregister_trigger_type", w=self.handle, id=type_id, namespace=namespace)
 

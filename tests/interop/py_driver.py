@@ -17,6 +17,7 @@ Handler kinds for register_function:
   fail    -> raises RuntimeError("python handler failed")
   sleep   -> sleeps data.ms milliseconds, returns {slept: ms}
   call    -> returns trigger({function_id: data.target, payload: data.payload})
+  read_channel -> data.reader is a ChannelReader: {text: <everything read>, messages: [...]}
   http    -> an HTTP response {status_code: 200, body: {runtime, method, body}} (of the request)
 """
 
@@ -112,6 +113,12 @@ def handler(cmd: dict[str, Any]) -> Any:
     elif kind == "call":
         async def run(data: Any, metadata: Any = None) -> Any:
             return await w.trigger_async({"function_id": data["target"], "payload": data.get("payload")})
+    elif kind == "read_channel":
+        async def run(data: Any, metadata: Any = None) -> Any:
+            messages: list[Any] = []
+            data["reader"].on_message(messages.append)
+            text = (await data["reader"].read_all()).decode()
+            return {"text": text, "messages": messages}
     elif kind == "http":
         async def run(data: Any, metadata: Any = None) -> Any:
             # Only plain fields: the request also carries channel readers (its streamed body).
@@ -169,6 +176,24 @@ def trigger(cmd: dict[str, Any]) -> Any:
     if hasattr(result, "model_dump"):
         result = result.model_dump(by_alias=True)  # EnqueueResult
     return result
+
+
+def channel_send(cmd: dict[str, Any]) -> Any:
+    """Create a channel, write ``text`` (bytes) and ``message`` (a text message) and close it,
+    then call ``function_id`` with ``{"reader": <the reader ref>}``; answers that call's result."""
+    from iii.helpers import create_channel
+
+    w = worker(cmd)
+    channel = create_channel(w, None)
+
+    async def write() -> None:
+        await channel.writer.write(cmd["text"].encode())
+        if cmd.get("message") is not None:
+            await channel.writer.send_message_async(cmd["message"])
+        await channel.writer.close_async()
+
+    asyncio.run(write())
+    return w.trigger({"function_id": cmd["function_id"], "payload": {"reader": channel.reader_ref.model_dump()}})
 
 
 def register_trigger_type(cmd: dict[str, Any]) -> Any:
@@ -257,6 +282,7 @@ OPS = {
     "connection": connection,
     "register_function": register_function,
     "trigger": trigger,
+    "channel_send": channel_send,
     "register_trigger_type": register_trigger_type,
     "unregister_trigger_type": unregister_trigger_type,
     "register_trigger": register_trigger,

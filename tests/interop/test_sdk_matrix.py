@@ -32,15 +32,17 @@ MIDDLEWARE = "mw::matrix-gate"
 
 
 class MatrixEngine:
-    """One engine for the module: http, state, stream, queue, cron, and a second listener whose
-    calls pass through ``MIDDLEWARE``."""
+    """One engine for the module: http, state, stream, queue, cron, a second listener whose calls
+    pass through ``MIDDLEWARE`` and an RBAC listener that exposes only ``matrix::open-*``."""
 
     def __init__(self, workdir: Path) -> None:
         memory = {"name": "kv", "config": {"store_method": "in_memory"}}
-        self.http_port, self.mw_port = free_port(), free_port()
+        self.http_port, self.mw_port, self.rbac_port = free_port(), free_port(), free_port()
         self.proc = EngineProcess(workdir, workers=[
             {"name": "iii-worker-manager", "config": {"port": self.mw_port, "host": "127.0.0.1",
                                                        "middleware_function_id": MIDDLEWARE}},
+            {"name": "iii-worker-manager", "config": {"port": self.rbac_port, "host": "127.0.0.1",
+                                                       "rbac": {"expose_functions": ['match("matrix::open-*")']}}},
             {"name": "iii-http", "config": {"port": self.http_port, "host": "127.0.0.1"}},
             {"name": "iii-state", "config": {"adapter": memory}},
             {"name": "iii-stream", "config": {"adapter": memory, "port": free_port(), "host": "127.0.0.1"}},
@@ -55,6 +57,10 @@ class MatrixEngine:
     @property
     def mw_url(self) -> str:
         return f"ws://127.0.0.1:{self.mw_port}"
+
+    @property
+    def rbac_url(self) -> str:
+        return f"ws://127.0.0.1:{self.rbac_port}"
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +202,21 @@ async def test_stream_set_then_get(engine: MatrixEngine, connect: Any, kind: str
     assert await w.trigger("stream::get", item) == {"by": kind}
 
 
+@pytest.mark.parametrize("kind", MATRIX)
+async def test_channel_reader_passed_in_a_payload(engine: MatrixEngine, connect: Any, kind: str) -> None:
+    """``iii.helpers.create_channel``: the writer fills and closes it before the call; the owner
+    gets a live ``ChannelReader`` in its payload (the Node driver only reads: test_channels.py)."""
+    owner = await connect(kind, engine.url)
+    writer = await connect(kind, engine.url)
+    fid = uid("matrix::read-channel")
+    await owner.register_function(fid, "read_channel")
+    await until_registered(writer, fid)
+
+    result = await writer.channel_send(fid, "päyload-" * 1000, "text-item")
+
+    assert result == {"text": "päyload-" * 1000, "messages": ["text-item"]}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_listener_middleware_sees_the_call(engine: MatrixEngine, connect: Any, kind: str) -> None:
     """A call on a listener with ``middleware_function_id`` reaches the middleware (which answers
@@ -212,6 +233,21 @@ async def test_listener_middleware_sees_the_call(engine: MatrixEngine, connect: 
     assert result["data"]["function_id"] == fid
     assert result["data"]["payload"]["n"] == 7
     await gate.shutdown()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_rbac_listener_exposes_only_its_functions(engine: MatrixEngine, connect: Any, kind: str) -> None:
+    owner = await connect(kind, engine.url)
+    open_fid, closed_fid = uid("matrix::open"), uid("matrix::closed")
+    await owner.register_function(open_fid, "echo")
+    await owner.register_function(closed_fid, "echo")
+    await until_registered(owner, open_fid, closed_fid)
+    outsider = await connect(kind, engine.rbac_url)
+
+    assert (await outsider.trigger(open_fid, {"n": 1}))["data"]["n"] == 1
+    with pytest.raises(NodeError) as refused:
+        await outsider.trigger(closed_fid, {"n": 2})
+    assert refused.value.code == "FORBIDDEN"
 
 
 async def test_every_sdk_reconnects_after_the_engine_restarts(
