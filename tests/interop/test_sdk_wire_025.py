@@ -72,6 +72,18 @@ async def test_register_payload_keys_per_version(
         assert data["namespace"] is None  # unset: null, never "default" (spec D3: accept null)
 
 
+@pytest.mark.parametrize("version", MATRIX)
+async def test_handshake_carries_the_configured_headers(
+    official_py: Callable[[str], NodeDriver], driver_worker: Any, engine: ScriptedEngine, version: str
+) -> None:
+    """``InitOptions.headers`` reach the auth function of an RBAC listener (``headers``)."""
+    await driver_worker(official_py(version), engine.url, uid("hdr"),
+                        headers={"Authorization": "Bearer t-1", "X-Team": "a"})
+
+    assert engine.headers[0]["authorization"] == "Bearer t-1"
+    assert engine.headers[0]["x-team"] == "a"
+
+
 @pytest.mark.parametrize("namespace", ["orders", None])
 async def test_register_payload_of_025_carries_namespace_and_features(
     sdk: NodeDriver, driver_worker: Any, engine: ScriptedEngine, namespace: str | None
@@ -172,6 +184,31 @@ async def test_functionregistered_with_local_dispatch_keeps_self_calls_local(
 
     assert result["runtime"] == f"py-{SDK}" and result["data"] == {"n": 2}
     assert len(engine_025.frames("invokefunction")) == routed
+
+
+async def test_acks_in_the_resolved_namespace_keep_self_calls_local_across_a_reconnect(
+    sdk: NodeDriver, driver_worker: Any
+) -> None:
+    """Whatever the order of ``registerfunction`` and ``engine::workers::register`` (both happen,
+    spec §1.2), acks in the resolved namespace switch local dispatch on (spec §6.8 item 49), and
+    self-calls stay local on the next connection."""
+    engine = await ScriptedEngine(features=ENGINE_FEATURES, ack_functions=True).start()
+    try:
+        w: DriverWorker = await driver_worker(sdk, engine.url, uid("acked"), namespace="orders")
+        await w.register_function("svc::self", "echo")
+
+        async def local() -> bool:
+            return (await w.trigger("svc::self", {})) is not None  # routed calls answer null here
+
+        await eventually(local, 5, what="a local call")
+        await engine.close(0)
+        await engine.wait_connections(2)
+        await engine.wait_for(lambda r: r.connection == 1 and register_call(r.frame), what="register again")
+        await engine.wait_frame("registerfunction", connection=1, id="svc::self")
+        assert await local()
+        assert not [f for f in engine.frames("invokefunction", 1) if f["function_id"] == "svc::self"]
+    finally:
+        await engine.stop()
 
 
 async def test_functionregistered_in_another_namespace_disables_local_dispatch(

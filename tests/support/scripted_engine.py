@@ -5,7 +5,10 @@ It is a bare WebSocket server (the ``websockets`` library, no pyiii): every conn
 the index of its connection, and the test pushes whatever the engine would send
 (``registrationrejected``, ``functionregistered``, ``observeresult`` ...) or closes the socket.
 Calls the SDK makes are answered with a null result unless ``answer_calls`` is off, so a
-``trigger()`` through the "engine" does not hang.
+``trigger()`` through the "engine" does not hang. With ``ack_functions`` it also plays the 0.25
+engine's part of local dispatch (spec §1.2, §3.1): each ``registerfunction`` is held until
+``engine::workers::register`` names the connection's namespace, then answered with
+``functionregistered`` in that namespace (``local_dispatch: true``, no observers).
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ class Received:
 class ScriptedEngine:
     features: list[str] | None = None
     answer_calls: bool = True
+    ack_functions: bool = False
     received: list[Received] = field(default_factory=list)
     connections: list[ServerConnection] = field(default_factory=list)
+    #: The handshake headers of each connection (lower-case names).
+    headers: list[dict[str, str]] = field(default_factory=list)
     worker_ids: list[str] = field(default_factory=list)
     _server: Server | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -59,6 +65,8 @@ class ScriptedEngine:
     async def _serve(self, ws: ServerConnection) -> None:
         index = len(self.connections)
         self.connections.append(ws)
+        request = ws.request
+        self.headers.append({k.lower(): v for k, v in request.headers.raw_items()} if request else {})
         worker_id = str(uuid.uuid4())
         self.worker_ids.append(worker_id)
         hello: Frame = {"type": "workerregistered", "worker_id": worker_id, "reattach_token": str(uuid.uuid4())}
@@ -67,12 +75,25 @@ class ScriptedEngine:
         await ws.send(json.dumps(hello))
         async with self._changed:
             self._changed.notify_all()
+        namespace: str | None = None  # unknown until engine::workers::register
+        held: list[str] = []
         try:
             async for raw in ws:
                 frame = json.loads(raw)
                 async with self._changed:
                     self.received.append(Received(index, frame))
                     self._changed.notify_all()
+                if self.ack_functions and frame.get("type") == "registerfunction":
+                    held.append(frame["id"])
+                if (self.ack_functions and frame.get("type") == "invokefunction"
+                        and frame.get("function_id") == "engine::workers::register"):
+                    namespace = (frame.get("data") or {}).get("namespace") or "default"
+                if namespace is not None:
+                    for function_id in held:
+                        await ws.send(json.dumps({"type": "functionregistered", "id": function_id,
+                                                  "namespace": namespace, "revision": 0,
+                                                  "local_dispatch": True, "observers": []}))
+                    held.clear()
                 if self.answer_calls and frame.get("type") == "invokefunction" and frame.get("invocation_id"):
                     await ws.send(json.dumps({"type": "invocationresult", "invocation_id": frame["invocation_id"],
                                               "function_id": frame.get("function_id"), "result": None}))
