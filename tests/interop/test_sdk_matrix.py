@@ -4,7 +4,8 @@
 control; each version runs in its own ``py_driver.py`` process, tests/support/official_sdks.py)
 and for the pinned Node SDK, written once against the drivers' shared vocabulary. The features
 of the 0.23 → 0.25 generation that pyiii does not have yet (spec iii-0.23-0.25 §6) follow as
-strict xfails through 0.25.0: whoever implements one must flip its test.
+strict xfails, through every SDK that has the feature (namespaces: 0.23+; observe and local
+dispatch: 0.25): whoever implements one must flip its test.
 
 Run one version: ``pytest tests/interop/test_sdk_matrix.py -k 0.25.0`` (tests/README.md).
 """
@@ -27,6 +28,8 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.interop
 
 SDK_025 = "0.25.0"
+#: The SDKs with namespaces (0.23+): the namespace statements of #18 run through each of them.
+NAMESPACED = [v for v in MATRIX if v != "0.22.1"]
 KINDS = (*MATRIX, "node")
 MIDDLEWARE = "mw::matrix-gate"
 
@@ -276,7 +279,7 @@ async def test_every_sdk_reconnects_after_the_engine_restarts(
         engine.stop()
 
 
-# ----------------------------------------------------------------------------- #18, through 0.25.0
+# ----------------------------------------------------------------------------- #18, per SDK that has it
 
 
 def not_yet(feature: str) -> pytest.MarkDecorator:
@@ -284,11 +287,12 @@ def not_yet(feature: str) -> pytest.MarkDecorator:
 
 
 @not_yet("namespaces")
-async def test_namespaces_isolate_the_same_function_id(engine: MatrixEngine, connect: Any) -> None:
+@pytest.mark.parametrize("version", NAMESPACED)
+async def test_namespaces_isolate_the_same_function_id(engine: MatrixEngine, connect: Any, version: str) -> None:
     """Spec §6.3 item 15: the same id in ``team-a`` and ``team-b``, each caller reaches its own."""
     fid = uid("shared::who")
-    team_a = await connect(SDK_025, engine.url, namespace="team-a")
-    team_b = await connect(SDK_025, engine.url, namespace="team-b")
+    team_a = await connect(version, engine.url, namespace="team-a")
+    team_b = await connect(version, engine.url, namespace="team-b")
     await team_a.register_function(fid, "echo")
     await eventually(lambda: team_a.trigger(fid, {}), 10, what="team-a's copy", retry_on=ENGINE_ERRORS)
     await team_b.register_function(fid, "echo")
@@ -299,9 +303,10 @@ async def test_namespaces_isolate_the_same_function_id(engine: MatrixEngine, con
 
 
 @not_yet("namespace in introspection")
-async def test_functions_list_rows_carry_namespace(engine: MatrixEngine, connect: Any) -> None:
+@pytest.mark.parametrize("version", NAMESPACED)
+async def test_functions_list_rows_carry_namespace(engine: MatrixEngine, connect: Any, version: str) -> None:
     """Spec §6.2 item 7."""
-    w = await connect(SDK_025, engine.url, namespace="orders")
+    w = await connect(version, engine.url, namespace="orders")
     fid = uid("svc::listed")
     await w.register_function(fid, "echo")
     await until_registered(w, fid)
@@ -342,11 +347,12 @@ async def test_own_function_runs_locally(engine: MatrixEngine, connect: Any) -> 
 
 
 @not_yet("first-owner-wins (FUNCTION_NAMESPACE_CONFLICT)")
-async def test_second_owner_of_an_id_is_rejected(engine: MatrixEngine, connect: Any) -> None:
+@pytest.mark.parametrize("version", NAMESPACED)
+async def test_second_owner_of_an_id_is_rejected(engine: MatrixEngine, connect: Any, version: str) -> None:
     """Spec §6.4 / §4.2: the second live registration of an id in a namespace is refused; calls
     keep reaching the first owner and the second worker stays connected."""
-    first = await connect(SDK_025, engine.url, namespace="orders")
-    second = await connect(SDK_025, engine.url, namespace="orders")
+    first = await connect(version, engine.url, namespace="orders")
+    second = await connect(version, engine.url, namespace="orders")
     fid = uid("svc::dup")
     await first.register_function(fid, "echo")
     await until_registered(first, fid)
