@@ -83,17 +83,19 @@ class NodeError(Exception):
 class NodeDriver:
     """A ``node driver.mjs`` process. Thread-based, so it can outlive one test's event loop."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, argv: list[str] | None = None, cwd: Path = NODE_DIR) -> None:
+        """``argv``: another driver speaking the same lines (``py_driver.py`` under an SDK's python)."""
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
-            ["node", str(DRIVER)],
-            cwd=NODE_DIR,
+            argv or ["node", str(DRIVER)],
+            cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
             env={**os.environ, "OTEL_ENABLED": "false"},
         )
+        self.version: str | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, concurrent.futures.Future[Any]] = {}
         self._lock = threading.Lock()
@@ -123,6 +125,7 @@ class NodeDriver:
                     err = msg.get("error") or {}
                     fut.set_exception(NodeError(str(err.get("code")), str(err.get("message"))))
             elif msg.get("event") == "ready":
+                self.version = msg.get("version")
                 self._ready.set()
             else:
                 msg["_at"] = time.monotonic()
@@ -521,3 +524,86 @@ async def until_registered(caller: Any, *ids: str, timeout: float = 10.0) -> Non
         return all(i in present for i in ids)
 
     await eventually(probe, timeout, 0.05, what=f"registration of {ids}", retry_on=ENGINE_ERRORS)
+
+
+# ----------------------------------------------------------------------------- official Python SDK versions
+
+PY_DRIVER = HERE / "py_driver.py"
+
+
+class DriverWorker(NodeWorker):
+    """One official Python client inside a ``py_driver.py`` process (the Node vocabulary, plus
+    what only newer SDKs have: connection state, namespaces, observe)."""
+
+    @property
+    def label(self) -> str:
+        """What its ``echo`` answers as ``runtime``: ``py-<version>`` (``node`` in a Node driver)."""
+        return f"py-{self.driver.version}" if self.driver.version else "node"
+
+    async def connection(self) -> dict[str, Any]:
+        """``{"worker_id", "state"}``: the SDK's view of its connection."""
+        return await self.driver.call("connection", w=self.handle)  # type: ignore[no-any-return]
+
+    async def unregister_trigger(self, handle: int) -> None:
+        await self.driver.call("unregister_trigger", handle=handle)
+
+    async def channel_send(self, function_id: str, text: str, message: str | None = None) -> Any:
+        """Write ``text`` and ``message`` into a new channel, then call ``function_id`` with its
+        reader (Python drivers only)."""
+        return await self.driver.call("channel_send", w=self.handle, function_id=function_id, text=text,
+                                      message=message)
+
+    async def unregister_trigger_type(self, type_id: str, namespace: str | None = None) -> None:
+        await self.driver.call("unregister_trigger_type", w=self.handle, id=type_id, namespace=namespace)
+
+    async def observe(self, source: Any, target: Any, options: Any = None) -> str:
+        """Start ``iii.observe`` (0.25+); returns the driver's handle for the observer."""
+        handle = uid("obs")
+        await self.driver.call("observe", w=self.handle, handle=handle, source=source, target=target, options=options)
+        return handle
+
+    async def observer_ready(self, handle: str, timeout: float = 5.0) -> dict[str, Any]:
+        """``{"state", "reason"}`` once ``ready()`` settled (or timed out)."""
+        result = await self.driver.call("observer_ready", timeout=timeout + 10, handle=handle, wait=timeout)
+        return result  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def official_py(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], NodeDriver]]:
+    """Factory: ``official_py("0.25.0")`` -> a ``py_driver.py`` process hosting that ``iii-sdk``
+    (installed into ``tests/.cache/sdks`` on first use; one process per version per module)."""
+    from tests.support.official_sdks import official_sdk_python
+
+    drivers: dict[str, NodeDriver] = {}
+
+    def get(version: str) -> NodeDriver:
+        if version not in drivers:
+            python = official_sdk_python(version)
+            log = tmp_path_factory.mktemp(f"py-{version}") / "driver.log"
+            drivers[version] = NodeDriver(log, [str(python), str(PY_DRIVER)], cwd=HERE)
+            assert drivers[version].version == version, drivers[version].stderr()
+        return drivers[version]
+
+    yield get
+    for driver in drivers.values():
+        driver.close()
+
+
+@pytest.fixture
+async def driver_worker() -> AsyncIterator[Callable[..., Awaitable[DriverWorker]]]:
+    """Factory: ``await driver_worker(driver, url, name=None, **options)`` -> a connected official
+    Python client in that driver (options: ``namespace``, ``headers``, ``invocationTimeoutMs``)."""
+    made: list[DriverWorker] = []
+
+    async def make(driver: NodeDriver, url: str, name: str | None = None, **options: Any) -> DriverWorker:
+        w = DriverWorker(driver, uid("w"), name or uid("py-worker"))
+        made.append(w)
+        return await w.connect(url, **options)  # type: ignore[return-value]
+
+    yield make
+    for w in made:
+        if w.driver.proc.poll() is None:
+            try:
+                await w.shutdown()
+            except Exception:
+                pass

@@ -4,25 +4,25 @@ Each Python runtime gets its *own* virtualenv there (never pyiii's: a real ``mot
 pyiii would shadow pyiii's ``from motia import`` shim in every other test); the Node runtime is
 ``npm ci`` of ``node_runtime/package-lock.json`` (``motia`` 1.0.4-rc.1 and the ``iii-sdk`` 0.9.0
 it pins). Installs are serialised with a file lock (several pytest processes may start at once)
-and reused while their requirements are unchanged. When pip or npm cannot install (no network,
-no node), the test skips with a loud reason.
+and reused while their requirements are unchanged (the Python ones by
+``tests/support/cached_venv.py``). When pip or npm cannot install (no network, no node), the test
+skips with a loud reason.
 """
 
 from __future__ import annotations
 
-import fcntl
 import filecmp
 import os
 import shutil
 import subprocess
-import venv
 from pathlib import Path
 
 import pytest
 
-from tests.support.engine import REPO
+from tests.support.cached_venv import CACHE as TESTS_CACHE
+from tests.support.cached_venv import install_lock, python_venv
 
-CACHE = REPO / "tests" / ".cache" / "motia"
+CACHE = TESTS_CACHE / "motia"
 NODE_TEMPLATE = Path(__file__).resolve().parent / "node_runtime"
 NODE_DIR = CACHE / "node"
 
@@ -43,37 +43,12 @@ NODE_VERSION = "1.0.4-rc.1"
 
 
 def _lock(name: str) -> int:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    fd = os.open(CACHE / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
+    return install_lock(CACHE, name)
 
 
 def python_runtime(name: str) -> Path:
     """The venv of runtime ``name`` (``<venv>/bin/motia`` is its CLI), installed if needed."""
-    requirements = PYTHON_RUNTIMES[name]
-    home = CACHE / f"py-{name}"
-    marker = home / ".installed"
-    wanted = "\n".join(requirements)
-    if marker.exists() and marker.read_text() == wanted:
-        return home
-    fd = _lock(f"py-{name}")
-    try:
-        if marker.exists() and marker.read_text() == wanted:
-            return home
-        shutil.rmtree(home, ignore_errors=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(home)
-        python = home / "bin" / "python"
-        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                               *requirements], capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            shutil.rmtree(home, ignore_errors=True)
-            pytest.skip(f"MOTIA PYTHON RUNTIME NOT INSTALLABLE ({' '.join(requirements)}): "
-                        f"{(done.stderr or done.stdout).strip()[-800:]}")
-        marker.write_text(wanted)
-        return home
-    finally:
-        os.close(fd)
+    return python_venv(CACHE / f"py-{name}", PYTHON_RUNTIMES[name], "MOTIA PYTHON RUNTIME")
 
 
 def node_runtime() -> Path:

@@ -12,6 +12,7 @@
 //   fail        -> throws Error("node handler failed")
 //   call        -> returns await trigger({function_id: data.target, payload: data.payload})
 //   read_channel-> data.reader is a ChannelReader: {text: <everything read>, messages: [...]}
+//   http        -> an HTTP response {status_code: 200, body: {runtime: "node", method, body}} (of the request)
 import { appendFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { registerWorker } from 'iii-sdk'
@@ -71,6 +72,8 @@ function handler(cmd) {
       }
     case 'call':
       return async (data) => await w.trigger({ function_id: data.target, payload: data.payload })
+    case 'http':
+      return async (data) => ({ status_code: 200, body: { runtime: 'node', method: data.method, body: data.body } })
     case 'read_channel':
       return async (data) => {
         const messages = []
