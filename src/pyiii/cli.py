@@ -21,6 +21,7 @@ def _setup_logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO), format=fmt, datefmt="%H:%M:%S", stream=sys.stderr
     )
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("picows").setLevel(logging.WARNING)  # it logs every connection at INFO
     # watchfiles logs every change at debug level; a watched log file would feed itself.
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
 

@@ -1,0 +1,138 @@
+"""The ``websockets`` backend's connection: a thin wrapper over its asyncio connection.
+
+Batching uses websockets' sans-I/O protocol object directly (frame with ``protocol.send_text``,
+take the bytes with ``data_to_send``, one ``transport.write``). Two attributes this needs are not
+documented (``send_in_progress``, ``set_connection_exc``); they are used only here, and
+tests/contracts/wsio/test_websockets_internals.py fails when a websockets release renames them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from websockets.asyncio.connection import Connection as WsConnection
+from websockets.exceptions import ConnectionClosed as WsClosed
+from websockets.protocol import State
+
+from pyiii.wsio.connection import FLUSH_AT_BYTES, Connection
+from pyiii.wsio.types import ABNORMAL_CLOSURE, ConnectionClosed, Request
+
+
+def _closed(exc: WsClosed) -> ConnectionClosed:
+    first = exc.rcvd if exc.rcvd_then_sent or exc.sent is None else exc.sent
+    if first is None:
+        return ConnectionClosed(ABNORMAL_CLOSURE)
+    return ConnectionClosed(first.code, first.reason)
+
+
+class WebsocketsConnection(Connection):
+    def __init__(self, ws: WsConnection, request: Request, state: object = None) -> None:
+        self.ws = ws
+        self.request = request
+        self.state = state
+        self._outbox: list[bytes] = []
+        self._outbox_bytes = 0
+
+    async def recv(self, decode: bool = True) -> str | bytes:
+        try:
+            return await self.ws.recv(decode=None if decode else False)
+        except WsClosed as exc:
+            raise _closed(exc) from None
+
+    async def send(self, message: str | bytes) -> None:
+        self.flush()
+        try:
+            await self.ws.send(message)
+        except WsClosed as exc:
+            raise _closed(exc) from None
+
+    async def send_text(self, payload: bytes) -> None:
+        self.flush()
+        try:
+            await self.ws.send(payload, text=True)
+        except WsClosed as exc:
+            raise _closed(exc) from None
+
+    def _can_write_now(self) -> bool:
+        # A fragmented message half sent must finish first: ws.send waits for it.
+        return self.ws.protocol.state is State.OPEN and self.ws.send_in_progress is None
+
+    def post_text(self, payload: bytes) -> None:
+        if self.ws.protocol.state is not State.OPEN:
+            raise self._closed_now()
+        if not self._outbox:
+            self.ws.loop.call_soon(self.flush)
+            self._outbox_bytes = 0
+        self._outbox.append(payload)
+        self._outbox_bytes += len(payload)
+        if self._outbox_bytes >= FLUSH_AT_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        frames, self._outbox = self._outbox, []
+        if not frames or not self._can_write_now():
+            return  # closing: these cannot be delivered any more (the caller learns it on read)
+        protocol = self.ws.protocol
+        for frame in frames:
+            protocol.send_text(frame)
+        # Only ours: websockets writes what it queues itself (pongs, close frames) at once.
+        chunks = protocol.data_to_send()
+        try:
+            self.ws.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        except Exception as exc:
+            self.ws.set_connection_exc(exc)
+            self.ws.transport.abort()
+
+    async def wait_writable(self) -> None:
+        if self.ws.paused:
+            try:
+                await self.ws.drain()
+            except WsClosed as exc:
+                raise _closed(exc) from None
+            except Exception:
+                raise self._closed_now() from None
+
+    @property
+    def raw_transport(self) -> asyncio.Transport:
+        return self.ws.transport
+
+    @property
+    def buffered_bytes(self) -> int:
+        return int(self.ws.transport.get_write_buffer_size()) + (self._outbox_bytes if self._outbox else 0)
+
+    @property
+    def open(self) -> bool:
+        return self.ws.protocol.state is State.OPEN
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.flush()
+        await self.ws.close(code, reason)
+
+    def abort(self) -> None:
+        self.ws.transport.abort()
+
+    async def wait_closed(self) -> None:
+        await self.ws.wait_closed()
+
+    def _closed_now(self) -> ConnectionClosed:
+        return ConnectionClosed(self.close_code or ABNORMAL_CLOSURE, self.close_reason)
+
+    def _first_close(self) -> tuple[int, str] | None:
+        protocol = self.ws.protocol
+        rcvd, sent = protocol.close_rcvd, protocol.close_sent
+        first = rcvd if (rcvd is not None and (sent is None or protocol.close_rcvd_then_sent)) else sent
+        return None if first is None else (first.code, first.reason)
+
+    @property
+    def close_code(self) -> int | None:
+        if self.ws.protocol.state is State.OPEN:
+            return None
+        first = self._first_close()
+        if first is None:
+            return None if self.ws.protocol.state is not State.CLOSED else ABNORMAL_CLOSURE
+        return first[0]
+
+    @property
+    def close_reason(self) -> str:
+        first = self._first_close()
+        return "" if first is None else first[1]
