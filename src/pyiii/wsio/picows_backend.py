@@ -14,7 +14,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from picows import WSAutoPingStrategy, WSHandshakeError, WSUpgradeResponse, WSUpgradeResponseWithListener
 from picows.picows import WSProtocol  # type: ignore[attr-defined]  # what ws_create_server builds
@@ -79,8 +79,7 @@ class _Handshake(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         _nodelay(transport.get_extra_info("socket"))
         self._server.handshakes.add(self)
         timeout = self._server.options.handshake_timeout_s

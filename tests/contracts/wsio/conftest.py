@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -64,3 +65,14 @@ async def server_only(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     yield h
     if h.server is not None:
         await h.server.close()
+
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every test on both loops: the engine runs on uvloop, whose transports differ from
+    asyncio's (a picows hand-over that works on one may fail on the other)."""
+    import uvloop
+
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
