@@ -213,6 +213,10 @@ class Listener:
                     peer.display_name,
                     self.config.max_frame_bytes,
                 )
+        except ConnectionError:
+            # The worker went away while the engine was writing to it (e.g. it broke the
+            # protocol right after the upgrade): a disconnect like any other.
+            log.debug("worker %s disconnected while being written to", peer.worker_id)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -27,7 +27,27 @@ from pyiii.wsio.target import split_target
 from pyiii.wsio.types import Accept, Handler, HandshakeRefused, HttpReply, Options, Request, UpgradeHook
 
 log = logging.getLogger("pyiii.wsio")
-_picows_log = logging.getLogger("picows")
+
+
+_DEMOTED = (("WS parser error", logging.INFO), ("Protocol writing", logging.DEBUG))
+
+
+class _PeerFaultsAtInfo(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """picows logs a peer's protocol violation at ERROR and every flow-control pause at
+    WARNING; both are the remote side's doing (a fuzzing client would fill the error log), so
+    they go out at INFO / DEBUG. Our own failures (a callback raising) keep their level.
+    An adapter also spares picows creating a child logger per connection."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if level >= logging.WARNING and isinstance(msg, str):
+            for prefix, lower in _DEMOTED:
+                if msg.startswith(prefix):
+                    level = lower
+                    break
+        super().log(level, msg, *args, **kwargs)
+
+
+_picows_log = _PeerFaultsAtInfo(logging.getLogger("picows"), {})
 
 
 def _nodelay(sock: socket.socket | None) -> None:
