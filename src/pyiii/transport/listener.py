@@ -90,6 +90,7 @@ class Listener:
                 close_timeout_s=cfg.close_timeout_ms / 1000,
             ),
         )
+        log.info("listener %s on %s:%d (WebSocket backend %s)", self.name, cfg.host, self.port, self._server.backend)
 
     async def stop(self) -> None:
         if self._server is None:
