@@ -1,9 +1,7 @@
 """The ``websockets`` backend's connection: a thin wrapper over its asyncio connection.
 
-Batching uses websockets' sans-I/O protocol object directly (frame with ``protocol.send_text``,
-take the bytes with ``data_to_send``, one ``transport.write``). Two attributes this needs are not
-documented (``send_in_progress``, ``set_connection_exc``); they are used only here, and
-tests/contracts/wsio/test_websockets_internals.py fails when a websockets release renames them.
+Batching frames the posted messages with websockets' sans-I/O protocol object and writes them
+at once (websockets_batch.py).
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from websockets.protocol import State
 
 from pyiii.wsio.connection import FLUSH_AT_BYTES, Connection
 from pyiii.wsio.types import ABNORMAL_CLOSURE, ConnectionClosed, Request
+from pyiii.wsio.websockets_batch import can_write_now, wait_writable, write_text_frames
 
 
 def _closed(exc: WsClosed) -> ConnectionClosed:
@@ -53,10 +52,6 @@ class WebsocketsConnection(Connection):
         except WsClosed as exc:
             raise _closed(exc) from None
 
-    def _can_write_now(self) -> bool:
-        # A fragmented message half sent must finish first: ws.send waits for it.
-        return self.ws.protocol.state is State.OPEN and self.ws.send_in_progress is None
-
     def post_text(self, payload: bytes) -> None:
         if self.ws.protocol.state is not State.OPEN:
             raise self._closed_now()
@@ -70,27 +65,18 @@ class WebsocketsConnection(Connection):
 
     def flush(self) -> None:
         frames, self._outbox = self._outbox, []
-        if not frames or not self._can_write_now():
-            return  # closing: these cannot be delivered any more (the caller learns it on read)
-        protocol = self.ws.protocol
-        for frame in frames:
-            protocol.send_text(frame)
-        # Only ours: websockets writes what it queues itself (pongs, close frames) at once.
-        chunks = protocol.data_to_send()
-        try:
-            self.ws.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        except Exception as exc:
-            self.ws.set_connection_exc(exc)
-            self.ws.transport.abort()
+        # Closing (or a fragmented send half done): these cannot go out any more; the caller
+        # learns of the close on its next read or send.
+        if frames and can_write_now(self.ws):
+            write_text_frames(self.ws, frames)
 
     async def wait_writable(self) -> None:
-        if self.ws.paused:
-            try:
-                await self.ws.drain()
-            except WsClosed as exc:
-                raise _closed(exc) from None
-            except Exception:
-                raise self._closed_now() from None
+        try:
+            await wait_writable(self.ws)
+        except WsClosed as exc:
+            raise _closed(exc) from None
+        except Exception:
+            raise self._closed_now() from None
 
     @property
     def raw_transport(self) -> asyncio.Transport:
