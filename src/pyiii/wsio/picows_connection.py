@@ -16,7 +16,14 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from pyiii.wsio.connection import FLUSH_AT_BYTES, Connection
 from pyiii.wsio.corking import CorkingTransport
-from pyiii.wsio.types import ABNORMAL_CLOSURE, MESSAGE_TOO_BIG, ConnectionClosed, Options, Request
+from pyiii.wsio.types import (
+    ABNORMAL_CLOSURE,
+    MESSAGE_TOO_BIG,
+    ConnectionClosed,
+    Options,
+    Request,
+    fit_close_reason,
+)
 
 PROTOCOL_ERROR = 1002
 INVALID_TEXT = 1007
@@ -217,7 +224,7 @@ class PicowsConnection(WSListener, Connection):
             return
         self.flush()
         if not ws.is_close_frame_sent:
-            ws.send_close(WSCloseCode(code), reason.encode()[:120])
+            ws.send_close(WSCloseCode(code), fit_close_reason(reason).encode())
         if self._abort_timer is None:
             self._abort_timer = self._loop.call_later(self._options.close_timeout_s, self.abort)
 
@@ -230,7 +237,7 @@ class PicowsConnection(WSListener, Connection):
             return
         self.flush()
         if not ws.is_close_frame_sent:
-            ws.send_close(WSCloseCode(code), reason.encode()[:123])
+            ws.send_close(WSCloseCode(code), fit_close_reason(reason).encode())
         if self._close_received:
             ws.disconnect()
         try:

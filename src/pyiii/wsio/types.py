@@ -19,6 +19,12 @@ MESSAGE_TOO_BIG = 1009
 ABNORMAL_CLOSURE = 1006
 
 
+def fit_close_reason(reason: str) -> str:
+    """A close reason fits in 123 bytes of UTF-8 (RFC 6455 §5.5): cut on a character boundary
+    (websockets refuses a longer one, picows would send it)."""
+    return reason.encode()[:123].decode(errors="ignore")
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """An HTTP request on a WebSocket port, before any upgrade."""

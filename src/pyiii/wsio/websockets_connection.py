@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed as WsClosed
 from websockets.protocol import State
 
 from pyiii.wsio.connection import FLUSH_AT_BYTES, Connection
-from pyiii.wsio.types import ABNORMAL_CLOSURE, ConnectionClosed, Request
+from pyiii.wsio.types import ABNORMAL_CLOSURE, ConnectionClosed, Request, fit_close_reason
 from pyiii.wsio.websockets_batch import can_write_now, wait_writable, write_text_frames
 
 
@@ -92,7 +92,7 @@ class WebsocketsConnection(Connection):
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         self.flush()
-        await self.ws.close(code, reason)
+        await self.ws.close(code, fit_close_reason(reason))
 
     def abort(self) -> None:
         self.ws.transport.abort()

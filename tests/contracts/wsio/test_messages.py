@@ -154,3 +154,12 @@ async def test_a_slow_reader_holds_back_the_sender(harness: Harness) -> None:
     assert server.buffered_bytes > 0
     task.cancel()
     client.raw_transport.resume_reading()
+
+
+async def test_a_long_close_reason_is_cut_to_fit_on_a_character_boundary(harness: Harness) -> None:
+    server, client = await _connected(harness)
+    await server.close(4002, "é" * 100)  # 200 bytes of UTF-8; a close frame carries 123
+    with pytest.raises(wsio.ConnectionClosed) as closed:
+        await asyncio.wait_for(client.recv(), 2)
+    assert closed.value.code == 4002
+    assert closed.value.reason == "é" * 61
