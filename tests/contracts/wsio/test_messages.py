@@ -163,3 +163,48 @@ async def test_a_long_close_reason_is_cut_to_fit_on_a_character_boundary(harness
         await asyncio.wait_for(client.recv(), 2)
     assert closed.value.code == 4002
     assert closed.value.reason == "é" * 61
+
+
+async def test_a_reader_that_stops_reading_holds_back_the_writer(harness: Harness) -> None:
+    """A bounded receive queue: the server's queue fills, reading pauses, and the client's
+    sends wait (how a data channel's full queue pushes back on its writer)."""
+    server, client = await _connected(harness, wsio.Options(max_queue=4))
+    chunk = b"z" * 256 * 1024
+    sent = 0
+
+    async def writer() -> None:
+        nonlocal sent
+        while True:
+            await client.send(chunk)
+            sent += 1
+
+    task = asyncio.ensure_future(writer())
+    seen = [-1]
+
+    def stalled() -> bool:
+        same = sent == seen[0]
+        seen[0] = sent
+        return same
+
+    await eventually(stalled, 5, 0.1, what="the writer to block")
+    stalled_at = sent
+    await stays(lambda: sent == stalled_at, 0.3, what="no message sent while the reader does not read")
+    assert sent < 200  # 50 MiB: far more than queue plus socket buffers hold
+    for _ in range(stalled_at):
+        assert await asyncio.wait_for(server.recv(), 5) == chunk
+    await eventually(lambda: sent > stalled_at, 5, what="the writer to resume once the reader reads")
+    task.cancel()
+
+
+async def test_invalid_utf8_in_a_text_message_closes_1007_when_decoded(server_only: Harness) -> None:
+    port = await server_only.start()
+    raw = await RawClient.open(port)
+    raw.send(TEXT, b"\xff\xfe")
+    await eventually(lambda: server_only.accepted, 5, what="the server to accept")
+    server = server_only.accepted[0]
+    with pytest.raises(wsio.ConnectionClosed) as closed:
+        await asyncio.wait_for(server.recv(), 5)
+    assert closed.value.code == 1007
+    payload = await asyncio.wait_for(raw.read_until(CLOSE), 5)
+    assert int.from_bytes(payload[:2], "big") == 1007
+    raw.close()
