@@ -22,3 +22,12 @@ def test_an_unknown_backend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv(ENV_VAR, "aiohttp")
     with pytest.raises(ValueError, match="PYIII_WS_BACKEND='aiohttp'"):
         backend_name()
+
+
+def test_the_command_refuses_an_unknown_backend_before_starting(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from pyiii.cli import main
+
+    monkeypatch.setenv(ENV_VAR, "aiohttp")
+    assert main(["--port", "0"]) == 2
+    assert "PYIII_WS_BACKEND='aiohttp': expected one of picows, websockets" in capsys.readouterr().err
