@@ -37,9 +37,5 @@ class WebSocketPeer(Peer):
             # The disconnect cleanup fails the invocations these frames carried.
             raise ConnectionError(f"worker {self.worker_id} disconnected") from exc
 
-    def flush(self) -> None:
-        """Write the frames queued so far (idempotent; scheduled once per loop turn)."""
-        self.connection.flush()
-
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.connection.close(code, reason)  # what was sent before goes out first
