@@ -26,7 +26,8 @@ class CorkingTransport:
     def uncork(self) -> None:
         held, self._held = self._held, None
         self.held_bytes = 0
-        if held:
+        # A socket closed meanwhile cannot take them (asyncio would log each lost write).
+        if held and not self.real.is_closing():
             self.real.write(held[0] if len(held) == 1 else b"".join(held))
 
     def write(self, data: Any) -> None:
