@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from pyiii import wsio
 from pyiii._version import __version__
 from pyiii.bind import PortFlags, apply_expose_errors, apply_host, apply_ports
 from pyiii.engine_config import ConfigError, EngineConfig, find_default, load, migrate
@@ -21,6 +22,7 @@ def _setup_logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO), format=fmt, datefmt="%H:%M:%S", stream=sys.stderr
     )
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("picows").setLevel(logging.WARNING)  # it logs every connection at INFO
     # watchfiles logs every change at debug level; a watched log file would feed itself.
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
 
@@ -195,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "create":
         return _create(args)
     _setup_logging(args.log_level)
+    try:
+        wsio.backend_name()  # a misspelt PYIII_WS_BACKEND is a clear error now, not a traceback later
+    except ValueError as exc:
+        print(f"pyiii: {exc}", file=sys.stderr)
+        return 2
     if args.command == "config":
         return _config_migrate(args)
     if args.command in ("dev", "start"):

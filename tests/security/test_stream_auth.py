@@ -196,6 +196,12 @@ async def _with_runner(project: Path, engine: Engine, tokens: list[str]) -> dict
     report = await asyncio.to_thread(runner.start)
     try:
         assert not report.errors, report.errors
+        # start() returns once the registrations are sent, not once the engine has them.
+        observer = await RawWorker.connect(engine.proc.url)
+        try:
+            await wait_function(observer, "motia::stream::authenticate")
+        finally:
+            await observer.close()
         return {token: await _status(engine.ws_port, token) for token in tokens}
     finally:
         await asyncio.to_thread(runner.stop)

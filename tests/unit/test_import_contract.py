@@ -27,6 +27,12 @@ LEAVES = frozenset({
     "pyiii._version", "pyiii.ids", "pyiii.urls", "pyiii.hosts", "pyiii.cron_expressions", "pyiii.env_vars",
     "pyiii.ws_write", "pyiii.w3c_trace",
 })
+#: Leaf packages: every module in them is a leaf. ``wsio`` is the WebSocket interface that the
+#: transport, the stream worker and the SDK all use.
+LEAF_PACKAGES = ("pyiii.wsio",)
+#: Third-party libraries only one package may import, so the rest of pyiii never depends on
+#: which one carries the frames.
+CONFINED = {"websockets": "pyiii.wsio", "picows": "pyiii.wsio"}
 #: The composition root: builds an engine from a config and runs it (CLI, dev server). It may
 #: import any layer; no layer imports it.
 APP = frozenset({
@@ -152,7 +158,7 @@ def imports(mods: dict[str, Path]) -> Iterator[Import]:
 
 
 def layer(module: str) -> str:
-    if module in LEAVES:
+    if module in LEAVES or any(module == p or module.startswith(p + ".") for p in LEAF_PACKAGES):
         return "leaf"
     if module in APP:
         return "app"
@@ -248,6 +254,45 @@ def cycles(mods: dict[str, Path]) -> list[list[Import]]:
         if module not in index:
             visit(module)
     return [[e for m in c for t, e in graph[m].items() if t in c] for c in components]
+
+
+def confined_imports(mods: dict[str, Path], root: Path = SRC) -> list[str]:
+    """``file:line`` of every import of a :data:`CONFINED` library outside its package (every
+    import counts here, TYPE_CHECKING ones too: the types would tie the code to the library)."""
+    found = []
+    for name, path in mods.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                targets = [node.module]
+            else:
+                continue
+            for target in targets:
+                owner = CONFINED.get(target.partition(".")[0])
+                if owner is not None and not (name == owner or name.startswith(owner + ".")):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {name} imports {target} "
+                                 f"(only {owner} may)")
+    return found
+
+
+def test_websocket_libraries_are_imported_only_by_wsio() -> None:
+    found = confined_imports(modules())
+    assert not found, "WebSocket library imported outside pyiii.wsio:\n" + "\n".join(found)
+
+
+def test_the_confinement_rule_catches_an_import(tmp_path: Path) -> None:
+    """A lazy import outside wsio is reported with file:line; the same import inside is fine."""
+    outside = tmp_path / "pyiii" / "transport" / "x.py"
+    inside = tmp_path / "pyiii" / "wsio" / "y.py"
+    for path in (outside, inside):
+        path.parent.mkdir(parents=True)
+    outside.write_text("import json\n\ndef f():\n    from websockets.asyncio.server import serve\n")
+    inside.write_text("import picows\nfrom websockets import connect\n")
+    found = confined_imports({"pyiii.transport.x": outside, "pyiii.wsio.y": inside}, root=tmp_path)
+    assert found == ["pyiii/transport/x.py:4: pyiii.transport.x imports websockets.asyncio.server "
+                     "(only pyiii.wsio may)"]
 
 
 def test_every_module_has_a_layer() -> None:

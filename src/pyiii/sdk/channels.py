@@ -15,9 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal, TypedDict, TypeGuard, TypeVar
 from urllib.parse import quote
 
-import websockets
-from websockets.asyncio.client import ClientConnection
-
+from .. import wsio
 from .options import DEFAULT_MAX_MESSAGE_SIZE
 
 log = logging.getLogger("pyiii.sdk.channels")
@@ -108,19 +106,19 @@ class _Endpoint:
         self.ref = ref
         self._url = build_channel_url(engine_ws_base, ref.channel_id, ref.access_key, self._direction)
         self._loop = loop
-        self._ws: ClientConnection | None = None
+        self._ws: wsio.Connection | None = None
         self._lock: asyncio.Lock | None = None
         self._closed = False
 
-    async def _connection(self) -> ClientConnection:
+    async def _connection(self) -> wsio.Connection:
         if self._ws is not None:
             return self._ws
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             if self._ws is None:
-                self._ws = await websockets.connect(
-                    self._url, max_size=DEFAULT_MAX_MESSAGE_SIZE, compression=None
+                self._ws = await wsio.connect(
+                    self._url, wsio.Options(max_message_bytes=DEFAULT_MAX_MESSAGE_SIZE)
                 )
             return self._ws
 
@@ -211,18 +209,15 @@ class ChannelReader(_Endpoint):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         ws = await self._connection()
-        try:
-            async for message in ws:
-                if isinstance(message, bytes):
-                    yield message
-                    continue
-                for callback in self._callbacks:
-                    try:
-                        callback(message)
-                    except Exception:
-                        log.exception("channel message callback failed")
-        except websockets.ConnectionClosed:
-            pass
+        async for message in ws:
+            if isinstance(message, bytes):
+                yield message
+                continue
+            for callback in self._callbacks:
+                try:
+                    callback(message)
+                except Exception:
+                    log.exception("channel message callback failed")
 
     async def read_all(self) -> bytes:
         return b"".join([chunk async for chunk in self])

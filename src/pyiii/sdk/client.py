@@ -21,11 +21,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-import websockets
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
-
-from .. import protocol
+from .. import protocol, wsio
 from ..protocol import (
     ErrorBody,
     ErrorFrame,
@@ -190,13 +186,15 @@ class III:
         self._set_state("connecting")
         while self._running:
             try:
-                ws = await websockets.connect(
+                ws = await wsio.connect(
                     self._address,
-                    additional_headers=self._options.headers,
-                    max_size=self._options.max_message_size,
-                    ping_interval=self._options.ping_interval_s,
-                    ping_timeout=self._options.ping_timeout_s,
-                    open_timeout=10,
+                    wsio.Options(
+                        headers=tuple((self._options.headers or {}).items()),
+                        max_message_bytes=self._options.max_message_size,
+                        ping_interval_s=self._options.ping_interval_s,
+                        ping_timeout_s=self._options.ping_timeout_s,
+                        handshake_timeout_s=10,
+                    ),
                 )
             except Exception as exc:  # any failure must lead to a retry
                 log.warning("connection to %s failed: %s: %s", self._address, type(exc).__name__, exc)
@@ -227,7 +225,7 @@ class III:
         self._address = self._addresses[(index + 1) % len(self._addresses)]
         return True
 
-    async def _serve(self, ws: ClientConnection) -> None:
+    async def _serve(self, ws: wsio.Connection) -> None:
         """Replay, then read until the socket closes for any reason (1000/1001 included)."""
         self._generation += 1
         link = Link(ws, self._generation)
@@ -239,8 +237,7 @@ class III:
                     self._on_frame(raw)
                 except Exception:  # one bad frame must not take the connection down
                     log.exception("error handling a frame")
-        except ConnectionClosed as exc:
-            log.debug("connection closed: %s", exc)
+            log.debug("connection closed: %s %s", ws.close_code, ws.close_reason)
         except Exception:
             log.exception("connection failed")
         finally:

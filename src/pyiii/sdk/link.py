@@ -10,16 +10,13 @@ import asyncio
 import logging
 from collections import deque
 
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
-
-from pyiii.ws_write import can_write_now, wait_writable, write_text_frames
+from pyiii.wsio import Connection, ConnectionClosed
 
 log = logging.getLogger("pyiii.sdk.link")
 
 
 class Link:
-    def __init__(self, ws: ClientConnection, generation: int) -> None:
+    def __init__(self, ws: Connection, generation: int) -> None:
         self.ws = ws
         self.generation = generation
         self._outbox: deque[tuple[bytes, bool]] = deque()
@@ -34,22 +31,18 @@ class Link:
 
     async def write_loop(self) -> None:
         outbox = self._outbox
+        ws = self.ws
         while True:
-            while outbox:
-                if not can_write_now(self.ws):
-                    try:
-                        await self.ws.send(outbox[0][0], text=True)  # raises ConnectionClosed
-                    except ConnectionClosed:
-                        return
-                    outbox.popleft()
-                    continue
-                # Everything produced since the last write leaves in one socket write.
-                write_text_frames(self.ws, [frame for frame, _ in outbox])
-                outbox.clear()
-                try:
-                    await wait_writable(self.ws)
-                except Exception:
-                    return
+            try:
+                while outbox:
+                    # Everything produced since the last write leaves in one socket write.
+                    for frame, _ in outbox:
+                        ws.post_text(frame)
+                    outbox.clear()
+                    ws.flush()
+                    await ws.wait_writable()
+            except ConnectionClosed:
+                return
             self._wakeup.clear()
             await self._wakeup.wait()
 

@@ -184,16 +184,16 @@ class EngineSpanExporter:
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def send(self, frame: bytes) -> bool:
-        from websockets.exceptions import WebSocketException
-        from websockets.sync.client import connect
+        from ..wsio import ConnectionClosed
+        from ..wsio.sync_client import SyncConnection
 
         for _attempt in range(2):
             try:
                 if self._ws is None:
-                    self._ws = connect(self.url, open_timeout=5, compression=None)
+                    self._ws = SyncConnection.open(self.url, timeout_s=5)
                 self._ws.send(frame)
                 return True
-            except (OSError, WebSocketException) as exc:
+            except (OSError, ConnectionClosed) as exc:
                 log.debug("span export to %s failed: %s", self.url, exc)
                 self._ws = None
         return False

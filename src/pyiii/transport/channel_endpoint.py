@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import logging
 
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
-
 from pyiii.core.channels import EOF, Channel, ChannelRegistry
+from pyiii.wsio import Connection, ConnectionClosed
 
 log = logging.getLogger("pyiii.channels")
 
 
-async def serve_writer(connection: ServerConnection, channel: Channel, registry: ChannelRegistry) -> None:
+async def serve_writer(connection: Connection, channel: Channel, registry: ChannelRegistry) -> None:
     try:
         async for message in connection:
             await channel.queue.put(message)
-    except ConnectionClosed:
-        pass
     finally:
         await channel.queue.put(EOF)
         registry.finish(channel, "write")
 
 
-async def serve_reader(connection: ServerConnection, channel: Channel, registry: ChannelRegistry) -> None:
+async def serve_reader(connection: Connection, channel: Channel, registry: ChannelRegistry) -> None:
     try:
         while True:
             item = await channel.queue.get()

@@ -12,23 +12,17 @@
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
-
-from websockets.datastructures import Headers
-from websockets.http11 import Response
 
 from pyiii.core.engine import Engine
 from pyiii.core.health import HealthStatus
+from pyiii.wsio import HttpReply
 
 PATHS = ("/healthz", "/readyz")
 
 
-def _json(status: HTTPStatus, body: dict[str, object]) -> Response:
-    payload = json.dumps(body).encode()
-    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
-                       ("Cache-Control", "no-store")])
-    return Response(status.value, status.phrase, headers, payload)
+def _json(status: HTTPStatus, body: dict[str, object]) -> HttpReply:
+    return HttpReply.json(status.value, body, (("Cache-Control", "no-store"),))
 
 
 async def readiness(engine: Engine) -> tuple[bool, dict[str, HealthStatus]]:
@@ -37,7 +31,7 @@ async def readiness(engine: Engine) -> tuple[bool, dict[str, HealthStatus]]:
     return ready, checks
 
 
-async def probe(engine: Engine, path: str, detail: bool = True) -> Response:
+async def probe(engine: Engine, path: str, detail: bool = True) -> HttpReply:
     """``detail`` off (a listener facing browsers or untrusted workers): the status and one
     boolean per check only. An adapter's error text names hosts and ports of the private
     network; the operator reads it on a trusted listener or in the log."""

@@ -7,22 +7,17 @@ Every limit is configurable: frame size, connections, handshake deadline, heartb
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
-import socket
 import uuid
-from collections.abc import Awaitable
 from http import HTTPStatus
-from urllib.parse import SplitResult, parse_qs
+from typing import cast
+from urllib.parse import parse_qs
 
 import msgspec
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
 from pyiii import protocol as p
+from pyiii import wsio
 from pyiii.core.access import parse_expose_rules
 from pyiii.core.engine import Engine
 from pyiii.core.session import Session
@@ -31,6 +26,7 @@ from pyiii.transport.channel_endpoint import serve_reader, serve_writer
 from pyiii.transport.origins import origin_allowed
 from pyiii.transport.rbac import AuthRefused, PendingAuth, RbacConfig, authenticate
 from pyiii.transport.ws_peer import WebSocketPeer
+from pyiii.wsio import Accept, Connection, ConnectionClosed, HttpReply, Request
 
 log = logging.getLogger("pyiii.listener")
 
@@ -60,17 +56,8 @@ class ListenerConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     close_timeout_ms: int = 1_000
 
 
-def _split_target(target: str) -> SplitResult:
-    """Split an origin-form request target into path and query. ``urlsplit`` alone would read a
-    leading ``//`` as an authority (``//x`` -> path ``""``), routing unknown paths to ``/``."""
-    path, _, query = target.partition("?")
-    return SplitResult("", "", path, query.partition("#")[0], "")
-
-
-def _text_response(status: HTTPStatus, body: dict[str, object]) -> Response:
-    payload = json.dumps(body).encode()
-    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-    return Response(status.value, status.phrase, headers, payload)
+def _text_response(status: HTTPStatus, body: dict[str, object]) -> HttpReply:
+    return HttpReply.json(status.value, body)
 
 
 class Listener:
@@ -80,53 +67,45 @@ class Listener:
         self.name = name
         self.expose = parse_expose_rules(config.rbac.expose_functions) if config.rbac else []
         self.pending_auth = PendingAuth(config.rbac.max_pending_handshakes) if config.rbac else None
-        self._server: Server | None = None
-        self._connections: set[ServerConnection] = set()
+        self._server: wsio.Server | None = None
+        self._connections: set[Connection] = set()
 
     @property
     def port(self) -> int:
         """The bound port (useful with ``port: 0``)."""
         assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._server.port
 
     async def start(self) -> None:
         cfg = self.config
-        self._server = await serve(
+        self._server = await wsio.serve(
             self._handle,
             cfg.host,
             cfg.port,
-            process_request=self._route,
-            compression=None,  # deflate costs more CPU than it saves on loopback JSON
-            max_size=cfg.max_frame_bytes,
-            open_timeout=cfg.handshake_timeout_ms / 1000,
-            ping_interval=cfg.ping_interval_ms / 1000 if cfg.ping_interval_ms > 0 else None,
-            ping_timeout=cfg.ping_timeout_ms / 1000 if cfg.ping_timeout_ms > 0 else None,
-            close_timeout=cfg.close_timeout_ms / 1000,
-            server_header=None,
+            upgrade=self._route,
+            options=wsio.Options(
+                max_message_bytes=cfg.max_frame_bytes,
+                handshake_timeout_s=cfg.handshake_timeout_ms / 1000,
+                ping_interval_s=cfg.ping_interval_ms / 1000 if cfg.ping_interval_ms > 0 else None,
+                ping_timeout_s=cfg.ping_timeout_ms / 1000 if cfg.ping_timeout_ms > 0 else None,
+                close_timeout_s=cfg.close_timeout_ms / 1000,
+            ),
         )
-        for sock in self._server.sockets:
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        log.info("listener %s on %s:%d (WebSocket backend %s)", self.name, cfg.host, self.port, self._server.backend)
 
     async def stop(self) -> None:
         if self._server is None:
             return
-        self._server.close(close_connections=False)
-        for conn in list(self._connections):
-            conn.transport.abort()
-        await self._server.wait_closed()
+        await self._server.close()
 
     # ------------------------------------------------------------------ routing
 
-    def _route(
-        self, connection: ServerConnection, request: Request
-    ) -> Response | Awaitable[Response] | None:
-        path = _split_target(request.path).path
+    async def _route(self, request: Request) -> HttpReply | Accept | None:
+        path = request.path
         if path in health.PATHS:
-            # Awaited by websockets (adapter checks are async). No error text where untrusted
-            # clients connect.
-            return health.probe(self.engine, path, detail=self.config.rbac is None)
-        origin = request.headers.get("Origin")
+            # No error text where untrusted clients connect.
+            return await health.probe(self.engine, path, detail=self.config.rbac is None)
+        origin = request.header("Origin")
         if not origin_allowed(origin, self.config.allowed_origins, self.config.rbac is not None):
             log.warning("WebSocket from origin %r refused: not in allowed_origins of listener %s", origin, self.name)
             return _text_response(
@@ -152,7 +131,7 @@ class Listener:
             return None
         if path.startswith(CHANNEL_PREFIX):
             channel_id = path[len(CHANNEL_PREFIX) :]
-            query = parse_qs(_split_target(request.path).query)
+            query = parse_qs(request.query)
             key = query.get("key", [""])[0]
             direction = query.get("dir", [""])[0]
             if direction not in ("read", "write") or self.engine.channels.lookup(channel_id, key) is None:
@@ -162,28 +141,23 @@ class Listener:
             return None
         return _text_response(HTTPStatus.NOT_FOUND, {"error": {"code": "NOT_FOUND", "message": "Not Found"}})
 
-    async def _handle(self, connection: ServerConnection) -> None:
-        sock = connection.transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    async def _handle(self, connection: Connection) -> None:
         self._connections.add(connection)
         try:
-            assert connection.request is not None
-            split = _split_target(connection.request.path)
-            if split.path.startswith(CHANNEL_PREFIX):
-                await self._serve_channel(connection, split.path[len(CHANNEL_PREFIX) :], split.query)
-            elif split.path == "/otel":
-                await self._serve_otel(connection, split.query)
+            request = connection.request
+            if request.path.startswith(CHANNEL_PREFIX):
+                await self._serve_channel(connection, request.path[len(CHANNEL_PREFIX) :], request.query)
+            elif request.path == "/otel":
+                await self._serve_otel(connection, request.query)
             else:
-                await self._serve_worker(connection, split.query)
+                await self._serve_worker(connection, request.query)
         finally:
             self._connections.discard(connection)
 
     # ------------------------------------------------------------------ endpoints
 
-    async def _session(self, connection: ServerConnection, query: str) -> object:
-        assert connection.request is not None
-        headers = {k.lower(): v for k, v in connection.request.headers.raw_items()}
+    async def _session(self, connection: Connection, query: str) -> object:
+        headers = connection.request.lowercase_headers()
         remote = connection.remote_address
         ip = remote[0] if remote else None
         try:
@@ -206,14 +180,14 @@ class Listener:
             else:
                 log.exception("connection from %s to listener %s refused [error_id=%s]", ip, self.name, error_id)
             try:
-                await connection.send(p.encode(p.ErrorFrame(error=p.ErrorBody(
-                    code="AUTH_ERROR", message=f"authentication failed (error_id {error_id})"))), text=True)
+                await connection.send_text(p.encode(p.ErrorFrame(error=p.ErrorBody(
+                    code="AUTH_ERROR", message=f"authentication failed (error_id {error_id})"))))
                 await connection.close(1008, "unauthorized")
             except ConnectionClosed:
                 pass
             return None
 
-    async def _serve_worker(self, connection: ServerConnection, query: str) -> None:
+    async def _serve_worker(self, connection: Connection, query: str) -> None:
         from pyiii.core.access import Access
 
         access = await self._session(connection, query)
@@ -232,15 +206,19 @@ class Listener:
         try:
             await self.engine.connect_peer(peer)
             while True:
-                frame = await connection.recv(decode=False)
+                frame = cast(bytes, await connection.recv(decode=False))  # text undecoded: bytes
                 await session.handle_frame(frame)
         except ConnectionClosed as exc:
-            if (exc.rcvd is not None and exc.rcvd.code == 1009) or (exc.sent is not None and exc.sent.code == 1009):
+            if exc.code == wsio.MESSAGE_TOO_BIG:
                 log.warning(
                     "worker %s sent a frame over max_frame_bytes=%d; connection closed",
                     peer.display_name,
                     self.config.max_frame_bytes,
                 )
+        except ConnectionError:
+            # The worker went away while the engine was writing to it (e.g. it broke the
+            # protocol right after the upgrade): a disconnect like any other.
+            log.debug("worker %s disconnected while being written to", peer.worker_id)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -248,22 +226,19 @@ class Listener:
         finally:
             await self.engine.disconnect_peer(peer)
 
-    async def _serve_otel(self, connection: ServerConnection, query: str) -> None:
+    async def _serve_otel(self, connection: Connection, query: str) -> None:
         if await self._session(connection, query) is None:
             return
-        try:
-            async for message in connection:
-                if isinstance(message, bytes) and message[:4] in p.TELEMETRY_PREFIXES:
-                    sink = self.engine.telemetry_sink
-                    if sink is not None:
-                        try:
-                            sink(message[:4], message[4:])
-                        except Exception:
-                            log.exception("telemetry frame rejected")
-        except ConnectionClosed:
-            pass
+        async for message in connection:
+            if isinstance(message, bytes) and message[:4] in p.TELEMETRY_PREFIXES:
+                sink = self.engine.telemetry_sink
+                if sink is not None:
+                    try:
+                        sink(message[:4], message[4:])
+                    except Exception:
+                        log.exception("telemetry frame rejected")
 
-    async def _serve_channel(self, connection: ServerConnection, channel_id: str, query: str) -> None:
+    async def _serve_channel(self, connection: Connection, channel_id: str, query: str) -> None:
         params = parse_qs(query)
         direction = params.get("dir", [""])[0]
         channel = self.engine.channels.lookup(channel_id, params.get("key", [""])[0])

@@ -1,8 +1,8 @@
 """Who is subscribed to what, and fan-out of encoded events to them.
 
-Each event arrives as encoded JSON bytes and is handed, as the same bytes object, to
-``websockets.broadcast`` for every matching connection: one encoding per event whatever the
-number of subscribers. There is no per-client queue or task: a client's backlog is its
+Each event arrives as encoded JSON bytes and is posted, as the same bytes object, to every
+matching connection (``post_text``: one write per connection per loop turn): one encoding per
+event whatever the number of subscribers. There is no per-client queue or task: a client's backlog is its
 transport's write buffer, and a client that already has more than ``buffer_limit`` bytes waiting
 when the next event comes is closed with 1013 instead of letting engine memory grow (so one
 client holds at most ``buffer_limit`` plus one message: an item larger than the limit still
@@ -20,11 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
-from websockets.asyncio.server import ServerConnection, broadcast
-from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
 
 from pyiii.workers.stream.payloads import EnvelopeHead
+from pyiii.wsio import Connection, ConnectionClosed
 
 log = logging.getLogger("pyiii.stream")
 
@@ -44,7 +42,7 @@ class Subscription:
 
 @dataclass(eq=False, slots=True)
 class Client:
-    connection: ServerConnection
+    connection: Connection
     context: object = None
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     evicted: bool = False
@@ -96,7 +94,7 @@ class Hub:
                 for page in pages:
                     if client.evicted or client.subscriptions.get(sub.subscription_id) is not sub:
                         return  # closed, left or re-joined meanwhile
-                    await client.connection.send(page, text=True)
+                    await client.connection.send_text(page)
         except TimeoutError:
             self.evict(client, "subscriber too slow: the join's snapshot was not read in time")
             return
@@ -137,20 +135,17 @@ class Hub:
         self._broadcast({client: None}, event)
 
     def _broadcast(self, clients: dict[Client, None], event: bytes) -> None:
-        ready = []
         limit = self.buffer_limit
         for client in clients:
             if client.evicted:
                 continue
             conn = client.connection
-            if conn.protocol.state is not State.OPEN:
+            if not conn.open:
                 continue
-            if conn.transport.get_write_buffer_size() > limit:
+            if conn.buffered_bytes > limit:
                 self.evict(client, f"subscriber too slow: more than {limit} bytes waiting to be sent")
                 continue
-            ready.append(conn)
-        if ready:
-            broadcast(ready, event, text=True)
+            conn.post_text(event)
 
     def evict(self, client: Client, reason: str) -> None:
         """Close a client that does not keep up; its subscriptions stop receiving at once."""

@@ -1,4 +1,4 @@
-"""The client WebSocket endpoint on port 3112 (spec/workers.md §7.5), built on ``websockets``.
+"""The client WebSocket endpoint on port 3112 (spec/workers.md §7.5), built on :mod:`pyiii.wsio`.
 
 Authentication happens before the upgrade: with ``auth_function`` set, a refusal is an
 HTTP 401 response and no WebSocket is opened (see README "Authentication").
@@ -7,28 +7,23 @@ HTTP 401 response and no WebSocket is opened (see README "Authentication").
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import msgspec
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
+from pyiii import wsio
 from pyiii.core import FunctionError, Host
 from pyiii.workers.stream.auth import auth_verdict
 from pyiii.workers.stream.config import StreamConfig
 from pyiii.workers.stream.hub import Client, Hub, Subscription
 from pyiii.workers.stream.payloads import ClientMessage, SubscriptionData
 from pyiii.workers.stream.triggers import JoinLeaveTriggers
+from pyiii.wsio import Accept, Connection, HttpReply, Request
 
 log = logging.getLogger("pyiii.stream")
 
@@ -38,10 +33,8 @@ SyncBuilder = Callable[[SubscriptionData], Awaitable[Iterable[bytes]]]
 RefusalBuilder = Callable[[SubscriptionData], bytes]
 
 
-def _response(status: HTTPStatus, code: str, message: str) -> Response:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return Response(status.value, status.phrase, headers, body)
+def _response(status: HTTPStatus, code: str, message: str) -> HttpReply:
+    return HttpReply.json(status.value, {"error": {"code": code, "message": message}})
 
 
 class StreamServer:
@@ -54,43 +47,40 @@ class StreamServer:
         self.leaves = leaves
         self.build_sync = sync
         self.build_refusal = refusal
-        self._server: Server | None = None
-        self._contexts: dict[uuid.UUID, Any] = {}
+        self._server: wsio.Server | None = None
         self.clients: set[Client] = set()
 
     @property
     def port(self) -> int:
         assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._server.port
 
     async def start(self) -> None:
         cfg = self.config
-        self._server = await serve(
+        # permessage-deflate is declined by wsio: a zlib context per client would re-compress
+        # every event.
+        self._server = await wsio.serve(
             self._handle, cfg.host, cfg.port,
-            process_request=self._admit,
-            compression=None,  # deflate would cost a zlib context per client and re-compress every event
-            max_size=cfg.max_message_bytes,
-            open_timeout=cfg.handshake_timeout_ms / 1000,
-            ping_interval=cfg.ping_interval_ms / 1000 if cfg.ping_interval_ms > 0 else None,
-            ping_timeout=cfg.ping_timeout_ms / 1000 if cfg.ping_timeout_ms > 0 else None,
-            close_timeout=cfg.close_timeout_ms / 1000,
-            max_queue=16,
-            server_header=None,
+            upgrade=self._admit,
+            options=wsio.Options(
+                max_message_bytes=cfg.max_message_bytes,
+                handshake_timeout_s=cfg.handshake_timeout_ms / 1000,
+                ping_interval_s=cfg.ping_interval_ms / 1000 if cfg.ping_interval_ms > 0 else None,
+                ping_timeout_s=cfg.ping_timeout_ms / 1000 if cfg.ping_timeout_ms > 0 else None,
+                close_timeout_s=cfg.close_timeout_ms / 1000,
+                max_queue=16,
+            ),
         )
 
     async def stop(self) -> None:
         if self._server is None:
             return
-        self._server.close(close_connections=False)
-        for client in list(self.clients):
-            client.connection.transport.abort()
-        await self._server.wait_closed()
+        await self._server.close()
 
     # ------------------------------------------------------------------ admission
 
-    async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        split = urlsplit(request.path)
-        if split.path not in ("/", ""):
+    async def _admit(self, request: Request) -> HttpReply | Accept | None:
+        if request.path not in ("/", ""):
             return _response(HTTPStatus.NOT_FOUND, "NOT_FOUND", "the stream endpoint is `/`")
         if len(self.clients) >= self.config.max_connections:
             return _response(HTTPStatus.SERVICE_UNAVAILABLE, "too_many_connections",
@@ -98,11 +88,11 @@ class StreamServer:
         auth = self.config.auth_function
         if not auth:
             return None
-        remote = connection.remote_address
+        remote = request.remote
         payload = {
-            "headers": {k.lower(): v for k, v in request.headers.raw_items()},
-            "path": split.path or "/",
-            "query_params": parse_qs(split.query, keep_blank_values=True),
+            "headers": request.lowercase_headers(),
+            "path": request.path or "/",
+            "query_params": parse_qs(request.query, keep_blank_values=True),
             "addr": f"{remote[0]}:{remote[1]}" if remote else "",
         }
         try:
@@ -123,16 +113,12 @@ class StreamServer:
         if not allowed:
             log.info("stream connection from %s refused by %s", payload["addr"], auth)
             return _response(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "the auth function refused this connection")
-        self._contexts[connection.id] = context
-        return None
+        return Accept(state=context)
 
     # ------------------------------------------------------------------ one client
 
-    async def _handle(self, connection: ServerConnection) -> None:
-        sock = connection.transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        client = Client(connection, self._contexts.pop(connection.id, None))
+    async def _handle(self, connection: Connection) -> None:
+        client = Client(connection, connection.state)
         self.clients.add(client)
         decoder = msgspec.json.Decoder(ClientMessage)
         try:
@@ -149,8 +135,6 @@ class StreamServer:
                     await self._join(client, message.data)
                 else:
                     await self._leave(client, message.data)
-        except ConnectionClosed:
-            pass
         finally:
             self.clients.discard(client)
             for sub in self.hub.drop(client):
