@@ -61,6 +61,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--client", choices=["picows", "websockets"], default=None,
                     help="load-generator WebSocket client (default: picows if installed)")
+    ap.add_argument("--echo-worker", choices=["picows", "websockets"], default=None,
+                    help="library of the B2-B4 echo worker (default: picows if installed)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no per-cell progress on stderr")
     return ap.parse_args(argv)
 
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     opts = H.RunOptions(quick=args.quick or args.smoke, smoke=args.smoke, profile=args.profile,
                         rounds=args.rounds, seed=args.seed, verbose=not args.quiet,
-                        client=args.client or default_client())
+                        client=args.client or default_client(),
+                        echo_worker=args.echo_worker or default_client())
     available = discover()
     wanted = [b.strip() for b in args.only.split(",")] if args.only else list(available)
     unknown = [b for b in wanted if b not in available]
