@@ -7,7 +7,9 @@ apart, 100 ms at S=1,000), fan-out throughput (deliveries/s over a burst), and e
 (RSS growth after connecting and joining the subscribers, divided by their number). Both
 servers run in their own process; the publisher lives in this process and the subscribers are
 split over up to 4 client processes (spec §3.2), each reporting per event the time its last
-subscriber read it (CLOCK_MONOTONIC, shared by every process on the machine).
+subscriber read it (CLOCK_MONOTONIC, shared by every process on the machine). The subscriber
+processes use the load generator's WebSocket client (``--client``, picows on uvloop by default:
+callbacks, no task per subscriber; ``websockets`` on asyncio otherwise), the same for both servers.
 
     python bench/b9_stream.py [--quick]
 """
@@ -134,6 +136,8 @@ def start_raw() -> Sut:
 # ----------------------------------------------------------------------------- measurement
 
 CLIENT_PROCESSES = 4
+#: WebSocket library of the subscriber processes ("picows" or "websockets"); set by run()
+CLIENT_LIB = "websockets"
 
 
 async def receive(ws: ClientConnection, n: int, arrivals: dict[int, int]) -> None:
@@ -168,6 +172,76 @@ async def client_process(ws_port: int, engine: bool, group: str, count: int) -> 
         await ws.close()
 
 
+def join_frame(engine: bool, group: str) -> bytes:
+    if not engine:
+        return b"subscriber"
+    return msgspec.json.encode({"type": "join", "data": {"subscriptionId": "s", "streamName": "bench",
+                                                         "groupId": group}})
+
+
+class _Board:
+    """Arrivals of one ``recv N`` round over every picows subscriber of the process."""
+
+    def __init__(self, expected: int) -> None:
+        self.arrivals: dict[int, int] = {}
+        self.remaining = expected
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if expected <= 0:
+            self.done.set_result(None)
+
+    def arrive(self, payload: memoryview) -> None:
+        seq = msgspec.json.decode(payload)["event"]["event"]["data"]["seq"]
+        now = time.monotonic_ns()
+        if now > self.arrivals.get(seq, 0):
+            self.arrivals[seq] = now
+        self.remaining -= 1
+        if self.remaining == 0 and not self.done.done():
+            self.done.set_result(None)
+
+
+async def picows_client_process(ws_port: int, engine: bool, group: str, count: int) -> None:
+    """:func:`client_process` on picows: a callback per frame instead of a task per subscriber."""
+    import picows
+
+    board: list[_Board] = []
+    text = picows.WSMsgType.TEXT
+
+    class Subscriber(picows.WSListener):
+        def __init__(self) -> None:
+            self.joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_ws_connected(self, transport: Any) -> None:
+            transport.send(text, join_frame(engine, group))
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type != text:
+                return
+            if not self.joined.done():  # the first frame answers the join (sync / ok)
+                self.joined.set_result(None)
+            elif board:
+                board[0].arrive(frame.get_payload_as_memoryview())
+
+    subs = []
+    for _ in range(count):
+        transport, listener = await picows.ws_connect(Subscriber, f"ws://127.0.0.1:{ws_port}",
+                                                      max_frame_size=64 * 1024 * 1024)
+        await listener.joined
+        subs.append(transport)
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    print("ready", flush=True)
+    while line := (await stdin.readline()).decode().split():
+        if line[0] != "recv":
+            break
+        board[:] = [_Board(int(line[1]) * count)]
+        print("armed", flush=True)
+        await board[0].done
+        print(json.dumps(board[0].arrivals), flush=True)
+    for transport in subs:
+        transport.disconnect()
+
+
 class Clients:
     """The subscriber processes of one cell."""
 
@@ -180,7 +254,8 @@ class Clients:
         shares = [count // n + (1 if i < count % n else 0) for i in range(n)]
         procs = [await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--clients", str(sut.ws_port), "engine" if sut.engine_port else "raw",
-            group, str(share), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE) for share in shares]
+            group, str(share), CLIENT_LIB, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            for share in shares]
         clients = cls(procs)
         await clients._expect_line("ready", 120)
         return clients
@@ -322,8 +397,9 @@ def run(opts: Any) -> dict[str, Any]:
     import common.harness as H
     from common.cells import target_row, targets_table, value_row
 
-    global SUT_CPUS
+    global SUT_CPUS, CLIENT_LIB
     SUT_CPUS = opts.sut_cpus
+    CLIENT_LIB = opts.client
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     counts = opts.pick((1, 10, 100, 1000), (1, 10, 100, 1000), (1, 10))
@@ -366,7 +442,8 @@ def run(opts: Any) -> dict[str, Any]:
     return {"cells": cells, "expected": [f"{n}/S{c}" for n in ("pyiii", "raw_broadcast") for c in counts],
             "targets": targets, "plot": plot,
             "params": {"counts": counts, "events": events, "burst": burst,
-                       "clients": f"subscribers split over up to {CLIENT_PROCESSES} client processes"},
+                       "clients": f"subscribers split over up to {CLIENT_PROCESSES} client processes",
+                       "client_lib": CLIENT_LIB},
             "table": "\n".join(lines) + "\n\n" + targets_table(targets)}
 
 
@@ -374,11 +451,16 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--raw-server", type=int)
-    ap.add_argument("--clients", nargs=4, metavar=("WS_PORT", "KIND", "GROUP", "COUNT"))
+    ap.add_argument("--clients", nargs=5, metavar=("WS_PORT", "KIND", "GROUP", "COUNT", "LIB"))
     args = ap.parse_args()
     if args.clients:
-        port, kind, group, count = args.clients
-        asyncio.run(client_process(int(port), kind == "engine", group, int(count)))
+        port, kind, group, count, lib = args.clients
+        if lib == "picows":
+            import uvloop
+
+            uvloop.run(picows_client_process(int(port), kind == "engine", group, int(count)))
+        else:
+            asyncio.run(client_process(int(port), kind == "engine", group, int(count)))
         sys.exit(0)
     if args.raw_server:
         asyncio.run(raw_server(args.raw_server))
