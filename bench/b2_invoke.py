@@ -3,8 +3,8 @@
 caller -> SUT -> echo worker -> SUT -> caller with a 100 B payload, closed loop with 1, 16 and 64
 calls in flight on one caller connection. SUTs: the pyiii engine, the minimal relay
 (bench/baselines/relay.py, the "ideal engine" with the same two hops, on websockets), the same
-relay on picows (bench/baselines/relay_picows.py) and the raw one-hop echo
-(bench/baselines/raw_echo.py). The same client code (bench/common/wsclient.py) drives them all,
+relay on picows (bench/baselines/relay_picows.py) and the raw one-hop echo on each library
+(bench/baselines/raw_echo.py, raw_echo_picows.py). The same client code (bench/common/wsclient.py) drives them all,
 and the same echo worker (``--echo-worker``) sits behind the engine and both relays.
 
 Issue #21 (websockets -> picows) adds three rows: p50 at 1 in flight <= 0.7x the websockets relay
@@ -25,7 +25,7 @@ from common.cells import Rounds, cv_flags, measure, target_row, targets_table
 from common.wsclient import open_conn, payload_of, wait_invocable
 
 NAME = "b2_invoke"
-SUTS = ("pyiii", "relay", "relay_picows", "raw_echo")
+SUTS = ("pyiii", "relay", "relay_picows", "raw_echo", "raw_echo_picows")
 INFLIGHT = (1, 16, 64)
 PAYLOAD = 100
 FUNCTION = "bench::echo"
@@ -33,7 +33,8 @@ FUNCTION = "bench::echo"
 
 def start_suts(opts: H.RunOptions) -> list[Any]:
     return [lambda: H.engine_sut(opts), lambda: H.relay_sut(opts),
-            lambda: H.relay_sut(opts, "relay_picows", "relay_picows.py"), lambda: H.raw_echo_sut(opts)]
+            lambda: H.relay_sut(opts, "relay_picows", "relay_picows.py"), lambda: H.raw_echo_sut(opts),
+            lambda: H.raw_echo_sut(opts, "raw_echo_picows", "raw_echo_picows.py")]
 
 
 async def _measure(opts: H.RunOptions, suts: list[H.Sut]) -> Rounds:
@@ -41,7 +42,7 @@ async def _measure(opts: H.RunOptions, suts: list[H.Sut]) -> Rounds:
     duration = opts.duration(full=5.0, quick=1.5)
     payload = payload_of(PAYLOAD)
     for sut in suts:
-        if sut.name != "raw_echo":
+        if not sut.name.startswith("raw_echo"):
             await wait_invocable(sut.url, FUNCTION)
     conns = {sut.name: await open_conn(sut.url, opts.client) for sut in suts}
     rounds = Rounds()
@@ -52,7 +53,7 @@ async def _measure(opts: H.RunOptions, suts: list[H.Sut]) -> Rounds:
                     m = await measure(sut, conns[sut.name], [FUNCTION], payload, inflight=inflight,
                                       duration=duration, rng=rng)
                     rounds.add(f"{sut.name}/c{inflight}", m)
-                    H.log(opts, f"  b2 round {r + 1} {sut.name:12s} c={inflight:<3d} p50={m['p50'] * 1e6:7.0f} µs "
+                    H.log(opts, f"  b2 round {r + 1} {sut.name:15s} c={inflight:<3d} p50={m['p50'] * 1e6:7.0f} µs "
                                 f"p99={m['p99'] * 1e6:7.0f} µs {m['throughput']:8.0f} msg/s "
                                 f"cpu={m['cpu_ms_per_1k']:.0f} ms/1k")
     finally:
