@@ -1,6 +1,7 @@
 """B9 — stream fan-out to 1, 10, 100 and 1,000 WebSocket subscribers: the pyiii engine
 (iii-stream, in-memory kv) against a raw ``websockets`` broadcast server (bench/b9_stream.py
---raw-server, ``websockets.broadcast`` of what its publisher sends).
+--raw-server, ``websockets.broadcast`` of what its publisher sends) and, in run.py's runs, the
+same raw server on picows and uvloop (``--raw-lib picows``: one send per subscriber; cells only).
 
 Per subscriber count: latency publish -> last subscriber (p50/p99 over events sent 20 ms
 apart, 100 ms at S=1,000), fan-out throughput (deliveries/s over a burst), and engine memory per subscriber
@@ -65,6 +66,38 @@ async def raw_server(port: int) -> None:
         await asyncio.Future()
 
 
+async def raw_picows_server(port: int) -> None:
+    """:func:`raw_server` on picows: the publisher's frames are sent to every subscriber."""
+    import picows
+
+    text = picows.WSMsgType.TEXT
+    subscribers: set[Any] = set()
+
+    class Peer(picows.WSListener):
+        role = ""
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type != text:
+                return
+            payload = frame.get_payload_as_bytes()
+            if self.role == "publisher":
+                for sub in subscribers:
+                    sub.send(text, payload)
+            elif payload == b"publisher":
+                self.role = "publisher"
+            else:
+                self.role = "subscriber"
+                subscribers.add(transport)
+                transport.send(text, b"ok")
+
+        def on_ws_disconnected(self, transport: Any) -> None:
+            subscribers.discard(transport)
+
+    server = await picows.ws_create_server(lambda _request: Peer(), "127.0.0.1", port, max_frame_size=64 * 1024 * 1024)
+    async with server:
+        await server.serve_forever()
+
+
 # ----------------------------------------------------------------------------- suts
 
 class Sut:
@@ -126,11 +159,15 @@ def start_pyiii(folder: Path) -> Sut:
     return Sut("pyiii", proc, ws_port, port)
 
 
-def start_raw() -> Sut:
+#: raw server library -> SUT name
+RAW_SUTS = {"websockets": "raw_broadcast", "picows": "raw_picows"}
+
+
+def start_raw(lib: str = "websockets") -> Sut:
     port = free_port()
-    proc = subprocess.Popen([*_pin(), sys.executable, __file__, "--raw-server", str(port)])
+    proc = subprocess.Popen([*_pin(), sys.executable, __file__, "--raw-server", str(port), "--raw-lib", lib])
     wait_port(port)
-    return Sut("raw_broadcast", proc, port, None)
+    return Sut(RAW_SUTS[lib], proc, port, None)
 
 
 # ----------------------------------------------------------------------------- measurement
@@ -363,6 +400,7 @@ async def main(quick: bool) -> dict[str, Any]:
 # ================================================================ the run.py contract
 
 NAME = "b9_stream"
+NAMES = ("pyiii", *RAW_SUTS.values())
 
 
 async def _rounds(opts: Any, counts: tuple[int, ...], events: int, burst: int) -> dict[str, list[dict[str, Any]]]:
@@ -373,7 +411,7 @@ async def _rounds(opts: Any, counts: tuple[int, ...], events: int, burst: int) -
     rng = random.Random(opts.seed)
     out: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        suts = [start_pyiii(Path(tmp)), start_raw()]
+        suts = [start_pyiii(Path(tmp)), start_raw(), start_raw("picows")]
         try:
             for sut in suts:
                 await sut.open_publisher()
@@ -430,7 +468,7 @@ def run(opts: Any) -> dict[str, Any]:
     lines = ["| S | SUT | p50 | p99 | deliveries/s | CPU-ms / 1k deliveries | RSS KB / subscriber |",
              "|---|---|---|---|---|---|---|"]
     for count in counts:
-        for name in ("pyiii", "raw_broadcast"):
+        for name in NAMES:
             c = cells[f"{name}/S{count}"]
             lines.append(f"| {count:,} | {name} | {c['p50_ms']['median']:.2f} ms | {c['p99_ms']['median']:.2f} ms | "
                          f"{c['deliveries_per_s']['median']:,.0f} | {c['cpu_ms_per_1k']['median']:.1f} | "
@@ -438,8 +476,8 @@ def run(opts: Any) -> dict[str, Any]:
     plot = {"title": "B9 stream fan-out: deliveries/s vs subscribers", "xlabel": "subscribers S",
             "ylabel": "deliveries/s", "logx": True,
             "lines": {name: [[c, cells[f"{name}/S{c}"]["deliveries_per_s"]["median"]] for c in counts]
-                      for name in ("pyiii", "raw_broadcast")}}
-    return {"cells": cells, "expected": [f"{n}/S{c}" for n in ("pyiii", "raw_broadcast") for c in counts],
+                      for name in NAMES}}
+    return {"cells": cells, "expected": [f"{n}/S{c}" for n in NAMES for c in counts],
             "targets": targets, "plot": plot,
             "params": {"counts": counts, "events": events, "burst": burst,
                        "clients": f"subscribers split over up to {CLIENT_PROCESSES} client processes",
@@ -451,6 +489,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--raw-server", type=int)
+    ap.add_argument("--raw-lib", choices=list(RAW_SUTS), default="websockets")
     ap.add_argument("--clients", nargs=5, metavar=("WS_PORT", "KIND", "GROUP", "COUNT", "LIB"))
     args = ap.parse_args()
     if args.clients:
@@ -463,7 +502,12 @@ if __name__ == "__main__":
             asyncio.run(client_process(int(port), kind == "engine", group, int(count)))
         sys.exit(0)
     if args.raw_server:
-        asyncio.run(raw_server(args.raw_server))
+        if args.raw_lib == "picows":
+            import uvloop
+
+            uvloop.run(raw_picows_server(args.raw_server))
+        else:
+            asyncio.run(raw_server(args.raw_server))
         sys.exit(0)
     out = asyncio.run(main(args.quick))
     print(json.dumps(out, indent=2))
