@@ -1,7 +1,9 @@
 """B16 — connection scale & churn (spec/benchmarks-and-faults.md §3.2).
 
-Against the pyiii engine (bench/common/engine_main.py) and a raw ``websockets`` server that only
-holds connections (bench/baselines/raw_hold.py), both on the SUT CPU:
+Against the pyiii engine (bench/common/engine_main.py) and two raw servers that only hold
+connections, one on ``websockets`` (bench/baselines/raw_hold.py) and one on picows
+(raw_hold_picows.py, issue #21's library: two more rows compare the engine with it), all on the
+SUT CPU:
 
 * ``connect``: K connections opened 16 at a time; each waits for the server's first frame
   (``workerregistered``) and sends one ``registerfunction`` — connect+handshake+register rate.
@@ -34,7 +36,8 @@ from common.cells import check_row, target_row, targets_table
 from common.wsclient import open_ws
 
 NAME = "b16_connections"
-SUTS = ("pyiii", "raw_ws")
+SUTS = ("pyiii", "raw_ws", "raw_picows")
+RAW_SCRIPTS = {"raw_ws": "raw_hold.py", "raw_picows": "raw_hold_picows.py"}
 
 
 def _raise_nofile() -> None:
@@ -54,7 +57,7 @@ def start(opts: H.RunOptions, name: str) -> H.Sut:
         proc, port = H.start_engine(opts)
     else:
         port = H.free_port()
-        proc = H.start(name, [H.PYTHON, str(H.BENCH_DIR / "baselines" / "raw_hold.py"), "--port", str(port)],
+        proc = H.start(name, [H.PYTHON, str(H.BENCH_DIR / "baselines" / RAW_SCRIPTS[name]), "--port", str(port)],
                        cpus=opts.sut_cpus, port=port)
     return H.Sut(name, [proc], url=f"ws://127.0.0.1:{port}/", info={"port": port})
 
@@ -155,17 +158,17 @@ def run(opts: H.RunOptions) -> dict[str, Any]:
     for r in range(opts.n_rounds):
         # Fresh servers every round: a server that already held K connections reuses the freed
         # memory, so a second round would measure ~0 KB per connection.
-        with H.suts_running([lambda: start(opts, "pyiii"), lambda: start(opts, "raw_ws")]) as suts:
+        with H.suts_running([lambda name=name: start(opts, name) for name in SUTS]) as suts:
             for sut in H.shuffled(suts, rng):
                 m = uvloop.run(measure(opts, sut, k, churn_s, r))
                 for key, v in m.items():
                     data[sut.name].setdefault(key, []).append(v)
-                H.log(opts, f"  b16 round {r + 1} {sut.name:7s} " + " ".join(f"{a}={b:.1f}" for a, b in m.items()))
+                H.log(opts, f"  b16 round {r + 1} {sut.name:10s} " + " ".join(f"{a}={b:.1f}" for a, b in m.items()))
     cells: dict[str, Any] = {}
     for name in SUTS:
         cells[name] = {key: H.summarize(v) for key, v in data[name].items()}
         cells[name]["value"] = cells[name]["rss_kb_per_conn"]["median"]
-    p, raw = data["pyiii"], data["raw_ws"]
+    p, raw, pic = data["pyiii"], data["raw_ws"], data["raw_picows"]
     leak = max(p["fd_leak"])
     left = max(p["left_registered"])
     targets = [
@@ -173,6 +176,10 @@ def run(opts: H.RunOptions) -> dict[str, Any]:
                    1.5, 2.0),
         target_row("connect+handshake+register rate vs raw websockets",
                    H.ratio(p["connect_per_s"], raw["connect_per_s"]), 0.7, 0.5, higher=True),
+        target_row("#21 RSS per idle connection vs raw picows", H.ratio(p["rss_kb_per_conn"], pic["rss_kb_per_conn"]),
+                   1.5, 2.0),
+        target_row("#21 connect+handshake+register rate vs raw picows",
+                   H.ratio(p["connect_per_s"], pic["connect_per_s"]), 0.7, 0.5, higher=True),
         check_row("0 fd leak after churn", leak <= 0, f"{leak:+.0f} fds (raw: {max(raw['fd_leak']):+.0f})"),
         check_row("churned registrations GC'd within 1 s", left == 0, f"{left:.0f} left"),
     ]

@@ -2,8 +2,13 @@
 
 caller -> SUT -> echo worker -> SUT -> caller with a 100 B payload, closed loop with 1, 16 and 64
 calls in flight on one caller connection. SUTs: the pyiii engine, the minimal relay
-(bench/baselines/relay.py, the "ideal engine" with the same two hops) and the raw one-hop echo
-(bench/baselines/raw_echo.py). The same client code (bench/common/wsclient.py) drives all three.
+(bench/baselines/relay.py, the "ideal engine" with the same two hops, on websockets), the same
+relay on picows (bench/baselines/relay_picows.py) and the raw one-hop echo on each library
+(bench/baselines/raw_echo.py, raw_echo_picows.py). The same client code (bench/common/wsclient.py) drives them all,
+and the same echo worker (``--echo-worker``) sits behind the engine and both relays.
+
+Issue #21 (websockets -> picows) adds three rows: p50 at 1 in flight <= 0.7x the websockets relay
+and <= 1.3x the picows relay, throughput at 64 in flight >= 1.5x the websockets relay.
 
     python bench/b2_invoke.py [--quick|--smoke]
 """
@@ -20,14 +25,16 @@ from common.cells import Rounds, cv_flags, measure, target_row, targets_table
 from common.wsclient import open_conn, payload_of, wait_invocable
 
 NAME = "b2_invoke"
-SUTS = ("pyiii", "relay", "raw_echo")
+SUTS = ("pyiii", "relay", "relay_picows", "raw_echo", "raw_echo_picows")
 INFLIGHT = (1, 16, 64)
 PAYLOAD = 100
 FUNCTION = "bench::echo"
 
 
 def start_suts(opts: H.RunOptions) -> list[Any]:
-    return [lambda: H.engine_sut(opts), lambda: H.relay_sut(opts), lambda: H.raw_echo_sut(opts)]
+    return [lambda: H.engine_sut(opts), lambda: H.relay_sut(opts),
+            lambda: H.relay_sut(opts, "relay_picows", "relay_picows.py"), lambda: H.raw_echo_sut(opts),
+            lambda: H.raw_echo_sut(opts, "raw_echo_picows", "raw_echo_picows.py")]
 
 
 async def _measure(opts: H.RunOptions, suts: list[H.Sut]) -> Rounds:
@@ -35,7 +42,7 @@ async def _measure(opts: H.RunOptions, suts: list[H.Sut]) -> Rounds:
     duration = opts.duration(full=5.0, quick=1.5)
     payload = payload_of(PAYLOAD)
     for sut in suts:
-        if sut.name != "raw_echo":
+        if not sut.name.startswith("raw_echo"):
             await wait_invocable(sut.url, FUNCTION)
     conns = {sut.name: await open_conn(sut.url, opts.client) for sut in suts}
     rounds = Rounds()
@@ -46,7 +53,7 @@ async def _measure(opts: H.RunOptions, suts: list[H.Sut]) -> Rounds:
                     m = await measure(sut, conns[sut.name], [FUNCTION], payload, inflight=inflight,
                                       duration=duration, rng=rng)
                     rounds.add(f"{sut.name}/c{inflight}", m)
-                    H.log(opts, f"  b2 round {r + 1} {sut.name:8s} c={inflight:<3d} p50={m['p50'] * 1e6:7.0f} µs "
+                    H.log(opts, f"  b2 round {r + 1} {sut.name:15s} c={inflight:<3d} p50={m['p50'] * 1e6:7.0f} µs "
                                 f"p99={m['p99'] * 1e6:7.0f} µs {m['throughput']:8.0f} msg/s "
                                 f"cpu={m['cpu_ms_per_1k']:.0f} ms/1k")
     finally:
@@ -66,14 +73,24 @@ def run(opts: H.RunOptions) -> dict[str, Any]:
         target_row("throughput (64 in flight) vs relay",
                    H.ratio(s("pyiii/c64", "throughput"), s("relay/c64", "throughput")), 0.7, 0.5, higher=True),
     ]
+    # issue #21: the engine on picows against the ideal engine on each library
+    other = [
+        target_row("#21 p50 (1 in flight) vs websockets relay",
+                   H.ratio(s("pyiii/c1", "p50"), s("relay/c1", "p50")), 0.7, None),
+        target_row("#21 p50 (1 in flight) vs picows relay",
+                   H.ratio(s("pyiii/c1", "p50"), s("relay_picows/c1", "p50")), 1.3, None),
+        target_row("#21 throughput (64 in flight) vs websockets relay",
+                   H.ratio(s("pyiii/c64", "throughput"), s("relay/c64", "throughput")), 1.5, None, higher=True),
+    ]
     return {
         "cells": cells,
         "expected": [f"{sut}/c{n}" for sut in SUTS for n in INFLIGHT],
         "targets": targets,
+        "other_targets": other,
         "cv_flags": cv_flags(cells),
-        "params": {"client": opts.client, "payload_bytes": PAYLOAD, "inflight": INFLIGHT,
-                   "duration_s": opts.duration(5.0, 1.5)},
-        "table": table(cells, targets),
+        "params": {"client": opts.client, "echo_worker": opts.echo_worker, "payload_bytes": PAYLOAD,
+                   "inflight": INFLIGHT, "duration_s": opts.duration(5.0, 1.5)},
+        "table": table(cells, targets + other),
     }
 
 

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import b1_http
-from b1_http import NODE_SDK, fastapi_echo, load, pyiii_echo
+from b1_http import fastapi_echo, headline_worker, load, pyiii_echo
 
 CONCURRENCY = 1
 
@@ -59,8 +59,9 @@ def lookup_micro(sizes: tuple[int, ...]) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="R = 1 and 10,000 only, 1 s per point")
-    parser.add_argument("--worker", choices=["node", "python"], default="node" if NODE_SDK.exists() else "python")
+    parser.add_argument("--worker", choices=["node", "python", "pyiii"], help="default: node if available")
     args = parser.parse_args()
+    args.worker = args.worker or headline_worker()
     sizes = (1, 10_000) if args.quick else (1, 100, 1_000, 10_000)
     seconds = 1.0 if args.quick else 3.0
     results: dict[str, Any] = {"bench": "b5_routes", "concurrency": CONCURRENCY, "pyiii": {}, "fastapi": {}}
@@ -87,7 +88,6 @@ NAME = "b5_routes"
 
 def run(opts: Any) -> dict[str, Any]:
     import random
-    import shutil
 
     import common.harness as H
     from common.cells import Rounds, cv_flags, target_row, targets_table, value_row
@@ -95,7 +95,7 @@ def run(opts: Any) -> dict[str, Any]:
     b1_http.SUT_CPUS = opts.sut_cpus
     sizes = opts.pick((1, 100, 1_000, 10_000), (1, 1_000, 10_000), (1, 100))
     seconds = opts.duration(3.0, 1.0)
-    worker = "node" if shutil.which("node") and NODE_SDK.exists() else "python"
+    worker = headline_worker()
     rng = random.Random(opts.seed)
     rounds = Rounds()
     cells: dict[str, Any] = {}

@@ -1,13 +1,16 @@
 """B9 — stream fan-out to 1, 10, 100 and 1,000 WebSocket subscribers: the pyiii engine
 (iii-stream, in-memory kv) against a raw ``websockets`` broadcast server (bench/b9_stream.py
---raw-server, ``websockets.broadcast`` of what its publisher sends).
+--raw-server, ``websockets.broadcast`` of what its publisher sends) and, in run.py's runs, the
+same raw server on picows and uvloop (``--raw-lib picows``: one send per subscriber; cells only).
 
 Per subscriber count: latency publish -> last subscriber (p50/p99 over events sent 20 ms
 apart, 100 ms at S=1,000), fan-out throughput (deliveries/s over a burst), and engine memory per subscriber
 (RSS growth after connecting and joining the subscribers, divided by their number). Both
 servers run in their own process; the publisher lives in this process and the subscribers are
 split over up to 4 client processes (spec §3.2), each reporting per event the time its last
-subscriber read it (CLOCK_MONOTONIC, shared by every process on the machine).
+subscriber read it (CLOCK_MONOTONIC, shared by every process on the machine). The subscriber
+processes use the load generator's WebSocket client (``--client``, picows on uvloop by default:
+callbacks, no task per subscriber; ``websockets`` on asyncio otherwise), the same for both servers.
 
     python bench/b9_stream.py [--quick]
 """
@@ -61,6 +64,38 @@ async def raw_server(port: int) -> None:
 
     async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None, max_queue=16):
         await asyncio.Future()
+
+
+async def raw_picows_server(port: int) -> None:
+    """:func:`raw_server` on picows: the publisher's frames are sent to every subscriber."""
+    import picows
+
+    text = picows.WSMsgType.TEXT
+    subscribers: set[Any] = set()
+
+    class Peer(picows.WSListener):
+        role = ""
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type != text:
+                return
+            payload = frame.get_payload_as_bytes()
+            if self.role == "publisher":
+                for sub in subscribers:
+                    sub.send(text, payload)
+            elif payload == b"publisher":
+                self.role = "publisher"
+            else:
+                self.role = "subscriber"
+                subscribers.add(transport)
+                transport.send(text, b"ok")
+
+        def on_ws_disconnected(self, transport: Any) -> None:
+            subscribers.discard(transport)
+
+    server = await picows.ws_create_server(lambda _request: Peer(), "127.0.0.1", port, max_frame_size=64 * 1024 * 1024)
+    async with server:
+        await server.serve_forever()
 
 
 # ----------------------------------------------------------------------------- suts
@@ -124,16 +159,22 @@ def start_pyiii(folder: Path) -> Sut:
     return Sut("pyiii", proc, ws_port, port)
 
 
-def start_raw() -> Sut:
+#: raw server library -> SUT name
+RAW_SUTS = {"websockets": "raw_broadcast", "picows": "raw_picows"}
+
+
+def start_raw(lib: str = "websockets") -> Sut:
     port = free_port()
-    proc = subprocess.Popen([*_pin(), sys.executable, __file__, "--raw-server", str(port)])
+    proc = subprocess.Popen([*_pin(), sys.executable, __file__, "--raw-server", str(port), "--raw-lib", lib])
     wait_port(port)
-    return Sut("raw_broadcast", proc, port, None)
+    return Sut(RAW_SUTS[lib], proc, port, None)
 
 
 # ----------------------------------------------------------------------------- measurement
 
 CLIENT_PROCESSES = 4
+#: WebSocket library of the subscriber processes ("picows" or "websockets"); set by run()
+CLIENT_LIB = "websockets"
 
 
 async def receive(ws: ClientConnection, n: int, arrivals: dict[int, int]) -> None:
@@ -168,6 +209,76 @@ async def client_process(ws_port: int, engine: bool, group: str, count: int) -> 
         await ws.close()
 
 
+def join_frame(engine: bool, group: str) -> bytes:
+    if not engine:
+        return b"subscriber"
+    return msgspec.json.encode({"type": "join", "data": {"subscriptionId": "s", "streamName": "bench",
+                                                         "groupId": group}})
+
+
+class _Board:
+    """Arrivals of one ``recv N`` round over every picows subscriber of the process."""
+
+    def __init__(self, expected: int) -> None:
+        self.arrivals: dict[int, int] = {}
+        self.remaining = expected
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if expected <= 0:
+            self.done.set_result(None)
+
+    def arrive(self, payload: memoryview) -> None:
+        seq = msgspec.json.decode(payload)["event"]["event"]["data"]["seq"]
+        now = time.monotonic_ns()
+        if now > self.arrivals.get(seq, 0):
+            self.arrivals[seq] = now
+        self.remaining -= 1
+        if self.remaining == 0 and not self.done.done():
+            self.done.set_result(None)
+
+
+async def picows_client_process(ws_port: int, engine: bool, group: str, count: int) -> None:
+    """:func:`client_process` on picows: a callback per frame instead of a task per subscriber."""
+    import picows
+
+    board: list[_Board] = []
+    text = picows.WSMsgType.TEXT
+
+    class Subscriber(picows.WSListener):
+        def __init__(self) -> None:
+            self.joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_ws_connected(self, transport: Any) -> None:
+            transport.send(text, join_frame(engine, group))
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type != text:
+                return
+            if not self.joined.done():  # the first frame answers the join (sync / ok)
+                self.joined.set_result(None)
+            elif board:
+                board[0].arrive(frame.get_payload_as_memoryview())
+
+    subs = []
+    for _ in range(count):
+        transport, listener = await picows.ws_connect(Subscriber, f"ws://127.0.0.1:{ws_port}",
+                                                      max_frame_size=64 * 1024 * 1024)
+        await listener.joined
+        subs.append(transport)
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    print("ready", flush=True)
+    while line := (await stdin.readline()).decode().split():
+        if line[0] != "recv":
+            break
+        board[:] = [_Board(int(line[1]) * count)]
+        print("armed", flush=True)
+        await board[0].done
+        print(json.dumps(board[0].arrivals), flush=True)
+    for transport in subs:
+        transport.disconnect()
+
+
 class Clients:
     """The subscriber processes of one cell."""
 
@@ -180,7 +291,8 @@ class Clients:
         shares = [count // n + (1 if i < count % n else 0) for i in range(n)]
         procs = [await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--clients", str(sut.ws_port), "engine" if sut.engine_port else "raw",
-            group, str(share), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE) for share in shares]
+            group, str(share), CLIENT_LIB, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            for share in shares]
         clients = cls(procs)
         await clients._expect_line("ready", 120)
         return clients
@@ -288,6 +400,7 @@ async def main(quick: bool) -> dict[str, Any]:
 # ================================================================ the run.py contract
 
 NAME = "b9_stream"
+NAMES = ("pyiii", *RAW_SUTS.values())
 
 
 async def _rounds(opts: Any, counts: tuple[int, ...], events: int, burst: int) -> dict[str, list[dict[str, Any]]]:
@@ -298,7 +411,7 @@ async def _rounds(opts: Any, counts: tuple[int, ...], events: int, burst: int) -
     rng = random.Random(opts.seed)
     out: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        suts = [start_pyiii(Path(tmp)), start_raw()]
+        suts = [start_pyiii(Path(tmp)), start_raw(), start_raw("picows")]
         try:
             for sut in suts:
                 await sut.open_publisher()
@@ -322,8 +435,9 @@ def run(opts: Any) -> dict[str, Any]:
     import common.harness as H
     from common.cells import target_row, targets_table, value_row
 
-    global SUT_CPUS
+    global SUT_CPUS, CLIENT_LIB
     SUT_CPUS = opts.sut_cpus
+    CLIENT_LIB = opts.client
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     counts = opts.pick((1, 10, 100, 1000), (1, 10, 100, 1000), (1, 10))
@@ -354,7 +468,7 @@ def run(opts: Any) -> dict[str, Any]:
     lines = ["| S | SUT | p50 | p99 | deliveries/s | CPU-ms / 1k deliveries | RSS KB / subscriber |",
              "|---|---|---|---|---|---|---|"]
     for count in counts:
-        for name in ("pyiii", "raw_broadcast"):
+        for name in NAMES:
             c = cells[f"{name}/S{count}"]
             lines.append(f"| {count:,} | {name} | {c['p50_ms']['median']:.2f} ms | {c['p99_ms']['median']:.2f} ms | "
                          f"{c['deliveries_per_s']['median']:,.0f} | {c['cpu_ms_per_1k']['median']:.1f} | "
@@ -362,11 +476,12 @@ def run(opts: Any) -> dict[str, Any]:
     plot = {"title": "B9 stream fan-out: deliveries/s vs subscribers", "xlabel": "subscribers S",
             "ylabel": "deliveries/s", "logx": True,
             "lines": {name: [[c, cells[f"{name}/S{c}"]["deliveries_per_s"]["median"]] for c in counts]
-                      for name in ("pyiii", "raw_broadcast")}}
-    return {"cells": cells, "expected": [f"{n}/S{c}" for n in ("pyiii", "raw_broadcast") for c in counts],
+                      for name in NAMES}}
+    return {"cells": cells, "expected": [f"{n}/S{c}" for n in NAMES for c in counts],
             "targets": targets, "plot": plot,
             "params": {"counts": counts, "events": events, "burst": burst,
-                       "clients": f"subscribers split over up to {CLIENT_PROCESSES} client processes"},
+                       "clients": f"subscribers split over up to {CLIENT_PROCESSES} client processes",
+                       "client_lib": CLIENT_LIB},
             "table": "\n".join(lines) + "\n\n" + targets_table(targets)}
 
 
@@ -374,14 +489,25 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--raw-server", type=int)
-    ap.add_argument("--clients", nargs=4, metavar=("WS_PORT", "KIND", "GROUP", "COUNT"))
+    ap.add_argument("--raw-lib", choices=list(RAW_SUTS), default="websockets")
+    ap.add_argument("--clients", nargs=5, metavar=("WS_PORT", "KIND", "GROUP", "COUNT", "LIB"))
     args = ap.parse_args()
     if args.clients:
-        port, kind, group, count = args.clients
-        asyncio.run(client_process(int(port), kind == "engine", group, int(count)))
+        port, kind, group, count, lib = args.clients
+        if lib == "picows":
+            import uvloop
+
+            uvloop.run(picows_client_process(int(port), kind == "engine", group, int(count)))
+        else:
+            asyncio.run(client_process(int(port), kind == "engine", group, int(count)))
         sys.exit(0)
     if args.raw_server:
-        asyncio.run(raw_server(args.raw_server))
+        if args.raw_lib == "picows":
+            import uvloop
+
+            uvloop.run(raw_picows_server(args.raw_server))
+        else:
+            asyncio.run(raw_server(args.raw_server))
         sys.exit(0)
     out = asyncio.run(main(args.quick))
     print(json.dumps(out, indent=2))

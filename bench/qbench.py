@@ -24,9 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from common.ws_batch import can_write_now, wait_writable, write_text_frames  # noqa: E402
 from tests.support.engine import EngineProcess, wait_port  # noqa: E402
-
-from pyiii.ws_write import can_write_now, wait_writable, write_text_frames  # noqa: E402
 
 Handler = Callable[[Any], Awaitable[Any]]
 _ids = itertools.count(1)

@@ -1,6 +1,6 @@
 """Benchmark orchestrator: one process starts, measures and stops every SUT and baseline.
 
-    python bench/run.py                      # B1-B16, full mode (5 rounds; B13 soaks 60 + 30 min)
+    python bench/run.py                      # B1-B17, full mode (5 rounds; B13 soaks 60 + 30 min)
     python bench/run.py --quick              # 3 rounds, short cells
     python bench/run.py --quick --smoke      # CI: every benchmark, 1 round, tiny sizes (< ~4 min)
     python bench/run.py --quick --only b2,b3,b4
@@ -13,6 +13,10 @@ failed), ``expected`` (cell names that must be present), optionally ``targets`` 
 latest result is merged into ``bench/results/all.json``, the generated Summary table is written
 between the ``bench:summary`` markers at the top of docs/benchmarks.md and the plots to
 docs/benchmarks/*.png (smoke runs: ``*.smoke.json`` and bench/results/smoke/ instead).
+
+WebSocket libraries: ``--client`` is the load generator's (B2-B4 and B9; B17 always runs both)
+and ``--echo-worker`` the B2-B4/B13 echo worker's; both default to picows (if installed) so that
+the harness's own processes are not what limits the systems under test (docs/benchmarks.md).
 
 Exit status: 1 if a benchmark raised or an expected cell is missing or errored; never because
 of the numbers themselves (targets are reported, not enforced).
@@ -61,6 +65,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--client", choices=["picows", "websockets"], default=None,
                     help="load-generator WebSocket client (default: picows if installed)")
+    ap.add_argument("--echo-worker", choices=["picows", "websockets"], default=None,
+                    help="library of the B2-B4 echo worker (default: picows if installed)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no per-cell progress on stderr")
     return ap.parse_args(argv)
 
@@ -69,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     opts = H.RunOptions(quick=args.quick or args.smoke, smoke=args.smoke, profile=args.profile,
                         rounds=args.rounds, seed=args.seed, verbose=not args.quiet,
-                        client=args.client or default_client())
+                        client=args.client or default_client(),
+                        echo_worker=args.echo_worker or default_client())
     available = discover()
     wanted = [b.strip() for b in args.only.split(",")] if args.only else list(available)
     unknown = [b for b in wanted if b not in available]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -12,15 +13,20 @@ from common.wsclient import Conn, run_loop
 
 
 async def measure(sut: H.Sut, ws: Conn, function_ids: Sequence[str], payload: bytes, *,
-                  inflight: int, duration: float, rng: random.Random, warmup: float = 0.2) -> dict[str, float]:
+                  inflight: int, duration: float, rng: random.Random, warmup: float = 0.2,
+                  client_cpu: bool = False) -> dict[str, float]:
     """Closed loop on ``ws``; latency percentiles (seconds), msgs/s, CPU-ms per 1,000 calls
-    summed over the SUT's pids, errors."""
+    summed over the SUT's pids, errors; with ``client_cpu`` also this (the load generator's)
+    process CPU per 1,000 calls."""
     sut.check_alive()
     c0 = sut.cpu_ms()
+    p0 = time.process_time()
     st = await run_loop(ws, function_ids, payload, inflight=inflight, duration=duration, warmup=warmup, rng=rng)
+    p1 = time.process_time()
     c1 = sut.cpu_ms()
     sut.check_alive()
     lat = st.latencies
+    extra = {"client_cpu_ms_per_1k": (p1 - p0) * 1e6 / st.ops if st.ops else float("nan")} if client_cpu else {}
     return {
         "p50": H.percentile(lat, 50),
         "p99": H.percentile(lat, 99),
@@ -29,6 +35,7 @@ async def measure(sut: H.Sut, ws: Conn, function_ids: Sequence[str], payload: by
         "cpu_ms_per_1k": (c1 - c0) / st.ops * 1000 if st.ops else float("nan"),
         "errors": float(st.errors),
         "samples": float(len(lat)),
+        **extra,
     }
 
 

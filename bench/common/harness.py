@@ -57,6 +57,8 @@ class RunOptions:
     verbose: bool = True
     #: load-generator client: "picows" or "websockets" (see common/wsclient.py)
     client: str = "picows"
+    #: library of the B2-B4 echo worker behind the engine and the relays: "picows" or "websockets"
+    echo_worker: str = "picows"
 
     @property
     def n_rounds(self) -> int:
@@ -279,9 +281,13 @@ def start_engine(opts: RunOptions, name: str = "pyiii") -> tuple[Proc, int]:
     return proc, port
 
 
+#: echo worker script per WebSocket library (the same registrations and answers)
+ECHO_WORKERS = {"websockets": "echo_worker.py", "picows": "echo_worker_picows.py"}
+
+
 def start_echo_worker(opts: RunOptions, url: str, *, functions: int = 1, prefix: str = "bench::echo",
                       name: str = "echo-worker", on_loadgen_cpu: bool = False) -> Proc:
-    cmd = [PYTHON, str(BENCH_DIR / "common" / "echo_worker.py"), url, "--functions", str(functions),
+    cmd = [PYTHON, str(BENCH_DIR / "common" / ECHO_WORKERS[opts.echo_worker]), url, "--functions", str(functions),
            "--prefix", prefix]
     return start(name, cmd, cpus=opts.loadgen_cpus if on_loadgen_cpu else opts.sut_cpus)
 
@@ -297,9 +303,11 @@ def engine_sut(opts: RunOptions, *, functions: int = 1, prefix: str = "bench::ec
     return sut
 
 
-def relay_sut(opts: RunOptions, name: str = "relay") -> Sut:
+def relay_sut(opts: RunOptions, name: str = "relay", script: str = "relay.py") -> Sut:
+    """The two-hop "ideal engine" (``relay.py`` on websockets, ``relay_picows.py`` on picows)
+    with the echo worker behind it."""
     port = free_port()
-    relay = start(name, [PYTHON, str(BENCH_DIR / "baselines" / "relay.py"), "--port", str(port)],
+    relay = start(name, [PYTHON, str(BENCH_DIR / "baselines" / script), "--port", str(port)],
                   cpus=opts.sut_cpus, port=port)
     sut = Sut(name, [relay], url=f"ws://127.0.0.1:{port}/", info={"port": port})
     try:
@@ -310,9 +318,10 @@ def relay_sut(opts: RunOptions, name: str = "relay") -> Sut:
     return sut
 
 
-def raw_echo_sut(opts: RunOptions, name: str = "raw_echo") -> Sut:
+def raw_echo_sut(opts: RunOptions, name: str = "raw_echo", script: str = "raw_echo.py") -> Sut:
+    """The one-hop floor (``raw_echo.py`` on websockets, ``raw_echo_picows.py`` on picows)."""
     port = free_port()
-    proc = start(name, [PYTHON, str(BENCH_DIR / "baselines" / "raw_echo.py"), "--port", str(port)],
+    proc = start(name, [PYTHON, str(BENCH_DIR / "baselines" / script), "--port", str(port)],
                  cpus=opts.sut_cpus, port=port)
     return Sut(name, [proc], url=f"ws://127.0.0.1:{port}/", info={"port": port})
 

@@ -42,6 +42,7 @@ ALL: dict[str, tuple[str, str]] = {
     "b14": ("b14_tracing", "observability overhead"),
     "b15": ("b15_flow", "Steps flow end to end"),
     "b16": ("b16_connections", "connection scale & churn"),
+    "b17": ("b17_wslib", "WebSocket library: websockets vs picows"),
 }
 
 
