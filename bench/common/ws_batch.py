@@ -1,7 +1,7 @@
 """Several ``websockets`` text frames in one socket write, for the harness's raw worker
 (bench/qbench.py).
 
-A copy of the engine's ``pyiii.ws_write`` (the same three functions) so that the benchmarks do not
+Its own copy (pyiii's is ``pyiii.wsio.websockets_batch``) so that the benchmarks do not
 depend on the engine's WebSocket library: issue #21 moves the engine to picows, and the raw
 worker stays on ``websockets`` because, with many frames ready per loop turn (B6, B10), writing
 them in one syscall beats picows' one write per frame (quick B10 on the same VM: 0.08 ms per

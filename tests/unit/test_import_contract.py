@@ -25,7 +25,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 #: Leaf utilities: modules that import nothing of pyiii but other leaves; every layer may use them.
 LEAVES = frozenset({
     "pyiii._version", "pyiii.ids", "pyiii.urls", "pyiii.hosts", "pyiii.cron_expressions", "pyiii.env_vars",
-    "pyiii.ws_write", "pyiii.w3c_trace",
+    "pyiii.w3c_trace",
 })
 #: Leaf packages: every module in them is a leaf. ``wsio`` is the WebSocket interface that the
 #: transport, the stream worker and the SDK all use.

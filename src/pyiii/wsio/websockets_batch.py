@@ -3,8 +3,7 @@
 ``websockets``' ``send()`` writes each message on its own: one syscall, and one wake-up of the
 peer, per frame. When many frames are ready in the same event-loop turn (invocations in
 flight, results coming back) writing them together is most of the per-message cost saved.
-Used by the websockets backend's ``post_text`` (websockets_connection.py), and still by
-bench/qbench.py through the ``pyiii.ws_write`` shim.
+Used by the websockets backend's ``post_text`` (websockets_connection.py).
 
 Two attributes used here are not documented by websockets (``send_in_progress``,
 ``set_connection_exc``); tests/contracts/wsio/test_websockets_internals.py fails when a
