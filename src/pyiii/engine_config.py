@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,11 @@ from pyiii.workers import catalog
 
 log = logging.getLogger("pyiii.config")  # the name log configs and tests know it by
 
-TOP_LEVEL_KEYS = {"workers", "modules", "engine", "data_dir"}
+TOP_LEVEL_KEYS = {"workers", "modules", "engine", "data_dir", "registration_namespace_grace_ms"}
+#: Overrides the top-level ``registration_namespace_grace_ms`` when set to an integer (ms).
+NAMESPACE_GRACE_ENV = "III_NAMESPACE_GRACE_MS"
+#: EngineLimits fields set from their own top-level key, not from the ``engine:`` block.
+_TOP_LEVEL_LIMITS = frozenset({"registration_namespace_grace_ms"})
 ENTRY_KEYS = {"name", "config", "image"}
 #: Looked for in this order when no file is named (Motia projects keep only iii-config.yaml).
 DEFAULT_NAMES = ("config.yaml", "iii-config.yaml")
@@ -179,6 +184,7 @@ def _parse(text: str, source: str, version: str) -> tuple[EngineConfig, list[str
         entry.source = source
         entries.append(entry)
     limits = _parse_limits(doc.get("engine"), source)
+    limits.registration_namespace_grace_ms = _namespace_grace(doc, source, limits.registration_namespace_grace_ms)
     data_dir = Path(str(doc.get("data_dir", "data")))
     config = EngineConfig(workers=with_mandatory(entries), limits=limits, data_dir=data_dir, source=Path(source))
     return config, notes
@@ -244,12 +250,29 @@ def _parse_entry(item: Any, place: str, line: int | None, source: str, spelled: 
     return WorkerEntry(kind=kind, entry_id=kind, config=config, line=line, named=named)
 
 
+def _namespace_grace(doc: dict[str, Any], source: str, default: int) -> int:
+    """``III_NAMESPACE_GRACE_MS`` if set and an integer, else the top-level key, else the
+    default (spec iii-0.23-0.25 §1.2)."""
+    env = os.environ.get(NAMESPACE_GRACE_ENV, "").strip()
+    if env:
+        try:
+            if int(env) >= 0:
+                return int(env)
+        except ValueError:
+            pass
+        log.warning("%s=%r is not a number of milliseconds; ignored", NAMESPACE_GRACE_ENV, env)
+    value = doc.get("registration_namespace_grace_ms", default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{source}: registration_namespace_grace_ms must be an integer >= 0 (milliseconds)")
+    return value
+
+
 def _parse_limits(block: Any, source: str) -> EngineLimits:
     if block is None:
         return EngineLimits()
     if not isinstance(block, dict):
         raise ConfigError(f"{source}: `engine:` must be a mapping of limits")
-    known = {f.name for f in dataclasses.fields(EngineLimits)}
+    known = {f.name for f in dataclasses.fields(EngineLimits)} - _TOP_LEVEL_LIMITS
     unknown = set(block) - known
     if unknown:
         raise ConfigError(f"{source}: engine: unknown key(s) {sorted(unknown)}; expected {sorted(known)}")

@@ -174,10 +174,14 @@ class RegisterTriggerType(_Frame, tag="registertriggertype"):
     description: str = ""
     trigger_request_format: Raw = ABSENT
     call_request_format: Raw = ABSENT
+    #: 0.23+: the namespace this provider serves (absent/null: the connection's).
+    namespace: str | None = None
 
 
 class UnregisterTriggerType(_Frame, tag="unregistertriggertype"):
     id: str
+    #: 0.25: the provider key's namespace (absent/null: the connection's).
+    namespace: str | None = None
 
 
 class RegisterTrigger(_Frame, tag="registertrigger"):
@@ -186,6 +190,10 @@ class RegisterTrigger(_Frame, tag="registertrigger"):
     function_id: str
     config: Raw = ABSENT
     metadata: Raw = ABSENT
+    #: 0.23+: where the target function resolves when the binding fires (absent/null: default).
+    namespace: str | None = None
+    #: 0.23+: where the provider of ``trigger_type`` is looked up (absent/null: home, then default).
+    trigger_namespace: str | None = None
 
 
 class UnregisterTrigger(_Frame, tag="unregistertrigger"):
@@ -223,6 +231,8 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     baggage: str | None = None
     action: Action | None = None
     metadata: Raw = ABSENT
+    #: 0.23+: the namespace ``function_id`` resolves in (absent/null: default, never the caller's).
+    namespace: str | None = None
 
 
 class InvocationResult(_Frame, tag="invocationresult"):
@@ -239,6 +249,17 @@ class RegisterService(_Frame, tag="registerservice"):
     name: str | None = None
     description: str | None = None
     parent_service_id: str | None = None
+
+
+class RegistrationRejected(_Frame, tag="registrationrejected"):
+    """Engine -> worker (0.23+): a function id or worker name is taken by another live worker
+    in ``namespace`` (spec iii-0.23-0.25 §4). Every field is sent, even empty ones."""
+
+    code: str
+    namespace: str
+    owner_worker_id: str
+    worker_name: str | None = None
+    function_id: str | None = None
 
 
 class Ping(_Frame, tag="ping"):
@@ -268,6 +289,7 @@ Message = Union[
     InvokeFunction,
     InvocationResult,
     RegisterService,
+    RegistrationRejected,
     Ping,
     Pong,
     ErrorFrame,

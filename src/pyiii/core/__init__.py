@@ -22,6 +22,10 @@ Errors
     :class:`TriggerRegistrationError` (a provider refuses a binding), ``error_codes`` (the wire
     error codes: ``error_codes.FORBIDDEN``, ...).
 
+Namespaces
+    ``DEFAULT_NAMESPACE``, ``is_blank_namespace``: the routing value stored next to an id
+    (spec iii-0.23-0.25 §1.1).
+
 Tracing
     :class:`Span`, :class:`PassThroughSpan`, :class:`SpanKind` (what ``Host.tracer.start_span``
     returns and takes), ``in_span`` (run work in a span that reports failures in its result).
@@ -36,11 +40,14 @@ from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, InProcessHandler
 from pyiii.core.health import HealthStatus
 from pyiii.core.host import Host
+from pyiii.core.namespaces import DEFAULT as DEFAULT_NAMESPACE
+from pyiii.core.namespaces import is_blank as is_blank_namespace
 from pyiii.core.peer import Peer, WorkerMetadata
 from pyiii.core.spans import PassThroughSpan, Span, SpanKind, in_span
 from pyiii.core.triggers import Binding, TriggerType
 
 __all__ = [
+    "DEFAULT_NAMESPACE",
     "EOF",
     "Binding",
     "CallContext",
@@ -59,4 +66,5 @@ __all__ = [
     "WorkerMetadata",
     "error_codes",
     "in_span",
+    "is_blank_namespace",
 ]

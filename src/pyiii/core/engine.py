@@ -25,6 +25,7 @@ from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
 from pyiii.core.health import HealthBoard, HealthCheck
 from pyiii.core.invoker import Invoker, InvokerLimits
+from pyiii.core.namespaces import DEFAULT
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
 
@@ -55,6 +56,14 @@ class EngineLimits:
     health_check_timeout_ms: int = 1_000
     #: How long one check's answer is reused: probes cannot hammer a dependency.
     health_check_cache_ms: int = 1_000
+    #: How long a connection's registrations wait for ``engine::workers::register`` to name its
+    #: namespace before they go to ``default`` (top-level ``registration_namespace_grace_ms``,
+    #: env ``III_NAMESPACE_GRACE_MS``; spec iii-0.23-0.25 §1.2).
+    registration_namespace_grace_ms: int = 5_000
+    #: pyiii: a connection that sends nothing for this long without naming a namespace is an
+    #: old client (0.22.1 browser SDK, raw clients): its held registrations go to default at
+    #: once instead of after the whole grace (docs/compatibility.md, namespaces).
+    namespace_hold_quiet_ms: int = 250
 
     def __post_init__(self) -> None:
         if not 0 < self.max_pending_caller_share <= 1:
@@ -97,6 +106,8 @@ class Engine:
         self.tracer = self.invoker.tracer
         self.peers: dict[str, Peer] = {}
         self.in_process_workers: dict[str, InProcessWorker] = {}
+        #: ``(namespace, worker name)`` -> the live connection holding it (0.23+ workers, D1).
+        self.worker_names: dict[tuple[str, str], Peer] = {}
         self.http_function_factory: HttpFunctionFactory | None = None
         self.telemetry_sink: TelemetrySink | None = None
         self._worker_listeners: list[WorkerEventListener] = []
@@ -229,6 +240,45 @@ class Engine:
     def worker_metadata_updated(self, peer: Peer) -> None:
         self._worker_event("worker_metadata_updated", peer.worker_id)
 
+    # ================================================================= namespaces
+
+    async def declare_namespace(self, peer: Peer, declared: str | None, name: str | None, *, aware: bool) -> bool:
+        """``engine::workers::register`` named the connection's namespace (None: default).
+        Claims the worker name in it for a 0.23+ worker (``aware``; decision D1), then fixes
+        the namespace and applies the held registrations. False: the name is taken by another
+        live worker; the claimant got ``registrationrejected`` and is closed."""
+        gate = peer.namespace_gate
+        fixed = gate is None or gate.namespace_fixed
+        namespace = peer.namespace if fixed else (declared or DEFAULT)
+        if fixed and declared is not None and declared != peer.namespace:
+            log.warning(
+                "late engine::workers::register from %s: namespace %r ignored, it stays in %r",
+                peer.display_name, declared, peer.namespace,
+            )
+        if aware and name:
+            holder = self.worker_names.get((namespace, name))
+            if holder is not None and holder is not peer and holder.connected and holder.worker_id in self.peers:
+                await self._reject_worker(peer, namespace, name, holder)
+                return False
+            self.worker_names[(namespace, name)] = peer
+        if gate is not None and not fixed:
+            await gate.resolve_namespace(namespace)
+        return True
+
+    async def _reject_worker(self, peer: Peer, namespace: str, name: str, holder: Peer) -> None:
+        if peer.namespace_gate is not None:
+            peer.namespace_gate.drop_held()
+        log.warning("worker %s refused: the name is taken in namespace %r by %s", name, namespace, holder.worker_id)
+        try:
+            await peer.send_frame(p.encode(p.RegistrationRejected(
+                code=E.WORKER_NAMESPACE_CONFLICT, namespace=namespace, owner_worker_id=holder.worker_id,
+                worker_name=name,
+            )))
+        except ConnectionError:
+            return
+        # Only 0.23+ workers get here (D1): they stop reconnecting on this frame.
+        self.invoker.spawn(peer.close(1000, "worker name taken in this namespace"))
+
     # ================================================================= peers
 
     async def connect_peer(self, peer: Peer) -> None:
@@ -249,6 +299,11 @@ class Engine:
 
     async def _cleanup(self, peer: Peer) -> None:
         peer.connected = False
+        if peer.namespace_gate is not None:
+            peer.namespace_gate.drop_held()
+        name = peer.metadata.name
+        if name and self.worker_names.get((peer.namespace, name)) is peer:
+            del self.worker_names[(peer.namespace, name)]
         try:
             for function_id in list(peer.functions):
                 self.functions.remove(function_id, peer)

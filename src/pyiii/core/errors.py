@@ -20,6 +20,11 @@ FORBIDDEN: Final = "FORBIDDEN"
 NOT_FOUND: Final = "NOT_FOUND"
 INVALID_ARGUMENTS: Final = "INVALID_ARGUMENTS"
 LIMIT_EXCEEDED: Final = "limit_exceeded"
+#: 0.23+ namespaces (spec iii-0.23-0.25 §1.12): a namespace named and left blank.
+INVALID_NAMESPACE: Final = "INVALID_NAMESPACE"
+#: ``registrationrejected`` codes (§4).
+FUNCTION_NAMESPACE_CONFLICT: Final = "FUNCTION_NAMESPACE_CONFLICT"
+WORKER_NAMESPACE_CONFLICT: Final = "WORKER_NAMESPACE_CONFLICT"
 
 
 class FunctionError(Exception):

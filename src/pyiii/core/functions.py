@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pyiii.core.namespaces import DEFAULT
+
 if TYPE_CHECKING:
     from pyiii.core.peer import Peer
 
@@ -48,6 +50,8 @@ class FunctionEntry:
     invocations: int = 0
     errors: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The namespace the id is registered in (its owner's connection namespace).
+    namespace: str = DEFAULT
 
     @property
     def internal(self) -> bool:
@@ -55,23 +59,38 @@ class FunctionEntry:
 
 
 class FunctionRegistry:
-    """Last writer wins on register; removal only by the current owner (ownership rule)."""
+    """Functions keyed by ``(namespace, id)``; removal only by the current owner (ownership
+    rule). Who may take an id over is the session's decision, not the registry's.
+
+    ``default`` is the dict every 0.22.1 call reads (one lookup on the hot path); other
+    namespaces get a dict each when their first function arrives."""
 
     def __init__(self) -> None:
         self._entries: dict[str, FunctionEntry] = {}
+        self._spaces: dict[str, dict[str, FunctionEntry]] = {DEFAULT: self._entries}
         self._listeners: list[Callable[[], None]] = []
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(len(space) for space in self._spaces.values())
 
     def __contains__(self, function_id: object) -> bool:
         return function_id in self._entries
 
-    def get(self, function_id: str) -> FunctionEntry | None:
-        return self._entries.get(function_id)
+    def get(self, function_id: str, namespace: str = DEFAULT) -> FunctionEntry | None:
+        if namespace == DEFAULT:
+            return self._entries.get(function_id)
+        space = self._spaces.get(namespace)
+        return space.get(function_id) if space is not None else None
 
     def all(self) -> list[FunctionEntry]:
-        return list(self._entries.values())
+        """Every namespace's functions."""
+        if len(self._spaces) == 1:
+            return list(self._entries.values())
+        return [entry for space in self._spaces.values() for entry in space.values()]
+
+    def namespaces_of(self, function_id: str) -> list[str]:
+        """Sorted namespaces in which ``function_id`` is registered."""
+        return sorted(ns for ns, space in self._spaces.items() if function_id in space)
 
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -81,9 +100,12 @@ class FunctionRegistry:
             listener()
 
     def put(self, entry: FunctionEntry) -> FunctionEntry | None:
-        """Insert or overwrite; returns the entry it replaced."""
-        previous = self._entries.get(entry.id)
-        self._entries[entry.id] = entry
+        """Insert or overwrite under ``(entry.namespace, entry.id)``; returns the entry it replaced."""
+        space = self._spaces.get(entry.namespace)
+        if space is None:
+            space = self._spaces[entry.namespace] = {}
+        previous = space.get(entry.id)
+        space[entry.id] = entry
         if previous is not None and previous.owner is not None and previous.owner is not entry.owner:
             previous.owner.functions.discard(entry.id)
         if entry.owner is not None:
@@ -91,12 +113,17 @@ class FunctionRegistry:
         self._changed()
         return previous
 
-    def remove(self, function_id: str, owner: Peer | None) -> bool:
-        """Remove ``function_id`` if ``owner`` still owns it (``None`` = in-process)."""
-        entry = self._entries.get(function_id)
-        if entry is None or entry.owner is not owner:
+    def remove(self, function_id: str, owner: Peer | None, namespace: str | None = None) -> bool:
+        """Remove ``function_id`` if ``owner`` still owns it (``None`` = in-process). The
+        namespace defaults to the owner's (a connection registers in its own only)."""
+        ns = namespace if namespace is not None else (owner.namespace if owner is not None else DEFAULT)
+        space = self._spaces.get(ns)
+        entry = space.get(function_id) if space is not None else None
+        if space is None or entry is None or entry.owner is not owner:
             return False
-        del self._entries[function_id]
+        del space[function_id]
+        if not space and ns != DEFAULT:
+            del self._spaces[ns]
         if owner is not None:
             owner.functions.discard(function_id)
         self._changed()

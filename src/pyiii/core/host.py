@@ -94,6 +94,12 @@ class Host:
             setattr(peer.metadata, item.name, getattr(reported, item.name))
         self._engine.worker_metadata_updated(peer)
 
+    async def declare_namespace(self, peer: Peer, declared: str | None, name: str | None, *, aware: bool) -> bool:
+        """``engine::workers::register`` names the connection's namespace (None: default):
+        claims ``name`` in it for a 0.23+ worker, fixes it and applies the held registrations.
+        False: the name is taken there; the worker was sent ``registrationrejected`` and closed."""
+        return await self._engine.declare_namespace(peer, declared, name, aware=aware)
+
     def on_worker_event(self, listener: WorkerEventListener) -> None:
         """Be told when a remote worker connects, disconnects or reports its metadata."""
         self._engine.on_worker_event(listener)

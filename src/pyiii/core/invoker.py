@@ -19,6 +19,7 @@ from pyiii import protocol as p
 from pyiii.core import errors as E
 from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
+from pyiii.core.namespaces import DEFAULT, not_found_message
 from pyiii.core.spans import Tracer, traced_builtin_call
 from pyiii.ids import uuid4_text
 from pyiii.w3c_trace import with_function_id
@@ -81,15 +82,17 @@ class Invoker:
         baggage: str | None = None,
         caller: Peer | None = None,
         timeout: float | None = None,
+        namespace: str = DEFAULT,
     ) -> Any:
-        """Call a function from inside the engine and return its result as a Python value.
+        """Call a function from inside the engine and return its result as a Python value;
+        ``function_id`` resolves in ``namespace`` only.
 
         Raises :class:`FunctionError` (``function_not_found``, the target's error,
         ``invocation_stopped``, ``invocation_timeout``).
         """
-        entry = self.functions.get(function_id)
+        entry = self.functions.get(function_id, namespace)
         if entry is None:
-            raise FunctionError(E.FUNCTION_NOT_FOUND, f"Function {function_id} not found")
+            raise FunctionError(E.FUNCTION_NOT_FOUND, self.not_found(function_id, namespace))
         ctx = CallContext(function_id, metadata, caller, traceparent, baggage)
         if entry.handler is not None:
             return await self._run_local(entry, data, ctx)
@@ -104,6 +107,15 @@ class Invoker:
         if raw.error is not None:
             raise FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
         return decode_payload(raw.result, entry.id, "result")
+
+    def elsewhere(self, function_id: str, namespace: str) -> list[str]:
+        """The other namespaces ``function_id`` is registered in (only looked up on a miss)."""
+        return [ns for ns in self.functions.namespaces_of(function_id) if ns != namespace]
+
+    def not_found(self, function_id: str, namespace: str) -> str:
+        return not_found_message(
+            function_id, None if namespace == DEFAULT else namespace, self.elsewhere(function_id, namespace)
+        )
 
     def call_void(self, function_id: str, data: Any, **kwargs: Any) -> None:
         """Fire and forget; failures are logged."""
@@ -161,12 +173,13 @@ class Invoker:
         the target's registry entry when the caller already looked it up."""
         reply_id = msg.invocation_id if not isinstance(msg.action, p.VoidAction) else None
         if entry is None or entry.id != msg.function_id:
-            entry = self.functions.get(msg.function_id)
+            entry = self.functions.get(msg.function_id, msg.namespace or DEFAULT)
         if entry is None:
             if reply_id is not None:
-                await self._reply_error(
-                    caller, reply_id, msg.function_id, E.FUNCTION_NOT_FOUND, f"Function {msg.function_id} not found"
+                message = not_found_message(
+                    msg.function_id, msg.namespace, self.elsewhere(msg.function_id, msg.namespace or DEFAULT)
                 )
+                await self._reply_error(caller, reply_id, msg.function_id, E.FUNCTION_NOT_FOUND, message)
             return
         if entry.handler is not None:
             ctx = CallContext(msg.function_id, None, caller, msg.traceparent, msg.baggage, reply_id)

@@ -9,9 +9,13 @@ from __future__ import annotations
 import abc
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyiii.core.access import Access
+from pyiii.core.namespaces import DEFAULT
+
+if TYPE_CHECKING:
+    from pyiii.core.namespace_hold import NamespaceGate
 
 
 @dataclass(slots=True)
@@ -55,6 +59,16 @@ class Peer(abc.ABC):
         #: Calls waiting on this peer, counted per caller (a Peer, or the in-process key).
         self.pending_by_caller: dict[object, int] = {}
         self.connected = True
+        #: The connection's namespace (spec iii-0.23-0.25 §1.2): fixed once, by
+        #: ``engine::workers::register`` or the grace timer; what it owns is registered there.
+        self.namespace: str = DEFAULT
+        #: Its register payload carried ``namespace`` or ``features`` (a 0.23+ SDK): the
+        #: first-owner-wins and one-worker-per-name rules apply to it (docs/compatibility.md D1/D2).
+        self.namespace_aware = False
+        #: ``features`` of its register payload (0.25), kept; the engine advertises none yet (D4).
+        self.features: tuple[str, ...] = ()
+        #: Its session's hold of early registrations (None: nothing held, the namespace is fixed).
+        self.namespace_gate: NamespaceGate | None = None
 
     @property
     def display_name(self) -> str:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.namespace_hold import NamespaceHold
+from pyiii.core.namespaces import DEFAULT
 from pyiii.core.session_calls import on_invoke
 from pyiii.core.session_registrations import (
     on_register_function,
@@ -46,9 +48,15 @@ class Session:
     what the peer owns is on the :class:`~pyiii.core.peer.Peer` (the disconnect cleanup walks
     it), everything shared is on the engine."""
 
-    __slots__ = ("access", "engine", "functions", "invoker", "peer")
+    __slots__ = ("access", "engine", "functions", "hold", "invoker", "peer")
 
-    def __init__(self, engine: Engine, peer: Peer) -> None:
+    def __init__(
+        self, engine: Engine, peer: Peer, *, hold_grace_ms: int | None = None, hold_quiet_ms: int = 0
+    ) -> None:
+        """``hold_grace_ms``: hold registrations until the namespace is known, at most that
+        long, or until the connection is quiet for ``hold_quiet_ms`` (the transport's
+        connections; spec iii-0.23-0.25 §1.2). None or 0: the namespace is ``default`` from the
+        start (in-process and test peers)."""
         self.engine = engine
         self.peer = peer
         #: The peer's grant, decided once at connect (frozen).
@@ -56,6 +64,40 @@ class Session:
         # Read on every frame: kept here, one attribute away.
         self.invoker = engine.invoker
         self.functions = engine.functions
+        self.hold: NamespaceHold | None = None
+        if hold_grace_ms:  # None or 0: no hold
+            self.hold = NamespaceHold(self._apply_held, hold_grace_ms / 1000, hold_quiet_ms / 1000, self._hold_expired)
+            peer.namespace_gate = self
+
+    # ------------------------------------------------------------------ the namespace
+
+    @property
+    def namespace_fixed(self) -> bool:
+        return self.hold is None or self.hold.resolved
+
+    async def resolve_namespace(self, namespace: str) -> bool:
+        hold = self.hold
+        if hold is None or not hold.claim():
+            return False
+        self.peer.namespace = namespace
+        await hold.drain()
+        self.hold = None  # nothing is held any more: the frame path skips the check
+        return True
+
+    def drop_held(self) -> None:
+        if self.hold is not None:
+            self.hold.cancel()
+
+    async def _apply_held(self, msg: Any) -> None:
+        if self.peer.connected:  # held frames of a connection that left are discarded
+            await _DISPATCH[type(msg)](self, msg)
+
+    def _hold_expired(self, why: str) -> None:
+        if self.hold is not None and not self.hold.resolved and self.peer.connected:
+            log.info(
+                "worker %s named no namespace (%s): its registrations go to default", self.peer.display_name, why
+            )
+            self.invoker.spawn(self.resolve_namespace(DEFAULT))
 
     async def handle_frame(self, frame: bytes) -> None:
         """Process one text/binary frame from the peer, strictly in arrival order."""
@@ -74,6 +116,14 @@ class Session:
         if type(msg) is p.InvocationResult:  # the hot path: hand the raw frame on for pass-through
             await self.invoker.result_from_peer(self.peer, msg, frame if isinstance(frame, bytes) else None)
             return
+        hold = self.hold
+        if hold is not None:
+            hold.touch()
+            if not hold.resolved and _proves_default(msg):
+                await self.resolve_namespace(DEFAULT)  # applies what was held, then this frame
+            elif type(msg) in _HELD and hold.holding:
+                hold.hold(msg)
+                return
         handler = _DISPATCH.get(type(msg))
         if handler is None:
             log.debug("ignoring %s frame from %s", type(msg).__name__, self.peer.worker_id)
@@ -178,6 +228,30 @@ class Session:
         await self.refuse_registration(kind, reg_id, code, reason, function_id=function_id)
 
 
+#: The call that names the connection's namespace.
+REGISTER_WORKER: Final = "engine::workers::register"
+
+#: Registrations whose effect depends on the connection's namespace, and those that must keep
+#: their order relative to them: held until the namespace is known (spec iii-0.23-0.25 §1.2).
+_HELD: Final = frozenset((
+    p.RegisterFunction, p.UnregisterFunction, p.RegisterService, p.RegisterTrigger, p.UnregisterTrigger,
+    p.RegisterTriggerType, p.UnregisterTriggerType,
+))
+
+def _proves_default(msg: Any) -> bool:
+    """A frame that shows, before ``engine::workers::register``, that the connection's
+    namespace is ``default``: a 0.23+ SDK puts its namespace on every call and binding (spec
+    iii-0.23-0.25 §1.4), so one without it comes from a worker in default or from an old client;
+    an old client's JSON ping or call is its barrier ("all I sent is applied") and must find its
+    registrations applied (docs/compatibility.md, namespaces)."""
+    kind = type(msg)
+    if kind is p.InvokeFunction:
+        return msg.namespace is None and msg.function_id != REGISTER_WORKER
+    if kind is p.RegisterTrigger:
+        return msg.namespace is None
+    return kind is p.Ping
+
+
 #: Frame type -> its handler, called as ``handler(session, msg)`` (``invocationresult`` is handled
 #: inline, before this lookup).
 _DISPATCH: Final[dict[type, Callable[[Session, Any], Awaitable[None]]]] = {
@@ -193,6 +267,7 @@ _DISPATCH: Final[dict[type, Callable[[Session, Any], Awaitable[None]]]] = {
     p.InvokeFunction: on_invoke,
     p.Reattach: Session._on_reattach,
     p.RegisterService: Session._ignore,
+    p.RegistrationRejected: Session._ignore,
     p.WorkerRegistered: Session._ignore,
     p.ErrorFrame: Session._ignore,
 }

@@ -5,6 +5,7 @@ the invoker (a sync or void call, the hot path: no allocation and no await beyon
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import TYPE_CHECKING
 
@@ -15,11 +16,15 @@ from pyiii.core import errors as E
 from pyiii.core.access import refusal_message
 from pyiii.core.errors import FunctionError
 from pyiii.core.invoker import decode_payload
+from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
 from pyiii.ids import uuid4_text
 from pyiii.w3c_trace import with_function_id
 
 if TYPE_CHECKING:
+    from pyiii.core.functions import FunctionEntry
     from pyiii.core.session import Session
+
+log = logging.getLogger("pyiii.engine")
 
 #: Where an enqueue goes: the queue worker's function (not registered: no queue worker).
 ENQUEUE_FUNCTION = "engine::queue::enqueue"
@@ -27,7 +32,14 @@ ENQUEUE_FUNCTION = "engine::queue::enqueue"
 
 async def on_invoke(session: Session, msg: p.InvokeFunction) -> None:
     fid = msg.function_id
-    entry = session.functions.get(fid)
+    namespace = msg.namespace
+    if namespace is None:
+        entry = session.functions.get(fid)
+    elif is_blank(namespace):
+        await _refuse_blank_namespace(session, msg)
+        return
+    else:  # strict: the named namespace only, never a fallback (spec iii-0.23-0.25 §1.5)
+        entry = session.functions.get(fid, namespace)
     access = session.access
     allowed, remediation = access.may_call(fid, entry)
     if not allowed:
@@ -40,7 +52,7 @@ async def on_invoke(session: Session, msg: p.InvokeFunction) -> None:
         )
         return
     middleware = access.middleware_function_id
-    if middleware and not fid.startswith("engine::"):
+    if middleware and not _engine_builtin(fid, entry):
         session.invoker.spawn(_via_middleware(session, msg, msg.invocation_id or uuid4_text(), middleware))
         return
     if isinstance(msg.action, p.EnqueueAction):
@@ -54,6 +66,23 @@ async def on_invoke(session: Session, msg: p.InvokeFunction) -> None:
     await session.invoker.invoke_from_peer(session.peer, msg, data, entry)
 
 
+def _engine_builtin(fid: str, entry: FunctionEntry | None) -> bool:
+    """The middleware bypass covers only the engine's own ``engine::*`` functions, not a
+    worker's ``engine::custom`` (spec iii-0.23-0.25 §1.8)."""
+    return fid.startswith("engine::") and (entry is None or entry.owner is None)
+
+
+async def _refuse_blank_namespace(session: Session, msg: p.InvokeFunction) -> None:
+    """With an id: an INVALID_NAMESPACE result (no trace fields); without one: dropped."""
+    if msg.invocation_id is None:
+        log.warning("call of %s dropped: blank namespace", msg.function_id)
+        return
+    await session.send_quietly(p.InvocationResult(
+        invocation_id=msg.invocation_id, function_id=msg.function_id,
+        error=p.ErrorBody(code=E.INVALID_NAMESPACE, message=blank_message()),
+    ))
+
+
 async def _via_middleware(session: Session, msg: p.InvokeFunction, reply_id: str, middleware: str) -> None:
     """The listener's middleware runs instead of the function (spec §6.4); it gets the call and
     the session's context, and its answer is the caller's."""
@@ -63,10 +92,12 @@ async def _via_middleware(session: Session, msg: p.InvokeFunction, reply_id: str
             "payload": decode_payload(msg.data, msg.function_id),
             "action": msgspec.to_builtins(msg.action) if msg.action is not None else None,
             "context": session.access.context,
+            "namespace": msg.namespace or DEFAULT,
         }
         result = await session.invoker.call(
             middleware,
             payload,
+            namespace=msg.namespace or DEFAULT,
             metadata=decode_payload(msg.metadata, msg.function_id, "metadata"),
             traceparent=msg.traceparent,
             baggage=msg.baggage,
@@ -106,6 +137,9 @@ async def _enqueue(session: Session, msg: p.InvokeFunction, queue: str) -> None:
         "traceparent": msg.traceparent,
         "baggage": baggage,
     }
+    if msg.namespace is not None and msg.namespace != DEFAULT:
+        # Only when not default: older queue providers refuse unknown fields (spec §1.10).
+        payload["namespace"] = msg.namespace
     try:
         await session.invoker.call(ENQUEUE_FUNCTION, payload, caller=session.peer)
         reply = p.InvocationResult(

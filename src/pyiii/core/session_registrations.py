@@ -17,6 +17,7 @@ from pyiii.core import errors as E
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import FunctionEntry
 from pyiii.core.invoker import decode_payload
+from pyiii.core.namespaces import DEFAULT
 from pyiii.core.registration_hooks import (
     FunctionRegistration,
     Registration,
@@ -76,7 +77,16 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
             return
         registration = mapped
     function_id = access.prefixed(registration.function_id)
-    existing = session.functions.get(function_id)
+    namespace = peer.namespace
+    if namespace != DEFAULT and function_id.startswith("engine::"):
+        await _reject_function(session, function_id, "")  # engine::* belongs to default
+        return
+    existing = session.functions.get(function_id, namespace)
+    owner = existing.owner if existing is not None else None
+    if peer.namespace_aware and owner is not None and owner is not peer and owner.connected:
+        # First live owner wins (0.23+ workers; a 0.22.1 worker keeps last-writer-wins, D2).
+        await _reject_function(session, function_id, owner.worker_id)
+        return
     taken = access.takeover_refusal(function_id, existing, peer)
     if taken is not None:
         await session.refuse_registration("registerfunction", msg.id, E.FORBIDDEN, taken)
@@ -97,6 +107,7 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
         # Invocations go out under the id the worker registered (before a hook remap or the
         # prefix), so its SDK finds the handler (the reference strips only the prefix).
         local_id=msg.id if msg.id != function_id else None,
+        namespace=namespace,
     )
     if msg.invocation is not None:
         factory = engine.http_function_factory
@@ -109,8 +120,22 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
             log.warning("HTTP function %s refused: %s", function_id, exc)
             return
     if existing is not None and existing.owner is not peer:
-        log.info("function %s re-registered by %s (last writer wins)", function_id, peer.display_name)
+        log.info("function %s re-registered by %s (last writer wins, a 0.22.1 worker)", function_id, peer.display_name)
     session.functions.put(entry)
+
+
+async def _reject_function(session: Session, function_id: str, owner_worker_id: str) -> None:
+    """``registrationrejected`` (spec iii-0.23-0.25 §4): nothing is registered, the connection
+    stays open; the incumbent keeps the id."""
+    peer = session.peer
+    log.warning(
+        "function %s of %s refused in namespace %r: owned by %s",
+        function_id, peer.display_name, peer.namespace, owner_worker_id or "the engine",
+    )
+    await session.send_quietly(p.RegistrationRejected(
+        code=E.FUNCTION_NAMESPACE_CONFLICT, namespace=peer.namespace, owner_worker_id=owner_worker_id,
+        function_id=function_id,
+    ))
 
 
 async def on_unregister_function(session: Session, msg: p.UnregisterFunction) -> None:
@@ -119,7 +144,7 @@ async def on_unregister_function(session: Session, msg: p.UnregisterFunction) ->
     if stored not in peer.functions:
         # A hook may have remapped the id: find what this worker registered as ``msg.id``.
         for candidate in peer.functions:
-            entry = session.functions.get(candidate)
+            entry = session.functions.get(candidate, peer.namespace)
             if entry is not None and entry.local_id == msg.id:
                 stored = candidate
                 break

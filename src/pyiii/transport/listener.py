@@ -202,7 +202,9 @@ class Listener:
             listener=self.name,
             access=access,
         )
-        session = Session(self.engine, peer)
+        limits = self.engine.limits
+        session = Session(self.engine, peer, hold_grace_ms=limits.registration_namespace_grace_ms,
+                          hold_quiet_ms=limits.namespace_hold_quiet_ms)
         try:
             await self.engine.connect_peer(peer)
             while True:

@@ -153,7 +153,7 @@ def test_middleware_diversion_shape(rig: Rig) -> None:
         # engine::* ids are never diverted
         assert "functions" in w.trigger({"function_id": "engine::functions::list", "payload": {}})
     assert rig.calls["mw"] == [{"function_id": "api::echo", "payload": {"page": 1}, "action": None,
-                               "context": {"role": "admin"}}]
+                               "context": {"role": "admin"}, "namespace": "default"}]
     assert rig.calls["echo"] == []  # the middleware decides whether the target runs
 
 

@@ -405,7 +405,8 @@ async def test_a_listeners_middleware_gets_the_call_instead_of_the_target() -> N
                                                                 context={"user": "u1"}))
     await session.invoke("app::f", {"q": 1}, invocation_id="i1")
     assert (await session.next_result("i1"))["result"] == {"via": "middleware"}
-    assert seen == [{"function_id": "app::f", "payload": {"q": 1}, "action": None, "context": {"user": "u1"}}]
+    assert seen == [{"function_id": "app::f", "payload": {"q": 1}, "action": None, "context": {"user": "u1"},
+                    "namespace": "default"}]
     await session.invoke("app::f", {"deny": True}, invocation_id="i2")
     assert (await session.next_result("i2"))["error"] == {"code": "DENIED", "message": "not today"}
 

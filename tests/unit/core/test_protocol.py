@@ -32,6 +32,7 @@ def test_every_message_type_decodes() -> None:
         "invokefunction": {"function_id": "f", "data": None},
         "invocationresult": {"invocation_id": "i", "function_id": "f"},
         "registerservice": {"id": "s"},
+        "registrationrejected": {"code": "FUNCTION_NAMESPACE_CONFLICT", "namespace": "n", "owner_worker_id": ""},
         "ping": {},
         "pong": {},
         "error": {"error": {"code": "AUTH_ERROR", "message": "no"}},
@@ -40,6 +41,30 @@ def test_every_message_type_decodes() -> None:
     for tag, fields in frames.items():
         msg = p.decode(json.dumps({"type": tag, **fields}))
         assert msg.__struct_config__.tag == tag  # type: ignore[attr-defined]
+
+
+def test_namespace_fields_of_023_decode_and_null_means_absent() -> None:
+    """Spec iii-0.23-0.25 §1.4 and D3: optional ``namespace`` / ``trigger_namespace``; ``null``
+    is taken as absent; a 0.22.1 frame decodes exactly as before."""
+    inv = p.decode('{"type":"invokefunction","function_id":"f","namespace":"orders"}')
+    assert isinstance(inv, p.InvokeFunction) and inv.namespace == "orders"
+    assert p.decode('{"type":"invokefunction","function_id":"f","namespace":null}') == p.decode(
+        '{"type":"invokefunction","function_id":"f"}'
+    )
+    trig = p.decode('{"type":"registertrigger","id":"1","trigger_type":"t","function_id":"f",'
+                    '"namespace":"a","trigger_namespace":"b"}')
+    assert isinstance(trig, p.RegisterTrigger) and (trig.namespace, trig.trigger_namespace) == ("a", "b")
+    tt = p.decode('{"type":"unregistertriggertype","id":"t","namespace":"a","description":"x"}')
+    assert isinstance(tt, p.UnregisterTriggerType) and tt.namespace == "a"
+    # Engine -> provider: the keys are left out when unset (old providers see 0.22.1 frames).
+    assert b"namespace" not in p.encode(p.RegisterTrigger(id="1", trigger_type="t", function_id="f"))
+
+
+def test_registration_rejected_always_carries_owner_worker_id() -> None:
+    frame = json.loads(p.encode(p.RegistrationRejected(
+        code="FUNCTION_NAMESPACE_CONFLICT", namespace="orders", owner_worker_id="", function_id="engine::mine")))
+    assert frame == {"type": "registrationrejected", "code": "FUNCTION_NAMESPACE_CONFLICT", "namespace": "orders",
+                     "owner_worker_id": "", "function_id": "engine::mine"}
 
 
 def test_decode_accepts_bytes_and_str_and_ignores_unknown_fields() -> None:

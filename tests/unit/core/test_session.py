@@ -223,7 +223,7 @@ async def test_the_middleware_gets_metadata_and_action_and_comes_before_enqueue(
     answer = await session.next_result("i1")
     assert "result" not in answer and "error" not in answer  # the middleware answered nothing
     assert seen == [({"function_id": "app::f", "payload": {"q": 1}, "action": {"type": "enqueue", "queue": "jobs"},
-                      "context": {}}, {"k": 1})]
+                      "context": {}, "namespace": "default"}, {"k": 1})]
     assert enqueue.asked == []
 
 

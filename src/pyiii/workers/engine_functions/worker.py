@@ -10,7 +10,16 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from pyiii.core import Binding, CallContext, FunctionEntry, FunctionError, Host, Peer, WorkerMetadata
+from pyiii.core import (
+    Binding,
+    CallContext,
+    FunctionEntry,
+    FunctionError,
+    Host,
+    Peer,
+    WorkerMetadata,
+    is_blank_namespace,
+)
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.engine_functions import MANIFEST
@@ -83,6 +92,11 @@ class RegisterWorkerArgs(msgspec.Struct):
     pid: int | None = None
     isolation: str | None = None
     telemetry: Telemetry | None = None
+    #: 0.23+: the connection's namespace; null = default. Its presence (even null) marks a
+    #: namespace-aware SDK (decision D1), so absent and null differ here.
+    namespace: str | msgspec.UnsetType | None = msgspec.UNSET
+    #: 0.25: the features the SDK implements (kept; nothing advertised yet, D4).
+    features: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class RegisterTriggerArgs(msgspec.Struct):
@@ -415,10 +429,24 @@ class EngineFunctionsWorker(BuiltinWorker):
             peer = self.host.connected_workers.get(a._caller_worker_id)
         if peer is None:
             raise FunctionError(E.INVALID_ARGUMENTS, "engine::workers::register must be called by a connected worker")
+        declared = a.namespace if isinstance(a.namespace, str) else None
+        name = sanitize(a.name) or None
+        if is_blank_namespace(declared):
+            raise FunctionError(E.INVALID_NAMESPACE, (
+                f"namespace is empty: worker '{name}' declared \"{declared}\". Give it a name, "
+                "or omit the field to register in 'default'."
+            ))
+        aware = a.namespace is not msgspec.UNSET or a.features is not msgspec.UNSET
+        if isinstance(a.features, list):
+            peer.features = tuple(f for f in a.features if isinstance(f, str))
+        if aware:
+            peer.namespace_aware = True
+        if not await self.host.declare_namespace(peer, declared, name, aware=aware):
+            return {"success": False}
         self.host.update_worker_metadata(peer, WorkerMetadata(
             runtime=a.runtime or "unknown",
             version=a.version,
-            name=sanitize(a.name) or None,
+            name=name,
             description=sanitize(a.description) or None,
             os=a.os,
             pid=a.pid,
