@@ -286,7 +286,6 @@ def not_yet(feature: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=f"#18: {feature} not implemented")
 
 
-@not_yet("namespaces")
 @pytest.mark.parametrize("version", NAMESPACED)
 async def test_namespaces_isolate_the_same_function_id(engine: MatrixEngine, connect: Any, version: str) -> None:
     """Spec §6.3 item 15: the same id in ``team-a`` and ``team-b``, each caller reaches its own."""
@@ -302,7 +301,6 @@ async def test_namespaces_isolate_the_same_function_id(engine: MatrixEngine, con
     assert (await team_a.trigger(fid, {}))["namespace"] == "team-a"
 
 
-@not_yet("namespace in introspection")
 @pytest.mark.parametrize("version", NAMESPACED)
 async def test_functions_list_rows_carry_namespace(engine: MatrixEngine, connect: Any, version: str) -> None:
     """Spec §6.2 item 7."""
@@ -346,7 +344,6 @@ async def test_own_function_runs_locally(engine: MatrixEngine, connect: Any) -> 
     await eventually(local, 2, 0.05, what="a local call")
 
 
-@not_yet("first-owner-wins (FUNCTION_NAMESPACE_CONFLICT)")
 @pytest.mark.parametrize("version", NAMESPACED)
 async def test_second_owner_of_an_id_is_rejected(engine: MatrixEngine, connect: Any, version: str) -> None:
     """Spec §6.4 / §4.2: the second live registration of an id in a namespace is refused; calls

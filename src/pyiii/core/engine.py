@@ -210,19 +210,23 @@ class Engine:
         """Run a binding's function with an event payload and the binding's metadata."""
         if binding.grant is not None:
             self._check_grant(binding, binding.function_id)
-        return await self.invoker.call(binding.function_id, payload, metadata=binding.metadata, **kwargs)
+        return await self.invoker.call(
+            binding.function_id, payload, metadata=binding.metadata, namespace=binding.namespace, **kwargs
+        )
 
     async def call_for(self, binding: Binding, function_id: str, data: Any, **kwargs: Any) -> Any:
-        """Call a function on behalf of a binding (its condition or middleware)."""
+        """Call a function on behalf of a binding (its condition or middleware), in the
+        binding's namespace."""
         if binding.grant is not None:
             self._check_grant(binding, function_id)
-        return await self.invoker.call(function_id, data, **kwargs)
+        return await self.invoker.call(function_id, data, namespace=binding.namespace, **kwargs)
 
     def _check_grant(self, binding: Binding, function_id: str) -> None:
         """A session's binding is checked on every run: the function under an id may have
         changed (owner, metadata) since it was bound."""
         assert binding.grant is not None
-        reason = binding.grant.call_refusal(function_id, self.functions.get(function_id), binding.owner)
+        entry = self.functions.get(function_id, binding.namespace)
+        reason = binding.grant.call_refusal(function_id, entry, binding.owner)
         if reason is not None:
             log.warning("trigger %s not fired: %s", binding.id, reason)
             raise FunctionError(E.FORBIDDEN, reason)

@@ -42,9 +42,14 @@ if TYPE_CHECKING:
     class FunctionsView(Protocol):
         """The function registry, read-only."""
 
-        def get(self, function_id: str) -> FunctionEntry | None: ...
+        def get(self, function_id: str, namespace: str = ...) -> FunctionEntry | None:
+            """``function_id`` in ``namespace`` (default: ``default``)."""
 
-        def all(self) -> list[FunctionEntry]: ...
+        def all(self) -> list[FunctionEntry]:
+            """Every namespace's functions."""
+
+        def namespaces_of(self, function_id: str) -> list[str]:
+            """Sorted namespaces in which ``function_id`` is registered."""
 
         def __contains__(self, function_id: object) -> bool: ...
 

@@ -17,7 +17,7 @@ from pyiii.core import errors as E
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import FunctionEntry
 from pyiii.core.invoker import decode_payload
-from pyiii.core.namespaces import DEFAULT
+from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
 from pyiii.core.registration_hooks import (
     FunctionRegistration,
     Registration,
@@ -199,6 +199,13 @@ async def on_unregister_trigger_type(session: Session, msg: p.UnregisterTriggerT
 
 async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
     peer, access = session.peer, session.access
+    for field, value in (("namespace", msg.namespace), ("trigger_namespace", msg.trigger_namespace)):
+        if is_blank(value):
+            await session.send_quietly(p.TriggerRegistrationResult(
+                id=msg.id, trigger_type=msg.trigger_type, function_id=msg.function_id,
+                error=p.ErrorBody(code=E.INVALID_NAMESPACE, message=blank_message(field)),
+            ))
+            return
     denied = access.bind_refusal(msg.trigger_type)
     if denied is not None:
         await session.refuse_registration(msg.trigger_type, msg.id, E.FORBIDDEN, denied, function_id=msg.function_id)
@@ -224,7 +231,7 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
         reg = mapped
     binding = Binding(
         reg.trigger_id, reg.trigger_type, access.prefixed(reg.function_id), reg.config, reg.metadata, owner=peer,
-        grant=access if access.restricted else None,
+        grant=access if access.restricted else None, namespace=msg.namespace or DEFAULT,
     )
     if binding.grant is not None:
         reason = access.targets_refusal(binding.targets(), session.functions, peer)

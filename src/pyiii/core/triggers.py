@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pyiii import protocol as p
 from pyiii.core.errors import FORBIDDEN, LIMIT_EXCEEDED, TriggerRegistrationError
+from pyiii.core.namespaces import DEFAULT
 
 if TYPE_CHECKING:
     from pyiii.core.access import Access
@@ -42,6 +43,9 @@ class Binding:
     #: The registrant's grant when it is an RBAC session: the binding is *guarded* (it may not
     #: take over others' bindings) and its target is re-checked against the grant when it fires.
     grant: Access | None = None
+    #: Where its function (and condition, and HTTP route middlewares) resolve when it fires
+    #: (``registertrigger.namespace``; spec iii-0.23-0.25 §1.6).
+    namespace: str = DEFAULT
 
     def __post_init__(self) -> None:
         # iii <= 0.8 (and Motia 1.0.0rc24, which the Motia template pins) named a binding's
@@ -85,6 +89,8 @@ class Binding:
                 function_id=self.function_id,
                 config=p.to_raw(self.config),
                 metadata=p.ABSENT if self.metadata is None else p.to_raw(self.metadata),
+                # Only when not default: the provider fires with it; 0.22.1 providers see no change.
+                namespace=None if self.namespace == DEFAULT else self.namespace,
             )
         )
 

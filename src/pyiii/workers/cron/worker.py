@@ -117,7 +117,9 @@ class CronWorker(BuiltinWorker):
 
         async def run(payload: dict[str, Any], traceparent: str | None) -> None:
             if condition:
-                if await host.call(condition, payload, metadata=binding.metadata, traceparent=traceparent) is False:
+                verdict = await host.call_for(binding, condition, payload, metadata=binding.metadata,
+                                              traceparent=traceparent)
+                if verdict is False:
                     return
             await host.fire(binding, payload, traceparent=traceparent)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pyiii.core import Binding, FunctionEntry, Host, Peer, TriggerType
+from pyiii.core import DEFAULT_NAMESPACE, Binding, FunctionEntry, Host, Peer, TriggerType
 from pyiii.workers.catalog import provider_of
 
 
@@ -33,7 +33,7 @@ def type_worker_name(tt: TriggerType) -> str:
 def binding_worker_name(host: Host, binding: Binding) -> str:
     if binding.owner is not None and binding.owner.metadata.name:
         return binding.owner.metadata.name
-    entry = host.functions.get(binding.function_id)
+    entry = host.functions.get(binding.function_id, binding.namespace)
     if entry is not None:
         return function_worker_name(host, entry)
     return first_segment(binding.function_id)
@@ -45,7 +45,9 @@ def config_summary(config: Any) -> str:
 
 
 def function_summary(host: Host, entry: FunctionEntry) -> dict[str, Any]:
-    out: dict[str, Any] = {"function_id": entry.id, "worker_name": function_worker_name(host, entry)}
+    out: dict[str, Any] = {
+        "function_id": entry.id, "namespace": entry.namespace, "worker_name": function_worker_name(host, entry),
+    }
     if entry.description is not None:
         out["description"] = entry.description
     if entry.metadata is not None:
@@ -62,13 +64,15 @@ def function_detail(host: Host, entry: FunctionEntry) -> dict[str, Any]:
     out["registered_triggers"] = [
         {"id": b.id, "trigger_type": b.trigger_type, "config": b.config}
         for b in sorted(host.bindings.values(), key=lambda b: b.id)
-        if b.function_id == entry.id
+        if b.function_id == entry.id and b.namespace == entry.namespace
     ]
     return out
 
 
 def type_summary(tt: TriggerType) -> dict[str, Any]:
-    return {"id": tt.id, "worker_name": type_worker_name(tt), "description": tt.description}
+    # Every trigger type is provided in default until providers are keyed by namespace.
+    return {"id": tt.id, "namespace": DEFAULT_NAMESPACE, "worker_name": type_worker_name(tt),
+            "description": tt.description}
 
 
 def type_detail(host: Host, tt: TriggerType) -> dict[str, Any]:
@@ -99,6 +103,7 @@ def peer_summary(host: Host, peer: Peer) -> dict[str, Any]:
     m = peer.metadata
     return {
         "name": m.name or peer.worker_id,
+        "namespace": peer.namespace,
         "description": m.description,
         "version": m.version,
         "id": peer.worker_id,

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from pyiii.core import (
+    DEFAULT_NAMESPACE,
     Binding,
     CallContext,
     FunctionEntry,
@@ -45,6 +46,8 @@ class ListFunctionsArgs(msgspec.Struct):
 class FunctionInfoArgs(msgspec.Struct):
     function_id: str | None = None
     function_ids: list[str] | None = None
+    #: 0.23+: look the id(s) up in this namespace only.
+    namespace: str | None = None
 
 
 class ListTypesArgs(msgspec.Struct):
@@ -74,6 +77,14 @@ class ListWorkersArgs(msgspec.Struct):
 
 class WorkerInfoArgs(msgspec.Struct):
     name: str
+    #: 0.23+: the worker of that name in this namespace only.
+    namespace: str | None = None
+
+
+class TypeInfoArgs(msgspec.Struct):
+    id: str
+    #: 0.23+ (absent: default).
+    namespace: str | None = None
 
 
 class Telemetry(msgspec.Struct):
@@ -189,7 +200,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         )
         host.on_worker_event(self._on_worker_event)
         host.on_functions_changed(self._on_functions_changed)
-        self._last_function_ids = sorted(e.id for e in host.functions.all())
+        self._last_function_ids = sorted(_qualified(e) for e in host.functions.all())
 
     # ------------------------------------------------------------------ events
 
@@ -207,7 +218,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     def _fire_functions_changed(self) -> None:
         self._functions_timer = None
         entries = sorted(self.host.functions.all(), key=lambda e: e.id)
-        ids = [e.id for e in entries]
+        ids = sorted(_qualified(e) for e in entries)
         if ids == self._last_function_ids:
             return
         self._last_function_ids = ids
@@ -248,7 +259,7 @@ class EngineFunctionsWorker(BuiltinWorker):
                 else:
                     continue
             rows.append((tier, fid, entry))
-        rows.sort(key=lambda r: (r[0], r[1]))
+        rows.sort(key=lambda r: (r[0], r[1], r[2].namespace))
         return {"functions": [V.function_summary(self.host, e) for _, _, e in rows]}
 
     async def _function_info(self, data: Any, ctx: CallContext) -> Any:
@@ -256,9 +267,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         if (a.function_id is None) == (a.function_ids is None):
             raise FunctionError(E.INVALID_ARGUMENTS, "pass exactly one of function_id or function_ids")
         if a.function_id is not None:
-            entry = self.host.functions.get(a.function_id)
-            if entry is None:
-                raise FunctionError(E.NOT_FOUND, f"Function '{a.function_id}' is not registered.")
+            entry = self._resolve_function(a.function_id, a.namespace)
             if not visible(ctx.caller, entry):
                 raise FunctionError(E.FORBIDDEN, f"Function '{a.function_id}' is not visible to this session.")
             return V.function_detail(self.host, entry)
@@ -267,14 +276,43 @@ class EngineFunctionsWorker(BuiltinWorker):
             raise FunctionError(E.INVALID_ARGUMENTS, "function_ids must hold 1 to 32 ids")
         out: list[dict[str, Any]] = []
         for fid in ids:
-            entry = self.host.functions.get(fid)
-            if entry is None:
+            try:
+                found: FunctionEntry | None = self._resolve_function(fid, a.namespace)
+            except FunctionError:
+                found = None
+            if found is None:
                 out.append({"function_id": fid, "error": "not_found"})
-            elif not visible(ctx.caller, entry):
+            elif not visible(ctx.caller, found):
                 out.append({"function_id": fid, "error": "forbidden"})
             else:
-                out.append(V.function_detail(self.host, entry))
+                out.append(V.function_detail(self.host, found))
         return {"functions": out}
+
+    def _resolve_function(self, function_id: str, namespace: str | None) -> FunctionEntry:
+        """Spec iii-0.23-0.25 §1.7: a named namespace is strict; otherwise default first, then
+        the one namespace holding the id; ambiguous or missing: NOT_FOUND."""
+        functions = self.host.functions
+        if namespace is not None:
+            entry = functions.get(function_id, namespace)
+            if entry is None:
+                raise FunctionError(
+                    E.NOT_FOUND, f"Function '{function_id}' is not registered in namespace '{namespace}'."
+                )
+            return entry
+        entry = functions.get(function_id)
+        if entry is not None:
+            return entry
+        where = functions.namespaces_of(function_id)
+        if len(where) == 1:
+            found = functions.get(function_id, where[0])
+            assert found is not None
+            return found
+        if where:
+            raise FunctionError(E.NOT_FOUND, (
+                f"Function '{function_id}' is ambiguous: it is registered in namespace(s): {', '.join(where)}. "
+                "Pass `namespace` to select one."
+            ))
+        raise FunctionError(E.NOT_FOUND, f"Function '{function_id}' is not registered.")
 
     # ------------------------------------------------------------------ trigger types
 
@@ -295,9 +333,15 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"triggers": rows}
 
     async def _type_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, IdArgs)
+        a = args(ctx.function_id, data, TypeInfoArgs)
         tt = self.host.trigger_types.get(a.id)
+        if a.namespace not in (None, DEFAULT_NAMESPACE):  # every provider serves default (for now)
+            tt = None
         if tt is None:
+            if a.namespace is not None:
+                raise FunctionError(
+                    E.NOT_FOUND, f"Trigger type '{a.id}' is not registered in namespace '{a.namespace}'."
+                )
             raise FunctionError(E.NOT_FOUND, f"Trigger type '{a.id}' is not registered.")
         return V.type_detail(self.host, tt)
 
@@ -345,6 +389,7 @@ class EngineFunctionsWorker(BuiltinWorker):
             rows.append(
                 {
                     "name": w.name,
+                    "namespace": DEFAULT_NAMESPACE,
                     "description": w.description or None,
                     "version": self.host.version,
                     "id": w.id,
@@ -379,8 +424,8 @@ class EngineFunctionsWorker(BuiltinWorker):
     async def _worker_info(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, WorkerInfoArgs)
         host = self.host
-        for peer in host.connected_workers.values():
-            if peer.metadata.name == a.name or peer.worker_id == a.name:
+        named = [p for p in host.connected_workers.values() if a.name in (p.metadata.name, p.worker_id)]
+        for peer in self._pick_worker(a.name, a.namespace, named):
                 summary = V.peer_summary(host, peer)
                 if peer.metadata.pid is not None:
                     summary["pid"] = peer.metadata.pid
@@ -392,7 +437,7 @@ class EngineFunctionsWorker(BuiltinWorker):
                 types = [t for t in host.trigger_types.values() if t.owner is peer]
                 bindings = [b for b in host.bindings.values() if b.owner is peer]
                 return self._worker_surface(summary, fns, types, bindings)
-        for w in host.in_process_workers.values():
+        for w in host.in_process_workers.values() if a.namespace in (None, DEFAULT_NAMESPACE) else ():
             if w.name == a.name or w.id == a.name:
                 summary = next(r for r in self._worker_rows() if r["id"] == w.id)
                 summary["internal"] = True
@@ -421,6 +466,29 @@ class EngineFunctionsWorker(BuiltinWorker):
             "trigger_types": [V.type_summary(t) for t in sorted(types, key=lambda t: t.id)],
             "registered_triggers": [V.binding_summary(self.host, b) for b in sorted(bindings, key=lambda b: b.id)],
         }
+
+    @staticmethod
+    def _pick_worker(name: str, namespace: str | None, named: list[Peer]) -> list[Peer]:
+        """Spec iii-0.23-0.25 §1.7: the worker called ``name`` in ``namespace`` (strict), or
+        without one: default first, then the one namespace it is connected in."""
+        where = sorted({p.namespace for p in named})
+        if namespace is not None:
+            picked = [p for p in named if p.namespace == namespace]
+            if not picked and where:
+                raise FunctionError(E.NOT_FOUND, (
+                    f"Worker '{name}' is not connected in the requested namespace; it is connected in "
+                    f"namespace(s): {', '.join(where)}."
+                ))
+            return picked
+        if len(where) <= 1:
+            return named
+        in_default = [p for p in named if p.namespace == DEFAULT_NAMESPACE]
+        if in_default:
+            return in_default
+        raise FunctionError(E.NOT_FOUND, (
+            f"Worker '{name}' is ambiguous: it is connected in namespace(s): {', '.join(where)}. "
+            "Pass namespace to disambiguate."
+        ))
 
     async def _register_worker(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, RegisterWorkerArgs)
@@ -475,6 +543,11 @@ class EngineFunctionsWorker(BuiltinWorker):
     async def _create_channel(self, data: Any, ctx: CallContext) -> Any:
         a = args(ctx.function_id, data, ChannelArgs)
         return self.host.create_channel(a.buffer_size).refs()
+
+
+def _qualified(entry: FunctionEntry) -> str:
+    """The change-detection form of ``(namespace, id)``: the id in default, ``ns/id`` elsewhere."""
+    return entry.id if entry.namespace == DEFAULT_NAMESPACE else f"{entry.namespace}/{entry.id}"
 
 
 class _Bindings:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from pyiii.core import EOF, Binding, Channel, FunctionError, Host, Span, SpanKind
+from pyiii.core import DEFAULT_NAMESPACE, EOF, Binding, Channel, FunctionError, Host, Span, SpanKind
 from pyiii.core import error_codes as E
 from pyiii.w3c_trace import trace_id_of
 from pyiii.workers.http import response as R
@@ -148,7 +148,8 @@ class Pipeline:
         out; in-process handlers have no timeout of their own)."""
         if self.global_middleware or route.middleware_ids or route.condition_id is not None:
             return False
-        entry = self.host.functions.get(route.function_id)
+        namespace = route.binding.namespace if route.binding is not None else DEFAULT_NAMESPACE
+        entry = self.host.functions.get(route.function_id, namespace)
         return entry is not None and entry.handler is None
 
     # ------------------------------------------------------------------ steps

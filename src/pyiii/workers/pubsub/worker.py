@@ -130,7 +130,7 @@ class PubsubWorker(BuiltinWorker):
         raw = msgspec.Raw(body)
         decoded: Any = ...
         for binding in list(subs.values()):
-            entry = self.host.functions.get(binding.function_id)
+            entry = self.host.functions.get(binding.function_id, binding.namespace)
             if entry is not None and entry.handler is None:
                 payload: Any = raw  # remote: forward the bytes, no re-encoding per subscriber
             else:
