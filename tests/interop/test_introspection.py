@@ -121,7 +121,8 @@ async def test_function_info_trigger_lists_shapes(shared_engine: EngineProcess, 
         return next((r for r in rows if r["id"] == type_id), None)
 
     row = await eventually(type_row, what="trigger type listing", retry_on=ENGINE_ERRORS)
-    assert row == {"id": type_id, "worker_name": node.name, "description": "An interop trigger type"}
+    assert row == {"id": type_id, "namespace": "default", "worker_name": node.name,
+                   "description": "An interop trigger type"}
     # Engine trigger types are hidden unless include_internal.
     default_ids = [r["id"] for r in (await node.trigger("engine::triggers::list", {}))["triggers"]]
     assert "engine::workers-available" not in default_ids

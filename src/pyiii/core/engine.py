@@ -251,6 +251,8 @@ class Engine:
         Claims the worker name in it for a 0.23+ worker (``aware``; decision D1), then fixes
         the namespace and applies the held registrations. False: the name is taken by another
         live worker; the claimant got ``registrationrejected`` and is closed."""
+        if aware:
+            peer.namespace_aware = True
         gate = peer.namespace_gate
         fixed = gate is None or gate.namespace_fixed
         namespace = peer.namespace if fixed else (declared or DEFAULT)

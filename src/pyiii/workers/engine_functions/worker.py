@@ -507,8 +507,6 @@ class EngineFunctionsWorker(BuiltinWorker):
         aware = a.namespace is not msgspec.UNSET or a.features is not msgspec.UNSET
         if isinstance(a.features, list):
             peer.features = tuple(f for f in a.features if isinstance(f, str))
-        if aware:
-            peer.namespace_aware = True
         if not await self.host.declare_namespace(peer, declared, name, aware=aware):
             return {"success": False}
         self.host.update_worker_metadata(peer, WorkerMetadata(

@@ -52,6 +52,8 @@ class QueueMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
     baggage: str | None = None
     message_id: str | None = None
     topic: str | None = None
+    #: The namespace ``function_id`` runs in (iii 0.23+: captured at enqueue; absent: default).
+    namespace: str | None = None
 
     def copy_to(self, queue: str) -> QueueMessage:
         return msgspec.structs.replace(self, id=str(uuid.uuid4()), queue=queue)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pyiii.core import CallContext, FunctionError
+from pyiii.core import DEFAULT_NAMESPACE, CallContext, FunctionError
 from pyiii.core import error_codes as E
 from pyiii.workers.queue.adapters.base import BacklogFull
 from pyiii.workers.queue.message import QueueMessage, named_queue, now_ms
@@ -107,6 +107,7 @@ class Publisher:
             traceparent=_optional_str(fid, body, "traceparent") or ctx.traceparent,
             baggage=_optional_str(fid, body, "baggage") or ctx.baggage,
             message_id=receipt,
+            namespace=_namespace_of(body),
         )
         try:
             await self.rt.adapter.publish(message)
@@ -114,3 +115,11 @@ class Publisher:
             raise FunctionError("enqueue_failed", f"could not store the message for queue '{queue}': {exc}") from None
         self.published += 1
         return {"messageReceiptId": receipt or message.id, "message_id": message.id}
+
+
+def _namespace_of(body: dict[str, Any]) -> str | None:
+    """The enqueuer's namespace (sent only when it is not default; spec iii-0.23-0.25 §1.10)."""
+    namespace = body.get("namespace")
+    if isinstance(namespace, str) and namespace.strip() and namespace != DEFAULT_NAMESPACE:
+        return namespace
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from pyiii.core import Host, SpanKind
+from pyiii.core import DEFAULT_NAMESPACE, Host, SpanKind
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.queue import MANIFEST, adapters
 from pyiii.workers.queue.config import QueueWorkerConfig
@@ -116,7 +116,8 @@ class QueueWorker(BuiltinWorker):
             function_id = message.function_id or ""
             if not tracer.enabled:
                 await rt.host.call(function_id, rt.payload_for(function_id, message.data),
-                                   traceparent=message.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
+                                   traceparent=message.traceparent, baggage=message.baggage, timeout=rt.call_timeout,
+                                   namespace=message.namespace or DEFAULT_NAMESPACE)
                 return
             # spec/workers.md §8.4: `fn_queue <queue>`, under the enqueuer's context.
             with tracer.start_span(f"fn_queue {name}", SpanKind.CONSUMER, message.traceparent, {
@@ -126,7 +127,8 @@ class QueueWorker(BuiltinWorker):
                 "iii.tag.kind": "queue.process",
             }) as span:
                 await rt.host.call(function_id, rt.payload_for(function_id, message.data),
-                                   traceparent=span.traceparent, baggage=message.baggage, timeout=rt.call_timeout)
+                                   traceparent=span.traceparent, baggage=message.baggage, timeout=rt.call_timeout,
+                                   namespace=message.namespace or DEFAULT_NAMESPACE)
 
         return invoke
 
