@@ -221,7 +221,9 @@ class NodeWorker:
         action: Any = None,
         metadata: Any = None,
         timeout_ms: int | None = None,
+        namespace: str | None = None,
     ) -> Any:
+        """``namespace``: the call's namespace (py_driver only: SDK 0.23+)."""
         fields: dict[str, Any] = {}
         if action is not None:
             fields["action"] = action
@@ -229,6 +231,8 @@ class NodeWorker:
             fields["metadata"] = metadata
         if timeout_ms is not None:
             fields["timeoutMs"] = timeout_ms
+        if namespace is not None:
+            fields["namespace"] = namespace
         return await self.driver.call("trigger", w=self.handle, function_id=function_id, payload=payload, **fields)
 
     async def register_trigger_type(self, type_id: str, description: str = "") -> None:

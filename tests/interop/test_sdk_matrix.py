@@ -359,3 +359,78 @@ async def test_second_owner_of_an_id_is_rejected(engine: MatrixEngine, connect: 
 
     assert (await first.trigger(fid, {}))["worker"] == first.handle
     assert (await second.connection())["state"] == "connected"
+
+
+@pytest.mark.parametrize("version", NAMESPACED)
+async def test_a_call_may_name_another_namespace(engine: MatrixEngine, connect: Any, version: str) -> None:
+    """Spec §6.3 items 16-17: ``trigger({..., namespace})`` routes there; a call that names no
+    namespace looks in default only, and the error says where the id is."""
+    fid = uid("shared::where")
+    team_a = await connect(version, engine.url, namespace="team-a")
+    team_b = await connect(version, engine.url, namespace="team-b")
+    outsider = await connect(version, engine.url)
+    await team_b.register_function(fid, "echo")
+    await eventually(lambda: team_b.trigger(fid, {}), 10, what="team-b's copy", retry_on=ENGINE_ERRORS)
+
+    assert (await team_a.trigger(fid, {}, namespace="team-b"))["namespace"] == "team-b"
+    with pytest.raises(NodeError) as refused:
+        await outsider.trigger(fid, {})
+    assert refused.value.code == "function_not_found"
+    assert "not found in namespace default" in refused.value.message
+    assert "It is registered in namespace(s): team-b." in refused.value.message
+
+
+@pytest.mark.parametrize("version", NAMESPACED)
+async def test_function_info_resolves_namespaces(engine: MatrixEngine, connect: Any, version: str) -> None:
+    """Spec §6.6 item 39: unique namespace found, two namespaces ambiguous, explicit one strict."""
+    fid = uid("svc::info")
+    a = await connect(version, engine.url, namespace="info-a")
+    b = await connect(version, engine.url, namespace="info-b")
+    await a.register_function(fid, "echo")
+    await eventually(lambda: a.trigger(fid, {}), 10, what="a's copy", retry_on=ENGINE_ERRORS)
+    assert (await a.trigger("engine::functions::info", {"function_id": fid}))["namespace"] == "info-a"
+    await b.register_function(fid, "echo")
+    await eventually(lambda: b.trigger(fid, {}), 10, what="b's copy", retry_on=ENGINE_ERRORS)
+
+    with pytest.raises(NodeError) as ambiguous:
+        await a.trigger("engine::functions::info", {"function_id": fid})
+    assert "ambiguous" in ambiguous.value.message and "info-a, info-b" in ambiguous.value.message
+    detail = await a.trigger("engine::functions::info", {"function_id": fid, "namespace": "info-b"})
+    assert detail["namespace"] == "info-b"
+    with pytest.raises(NodeError):
+        await a.trigger("engine::functions::info", {"function_id": fid, "namespace": "info-c"})
+
+
+async def test_a_second_025_worker_with_a_taken_name_is_rejected_for_good(
+    engine: MatrixEngine, connect: Any
+) -> None:
+    """Spec §6.4 item 26: WORKER_NAMESPACE_CONFLICT closes the newcomer; the 0.25 SDK stops."""
+    name = uid("state")
+    first = await connect(SDK_025, engine.url, name=name, namespace="orders")
+    second = await connect(SDK_025, engine.url, name=name, namespace="orders")
+
+    async def failed() -> bool:
+        return (await second.connection())["state"] == "failed"
+
+    await eventually(failed, 10, what="the second worker's connection to fail")
+    assert (await first.connection())["state"] == "connected"
+    workers = (await first.trigger("engine::workers::list", {}))["workers"]
+    assert [w["id"] for w in workers if w["name"] == name] == [first.worker_id]
+
+
+async def test_two_0221_workers_with_one_name_both_stay(engine: MatrixEngine, connect: Any) -> None:
+    """Spec §6.4 item 29 and decision D1: a 0.22.1 payload names no namespace key, the name rule
+    does not apply to it, and it is never closed."""
+    name = uid("host:1234")
+    first = await connect("0.22.1", engine.url, name=name)
+    second = await connect("0.22.1", engine.url, name=name)
+    fid = uid("svc::both")
+    await second.register_function(fid, "echo")
+    await until_registered(first, fid)
+
+    async def both_listed() -> bool:
+        workers = (await first.trigger("engine::workers::list", {}))["workers"]
+        return sorted(w["id"] for w in workers if w["name"] == name) == sorted([first.worker_id, second.worker_id])
+
+    await eventually(both_listed, 10, what="both workers listed")
+    assert (await second.trigger(fid, {}))["worker"] == second.handle

@@ -42,16 +42,19 @@ class FunctionRegistration:
     function_id: str
     description: str | None
     metadata: Any
+    #: The registering connection's namespace (shown to the hook, iii 0.23; not remappable).
+    namespace: str = "default"
 
     def hook_payload(self, context: Any) -> dict[str, Any]:
         return {"function_id": self.function_id, "description": self.description, "metadata": self.metadata,
-                "context": context}
+                "namespace": self.namespace, "context": context}
 
     def remapped(self, answer: dict[str, Any]) -> FunctionRegistration:
         return FunctionRegistration(
             _str_or(answer.get("function_id"), self.function_id),
             _str_or(answer.get("description"), self.description),
             answer["metadata"] if "metadata" in answer else self.metadata,
+            self.namespace,
         )
 
 
@@ -76,10 +79,12 @@ class TriggerRegistration:
     function_id: str
     config: Any
     metadata: Any
+    #: The binding's target namespace (shown to the hook, iii 0.23; not remappable).
+    namespace: str = "default"
 
     def hook_payload(self, context: Any) -> dict[str, Any]:
         return {"trigger_id": self.trigger_id, "trigger_type": self.trigger_type, "function_id": self.function_id,
-                "config": self.config, "metadata": self.metadata, "context": context}
+                "config": self.config, "metadata": self.metadata, "namespace": self.namespace, "context": context}
 
     def remapped(self, answer: dict[str, Any]) -> TriggerRegistration:
         # The binding's metadata is shown to the hook but not taken from its answer (spec §6.5).
@@ -89,6 +94,7 @@ class TriggerRegistration:
             _str_or(answer.get("function_id"), self.function_id),
             answer["config"] if "config" in answer else self.config,
             self.metadata,
+            self.namespace,
         )
 
 

@@ -66,7 +66,7 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
     except FunctionError as exc:
         await session.refuse_registration("registerfunction", msg.id, exc.code, exc.message)
         return
-    registration = FunctionRegistration(msg.id, msg.description, metadata)
+    registration = FunctionRegistration(msg.id, msg.description, metadata, peer.namespace)
     hook = access.hooks.on_function_registration
     if hook is not None:
         mapped = await ask_hook(session, hook, registration)
@@ -218,7 +218,7 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
             msg.trigger_type, msg.id, exc.code, exc.message, function_id=msg.function_id
         )
         return
-    reg = TriggerRegistration(msg.id, msg.trigger_type, msg.function_id, config, metadata)
+    reg = TriggerRegistration(msg.id, msg.trigger_type, msg.function_id, config, metadata, msg.namespace or DEFAULT)
     hook = access.hooks.on_trigger_registration
     if hook is not None:
         mapped = await ask_hook(session, hook, reg)

@@ -188,7 +188,7 @@ def test_registration_prefix_is_stripped_on_dispatch(rig: Rig) -> None:
         assert seen and seen[0]["x"] == 1
     hook_input = next(c for c in rig.calls["fn"] if c["function_id"] == "api::hello")
     assert hook_input == {"function_id": "api::hello", "description": None, "metadata": None,
-                          "context": {"tenant": "a"}}  # ids before the prefix
+                          "namespace": "default", "context": {"tenant": "a"}}  # ids before the prefix
 
 
 def test_function_hook_remaps_and_denies(rig: Rig) -> None:
@@ -234,7 +234,9 @@ def test_trigger_type_hook_and_trigger_hook(rig: Rig) -> None:
     tt_input = next(c for c in rig.calls["tt"] if c["trigger_type_id"] == "tt::ok")
     assert tt_input == {"trigger_type_id": "tt::ok", "description": "ok", "context": {"role": "admin"}}
     trig_input = next(c for c in rig.calls["trig"] if c["config"] == {"k": 1})
-    assert set(trig_input) == {"trigger_id", "trigger_type", "function_id", "config", "metadata", "context"}
+    assert set(trig_input) == {"trigger_id", "trigger_type", "function_id", "config", "metadata", "namespace",
+                               "context"}
+    assert trig_input["namespace"] == "default"
 
 
 # ------------------------------------------------------------------ explicit refusals (pyiii addition)

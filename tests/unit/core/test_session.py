@@ -139,7 +139,8 @@ async def test_the_function_hook_is_asked_with_the_sessions_context_and_remaps_p
     hook = Hook({"function_id": 7, "description": "reviewed", "metadata": None})
     session = await session_with_hooks(engine, hook, context={"user": "u1"})
     await session.register_function("f", description="mine", metadata={"m": 1})
-    assert hook.asked == [{"function_id": "f", "description": "mine", "metadata": {"m": 1}, "context": {"user": "u1"}}]
+    assert hook.asked == [{"function_id": "f", "description": "mine", "metadata": {"m": 1}, "namespace": "default",
+                           "context": {"user": "u1"}}]
     entry = engine.functions.get("f")
     assert entry is not None and entry.owner is session
     assert (entry.description, entry.metadata) == ("reviewed", None)
@@ -163,7 +164,7 @@ async def test_the_trigger_hook_remaps_config_but_never_metadata() -> None:
     await session.register_trigger("t1", "rec", "f", {"every": 1}, metadata={"m": 1})
     [asked] = hook.asked
     assert asked == {"trigger_id": "t1", "trigger_type": "rec", "function_id": "f", "config": {"every": 1},
-                     "metadata": {"m": 1}, "context": {}}
+                     "metadata": {"m": 1}, "namespace": "default", "context": {}}
     binding = armed.bindings["t2"]
     assert binding.config is None and binding.metadata == {"m": 1} and binding.owner is session
 
