@@ -96,6 +96,10 @@ class DeadLetter(msgspec.Struct, kw_only=True):
     error: str
     failed_at: int  # epoch ms
 
+    def redriven(self) -> QueueMessage:
+        """The message sent back to its queue by a redrive: with every attempt available again."""
+        return msgspec.structs.replace(self.message, attempts=0, interruptions=0)
+
     def row(self) -> dict[str, Any]:
         """``engine::queue::dlq_messages`` row (failed_at in epoch seconds, as the reference)."""
         return {

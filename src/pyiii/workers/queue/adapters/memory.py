@@ -8,8 +8,6 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import msgspec
-
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.signals import QueueSignals
 from pyiii.workers.queue.message import (
@@ -190,7 +188,7 @@ class MemoryAdapter(QueueAdapter):
             ids = list(q.dead) if message_id is None else [message_id] if message_id in q.dead else []
             for mid in ids:
                 dead = q.dead.pop(mid)
-                self._push(msgspec.structs.replace(dead.message, attempts=0, interruptions=0))
+                self._push(dead.redriven())
                 count += 1
         return count
 

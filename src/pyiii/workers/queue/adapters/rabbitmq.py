@@ -466,7 +466,7 @@ class RabbitAdapter(QueueAdapter):
             channel, rows = await self._read_dlq(queue)
             for msg, dead in rows:
                 if message_id is None or dead.message.id == message_id:
-                    fresh = msgspec.structs.replace(dead.message, attempts=0, interruptions=0)
+                    fresh = dead.redriven()
                     await self._send(queue, encode_message(fresh))
                     await msg.ack()
                     count += 1

@@ -414,7 +414,7 @@ class RedisAdapter(QueueAdapter):
                 body = await self._redis.hget(self._dead(queue), mid)
                 if body is None:
                     continue
-                message = msgspec.structs.replace(decode_dead(body).message, attempts=0, interruptions=0)
+                message = decode_dead(body).redriven()
                 async with self._redis.pipeline(transaction=True) as pipe:
                     pipe.hdel(self._dead(queue), mid)
                     pipe.zrem(self._dead_idx(queue), mid)

@@ -13,8 +13,6 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-import msgspec
-
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.signals import QueueSignals
 from pyiii.workers.queue.adapters.sqlite_writer import SqliteWriter
@@ -265,7 +263,7 @@ class SqliteAdapter(QueueAdapter):
                 params = (*params, message_id)
             touched: list[str] = []
             for mid, body in conn.execute(sql + " ORDER BY failed_at", params).fetchall():
-                message = msgspec.structs.replace(decode_dead(body).message, attempts=0, interruptions=0)
+                message = decode_dead(body).redriven()
                 conn.execute("DELETE FROM dead WHERE id = ?", (mid,))
                 conn.execute("DELETE FROM messages WHERE id = ?", (message.id,))
                 conn.execute(_INSERT, (message.id, message.queue, encode_message(message), 0))
