@@ -114,6 +114,12 @@ class DeadLetter(msgspec.Struct, kw_only=True):
         }
 
 
+def newest_first(dead: list[DeadLetter], offset: int, limit: int) -> list[DeadLetter]:
+    """One page of ``engine::queue::dlq_messages``: the most recent failure first."""
+    dead.sort(key=lambda d: d.failed_at, reverse=True)
+    return dead[offset: offset + limit]
+
+
 _dead_encoder = msgspec.json.Encoder()
 _dead_decoder = msgspec.json.Decoder(DeadLetter)
 

@@ -16,6 +16,7 @@ from pyiii.workers.queue.message import (
     QueueMessage,
     QueueStats,
     backlog_queue,
+    newest_first,
     now_ms,
     subscriber_queue,
 )
@@ -176,8 +177,7 @@ class MemoryAdapter(QueueAdapter):
 
     async def dlq_list(self, queues: Sequence[str], offset: int, limit: int) -> list[DeadLetter]:
         rows = [d for name in queues if name in self._queues for d in self._queues[name].dead.values()]
-        rows.sort(key=lambda d: d.failed_at, reverse=True)
-        return rows[offset: offset + limit]
+        return newest_first(rows, offset, limit)
 
     async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
         count = 0

@@ -52,6 +52,7 @@ from pyiii.workers.queue.message import (
     decode_message,
     encode_dead,
     encode_message,
+    newest_first,
     now_ms,
     subscriber_queue,
 )
@@ -457,8 +458,7 @@ class RabbitAdapter(QueueAdapter):
             channel, rows = await self._read_dlq(queue)
             out.extend(d for _, d in rows)
             await channel.close()
-        out.sort(key=lambda d: d.failed_at, reverse=True)
-        return out[offset: offset + limit]
+        return newest_first(out, offset, limit)
 
     async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
         count = 0

@@ -47,6 +47,7 @@ from pyiii.workers.queue.message import (
     decode_message,
     encode_dead,
     encode_message,
+    newest_first,
     now_ms,
     subscriber_queue,
 )
@@ -400,8 +401,7 @@ class RedisAdapter(QueueAdapter):
             if ids:
                 bodies = await self._redis.hmget(self._dead(queue), ids)
                 rows.extend(decode_dead(b) for b in bodies if b)
-        rows.sort(key=lambda d: d.failed_at, reverse=True)
-        return rows[offset: offset + limit]
+        return newest_first(rows, offset, limit)
 
     async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
         count = 0
