@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.signals import QueueSignals
+from pyiii.workers.queue.adapters.subscribers import TopicSubscribers
 from pyiii.workers.queue.message import (
     DeadLetter,
     Delivery,
@@ -42,7 +43,7 @@ class MemoryAdapter(QueueAdapter):
 
     def __init__(self) -> None:
         self._queues: dict[str, _Queue] = {}
-        self._subs: dict[str, dict[str, None]] = {}
+        self._subs = TopicSubscribers()
         self._seq = itertools.count()
         self._signals = QueueSignals()
 
@@ -65,9 +66,8 @@ class MemoryAdapter(QueueAdapter):
     # ------------------------------------------------------------- topics
 
     async def add_subscriber(self, topic: str, function_id: str) -> int:
-        subs = self._subs.setdefault(topic, {})
-        first = not subs
-        subs[function_id] = None
+        first = not self._subs.of(topic)
+        self._subs.add(topic, function_id)
         if not first:
             return 0
         backlog = self._queues.pop(backlog_queue(topic), None)
@@ -79,23 +79,19 @@ class MemoryAdapter(QueueAdapter):
         return len(moved)
 
     async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        subs = self._subs.get(topic)
-        if subs is not None:
-            subs.pop(function_id, None)
-            if not subs:
-                del self._subs[topic]
+        self._subs.remove(topic, function_id)
 
     async def subscribers(self, topic: str) -> list[str]:
-        return list(self._subs.get(topic, {}))
+        return self._subs.of(topic)
 
     async def topics(self) -> list[str]:
-        names = set(self._subs)
+        names = self._subs.topics()
         prefix = backlog_queue("")
         names.update(n.removeprefix(prefix) for n, q in self._queues.items() if n.startswith(prefix) and q.ready)
         return sorted(names)
 
     async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
-        subs = list(self._subs.get(topic, {}))
+        subs = self._subs.of(topic)
         if not subs:
             q = self._q(backlog_queue(topic))
             if len(q.ready) >= max_backlog:
