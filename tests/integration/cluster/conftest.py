@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.state.kvsupport import REDIS_URL, redis_reachable
 from tests.support.engine import EngineProcess, free_port
+from tests.support.servers import REDIS_URL
+from tests.support.servers import require_redis as require_server_redis
 from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
@@ -78,8 +79,7 @@ def start_node(workdir: Path, prefix: str, name: str) -> Node:
 
 
 def require_redis() -> None:
-    if not redis_reachable():
-        pytest.skip(f"SKIPPED LOUDLY: Redis is not reachable at {REDIS_URL}; the cluster tests need it")
+    require_server_redis("the cluster tests")
 
 
 @pytest.fixture

@@ -12,17 +12,14 @@ import pytest
 
 from tests.integration.queue.conftest import trigger_ready
 from tests.support.engine import EngineProcess
+from tests.support.servers import require_redis
 from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 
 
 def redis_adapter() -> dict[str, Any]:
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379").ping()
-    except Exception as exc:
-        pytest.skip(f"Redis is not reachable at 127.0.0.1:6379: {exc}")
+    require_redis("the redis pubsub adapter", "redis://127.0.0.1:6379")
     return {"name": "redis", "config": {"redis_url": "redis://127.0.0.1:6379",
                                         "channel_prefix": f"test-{uuid.uuid4().hex[:8]}:"}}
 
