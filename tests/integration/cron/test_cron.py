@@ -7,6 +7,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from tests.integration.queue.conftest import trigger_ready
 from tests.support.engine import EngineProcess
+from tests.support.official_sdk import official_workers
 from tests.support.servers import require_redis
 from tests.support.waiting import eventually_sync, stays_sync
 
@@ -23,19 +25,9 @@ EVERY_SECOND = "* * * * * *"
 
 
 @pytest.fixture
-def sdk() -> Any:
-    from iii import InitOptions, register_worker
-
-    workers: list[Any] = []
-
-    def connect(url: str) -> Any:
-        w = register_worker(url, InitOptions(worker_name="cron-test"))
-        workers.append(w)
-        return w
-
-    yield connect
-    for w in workers:
-        w.shutdown()
+def sdk() -> Iterator[Callable[..., Any]]:
+    with official_workers("cron-test") as connect:
+        yield connect
 
 
 class Ticks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.integration.queue.conftest import trigger_ready
 from tests.support.engine import EngineProcess
+from tests.support.official_sdk import official_workers
 from tests.support.servers import require_redis
 from tests.support.waiting import eventually_sync
 
@@ -25,19 +27,9 @@ def redis_adapter() -> dict[str, Any]:
 
 
 @pytest.fixture
-def sdk() -> Any:
-    from iii import InitOptions, register_worker
-
-    workers: list[Any] = []
-
-    def connect(url: str) -> Any:
-        w = register_worker(url, InitOptions(worker_name="pubsub-test"))
-        workers.append(w)
-        return w
-
-    yield connect
-    for w in workers:
-        w.shutdown()
+def sdk() -> Iterator[Callable[..., Any]]:
+    with official_workers("pubsub-test") as connect:
+        yield connect
 
 
 class Inbox:

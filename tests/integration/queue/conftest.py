@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.engine import EngineProcess
+from tests.support.official_sdk import official_workers
 from tests.support.servers import require_rabbitmq, require_redis
 from tests.support.waiting import eventually_sync
 
@@ -24,21 +25,8 @@ def queue_engine(workdir: Path, config: dict[str, Any] | None = None, **kw: Any)
 @pytest.fixture
 def sdk() -> Iterator[Callable[..., Any]]:
     """``sdk(url, name)`` -> a connected official Python SDK worker, shut down after the test."""
-    from iii import InitOptions, register_worker
-
-    workers: list[Any] = []
-
-    def connect(url: str, name: str = "test-worker") -> Any:
-        worker = register_worker(url, InitOptions(worker_name=name))
-        workers.append(worker)
-        return worker
-
-    yield connect
-    for worker in workers:
-        try:
-            worker.shutdown()
-        except Exception:
-            pass
+    with official_workers("test-worker") as connect:
+        yield connect
 
 
 def trigger_ready(worker: Any, function_id: str, trigger_type: str = "durable:subscriber", count: int = 1) -> None:
