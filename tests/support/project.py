@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,15 @@ from tests.support.waiting import eventually_sync
 # A shared Node install (iii-sdk, plus tsx and typescript for the examples' TypeScript workers)
 # that offline test machines keep, so the examples do not need `npm install`.
 NODE_MODULES_CACHE = Path("/tmp/nodeiii/node_modules")
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (relative path -> text, dedented) under ``root``; returns ``root``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    return root
 
 
 def link_cached_node_modules(project: Path) -> bool:

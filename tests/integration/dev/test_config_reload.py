@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.dev.support import Pyiii, hello_step, write
+from tests.integration.dev.support import Pyiii, hello_step
 from tests.support.engine import free_port
+from tests.support.project import write_project
 from tests.support.waiting import eventually
 
 CONFIG = """
@@ -38,7 +39,7 @@ CRON_STEP = """
 
 @pytest.fixture
 def dev(tmp_path: Path) -> Iterator[Pyiii]:
-    project = write(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi"),
+    project = write_project(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi"),
                                        "steps/tick_step.py": CRON_STEP})
     proc = Pyiii(project, "dev").start()
     try:
@@ -133,8 +134,8 @@ async def test_a_step_folder_created_after_start_is_watched(dev: Pyiii) -> None:
     await serving(dev)
     assert not (dev.project / "src").exists()
     begin = time.monotonic()
-    write(dev.project, {"src/api/late_step.py": hello_step("/late", "late")})
+    write_project(dev.project, {"src/api/late_step.py": hello_step("/late", "late")})
     await eventually(lambda: dev.get("/late") == "late", timeout=20, what="the step in the new src/ folder")
     print(f"new folder's step served after {time.monotonic() - begin:.2f} s")
-    write(dev.project, {"src/api/late_step.py": hello_step("/late", "later")})
+    write_project(dev.project, {"src/api/late_step.py": hello_step("/late", "later")})
     await eventually(lambda: dev.get("/late") == "later", timeout=20, what="an edit in src/ reloaded")

@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.steps.support import write_project
 from tests.support.engine import free_port
-from tests.support.project import DevProcess
+from tests.support.project import DevProcess, write_project
 from tests.support.waiting import eventually, stays
 
 CONFIG = """

@@ -8,8 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.steps.support import write_project
-from tests.support.project import DevProcess
+from tests.support.project import DevProcess, write_project
 from tests.support.waiting import eventually_sync, stays_sync
 
 CONFIG = """
