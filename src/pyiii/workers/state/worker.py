@@ -11,7 +11,7 @@ import msgspec
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, KvError, KvStore, build_store, encode
 from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, or_none, parse_ops
-from pyiii.core import CallContext, FunctionError, Host
+from pyiii.core import CallContext, FunctionError, Host, bad_input
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.state import MANIFEST
@@ -171,8 +171,7 @@ class StateWorker(BuiltinWorker):
         try:
             ops = parse_ops(a.ops)
         except OpsDecodeError as exc:
-            message = f"Failed to deserialize input for {ctx.function_id}: {exc}"
-            raise FunctionError(E.DESERIALIZATION_ERROR, message) from None
+            raise bad_input(ctx.function_id, exc) from None
         errors: list[dict[str, Any]] = []
         limit = self.config.max_value_bytes
 

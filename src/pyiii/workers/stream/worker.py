@@ -17,8 +17,7 @@ import msgspec
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, EventBus, KvStore, build_bus, build_store, encode
 from pyiii.adapters.kv.update_ops import OpsDecodeError, or_none, parse_ops
-from pyiii.core import CallContext, FunctionError, Host
-from pyiii.core import error_codes as E
+from pyiii.core import CallContext, FunctionError, Host, bad_input
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.stream import MANIFEST, layout, snapshot
 from pyiii.workers.stream import envelope as env
@@ -171,8 +170,7 @@ class StreamWorker(BuiltinWorker):
         try:
             ops = parse_ops(a.ops)
         except OpsDecodeError as exc:
-            message = f"Failed to deserialize input for {ctx.function_id}: {exc}"
-            raise FunctionError(E.DESERIALIZATION_ERROR, message) from None
+            raise bad_input(ctx.function_id, exc) from None
         try:
             old, new, errors = await self.storage.update(a.stream_name, a.group_id, a.item_id, ops, a.ops)
         except StorageError as exc:
