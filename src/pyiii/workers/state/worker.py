@@ -10,7 +10,7 @@ import msgspec
 
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, KvError, KvStore, build_store, encode
-from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, or_none, parse_ops
+from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, change_answer, or_none, parse_ops
 from pyiii.core import CallContext, FunctionError, Host, bad_input
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
@@ -150,7 +150,7 @@ class StateWorker(BuiltinWorker):
         except KvError as exc:
             raise FunctionError("SET_ERROR", str(exc)) from None
         self._changed(a.scope, a.key, old, value, ctx)
-        return {"old_value": or_none(old), "new_value": value}
+        return change_answer(old, value)
 
     async def _get(self, a: ScopeKey, ctx: CallContext) -> Any:
         try:
@@ -189,10 +189,7 @@ class StateWorker(BuiltinWorker):
         except KvError as exc:
             raise FunctionError("UPDATE_ERROR", str(exc)) from None
         self._changed(a.scope, a.key, old, new, ctx)
-        result: dict[str, Any] = {"old_value": or_none(old), "new_value": new}
-        if errors:
-            result["errors"] = errors
-        return result
+        return change_answer(old, new, errors)
 
     async def _list(self, a: ScopeArgs, ctx: CallContext) -> Any:
         try:
