@@ -27,6 +27,22 @@ def write_project(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def dev_config(*more_workers: str) -> str:
+    """A project's ``config.yaml`` for ``pyiii dev|start`` on the ports the runner sets
+    (``III_PORT``, ``HTTP_PORT``): the listener, ``iii-http`` and ``iii-state``, then
+    ``more_workers`` (names, default config)."""
+    lines = [
+        "workers:",
+        "  - name: iii-worker-manager",
+        "    config: {port: ${III_PORT}, host: 127.0.0.1}",
+        "  - name: iii-http",
+        "    config: {port: ${HTTP_PORT}, host: 127.0.0.1}",
+        "  - name: iii-state",
+        *(f"  - name: {name}" for name in more_workers),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def link_cached_node_modules(project: Path) -> bool:
     """Point ``project/node_modules`` at :data:`NODE_MODULES_CACHE` when it has everything an
     example's Node worker needs: the official ``iii-sdk`` and ``tsx`` (which runs the ``.ts``

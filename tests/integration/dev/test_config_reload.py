@@ -16,17 +16,10 @@ import pytest
 
 from tests.integration.dev.support import Pyiii, hello_step
 from tests.support.engine import free_port
-from tests.support.project import write_project
+from tests.support.project import dev_config, write_project
 from tests.support.waiting import eventually
 
-CONFIG = """
-    workers:
-      - name: iii-worker-manager
-        config: {port: ${III_PORT}, host: 127.0.0.1}
-      - name: iii-http
-        config: {port: ${HTTP_PORT}, host: 127.0.0.1}
-      - name: iii-state
-"""
+CONFIG = dev_config()
 
 CRON_STEP = """
     from pathlib import Path

@@ -14,18 +14,10 @@ from pathlib import Path
 import httpx
 
 from tests.integration.dev.support import Pyiii, hello_step
-from tests.support.project import write_project
+from tests.support.project import dev_config, write_project
 from tests.support.waiting import eventually
 
-CONFIG = """
-    workers:
-      - name: iii-worker-manager
-        config: {port: ${III_PORT}, host: 127.0.0.1}
-      - name: iii-http
-        config: {port: ${HTTP_PORT}, host: 127.0.0.1}
-      - name: iii-state
-      - name: iii-observability
-"""
+CONFIG = dev_config("iii-observability")
 
 
 def readiness(dev: Pyiii) -> dict[str, object]:
