@@ -126,11 +126,7 @@ class Host:
 
     def unregister_function(self, function_id: str, worker: str | None = None) -> bool:
         """Remove an in-process function; with ``worker``, also from that worker's listing."""
-        removed = self._engine.unregister_function(function_id)
-        record = self._engine.in_process_workers.get(worker) if worker is not None else None
-        if record is not None:
-            record.functions.discard(function_id)
-        return removed
+        return self._engine.unregister_function(function_id, worker)
 
     @property
     def functions(self) -> FunctionsView:

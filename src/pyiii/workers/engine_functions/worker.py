@@ -6,18 +6,17 @@ import asyncio
 import logging
 import re
 import unicodedata
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
-from pyiii.core import Binding, CallContext, FunctionEntry, FunctionError, Host, Peer, WorkerMetadata
+from pyiii.core import Binding, CallContext, FunctionEntry, FunctionError, Host, Peer, WorkerMetadata, decode_args
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.engine_functions import MANIFEST
 from pyiii.workers.engine_functions import views as V
 
 log = logging.getLogger("pyiii.engine_functions")
-T = TypeVar("T")
 
 WORKER_EVENTS = "engine::workers-available"
 FUNCTION_EVENTS = "engine::functions-available"
@@ -113,14 +112,6 @@ def sanitize(text: str | None, limit: int = 280) -> str | None:
     return cleaned[:limit]
 
 
-def args(function_id: str, data: Any, kind: type[T]) -> T:
-    """Decode a payload; ``null`` counts as ``{}`` for functions whose fields are optional."""
-    try:
-        return msgspec.convert({} if data is None else data, kind)
-    except msgspec.ValidationError as exc:
-        raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {exc}") from None
-
-
 def visible(peer: Peer | None, entry: FunctionEntry) -> bool:
     if peer is None:
         return True
@@ -204,7 +195,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     # ------------------------------------------------------------------ functions
 
     async def _list_functions(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ListFunctionsArgs)
+        a = decode_args(ctx.function_id, data, ListFunctionsArgs)
         workers = set(a.workers or [])
         if a.worker:
             workers.add(a.worker)
@@ -238,7 +229,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"functions": [V.function_summary(self.host, e) for _, _, e in rows]}
 
     async def _function_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, FunctionInfoArgs)
+        a = decode_args(ctx.function_id, data, FunctionInfoArgs)
         if (a.function_id is None) == (a.function_ids is None):
             raise FunctionError(E.INVALID_ARGUMENTS, "pass exactly one of function_id or function_ids")
         if a.function_id is not None:
@@ -265,7 +256,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     # ------------------------------------------------------------------ trigger types
 
     async def _list_types(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ListTypesArgs)
+        a = decode_args(ctx.function_id, data, ListTypesArgs)
         needle = a.search.lower() if a.search else None
         rows = []
         for tt in sorted(self.host.trigger_types.values(), key=lambda t: t.id):
@@ -281,7 +272,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"triggers": rows}
 
     async def _type_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, IdArgs)
+        a = decode_args(ctx.function_id, data, IdArgs)
         tt = self.host.trigger_types.get(a.id)
         if tt is None:
             raise FunctionError(E.NOT_FOUND, f"Trigger type '{a.id}' is not registered.")
@@ -290,7 +281,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     # ------------------------------------------------------------------ bindings
 
     async def _list_bindings(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ListBindingsArgs)
+        a = decode_args(ctx.function_id, data, ListBindingsArgs)
         needle = a.search.lower() if a.search else None
         rows = []
         for b in sorted(self.host.bindings.values(), key=lambda b: b.id):
@@ -308,7 +299,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"registered_triggers": rows}
 
     async def _binding_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, IdArgs)
+        a = decode_args(ctx.function_id, data, IdArgs)
         b = self.host.bindings.get(a.id)
         if b is None:
             raise FunctionError(E.NOT_FOUND, f"Trigger '{a.id}' is not registered.")
@@ -351,7 +342,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return self.host.started_at_ms
 
     async def _list_workers(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ListWorkersArgs)
+        a = decode_args(ctx.function_id, data, ListWorkersArgs)
         rows = [
             r
             for r in self._worker_rows()
@@ -363,7 +354,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"workers": rows}
 
     async def _worker_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, WorkerInfoArgs)
+        a = decode_args(ctx.function_id, data, WorkerInfoArgs)
         host = self.host
         for peer in host.connected_workers.values():
             if peer.metadata.name == a.name or peer.worker_id == a.name:
@@ -409,7 +400,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         }
 
     async def _register_worker(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, RegisterWorkerArgs)
+        a = decode_args(ctx.function_id, data, RegisterWorkerArgs)
         peer = ctx.caller
         if peer is None and a._caller_worker_id:
             peer = self.host.connected_workers.get(a._caller_worker_id)
@@ -428,14 +419,14 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"success": True}
 
     async def _register_trigger(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, RegisterTriggerArgs)
+        a = decode_args(ctx.function_id, data, RegisterTriggerArgs)
         trigger_id = await self.host.register_trigger_for(
             ctx.caller, a.trigger_type, a.function_id, a.config, a.metadata
         )
         return {"id": trigger_id}
 
     async def _unregister_trigger(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, UnregisterTriggerArgs)
+        a = decode_args(ctx.function_id, data, UnregisterTriggerArgs)
         try:
             removed = await self.host.unregister_trigger_for(ctx.caller, a.id)
         except FunctionError:
@@ -445,7 +436,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"removed": removed}
 
     async def _create_channel(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ChannelArgs)
+        a = decode_args(ctx.function_id, data, ChannelArgs)
         return self.host.create_channel(a.buffer_size).refs()
 
 
