@@ -8,16 +8,16 @@ backend that breaks a property it should hold is listed in the suite's ``BROKEN`
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 import pytest
 
-REDIS_URL = os.environ.get("PYIII_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-AMQP_URL = os.environ.get("PYIII_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+from tests.support.servers import AMQP_URL, REDIS_URL
+from tests.support.servers import require_rabbitmq as require_server_rabbitmq
+from tests.support.servers import require_redis as require_server_redis
+
+__all__ = ["AMQP_URL", "REDIS_URL", "apply_marks", "require_rabbitmq", "require_redis", "unique"]
 
 #: Every name this tier makes on a shared server starts with it (and a per-test suffix).
 NAME_PREFIX = "pyiii-contracts"
@@ -27,32 +27,12 @@ def unique(kind: str) -> str:
     return f"{NAME_PREFIX}-{kind}-{uuid.uuid4().hex[:10]}"
 
 
-def _address(url: str, default_port: int) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or "127.0.0.1", parts.port or default_port
-
-
 def require_redis() -> None:
-    """Skip (loudly: ``pytest -rs``) when Redis does not answer PING."""
-    pytest.importorskip("redis")
-    host, port = _address(REDIS_URL, 6379)
-    try:
-        with socket.create_connection((host, port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            if sock.recv(16).startswith(b"+PONG"):
-                return
-    except OSError as exc:
-        pytest.skip(f"REDIS NOT REACHABLE at {host}:{port} ({exc}): the redis backend is NOT tested")
-    pytest.skip(f"REDIS NOT ANSWERING PING at {host}:{port}: the redis backend is NOT tested")
+    require_server_redis("the redis backend")
 
 
 def require_rabbitmq() -> None:
-    pytest.importorskip("aio_pika")
-    host, port = _address(AMQP_URL, 5672)
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-    except OSError as exc:
-        pytest.skip(f"RABBITMQ NOT REACHABLE at {host}:{port} ({exc}): the rabbitmq backend is NOT tested")
+    require_server_rabbitmq("the rabbitmq backend")
 
 
 def apply_marks(request: pytest.FixtureRequest, backend: str, capabilities: frozenset[str],

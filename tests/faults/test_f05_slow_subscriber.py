@@ -43,8 +43,12 @@ async def join(port: int, sid: str, sock: socket.socket | None = None) -> Client
 
 async def test_f5_slow_stream_subscriber_is_cut_others_get_everything(tmp_path: Path) -> None:
     port = free_port()
+    # close_timeout_ms: the evicted client reads its backlog (and then the close frame) only once
+    # the publisher is done, which on a loaded machine can be well past the 2 s default, after which
+    # the engine would abort the socket and the client could not see the close code.
     engine = EngineProcess(tmp_path, workers=[{"name": "iii-stream", "config": {
-        "port": port, "host": "127.0.0.1", "adapter": {"name": "kv", "config": {"store_method": "in_memory"}}}}])
+        "port": port, "host": "127.0.0.1", "close_timeout_ms": 60_000,
+        "adapter": {"name": "kv", "config": {"store_method": "in_memory"}}}}])
     engine.start()
     publisher = await RawWorker.connect(engine.url)
     fast: list[ClientConnection] = []

@@ -6,7 +6,6 @@ Motia's ``motia_config.py`` ``authenticate_stream``."""
 from __future__ import annotations
 
 import asyncio
-import textwrap
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pyiii.steps.steps_runner import StepsRunner
 from tests.integration.state.kvsupport import call, sdk_worker
 from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import EngineProcess, free_port
+from tests.support.project import write_project
 from tests.support.wire import RawWorker, wait_function
 
 AUTH_ID = "test::auth"
@@ -183,14 +183,6 @@ def steps_engine(tmp_path: Path) -> Iterator[Engine]:
         proc.stop()
 
 
-def _project(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    return root
-
-
 async def _with_runner(project: Path, engine: Engine, tokens: list[str]) -> dict[str, int]:
     runner = StepsRunner(project, engine.proc.url)
     report = await asyncio.to_thread(runner.start)
@@ -208,14 +200,14 @@ async def _with_runner(project: Path, engine: Engine, tokens: list[str]) -> dict
 
 
 async def test_stream_file_authenticate_saying_no_refuses(steps_engine: Engine, tmp_path: Path) -> None:
-    project = _project(tmp_path / "app", {"steps/chat_stream.py": STREAM_FILE})
+    project = write_project(tmp_path / "app", {"steps/chat_stream.py": STREAM_FILE})
     statuses = await _with_runner(project, steps_engine, ["bad", "none", "dict-no", "crash", "good"])
     assert statuses == {"bad": 401, "none": 401, "dict-no": 401, "crash": 401, "good": 101}
 
 
 async def test_motia_config_authenticate_stream_is_registered_and_honoured(steps_engine: Engine,
                                                                            tmp_path: Path) -> None:
-    project = _project(tmp_path / "app", {"motia_config.py": MOTIA_CONFIG})
+    project = write_project(tmp_path / "app", {"motia_config.py": MOTIA_CONFIG})
     statuses = await _with_runner(project, steps_engine, ["good", "bad"])
     assert statuses == {"good": 101, "bad": 401}
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from tests.integration.state.kvsupport import redis_reachable
 from tests.integration.stream.wsclient import StreamClient
 from tests.support.engine import EngineProcess, free_port
+from tests.support.servers import require_redis
 from tests.support.wire import RawWorker
 
 #: A Redis database of its own: the migration marker is per database, and other suites use db 0.
@@ -27,8 +27,7 @@ REDIS_URL = "redis://127.0.0.1:6379/11"
 
 def _adapter(kind: str, tmp_path: Path, name: str) -> dict[str, Any]:
     if kind == "redis":
-        if not redis_reachable():
-            pytest.skip("Redis is not reachable on 6379")
+        require_redis("the redis stream keys", REDIS_URL)
         return {"name": "redis", "config": {"redis_url": REDIS_URL}}
     if kind == "file_based":
         return {"name": "kv", "config": {"store_method": "file_based", "file_path": str(tmp_path / f"{name}.db")}}

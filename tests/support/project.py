@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,31 @@ from tests.support.waiting import eventually_sync
 # A shared Node install (iii-sdk, plus tsx and typescript for the examples' TypeScript workers)
 # that offline test machines keep, so the examples do not need `npm install`.
 NODE_MODULES_CACHE = Path("/tmp/nodeiii/node_modules")
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (relative path -> text, dedented) under ``root``; returns ``root``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    return root
+
+
+def dev_config(*more_workers: str) -> str:
+    """A project's ``config.yaml`` for ``pyiii dev|start`` on the ports the runner sets
+    (``III_PORT``, ``HTTP_PORT``): the listener, ``iii-http`` and ``iii-state``, then
+    ``more_workers`` (names, default config)."""
+    lines = [
+        "workers:",
+        "  - name: iii-worker-manager",
+        "    config: {port: ${III_PORT}, host: 127.0.0.1}",
+        "  - name: iii-http",
+        "    config: {port: ${HTTP_PORT}, host: 127.0.0.1}",
+        "  - name: iii-state",
+        *(f"  - name: {name}" for name in more_workers),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def link_cached_node_modules(project: Path) -> bool:

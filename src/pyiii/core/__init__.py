@@ -20,7 +20,9 @@ Values a worker handles
 Errors
     :class:`FunctionError` (a wire error ``{code, message}``; raise it to answer with a code),
     :class:`TriggerRegistrationError` (a provider refuses a binding), ``error_codes`` (the wire
-    error codes: ``error_codes.FORBIDDEN``, ...).
+    error codes: ``error_codes.FORBIDDEN``, ...), ``bad_input(function_id, reason)`` (the
+    ``deserialization_error`` a payload that does not fit is answered with) and
+    ``decode_args(function_id, data, kind)`` (a payload converted to a msgspec type, or that error).
 
 Namespaces
     ``DEFAULT_NAMESPACE``, ``is_blank_namespace``: the routing value stored next to an id
@@ -36,10 +38,11 @@ from __future__ import annotations
 
 from pyiii.core import errors as error_codes
 from pyiii.core.channels import EOF, Channel
-from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.errors import FunctionError, TriggerRegistrationError, bad_input
 from pyiii.core.functions import CallContext, FunctionEntry, InProcessHandler
 from pyiii.core.health import HealthStatus
 from pyiii.core.host import Host
+from pyiii.core.inputs import decode_args
 from pyiii.core.namespaces import DEFAULT as DEFAULT_NAMESPACE
 from pyiii.core.namespaces import is_blank as is_blank_namespace
 from pyiii.core.peer import Peer, WorkerMetadata
@@ -64,6 +67,8 @@ __all__ = [
     "TriggerRegistrationError",
     "TriggerType",
     "WorkerMetadata",
+    "bad_input",
+    "decode_args",
     "error_codes",
     "in_span",
     "is_blank_namespace",

@@ -161,8 +161,14 @@ class Engine:
             self.in_process_workers[worker].functions.add(function_id)
         return entry
 
-    def unregister_function(self, function_id: str) -> bool:
-        return self.functions.remove(function_id, None)
+    def unregister_function(self, function_id: str, worker: str | None = None) -> bool:
+        """Remove an in-process function; with ``worker``, also from that worker's listing (the
+        counterpart of ``register_function(worker=...)``)."""
+        removed = self.functions.remove(function_id, None)
+        record = self.in_process_workers.get(worker) if worker is not None else None
+        if record is not None:
+            record.functions.discard(function_id)
+        return removed
 
     async def register_trigger_type(
         self,

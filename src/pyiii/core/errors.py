@@ -41,6 +41,11 @@ class FunctionError(Exception):
         self.stacktrace = stacktrace
 
 
+def bad_input(function_id: str, reason: object) -> FunctionError:
+    """A payload ``function_id`` cannot take, answered with the reference's code and wording."""
+    return FunctionError(DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {reason}")
+
+
 class TriggerRegistrationError(Exception):
     """A trigger provider refused a binding; the message is sent to the binding's owner."""
 

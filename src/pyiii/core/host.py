@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from dataclasses import fields
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pyiii.core.spans import in_span
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import asyncio
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
     from pyiii.core.functions import FunctionEntry, InProcessHandler
     from pyiii.core.health import HealthCheck, HealthStatus
     from pyiii.core.peer import Peer, WorkerMetadata
-    from pyiii.core.spans import Tracer
+    from pyiii.core.spans import PassThroughSpan, Span, Tracer
     from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerType
 
     # Types of the hooks (annotations only: nothing here costs at import time).
@@ -133,11 +137,7 @@ class Host:
 
     def unregister_function(self, function_id: str, worker: str | None = None) -> bool:
         """Remove an in-process function; with ``worker``, also from that worker's listing."""
-        removed = self._engine.unregister_function(function_id)
-        record = self._engine.in_process_workers.get(worker) if worker is not None else None
-        if record is not None:
-            record.functions.discard(function_id)
-        return removed
+        return self._engine.unregister_function(function_id, worker)
 
     @property
     def functions(self) -> FunctionsView:
@@ -219,9 +219,14 @@ class Host:
         return await self._engine.call_for(binding, function_id, data, **kwargs)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        """Run ``work`` in the background; shutdown waits for it within the grace period.
-        To run it in a span, start the span with :attr:`tracer` and enter it inside ``work``."""
+        """Run ``work`` in the background; shutdown waits for it within the grace period."""
         return self._engine.invoker.spawn(work)
+
+    def spawn_in_span(self, span: Span | PassThroughSpan, work: Callable[[str | None], Awaitable[T]],
+                      failed: Callable[[T], str | None] | None = None) -> asyncio.Task[T]:
+        """:meth:`spawn` ``work(traceparent)`` inside ``span`` (from ``tracer.start_span``): the
+        span ends ok, or as an error when ``work`` raises or ``failed(result)`` names a failure."""
+        return self._engine.invoker.spawn(in_span(span, work, failed))
 
     def add_call_observer(self, observer: CallObserver) -> None:
         """Be told the duration and outcome of every finished call (the metrics)."""

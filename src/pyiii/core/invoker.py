@@ -17,7 +17,7 @@ import msgspec
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
-from pyiii.core.errors import FunctionError
+from pyiii.core.errors import FunctionError, bad_input
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
 from pyiii.core.namespaces import DEFAULT, not_found_message
 from pyiii.core.spans import Tracer, traced_builtin_call
@@ -406,9 +406,7 @@ class Invoker:
                 try:
                     data = msgspec.convert(data, entry.input_type)
                 except msgspec.ValidationError as exc:
-                    raise FunctionError(
-                        E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {entry.id}: {exc}"
-                    ) from None
+                    raise bad_input(entry.id, exc) from None
             assert entry.handler is not None
             return await entry.handler(data, ctx)
         except FunctionError as exc:

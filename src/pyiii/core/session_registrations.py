@@ -34,7 +34,24 @@ log = logging.getLogger("pyiii.engine")
 R = TypeVar("R", bound=Registration)
 
 
-async def ask_hook(session: Session, hook_id: str, registration: R) -> R | None:
+async def pass_hook(
+    session: Session, hook_id: str | None, registration: R, kind: str, reg_id: str, what: str,
+    *, function_id: str = "",
+) -> R | None:
+    """``registration`` as the listener's hook leaves it: unchanged when there is no hook,
+    remapped by it, or None when it denies, the refusal sent (``kind``, ``reg_id``,
+    ``function_id``: see :meth:`Session.refuse_registration`; ``what`` names it in the reason)."""
+    if hook_id is None:
+        return registration
+    mapped = await _ask_hook(session, hook_id, registration)
+    if mapped is None:
+        await session.refuse_registration(
+            kind, reg_id, E.FORBIDDEN, f"denied by the {what} registration hook", function_id=function_id
+        )
+    return mapped
+
+
+async def _ask_hook(session: Session, hook_id: str, registration: R) -> R | None:
     """The listener's hook on ``registration``: the (possibly remapped) registration, or None
     when it denies (any answer but an object, an error, a timeout)."""
     try:
@@ -66,16 +83,12 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
     except FunctionError as exc:
         await session.refuse_registration("registerfunction", msg.id, exc.code, exc.message)
         return
-    registration = FunctionRegistration(msg.id, msg.description, metadata, peer.namespace)
-    hook = access.hooks.on_function_registration
-    if hook is not None:
-        mapped = await ask_hook(session, hook, registration)
-        if mapped is None:
-            await session.refuse_registration(
-                "registerfunction", msg.id, E.FORBIDDEN, "denied by the function registration hook"
-            )
-            return
-        registration = mapped
+    registration = await pass_hook(
+        session, access.hooks.on_function_registration,
+        FunctionRegistration(msg.id, msg.description, metadata, peer.namespace), "registerfunction", msg.id, "function",
+    )
+    if registration is None:
+        return
     function_id = access.prefixed(registration.function_id)
     namespace = peer.namespace
     if namespace != DEFAULT and function_id.startswith("engine::"):
@@ -167,16 +180,12 @@ async def on_register_trigger_type(session: Session, msg: p.RegisterTriggerType)
     except FunctionError as exc:
         await session.refuse_registration("registertriggertype", msg.id, exc.code, exc.message)
         return
-    registration = TriggerTypeRegistration(msg.id, msg.description)
-    hook = access.hooks.on_trigger_type_registration
-    if hook is not None:
-        mapped = await ask_hook(session, hook, registration)
-        if mapped is None:
-            await session.refuse_registration(
-                "registertriggertype", msg.id, E.FORBIDDEN, "denied by the trigger type registration hook"
-            )
-            return
-        registration = mapped
+    registration = await pass_hook(
+        session, access.hooks.on_trigger_type_registration, TriggerTypeRegistration(msg.id, msg.description),
+        "registertriggertype", msg.id, "trigger type",
+    )
+    if registration is None:
+        return
     type_id = registration.type_id
     limit = session.engine.limits.max_trigger_types_per_worker
     if type_id not in peer.trigger_types and len(peer.trigger_types) >= limit:
@@ -218,17 +227,15 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
             msg.trigger_type, msg.id, exc.code, exc.message, function_id=msg.function_id
         )
         return
-    reg = TriggerRegistration(msg.id, msg.trigger_type, msg.function_id, config, metadata, msg.namespace or DEFAULT)
-    hook = access.hooks.on_trigger_registration
-    if hook is not None:
-        mapped = await ask_hook(session, hook, reg)
-        if mapped is None:
-            await session.refuse_registration(
-                msg.trigger_type, msg.id, E.FORBIDDEN, "denied by the trigger registration hook",
-                function_id=msg.function_id,
-            )
-            return
-        reg = mapped
+    reg = await pass_hook(
+        session, access.hooks.on_trigger_registration,
+        TriggerRegistration(
+            msg.id, msg.trigger_type, msg.function_id, config, metadata, msg.namespace or DEFAULT
+        ),
+        msg.trigger_type, msg.id, "trigger", function_id=msg.function_id,
+    )
+    if reg is None:
+        return
     binding = Binding(
         reg.trigger_id, reg.trigger_type, access.prefixed(reg.function_id), reg.config, reg.metadata, owner=peer,
         grant=access if access.restricted else None, namespace=msg.namespace or DEFAULT,

@@ -83,12 +83,10 @@ class Listener:
             cfg.host,
             cfg.port,
             upgrade=self._route,
-            options=wsio.Options(
-                max_message_bytes=cfg.max_frame_bytes,
-                handshake_timeout_s=cfg.handshake_timeout_ms / 1000,
-                ping_interval_s=cfg.ping_interval_ms / 1000 if cfg.ping_interval_ms > 0 else None,
-                ping_timeout_s=cfg.ping_timeout_ms / 1000 if cfg.ping_timeout_ms > 0 else None,
-                close_timeout_s=cfg.close_timeout_ms / 1000,
+            options=wsio.Options.from_millis(
+                max_message_bytes=cfg.max_frame_bytes, handshake_timeout_ms=cfg.handshake_timeout_ms,
+                ping_interval_ms=cfg.ping_interval_ms, ping_timeout_ms=cfg.ping_timeout_ms,
+                close_timeout_ms=cfg.close_timeout_ms,
             ),
         )
         log.info("listener %s on %s:%d (WebSocket backend %s)", self.name, cfg.host, self.port, self._server.backend)

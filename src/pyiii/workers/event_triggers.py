@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import msgspec
 
-from pyiii.core import Binding, FunctionError, Host, SpanKind, TriggerRegistrationError, in_span
+from pyiii.core import Binding, FunctionError, Host, SpanKind, TriggerRegistrationError
 
 log = logging.getLogger("pyiii.triggers")
 
@@ -166,7 +166,7 @@ class EventTriggers(Generic[C]):
         async def traced(parent: str | None) -> str | None:
             return await self.deliver(targets, event, parent, baggage)
 
-        self.host.spawn(in_span(span, traced, failed=lambda failure: failure))
+        self.host.spawn_in_span(span, traced, failed=lambda failure: failure)
 
     async def deliver(self, targets: Targets[C], event: Any, traceparent: str | None = None,
                       baggage: str | None = None) -> str | None:

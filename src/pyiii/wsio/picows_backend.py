@@ -24,6 +24,7 @@ from pyiii.wsio.corking import CorkingTransport
 from pyiii.wsio.http_head import MAX_HEAD_BYTES, BadRequest, encode_reply, parse_head
 from pyiii.wsio.picows_connection import PicowsConnection
 from pyiii.wsio.target import split_target
+from pyiii.wsio.tcp import set_nodelay
 from pyiii.wsio.types import Accept, Handler, HandshakeRefused, HttpReply, Options, Request, UpgradeHook
 
 log = logging.getLogger("pyiii.wsio")
@@ -48,11 +49,6 @@ class _PeerFaultsAtInfo(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 
 _picows_log = _PeerFaultsAtInfo(logging.getLogger("picows"), {})
-
-
-def _nodelay(sock: socket.socket | None) -> None:
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _peer(transport: asyncio.BaseTransport) -> tuple[str, int] | None:
@@ -100,7 +96,7 @@ class _Handshake(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        _nodelay(transport.get_extra_info("socket"))
+        set_nodelay(transport.get_extra_info("socket"))
         self._server.handshakes.add(self)
         timeout = self._server.options.handshake_timeout_s
         if timeout is not None and timeout > 0:
@@ -182,7 +178,7 @@ class PicowsServer:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: _Handshake(self), host, port)
         for sock in self._server.sockets:
-            _nodelay(sock)
+            set_nodelay(sock)
 
     @property
     def sockets(self) -> Sequence[socket.socket]:

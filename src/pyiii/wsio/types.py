@@ -93,6 +93,19 @@ class Options:
     max_queue: int = 16
     headers: tuple[tuple[str, str], ...] = field(default=())
 
+    @classmethod
+    def from_millis(cls, *, max_message_bytes: int, handshake_timeout_ms: int, ping_interval_ms: int,
+                    ping_timeout_ms: int, close_timeout_ms: int, max_queue: int = 16) -> Options:
+        """From a config's millisecond settings, where a ping setting of 0 turns that timer off."""
+        return cls(
+            max_message_bytes=max_message_bytes,
+            handshake_timeout_s=handshake_timeout_ms / 1000,
+            ping_interval_s=ping_interval_ms / 1000 if ping_interval_ms > 0 else None,
+            ping_timeout_s=ping_timeout_ms / 1000 if ping_timeout_ms > 0 else None,
+            close_timeout_s=close_timeout_ms / 1000,
+            max_queue=max_queue,
+        )
+
 
 class ConnectionClosed(Exception):
     """The connection is closed (``code`` 1006 when it ended without a close frame)."""

@@ -15,13 +15,9 @@ from websockets.http11 import Response as WsResponse
 
 from pyiii.wsio.connection import Connection
 from pyiii.wsio.target import split_target
+from pyiii.wsio.tcp import set_nodelay
 from pyiii.wsio.types import Accept, Handler, HandshakeRefused, HttpReply, Options, Request, UpgradeHook
 from pyiii.wsio.websockets_connection import WebsocketsConnection
-
-
-def _nodelay(sock: socket.socket | None) -> None:
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _response(reply: HttpReply) -> WsResponse:
@@ -59,7 +55,7 @@ class WebsocketsServer:
             server_header=None,
         )
         for sock in self._server.sockets:
-            _nodelay(sock)
+            set_nodelay(sock)
 
     @property
     def sockets(self) -> Sequence[socket.socket]:
@@ -86,7 +82,7 @@ class WebsocketsServer:
         return response
 
     async def _handle(self, ws: ServerConnection) -> None:
-        _nodelay(ws.transport.get_extra_info("socket"))
+        set_nodelay(ws.transport.get_extra_info("socket"))
         request, accept = self._accepted.pop(ws.id)
         self._connections.add(ws)
         try:
@@ -119,7 +115,7 @@ async def connect(url: str, options: Options) -> Connection:
         )
     except InvalidStatus as exc:
         raise HandshakeRefused(exc.response.status_code, bytes(exc.response.body or b"")) from None
-    _nodelay(ws.transport.get_extra_info("socket"))
+    set_nodelay(ws.transport.get_extra_info("socket"))
     split = split_target(ws.request.path if ws.request else "/")
     remote = ws.remote_address
     request = Request(split.path, split.query, tuple(ws.request.headers.raw_items()) if ws.request else (),

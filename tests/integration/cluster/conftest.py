@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.state.kvsupport import REDIS_URL, redis_reachable
 from tests.support.engine import EngineProcess, free_port
+from tests.support.official_sdk import official_workers, shut
+from tests.support.servers import REDIS_URL
+from tests.support.servers import require_redis as require_server_redis
 from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
@@ -78,8 +80,7 @@ def start_node(workdir: Path, prefix: str, name: str) -> Node:
 
 
 def require_redis() -> None:
-    if not redis_reachable():
-        pytest.skip(f"SKIPPED LOUDLY: Redis is not reachable at {REDIS_URL}; the cluster tests need it")
+    require_server_redis("the cluster tests")
 
 
 @pytest.fixture
@@ -121,18 +122,8 @@ def cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 @pytest.fixture
 def sdk() -> Iterator[Callable[..., Any]]:
     """``sdk(url, name)`` -> a connected official-SDK worker, shut down after the test."""
-    from iii import InitOptions, register_worker
-
-    workers: list[Any] = []
-
-    def connect(url: str, name: str = "cluster-test") -> Any:
-        worker = register_worker(url, InitOptions(worker_name=name))
-        workers.append(worker)
-        return worker
-
-    yield connect
-    for worker in workers:
-        shut(worker)
+    with official_workers("cluster-test") as connect:
+        yield connect
 
 
 @pytest.fixture
@@ -152,17 +143,6 @@ def pysdk() -> Iterator[Callable[..., Any]]:
     yield connect
     for worker in workers:
         shut(worker)
-
-
-def shut(worker: Any) -> None:
-    """Shut a worker down once (the official SDK hangs on a second ``shutdown``)."""
-    if getattr(worker, "_test_stopped", False):
-        return
-    worker._test_stopped = True
-    try:
-        worker.shutdown()
-    except Exception:
-        pass
 
 
 def call(worker: Any, function_id: str, payload: Any, timeout_ms: int = 10_000) -> Any:

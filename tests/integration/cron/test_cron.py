@@ -7,6 +7,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import pytest
 
 from tests.integration.queue.conftest import trigger_ready
 from tests.support.engine import EngineProcess
+from tests.support.official_sdk import official_workers
+from tests.support.servers import require_redis
 from tests.support.waiting import eventually_sync, stays_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
@@ -22,19 +25,9 @@ EVERY_SECOND = "* * * * * *"
 
 
 @pytest.fixture
-def sdk() -> Any:
-    from iii import InitOptions, register_worker
-
-    workers: list[Any] = []
-
-    def connect(url: str) -> Any:
-        w = register_worker(url, InitOptions(worker_name="cron-test"))
-        workers.append(w)
-        return w
-
-    yield connect
-    for w in workers:
-        w.shutdown()
+def sdk() -> Iterator[Callable[..., Any]]:
+    with official_workers("cron-test") as connect:
+        yield connect
 
 
 class Ticks:
@@ -98,11 +91,7 @@ def test_bad_cron_config_is_a_typed_error(tmp_path: Path, sdk: Any, config: dict
 
 
 def test_two_engines_sharing_redis_fire_each_tick_once(tmp_path: Path, sdk: Any) -> None:
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379").ping()
-    except Exception as exc:
-        pytest.skip(f"Redis is not reachable at 127.0.0.1:6379: {exc}")
+    require_redis("the redis cron lock", "redis://127.0.0.1:6379")
     cron = {"name": "iii-cron", "config": {"adapter": {"name": "redis", "config": {
         "redis_url": "redis://127.0.0.1:6379", "key_prefix": f"cron-test-{uuid.uuid4().hex[:8]}"}}}}
     (tmp_path / "a").mkdir()

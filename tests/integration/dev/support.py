@@ -16,14 +16,6 @@ import httpx
 from tests.support.engine import free_port, stop_process
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    return root
-
-
 def hello_step(path: str, body: str) -> str:
     return textwrap.dedent(f"""
         from pyiii.steps import http

@@ -14,18 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.dev.support import Pyiii, hello_step, write
+from tests.integration.dev.support import Pyiii, hello_step
 from tests.support.engine import free_port
+from tests.support.project import dev_config, write_project
 from tests.support.waiting import eventually
 
-CONFIG = """
-    workers:
-      - name: iii-worker-manager
-        config: {port: ${III_PORT}, host: 127.0.0.1}
-      - name: iii-http
-        config: {port: ${HTTP_PORT}, host: 127.0.0.1}
-      - name: iii-state
-"""
+CONFIG = dev_config()
 
 CRON_STEP = """
     from pathlib import Path
@@ -38,7 +32,7 @@ CRON_STEP = """
 
 @pytest.fixture
 def dev(tmp_path: Path) -> Iterator[Pyiii]:
-    project = write(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi"),
+    project = write_project(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi"),
                                        "steps/tick_step.py": CRON_STEP})
     proc = Pyiii(project, "dev").start()
     try:
@@ -133,8 +127,8 @@ async def test_a_step_folder_created_after_start_is_watched(dev: Pyiii) -> None:
     await serving(dev)
     assert not (dev.project / "src").exists()
     begin = time.monotonic()
-    write(dev.project, {"src/api/late_step.py": hello_step("/late", "late")})
+    write_project(dev.project, {"src/api/late_step.py": hello_step("/late", "late")})
     await eventually(lambda: dev.get("/late") == "late", timeout=20, what="the step in the new src/ folder")
     print(f"new folder's step served after {time.monotonic() - begin:.2f} s")
-    write(dev.project, {"src/api/late_step.py": hello_step("/late", "later")})
+    write_project(dev.project, {"src/api/late_step.py": hello_step("/late", "later")})
     await eventually(lambda: dev.get("/late") == "later", timeout=20, what="an edit in src/ reloaded")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from pyiii.bind import port_is_free
-from tests.integration.dev.support import Busy, Pyiii, hello_step, write
+from tests.integration.dev.support import Busy, Pyiii, hello_step
 from tests.support.engine import free_port
+from tests.support.project import write_project
 from tests.support.waiting import eventually
 
 CONFIG = """
@@ -41,7 +42,7 @@ def project(tmp_path: Path, config: str | None = CONFIG) -> Path:
     files = {"steps/hello_step.py": hello_step("/hello", "hi")}
     if config is not None:
         files["config.yaml"] = config
-    return write(tmp_path / "app", files)
+    return write_project(tmp_path / "app", files)
 
 
 def assert_one_clear_line(code: int, out: str, port: int, worker: str, *moves: str) -> None:

@@ -13,18 +13,11 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.dev.support import Pyiii, hello_step, write
+from tests.integration.dev.support import Pyiii, hello_step
+from tests.support.project import dev_config, write_project
 from tests.support.waiting import eventually
 
-CONFIG = """
-    workers:
-      - name: iii-worker-manager
-        config: {port: ${III_PORT}, host: 127.0.0.1}
-      - name: iii-http
-        config: {port: ${HTTP_PORT}, host: 127.0.0.1}
-      - name: iii-state
-      - name: iii-observability
-"""
+CONFIG = dev_config("iii-observability")
 
 
 def readiness(dev: Pyiii) -> dict[str, object]:
@@ -36,7 +29,8 @@ def readiness(dev: Pyiii) -> dict[str, object]:
 
 
 async def test_a_killed_steps_process_is_restarted(tmp_path: Path) -> None:
-    project = write(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi")})
+    project = write_project(tmp_path / "app", {"config.yaml": CONFIG,
+                                               "steps/hello_step.py": hello_step("/hello", "hi")})
     dev = Pyiii(project, "dev", "--steps-in", "process").start()
     try:
         await eventually(lambda: dev.get("/hello") == "hi", timeout=30, what="/hello served")
@@ -61,7 +55,7 @@ async def test_a_killed_steps_process_is_restarted(tmp_path: Path) -> None:
 
 
 async def test_a_step_that_exits_the_process_is_reported(tmp_path: Path) -> None:
-    project = write(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi"),
+    project = write_project(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi"),
                                        "steps/boom_step.py": """
         import os, sys
         from pyiii.steps import http
@@ -83,7 +77,8 @@ async def test_a_step_that_exits_the_process_is_reported(tmp_path: Path) -> None
 
 
 async def test_the_steps_process_follows_config_edits_and_new_folders(tmp_path: Path) -> None:
-    project = write(tmp_path / "app", {"config.yaml": CONFIG, "steps/hello_step.py": hello_step("/hello", "hi")})
+    project = write_project(tmp_path / "app", {"config.yaml": CONFIG,
+                                               "steps/hello_step.py": hello_step("/hello", "hi")})
     dev = Pyiii(project, "dev", "--steps-in", "process").start()
     try:
         await eventually(lambda: dev.get("/hello") == "hi", timeout=30, what="/hello served")
@@ -94,7 +89,7 @@ async def test_the_steps_process_follows_config_edits_and_new_folders(tmp_path: 
         await eventually(lambda: dev.get("/hello") == "hi", timeout=30, what="/hello served again")
         assert dev.children() != [child] and "the steps process died" not in dev.logs()  # stopped, not crashed
 
-        write(project, {"src/late_step.py": hello_step("/late", "late")})  # the child watches new folders too
+        write_project(project, {"src/late_step.py": hello_step("/late", "late")})  # the child watches new folders too
         await eventually(lambda: dev.get("/late") == "late", timeout=20, what="the step in the new src/ folder")
     finally:
         assert dev.stop() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,35 +13,23 @@ import pytest
 
 from tests.integration.queue.conftest import trigger_ready
 from tests.support.engine import EngineProcess
+from tests.support.official_sdk import official_workers
+from tests.support.servers import require_redis
 from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
 
 
 def redis_adapter() -> dict[str, Any]:
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379").ping()
-    except Exception as exc:
-        pytest.skip(f"Redis is not reachable at 127.0.0.1:6379: {exc}")
+    require_redis("the redis pubsub adapter", "redis://127.0.0.1:6379")
     return {"name": "redis", "config": {"redis_url": "redis://127.0.0.1:6379",
                                         "channel_prefix": f"test-{uuid.uuid4().hex[:8]}:"}}
 
 
 @pytest.fixture
-def sdk() -> Any:
-    from iii import InitOptions, register_worker
-
-    workers: list[Any] = []
-
-    def connect(url: str) -> Any:
-        w = register_worker(url, InitOptions(worker_name="pubsub-test"))
-        workers.append(w)
-        return w
-
-    yield connect
-    for w in workers:
-        w.shutdown()
+def sdk() -> Iterator[Callable[..., Any]]:
+    with official_workers("pubsub-test") as connect:
+        yield connect
 
 
 class Inbox:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from tests.support.engine import EngineProcess
+from tests.support.official_sdk import official_workers
+from tests.support.servers import require_rabbitmq, require_redis
 from tests.support.waiting import eventually_sync
 
 os.environ.setdefault("OTEL_ENABLED", "false")
@@ -23,21 +25,8 @@ def queue_engine(workdir: Path, config: dict[str, Any] | None = None, **kw: Any)
 @pytest.fixture
 def sdk() -> Iterator[Callable[..., Any]]:
     """``sdk(url, name)`` -> a connected official Python SDK worker, shut down after the test."""
-    from iii import InitOptions, register_worker
-
-    workers: list[Any] = []
-
-    def connect(url: str, name: str = "test-worker") -> Any:
-        worker = register_worker(url, InitOptions(worker_name=name))
-        workers.append(worker)
-        return worker
-
-    yield connect
-    for worker in workers:
-        try:
-            worker.shutdown()
-        except Exception:
-            pass
+    with official_workers("test-worker") as connect:
+        yield connect
 
 
 def trigger_ready(worker: Any, function_id: str, trigger_type: str = "durable:subscriber", count: int = 1) -> None:
@@ -64,19 +53,9 @@ def adapter_spec(name: str) -> dict[str, Any]:
     if name in ("sqlite", "memory"):
         return {"name": name}
     if name == "redis":
-        redis = pytest.importorskip("redis")
-        try:
-            redis.Redis.from_url("redis://127.0.0.1:6379").ping()
-        except Exception as exc:
-            pytest.skip(f"Redis is not reachable at 127.0.0.1:6379: {exc}")
+        require_redis("the redis queue adapter", "redis://127.0.0.1:6379")
         return {"name": "redis", "config": {"redis_url": "redis://127.0.0.1:6379",
                                             "key_prefix": f"iii:test:{uuid.uuid4().hex[:10]}"}}
-    pytest.importorskip("aio_pika")
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
-    except OSError as exc:
-        pytest.skip(f"RabbitMQ is not reachable at 127.0.0.1:5672: {exc}")
+    require_rabbitmq("the rabbitmq queue adapter", "amqp://guest:guest@127.0.0.1:5672/")
     return {"name": "rabbitmq", "config": {"amqp_url": "amqp://guest:guest@127.0.0.1:5672/",
                                            "name_prefix": f"iii-test-{uuid.uuid4().hex[:10]}"}}

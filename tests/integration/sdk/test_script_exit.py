@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,15 +36,6 @@ SERVING = """
     worker.register_function("greeter::greet", lambda data: {"hi": data})
     print("serving", flush=True)
 """
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[EngineProcess]:
-    proc = EngineProcess(tmp_path).start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def script(tmp_path: Path, text: str, port: int) -> Path:

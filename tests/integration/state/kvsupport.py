@@ -5,32 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
+from tests.support.servers import REDIS_URL, require_redis
 
-REDIS_URL = os.environ.get("PYIII_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ADAPTERS = ("in_memory", "file_based", "redis")
-
-
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def adapter_block(kind: str) -> dict[str, Any]:
     if kind == "redis":
-        if not redis_reachable():
-            pytest.skip(f"Redis is not reachable at {REDIS_URL}: the redis adapter is not tested")
+        require_redis("the redis adapter", REDIS_URL)
         return {"name": "redis", "config": {"redis_url": REDIS_URL}}
     if kind == "file_based":
         return {"name": "kv", "config": {"store_method": "file_based", "file_path": "./data/kv"}}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,14 +41,6 @@ def steps_engine(workdir: Path) -> Iterator[StepsEngine]:
         yield StepsEngine(proc, http_port, stream_port)
     finally:
         proc.stop()
-
-
-def write_project(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    return root
 
 
 @contextmanager

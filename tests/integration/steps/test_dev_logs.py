@@ -15,20 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.steps.support import write_project
 from tests.support.engine import free_port
-from tests.support.project import DevProcess
+from tests.support.project import DevProcess, dev_config, write_project
 from tests.support.waiting import eventually, stays
 
-CONFIG = """
-    workers:
-      - name: iii-worker-manager
-        config: {port: ${III_PORT}, host: 127.0.0.1}
-      - name: iii-http
-        config: {port: ${HTTP_PORT}, host: 127.0.0.1}
-      - name: iii-state
-      - name: iii-cron
-"""
+CONFIG = dev_config("iii-cron")
 
 STEP = """
     import logging

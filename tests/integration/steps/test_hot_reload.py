@@ -8,18 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.steps.support import write_project
-from tests.support.project import DevProcess
+from tests.support.project import DevProcess, dev_config, write_project
 from tests.support.waiting import eventually_sync, stays_sync
 
-CONFIG = """
-    workers:
-      - name: iii-worker-manager
-        config: {port: ${III_PORT}, host: 127.0.0.1}
-      - name: iii-http
-        config: {port: ${HTTP_PORT}, host: 127.0.0.1}
-      - name: iii-state
-"""
+CONFIG = dev_config()
 
 STEP = """
     from pyiii.steps import http

@@ -22,7 +22,8 @@ import pytest
 
 from pyiii.console import flows
 from pyiii.steps.steps_runner import StepsRunner
-from tests.integration.steps.support import StepsEngine, running, steps_engine, write_project
+from tests.integration.steps.support import StepsEngine, running, steps_engine
+from tests.support.project import write_project
 from tests.support.waiting import eventually
 
 CREATE_ORDER = '''

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from pyiii.steps.steps_runner import StepsRunner
-from tests.integration.steps.support import StepsEngine, running, steps_engine, write_project
+from tests.integration.steps.support import StepsEngine, running, steps_engine
+from tests.support.project import write_project
 from tests.support.waiting import eventually_sync
 
 FILES = {

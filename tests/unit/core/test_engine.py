@@ -109,6 +109,23 @@ async def test_register_and_unregister_a_function() -> None:
     assert "math::add" not in engine.functions and not worker.functions
 
 
+async def test_an_in_process_function_leaves_its_workers_listing() -> None:
+    engine = Engine()
+    engine.add_in_process_worker("iii-x", "iii-x")
+
+    async def handler(data: Any, ctx: CallContext) -> Any:
+        return data
+
+    engine.register_function("x::a", handler, worker="iii-x")
+    engine.register_function("x::b", handler, worker="iii-x")
+    assert engine.unregister_function("x::a", worker="iii-x")
+    assert engine.in_process_workers["iii-x"].functions == {"x::b"}
+    assert engine.unregister_function("x::b")  # without the worker: the listing keeps it
+    assert engine.in_process_workers["iii-x"].functions == {"x::b"}
+    assert not engine.unregister_function("x::b", worker="iii-x")
+    assert engine.in_process_workers["iii-x"].functions == set()
+
+
 async def test_only_the_owner_can_unregister() -> None:
     engine = Engine()
     owner, other = await FakePeer.connect(engine, "w1"), await FakePeer.connect(engine, "w2")

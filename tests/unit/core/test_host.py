@@ -64,3 +64,27 @@ async def test_health_checks_and_shutdown_steps_reach_the_engine(host: Host) -> 
     assert report["dep"].ok is False and report["dep"].error == "check failed"
     await host.engine_for_transport.shutdown(0.1)
     assert ran == [0.1]
+
+
+async def test_spawn_in_span_ends_the_span_with_the_outcome_of_the_work(host: Host) -> None:
+    ended: list[Any] = []
+    host.tracer.install(ended.append)
+    try:
+        async def ok(parent: str | None) -> str | None:
+            assert parent is not None and parent.startswith("00-")
+            return None
+
+        async def reports_failure(_parent: str | None) -> str | None:
+            return "binding b failed"
+
+        async def raises(_parent: str | None) -> None:
+            raise RuntimeError("boom")
+
+        await host.spawn_in_span(host.tracer.start_span("ok"), ok)
+        await host.spawn_in_span(host.tracer.start_span("reported"), reports_failure, failed=lambda r: r)
+        with pytest.raises(RuntimeError):
+            await host.spawn_in_span(host.tracer.start_span("raised"), raises)
+    finally:
+        host.tracer.uninstall()
+    assert [(s.name, s.status) for s in ended] == [("ok", "ok"), ("reported", "error"), ("raised", "error")]
+    assert ended[1].status_description == "binding b failed"

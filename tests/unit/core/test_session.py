@@ -181,6 +181,19 @@ async def test_a_hook_that_does_not_answer_an_object_denies(answer: Any) -> None
         "code": E.FORBIDDEN, "message": "registerfunction 'f' refused: denied by the function registration hook"}
 
 
+async def test_a_denied_binding_is_refused_under_its_trigger_type_and_function() -> None:
+    engine = Engine()
+    armed = Armed()
+    await engine.register_trigger_type("rec", armed)
+    session = await session_with_hooks(engine, Hook(None))
+    await session.register_trigger("t1", "rec", "f", {})
+    assert not armed.bindings
+    [refusal] = refusals(session)
+    assert (refusal["id"], refusal["trigger_type"], refusal["function_id"]) == ("t1", "rec", "f")
+    assert refusal["error"] == {
+        "code": E.FORBIDDEN, "message": "rec 't1' refused: denied by the trigger registration hook"}
+
+
 async def test_a_hook_that_does_not_answer_in_time_denies() -> None:
     engine = Engine()
     hooks_worker = await FakePeer.connect(engine, "hooks")

@@ -9,6 +9,7 @@ them in order on a working copy and reports per-op problems without failing.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -49,6 +50,15 @@ MISSING: Final = _Missing()
 def or_none(value: Any) -> Any:
     """A stored value as the wire shows it: ``MISSING`` (no value) is ``null``."""
     return None if value is MISSING else value
+
+
+def change_answer(old: Any, new: Any, errors: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """What ``state::set|update`` and ``stream::set|update`` answer: the value before and after,
+    and the update operations that failed, when some did."""
+    answer: dict[str, Any] = {"old_value": or_none(old), "new_value": new}
+    if errors:
+        answer["errors"] = list(errors)
+    return answer
 
 
 class OpsDecodeError(ValueError):

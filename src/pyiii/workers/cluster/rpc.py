@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -22,6 +22,7 @@ from pyiii.core import CallContext, FunctionError, Host
 from pyiii.core import error_codes as E
 
 log = logging.getLogger("pyiii.cluster")
+T = TypeVar("T")
 
 #: Clock difference between hosts tolerated before a stale request is dropped unanswered.
 _SKEW_MS = 5_000
@@ -157,21 +158,27 @@ class Rpc:
             bodies.extend(more)
         return bodies
 
+    async def _take_decoded(self, key: str, timeout: float, decoder: msgspec.json.Decoder[T], what: str) -> list[T]:
+        """:meth:`_take`, decoded. A failed read is logged and answered ``[]`` after a 1 s pause
+        (the loop asks again); an undecodable body is logged and dropped."""
+        try:
+            bodies = await self._take(key, timeout)
+        except Exception as exc:
+            log.warning("cluster: reading %s failed (%s); retrying in 1 s", key, exc)
+            await asyncio.sleep(1)
+            return []
+        decoded = []
+        for body in bodies:
+            try:
+                decoded.append(decoder.decode(body))
+            except msgspec.DecodeError:
+                log.warning("cluster: dropped an undecodable %s", what)
+        return decoded
+
     async def reply_loop(self) -> None:
         key = self.reply_key(self.engine_id)
         while True:
-            try:
-                bodies = await self._take(key, 1)
-            except Exception as exc:
-                log.warning("cluster: reading replies failed (%s); retrying in 1 s", exc)
-                await asyncio.sleep(1)
-                continue
-            for body in bodies:
-                try:
-                    reply = _reply_decoder.decode(body)
-                except msgspec.DecodeError:
-                    log.warning("cluster: dropped an undecodable reply")
-                    continue
+            for reply in await self._take_decoded(key, 1, _reply_decoder, "reply"):
                 waiting = self._waiting.get(reply.id)
                 if waiting is not None and not waiting[1].done():
                     waiting[1].set_result(reply)
@@ -183,18 +190,7 @@ class Rpc:
         cancelled after Redis popped the item would lose the request."""
         key = self.request_key(self.engine_id)
         while self.serving:
-            try:
-                bodies = await self._take(key, 0.5)
-            except Exception as exc:
-                log.warning("cluster: reading requests failed (%s); retrying in 1 s", exc)
-                await asyncio.sleep(1)
-                continue
-            for body in bodies:
-                try:
-                    request = _request_decoder.decode(body)
-                except msgspec.DecodeError:
-                    log.warning("cluster: dropped an undecodable request")
-                    continue
+            for request in await self._take_decoded(key, 0.5, _request_decoder, "request"):
                 # Spawned on the invoker: engine.shutdown drains these like any in-flight call.
                 self.host.spawn(self._serve_one(request))
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import unicodedata
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
@@ -19,6 +19,7 @@ from pyiii.core import (
     Host,
     Peer,
     WorkerMetadata,
+    decode_args,
     is_blank_namespace,
 )
 from pyiii.core import error_codes as E
@@ -27,7 +28,6 @@ from pyiii.workers.engine_functions import MANIFEST
 from pyiii.workers.engine_functions import views as V
 
 log = logging.getLogger("pyiii.engine_functions")
-T = TypeVar("T")
 
 WORKER_EVENTS = "engine::workers-available"
 FUNCTION_EVENTS = "engine::functions-available"
@@ -138,14 +138,6 @@ def sanitize(text: str | None, limit: int = 280) -> str | None:
     return cleaned[:limit]
 
 
-def args(function_id: str, data: Any, kind: type[T]) -> T:
-    """Decode a payload; ``null`` counts as ``{}`` for functions whose fields are optional."""
-    try:
-        return msgspec.convert({} if data is None else data, kind)
-    except msgspec.ValidationError as exc:
-        raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {exc}") from None
-
-
 def visible(peer: Peer | None, entry: FunctionEntry) -> bool:
     if peer is None:
         return True
@@ -229,7 +221,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     # ------------------------------------------------------------------ functions
 
     async def _list_functions(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ListFunctionsArgs)
+        a = decode_args(ctx.function_id, data, ListFunctionsArgs)
         workers = set(a.workers or [])
         if a.worker:
             workers.add(a.worker)
@@ -263,7 +255,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"functions": [V.function_summary(self.host, e) for _, _, e in rows]}
 
     async def _function_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, FunctionInfoArgs)
+        a = decode_args(ctx.function_id, data, FunctionInfoArgs)
         if (a.function_id is None) == (a.function_ids is None):
             raise FunctionError(E.INVALID_ARGUMENTS, "pass exactly one of function_id or function_ids")
         if a.function_id is not None:
@@ -317,7 +309,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     # ------------------------------------------------------------------ trigger types
 
     async def _list_types(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ListTypesArgs)
+        a = decode_args(ctx.function_id, data, ListTypesArgs)
         needle = a.search.lower() if a.search else None
         rows = []
         for tt in sorted(self.host.trigger_types.values(), key=lambda t: t.id):
@@ -333,7 +325,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"triggers": rows}
 
     async def _type_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, TypeInfoArgs)
+        a = decode_args(ctx.function_id, data, TypeInfoArgs)
         tt = self.host.trigger_types.get(a.id)
         if a.namespace not in (None, DEFAULT_NAMESPACE):  # every provider serves default (for now)
             tt = None
@@ -348,7 +340,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     # ------------------------------------------------------------------ bindings
 
     async def _list_bindings(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ListBindingsArgs)
+        a = decode_args(ctx.function_id, data, ListBindingsArgs)
         needle = a.search.lower() if a.search else None
         rows = []
         for b in sorted(self.host.bindings.values(), key=lambda b: b.id):
@@ -366,7 +358,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"registered_triggers": rows}
 
     async def _binding_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, IdArgs)
+        a = decode_args(ctx.function_id, data, IdArgs)
         b = self.host.bindings.get(a.id)
         if b is None:
             raise FunctionError(E.NOT_FOUND, f"Trigger '{a.id}' is not registered.")
@@ -410,7 +402,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return self.host.started_at_ms
 
     async def _list_workers(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ListWorkersArgs)
+        a = decode_args(ctx.function_id, data, ListWorkersArgs)
         rows = [
             r
             for r in self._worker_rows()
@@ -422,7 +414,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"workers": rows}
 
     async def _worker_info(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, WorkerInfoArgs)
+        a = decode_args(ctx.function_id, data, WorkerInfoArgs)
         host = self.host
         named = [p for p in host.connected_workers.values() if a.name in (p.metadata.name, p.worker_id)]
         for peer in self._pick_worker(a.name, a.namespace, named):
@@ -491,7 +483,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         ))
 
     async def _register_worker(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, RegisterWorkerArgs)
+        a = decode_args(ctx.function_id, data, RegisterWorkerArgs)
         peer = ctx.caller
         if peer is None and a._caller_worker_id:
             peer = self.host.connected_workers.get(a._caller_worker_id)
@@ -522,14 +514,14 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"success": True}
 
     async def _register_trigger(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, RegisterTriggerArgs)
+        a = decode_args(ctx.function_id, data, RegisterTriggerArgs)
         trigger_id = await self.host.register_trigger_for(
             ctx.caller, a.trigger_type, a.function_id, a.config, a.metadata
         )
         return {"id": trigger_id}
 
     async def _unregister_trigger(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, UnregisterTriggerArgs)
+        a = decode_args(ctx.function_id, data, UnregisterTriggerArgs)
         try:
             removed = await self.host.unregister_trigger_for(ctx.caller, a.id)
         except FunctionError:
@@ -539,7 +531,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {"removed": removed}
 
     async def _create_channel(self, data: Any, ctx: CallContext) -> Any:
-        a = args(ctx.function_id, data, ChannelArgs)
+        a = decode_args(ctx.function_id, data, ChannelArgs)
         return self.host.create_channel(a.buffer_size).refs()
 
 

@@ -119,23 +119,26 @@ class ExecWorker(BuiltinWorker):
         grace = self.cfg.stop_grace_ms / 1000
         *setup, main = self.commands
         for command in setup:
-            proc = await process.spawn(command, self.cwd, self._env(), grace)
-            self._current = proc
-            outcome = await self._wait(proc)
-            if outcome == "restart":
-                await process.stop(proc, grace)
+            proc = await self._run_to_end(command, grace)
+            if proc is None:
                 return "restart"
             if proc.returncode != 0:
                 log.error("`%s` exited with %s; the rest of the pipeline does not run", command, proc.returncode)
                 return "failed"
-        proc = await process.spawn(main, self.cwd, self._env(), grace)
-        self._current = proc
-        outcome = await self._wait(proc)
-        if outcome == "restart":
-            await process.stop(proc, grace)
+        proc = await self._run_to_end(main, grace)
+        if proc is None:
             return "restart"
         log.info("`%s` exited with %s", main, proc.returncode)
         return "exited"
+
+    async def _run_to_end(self, command: str | list[str], grace: float) -> asyncio.subprocess.Process | None:
+        """Run ``command`` until it exits; None when a restart was asked first (it is stopped)."""
+        proc = await process.spawn(command, self.cwd, self._env(), grace)
+        self._current = proc
+        if await self._wait(proc) == "restart":
+            await process.stop(proc, grace)
+            return None
+        return proc
 
     async def _wait(self, proc: asyncio.subprocess.Process) -> str:
         exit_task = asyncio.ensure_future(proc.wait())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import msgspec
 
-from pyiii.core import CallContext, FunctionError, Host
+from pyiii.core import CallContext, FunctionError, Host, decode_args
 from pyiii.core import error_codes as E
 from pyiii.w3c_trace import parse_baggage
 from pyiii.workers.observability import queries as Q
@@ -18,17 +18,9 @@ from pyiii.workers.observability.ingest import LOG_LEVELS, log_record
 from pyiii.workers.observability.metrics import EngineMetrics
 from pyiii.workers.observability.sampling import Sampler
 
-T = TypeVar("T")
 _MAX_MS = (2**63 - 1) // 1_000_000
 #: Queue topics whose depth ``engine::metrics::list`` reports at most.
 MAX_QUEUES_REPORTED = 100
-
-
-def _args(function_id: str, data: Any, kind: type[T]) -> T:
-    try:
-        return msgspec.convert({} if data is None else data, kind)
-    except msgspec.ValidationError as exc:
-        raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {exc}") from None
 
 
 def _now_ms() -> int:
@@ -137,7 +129,7 @@ class Functions:
         return handler
 
     async def logs_list(self, data: Any, ctx: CallContext) -> Any:
-        a = _args(ctx.function_id, data, Q.LogListArgs)
+        a = decode_args(ctx.function_id, data, Q.LogListArgs)
         store = self.w.store
         if store is None or not self.w.keeps_logs:
             return {"logs": [], "total": 0, "timestamp": _now_ms()}
@@ -161,14 +153,14 @@ class Functions:
         return self.w.store
 
     async def traces_list(self, data: Any, ctx: CallContext) -> Any:
-        a = _args(ctx.function_id, data, Q.TraceListArgs)
+        a = decode_args(ctx.function_id, data, Q.TraceListArgs)
         store = self._span_store()
         ids = set(a.trace_ids or []) | ({a.trace_id} if a.trace_id else set())
         spans = await store.spans(ids or None, Q.window(a.start_time, a.end_time))
         return Q.list_traces(spans, a)
 
     async def traces_tree(self, data: Any, ctx: CallContext) -> Any:
-        a = _args(ctx.function_id, data, Q.TraceTreeArgs)
+        a = decode_args(ctx.function_id, data, Q.TraceTreeArgs)
         return Q.tree(await self._span_store().spans({a.trace_id}))
 
     async def traces_clear(self, data: Any, ctx: CallContext) -> Any:
@@ -176,7 +168,7 @@ class Functions:
         return {"success": True}
 
     async def traces_group_by(self, data: Any, ctx: CallContext) -> Any:
-        a = _args(ctx.function_id, data, Q.GroupByArgs)
+        a = decode_args(ctx.function_id, data, Q.GroupByArgs)
         spans = await self._span_store().spans(None, Q.window(a.since_ms, None))
         return Q.group_by(spans, a)
 
@@ -197,7 +189,7 @@ class Functions:
             return None
 
     async def metrics_list(self, data: Any, ctx: CallContext) -> Any:
-        a = _args(ctx.function_id, data, MetricsArgs)
+        a = decode_args(ctx.function_id, data, MetricsArgs)
         since, until = _ns(a.start_time), _ns(a.end_time)
         engine_metrics: dict[str, Any] = self.w.metrics_snapshot()
         queues = await self._queue_depths()
@@ -217,7 +209,7 @@ class Functions:
         return result
 
     async def rollups_list(self, data: Any, ctx: CallContext) -> Any:
-        a = _args(ctx.function_id, data, RollupArgs)
+        a = decode_args(ctx.function_id, data, RollupArgs)
         _ns(a.start_time)
         _ns(a.end_time)
         level = min(2, max(0, a.level))
@@ -288,11 +280,11 @@ class Functions:
     # ------------------------------------------------------------------ baggage (the caller's context)
 
     async def baggage_get(self, data: Any, ctx: CallContext) -> Any:
-        a = _args(ctx.function_id, data, KeyArgs)
+        a = decode_args(ctx.function_id, data, KeyArgs)
         return {"value": parse_baggage(ctx.baggage).get(a.key)}
 
     async def baggage_set(self, data: Any, ctx: CallContext) -> Any:
-        _args(ctx.function_id, data, SetArgs)
+        decode_args(ctx.function_id, data, SetArgs)
         return {"success": True,
                 "note": "baggage set here does not propagate; set it in the caller's OpenTelemetry context"}
 

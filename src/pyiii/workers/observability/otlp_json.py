@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +138,39 @@ def _resource(block: Any) -> dict[str, Any]:
     return attributes_dict(resource.get("attributes")) if isinstance(resource, dict) else {}
 
 
+def _scopes(
+    doc: dict[str, Any], out: Decoded, resource_keys: tuple[str, str], scope_keys: tuple[str, ...],
+    default_service: str,
+) -> Iterator[tuple[dict[str, Any], str, dict[str, Any]]]:
+    """The envelope every OTLP signal shares: resource blocks holding scope blocks. Yields
+    ``(resource attributes, service name, scope block)``; a block that is not an object is
+    counted in ``out.skipped``. ``scope_keys``: the block's name, then its pre-1.0 names."""
+    for block in _list(doc, *resource_keys):
+        if not isinstance(block, dict):
+            out.skipped += 1
+            continue
+        resource = _resource(block)
+        service = str(resource.get("service.name") or default_service)
+        for scope in _first_present(block, scope_keys):
+            if not isinstance(scope, dict):
+                out.skipped += 1
+                continue
+            yield resource, service, scope
+
+
+def _first_present(block: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = block.get(key)
+        if value:
+            return value
+    return []
+
+
+_SPAN_BLOCKS = ("resourceSpans", "resource_spans"), ("scopeSpans", "instrumentationLibrarySpans")
+_LOG_BLOCKS = ("resourceLogs", "resource_logs"), ("scopeLogs", "instrumentationLibraryLogs")
+_METRIC_BLOCKS = ("resourceMetrics", "resource_metrics"), ("scopeMetrics",)
+
+
 def decode_traces(payload: bytes, default_service: str = "unknown") -> Decoded:
     return decode_trace_doc(parse(payload), default_service)
 
@@ -148,36 +182,24 @@ def scan_traces(payload: bytes) -> tuple[dict[str, Any], int, set[str]]:
     doc = parse(payload)
     count = 0
     names: set[str] = set()
-    for rs in _list(doc, "resourceSpans", "resource_spans"):
-        if not isinstance(rs, dict):
-            continue
-        for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
-            spans = ss.get("spans") if isinstance(ss, dict) else None
-            if isinstance(spans, list) and spans:
-                count += len(spans)
-                names.update([span.get("name") or "" for span in spans if isinstance(span, dict)])
+    for _, _, ss in _scopes(doc, Decoded(), *_SPAN_BLOCKS, ""):
+        spans = ss.get("spans")
+        if isinstance(spans, list) and spans:
+            count += len(spans)
+            names.update([span.get("name") or "" for span in spans if isinstance(span, dict)])
     return doc, count, names
 
 
 def decode_trace_doc(doc: dict[str, Any], default_service: str = "unknown") -> Decoded:
     out = Decoded()
-    for rs in _list(doc, "resourceSpans", "resource_spans"):
-        if not isinstance(rs, dict):
-            out.skipped += 1
-            continue
-        resource = _resource(rs)
-        service = str(resource.get("service.name") or default_service)
-        for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
-            if not isinstance(ss, dict):
+    for _, service, ss in _scopes(doc, out, *_SPAN_BLOCKS, default_service):
+        scope_name, scope_version = _scope(ss)
+        for span in ss.get("spans") or []:
+            record = _span(span, service, scope_name, scope_version)
+            if record is None:
                 out.skipped += 1
-                continue
-            scope_name, scope_version = _scope(ss)
-            for span in ss.get("spans") or []:
-                record = _span(span, service, scope_name, scope_version)
-                if record is None:
-                    out.skipped += 1
-                else:
-                    out.records.append(record)
+            else:
+                out.records.append(record)
     return out
 
 
@@ -278,42 +300,33 @@ def strip_ansi(text: str) -> str:
 def decode_logs(payload: bytes, default_service: str = "unknown") -> Decoded:
     doc = parse(payload)
     out = Decoded()
-    for rl in _list(doc, "resourceLogs", "resource_logs"):
-        if not isinstance(rl, dict):
-            out.skipped += 1
-            continue
-        resource = _resource(rl)
-        service = str(resource.get("service.name") or default_service)
-        for sl in rl.get("scopeLogs") or rl.get("instrumentationLibraryLogs") or []:
-            if not isinstance(sl, dict):
+    for resource, service, sl in _scopes(doc, out, *_LOG_BLOCKS, default_service):
+        scope_name, scope_version = _scope(sl)
+        for lr in sl.get("logRecords") or []:
+            if not isinstance(lr, dict):
                 out.skipped += 1
                 continue
-            scope_name, scope_version = _scope(sl)
-            for lr in sl.get("logRecords") or []:
-                if not isinstance(lr, dict):
-                    out.skipped += 1
-                    continue
-                number = lr.get("severityNumber", 0)
-                if isinstance(number, str):
-                    number = 0
-                body = any_value(lr.get("body"))
-                record: dict[str, Any] = {
-                    "timestamp_unix_nano": nanos(lr.get("timeUnixNano")) or nanos(lr.get("observedTimeUnixNano")),
-                    "observed_timestamp_unix_nano": nanos(lr.get("observedTimeUnixNano")),
-                    "severity_number": int(number or 0),
-                    "severity_text": str(lr.get("severityText") or (severity_text(number) if number else "")),
-                    "body": strip_ansi(body if isinstance(body, str) else as_text(body) if body is not None else ""),
-                    "attributes": attributes_dict(lr.get("attributes")),
-                    "trace_id": hex_id(lr.get("traceId"), 16),
-                    "span_id": hex_id(lr.get("spanId"), 8),
-                    "resource": resource,
-                    "service_name": service,
-                }
-                if scope_name:
-                    record["instrumentation_scope_name"] = scope_name
-                if scope_version:
-                    record["instrumentation_scope_version"] = scope_version
-                out.records.append(record)
+            number = lr.get("severityNumber", 0)
+            if isinstance(number, str):
+                number = 0
+            body = any_value(lr.get("body"))
+            record: dict[str, Any] = {
+                "timestamp_unix_nano": nanos(lr.get("timeUnixNano")) or nanos(lr.get("observedTimeUnixNano")),
+                "observed_timestamp_unix_nano": nanos(lr.get("observedTimeUnixNano")),
+                "severity_number": int(number or 0),
+                "severity_text": str(lr.get("severityText") or (severity_text(number) if number else "")),
+                "body": strip_ansi(body if isinstance(body, str) else as_text(body) if body is not None else ""),
+                "attributes": attributes_dict(lr.get("attributes")),
+                "trace_id": hex_id(lr.get("traceId"), 16),
+                "span_id": hex_id(lr.get("spanId"), 8),
+                "resource": resource,
+                "service_name": service,
+            }
+            if scope_name:
+                record["instrumentation_scope_name"] = scope_name
+            if scope_version:
+                record["instrumentation_scope_version"] = scope_version
+            out.records.append(record)
     return out
 
 
@@ -321,27 +334,18 @@ def decode_metrics(payload: bytes, default_service: str = "unknown") -> Decoded:
     """One record per data point: ``{name, type, unit, attributes, value | count/sum/..., ...}``."""
     doc = parse(payload)
     out = Decoded()
-    for rm in _list(doc, "resourceMetrics", "resource_metrics"):
-        if not isinstance(rm, dict):
-            out.skipped += 1
-            continue
-        resource = _resource(rm)
-        service = str(resource.get("service.name") or default_service)
-        for sm in rm.get("scopeMetrics") or []:
-            if not isinstance(sm, dict):
+    for _, service, sm in _scopes(doc, out, *_METRIC_BLOCKS, default_service):
+        for metric in sm.get("metrics") or []:
+            if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
                 out.skipped += 1
                 continue
-            for metric in sm.get("metrics") or []:
-                if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
-                    out.skipped += 1
-                    continue
-                for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary"):
-                    data = metric.get(kind)
-                    if isinstance(data, dict):
-                        for point in data.get("dataPoints") or []:
-                            if isinstance(point, dict):
-                                out.records.append(_point(metric, kind, point, service))
-                        break
+            for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary"):
+                data = metric.get(kind)
+                if isinstance(data, dict):
+                    for point in data.get("dataPoints") or []:
+                        if isinstance(point, dict):
+                            out.records.append(_point(metric, kind, point, service))
+                    break
     return out
 
 

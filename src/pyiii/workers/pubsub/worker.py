@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core import Binding, CallContext, FunctionError, Host, SpanKind, TriggerRegistrationError
+from pyiii.core import Binding, CallContext, FunctionError, Host, SpanKind, TriggerRegistrationError, bad_input
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.pubsub import MANIFEST
@@ -93,8 +93,7 @@ class PubsubWorker(BuiltinWorker):
 
     async def _publish(self, data: Any, ctx: CallContext) -> None:
         if not isinstance(data, dict):
-            raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {ctx.function_id}: "
-                                "expected an object {topic, data}")
+            raise bad_input(ctx.function_id, "expected an object {topic, data}")
         topic = data.get("topic")
         if not isinstance(topic, str) or not topic:
             raise FunctionError("topic_not_set", "Topic is not set")

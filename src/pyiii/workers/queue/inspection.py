@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyiii.core import CallContext, FunctionError
-from pyiii.core import error_codes as E
+from pyiii.core import CallContext, FunctionError, bad_input
 from pyiii.workers.queue.message import NAMED_PREFIX, QueueStats, display_name
 from pyiii.workers.queue.runtime import QueueRuntime
 
@@ -31,8 +30,7 @@ def _int_arg(data: Any, key: str, default: int, fid: str) -> int:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {fid}: `{key}` must be an "
-                            "integer >= 0")
+        raise bad_input(fid, f"`{key}` must be an integer >= 0")
     return value
 
 

@@ -98,6 +98,10 @@ class DeadLetter(msgspec.Struct, kw_only=True):
     error: str
     failed_at: int  # epoch ms
 
+    def redriven(self) -> QueueMessage:
+        """The message sent back to its queue by a redrive: with every attempt available again."""
+        return msgspec.structs.replace(self.message, attempts=0, interruptions=0)
+
     def row(self) -> dict[str, Any]:
         """``engine::queue::dlq_messages`` row (failed_at in epoch seconds, as the reference)."""
         return {
@@ -110,6 +114,12 @@ class DeadLetter(msgspec.Struct, kw_only=True):
             "queue": display_name(self.message.queue),
             "function_id": self.message.function_id,
         }
+
+
+def newest_first(dead: list[DeadLetter], offset: int, limit: int) -> list[DeadLetter]:
+    """One page of ``engine::queue::dlq_messages``: the most recent failure first."""
+    dead.sort(key=lambda d: d.failed_at, reverse=True)
+    return dead[offset: offset + limit]
 
 
 _dead_encoder = msgspec.json.Encoder()

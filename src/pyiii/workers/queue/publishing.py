@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pyiii.core import DEFAULT_NAMESPACE, CallContext, FunctionError
-from pyiii.core import error_codes as E
+from pyiii.core import DEFAULT_NAMESPACE, CallContext, FunctionError, bad_input
 from pyiii.workers.queue.adapters.base import BacklogFull
 from pyiii.workers.queue.message import QueueMessage, named_queue, now_ms
 from pyiii.workers.queue.runtime import QueueRuntime
@@ -14,8 +13,7 @@ from pyiii.workers.queue.runtime import QueueRuntime
 
 def _object(function_id: str, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: "
-                            f"expected an object, got {type(data).__name__}")
+        raise bad_input(function_id, f"expected an object, got {type(data).__name__}")
     return data
 
 
@@ -25,8 +23,7 @@ def _optional_str(function_id: str, data: dict[str, Any], *keys: str) -> str | N
         if value is None:
             continue
         if not isinstance(value, str | int):
-            raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: "
-                                f"`{key}` must be a string")
+            raise bad_input(function_id, f"`{key}` must be a string")
         return str(value)
     return None
 
@@ -44,12 +41,11 @@ class Publisher:
         body = _object(fid, data)
         topic = body.get("topic") if body.get("topic") is not None else body.get("queue")
         if topic is not None and not isinstance(topic, str):
-            raise FunctionError(E.DESERIALIZATION_ERROR,
-                                f"Failed to deserialize input for {fid}: `topic` must be a string")
+            raise bad_input(fid, "`topic` must be a string")
         if not topic:
             raise FunctionError("topic_not_set", "Topic is not set")
         if "data" not in body:
-            raise FunctionError(E.DESERIALIZATION_ERROR, f"Failed to deserialize input for {fid}: missing field `data`")
+            raise bad_input(fid, "missing field `data`")
         message = QueueMessage(
             id=str(uuid.uuid4()),
             queue="",
@@ -81,8 +77,7 @@ class Publisher:
         if not isinstance(queue, str) or not queue:
             raise FunctionError("queue_not_set", "Queue is not set")
         if not isinstance(function_id, str) or not function_id:
-            raise FunctionError(E.DESERIALIZATION_ERROR,
-                                f"Failed to deserialize input for {fid}: missing field `function_id`")
+            raise bad_input(fid, "missing field `function_id`")
         policy = self.rt.named.get(queue)
         if policy is None:
             known = ", ".join(sorted(self.rt.named))

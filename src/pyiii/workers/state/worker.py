@@ -10,8 +10,8 @@ import msgspec
 
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, KvError, KvStore, build_store, encode
-from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, or_none, parse_ops
-from pyiii.core import CallContext, FunctionError, Host
+from pyiii.adapters.kv.update_ops import OpsDecodeError, apply_ops, change_answer, or_none, parse_ops
+from pyiii.core import CallContext, FunctionError, Host, bad_input
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.state import MANIFEST
@@ -150,7 +150,7 @@ class StateWorker(BuiltinWorker):
         except KvError as exc:
             raise FunctionError("SET_ERROR", str(exc)) from None
         self._changed(a.scope, a.key, old, value, ctx)
-        return {"old_value": or_none(old), "new_value": value}
+        return change_answer(old, value)
 
     async def _get(self, a: ScopeKey, ctx: CallContext) -> Any:
         try:
@@ -171,8 +171,7 @@ class StateWorker(BuiltinWorker):
         try:
             ops = parse_ops(a.ops)
         except OpsDecodeError as exc:
-            message = f"Failed to deserialize input for {ctx.function_id}: {exc}"
-            raise FunctionError(E.DESERIALIZATION_ERROR, message) from None
+            raise bad_input(ctx.function_id, exc) from None
         errors: list[dict[str, Any]] = []
         limit = self.config.max_value_bytes
 
@@ -190,10 +189,7 @@ class StateWorker(BuiltinWorker):
         except KvError as exc:
             raise FunctionError("UPDATE_ERROR", str(exc)) from None
         self._changed(a.scope, a.key, old, new, ctx)
-        result: dict[str, Any] = {"old_value": or_none(old), "new_value": new}
-        if errors:
-            result["errors"] = errors
-        return result
+        return change_answer(old, new, errors)
 
     async def _list(self, a: ScopeArgs, ctx: CallContext) -> Any:
         try:

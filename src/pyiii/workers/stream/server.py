@@ -62,13 +62,10 @@ class StreamServer:
         self._server = await wsio.serve(
             self._handle, cfg.host, cfg.port,
             upgrade=self._admit,
-            options=wsio.Options(
-                max_message_bytes=cfg.max_message_bytes,
-                handshake_timeout_s=cfg.handshake_timeout_ms / 1000,
-                ping_interval_s=cfg.ping_interval_ms / 1000 if cfg.ping_interval_ms > 0 else None,
-                ping_timeout_s=cfg.ping_timeout_ms / 1000 if cfg.ping_timeout_ms > 0 else None,
-                close_timeout_s=cfg.close_timeout_ms / 1000,
-                max_queue=16,
+            options=wsio.Options.from_millis(
+                max_message_bytes=cfg.max_message_bytes, handshake_timeout_ms=cfg.handshake_timeout_ms,
+                ping_interval_ms=cfg.ping_interval_ms, ping_timeout_ms=cfg.ping_timeout_ms,
+                close_timeout_ms=cfg.close_timeout_ms,
             ),
         )
 

@@ -16,9 +16,8 @@ import msgspec
 
 from pyiii.adapters.bridge import BridgeAdapter, BridgeError, RemoteEngine
 from pyiii.adapters.kv import MISSING, EventBus, KvStore, build_bus, build_store, encode
-from pyiii.adapters.kv.update_ops import OpsDecodeError, or_none, parse_ops
-from pyiii.core import CallContext, FunctionError, Host
-from pyiii.core import error_codes as E
+from pyiii.adapters.kv.update_ops import OpsDecodeError, change_answer, or_none, parse_ops
+from pyiii.core import CallContext, FunctionError, Host, bad_input
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.stream import MANIFEST, layout, snapshot
 from pyiii.workers.stream import envelope as env
@@ -150,7 +149,7 @@ class StreamWorker(BuiltinWorker):
             raise FunctionError(exc.code or "STREAM_SET_ERROR", str(exc)) from None
         kind = "create" if old is MISSING else "update"
         await self._emit(a.stream_name, a.group_id, a.item_id, env.change(kind, a.data), ctx)
-        return {"old_value": or_none(old), "new_value": a.data}
+        return change_answer(old, a.data)
 
     async def _get(self, a: ItemArgs, ctx: CallContext) -> Any:
         try:
@@ -171,18 +170,14 @@ class StreamWorker(BuiltinWorker):
         try:
             ops = parse_ops(a.ops)
         except OpsDecodeError as exc:
-            message = f"Failed to deserialize input for {ctx.function_id}: {exc}"
-            raise FunctionError(E.DESERIALIZATION_ERROR, message) from None
+            raise bad_input(ctx.function_id, exc) from None
         try:
             old, new, errors = await self.storage.update(a.stream_name, a.group_id, a.item_id, ops, a.ops)
         except StorageError as exc:
             raise FunctionError(exc.code or "STREAM_UPDATE_ERROR", str(exc)) from None
         kind = "create" if old is MISSING else "update"
         await self._emit(a.stream_name, a.group_id, a.item_id, env.change(kind, new), ctx)
-        result: dict[str, Any] = {"old_value": or_none(old), "new_value": new}
-        if errors:
-            result["errors"] = errors
-        return result
+        return change_answer(old, new, errors)
 
     async def _list(self, a: GroupArgs, ctx: CallContext) -> Any:
         try:

@@ -8,16 +8,16 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import msgspec
-
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.signals import QueueSignals
+from pyiii.workers.queue.adapters.subscribers import TopicSubscribers
 from pyiii.workers.queue.message import (
     DeadLetter,
     Delivery,
     QueueMessage,
     QueueStats,
     backlog_queue,
+    newest_first,
     now_ms,
     subscriber_queue,
 )
@@ -43,7 +43,7 @@ class MemoryAdapter(QueueAdapter):
 
     def __init__(self) -> None:
         self._queues: dict[str, _Queue] = {}
-        self._subs: dict[str, dict[str, None]] = {}
+        self._subs = TopicSubscribers()
         self._seq = itertools.count()
         self._signals = QueueSignals()
 
@@ -66,9 +66,8 @@ class MemoryAdapter(QueueAdapter):
     # ------------------------------------------------------------- topics
 
     async def add_subscriber(self, topic: str, function_id: str) -> int:
-        subs = self._subs.setdefault(topic, {})
-        first = not subs
-        subs[function_id] = None
+        first = not self._subs.of(topic)
+        self._subs.add(topic, function_id)
         if not first:
             return 0
         backlog = self._queues.pop(backlog_queue(topic), None)
@@ -80,23 +79,19 @@ class MemoryAdapter(QueueAdapter):
         return len(moved)
 
     async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        subs = self._subs.get(topic)
-        if subs is not None:
-            subs.pop(function_id, None)
-            if not subs:
-                del self._subs[topic]
+        self._subs.remove(topic, function_id)
 
     async def subscribers(self, topic: str) -> list[str]:
-        return list(self._subs.get(topic, {}))
+        return self._subs.of(topic)
 
     async def topics(self) -> list[str]:
-        names = set(self._subs)
+        names = self._subs.topics()
         prefix = backlog_queue("")
         names.update(n.removeprefix(prefix) for n, q in self._queues.items() if n.startswith(prefix) and q.ready)
         return sorted(names)
 
     async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
-        subs = list(self._subs.get(topic, {}))
+        subs = self._subs.of(topic)
         if not subs:
             q = self._q(backlog_queue(topic))
             if len(q.ready) >= max_backlog:
@@ -178,8 +173,7 @@ class MemoryAdapter(QueueAdapter):
 
     async def dlq_list(self, queues: Sequence[str], offset: int, limit: int) -> list[DeadLetter]:
         rows = [d for name in queues if name in self._queues for d in self._queues[name].dead.values()]
-        rows.sort(key=lambda d: d.failed_at, reverse=True)
-        return rows[offset: offset + limit]
+        return newest_first(rows, offset, limit)
 
     async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
         count = 0
@@ -190,7 +184,7 @@ class MemoryAdapter(QueueAdapter):
             ids = list(q.dead) if message_id is None else [message_id] if message_id in q.dead else []
             for mid in ids:
                 dead = q.dead.pop(mid)
-                self._push(msgspec.structs.replace(dead.message, attempts=0, interruptions=0))
+                self._push(dead.redriven())
                 count += 1
         return count
 

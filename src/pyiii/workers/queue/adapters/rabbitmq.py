@@ -42,6 +42,7 @@ from pyiii.workers.queue.adapter_config import RabbitConfig
 from pyiii.workers.queue.adapters.amqp_acks import ChannelAcks
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.batching import GroupCommit
+from pyiii.workers.queue.adapters.subscribers import TopicSubscribers
 from pyiii.workers.queue.message import (
     DeadLetter,
     Delivery,
@@ -52,6 +53,7 @@ from pyiii.workers.queue.message import (
     decode_message,
     encode_dead,
     encode_message,
+    newest_first,
     now_ms,
     subscriber_queue,
 )
@@ -90,7 +92,7 @@ class RabbitAdapter(QueueAdapter):
         self._conn: AbstractRobustConnection | None = None
         self._pub: AbstractChannel | None = None
         self._declared: set[str] = set()
-        self._subs: dict[str, dict[str, None]] = {}
+        self._subs = TopicSubscribers()
         #: topics this engine published to without a known subscriber (listed while backlogged)
         self._backlogged: set[str] = set()
         self._inbox: dict[str, asyncio.Queue[AbstractIncomingMessage]] = {}
@@ -194,7 +196,7 @@ class RabbitAdapter(QueueAdapter):
             exchange = await self._topic_exchange(topic)
             queue = await self._declare(target)
             await queue.bind(exchange)
-            self._subs.setdefault(topic, {})[function_id] = None
+            self._subs.add(topic, function_id)
             backlog = await self._declare(backlog_queue(topic))
             moved = 0
             while (msg := await backlog.get(no_ack=False, fail=False)) is not None:
@@ -205,18 +207,17 @@ class RabbitAdapter(QueueAdapter):
         return moved
 
     async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        subs = self._subs.get(topic, {})
-        subs.pop(function_id, None)
+        self._subs.remove(topic, function_id)
         queue = await self._declare(subscriber_queue(topic, function_id))
         await queue.unbind(self._exchange(topic))
 
     async def subscribers(self, topic: str) -> list[str]:
-        return list(self._subs.get(topic, {}))
+        return self._subs.of(topic)
 
     async def topics(self) -> list[str]:
         """Topics subscribed through this engine, and topics whose backlog this engine filled
         while it is not empty (the broker cannot list exchange bindings over AMQP)."""
-        names = {t for t, subs in self._subs.items() if subs}
+        names = self._subs.topics()
         for topic in sorted(self._backlogged - names):
             if await self._backlog_depth(topic):
                 names.add(topic)
@@ -230,7 +231,7 @@ class RabbitAdapter(QueueAdapter):
 
     async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
         exchange = await self._topic_exchange(topic)
-        subscribers = len(self._subs.get(topic, {}))
+        subscribers = len(self._subs.of(topic))
         if not subscribers:
             # No subscriber known here: the broker will route it to the backlog unless another
             # engine bound one (then the backlog is empty, the first subscriber drained it). One
@@ -457,8 +458,7 @@ class RabbitAdapter(QueueAdapter):
             channel, rows = await self._read_dlq(queue)
             out.extend(d for _, d in rows)
             await channel.close()
-        out.sort(key=lambda d: d.failed_at, reverse=True)
-        return out[offset: offset + limit]
+        return newest_first(out, offset, limit)
 
     async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
         count = 0
@@ -466,7 +466,7 @@ class RabbitAdapter(QueueAdapter):
             channel, rows = await self._read_dlq(queue)
             for msg, dead in rows:
                 if message_id is None or dead.message.id == message_id:
-                    fresh = msgspec.structs.replace(dead.message, attempts=0, interruptions=0)
+                    fresh = dead.redriven()
                     await self._send(queue, encode_message(fresh))
                     await msg.ack()
                     count += 1

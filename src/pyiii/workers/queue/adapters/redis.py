@@ -47,6 +47,7 @@ from pyiii.workers.queue.message import (
     decode_message,
     encode_dead,
     encode_message,
+    newest_first,
     now_ms,
     subscriber_queue,
 )
@@ -400,8 +401,7 @@ class RedisAdapter(QueueAdapter):
             if ids:
                 bodies = await self._redis.hmget(self._dead(queue), ids)
                 rows.extend(decode_dead(b) for b in bodies if b)
-        rows.sort(key=lambda d: d.failed_at, reverse=True)
-        return rows[offset: offset + limit]
+        return newest_first(rows, offset, limit)
 
     async def redrive(self, queues: Sequence[str], message_id: str | None) -> int:
         count = 0
@@ -414,7 +414,7 @@ class RedisAdapter(QueueAdapter):
                 body = await self._redis.hget(self._dead(queue), mid)
                 if body is None:
                     continue
-                message = msgspec.structs.replace(decode_dead(body).message, attempts=0, interruptions=0)
+                message = decode_dead(body).redriven()
                 async with self._redis.pipeline(transaction=True) as pipe:
                     pipe.hdel(self._dead(queue), mid)
                     pipe.zrem(self._dead_idx(queue), mid)

@@ -13,11 +13,10 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-import msgspec
-
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.signals import QueueSignals
 from pyiii.workers.queue.adapters.sqlite_writer import SqliteWriter
+from pyiii.workers.queue.adapters.subscribers import TopicSubscribers
 from pyiii.workers.queue.message import (
     DeadLetter,
     Delivery,
@@ -72,7 +71,7 @@ class SqliteAdapter(QueueAdapter):
         self.description = f"SQLite {path}"
         self._db = SqliteWriter(path, synchronous, max_batch)
         self._signals = QueueSignals()
-        self._subs: dict[str, dict[str, None]] = {}
+        self._subs = TopicSubscribers()
 
     async def start(self) -> None:
         self._db.start(SCHEMA)
@@ -82,7 +81,7 @@ class SqliteAdapter(QueueAdapter):
             return conn.execute("SELECT topic, function_id FROM subscriptions ORDER BY rowid").fetchall()
 
         for topic, function_id in await self._db.run(load):
-            self._subs.setdefault(topic, {})[function_id] = None
+            self._subs.add(topic, function_id)
 
     async def close(self) -> None:
         await self._db.close()
@@ -90,11 +89,10 @@ class SqliteAdapter(QueueAdapter):
     # ------------------------------------------------------------- topics
 
     async def add_subscriber(self, topic: str, function_id: str) -> int:
-        subs = self._subs.setdefault(topic, {})
-        if function_id in subs:
+        if self._subs.has(topic, function_id):
             return 0
-        first = not subs
-        subs[function_id] = None
+        first = not self._subs.of(topic)
+        self._subs.add(topic, function_id)
         target = subscriber_queue(topic, function_id)
 
         def subscribe(conn: sqlite3.Connection) -> int:
@@ -115,26 +113,22 @@ class SqliteAdapter(QueueAdapter):
         return moved
 
     async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        subs = self._subs.get(topic)
-        if subs is not None:
-            subs.pop(function_id, None)
-            if not subs:
-                del self._subs[topic]
+        self._subs.remove(topic, function_id)
         await self._db.run(lambda c: c.execute("DELETE FROM subscriptions WHERE topic = ? AND function_id = ?",
                                                (topic, function_id)))
 
     async def subscribers(self, topic: str) -> list[str]:
-        return list(self._subs.get(topic, {}))
+        return self._subs.of(topic)
 
     async def topics(self) -> list[str]:
         def backlogged(conn: sqlite3.Connection) -> list[str]:
             rows = conn.execute("SELECT DISTINCT queue FROM messages WHERE queue LIKE '\\_\\_backlog::%' ESCAPE '\\'")
             return [r[0].removeprefix("__backlog::") for r in rows]
 
-        return sorted(set(self._subs) | set(await self._db.run(backlogged)))
+        return sorted(self._subs.topics() | set(await self._db.run(backlogged)))
 
     async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
-        subs = list(self._subs.get(topic, {}))
+        subs = self._subs.of(topic)
         if not subs:
             target = backlog_queue(topic)
             copy = message.copy_to(target)
@@ -265,7 +259,7 @@ class SqliteAdapter(QueueAdapter):
                 params = (*params, message_id)
             touched: list[str] = []
             for mid, body in conn.execute(sql + " ORDER BY failed_at", params).fetchall():
-                message = msgspec.structs.replace(decode_dead(body).message, attempts=0, interruptions=0)
+                message = decode_dead(body).redriven()
                 conn.execute("DELETE FROM dead WHERE id = ?", (mid,))
                 conn.execute("DELETE FROM messages WHERE id = ?", (message.id,))
                 conn.execute(_INSERT, (message.id, message.queue, encode_message(message), 0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,29 @@ def test_decode_accepts_hex_and_base64_ids_and_skips_bad_spans() -> None:
     assert rec["trace_id"] == trace.hex() and rec["span_id"] == span.hex() and rec["service_name"] == "svc"
     assert rec["attributes"] == [["n", "7"], ["b", "true"]] and rec["status"] == "error" and rec["kind"] == "server"
     assert (rec["start_time_unix_nano"], rec["end_time_unix_nano"]) == (5, 9)
+
+
+_SVC = {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]}
+
+
+@pytest.mark.parametrize(("decode", "resources", "scopes", "items", "item"), [
+    (otlp_json.decode_traces, "resourceSpans", "instrumentationLibrarySpans", "spans",
+     {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "s"}),
+    (otlp_json.decode_logs, "resource_logs", "instrumentationLibraryLogs", "logRecords",
+     {"body": {"stringValue": "b"}}),
+    (otlp_json.decode_metrics, "resourceMetrics", "scopeMetrics", "metrics",
+     {"name": "m", "gauge": {"dataPoints": [{"asInt": "3"}]}}),
+])
+def test_every_signal_walks_the_same_envelope(
+    decode: Any, resources: str, scopes: str, items: str, item: dict[str, Any]
+) -> None:
+    """Resource and scope blocks that are not objects are skipped and counted; either spelling of
+    the resource key and the pre-1.0 scope names are read; the service comes from the resource."""
+    doc = {resources: ["junk", {"resource": _SVC, scopes: [7, {"scope": {"name": "sc"}, items: [item]}]},
+                       {scopes: [{items: [item]}]}]}
+    out = decode(json.dumps(doc).encode(), "fallback")
+    assert out.skipped == 2 and len(out.records) == 2
+    assert [r["service_name"] for r in out.records] == ["svc", "fallback"]
 
 
 @pytest.mark.parametrize("payload", [b"{", b"[]", b'{"resourceSpans": 3}', b"\xff"])

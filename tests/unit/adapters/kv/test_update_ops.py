@@ -13,6 +13,7 @@ from pyiii.adapters.kv.update_ops import (
     OpsDecodeError,
     UpdateOp,
     apply_ops,
+    change_answer,
     or_none,
     parse_ops,
 )
@@ -219,3 +220,10 @@ def test_parsed_ops() -> None:
 def test_missing_is_a_falsy_singleton_shown_as_null() -> None:
     assert not MISSING and repr(MISSING) == "MISSING" and type(MISSING)() is MISSING
     assert or_none(MISSING) is None and or_none(0) == 0
+
+
+def test_a_change_is_answered_with_both_values_and_only_failed_operations() -> None:
+    assert change_answer(MISSING, {"a": 1}) == {"old_value": None, "new_value": {"a": 1}}
+    assert change_answer(0, 1, []) == {"old_value": 0, "new_value": 1}
+    failed = [{"op_index": 0, "code": "x"}]
+    assert change_answer(0, 0, failed) == {"old_value": 0, "new_value": 0, "errors": failed}

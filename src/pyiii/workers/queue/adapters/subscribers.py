@@ -1,0 +1,31 @@
+"""The functions subscribed to each durable topic, as a backend keeps them in process (memory and
+SQLite hold every subscription here, RabbitMQ the ones made through this engine)."""
+
+from __future__ import annotations
+
+
+class TopicSubscribers:
+    """Subscribers per topic in subscription order; a topic whose last subscriber left is
+    forgotten, so :meth:`topics` names only topics with one."""
+
+    def __init__(self) -> None:
+        self._by_topic: dict[str, dict[str, None]] = {}
+
+    def add(self, topic: str, function_id: str) -> None:
+        self._by_topic.setdefault(topic, {})[function_id] = None
+
+    def remove(self, topic: str, function_id: str) -> None:
+        subs = self._by_topic.get(topic)
+        if subs is not None:
+            subs.pop(function_id, None)
+            if not subs:
+                del self._by_topic[topic]
+
+    def of(self, topic: str) -> list[str]:
+        return list(self._by_topic.get(topic, ()))
+
+    def has(self, topic: str, function_id: str) -> bool:
+        return function_id in self._by_topic.get(topic, ())
+
+    def topics(self) -> set[str]:
+        return set(self._by_topic)
