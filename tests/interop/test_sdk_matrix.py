@@ -434,3 +434,23 @@ async def test_two_0221_workers_with_one_name_both_stay(engine: MatrixEngine, co
 
     await eventually(both_listed, 10, what="both workers listed")
     assert (await second.trigger(fid, {}))["worker"] == second.handle
+
+
+async def test_pyiii_sdk_workers_in_two_namespaces(engine: MatrixEngine, py_worker: Any) -> None:
+    """pyiii.sdk ``InitOptions(namespace=…)`` against the engine: the same id in two namespaces,
+    each worker's calls reach its own copy, another namespace is reached by naming it."""
+    fid = uid("shared::who")
+    workers = {ns: await py_worker("pyiii", engine.url, namespace=ns) for ns in ("py-a", "py-b")}
+    for ns, w in workers.items():
+
+        async def who(_data: Any, ns: str = ns) -> str:
+            return ns
+
+        w.client.register_function(fid, who)
+    for ns, w in workers.items():
+        got = await eventually(lambda w=w: w.trigger(fid, {}), 10, what=f"{ns}'s copy", retry_on=ENGINE_ERRORS)
+        assert got == ns
+    other = {"function_id": fid, "payload": {}, "namespace": "py-b"}
+    assert await asyncio.to_thread(workers["py-a"].client.trigger, other) == "py-b"
+    rows = await workers["py-a"].trigger("engine::functions::list", {})
+    assert sorted(r["namespace"] for r in rows["functions"] if r["function_id"] == fid) == ["py-a", "py-b"]

@@ -169,6 +169,9 @@ async def on_unregister_function(session: Session, msg: p.UnregisterFunction) ->
 
 async def on_register_trigger_type(session: Session, msg: p.RegisterTriggerType) -> None:
     peer, access = session.peer, session.access
+    if is_blank(msg.namespace):  # logged and dropped: the frame has no reply (spec iii-0.23-0.25 §1.4)
+        log.warning("registertriggertype %s from %s dropped: blank namespace", msg.id, peer.display_name)
+        return
     if not access.allow_trigger_type_registration:
         await session.refuse_registration(
             "registertriggertype", msg.id, E.FORBIDDEN, "this session may not register trigger types"
@@ -199,7 +202,12 @@ async def on_register_trigger_type(session: Session, msg: p.RegisterTriggerType)
 
 
 async def on_unregister_trigger_type(session: Session, msg: p.UnregisterTriggerType) -> None:
-    # The 0.22.1 engine ignores this frame; honouring it is what a user expects.
+    # The 0.22.1 engine ignores this frame; honouring it is what a user expects. Its 0.25
+    # ``namespace`` names the provider key; every provider serves default for now, so only a
+    # blank one (dropped, no reply exists) changes anything.
+    if is_blank(msg.namespace):
+        log.warning("unregistertriggertype %s from %s dropped: blank namespace", msg.id, session.peer.display_name)
+        return
     await session.engine.triggers.remove_type(msg.id, session.peer)
 
 

@@ -44,6 +44,8 @@ class TriggerRequest:
     action: TriggerActionEnqueue | TriggerActionVoid | None = None
     timeout_ms: int | None = None
     metadata: Any = None
+    #: iii 0.23+: the namespace ``function_id`` runs in (None: the worker's; see sdk/namespaces.py).
+    namespace: str | None = None
 
 
 class EnqueueResult(TypedDict):
@@ -71,6 +73,7 @@ def request_fields(request: Any) -> dict[str, Any]:
             "action": request.action,
             "timeout_ms": request.timeout_ms,
             "metadata": request.metadata,
+            "namespace": request.namespace,
         }
     dump = getattr(request, "model_dump", None)
     if callable(dump):

@@ -59,6 +59,7 @@ from .formats import extract_request_format, extract_response_format, resolve_fo
 from .handlers import wrap_handler
 from .http import is_http_invocation, to_wire_invocation
 from .link import Link
+from .namespaces import call_namespace, worker_namespace
 from .options import (
     MAX_QUEUE_SIZE,
     ConnectionStateCallback,
@@ -97,6 +98,7 @@ class III:
         self._addresses = [a.strip() for a in address.split(",") if a.strip()] or [address]
         self._address = self._addresses[0]
         self._options = options or InitOptions()
+        self._namespace = worker_namespace(self._options)  # a blank one fails here, at start
         self._reconnection: ReconnectionConfig = (
             self._options.reconnection_config or ReconnectionConfig()
         )
@@ -297,6 +299,7 @@ class III:
                 traceparent=trace[0],
                 baggage=trace[1],
                 action=VoidAction(),
+                namespace=call_namespace(function_id, None, self._namespace),
             )
         )
         self._soon(self._send, frame)
@@ -579,6 +582,8 @@ class III:
                 function_id=spec.function_id,
                 config=to_payload(_plain(spec.config)),  # always present, even when null
                 metadata=to_optional_payload(_plain(spec.metadata)),
+                namespace=spec.namespace or self._namespace,
+                trigger_namespace=spec.trigger_namespace,
             )
         )
         metadata = spec.metadata if isinstance(spec.metadata, dict) else {}
@@ -648,6 +653,7 @@ class III:
             traceparent=trace[0],
             baggage=trace[1],
             action=action,
+            namespace=call_namespace(function_id, fields.get("namespace"), self._namespace),
         )
         if isinstance(action, VoidAction):
             self._send(protocol.encode(invoke))

@@ -85,6 +85,9 @@ class InitOptions:
     #: WebSocket keepalive: ping interval and pong deadline, in seconds.
     ping_interval_s: float = 20.0
     ping_timeout_s: float = 20.0
+    #: iii 0.23+: the worker's namespace (env ``III_NAMESPACE`` when None); its functions and
+    #: calls live there. None: ``default``, and nothing namespaced is sent (as 0.22.1).
+    namespace: str | None = None
 
 
 @dataclass

@@ -20,6 +20,10 @@ class RegisterTriggerInput:
     function_id: str
     config: Any = None
     metadata: Any = None
+    #: iii 0.23+: where ``function_id`` runs when it fires (None: the worker's namespace).
+    namespace: str | None = None
+    #: iii 0.23+: where the provider of ``type`` is looked up (None: the engine decides).
+    trigger_namespace: str | None = None
 
 
 @dataclass
@@ -122,6 +126,8 @@ def trigger_input_fields(trigger: Any) -> RegisterTriggerInput:
         function_id=trigger["function_id"],
         config=trigger.get("config"),
         metadata=trigger.get("metadata"),
+        namespace=trigger.get("namespace"),
+        trigger_namespace=trigger.get("trigger_namespace"),
     )
 
 

@@ -7,6 +7,7 @@ import platform
 from typing import Any
 
 from .._version import __version__
+from .namespaces import worker_namespace
 from .options import InitOptions
 
 
@@ -55,4 +56,9 @@ def worker_metadata(options: InitOptions) -> dict[str, Any]:
     }
     if options.worker_description:
         metadata["description"] = options.worker_description
+    namespace = worker_namespace(options)
+    if namespace is not None:
+        # Only when set: without the key the engine treats the worker as 0.22.1 (no
+        # one-worker-per-name rule, last writer wins; docs/compatibility.md D1/D2).
+        metadata["namespace"] = namespace
     return metadata

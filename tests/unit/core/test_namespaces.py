@@ -266,3 +266,15 @@ async def test_registertrigger_with_a_blank_namespace_is_refused() -> None:
     assert answer["error"]["code"] == E.INVALID_NAMESPACE
     assert "`trigger_namespace` is empty" in answer["error"]["message"]
     assert engine.triggers.find("t1") is None
+
+
+async def test_a_trigger_type_with_a_blank_namespace_is_dropped_and_unregistering_works() -> None:
+    engine = Engine()
+    w = await FakePeer.connect(engine, "w")
+    await w.register_trigger_type("webhook", namespace="")
+    assert "webhook" not in engine.triggers.types
+    await w.register_trigger_type("webhook")
+    await w.send({"type": "unregistertriggertype", "id": "webhook", "namespace": " "})
+    assert "webhook" in engine.triggers.types
+    await w.send({"type": "unregistertriggertype", "id": "webhook", "description": "node sends it all"})
+    assert "webhook" not in engine.triggers.types
