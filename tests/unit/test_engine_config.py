@@ -159,3 +159,23 @@ def test_load_reads_a_file(tmp_path: Path) -> None:
     assert cfg.listeners()[0].config.port == 4321
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "missing.yaml")
+
+
+def test_the_namespace_grace_is_a_top_level_key_with_an_env_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spec iii-0.23-0.25 §1.2, §6.2 item 11."""
+    monkeypatch.delenv("III_NAMESPACE_GRACE_MS", raising=False)
+    def grace(text: str) -> int:
+        return parse(text).limits.registration_namespace_grace_ms
+
+    assert grace("workers: []\n") == 5000
+    assert grace("registration_namespace_grace_ms: 10000\nworkers: []\n") == 10000
+    monkeypatch.setenv("III_NAMESPACE_GRACE_MS", "300")
+    assert grace("registration_namespace_grace_ms: 10000\nworkers: []\n") == 300
+    monkeypatch.setenv("III_NAMESPACE_GRACE_MS", "soon")  # not a number: ignored (warning)
+    assert grace("workers: []\n") == 5000
+    with pytest.raises(ConfigError, match="registration_namespace_grace_ms"):
+        parse("workers:\n  - name: iii-worker-manager\n    config: {registration_namespace_grace_ms: 1}\n")
+    with pytest.raises(ConfigError, match="registration_namespace_grace_ms"):
+        parse("engine: {registration_namespace_grace_ms: 1}\nworkers: []\n")
+    with pytest.raises(ConfigError, match="integer"):
+        parse("registration_namespace_grace_ms: -1\nworkers: []\n")
