@@ -454,3 +454,20 @@ async def test_pyiii_sdk_workers_in_two_namespaces(engine: MatrixEngine, py_work
     assert await asyncio.to_thread(workers["py-a"].client.trigger, other) == "py-b"
     rows = await workers["py-a"].trigger("engine::functions::list", {})
     assert sorted(r["namespace"] for r in rows["functions"] if r["function_id"] == fid) == ["py-a", "py-b"]
+
+
+@pytest.mark.parametrize("version", NAMESPACED)
+async def test_expose_rules_without_a_namespace_cover_default_only(
+    engine: MatrixEngine, connect: Any, version: str
+) -> None:
+    """Spec §6.7 item 42: ``match("matrix::open-*")`` exposes default's functions; a session in
+    ``orders`` (the SDK names it on every call) is refused the same id in ``orders``."""
+    fid = uid("matrix::open-ns")
+    owner = await connect(version, engine.url, namespace="orders")
+    await owner.register_function(fid, "echo")
+    await eventually(lambda: owner.trigger(fid, {}), 10, what="the orders copy", retry_on=ENGINE_ERRORS)
+    outsider = await connect(version, engine.rbac_url, namespace="orders")
+
+    with pytest.raises(NodeError) as refused:
+        await outsider.trigger(fid, {})
+    assert refused.value.code == "FORBIDDEN"

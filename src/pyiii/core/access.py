@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
+from pyiii.core.namespaces import DEFAULT
 from pyiii.core.registration_hooks import NO_HOOKS, RegistrationHooks
 
 if TYPE_CHECKING:
@@ -64,10 +65,12 @@ def glob_match(pattern: str, value: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ExposeRule:
-    """One ``expose_functions`` entry: an id glob, or a metadata filter (AND over keys)."""
+    """One ``expose_functions`` entry: an id glob, or a metadata filter (AND over keys), for
+    the functions of one namespace (``default`` unless the rule names one; iii 0.23)."""
 
     id_glob: str | None = None
     metadata: dict[str, Any] | None = None
+    namespace: str = DEFAULT
 
     def matches(self, function_id: str, function_metadata: Any) -> bool:
         if self.id_glob is not None:
@@ -108,48 +111,67 @@ class Access:
     middleware_function_id: str | None = None
     #: The listener's registration hooks (spec §6.5).
     hooks: RegistrationHooks = NO_HOOKS
+    #: The auth result's ``namespaces`` (iii 0.23): namespace -> grants (an id, a ``*`` glob or
+    #: ``match("…")``). Not empty: the session is *scoped* to these namespaces.
+    namespaces: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def permissive(cls) -> Access:
         return cls()
 
-    def decide(self, function_id: str, function_metadata: Any) -> tuple[bool, str]:
-        """``(allowed, remediation)`` for invoking ``function_id`` (spec §6.3 order)."""
+    def decide(self, function_id: str, function_metadata: Any, namespace: str = DEFAULT) -> tuple[bool, str]:
+        """``(allowed, remediation)`` for invoking ``function_id`` in ``namespace`` (spec §6.3
+        order, with the namespace steps of iii 0.23: spec iii-0.23-0.25 §1.8)."""
         if not self.rbac and not self.forbidden_functions:  # permissive session: the hot path
             return _ALLOWED
-        if function_id in self.forbidden_functions:
+        if function_id in self.forbidden_functions:  # every namespace
             return False, "remove from rbac.forbidden_functions"
-        if function_id in self.allowed_functions:
+        grants = self.namespaces.get(namespace)
+        if grants and any(_granted(grant, function_id) for grant in grants):
+            return True, ""
+        if namespace == DEFAULT and function_id in self.allowed_functions:  # default only
             return True, ""
         if function_id in INFRASTRUCTURE_FUNCTIONS:
             return True, ""
         if not self.rbac:
             return True, ""
-        if any(rule.matches(function_id, function_metadata) for rule in self.expose):
+        if any(rule.namespace == namespace and rule.matches(function_id, function_metadata) for rule in self.expose):
             return True, ""
         return False, "add to rbac.expose_functions"
 
+    def namespace_refusal(self, namespace: str) -> str | None:
+        """Why a scoped session may not declare ``namespace`` (None: it may)."""
+        if not self.namespaces or namespace in self.namespaces:
+            return None
+        return f"namespace '{namespace}' not allowed for this session (permitted: {', '.join(sorted(self.namespaces))})"
+
     def may_call(
-        self, function_id: str, entry: FunctionEntry | None, registrant: Peer | None = None
+        self, function_id: str, entry: FunctionEntry | None, registrant: Peer | None = None, namespace: str = DEFAULT
     ) -> tuple[bool, str]:
         """The one access decision for running ``function_id`` for this session: on invoke, when
         it binds a trigger and when that binding fires. A binding's ``registrant`` may also
         target a function it serves itself (it only runs its own code)."""
         if registrant is not None and entry is not None and entry.owner is registrant:
             return _ALLOWED
-        return self.decide(function_id, entry.metadata if entry is not None else None)
+        if entry is None:
+            return self.decide(function_id, None, namespace)
+        return self.decide(function_id, entry.metadata, entry.namespace)
 
-    def call_refusal(self, function_id: str, entry: FunctionEntry | None, registrant: Peer | None = None) -> str | None:
+    def call_refusal(
+        self, function_id: str, entry: FunctionEntry | None, registrant: Peer | None = None, namespace: str = DEFAULT
+    ) -> str | None:
         """:meth:`may_call` as the message of a refusal (None: allowed)."""
-        allowed, remediation = self.may_call(function_id, entry, registrant)
+        allowed, remediation = self.may_call(function_id, entry, registrant, namespace)
         return None if allowed else refusal_message(function_id, remediation)
 
     def targets_refusal(
-        self, function_ids: Iterable[str], functions: FunctionRegistry, registrant: Peer | None
+        self, function_ids: Iterable[str], functions: FunctionRegistry, registrant: Peer | None,
+        namespace: str = DEFAULT,
     ) -> str | None:
-        """Why a binding of this session may not run one of ``function_ids`` (None: it may)."""
+        """Why a binding of this session may not run one of ``function_ids`` in ``namespace``
+        (None: it may)."""
         for function_id in function_ids:
-            reason = self.call_refusal(function_id, functions.get(function_id), registrant)
+            reason = self.call_refusal(function_id, functions.get(function_id, namespace), registrant, namespace)
             if reason is not None:
                 return reason
         return None
@@ -210,17 +232,40 @@ def refusal_message(function_id: str, remediation: str) -> str:
     return f"function '{function_id}' not allowed ({remediation})"
 
 
+def _granted(grant: str, function_id: str) -> bool:
+    """A grant of the auth result's ``namespaces``: an exact id, a bare ``*`` glob or ``match("…")``."""
+    glob = parse_match(grant)
+    if glob is not None:
+        return glob_match(glob, function_id)
+    return glob_match(grant, function_id) if "*" in grant else grant == function_id
+
+
 def parse_expose_rules(raw: list[Any]) -> list[ExposeRule]:
-    """Parse config ``expose_functions``; raises ValueError naming the bad entry."""
+    """Parse config ``expose_functions``; raises ValueError naming the bad entry. Forms:
+    ``match("glob")`` (default only), ``{match: "glob", namespace?}`` (the glob written raw),
+    ``{metadata: {...}, namespace?}``."""
     rules: list[ExposeRule] = []
     for i, item in enumerate(raw):
         glob = parse_match(item)
         if glob is not None:
             rules.append(ExposeRule(id_glob=glob))
-        elif isinstance(item, dict) and set(item) == {"metadata"} and isinstance(item["metadata"], dict):
-            rules.append(ExposeRule(metadata=dict(item["metadata"])))
-        else:
-            raise ValueError(f'expose_functions[{i}]: expected match("glob") or {{metadata: {{...}}}}, got {item!r}')
+            continue
+        if isinstance(item, dict) and len(set(item) & {"match", "metadata"}) == 1 and set(item) <= {
+            "match", "metadata", "namespace"
+        }:
+            namespace = item.get("namespace", DEFAULT)
+            if not isinstance(namespace, str) or not namespace.strip():
+                raise ValueError(f"expose_functions[{i}]: namespace must be a non-blank string, got {namespace!r}")
+            if isinstance(item.get("match"), str):
+                rules.append(ExposeRule(id_glob=item["match"], namespace=namespace))
+                continue
+            if isinstance(item.get("metadata"), dict):
+                rules.append(ExposeRule(metadata=dict(item["metadata"]), namespace=namespace))
+                continue
+        raise ValueError(
+            f'expose_functions[{i}]: expected match("glob"), {{match: "glob", namespace?: ns}} or '
+            f"{{metadata: {{...}}, namespace?: ns}}, got {item!r}"
+        )
     return rules
 
 

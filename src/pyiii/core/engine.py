@@ -232,7 +232,7 @@ class Engine:
         changed (owner, metadata) since it was bound."""
         assert binding.grant is not None
         entry = self.functions.get(function_id, binding.namespace)
-        reason = binding.grant.call_refusal(function_id, entry, binding.owner)
+        reason = binding.grant.call_refusal(function_id, entry, binding.owner, binding.namespace)
         if reason is not None:
             log.warning("trigger %s not fired: %s", binding.id, reason)
             raise FunctionError(E.FORBIDDEN, reason)

@@ -41,7 +41,7 @@ async def on_invoke(session: Session, msg: p.InvokeFunction) -> None:
     else:  # strict: the named namespace only, never a fallback (spec iii-0.23-0.25 §1.5)
         entry = session.functions.get(fid, namespace)
     access = session.access
-    allowed, remediation = access.may_call(fid, entry)
+    allowed, remediation = access.may_call(fid, entry, namespace=namespace or DEFAULT)
     if not allowed:
         await session.send_quietly(
             p.InvocationResult(

@@ -249,7 +249,7 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
         grant=access if access.restricted else None, namespace=msg.namespace or DEFAULT,
     )
     if binding.grant is not None:
-        reason = access.targets_refusal(binding.targets(), session.functions, peer)
+        reason = access.targets_refusal(binding.targets(), session.functions, peer, binding.namespace)
         if reason is not None:
             await session.refuse_registration(
                 reg.trigger_type, reg.trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id

@@ -62,6 +62,8 @@ class AuthResult(msgspec.Struct):
     allow_function_registration: bool = True
     function_registration_prefix: str | None = None
     context: Any = {}
+    #: iii 0.23: namespace -> grants; not empty: the session may only declare these namespaces.
+    namespaces: dict[str, list[str]] = {}
 
 
 class AuthRefused(Exception):
@@ -143,6 +145,7 @@ async def authenticate(
         context=result.context if result.context is not None else {},
         middleware_function_id=middleware_function_id,
         hooks=registration_hooks(rbac),
+        namespaces={ns: tuple(grants) for ns, grants in result.namespaces.items()},
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pyiii.core.access import (
@@ -200,3 +202,51 @@ def test_may_call_is_decide_plus_own_functions() -> None:
     assert session.may_call("x::mine", mine, registrant=me) == (True, "")  # binding its own function
     assert session.may_call("x::priv", private, registrant=me)[0] is False
     assert session.may_call("x::gone", None, registrant=me)[0] is False
+
+
+# ------------------------------------------------------------------ namespaces (iii 0.23)
+
+
+def test_expose_rules_are_scoped_to_a_namespace() -> None:
+    """Spec iii-0.23-0.25 §1.8, §6.7 item 42."""
+    plain = Access(rbac=True, expose=parse_expose_rules(['match("api::*")']))
+    assert plain.decide("api::x", None) == (True, "")
+    assert plain.decide("api::x", None, "orders")[0] is False
+    scoped = Access(rbac=True, expose=parse_expose_rules([{"match": "api::*", "namespace": "orders"},
+                                                         {"metadata": {"public": True}, "namespace": "orders"}]))
+    assert scoped.decide("api::x", None, "orders") == (True, "")
+    assert scoped.decide("api::x", None)[0] is False
+    assert scoped.decide("svc::y", {"public": True}, "orders") == (True, "")
+
+
+@pytest.mark.parametrize("item", [
+    {"match": "api::*", "metadata": {"a": 1}}, {"match": "api::*", "namesapce": "orders"}, {"namespace": "orders"},
+    {"match": "api::*", "namespace": " "},
+])
+def test_bad_namespaced_expose_rules_are_config_errors(item: Any) -> None:
+    with pytest.raises(ValueError, match="expose_functions"):
+        parse_expose_rules([item])
+
+
+def test_allowed_functions_apply_in_default_and_forbidden_ones_everywhere() -> None:
+    """§6.7 items 43 and 45."""
+    access = Access(rbac=True, allowed_functions=frozenset({"svc::f"}),
+                    forbidden_functions=frozenset({"engine::log::info"}))
+    assert access.decide("svc::f", None) == (True, "")
+    assert access.decide("svc::f", None, "orders")[0] is False
+    assert access.decide("engine::log::info", None, "orders")[0] is False
+
+
+def test_the_auth_results_namespaces_grant_and_scope() -> None:
+    """§6.7 item 44: grants per namespace; a scoped session declares only its namespaces."""
+    access = Access(rbac=True, namespaces={"orders": ("svc::*",), "ops": ('match("ops::*")', "x::exact"),
+                                           "empty": ()})
+    assert access.decide("svc::f", None, "orders") == (True, "")
+    assert access.decide("svc::f", None)[0] is False
+    assert access.decide("ops::a", None, "ops") == (True, "")
+    assert access.decide("x::exact", None, "ops") == (True, "")
+    assert access.decide("x::exactly", None, "ops")[0] is False
+    assert access.namespace_refusal("orders") is None
+    assert access.namespace_refusal("billing") == (
+        "namespace 'billing' not allowed for this session (permitted: empty, ops, orders)")
+    assert Access(rbac=True).namespace_refusal("anything") is None

@@ -496,6 +496,9 @@ class EngineFunctionsWorker(BuiltinWorker):
                 f"namespace is empty: worker '{name}' declared \"{declared}\". Give it a name, "
                 "or omit the field to register in 'default'."
             ))
+        scoped = peer.access.namespace_refusal(declared or DEFAULT_NAMESPACE)
+        if scoped is not None:
+            raise FunctionError(E.FORBIDDEN, scoped)
         aware = a.namespace is not msgspec.UNSET or a.features is not msgspec.UNSET
         if isinstance(a.features, list):
             peer.features = tuple(f for f in a.features if isinstance(f, str))
