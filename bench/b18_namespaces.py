@@ -9,6 +9,10 @@ a random id (in a random namespace, named on the call); rounds alternate the two
 ``--control``: the 1,000 connections stay in ``default`` and register distinct ids
 (``ns::fn_<i>-<k>``) instead: what 1,000 connections cost without namespaces.
 
+Measured (7 rounds × 3 s, shared 2-core machine): namespaces 1.063, control 1.062: the 6 % is
+the 1,000 connections the calls are spread over, not the namespace path (a namespaced lookup
+is +30 ns, its frame field +30 ns to decode).
+
     python bench/b18_namespaces.py [--quick] [--control]
 """
 
