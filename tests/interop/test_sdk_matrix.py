@@ -471,3 +471,17 @@ async def test_expose_rules_without_a_namespace_cover_default_only(
     with pytest.raises(NodeError) as refused:
         await outsider.trigger(fid, {})
     assert refused.value.code == "FORBIDDEN"
+
+
+async def test_a_pyiii_sdk_worker_whose_name_is_taken_stops(engine: MatrixEngine, py_worker: Any) -> None:
+    """pyiii.sdk handles ``registrationrejected`` as iii-sdk 0.23+ does (spec §4.3): a taken
+    worker name is final (no reconnect loop), calls fail with the code."""
+    name = uid("py-named")
+    first = await py_worker("pyiii", engine.url, name, namespace="py-orders")
+    second = await py_worker("pyiii", engine.url, name, namespace="py-orders")
+
+    await eventually(lambda: second.client.get_connection_state() == "failed", 10, what="the second one failed")
+    with pytest.raises(second.sdk.InvocationError) as refused:
+        await second.trigger("engine::functions::list", {})
+    assert refused.value.code == "WORKER_NAMESPACE_CONFLICT"
+    assert first.client.get_connection_state() == "connected"

@@ -34,6 +34,7 @@ from ..protocol import (
     RegisterFunction,
     RegisterTrigger,
     RegisterTriggerType,
+    RegistrationRejected,
     TriggerRegistrationResult,
     UnregisterFunction,
     UnregisterTrigger,
@@ -112,6 +113,9 @@ class III:
         self._connected_event = threading.Event()
         self._worker_id: str | None = None
         self._reattach_token: str | None = None
+        #: ``(code, message)`` once the engine refused this worker (a name taken in its
+        #: namespace): it stops reconnecting and every call fails with it (iii 0.23).
+        self._rejected: tuple[str, str] | None = None
         self._running = True
         self._tasks: set[asyncio.Task[Any]] = set()
         self._executor: ThreadPoolExecutor | None = None
@@ -205,6 +209,9 @@ class III:
                 attempt = 0
                 await self._serve(ws)
                 if not self._running:
+                    return
+                if self._rejected is not None:
+                    self._set_state("failed")
                     return
                 self._set_state("disconnected")
                 if self._next_address():
@@ -354,8 +361,23 @@ class III:
         elif isinstance(msg, Ping):
             if self._link is not None:
                 self._link.send(protocol.encode(Pong()))
+        elif isinstance(msg, RegistrationRejected):
+            self._on_rejected(msg)
         elif isinstance(msg, ErrorFrame):
             log.warning("engine refused the connection: %s: %s", msg.error.code, msg.error.message)
+
+    def _on_rejected(self, msg: RegistrationRejected) -> None:
+        """iii 0.23 (spec iii-0.23-0.25 §4.3): a function id taken in the namespace is logged and
+        the worker keeps serving; anything else (a worker name taken) is final."""
+        if msg.code == "FUNCTION_NAMESPACE_CONFLICT":
+            log.warning("function %s not registered: namespace %s already has it (worker %s)",
+                        msg.function_id, msg.namespace, msg.owner_worker_id or "the engine")
+            return
+        message = (f"the engine refused this worker: {msg.code} (name {msg.worker_name!r} in namespace "
+                   f"{msg.namespace!r}, held by {msg.owner_worker_id})")
+        log.error("%s; not reconnecting", message)
+        self._rejected = (msg.code, message)
+        self._pending.fail_all(msg.code, message)
 
     def _reply_error(
         self, msg: InvokeFunction, code: str, message: str, stacktrace: str | None = None
@@ -660,6 +682,8 @@ class III:
             return None
         if not self._running:
             raise InvocationError("SHUTDOWN", "iii is shutting down", function_id=function_id)
+        if self._rejected is not None:
+            raise InvocationError(*self._rejected, function_id=function_id)
         invoke.invocation_id = invocation_id = str(uuid.uuid4())
         future = self._pending.add(invocation_id, function_id)
         self._send(protocol.encode(invoke))
