@@ -18,7 +18,7 @@ Handler kinds for register_function:
   sleep   -> sleeps data.ms milliseconds, returns {slept: ms}
   call    -> returns trigger({function_id: data.target, payload: data.payload})
   read_channel -> data.reader is a ChannelReader: {text: <everything read>, messages: [...]}
-  http    -> an HTTP response {status_code: 200, body: {runtime, method, body}} (of the request)
+  http    -> an HTTP response {status_code: 200, body: {runtime, method, body, worker}} (of the request)
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def handler(cmd: dict[str, Any]) -> Any:
     elif kind == "http":
         async def run(data: Any, metadata: Any = None) -> Any:
             # Only plain fields: the request also carries channel readers (its streamed body).
-            body = {"runtime": RUNTIME, "method": data.get("method"), "body": data.get("body")}
+            body = {"runtime": RUNTIME, "method": data.get("method"), "body": data.get("body"), "worker": name}
             return {"status_code": 200, "body": body}
     else:
         raise ValueError(f"unknown handler kind {kind}")

@@ -485,3 +485,27 @@ async def test_a_pyiii_sdk_worker_whose_name_is_taken_stops(engine: MatrixEngine
         await second.trigger("engine::functions::list", {})
     assert refused.value.code == "WORKER_NAMESPACE_CONFLICT"
     assert first.client.get_connection_state() == "connected"
+
+
+@pytest.mark.parametrize("version", NAMESPACED)
+async def test_an_http_route_runs_the_function_of_its_namespace(
+    engine: MatrixEngine, connect: Any, version: str
+) -> None:
+    """Spec §6.5 item 30: a route bound by a worker in ``orders`` runs ``orders``' copy of the id,
+    not the ``default`` one (the SDK names its namespace on the binding)."""
+    fid, path = uid("svc::h"), f"/{uid('ns-route')}"
+    in_orders = await connect(version, engine.url, namespace="orders")
+    in_default = await connect(version, engine.url)
+    await in_default.register_function(fid, "http")
+    await until_registered(in_default, fid)
+    await in_orders.register_function(fid, "http")
+    await in_orders.register_trigger("http", fid, {"api_path": path, "http_method": "POST"})
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{engine.http_port}", timeout=5) as client:
+        async def served() -> httpx.Response | None:
+            response = await client.post(path, json={"q": 1})
+            return response if response.status_code == 200 else None
+
+        response = await eventually(served, 10, 0.05, what=f"POST {path}")
+
+    assert response.json()["worker"] == in_orders.handle
