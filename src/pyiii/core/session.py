@@ -238,6 +238,7 @@ _HELD: Final = frozenset((
     p.RegisterTriggerType, p.UnregisterTriggerType,
 ))
 
+
 def _proves_default(msg: Any) -> bool:
     """A frame that shows, before ``engine::workers::register``, that the connection's
     namespace is ``default``: a 0.23+ SDK puts its namespace on every call and binding (spec
