@@ -8,14 +8,16 @@ is full: TCP backpressure to the sender) and the close handshake.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from pyiii.wsio.connection import FLUSH_AT_BYTES, Connection
 from pyiii.wsio.corking import CorkingTransport
+from pyiii.wsio.inline import Suspended, first_step, rest_of
 from pyiii.wsio.types import (
     ABNORMAL_CLOSURE,
     MESSAGE_TOO_BIG,
@@ -53,6 +55,13 @@ class PicowsConnection(WSListener, Connection):
         self._flush_scheduled = False
         self._posted_bytes = 0
         self._abort_timer: asyncio.TimerHandle | None = None
+        # serve(): its handler, task and context; a handler that stopped at an await in the
+        # socket callback, or failed there, for the serving task to take over.
+        self._handler: Callable[[bytes], Coroutine[Any, Any, None]] | None = None
+        self._server_task: asyncio.Task[Any] | None = None
+        self._context = contextvars.Context()
+        self._suspended: Suspended | None = None
+        self._failure: BaseException | None = None
 
     # ------------------------------------------------------------------ picows callbacks
 
@@ -118,6 +127,11 @@ class PicowsConnection(WSListener, Connection):
             self._deliver(b"".join(parts), self._parts_text)
 
     def _deliver(self, payload: bytes, text: bool) -> None:
+        reader = self._reader
+        if (self._handler is not None and not self._messages and reader is not None
+                and not reader.done()):
+            self._handle_now(payload)  # serve() waits for this message: no queue, no task switch
+            return
         self._messages.append((payload, text))
         self._wake_reader()
         if len(self._messages) >= self._options.max_queue and not self._reading_paused:
@@ -129,6 +143,48 @@ class PicowsConnection(WSListener, Connection):
         if reader is not None and not reader.done():
             reader.set_result(None)
 
+    def _handle_now(self, payload: bytes) -> None:
+        assert self._handler is not None and self._server_task is not None
+        try:
+            self._suspended = first_step(self._context, self._server_task, self._handler(payload))
+        except BaseException as exc:  # raised by serve(), in its task, as if it had run there
+            self._failure = exc
+            self._wake_reader()
+            return
+        if self._suspended is not None:
+            self._wake_reader()
+
+    async def serve(self, handler: Callable[[bytes], Coroutine[Any, Any, None]]) -> None:
+        self._handler, self._server_task = handler, asyncio.current_task()
+        self._context = contextvars.copy_context()
+        messages = self._messages
+        try:
+            while True:
+                if self._suspended is not None:
+                    suspended, self._suspended = self._suspended, None
+                    await rest_of(self._context, suspended)
+                elif self._failure is not None:
+                    failure, self._failure = self._failure, None
+                    raise failure
+                elif messages:
+                    await rest_of(self._context, handler(self._pop()[0]))
+                elif self._close_received or self._gone.done():
+                    raise self._closed_error()
+                else:
+                    self._reader = self._loop.create_future()
+                    await self._reader
+        finally:
+            self._handler = self._server_task = None
+
+    def _pop(self) -> tuple[bytes, bool]:
+        messages = self._messages
+        message = messages.popleft()
+        if self._reading_paused and len(messages) <= self._options.max_queue // 2:
+            self._reading_paused = False
+            if not self._gone.done():
+                self._cork.real.resume_reading()
+        return message
+
     async def recv(self, decode: bool = True) -> str | bytes:
         messages = self._messages
         while not messages:
@@ -136,11 +192,7 @@ class PicowsConnection(WSListener, Connection):
                 raise self._closed_error()
             self._reader = self._loop.create_future()
             await self._reader
-        payload, text = messages.popleft()
-        if self._reading_paused and len(messages) <= self._options.max_queue // 2:
-            self._reading_paused = False
-            if not self._gone.done():
-                self._cork.real.resume_reading()
+        payload, text = self._pop()
         if text and decode:
             try:
                 return payload.decode()
