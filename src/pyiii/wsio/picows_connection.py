@@ -30,6 +30,10 @@ from pyiii.wsio.types import (
 PROTOCOL_ERROR = 1002
 INVALID_TEXT = 1007
 
+#: True while a handler runs inside the socket callback for a message that was the last one of
+#: its read: the first frame it posts is written at once (see ``post_text``).
+_lone_message = False
+
 
 class PicowsConnection(WSListener, Connection):
     def __init__(self, request: Request, state: object, options: Options, cork: CorkingTransport,
@@ -80,7 +84,12 @@ class PicowsConnection(WSListener, Connection):
             if self._parts is not None:
                 self._fail(PROTOCOL_ERROR, "new message before the previous one finished")
             elif frame.fin:
-                self._deliver(frame.get_payload_as_bytes(), kind == WSMsgType.TEXT)
+                global _lone_message
+                _lone_message = bool(frame.last_in_buffer)
+                try:
+                    self._deliver(frame.get_payload_as_bytes(), kind == WSMsgType.TEXT)
+                finally:
+                    _lone_message = False
             else:
                 self._parts, self._parts_text, self._parts_size = [], kind == WSMsgType.TEXT, 0
                 self._add_part(frame)
@@ -223,6 +232,15 @@ class PicowsConnection(WSListener, Connection):
 
     def post_text(self, payload: bytes) -> None:
         ws = self._writer()
+        global _lone_message
+        if _lone_message and not self._flush_scheduled:
+            # Nothing else arrived with the message being handled, so nothing else is likely to
+            # leave with this frame in this loop turn: write it now, as a relay does, instead of
+            # holding it to the end of the turn (a loop iteration and a callback later). Frames
+            # after it (or posted while frames keep arriving) are batched as usual.
+            _lone_message = False
+            ws.send(WSMsgType.TEXT, payload)
+            return
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._posted_bytes = 0

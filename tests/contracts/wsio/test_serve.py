@@ -10,6 +10,7 @@ import pytest
 
 from pyiii import wsio
 from tests.contracts.wsio.conftest import Harness
+from tests.contracts.wsio.raw import TEXT, RawClient, frame
 from tests.support.waiting import eventually, stays
 
 _seen_by: contextvars.ContextVar[str] = contextvars.ContextVar("seen_by", default="")
@@ -114,3 +115,35 @@ async def test_cancelling_the_serving_task_reaches_a_waiting_handler(harness: Ha
         await serving
     assert cancelled.is_set()
     await client.close()
+
+
+async def test_picows_answers_a_lone_message_at_once_and_holds_a_bursts_answers_for_one_write() -> None:
+    """The picows server writes the reply to a message that came alone in its read right away
+    (a relay's latency); replies to messages that arrived together wait for the end of the loop
+    turn, to leave in one write (wsio/picows_connection.py ``post_text``)."""
+    h = Harness("picows", "picows")
+    try:
+        raw = await RawClient.open(await h.start())
+        await eventually(lambda: h.accepted, 5, what="the server to accept")
+        server = h.accepted[0]
+        held: list[int] = []
+
+        async def handler(message: bytes) -> None:
+            server.post_text(b"re:" + message)
+            held.append(server.buffered_bytes)
+
+        serving = asyncio.create_task(server.serve(handler))
+        await asyncio.sleep(0)  # serve() starts waiting (a loop turn, not a wait for time)
+        raw.send(TEXT, b"one")
+        assert await asyncio.wait_for(raw.read_until(TEXT), 5) == b"re:one"
+        assert held == [0]
+        raw.writer.write(frame(TEXT, b"a") + frame(TEXT, b"b"))  # one read on the server
+        assert await asyncio.wait_for(raw.read_until(TEXT), 5) == b"re:a"
+        assert await asyncio.wait_for(raw.read_until(TEXT), 5) == b"re:b"
+        assert held[1] > 0 and held[2] > held[1]
+        raw.close()
+        with pytest.raises(wsio.ConnectionClosed):
+            await asyncio.wait_for(serving, 5)
+    finally:
+        if h.server is not None:
+            await h.server.close()
