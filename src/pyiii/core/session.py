@@ -59,13 +59,14 @@ class Session:
 
     async def handle_frame(self, frame: bytes) -> None:
         """Process one text/binary frame from the peer, strictly in arrival order."""
-        if frame[:4] in p.TELEMETRY_PREFIXES:
-            sink = self.engine.telemetry_sink
-            if sink is not None:
-                sink(frame[:4], frame[4:])
-            return
-        if not frame or (frame[:1] in _BLANK and not frame.strip()):  # no copy of every frame
-            return
+        if frame[:1] != b"{":  # every JSON frame an SDK sends starts so: skip the checks below
+            if frame[:4] in p.TELEMETRY_PREFIXES:
+                sink = self.engine.telemetry_sink
+                if sink is not None:
+                    sink(frame[:4], frame[4:])
+                return
+            if not frame or (frame[:1] in _BLANK and not frame.strip()):  # no copy of every frame
+                return
         try:
             msg = p.decode(frame)
         except p.FrameError as exc:

@@ -30,11 +30,13 @@ class Suspended:
 
 
 def first_step(
-    context: contextvars.Context, task: asyncio.Task[Any], coro: Coroutine[Any, Any, None]
+    context: contextvars.Context,
+    loop: asyncio.AbstractEventLoop,
+    task: asyncio.Task[Any],
+    coro: Coroutine[Any, Any, None],
 ) -> Suspended | None:
-    """Run ``coro`` as a step of ``task`` (which must be waiting, not running) until it finishes
+    """Run ``coro`` as a step of ``task`` (on ``loop``, waiting, not running) until it finishes
     (None) or waits (its :class:`Suspended`); its exception propagates."""
-    loop = task.get_loop()
     # What Task.__step does around each step (asyncio's own helpers, also used by its eager tasks).
     _tasks._enter_task(loop, task)
     try:

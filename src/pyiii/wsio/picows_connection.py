@@ -29,6 +29,8 @@ from pyiii.wsio.types import (
 
 PROTOCOL_ERROR = 1002
 INVALID_TEXT = 1007
+# Read on every frame: module constants, not enum attribute lookups.
+_TEXT, _BINARY, _CONTINUATION, _CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION, WSMsgType.CLOSE
 
 #: True while a handler runs inside the socket callback for a message that was the last one of
 #: its read: the first frame it posts is written at once (see ``post_text``).
@@ -76,29 +78,29 @@ class PicowsConnection(WSListener, Connection):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
-        if transport.is_close_frame_sent and kind != WSMsgType.CLOSE:
+        if transport.is_close_frame_sent and kind != _CLOSE:
             # Closing: nothing more is delivered. This also drops the rest of a frame picows
             # refused as too big (it sends 1009 but goes on parsing that frame).
             return
-        if kind == WSMsgType.TEXT or kind == WSMsgType.BINARY:
+        if kind == _TEXT or kind == _BINARY:
             if self._parts is not None:
                 self._fail(PROTOCOL_ERROR, "new message before the previous one finished")
             elif frame.fin:
                 global _lone_message
                 _lone_message = bool(frame.last_in_buffer)
                 try:
-                    self._deliver(frame.get_payload_as_bytes(), kind == WSMsgType.TEXT)
+                    self._deliver(frame.get_payload_as_bytes(), kind == _TEXT)
                 finally:
                     _lone_message = False
             else:
-                self._parts, self._parts_text, self._parts_size = [], kind == WSMsgType.TEXT, 0
+                self._parts, self._parts_text, self._parts_size = [], kind == _TEXT, 0
                 self._add_part(frame)
-        elif kind == WSMsgType.CONTINUATION:
+        elif kind == _CONTINUATION:
             if self._parts is None:
                 self._fail(PROTOCOL_ERROR, "continuation frame without a message")
             else:
                 self._add_part(frame)
-        elif kind == WSMsgType.CLOSE:
+        elif kind == _CLOSE:
             self._close_received = True
             self.flush()
             if not transport.is_close_frame_sent:
@@ -155,7 +157,7 @@ class PicowsConnection(WSListener, Connection):
     def _handle_now(self, payload: bytes) -> None:
         assert self._handler is not None and self._server_task is not None
         try:
-            self._suspended = first_step(self._context, self._server_task, self._handler(payload))
+            self._suspended = first_step(self._context, self._loop, self._server_task, self._handler(payload))
         except BaseException as exc:  # raised by serve(), in its task, as if it had run there
             self._failure = exc
             self._wake_reader()
@@ -239,14 +241,14 @@ class PicowsConnection(WSListener, Connection):
             # holding it to the end of the turn (a loop iteration and a callback later). Frames
             # after it (or posted while frames keep arriving) are batched as usual.
             _lone_message = False
-            ws.send(WSMsgType.TEXT, payload)
+            ws.send(_TEXT, payload)
             return
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._posted_bytes = 0
             self._cork.cork()
             self._loop.call_soon(self.flush)
-        ws.send(WSMsgType.TEXT, payload)
+        ws.send(_TEXT, payload)
         self._posted_bytes += len(payload)
         if self._posted_bytes >= FLUSH_AT_BYTES:
             self.flush()
