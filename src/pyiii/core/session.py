@@ -41,6 +41,19 @@ _BLANK: Final = frozenset((b" ", b"\t", b"\r", b"\n", " ", "\t", "\r", "\n"))
 _REGISTRATION_FRAMES: Final = frozenset(("registerfunction", "registertriggertype", "registertrigger"))
 
 
+#: How the calls and results of the hot path start (every SDK and the engine put ``type`` first).
+_CALL_FRAME_HEADS: Final = (b'{"type":"invokefunction"', b'{"type":"invocationresult"')
+
+
+def is_call_frame(frame: bytes) -> bool:
+    """A call or a result, recognised without decoding: the frames the transport may hand over
+    as they arrive (``wsio`` ``Connection.serve``'s ``inline``). Everything else, registrations
+    above all, is handled by the connection's task, as it always was: a registration handled in
+    the socket callback broke the durable:subscriber backlog delivery
+    (tests/integration/queue/test_topics.py), and registrations are not the hot path."""
+    return frame.startswith(_CALL_FRAME_HEADS)
+
+
 class Session:
     """The frames of one connected worker. Holds no state of its own beyond what it acts with:
     what the peer owns is on the :class:`~pyiii.core.peer.Peer` (the disconnect cleanup walks
@@ -198,4 +211,4 @@ _DISPATCH: Final[dict[type, Callable[[Session, Any], Awaitable[None]]]] = {
     p.ErrorFrame: Session._ignore,
 }
 
-__all__ = ["Session"]
+__all__ = ["Session", "is_call_frame"]

@@ -64,6 +64,7 @@ class PicowsConnection(WSListener, Connection):
         # serve(): its handler, task and context; a handler that stopped at an await in the
         # socket callback, or failed there, for the serving task to take over.
         self._handler: Callable[[bytes], Coroutine[Any, Any, None]] | None = None
+        self._inline: Callable[[bytes], bool] | None = None
         self._server_task: asyncio.Task[Any] | None = None
         self._context = contextvars.Context()
         self._suspended: Suspended | None = None
@@ -139,8 +140,9 @@ class PicowsConnection(WSListener, Connection):
 
     def _deliver(self, payload: bytes, text: bool) -> None:
         reader = self._reader
-        if (self._handler is not None and not self._messages and reader is not None
-                and not reader.done()):
+        inline = self._inline
+        if (inline is not None and not self._messages and reader is not None and not reader.done()
+                and inline(payload)):
             self._handle_now(payload)  # serve() waits for this message: no queue, no task switch
             return
         self._messages.append((payload, text))
@@ -165,8 +167,12 @@ class PicowsConnection(WSListener, Connection):
         if self._suspended is not None:
             self._wake_reader()
 
-    async def serve(self, handler: Callable[[bytes], Coroutine[Any, Any, None]]) -> None:
-        self._handler, self._server_task = handler, asyncio.current_task()
+    async def serve(
+        self,
+        handler: Callable[[bytes], Coroutine[Any, Any, None]],
+        inline: Callable[[bytes], bool] | None = None,
+    ) -> None:
+        self._handler, self._inline, self._server_task = handler, inline, asyncio.current_task()
         self._context = contextvars.copy_context()
         messages = self._messages
         try:
@@ -185,7 +191,7 @@ class PicowsConnection(WSListener, Connection):
                     self._reader = self._loop.create_future()
                     await self._reader
         finally:
-            self._handler = self._server_task = None
+            self._handler = self._inline = self._server_task = None
 
     def _pop(self) -> tuple[bytes, bool]:
         messages = self._messages

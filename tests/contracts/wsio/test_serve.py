@@ -16,6 +16,10 @@ from tests.support.waiting import eventually, stays
 _seen_by: contextvars.ContextVar[str] = contextvars.ContextVar("seen_by", default="")
 
 
+def _every(_message: bytes) -> bool:
+    return True
+
+
 async def _connected(h: Harness) -> tuple[wsio.Connection, wsio.Connection]:
     await h.start()
     client = await h.connect()
@@ -33,7 +37,7 @@ async def test_messages_are_handled_in_order_and_one_waiting_handler_holds_the_r
             await release.wait()
         handled.append(message)
 
-    serving = asyncio.create_task(server.serve(handler))
+    serving = asyncio.create_task(server.serve(handler, inline=_every))
     for n in range(1, 41):
         await client.send_text(str(n).encode())
     await eventually(lambda: handled == [b"1", b"2"], 5, what="the messages before the waiting one")
@@ -61,7 +65,7 @@ async def test_the_handler_runs_as_the_serving_task_with_its_context(harness: Ha
 
     async def serve() -> None:
         _seen_by.set("server")
-        await server.serve(handler)
+        await server.serve(handler, inline=_every)
 
     serving = asyncio.create_task(serve())
     await asyncio.sleep(0)  # let serve() start waiting
@@ -84,7 +88,7 @@ async def test_a_handler_exception_ends_serve_with_it(harness: Harness) -> None:
             raise LookupError("boom")
         handled.append(message)
 
-    serving = asyncio.create_task(server.serve(handler))
+    serving = asyncio.create_task(server.serve(handler, inline=_every))
     await asyncio.sleep(0)
     await client.send_text(b"ok")
     await client.send_text(b"boom")
@@ -107,7 +111,7 @@ async def test_cancelling_the_serving_task_reaches_a_waiting_handler(harness: Ha
             cancelled.set()
             raise
 
-    serving = asyncio.create_task(server.serve(handler))
+    serving = asyncio.create_task(server.serve(handler, inline=_every))
     await client.send_text(b"hang")
     await asyncio.wait_for(started.wait(), 5)
     serving.cancel()
@@ -132,7 +136,7 @@ async def test_picows_answers_a_lone_message_at_once_and_holds_a_bursts_answers_
             server.post_text(b"re:" + message)
             held.append(server.buffered_bytes)
 
-        serving = asyncio.create_task(server.serve(handler))
+        serving = asyncio.create_task(server.serve(handler, inline=_every))
         await asyncio.sleep(0)  # serve() starts waiting (a loop turn, not a wait for time)
         raw.send(TEXT, b"one")
         assert await asyncio.wait_for(raw.read_until(TEXT), 5) == b"re:one"
@@ -141,6 +145,33 @@ async def test_picows_answers_a_lone_message_at_once_and_holds_a_bursts_answers_
         assert await asyncio.wait_for(raw.read_until(TEXT), 5) == b"re:a"
         assert await asyncio.wait_for(raw.read_until(TEXT), 5) == b"re:b"
         assert held[1] > 0 and held[2] > held[1]
+        raw.close()
+        with pytest.raises(wsio.ConnectionClosed):
+            await asyncio.wait_for(serving, 5)
+    finally:
+        if h.server is not None:
+            await h.server.close()
+
+
+async def test_picows_hands_over_in_the_callback_only_what_inline_accepts() -> None:
+    h = Harness("picows", "picows")
+    try:
+        raw = await RawClient.open(await h.start())
+        await eventually(lambda: h.accepted, 5, what="the server to accept")
+        server = h.accepted[0]
+        held: list[tuple[bytes, int]] = []
+
+        async def handler(message: bytes) -> None:
+            server.post_text(b"re:" + message)
+            held.append((message, server.buffered_bytes))
+
+        serving = asyncio.create_task(server.serve(handler, inline=lambda m: m.startswith(b"fast")))
+        await asyncio.sleep(0)  # serve() starts waiting (a loop turn, not a wait for time)
+        for message in (b"fast", b"slow"):
+            raw.send(TEXT, message)
+            assert await asyncio.wait_for(raw.read_until(TEXT), 5) == b"re:" + message
+        # written at once from the callback; held for the end of the turn from the task
+        assert held[0] == (b"fast", 0) and held[1][0] == b"slow" and held[1][1] > 0
         raw.close()
         with pytest.raises(wsio.ConnectionClosed):
             await asyncio.wait_for(serving, 5)
