@@ -41,8 +41,11 @@ _BLANK: Final = frozenset((b" ", b"\t", b"\r", b"\n", " ", "\t", "\r", "\n"))
 _REGISTRATION_FRAMES: Final = frozenset(("registerfunction", "registertriggertype", "registertrigger"))
 
 
-#: How the calls and results of the hot path start (every SDK and the engine put ``type`` first).
+#: How the calls and results of the hot path start (the engine, pyiii.sdk and the Node SDK put
+#: ``type`` first) or end (the official Python SDK puts it last). A last member can only be a
+#: top-level one: whatever closes a nested value would stand before the final brace.
 _CALL_FRAME_HEADS: Final = (b'{"type":"invokefunction"', b'{"type":"invocationresult"')
+_CALL_FRAME_TAILS: Final = (b'"type":"invokefunction"}', b'"type":"invocationresult"}')
 
 
 def is_call_frame(frame: bytes) -> bool:
@@ -51,7 +54,7 @@ def is_call_frame(frame: bytes) -> bool:
     above all, is handled by the connection's task, as it always was: a registration handled in
     the socket callback broke the durable:subscriber backlog delivery
     (tests/integration/queue/test_topics.py), and registrations are not the hot path."""
-    return frame.startswith(_CALL_FRAME_HEADS)
+    return frame.startswith(_CALL_FRAME_HEADS) or frame.endswith(_CALL_FRAME_TAILS)
 
 
 class Session:

@@ -350,6 +350,9 @@ def test_only_calls_and_results_are_recognised_as_call_frames() -> None:
     assert is_call_frame(b'{"type":"invokefunction","function_id":"a::b","data":{}}')
     assert is_call_frame(b'{"type":"invocationresult","invocation_id":"i","result":1}')
     assert not is_call_frame(b'{"type":"registerfunction","id":"invokefunction"}')
-    assert not is_call_frame(b'{"id":"x","type":"invokefunction"}')  # not first: the task handles it
+    assert is_call_frame(b'{"function_id":"a::b","data":{},"type":"invokefunction"}')  # iii-sdk (Python)
+    assert not is_call_frame(b'{"id":"x","type":"invokefunction","z":1}')  # neither first nor last
+    assert not is_call_frame(b'{"type":"registertrigger","config":{"type":"invokefunction"}}')
+    assert not is_call_frame(b'{"id":"x\\",\\"type\\":\\"invokefunction"}')  # inside a string
     assert not is_call_frame(b'{"type":"registertrigger","trigger_type":"durable:subscriber"}')
     assert not is_call_frame(b"OTLP{}")
