@@ -50,10 +50,11 @@ _CALL_FRAME_TAILS: Final = (b'"type":"invokefunction"}', b'"type":"invocationres
 
 def is_call_frame(frame: bytes) -> bool:
     """A call or a result, recognised without decoding: the frames the transport may hand over
-    as they arrive (``wsio`` ``Connection.serve``'s ``inline``). Everything else, registrations
-    above all, is handled by the connection's task, as it always was: a registration handled in
-    the socket callback broke the durable:subscriber backlog delivery
-    (tests/integration/queue/test_topics.py), and registrations are not the hot path."""
+    as they arrive (``wsio`` ``Connection.serve``'s ``inline``). Everything else is handled by the
+    connection's task, as it always was: handing every frame over in the socket callback broke
+    the durable:subscriber backlog delivery (tests/integration/queue/test_topics.py; still broken
+    with registerfunction and registertrigger excluded, so another frame type is involved, not
+    yet found), and only calls and results are the hot path."""
     return frame.startswith(_CALL_FRAME_HEADS) or frame.endswith(_CALL_FRAME_TAILS)
 
 
