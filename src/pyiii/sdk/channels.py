@@ -285,13 +285,20 @@ def open_ref(
 def resolve_channel_refs(
     data: Any, engine_ws_base: str, loop: asyncio.AbstractEventLoop | None = None
 ) -> Any:
-    """Replace every channel ref inside a payload by a live reader/writer."""
-    if is_channel_ref(data):
-        return open_ref(data, engine_ws_base, loop)
+    """Replace every channel ref inside a payload by a live reader/writer. A payload without
+    refs (nearly every one) is returned as it is, not copied."""
     if isinstance(data, dict):
-        return {k: resolve_channel_refs(v, engine_ws_base, loop) for k, v in data.items()}
+        if is_channel_ref(data):
+            return open_ref(data, engine_ws_base, loop)
+        resolved = {k: resolve_channel_refs(v, engine_ws_base, loop) for k, v in data.items()
+                    if isinstance(v, (dict, list))}
+        if any(resolved[k] is not data[k] for k in resolved):
+            return {k: resolved.get(k, v) for k, v in data.items()}
+        return data
     if isinstance(data, list):
-        return [resolve_channel_refs(v, engine_ws_base, loop) for v in data]
+        items = [resolve_channel_refs(v, engine_ws_base, loop) if isinstance(v, (dict, list)) else v
+                 for v in data]
+        return items if any(a is not b for a, b in zip(items, data, strict=True)) else data
     return data
 
 

@@ -11,6 +11,7 @@ import logging
 from collections import deque
 
 from pyiii.wsio import Connection, ConnectionClosed
+from pyiii.wsio.connection import FLUSH_AT_BYTES
 
 log = logging.getLogger("pyiii.sdk.link")
 
@@ -25,7 +26,18 @@ class Link:
 
     def send(self, frame: bytes, *, requeue: bool = False) -> None:
         """Queue a frame. ``requeue`` marks frames to keep for the next connection if this
-        one dies before writing them (calls, results); registrations are replayed instead."""
+        one dies before writing them (calls, results); registrations are replayed instead.
+
+        With nothing queued ahead of it and the socket keeping up, the frame is posted at once
+        (it leaves with the loop turn's other frames, in one write): no wake-up of the writer
+        task per frame. Otherwise the writer takes it, in order, and waits for the socket."""
+        ws = self.ws
+        if not self._outbox and ws.buffered_bytes < FLUSH_AT_BYTES:
+            try:
+                ws.post_text(frame)
+                return
+            except ConnectionClosed:
+                pass  # queued below: unsent() carries it over to the next connection
         self._outbox.append((frame, requeue))
         self._wakeup.set()
 

@@ -11,7 +11,6 @@ import logging
 import secrets
 import uuid
 from http import HTTPStatus
-from typing import cast
 from urllib.parse import parse_qs
 
 import msgspec
@@ -20,7 +19,7 @@ from pyiii import protocol as p
 from pyiii import wsio
 from pyiii.core.access import parse_expose_rules
 from pyiii.core.engine import Engine
-from pyiii.core.session import Session
+from pyiii.core.session import Session, is_call_frame
 from pyiii.transport import health
 from pyiii.transport.channel_endpoint import serve_reader, serve_writer
 from pyiii.transport.origins import origin_allowed
@@ -205,9 +204,9 @@ class Listener:
                           hold_quiet_ms=limits.namespace_hold_quiet_ms)
         try:
             await self.engine.connect_peer(peer)
-            while True:
-                frame = cast(bytes, await connection.recv(decode=False))  # text undecoded: bytes
-                await session.handle_frame(frame)
+            # Frames in order, text undecoded (bytes); on picows a call or a result is handled as
+            # it arrives, without a task switch (wsio/inline.py).
+            await connection.serve(session.handle_frame, inline=is_call_frame)
         except ConnectionClosed as exc:
             if exc.code == wsio.MESSAGE_TOO_BIG:
                 log.warning(

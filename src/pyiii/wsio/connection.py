@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, cast
 
 from pyiii.wsio.types import ConnectionClosed, Request
 
@@ -50,6 +51,19 @@ class Connection(abc.ABC):
             except ConnectionClosed:
                 return
             yield message
+
+    async def serve(
+        self,
+        handler: Callable[[bytes], Coroutine[Any, Any, None]],
+        inline: Callable[[bytes], bool] | None = None,
+    ) -> None:
+        """Hand every message to ``handler`` as ``recv(decode=False)`` returns it, one at a time
+        and in order (the next one waits until the handler returns), until the connection
+        closes: then raises :class:`ConnectionClosed`. An exception of ``handler`` ends it too.
+        A backend may run the handler for a message ``inline`` accepts as the message arrives,
+        without a task switch, while nothing is queued (picows: ``wsio/inline.py``)."""
+        while True:
+            await handler(cast(bytes, await self.recv(decode=False)))
 
     # ------------------------------------------------------------------ sending
 

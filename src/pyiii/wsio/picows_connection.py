@@ -8,14 +8,16 @@ is full: TCP backpressure to the sender) and the close handshake.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from pyiii.wsio.connection import FLUSH_AT_BYTES, Connection
 from pyiii.wsio.corking import CorkingTransport
+from pyiii.wsio.inline import Suspended, first_step, rest_of
 from pyiii.wsio.types import (
     ABNORMAL_CLOSURE,
     MESSAGE_TOO_BIG,
@@ -27,6 +29,12 @@ from pyiii.wsio.types import (
 
 PROTOCOL_ERROR = 1002
 INVALID_TEXT = 1007
+# Read on every frame: module constants, not enum attribute lookups.
+_TEXT, _BINARY, _CONTINUATION, _CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION, WSMsgType.CLOSE
+
+#: True while a handler runs inside the socket callback for a message that was the last one of
+#: its read: the first frame it posts is written at once (see ``post_text``).
+_lone_message = False
 
 
 class PicowsConnection(WSListener, Connection):
@@ -53,6 +61,14 @@ class PicowsConnection(WSListener, Connection):
         self._flush_scheduled = False
         self._posted_bytes = 0
         self._abort_timer: asyncio.TimerHandle | None = None
+        # serve(): its handler, task and context; a handler that stopped at an await in the
+        # socket callback, or failed there, for the serving task to take over.
+        self._handler: Callable[[bytes], Coroutine[Any, Any, None]] | None = None
+        self._inline: Callable[[bytes], bool] | None = None
+        self._server_task: asyncio.Task[Any] | None = None
+        self._context = contextvars.Context()
+        self._suspended: Suspended | None = None
+        self._failure: BaseException | None = None
 
     # ------------------------------------------------------------------ picows callbacks
 
@@ -63,24 +79,29 @@ class PicowsConnection(WSListener, Connection):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
-        if transport.is_close_frame_sent and kind != WSMsgType.CLOSE:
+        if transport.is_close_frame_sent and kind != _CLOSE:
             # Closing: nothing more is delivered. This also drops the rest of a frame picows
             # refused as too big (it sends 1009 but goes on parsing that frame).
             return
-        if kind == WSMsgType.TEXT or kind == WSMsgType.BINARY:
+        if kind == _TEXT or kind == _BINARY:
             if self._parts is not None:
                 self._fail(PROTOCOL_ERROR, "new message before the previous one finished")
             elif frame.fin:
-                self._deliver(frame.get_payload_as_bytes(), kind == WSMsgType.TEXT)
+                global _lone_message
+                _lone_message = bool(frame.last_in_buffer)
+                try:
+                    self._deliver(frame.get_payload_as_bytes(), kind == _TEXT)
+                finally:
+                    _lone_message = False
             else:
-                self._parts, self._parts_text, self._parts_size = [], kind == WSMsgType.TEXT, 0
+                self._parts, self._parts_text, self._parts_size = [], kind == _TEXT, 0
                 self._add_part(frame)
-        elif kind == WSMsgType.CONTINUATION:
+        elif kind == _CONTINUATION:
             if self._parts is None:
                 self._fail(PROTOCOL_ERROR, "continuation frame without a message")
             else:
                 self._add_part(frame)
-        elif kind == WSMsgType.CLOSE:
+        elif kind == _CLOSE:
             self._close_received = True
             self.flush()
             if not transport.is_close_frame_sent:
@@ -118,6 +139,12 @@ class PicowsConnection(WSListener, Connection):
             self._deliver(b"".join(parts), self._parts_text)
 
     def _deliver(self, payload: bytes, text: bool) -> None:
+        reader = self._reader
+        inline = self._inline
+        if (inline is not None and not self._messages and reader is not None and not reader.done()
+                and inline(payload)):
+            self._handle_now(payload)  # serve() waits for this message: no queue, no task switch
+            return
         self._messages.append((payload, text))
         self._wake_reader()
         if len(self._messages) >= self._options.max_queue and not self._reading_paused:
@@ -129,6 +156,52 @@ class PicowsConnection(WSListener, Connection):
         if reader is not None and not reader.done():
             reader.set_result(None)
 
+    def _handle_now(self, payload: bytes) -> None:
+        assert self._handler is not None and self._server_task is not None
+        try:
+            self._suspended = first_step(self._context, self._loop, self._server_task, self._handler(payload))
+        except BaseException as exc:  # raised by serve(), in its task, as if it had run there
+            self._failure = exc
+            self._wake_reader()
+            return
+        if self._suspended is not None:
+            self._wake_reader()
+
+    async def serve(
+        self,
+        handler: Callable[[bytes], Coroutine[Any, Any, None]],
+        inline: Callable[[bytes], bool] | None = None,
+    ) -> None:
+        self._handler, self._inline, self._server_task = handler, inline, asyncio.current_task()
+        self._context = contextvars.copy_context()
+        messages = self._messages
+        try:
+            while True:
+                if self._suspended is not None:
+                    suspended, self._suspended = self._suspended, None
+                    await rest_of(self._context, suspended)
+                elif self._failure is not None:
+                    failure, self._failure = self._failure, None
+                    raise failure
+                elif messages:
+                    await rest_of(self._context, handler(self._pop()[0]))
+                elif self._close_received or self._gone.done():
+                    raise self._closed_error()
+                else:
+                    self._reader = self._loop.create_future()
+                    await self._reader
+        finally:
+            self._handler = self._inline = self._server_task = None
+
+    def _pop(self) -> tuple[bytes, bool]:
+        messages = self._messages
+        message = messages.popleft()
+        if self._reading_paused and len(messages) <= self._options.max_queue // 2:
+            self._reading_paused = False
+            if not self._gone.done():
+                self._cork.real.resume_reading()
+        return message
+
     async def recv(self, decode: bool = True) -> str | bytes:
         messages = self._messages
         while not messages:
@@ -136,11 +209,7 @@ class PicowsConnection(WSListener, Connection):
                 raise self._closed_error()
             self._reader = self._loop.create_future()
             await self._reader
-        payload, text = messages.popleft()
-        if self._reading_paused and len(messages) <= self._options.max_queue // 2:
-            self._reading_paused = False
-            if not self._gone.done():
-                self._cork.real.resume_reading()
+        payload, text = self._pop()
         if text and decode:
             try:
                 return payload.decode()
@@ -171,12 +240,21 @@ class PicowsConnection(WSListener, Connection):
 
     def post_text(self, payload: bytes) -> None:
         ws = self._writer()
+        global _lone_message
+        if _lone_message and not self._flush_scheduled:
+            # Nothing else arrived with the message being handled, so nothing else is likely to
+            # leave with this frame in this loop turn: write it now, as a relay does, instead of
+            # holding it to the end of the turn (a loop iteration and a callback later). Frames
+            # after it (or posted while frames keep arriving) are batched as usual.
+            _lone_message = False
+            ws.send(_TEXT, payload)
+            return
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._posted_bytes = 0
             self._cork.cork()
             self._loop.call_soon(self.flush)
-        ws.send(WSMsgType.TEXT, payload)
+        ws.send(_TEXT, payload)
         self._posted_bytes += len(payload)
         if self._posted_bytes >= FLUSH_AT_BYTES:
             self.flush()
