@@ -1,5 +1,6 @@
-"""B18 — namespaces (issue #18): the invoke round trip with 1,000 namespaces × 10 functions
-registered, against one namespace with the same 10 functions. Goal: within 5 %.
+"""Namespaces round trip (issue #18; standalone, not one of run.py's B1-B17): the invoke round
+trip with 1,000 namespaces × 10 functions registered, against one namespace with the same 10
+functions. Goal: within 5 %.
 
 Two engines side by side. On one, a single echo connection registers ``ns::fn_0..9`` in
 ``default``; on the other, 1,000 echo connections each name their namespace (``ns-<i>``, through
@@ -13,7 +14,7 @@ Measured (7 rounds × 3 s, shared 2-core machine): namespaces 1.063, control 1.0
 the 1,000 connections the calls are spread over, not the namespace path (a namespaced lookup
 is +30 ns, its frame field +30 ns to decode).
 
-    python bench/b18_namespaces.py [--quick] [--control]
+    python bench/ns_roundtrip.py [--quick] [--control]
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ async def _main(quick: bool, control: bool) -> int:
         suffixes = {"one": [""], "many": [f"-{k}" for k in range(NAMESPACES)] if control else [""]}
         for k in range(NAMESPACES):
             workers.append(await (_worker(many_url, None, f"-{k}") if control else _worker(many_url, f"ns-{k}")))
-        print(f"b18: {NAMESPACES} namespaces × {FUNCTIONS} functions registered in {time.perf_counter() - t0:.1f} s")
+        took = time.perf_counter() - t0
+        print(f"ns_roundtrip: {NAMESPACES} namespaces × {FUNCTIONS} functions registered in {took:.1f} s")
         callers = {"one": await connect(one_url, compression=None, ping_interval=None),
                    "many": await connect(many_url, compression=None, ping_interval=None)}
         for ws in callers.values():
@@ -131,7 +133,7 @@ async def _main(quick: bool, control: bool) -> int:
                 print(f"  round {r + 1} {kind:4s} p50={value * 1e6:6.0f} µs")
         ratio = statistics.median(p50["many"]) / statistics.median(p50["one"])
         what = "1000 connections in default" if control else "1000 namespaces"
-        print(f"b18: p50 {what} / 1 namespace = {ratio:.3f} (goal ≤ 1.05)")
+        print(f"ns_roundtrip: p50 {what} / 1 namespace = {ratio:.3f} (goal ≤ 1.05)")
         for ws in callers.values():
             await ws.close()
         for ws, task in workers:
