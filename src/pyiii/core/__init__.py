@@ -14,8 +14,8 @@ Values a worker handles
     :class:`FunctionEntry` (a registered function), :class:`Binding` (a registered trigger),
     :class:`TriggerType`, :class:`Peer` (a remote worker connection, as ``CallContext.caller``
     and in :attr:`Host.connected_workers`; read it, change its metadata only through
-    :meth:`Host.update_worker_metadata`), :class:`WorkerMetadata`, :class:`Channel` and ``EOF``
-    (a data channel and its end marker), :class:`HealthStatus`.
+    :meth:`Host.update_worker_metadata`), :class:`WorkerMetadata`, :class:`Channel`, ``EOF`` and
+    ``ABORTED`` (a data channel, its end marker and its broken-off marker), :class:`HealthStatus`.
 
 Errors
     :class:`FunctionError` (a wire error ``{code, message}``; raise it to answer with a code),
@@ -37,7 +37,7 @@ Tracing
 from __future__ import annotations
 
 from pyiii.core import errors as error_codes
-from pyiii.core.channels import EOF, Channel
+from pyiii.core.channels import ABORTED, EOF, Channel
 from pyiii.core.errors import FunctionError, TriggerRegistrationError, bad_input
 from pyiii.core.functions import CallContext, FunctionEntry, InProcessHandler
 from pyiii.core.health import HealthStatus
@@ -50,6 +50,7 @@ from pyiii.core.spans import PassThroughSpan, Span, SpanKind, in_span
 from pyiii.core.triggers import Binding, TriggerType
 
 __all__ = [
+    "ABORTED",
     "DEFAULT_NAMESPACE",
     "EOF",
     "Binding",

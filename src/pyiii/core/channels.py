@@ -21,6 +21,9 @@ MAX_BUFFER: Final = 1024
 
 #: Marks end of stream in the queue.
 EOF: Final = object()
+#: Marks a stream that broke off (its writer dropped, a request body failed): the reader must not
+#: take what it received for the whole, so it gets an error where it would have got EOF.
+ABORTED: Final = object()
 
 Item = str | bytes
 

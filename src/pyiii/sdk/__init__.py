@@ -14,6 +14,7 @@ from .actions import (
 )
 from .channels import (
     Channel,
+    ChannelAborted,
     ChannelDirection,
     ChannelItem,
     ChannelReader,
@@ -77,6 +78,7 @@ from .types import IIIClient
 __all__ = [
     "III",
     "Channel",
+    "ChannelAborted",
     "ChannelDirection",
     "ChannelItem",
     "ChannelReader",

@@ -27,6 +27,19 @@ _CLOSE_FLUSH_DELAY_S = 0.01
 
 T = TypeVar("T")
 
+#: Close codes with which a channel ends normally (1005: a Close without a code).
+_FINISHED_CODES = frozenset({1000, 1005})
+
+
+class ChannelAborted(ConnectionError):
+    """The stream broke off before its writer finished (the engine closed the reader with an
+    error code): what was read so far is not the whole stream."""
+
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"channel stream aborted ({code}): {reason}" if reason else f"channel stream aborted ({code})")
+        self.code = code
+        self.reason = reason
+
 
 class ChannelDirection(StrEnum):
     READ = "read"
@@ -208,6 +221,8 @@ class ChannelReader(_Endpoint):
         self._callbacks.append(callback)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        """The binary items until the writer finished; raises :class:`ChannelAborted` when the
+        stream broke off instead (a truncated stream never ends like a whole one)."""
         ws = await self._connection()
         async for message in ws:
             if isinstance(message, bytes):
@@ -218,6 +233,8 @@ class ChannelReader(_Endpoint):
                     callback(message)
                 except Exception:
                     log.exception("channel message callback failed")
+        if not self._closed and ws.close_code not in _FINISHED_CODES:
+            raise ChannelAborted(ws.close_code, ws.close_reason)
 
     async def read_all(self) -> bytes:
         return b"".join([chunk async for chunk in self])

@@ -36,6 +36,10 @@ class BodyTimeout(BodyError):
     code = "REQUEST_TIMEOUT"
 
 
+class BodyAborted(BodyError):
+    """The client's connection ended before the body was complete (nobody is left to answer)."""
+
+
 class BodyStream:
     __slots__ = ("_buffered", "_chunks", "_on_drained", "_waiter", "complete", "failure", "high_water",
                  "low_water", "received")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import orjson
 
-from pyiii.core import EOF, Channel
+from pyiii.core import ABORTED, EOF, Channel
 from pyiii.workers.http.body import BodyError, BodyStream
 from pyiii.workers.http.response import clean_headers
 from pyiii.workers.http.sink import Headers
@@ -33,13 +33,15 @@ async def fill_from_bytes(channel: Channel, data: bytes, offset: int, chunk_size
 async def fill_from_body(channel: Channel, body: BodyStream, chunk_size: int) -> None:
     """Stream a request body into the channel; the queue's capacity is the backpressure.
 
-    A body that fails (broken framing, too large, too slow) gets no EOF: the reader must not
-    take the part it received for the whole body. The server answers the client itself."""
+    A body that fails (broken framing, too large, too slow, the client left) ends with ABORTED,
+    not EOF: the reader gets an error instead of taking the part it received for the whole body.
+    The server answers the client itself."""
     try:
         while (chunk := await body.read()) is not None:
             for start in range(0, len(chunk), chunk_size):
                 await channel.queue.put(chunk[start:start + chunk_size])
     except BodyError:
+        await channel.queue.put(ABORTED)
         return
     await channel.queue.put(EOF)
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from pyiii.core import DEFAULT_NAMESPACE, EOF, Binding, Channel, FunctionError, Host, Span, SpanKind
+from pyiii.core import ABORTED, DEFAULT_NAMESPACE, EOF, Binding, Channel, FunctionError, Host, Span, SpanKind
 from pyiii.core import error_codes as E
 from pyiii.w3c_trace import trace_id_of
 from pyiii.workers.http import response as R
@@ -279,6 +279,18 @@ class Pipeline:
                         return None
                 while not queue.empty():
                     item = queue.get_nowait()
+                    if item is ABORTED:
+                        # The handler's writer left before finishing, before any body byte.
+                        if not result_known:
+                            await asyncio.wait((call,))
+                            result = self._result_or_respond(route, call, sink, traceparent)
+                            if result is not None:
+                                status, headers, body = R.buffered(result)
+                                sink.send(status, headers, body)
+                                return None
+                        sink.send_error(502, "RESPONSE_ABORTED",
+                                        f"the response stream of {route.function_id} broke off")
+                        return None
                     if item is EOF:
                         if not result_known:
                             await asyncio.wait((call,))
@@ -355,6 +367,10 @@ async def _stream(first: bytes, queue: asyncio.Queue[object], sink: ResponseSink
     try:
         await sink.write(first)
         while (item := await queue.get()) is not EOF:
+            if item is ABORTED:
+                # No terminating chunk: the client sees a truncated response, not a whole one.
+                log.warning("the handler's response stream broke off after %d bytes", sink.body_bytes)
+                return
             if isinstance(item, bytes):
                 await sink.write(item)
         sink.end()

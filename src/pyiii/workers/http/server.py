@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import httptools
 
-from pyiii.workers.http.body import BodyError, BodyMalformed, BodyStream, BodyTimeout, BodyTooLarge
+from pyiii.workers.http.body import BodyAborted, BodyError, BodyMalformed, BodyStream, BodyTimeout, BodyTooLarge
 from pyiii.workers.http.request import Request
 from pyiii.workers.http.sink import ResponseSink, raw_error
 
@@ -196,6 +196,11 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server.forget(self)
+        if self._parsing is not None:
+            # A body cut short by the client: whoever reads it (a handler's request channel) gets
+            # an error, never a hang and never a clean end.
+            self._parsing.body.fail(BodyAborted("the client left before sending the whole body"))
+            self._parsing = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
