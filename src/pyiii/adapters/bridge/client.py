@@ -51,6 +51,15 @@ def forwarded_error(code: str, message: str) -> Exception:
     return ForwardedError(code, message)
 
 
+def incoming_trace() -> tuple[str | None, str | None]:
+    """``(traceparent, baggage)`` of the remote engine's call being handled, inside a handler
+    registered with :meth:`RemoteEngine.register_function` (``(None, None)`` elsewhere)."""
+    from pyiii.sdk.trace_context import current
+
+    ctx = current()
+    return (ctx.traceparent, ctx.baggage) if ctx is not None else (None, None)
+
+
 class RemoteEngine:
     def __init__(self, config: BridgeConfig, worker_name: str) -> None:
         self.config = config
@@ -128,15 +137,19 @@ class RemoteEngine:
         return self._client
 
     async def call(self, function_id: str, payload: Any, timeout_ms: int | None = None,
-                   action: Any = None) -> Any:
-        """Invoke ``function_id`` on the remote engine and return its result."""
+                   action: Any = None, traceparent: str | None = None, baggage: str | None = None) -> Any:
+        """Invoke ``function_id`` on the remote engine and return its result; ``traceparent`` /
+        ``baggage``: the trace the call belongs to, carried to the remote engine."""
         from pyiii.sdk import InvocationError
+        from pyiii.sdk.trace_context import TraceContext, enter, leave
 
         client = await self._ready()
         timeout_ms = timeout_ms or self.config.call_timeout_ms
         request: dict[str, Any] = {"function_id": function_id, "payload": payload, "timeout_ms": timeout_ms}
         if action is not None:
             request["action"] = action
+        # The SDK reads the outgoing trace from its context, as it does inside its own handlers.
+        token = enter(TraceContext(traceparent, baggage)) if traceparent is not None else None
         try:
             return await client.trigger_async(request)
         except InvocationError as exc:
@@ -145,12 +158,16 @@ class RemoteEngine:
             if exc.code == "SHUTDOWN":
                 raise BridgeError(UNAVAILABLE, f"bridge to {self.url} is shutting down") from None
             raise BridgeError(str(exc.code), str(exc.message)) from None
+        finally:
+            if token is not None:
+                leave(token)
 
-    async def call_void(self, function_id: str, payload: Any) -> None:
+    async def call_void(self, function_id: str, payload: Any, traceparent: str | None = None,
+                        baggage: str | None = None) -> None:
         """Fire and forget (still refused with ``bridge_unavailable`` when disconnected)."""
         from pyiii.sdk import TriggerAction
 
-        await self.call(function_id, payload, action=TriggerAction.Void())
+        await self.call(function_id, payload, action=TriggerAction.Void(), traceparent=traceparent, baggage=baggage)
 
     async def enqueue(self, function_id: str, payload: Any, queue: str) -> Any:
         from pyiii.sdk import TriggerAction
@@ -165,6 +182,8 @@ class RemoteEngine:
         assert client is not None and loop is not None, "start() first"
 
         async def on_sdk_loop(data: Any) -> Any:
+            # The handler's task is created from this thread's context, so the remote call's
+            # trace (the SDK's contextvar) is what :func:`incoming_trace` reads there.
             return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(handler(data), loop))
 
         return client.register_function(function_id, on_sdk_loop, description=description).unregister

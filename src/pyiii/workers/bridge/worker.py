@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from pyiii.adapters.bridge import BridgeError, RemoteEngine, forwarded_error
+from pyiii.adapters.bridge import BridgeError, RemoteEngine, forwarded_error, incoming_trace
 from pyiii.core import CallContext, FunctionError
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.bridge import MANIFEST
@@ -75,29 +75,31 @@ class BridgeWorker(BuiltinWorker):
         except msgspec.ValidationError as exc:
             raise FunctionError("deserialization_error", f"Failed to parse invoke input: {exc}") from None
 
-    async def _call(self, function_id: str, data: Any, timeout_ms: int | None) -> Any:
+    async def _call(self, function_id: str, data: Any, timeout_ms: int | None, ctx: CallContext) -> Any:
         try:
-            return await self.remote.call(function_id, data, timeout_ms)
+            return await self.remote.call(function_id, data, timeout_ms, traceparent=ctx.traceparent,
+                                          baggage=ctx.baggage)
         except BridgeError as exc:
             raise FunctionError(exc.code, exc.message) from None
 
     async def _invoke(self, data: Any, ctx: CallContext) -> Any:
         request = self._parse(data)
-        return await self._call(request.function_id, request.data, request.timeout_ms)
+        return await self._call(request.function_id, request.data, request.timeout_ms, ctx)
 
     async def _invoke_async(self, data: Any, ctx: CallContext) -> Any:
         request = self._parse(data)
         try:
-            await self.remote.call_void(request.function_id, request.data)
+            await self.remote.call_void(request.function_id, request.data, ctx.traceparent, ctx.baggage)
         except BridgeError as exc:
             raise FunctionError(exc.code, exc.message) from None
         return None
 
     async def _forward(self, rule: Forward, data: Any, ctx: CallContext) -> Any:
-        return await self._call(rule.remote_function, data, rule.timeout_ms)
+        return await self._call(rule.remote_function, data, rule.timeout_ms, ctx)
 
     async def _exposed(self, rule: Expose, data: Any) -> Any:
+        traceparent, baggage = incoming_trace()
         try:
-            return await self.host.call(rule.local_function, data)
+            return await self.host.call(rule.local_function, data, traceparent=traceparent, baggage=baggage)
         except FunctionError as exc:  # keeps its code on the remote side
             raise forwarded_error(exc.code, exc.message) from None
