@@ -82,17 +82,19 @@ async def declare(w: RawWorker, name: str, **data: Any) -> dict[str, Any]:
     return await w.call("engine::workers::register", {"runtime": "raw", "pid": 1, "name": name, **data})
 
 
-async def rows(caller: Any, listing: str, key: str) -> list[dict[str, Any]]:
+async def rows(caller: Any, listing: str, key: str, **payload: Any) -> list[dict[str, Any]]:
     """The rows of an ``engine::*::list`` call, from an SDK worker or a raw client."""
     if isinstance(caller, RawWorker):
-        answer = await caller.call(listing, {})
+        answer = await caller.call(listing, payload)
         return answer["result"][key]  # type: ignore[no-any-return]
-    return (await caller.trigger(listing, {}))[key]  # type: ignore[no-any-return]
+    return (await caller.trigger(listing, payload))[key]  # type: ignore[no-any-return]
 
 
 async def function_namespaces(caller: Any, function_id: str) -> list[str]:
-    """The namespaces ``engine::functions::list`` shows ``function_id`` in, sorted."""
-    return sorted(r["namespace"] for r in await rows(caller, "engine::functions::list", "functions")
+    """The namespaces ``engine::functions::list`` shows ``function_id`` in, sorted (``engine::*``
+    ids are listed with ``include_internal``, a pyiii filter)."""
+    listed = await rows(caller, "engine::functions::list", "functions", include_internal=True)
+    return sorted(r["namespace"] for r in listed
                   if r["function_id"] == function_id)
 
 
