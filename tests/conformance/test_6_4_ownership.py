@@ -152,6 +152,7 @@ async def test_26_second_025_worker_with_a_taken_name_is_rejected_for_good(
         return await state(second) == "failed"
 
     await eventually(failed, 10, what="the second worker to fail")
+    await asyncio.wait_for(proxy.links[0].upstream_closed.wait(), 5)  # closed (the raw claimant showed by whom)
     with pytest.raises(NodeError) as refused:
         await second.trigger("engine::functions::list", {})
     assert refused.value.kind == "RegistrationRejectedError"
