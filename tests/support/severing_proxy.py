@@ -19,7 +19,8 @@ class _Link:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter
     severed: bool = False
-    #: Set when the upstream (engine) side closed this link.
+    #: Set when the engine side of this link is closed: by the engine, or by the proxy after an
+    #: unsevered client left. Once severed, only the engine can close it.
     upstream_closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
