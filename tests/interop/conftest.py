@@ -72,12 +72,14 @@ def uid(prefix: str) -> str:
 
 
 class NodeError(Exception):
-    """The Node SDK rejected a call: ``code``/``message`` of its InvocationError."""
+    """The Node SDK rejected a call: ``code``/``message`` of its InvocationError; ``kind``: the
+    exception's class name where the driver reports it (py_driver.py)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, kind: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.kind = kind
 
 
 class NodeDriver:
@@ -123,7 +125,7 @@ class NodeDriver:
                     fut.set_result(msg.get("result"))
                 else:
                     err = msg.get("error") or {}
-                    fut.set_exception(NodeError(str(err.get("code")), str(err.get("message"))))
+                    fut.set_exception(NodeError(str(err.get("code")), str(err.get("message")), err.get("type")))
             elif msg.get("event") == "ready":
                 self.version = msg.get("version")
                 self._ready.set()

@@ -60,7 +60,7 @@ def emit(obj: dict[str, Any]) -> None:
 
 def error_body(err: BaseException) -> dict[str, str]:
     code = getattr(err, "code", None) or type(err).__name__
-    return {"code": str(code), "message": str(getattr(err, "message", None) or err)}
+    return {"code": str(code), "message": str(getattr(err, "message", None) or err), "type": type(err).__name__}
 
 
 def worker(cmd: dict[str, Any]) -> Any:

@@ -57,9 +57,10 @@ class EngineProcess:
     def __init__(self, workdir: Path, workers: list[dict[str, Any]] | None = None,
                  extra: dict[str, Any] | None = None, port: int | None = None, *,
                  config_text: str | None = None, config_name: str = "config.yaml",
-                 find_config: bool = False) -> None:
+                 find_config: bool = False, env: dict[str, str] | None = None) -> None:
         """``config_text``: write this file as is (it must listen on ``self.port``) instead of one
-        built from ``workers``; ``find_config``: start without ``--config``, as a user would."""
+        built from ``workers``; ``find_config``: start without ``--config``, as a user would;
+        ``env``: extra environment variables of the engine process."""
         self.workdir = workdir
         self.port = port or free_port()
         listener = {"name": "iii-worker-manager", "config": {"port": self.port, "host": "127.0.0.1"}}
@@ -68,6 +69,7 @@ class EngineProcess:
         self.config_path = workdir / config_name
         self.config_path.write_text(yaml.safe_dump(doc) if config_text is None else config_text)
         self.find_config = find_config
+        self.env = env or {}
         self.log_path = workdir / "engine.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -76,7 +78,7 @@ class EngineProcess:
         return f"ws://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> EngineProcess:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OTEL_ENABLED": "false"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OTEL_ENABLED": "false", **self.env}
         log = self.log_path.open("ab")
         config = [] if self.find_config else ["--config", str(self.config_path)]
         self.proc = subprocess.Popen(

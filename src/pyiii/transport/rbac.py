@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core.access import Access, ExposeRule
+from pyiii.core.access import Access, ExposeRule, parse_expose_rules
 from pyiii.core.engine import Engine
 from pyiii.core.errors import INVOCATION_TIMEOUT, FunctionError
 from pyiii.core.registration_hooks import RegistrationHooks
@@ -50,6 +50,9 @@ class RbacConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
             value = getattr(self, name)
             if isinstance(value, bool) or value < 1:
                 raise ValueError(f"rbac.{name} must be a positive integer, got {value!r}")
+        # A malformed rule (an unknown key such as a typo of `namespace`, both `match` and
+        # `metadata`) is a config error at load, before any listener opens (spec iii-0.23-0.25 §1.8).
+        parse_expose_rules(self.expose_functions)
 
 
 class AuthResult(msgspec.Struct):
