@@ -12,6 +12,8 @@ view and the local-invocations column follow what the engine offers; a namespace
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -218,3 +220,24 @@ def test_observers_and_local_invocations_follow_what_the_engine_offers(ns_page: 
     wait(lambda: len(namespaces_shown(page, "workers", WORKER)) == 4)
     assert (page.locator("table[data-table=workers] th", has_text="Local").count() == 1) is carried
 
+
+
+def test_pyiii_console_against_a_remote_engine_invokes_in_the_namespace(ns_console: NsConsole) -> None:
+    """``pyiii console --engine`` calls over the worker WebSocket (pyiii.sdk): the namespace
+    travels on its ``invokefunction`` frame."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "pyiii", "console", "--engine", ns_console.engine.url,
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait(lambda: httpx.get(url + "/api/functions", timeout=1).status_code == 200)
+        for namespace, handle in (("team-a", "a"), ("team-b", "b")):
+            answer = httpx.post(f"{url}/api/invoke", json={"function_id": FID, "namespace": namespace,
+                                                           "input": {"n": 1}}, timeout=10).json()
+            assert answer["ok"] and answer["result"]["worker"] == handle
+            assert answer["result"]["namespace"] == namespace
+        detail = httpx.post(f"{url}/api/function", json={"function_id": FID, "namespace": "team-b"}, timeout=10)
+        assert detail.json()["description"] == "the copy in team-b"
+    finally:
+        proc.terminate()
+        proc.wait(10)
