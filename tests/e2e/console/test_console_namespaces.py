@@ -241,3 +241,42 @@ def test_pyiii_console_against_a_remote_engine_invokes_in_the_namespace(ns_conso
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_local_counts_and_observer_rows_render_when_the_engine_sends_them(ns_page: Any,
+                                                                          ns_console: NsConsole) -> None:
+    """The shapes other parts of the engine add (``local_invocations`` on worker and function
+    rows, ``engine::observers::list`` rows), put into the real API's answers in the browser."""
+    page = ns_page
+
+    def with_local(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        for i, row in enumerate(body.get("workers") or body.get("functions") or []):
+            if row.get("namespace") == "team-a":
+                row["local_invocations"] = 7 if i % 2 else {"count": 7, "errors": 0}
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/workers*", with_local)
+    page.route("**/api/functions*", with_local)
+    open_hash(page, ns_console, "workers", "workers")
+    header = page.locator("table[data-table=workers] th", has_text="Local")
+    header.wait_for()
+    team_a = rows_of(page, "workers", WORKER).filter(has=page.locator("[data-namespace='team-a']"))
+    assert team_a.locator("[data-local]").inner_text() == "7"
+    team_b = rows_of(page, "workers", WORKER).filter(has=page.locator("[data-namespace='team-b']"))
+    assert team_b.locator("[data-local]").count() == 0  # absent: nothing, not 0
+    open_hash(page, ns_console, "functions?ns=team-a", "functions")
+    wait(lambda: rows_of(page, "functions", FID).locator("[data-local]").count() == 1)
+
+    observer = {"id": "obs-1", "namespace": "team-a", "source": {"function_id": FID, "namespace": "team-a"},
+                "target": FID, "target_namespace": "team-b", "state": "active", "fires": 3,
+                "worker_name": HOSTILE}
+    page.route("**/api/observers*", lambda route: route.fulfill(json={
+        "available": True, "observers": [observer], "namespaces": ["default", "team-a"]}))
+    open_hash(page, ns_console, "observers", "observers")
+    row = page.locator("table[data-table=observers] tbody tr", has_text="obs-1")
+    row.wait_for()
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1:] == ["team-a", f"{FID} team-a", f"{FID} team-b", "active", "3", HOSTILE]
+    assert page.locator("[data-observers-status]").get_attribute("data-observers-status") == "available"
