@@ -171,8 +171,8 @@ class ConsoleApi:
             "functions": by_fn,
             "dlq": {"total": sum(int(d.get("message_count", 0)) for d in dlq_topics), "topics": dlq_topics,
                     "available": dlq is not None},
-            "workers": [{k: w.get(k) for k in ("id", "name", "runtime", "function_count", "active_invocations",
-                                                "connected_at_ms", "status")}
+            "workers": [{k: w.get(k) for k in ("id", "name", "namespace", "runtime", "function_count",
+                                                "active_invocations", "connected_at_ms", "status")}
                         for w in (workers or {}).get("workers", [])],
             "failures": {"traces": (failed_traces or {}).get("spans", []), "logs": (error_logs or {}).get("logs", []),
                          "traces_available": failed_traces is not None},
