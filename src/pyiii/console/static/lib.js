@@ -258,9 +258,13 @@ export function rememberParam(view, key, value) {
 export function namespaceFilter(view, params, onChange) {
   let value = cleanNs(params.ns)
   const select = h('select', { 'data-name': 'namespace', title: 'namespace', 'aria-label': 'namespace' })
+  let shown = null
   select.setNamespaces = (list) => {
     const names = list.map(cleanNs).filter(Boolean)
     if (value && !names.includes(value)) names.push(value)
+    const key = JSON.stringify([value, names])
+    if (key === shown) return // unchanged: an open dropdown stays open through the view's polling
+    shown = key
     clear(select, h('option', { value: '' }, 'all namespaces'), names.map((ns) => h('option', { value: ns }, ns)))
     select.value = value
   }
