@@ -137,7 +137,10 @@ async def test_function_info_trigger_lists_shapes(shared_engine: EngineProcess, 
     rows = (await node.trigger("engine::registered-triggers::list", {"function_id": fid}))["registered_triggers"]
     assert len(rows) == 1
     binding = rows[0]
-    assert set(binding) == {"id", "trigger_type", "function_id", "worker_name", "config", "config_summary"}
+    # the reference's shape plus `namespace` (pyiii adds the target namespace: docs/compatibility.md)
+    assert set(binding) == {"id", "trigger_type", "function_id", "namespace", "worker_name", "config",
+                            "config_summary"}
+    assert binding["namespace"] == "default"
     assert binding["trigger_type"] == type_id
     assert binding["function_id"] == fid
     assert binding["worker_name"] == py.name

@@ -314,6 +314,28 @@ async def test_functions_list_rows_carry_namespace(engine: MatrixEngine, connect
     assert [row.get("namespace") for row in rows if row["function_id"] == fid] == ["orders"]
 
 
+async def test_binding_rows_carry_their_target_namespace(engine: MatrixEngine, connect: Any) -> None:
+    """pyiii adds ``namespace`` to ``engine::registered-triggers::list`` rows (the console filters
+    on it; docs/compatibility.md), and ``::info`` embeds the target's own copy (spec §1.7)."""
+    orders = await connect(SDK_025, engine.url, namespace="orders")
+    plain = await connect(SDK_025, engine.url)
+    fid = uid("svc::bound")
+    await orders.register_function(fid, "echo", description="the orders copy")
+    await plain.register_function(fid, "echo", description="the default copy")
+    await until_registered(plain, fid)
+    await orders.register_trigger("cron", fid, {"expression": "0 0 0 1 1 * *"})
+
+    async def bound() -> list[dict[str, Any]]:
+        rows = (await plain.trigger("engine::registered-triggers::list", {"function_id": fid}))["registered_triggers"]
+        return rows  # type: ignore[no-any-return]
+
+    rows = await eventually(bound, what=f"the binding of {fid}")
+    assert [row["namespace"] for row in rows] == ["orders"]
+    info = await plain.trigger("engine::registered-triggers::info", {"id": rows[0]["id"]})
+    assert info["namespace"] == "orders" and info["function"]["namespace"] == "orders"
+    assert info["function"]["description"] == "the orders copy"
+
+
 @not_yet("observe")
 async def test_observe_becomes_ready(engine: MatrixEngine, connect: Any) -> None:
     """Spec §6.9 item 54 (its first step): against an engine with ``observe.v1`` the handle

@@ -16,11 +16,23 @@ from aiohttp import web
 
 from pyiii.console import flows
 from pyiii.console.caller import Caller, CallFailed
+from pyiii.console.namespaces import (
+    DEFAULT_MAX_NAMESPACE_CHARS,
+    InputError,
+    namespace_of,
+    namespaces_in,
+    only_namespace,
+    parse_namespace,
+    split_queue_namespace,
+)
 from pyiii.console.state_keys import KeyFinder
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: Function namespaces the UI hides unless "show system" is on.
 SYSTEM_PREFIXES = ("engine::", "state::", "stream::", "iii::", "publish", "enqueue")
+#: Observers (iii 0.25) are listed by this function when the engine has it.
+OBSERVERS_LIST = "engine::observers::list"
+NOT_FOUND_CODES = ("function_not_found", "FUNCTION_NOT_FOUND")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -49,13 +61,23 @@ def _page(items: list[Any], body: dict[str, Any]) -> dict[str, Any]:
 
 
 class ConsoleApi:
-    def __init__(self, caller: Caller, settings: dict[str, Any]) -> None:
+    def __init__(self, caller: Caller, settings: dict[str, Any],
+                 max_namespace_chars: int = DEFAULT_MAX_NAMESPACE_CHARS) -> None:
         self.caller = caller
         self.settings = settings
         self.keys = KeyFinder(caller)
+        self.max_namespace_chars = max_namespace_chars
 
-    async def call(self, function_id: str, payload: Any = None, timeout: float = 30.0) -> Any:
-        return await self.caller.call(function_id, {} if payload is None else payload, timeout)
+    async def call(self, function_id: str, payload: Any = None, timeout: float = 30.0,
+                   namespace: str | None = None) -> Any:
+        payload = {} if payload is None else payload
+        if namespace is None:  # callers that predate namespaces keep their exact call
+            return await self.caller.call(function_id, payload, timeout)
+        return await self.caller.call(function_id, payload, timeout, namespace=namespace)
+
+    def _namespace(self, body: dict[str, Any]) -> str | None:
+        """The request's ``namespace`` (a filter, or where a function runs), checked and bounded."""
+        return parse_namespace(body.get("namespace"), self.max_namespace_chars)
 
     def routes(self) -> list[web.RouteDef]:
         get, post = web.get, web.post
@@ -72,6 +94,7 @@ class ConsoleApi:
             (get, "streams", self.streams), (post, "streams/items", self.stream_items),
             (get, "queues", self.queues), (post, "dlq/messages", self.dlq_messages),
             (post, "dlq/redrive", self.dlq_redrive), (post, "dlq/discard", self.dlq_discard),
+            (get, "observers", self.observers),
         ]
         return [method(f"/api/{path}", self._wrap(fn)) for method, path, fn in table]
 
@@ -80,6 +103,8 @@ class ConsoleApi:
             body = dict(request.query) if request.method == "GET" else await _body(request)
             try:
                 return _json(await fn(body))
+            except InputError as exc:
+                return _json({"error": {"code": exc.code, "message": exc.message}}, 400)
             except CallFailed as exc:
                 return _json({"error": {"code": exc.code, "message": exc.message}}, 502)
         return handler
@@ -146,8 +171,8 @@ class ConsoleApi:
             "functions": by_fn,
             "dlq": {"total": sum(int(d.get("message_count", 0)) for d in dlq_topics), "topics": dlq_topics,
                     "available": dlq is not None},
-            "workers": [{k: w.get(k) for k in ("id", "name", "runtime", "function_count", "active_invocations",
-                                                "connected_at_ms", "status")}
+            "workers": [{k: w.get(k) for k in ("id", "name", "namespace", "runtime", "function_count",
+                                                "active_invocations", "connected_at_ms", "status")}
                         for w in (workers or {}).get("workers", [])],
             "failures": {"traces": (failed_traces or {}).get("spans", []), "logs": (error_logs or {}).get("logs", []),
                          "traces_available": failed_traces is not None},
@@ -169,7 +194,10 @@ class ConsoleApi:
     # ---------------------------------------------------------------- registry views
 
     async def functions(self, q: dict[str, Any]) -> Any:
+        """Every function (``namespace``: one namespace's only), each with its ``namespace``;
+        ``namespaces``: every namespace that has a function, for the filter."""
         internal = q.get("internal") in ("1", "true")
+        wanted = self._namespace(q)
         fns = (await self.call("engine::functions::list", {"include_internal": internal})).get("functions", [])
         by_fn = (await self._metrics()).get("engine_metrics", {}).get("invocations", {}).get("by_function", {})
         rows = []
@@ -177,19 +205,30 @@ class ConsoleApi:
             fid = fn["function_id"]
             if not internal and fid.startswith(SYSTEM_PREFIXES):
                 continue
-            stats = by_fn.get(fid, {})
-            rows.append({**fn, "metadata": None, "has_metadata": bool(fn.get("metadata")),
+            stats = by_fn.get(fid, {})  # the engine's metrics are per id, every namespace together
+            rows.append({**fn, "namespace": namespace_of(fn), "metadata": None,
+                         "has_metadata": bool(fn.get("metadata")),
                          "invocations": stats.get("total", 0), "errors": stats.get("error", 0),
                          "avg_ms": stats.get("avg_duration_ms")})
-        return {"functions": rows}
+        return {"functions": only_namespace(rows, wanted), "namespaces": namespaces_in(rows)}
 
     async def function_info(self, body: dict[str, Any]) -> Any:
-        return await self.call("engine::functions::info", {"function_id": body["function_id"]})
+        function_id = body.get("function_id")
+        if not isinstance(function_id, str) or not function_id:
+            raise InputError("INVALID_ARGUMENTS", "`function_id` must be a non-empty string")
+        query: dict[str, Any] = {"function_id": function_id}
+        namespace = self._namespace(body)
+        if namespace is not None:  # strict: the copy in that namespace (spec §1.7)
+            query["namespace"] = namespace
+        return await self.call("engine::functions::info", query)
 
     async def triggers(self, q: dict[str, Any]) -> Any:
         internal = q.get("internal") in ("1", "true")
+        wanted = self._namespace(q)
         result = await self.call("engine::registered-triggers::list", {"include_internal": internal})
-        rows = result.get("registered_triggers", [])
+        every = result.get("registered_triggers", [])
+        result["namespaces"] = namespaces_in([*every, *await self._function_rows()])
+        rows = result["registered_triggers"] = only_namespace(every, wanted)
         if any(t.get("trigger_type") == "cron" for t in rows):
             jobs = {j["job_id"]: j for j in (await self._try("engine::cron::list_jobs") or {}).get("jobs", [])}
             for t in rows:
@@ -201,32 +240,64 @@ class ConsoleApi:
     async def trigger_types(self, _: dict[str, Any]) -> Any:
         return await self.call("engine::triggers::list", {"include_internal": True})
 
-    async def workers(self, _: dict[str, Any]) -> Any:
-        workers = (await self.call("engine::workers::list")).get("workers", [])
+    async def workers(self, q: dict[str, Any]) -> Any:
+        wanted = self._namespace(q)
+        every = (await self.call("engine::workers::list")).get("workers", [])
+        workers = only_namespace(every, wanted)
         fns = (await self.call("engine::functions::list", {"include_internal": True})).get("functions", [])
         by_fn = (await self._metrics()).get("engine_metrics", {}).get("invocations", {}).get("by_function", {})
-        totals: dict[str, list[int]] = {}
-        for fn in fns:  # per-worker counts: the sum over its functions
+        totals: dict[tuple[str, str], list[int]] = {}
+        for fn in fns:  # per-worker counts: the sum over its functions (a name is unique per namespace)
             stats = by_fn.get(fn["function_id"], {})
-            acc = totals.setdefault(str(fn.get("worker_name")), [0, 0])
+            acc = totals.setdefault((namespace_of(fn), str(fn.get("worker_name"))), [0, 0])
             acc[0] += int(stats.get("total", 0))
             acc[1] += int(stats.get("error", 0))
         for worker in workers:
-            worker["invocations"], worker["errors"] = totals.get(str(worker.get("name")), [0, 0])
+            worker["namespace"] = namespace_of(worker)
+            key = (worker["namespace"], str(worker.get("name")))
+            worker["invocations"], worker["errors"] = totals.get(key, [0, 0])
             if worker.get("pid") is None:
                 try:
-                    info = await self.call("engine::workers::info", {"name": worker["name"]})
+                    info = await self.call("engine::workers::info",
+                                           {"name": worker["name"], "namespace": worker["namespace"]})
                     worker["pid"] = info.get("worker", {}).get("pid")
                 except CallFailed:
                     pass
-        return {"workers": workers}
+        return {"workers": workers, "namespaces": namespaces_in(every)}
+
+    async def observers(self, q: dict[str, Any]) -> Any:
+        """``engine::observers::list`` (iii 0.25 observers); ``available: false`` on an engine
+        that does not have it, so the UI can say why the list is empty."""
+        wanted = self._namespace(q)
+        try:
+            result = await self.call(OBSERVERS_LIST)
+        except CallFailed as exc:
+            if exc.code not in NOT_FOUND_CODES:
+                raise
+            return {"available": False, "observers": [], "namespaces": []}
+        every = result if isinstance(result, list) else (result or {}).get("observers", [])
+        rows = [row for row in every if isinstance(row, dict)]
+        return {"available": True, "observers": only_namespace(rows, wanted),
+                "namespaces": namespaces_in([*rows, *await self._function_rows()])}
+
+    async def _function_rows(self) -> list[dict[str, Any]]:
+        """Every function row: the namespaces a filter offers where the list itself has none yet
+        (a namespace's functions exist before its first trigger or observer)."""
+        found = await self._try("engine::functions::list", {"include_internal": True})
+        rows: list[dict[str, Any]] = (found or {}).get("functions", [])
+        return rows
 
     # ---------------------------------------------------------------- actions
 
     async def invoke(self, body: dict[str, Any]) -> Any:
+        """Call ``function_id`` in ``namespace`` (absent: ``default``, as every caller's call)."""
+        function_id = body.get("function_id")
+        if not isinstance(function_id, str) or not function_id:
+            raise InputError("INVALID_ARGUMENTS", "`function_id` must be a non-empty string")
+        namespace = self._namespace(body)
         started = time.perf_counter()
         try:
-            result = await self.call(body["function_id"], body.get("input"), float(body.get("timeout", 30)))
+            result = await self.call(function_id, body.get("input"), float(body.get("timeout", 30)), namespace)
             return {"ok": True, "result": result, "duration_ms": (time.perf_counter() - started) * 1000}
         except CallFailed as exc:
             return {"ok": False, "error": {"code": exc.code, "message": exc.message},
@@ -240,7 +311,9 @@ class ConsoleApi:
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         payload = {"trigger": "cron", "job_id": match[0]["id"], "scheduled_time": now, "actual_time": now,
                    "manual": True}
-        return await self.invoke({"function_id": match[0]["function_id"], "input": payload})
+        # The job's function runs where the binding fires it: its target namespace.
+        return await self.invoke({"function_id": match[0]["function_id"], "input": payload,
+                                  "namespace": match[0].get("namespace")})
 
     async def publish(self, body: dict[str, Any]) -> Any:
         # queue topics are durable (iii::durable::publish); pubsub topics go through `publish`.
@@ -331,8 +404,11 @@ class ConsoleApi:
         payload = {"topic": body["topic"], "offset": int(body.get("offset", 0)), "limit": int(body.get("limit", 50))}
         messages = await self.call("engine::queue::dlq_messages", payload)
         for m in messages:
-            # A topic's dead letters come from its subscriber queues, named `<topic>::<function id>`.
-            queue = str(m.get("queue") or "")
+            # A topic's dead letters come from its subscriber queues, named `<topic>::<function id>`,
+            # with `@<namespace>` after it outside default (iii 0.23, spec §1.11).
+            queue, in_namespace = split_queue_namespace(str(m.get("queue") or ""))
+            if not m.get("namespace") and in_namespace is not None:
+                m["namespace"] = in_namespace
             if not m.get("function_id") and queue.startswith(f"{body['topic']}::"):
                 m["function_id"] = queue[len(body["topic"]) + 2:]
         return {"messages": messages}

@@ -18,7 +18,10 @@ class CallFailed(Exception):
 
 
 class Caller(Protocol):
-    async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Any: ...
+    async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S, *,
+                   namespace: str | None = None) -> Any:
+        """``namespace``: where ``function_id`` runs (None: ``default``, as any caller's)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -29,11 +32,13 @@ class InProcessCaller:
     def __init__(self, host: Any) -> None:
         self.host = host
 
-    async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
+    async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S, *,
+                   namespace: str | None = None) -> Any:
         from pyiii.core import FunctionError
 
+        where = {} if namespace is None else {"namespace": namespace}
         try:
-            return await self.host.call(function_id, payload, timeout=timeout)
+            return await self.host.call(function_id, payload, timeout=timeout, **where)
         except FunctionError as exc:
             raise CallFailed(exc.code, exc.message) from None
 

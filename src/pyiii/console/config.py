@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 import msgspec
+
+from pyiii.console.namespaces import DEFAULT_MAX_NAMESPACE_CHARS
 
 
 def _env_port(name: str, default: int) -> int:
@@ -28,3 +31,5 @@ class ConsoleConfig(msgspec.Struct, forbid_unknown_fields=True):
     http_port: int | None = None
     #: iii-stream's WebSocket port (proxied at /ws/streams); null: 3112.
     ws_port: int | None = None
+    #: The longest namespace the browser may send (a filter, or where to invoke); longer: 400.
+    max_namespace_chars: Annotated[int, msgspec.Meta(ge=1, le=65536)] = DEFAULT_MAX_NAMESPACE_CHARS

@@ -13,6 +13,7 @@ from pyiii._version import __version__
 from pyiii.console.api import ConsoleApi
 from pyiii.console.caller import Caller
 from pyiii.console.guard import ConsoleGuard
+from pyiii.console.namespaces import DEFAULT_MAX_NAMESPACE_CHARS
 from pyiii.console.proxy import EngineProxy
 from pyiii.hosts import is_loopback
 
@@ -23,7 +24,8 @@ STREAM_CLIENT = Path(str(resources.files("pyiii") / "static" / "stream-client.js
 class ConsoleServer:
     def __init__(self, caller: Caller, *, host: str, port: int, engine_url: str, http_base: str, ws_url: str,
                  token: str | None = None, allowed_hosts: list[str] | None = None,
-                 allowed_origins: list[str] | None = None) -> None:
+                 allowed_origins: list[str] | None = None,
+                 max_namespace_chars: int = DEFAULT_MAX_NAMESPACE_CHARS) -> None:
         self.caller = caller
         self.host, self.port = host, port
         if token is None and not is_loopback(host):
@@ -35,7 +37,7 @@ class ConsoleServer:
         self.proxy = EngineProxy(http_base, ws_url)
         settings = {"version": __version__, "engineUrl": engine_url, "httpBase": http_base,
                     "streamsUrl": ws_url, "consolePort": port}
-        self.api = ConsoleApi(caller, settings)
+        self.api = ConsoleApi(caller, settings, max_namespace_chars)
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:

@@ -23,8 +23,11 @@ class SdkCaller:
     def __init__(self, url: str) -> None:
         self.client = register_worker(url, InitOptions(worker_name="iii-console"))
 
-    async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Any:
+    async def call(self, function_id: str, payload: Any, timeout: float = DEFAULT_TIMEOUT_S, *,
+                   namespace: str | None = None) -> Any:
         request = {"function_id": function_id, "payload": payload, "timeout_ms": int(timeout * 1000)}
+        if namespace is not None:  # the SDK sends it on the invokefunction frame (0.23+ wire)
+            request["namespace"] = namespace
         try:
             return await self.client.trigger_async(request)
         except InvocationError as exc:

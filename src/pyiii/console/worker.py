@@ -30,6 +30,7 @@ class ConsoleWorker(BuiltinWorker):
             InProcessCaller(host), host=cfg.host, port=cfg.port, engine_url=context.engine_url,
             **engine_addresses(cfg.engine_host, cfg.http_port, cfg.ws_port),
             token=cfg.token, allowed_hosts=cfg.allowed_hosts, allowed_origins=cfg.allowed_origins,
+            max_namespace_chars=cfg.max_namespace_chars,
         )
 
     async def start(self) -> None:

@@ -12,8 +12,9 @@ import traces from './views/traces.js'
 import state from './views/state.js'
 import streams from './views/streams.js'
 import queues from './views/queues.js'
+import observers from './views/observers.js'
 
-const VIEWS = [overview, flows, functions, triggers, types, workers, endpoints, logs, traces, state, streams, queues]
+const VIEWS = [overview, flows, functions, triggers, types, workers, endpoints, logs, traces, state, streams, queues, observers]
 const main = document.getElementById('view')
 let current = null // {view, handle}
 

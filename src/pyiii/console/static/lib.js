@@ -107,7 +107,9 @@ export function exampleFor(schema, depth = 0) {
 
 /**
  * A paged table: only the rows of the current page are in the DOM, so thousands of items stay fast.
- * columns: [{title, render(row) -> node|string, className?}]; onSelect(row) when a row is opened.
+ * columns: [{title, render(row) -> node|string, className?, when?(rows) -> bool}]: a column with
+ * `when` is shown only while it is true for the rows (a field some engines do not send);
+ * onSelect(row) when a row is opened.
  */
 export function pagedTable({ columns, pageSize = 50, onSelect, empty = 'Nothing here yet.', rowClass, name = 'table' }) {
   let rows = []
@@ -118,21 +120,28 @@ export function pagedTable({ columns, pageSize = 50, onSelect, empty = 'Nothing 
   const info = h('span.page-info')
   const prev = h('button.small', { onclick: () => go(page - 1), title: 'previous page' }, '‹')
   const next = h('button.small', { onclick: () => go(page + 1), title: 'next page' }, '›')
-  const table = h('table.grid', { 'data-table': name }, h('thead', h('tr', columns.map((c) => h('th', c.title)))), body)
+  const head = h('tr')
+  const table = h('table.grid', { 'data-table': name }, h('thead', head), body)
+  let shown = null
   const root = h('div.paged', h('div.table-wrap', table), h('div.pager', prev, info, next))
   const pages = () => Math.max(1, Math.ceil(rows.length / pageSize))
   const keyOf = (row) => row?.__key ?? JSON.stringify(row).slice(0, 200)
 
   function go(p) { page = Math.min(Math.max(0, p), pages() - 1); render() }
   function render() {
+    const visible = columns.filter((c) => !c.when || c.when(rows))
+    if (shown === null || visible.length !== shown.length || visible.some((c, i) => c !== shown[i])) {
+      shown = visible
+      clear(head, visible.map((c) => h('th', c.title)))
+    }
     const start = page * pageSize
     const slice = rows.slice(start, start + pageSize)
     info.textContent = rows.length ? `${fmt.num(start + 1)}–${fmt.num(start + slice.length)} of ${fmt.num(rows.length)}` : '0 items'
     prev.disabled = page === 0
     next.disabled = page >= pages() - 1
-    if (!slice.length) { clear(body, h('tr', h('td.empty', { colspan: columns.length }, empty))); return }
+    if (!slice.length) { clear(body, h('tr', h('td.empty', { colspan: shown.length }, empty))); return }
     clear(body, slice.map((row, i) => {
-      const tr = h('tr', { class: rowClass?.(row) ?? '', onclick: () => select(i, true) }, columns.map((c) => h('td', { class: c.className ?? '' }, c.render(row))))
+      const tr = h('tr', { class: rowClass?.(row) ?? '', onclick: () => select(i, true) }, shown.map((c) => h('td', { class: c.className ?? '' }, c.render(row))))
       if (selectedKey !== null && keyOf(row) === selectedKey) { tr.classList.add('selected'); selected = i }
       return tr
     }))
@@ -208,4 +217,83 @@ export function field(label, control) { return h('label.field', h('span', label)
 /** Pretty body: JSON if it parses, the text otherwise. */
 export function prettyBody(text) {
   try { return fmt.json(JSON.parse(text)) } catch { return text }
+}
+
+// ------------------------------------------------------------------ namespaces (iii 0.23+)
+
+export const DEFAULT_NS = 'default'
+/** The longest namespace the URL may name (the console's API refuses longer ones too). */
+export const MAX_NS = 256
+
+/** A usable namespace from the URL or a row, else '' (every namespace). */
+export function cleanNs(value) {
+  return typeof value === 'string' && value.length <= MAX_NS && value.trim() !== '' && !/[\u0000-\u001f\u007f]/.test(value) ? value : ''
+}
+
+/** A row's namespace: rows of engines before namespaces are in default. */
+export function nsOf(row) { return cleanNs(row?.namespace) || DEFAULT_NS }
+
+/** A namespace cell: `default` plainly, any other as a badge. */
+export function nsCell(ns) {
+  const value = ns || DEFAULT_NS
+  return value === DEFAULT_NS ? h('span.ns.muted', { 'data-namespace': value }, value)
+    : h('span.badge.ns', { 'data-namespace': value, title: value }, value)
+}
+
+/** Sets (or, with '', drops) one parameter of the view's URL without mounting the view again. */
+export function rememberParam(view, key, value) {
+  const query = location.hash.split('?')[1] ?? ''
+  const params = new URLSearchParams(query)
+  if (value) params.set(key, value)
+  else params.delete(key)
+  const text = params.toString()
+  history.replaceState(null, '', `#/${view}${text ? '?' + text : ''}`)
+}
+
+/**
+ * The namespace filter of a view: "all namespaces" or one, kept in the URL as `ns`.
+ * `.current()` is the chosen namespace ('' for all); `.setNamespaces(list)` fills the choices
+ * (the chosen one stays listed even when nothing is in it right now); `onChange()` after a choice.
+ */
+export function namespaceFilter(view, params, onChange) {
+  let value = cleanNs(params.ns)
+  const select = h('select', { 'data-name': 'namespace', title: 'namespace', 'aria-label': 'namespace' })
+  let shown = null
+  select.setNamespaces = (list) => {
+    const names = list.map(cleanNs).filter(Boolean)
+    if (value && !names.includes(value)) names.push(value)
+    const key = JSON.stringify([value, names])
+    if (key === shown) return // unchanged: an open dropdown stays open through the view's polling
+    shown = key
+    clear(select, h('option', { value: '' }, 'all namespaces'), names.map((ns) => h('option', { value: ns }, ns)))
+    select.value = value
+  }
+  select.addEventListener('change', () => {
+    value = cleanNs(select.value)
+    rememberParam(view, 'ns', value)
+    onChange()
+  })
+  select.current = () => value
+  select.query = () => (value ? `namespace=${encodeURIComponent(value)}` : '')
+  select.setNamespaces([])
+  return select
+}
+
+/** Invocations the worker's SDK ran locally (iii 0.25 local dispatch), reported by the engine as
+ * `local_invocations` (a count, or an object with one); null when the row has none. */
+export function localCount(row) {
+  const v = row?.local_invocations
+  if (typeof v === 'number') return v
+  if (v && typeof v === 'object') {
+    const n = v.count ?? v.total ?? v.invocations
+    return typeof n === 'number' ? n : null
+  }
+  return null
+}
+
+/** The "Local" column: shown only while some row carries `local_invocations`. */
+export const localColumn = {
+  title: 'Local', className: 'num',
+  when: (rows) => rows.some((r) => localCount(r) !== null),
+  render: (r) => { const n = localCount(r); return n === null ? '' : h('span', { 'data-local': String(n), title: 'invocations run inside the worker (local dispatch)' }, fmt.num(n)) },
 }

@@ -93,6 +93,8 @@ def binding_summary(host: Host, binding: Binding) -> dict[str, Any]:
         "id": binding.id,
         "trigger_type": binding.trigger_type,
         "function_id": binding.function_id,
+        # Where the function runs (the reference leaves it out; additive, docs/compatibility.md).
+        "namespace": binding.namespace,
         "worker_name": binding_worker_name(host, binding),
         "config": binding.config,
         "config_summary": config_summary(binding.config),

@@ -368,7 +368,7 @@ class EngineFunctionsWorker(BuiltinWorker):
             out["metadata"] = b.metadata
         tt = self.host.trigger_types.get(b.trigger_type)
         out["trigger"] = V.type_detail(self.host, tt) if tt else None
-        entry = self.host.functions.get(b.function_id)
+        entry = self.host.functions.get(b.function_id, b.namespace)  # the target's copy (§1.7)
         out["function"] = V.function_detail(self.host, entry) if entry else None
         return out
 

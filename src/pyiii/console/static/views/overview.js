@@ -1,6 +1,6 @@
 // Overview: the first page — throughput, error rate, latency per function, dead letters,
 // workers and the latest failures, refreshed every 3 s.
-import { api, badge, clear, clip, fmt, h, pagedTable, shortId, svg } from '../lib.js'
+import { api, badge, clear, clip, DEFAULT_NS, fmt, h, nsCell, nsOf, pagedTable, shortId, svg } from '../lib.js'
 
 const pct = (r) => `${(r * 100).toFixed(r > 0 && r < 0.1 ? 1 : 0)}%`
 
@@ -78,8 +78,9 @@ export default {
           '', () => go('workers')))
       clear(chart, o.observability ? throughputChart(o.throughput) : h('p.muted', 'iii-observability is not loaded: no metrics.'))
       functions.setRows(o.functions.map((f) => ({ ...f, __key: f.function_id })))
-      clear(workers, o.workers.length ? o.workers.map((w) => h('li', { onclick: () => go('functions', { q: w.name }), 'data-worker': w.name },
-        h('span.grow', h('strong', w.name), ' ', badge(w.runtime ?? '?', w.runtime === 'engine' ? '' : 'good')),
+      clear(workers, o.workers.length ? o.workers.map((w) => h('li', { onclick: () => go('functions', { q: w.name, ns: nsOf(w) }), 'data-worker': w.name },
+        h('span.grow', h('strong', w.name), ' ', badge(w.runtime ?? '?', w.runtime === 'engine' ? '' : 'good'),
+          nsOf(w) === DEFAULT_NS ? null : [' ', nsCell(w.namespace)]),
         h('span.muted.small.nowrap', `${w.function_count ?? 0} fn · ${w.active_invocations ?? 0} in flight`))) : h('li.muted', 'No workers.'))
       clear(dlq, o.dlq.topics.length ? o.dlq.topics.map((d) => h('li', { onclick: () => go('queues'), 'data-dlq-topic': d.topic },
         h('code.grow', d.topic), badge(fmt.num(d.message_count), d.message_count ? 'bad' : ''))) : h('li.muted', 'No dead letters.'))

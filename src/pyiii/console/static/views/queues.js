@@ -1,5 +1,5 @@
 // Queues: depth and in-flight per topic; dead letters with redrive (one or all) and discard.
-import { api, badge, clear, clip, fmt, h, pagedTable, shortId, toast } from '../lib.js'
+import { api, badge, clear, clip, fmt, h, nsCell, pagedTable, shortId, toast } from '../lib.js'
 
 const DLQ_PAGE = 50
 
@@ -35,6 +35,8 @@ export default {
       columns: [
         { title: 'Failed', className: 'nowrap', render: (m) => h('span', { title: fmt.dateTime((m.failed_at ?? 0) * 1000) }, fmt.time((m.failed_at ?? 0) * 1000)) },
         { title: 'Function', className: 'clip-cell narrow', render: (m) => h('code.clip', { title: m.function_id ?? m.queue ?? '', 'data-function': m.function_id ?? '' }, m.function_id ?? '–') },
+        // iii 0.23+: a subscriber queue outside default names its namespace
+        { title: 'Namespace', className: 'nowrap', when: (rows) => rows.some((m) => m.namespace), render: (m) => nsCell(m.namespace) },
         { title: 'Message', className: 'nowrap', render: (m) => shortId(m.id, 8) },
         { title: 'Retries', className: 'num', render: (m) => m.retries ?? 0 },
         { title: 'Error', className: 'clip-cell narrow', render: (m) => h('span.error.clip', { title: String(m.error?.message ?? m.error ?? '') }, String(m.error?.message ?? m.error ?? '')) },

@@ -1,5 +1,5 @@
 // Triggers: every registered trigger; run a cron job now; publish to a topic by hand.
-import { api, badge, clear, fmt, h, jsonEditor, pagedTable, toast } from '../lib.js'
+import { api, badge, clear, fmt, h, jsonEditor, namespaceFilter, nsCell, pagedTable, toast } from '../lib.js'
 
 const KIND = (t) => t.trigger_type === 'http' ? 'http' : t.trigger_type === 'cron' ? 'cron'
   : ['queue', 'durable:subscriber', 'subscribe'].includes(t.trigger_type) ? 'queue' : 'other'
@@ -45,6 +45,7 @@ export default {
     let tab = params.tab ?? 'all'
     const tabs = h('div.tabs')
     const search = h('input', { type: 'search', placeholder: 'Search triggers  (/)' })
+    const namespace = namespaceFilter('triggers', params, () => refresh())
     const topic = h('input', { placeholder: 'topic', value: params.topic ?? '', 'data-name': 'topic' })
     const kind = h('select', { 'data-name': 'kind' }, h('option', { value: 'queue' }, 'queue (durable)'), h('option', { value: 'pubsub' }, 'pubsub'))
     const data = jsonEditor({}, { rows: 5, name: 'publish-data' })
@@ -66,15 +67,16 @@ export default {
         { title: 'Type', render: (t) => badge(t.trigger_type, KIND(t)) },
         { title: 'Summary', className: 'nowrap', render: (t) => h('code', summary(t)) },
         { title: 'Function', className: 'clip-cell', render: (t) => h('code.clip', { title: t.function_id }, t.function_id) },
+        { title: 'Namespace', className: 'nowrap', render: (t) => nsCell(t.namespace) },
         { title: 'Worker', className: 'nowrap', render: (t) => t.worker_name ?? '–' },
         { title: 'Next run', className: 'nowrap', render: nextRun },
         { title: 'Last run', className: 'nowrap', render: lastRun },
-        { title: '', render: (t) => KIND(t) === 'cron' ? h('button.small', { onclick: (e) => { e.stopPropagation(); runCron(t) }, 'data-action': 'run-now' }, '▶ Run now')
+        { title: '', className: 'nowrap', render: (t) => KIND(t) === 'cron' ? h('button.small', { onclick: (e) => { e.stopPropagation(); runCron(t) }, 'data-action': 'run-now' }, '▶ Run now')
           : KIND(t) === 'queue' ? h('button.small', { onclick: (e) => { e.stopPropagation(); topic.value = t.config.topic; data.area.focus() } }, 'Publish…') : '' },
       ],
       onSelect: (t) => { if (KIND(t) === 'cron') runCron(t) },
     })
-    clear(root, h('header.view-head', h('h1', 'Triggers'), h('div.toolbar', search)), tabs, table,
+    clear(root, h('header.view-head', h('h1', 'Triggers'), h('div.toolbar', search, namespace)), tabs, table,
       h('div.card', h('h3', 'Publish to a topic'), h('div.row', topic, kind, h('button.primary', { onclick: publish, 'data-action': 'publish' }, 'Publish')), data, publishResult))
 
     const render = () => {
@@ -85,7 +87,13 @@ export default {
       table.setRows(all.filter((t) => (tab === 'all' || KIND(t) === tab) && (!q || JSON.stringify(t).toLowerCase().includes(q)))
         .map((t) => ({ ...t, __key: t.id })))
     }
-    async function refresh() { all = (await api('triggers')).registered_triggers; render() }
+    async function refresh() {
+      const ns = namespace.query()
+      const r = await api(`triggers${ns ? '?' + ns : ''}`)
+      all = r.registered_triggers
+      namespace.setNamespaces(r.namespaces ?? [])
+      render()
+    }
     search.addEventListener('input', render)
     refresh()
     const timer = setInterval(refresh, 5000)

@@ -1,5 +1,5 @@
 // Trigger types: what kinds of trigger the connected workers offer.
-import { api, clear, h, pagedTable } from '../lib.js'
+import { api, clear, h, nsCell, nsOf, pagedTable } from '../lib.js'
 
 export default {
   id: 'types', title: 'Trigger types', key: 'y', icon: '◇',
@@ -8,12 +8,13 @@ export default {
       name: 'trigger-types',
       columns: [
         { title: 'Type', render: (t) => h('code', t.id) },
+        { title: 'Namespace', render: (t) => nsCell(t.namespace) },
         { title: 'Worker', render: (t) => t.worker_name ?? '–' },
         { title: 'Description', render: (t) => t.description ?? '' },
       ],
     })
     clear(root, h('header.view-head', h('h1', 'Trigger types'), h('p.muted', 'Register a trigger of one of these types to make it call a function.')), table)
-    async function refresh() { table.setRows((await api('trigger-types')).triggers.map((t) => ({ ...t, __key: t.id }))) }
+    async function refresh() { table.setRows((await api('trigger-types')).triggers.map((t) => ({ ...t, __key: `${nsOf(t)}\u0000${t.id}` }))) }
     refresh()
     return { table: () => table, refresh }
   },
