@@ -55,7 +55,10 @@ def compile_filter(obj: Any, limits: FilterLimits = _DEFAULT_LIMITS, check_size:
     if check_size:
         checks.check_size(obj, limits)
     checks.check_value(obj, limits)
+    # The closures keep operands: they get a private copy (its nesting is bounded now), and so
+    # does normal_form, so that neither the caller's object nor the pushed JSON changing later
+    # changes the answers.
     compiler = Compiler(limits)
-    clause = compiler.filter(obj, "", depth=1, in_any=False)
+    clause = compiler.filter(copy.deepcopy(obj), "", depth=1, in_any=False)
     return Filter(clause, frozenset(compiler.roots), copy.deepcopy(obj))
 
