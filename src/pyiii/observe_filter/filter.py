@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,7 +37,7 @@ class Filter:
         if type(doc) is not dict and not isinstance(doc, Mapping):
             doc = _EMPTY
         try:
-            return bool(self._clause(doc))
+            return self._clause(doc)
         except Exception:
             return False
 
@@ -59,6 +58,15 @@ def compile_filter(obj: Any, limits: FilterLimits = _DEFAULT_LIMITS, check_size:
     # does normal_form, so that neither the caller's object nor the pushed JSON changing later
     # changes the answers.
     compiler = Compiler(limits)
-    clause = compiler.filter(copy.deepcopy(obj), "", depth=1, in_any=False)
-    return Filter(clause, frozenset(compiler.roots), copy.deepcopy(obj))
+    clause = compiler.filter(copy_json(obj), "", depth=1, in_any=False)
+    return Filter(clause, frozenset(compiler.roots), copy_json(obj))
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a checked JSON value (faster than ``copy.deepcopy``; nesting is bounded)."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
 
