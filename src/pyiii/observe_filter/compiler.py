@@ -158,10 +158,10 @@ class Compiler:
         def some_element(value: Any) -> bool:
             if not isinstance(value, list | tuple):
                 return False
-            budget.left -= len(value)
-            if budget.left < 0:
-                raise BudgetExhausted
             for item in value:
+                budget.left -= 1
+                if budget.left < 0:
+                    raise BudgetExhausted
                 if element(item):
                     return True
             return False

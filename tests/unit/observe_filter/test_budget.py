@@ -14,6 +14,12 @@ def test_at_the_budget_an_evaluation_runs_one_past_it_is_no_match() -> None:
     assert f.exhausted == 1
 
 
+def test_only_examined_elements_are_spent() -> None:
+    f = compile_filter({"input.a": {"$any": {"$eq": 1}}}, limits=FilterLimits(max_any_elements=2))
+    assert f.matches({"input": {"a": [0, 1, *range(1000)]}})  # stops at the match
+    assert not f.matches({"input": {"a": [0, 0, 1]}})
+
+
 def test_every_any_spends_from_one_budget_refilled_per_evaluation() -> None:
     source = {"$or": [{"input.a": {"$any": {"$eq": 1}}}, {"input.a": {"$any": {"$eq": 2}}}]}
     f = compile_filter(source, limits=FilterLimits(max_any_elements=8))
@@ -23,9 +29,9 @@ def test_every_any_spends_from_one_budget_refilled_per_evaluation() -> None:
     assert f.exhausted == 1
 
 
-def test_nested_any_spends_for_every_array_it_enters() -> None:
+def test_nested_any_spends_for_every_element_of_every_array_it_enters() -> None:
     f = compile_filter({"input.a": {"$any": {"$any": {"$eq": 1}}}}, limits=FilterLimits(max_any_elements=6))
-    assert f.matches({"input": {"a": [[0, 0], [0, 1]]}})  # 2 + 2 + 2
+    assert f.matches({"input": {"a": [[0, 0], [0, 1]]}})  # 2 outer + 2 + 2 inner
     assert not f.matches({"input": {"a": [[0, 0, 0], [0, 1]]}})  # 2 + 3 + 2
 
 
