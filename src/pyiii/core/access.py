@@ -169,11 +169,13 @@ class Access:
         namespace: str = DEFAULT,
     ) -> str | None:
         """Why a binding of this session may not run one of ``function_ids`` in ``namespace``
-        (None: it may)."""
+        (None: it may). The message names the namespace, as iii 0.23's does (§1.6)."""
         for function_id in function_ids:
-            reason = self.call_refusal(function_id, functions.get(function_id, namespace), registrant, namespace)
-            if reason is not None:
-                return reason
+            allowed, remediation = self.may_call(
+                function_id, functions.get(function_id, namespace), registrant, namespace
+            )
+            if not allowed:
+                return f"function '{function_id}' not allowed in namespace '{namespace}' ({remediation})"
         return None
 
     def takeover_refusal(self, function_id: str, existing: FunctionEntry | None, peer: Peer) -> str | None:
