@@ -175,6 +175,10 @@ async def test_32_the_provider_frame_names_both_namespaces_only_outside_default(
     frame = await provider.expect("registertrigger", timeout=10, function_id=fid)
     assert frame["trigger_type"] == webhook and frame["config"] == {"path": "/h"}
     assert frame["namespace"] == "orders" and frame["trigger_namespace"] == "orders"
+    info = (await provider.call("engine::triggers::info", {"id": webhook, "namespace": "orders"}))["result"]
+    assert info["namespace"] == "orders" and info["instance_count"] == 1
+    strict = await provider.call("engine::triggers::info", {"id": webhook})  # absent: default, strict
+    assert strict["error"]["code"] == "NOT_FOUND"
 
     # In default, both keys are absent: what a 0.22.1 provider has always read.
     default_type = uid("webhook")
