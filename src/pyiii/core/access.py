@@ -22,7 +22,7 @@ from pyiii.core.registration_hooks import NO_HOOKS, RegistrationHooks
 if TYPE_CHECKING:
     from pyiii.core.functions import FunctionEntry, FunctionRegistry
     from pyiii.core.peer import Peer
-    from pyiii.core.triggers import Binding
+    from pyiii.core.triggers import Binding, TriggerType
 
 #: Ids every session may call, whatever its grant (spec §6.3 step 3).
 INFRASTRUCTURE_FUNCTIONS: Final[frozenset[str]] = frozenset(
@@ -189,6 +189,21 @@ class Access:
             and (existing.owner is None or existing.owner.connected)
         ):
             return f"'{function_id}' is owned by another worker"
+        return None
+
+    def provider_refusal(
+        self, type_id: str, current: TriggerType | None, engine_provided: bool, peer: Peer
+    ) -> str | None:
+        """Why ``peer`` may not provide ``type_id`` where ``current`` serves it (None: it may).
+        A session must not take a type from the engine (every namespace's bindings of ``http``,
+        ``cron``, ... would follow it by replacement or re-homing), nor from another live worker,
+        as for functions (:meth:`takeover_refusal`)."""
+        if not self.rbac:
+            return None
+        if engine_provided:
+            return f"trigger type '{type_id}' is provided by the engine"
+        if current is not None and current.owner is not peer and (current.owner is None or current.owner.connected):
+            return f"trigger type '{type_id}' is provided by another worker"
         return None
 
     def may_remove(self, binding: Binding, peer: Peer) -> bool:

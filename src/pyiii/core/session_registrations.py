@@ -196,6 +196,12 @@ async def on_register_trigger_type(session: Session, msg: p.RegisterTriggerType)
     if access.rbac and namespace != peer.namespace:
         # Re-homing hands a namespace's bindings to its provider: a session must not claim them.
         refused = f"a session provides trigger types only in its own namespace '{peer.namespace}'"
+    if refused is None:
+        providers = session.engine.triggers.providers
+        builtin = providers.get((DEFAULT, type_id))
+        refused = access.provider_refusal(
+            type_id, providers.get((namespace, type_id)), builtin is not None and builtin.provider is not None, peer
+        )
     if refused is not None:
         await session.refuse_registration("registertriggertype", msg.id, E.FORBIDDEN, refused)
         return

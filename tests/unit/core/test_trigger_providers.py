@@ -236,3 +236,28 @@ async def test_a_session_binding_to_a_function_it_may_not_call_names_the_namespa
     assert refused["error"]["code"] == E.FORBIDDEN
     assert "function 'internal::x' not allowed in namespace 'orders'" in refused["error"]["message"]
     assert engine.triggers.find("t1") is None
+
+
+async def test_a_session_may_not_take_a_type_from_the_engine_or_another_worker() -> None:
+    engine = Engine()
+    builtin = Recorder()
+    await engine.register_trigger_type("http", builtin)
+    trusted = await worker_in(engine, "t", "orders")
+    await trusted.register_trigger_type("webhook")
+    session = await worker_in(engine, "s", "orders", access=Access(rbac=True))
+
+    await session.register_trigger_type("http")  # would re-home every orders route to it
+    refused = await session.next("triggerregistrationresult")
+    assert refused["error"]["code"] == E.FORBIDDEN and "provided by the engine" in refused["error"]["message"]
+    await session.register_trigger_type("webhook")
+    refused = await session.next("triggerregistrationresult")
+    assert "provided by another worker" in refused["error"]["message"]
+    assert engine.triggers.providers[("orders", "webhook")].owner is trusted
+    assert ("orders", "http") not in engine.triggers.providers
+
+    await session.register_trigger_type("own")  # a type of its own is fine, and so is replacing it
+    await session.register_trigger_type("own", description="again")
+    assert engine.triggers.providers[("orders", "own")].description == "again"
+    await trusted.disconnect()  # a departed worker's key is free
+    await session.register_trigger_type("webhook")
+    assert engine.triggers.providers[("orders", "webhook")].owner is session
