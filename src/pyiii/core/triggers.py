@@ -99,7 +99,7 @@ class Binding:
         ns = self.provider_namespace
         return None if ns is None else (ns, self.trigger_type)
 
-    def frame(self, provider_namespace: str = DEFAULT) -> bytes:
+    def frame(self, provider_namespace: str) -> bytes:
         """``registertrigger`` for a worker provider in ``provider_namespace``."""
         return p.encode(
             p.RegisterTrigger(
