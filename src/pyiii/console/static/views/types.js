@@ -8,14 +8,12 @@ export default {
       name: 'trigger-types',
       columns: [
         { title: 'Type', render: (t) => h('code', t.id) },
-        // One type id may be provided in several namespaces (one row each).
-        { title: 'Namespace', render: (t) => t.namespace ?? 'default' },
         { title: 'Worker', render: (t) => t.worker_name ?? '–' },
         { title: 'Description', render: (t) => t.description ?? '' },
       ],
     })
     clear(root, h('header.view-head', h('h1', 'Trigger types'), h('p.muted', 'Register a trigger of one of these types to make it call a function.')), table)
-    async function refresh() { table.setRows((await api('trigger-types')).triggers.map((t) => ({ ...t, __key: `${t.namespace ?? 'default'}/${t.id}` }))) }
+    async function refresh() { table.setRows((await api('trigger-types')).triggers.map((t) => ({ ...t, __key: t.id }))) }
     refresh()
     return { table: () => table, refresh }
   },
