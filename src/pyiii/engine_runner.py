@@ -118,8 +118,8 @@ class InProcessEngine:
 
     async def _retire(self, worker: BuiltinWorker, grace: float) -> None:
         """Take back a worker's trigger types (bindings parked), functions and shutdown hooks; stop it."""
-        for type_id in [t.id for t in self.engine.triggers.types.values() if cast(object, t.provider) is worker]:
-            await self.engine.triggers.remove_type(type_id, None)
+        for tt in [t for t in self.engine.triggers.providers.values() if cast(object, t.provider) is worker]:
+            await self.engine.triggers.remove_type(tt.id, None, tt.namespace)
         record = self.engine.in_process_workers.pop(worker.entry_id, None)
         for function_id in record.functions if record is not None else ():
             self.engine.unregister_function(function_id)

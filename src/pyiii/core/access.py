@@ -22,7 +22,7 @@ from pyiii.core.registration_hooks import NO_HOOKS, RegistrationHooks
 if TYPE_CHECKING:
     from pyiii.core.functions import FunctionEntry, FunctionRegistry
     from pyiii.core.peer import Peer
-    from pyiii.core.triggers import Binding
+    from pyiii.core.triggers import Binding, TriggerType
 
 #: Ids every session may call, whatever its grant (spec §6.3 step 3).
 INFRASTRUCTURE_FUNCTIONS: Final[frozenset[str]] = frozenset(
@@ -169,11 +169,13 @@ class Access:
         namespace: str = DEFAULT,
     ) -> str | None:
         """Why a binding of this session may not run one of ``function_ids`` in ``namespace``
-        (None: it may)."""
+        (None: it may). The message names the namespace, as iii 0.23's does (§1.6)."""
         for function_id in function_ids:
-            reason = self.call_refusal(function_id, functions.get(function_id, namespace), registrant, namespace)
-            if reason is not None:
-                return reason
+            allowed, remediation = self.may_call(
+                function_id, functions.get(function_id, namespace), registrant, namespace
+            )
+            if not allowed:
+                return f"function '{function_id}' not allowed in namespace '{namespace}' ({remediation})"
         return None
 
     def takeover_refusal(self, function_id: str, existing: FunctionEntry | None, peer: Peer) -> str | None:
@@ -187,6 +189,21 @@ class Access:
             and (existing.owner is None or existing.owner.connected)
         ):
             return f"'{function_id}' is owned by another worker"
+        return None
+
+    def provider_refusal(
+        self, type_id: str, current: TriggerType | None, engine_provided: bool, peer: Peer
+    ) -> str | None:
+        """Why ``peer`` may not provide ``type_id`` where ``current`` serves it (None: it may).
+        A session must not take a type from the engine (every namespace's bindings of ``http``,
+        ``cron``, ... would follow it by replacement or re-homing), nor from another live worker,
+        as for functions (:meth:`takeover_refusal`)."""
+        if not self.rbac:
+            return None
+        if engine_provided:
+            return f"trigger type '{type_id}' is provided by the engine"
+        if current is not None and current.owner is not peer and (current.owner is None or current.owner.connected):
+            return f"trigger type '{type_id}' is provided by another worker"
         return None
 
     def may_remove(self, binding: Binding, peer: Peer) -> bool:

@@ -25,7 +25,7 @@ from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
 from pyiii.core.health import HealthBoard, HealthCheck
 from pyiii.core.invoker import Invoker, InvokerLimits
-from pyiii.core.namespaces import DEFAULT
+from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
 
@@ -340,10 +340,14 @@ class Engine:
         config: Any,
         metadata: Any,
         ack_timeout: float = 10.0,
+        *,
+        trigger_namespace: str | None = None,
     ) -> str:
         """``engine::register_trigger``: an ownerless binding; waits for a worker provider's
         answer up to ``ack_timeout`` seconds (spec §4.10). An RBAC session's binding is its own
         instead: it goes with the session, which alone may remove it."""
+        if is_blank(trigger_namespace):
+            raise FunctionError(E.INVALID_NAMESPACE, blank_message("trigger_namespace"))
         access = caller.access if caller is not None else None
         denied = access.bind_refusal(trigger_type) if access is not None else None
         if denied is not None:
@@ -352,12 +356,14 @@ class Engine:
             str(uuid.uuid4()), trigger_type, access.prefixed(function_id) if access else function_id, config, metadata,
             owner=caller if access is not None and access.rbac else None,
             grant=access if access is not None and access.restricted else None,
+            # Target, home and provider namespace default (spec iii-0.23-0.25 §1.6).
+            trigger_namespace=trigger_namespace,
         )
         if binding.grant is not None:
             reason = binding.grant.targets_refusal(binding.targets(), self.functions, caller)
             if reason is not None:
                 raise FunctionError(E.FORBIDDEN, reason)
-        tt = self.triggers.types.get(trigger_type)
+        tt = self.triggers.resolve(binding)
         waiter: asyncio.Future[p.TriggerRegistrationResult] | None = None
         if tt is not None and tt.owner is not None:
             waiter = asyncio.get_running_loop().create_future()
@@ -388,7 +394,7 @@ class Engine:
         if waiter is None or waiter.done():
             return False
         binding = self.triggers.live.get(answer.id)
-        tt = self.triggers.types.get(binding.trigger_type) if binding else None
+        tt = self.triggers.provider_of(binding) if binding else None
         if tt is not None and tt.owner is not provider:
             return False
         waiter.set_result(answer)

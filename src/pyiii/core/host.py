@@ -169,9 +169,14 @@ class Host:
         )
 
     @property
-    def trigger_types(self) -> Mapping[str, TriggerType]:
-        """Registered trigger types by id, read-only."""
-        return MappingProxyType(self._engine.triggers.types)
+    def trigger_types(self) -> Mapping[tuple[str, str], TriggerType]:
+        """Trigger-type providers by ``(namespace, type id)``, read-only (built-ins serve
+        ``default``; one type id may have a provider in several namespaces)."""
+        return MappingProxyType(self._engine.triggers.providers)
+
+    def trigger_provider(self, binding: Binding) -> TriggerType | None:
+        """The provider serving ``binding`` now (None while it waits for one)."""
+        return self._engine.triggers.provider_of(binding)
 
     @property
     def bindings(self) -> Mapping[str, Binding]:
@@ -189,10 +194,13 @@ class Host:
         return await self._engine.unregister_trigger(trigger_id)
 
     async def register_trigger_for(self, caller: Peer | None, trigger_type: str, function_id: str, config: Any,
-                                   metadata: Any) -> str:
+                                   metadata: Any, trigger_namespace: str | None = None) -> str:
         """``engine::register_trigger`` on behalf of ``caller``: its access rules apply, and an
-        RBAC session's binding is its own."""
-        return await self._engine.register_trigger_for(caller, trigger_type, function_id, config, metadata)
+        RBAC session's binding is its own. ``trigger_namespace``: its provider's namespace
+        (strict); None: ``default``."""
+        return await self._engine.register_trigger_for(
+            caller, trigger_type, function_id, config, metadata, trigger_namespace=trigger_namespace
+        )
 
     async def unregister_trigger_for(self, caller: Peer | None, trigger_id: str) -> bool:
         """``engine::unregister_trigger`` on behalf of ``caller`` (a session removes only its own)."""

@@ -52,7 +52,8 @@ class Peer(abc.ABC):
         self.connected_at_ms = int(time.time() * 1000)
         self.metadata = WorkerMetadata()
         self.functions: set[str] = set()
-        self.trigger_types: set[str] = set()
+        #: The trigger types it provides, as provider keys ``(namespace, type id)``.
+        self.trigger_types: set[tuple[str, str]] = set()
         self.triggers: set[str] = set()
         #: Invocation ids this peer is executing or waiting on (engine-side ids).
         self.inflight: set[str] = set()

@@ -190,25 +190,45 @@ async def on_register_trigger_type(session: Session, msg: p.RegisterTriggerType)
     if registration is None:
         return
     type_id = registration.type_id
+    # The provider key's namespace: the one the frame names, else the connection's (§1.4).
+    namespace = msg.namespace or peer.namespace
+    refused = access.namespace_refusal(namespace)
+    if access.rbac and namespace != peer.namespace:
+        # Re-homing hands a namespace's bindings to its provider: a session must not claim them.
+        refused = f"a session provides trigger types only in its own namespace '{peer.namespace}'"
+    if refused is None:
+        providers = session.engine.triggers.providers
+        builtin = providers.get((DEFAULT, type_id))
+        refused = access.provider_refusal(
+            type_id, providers.get((namespace, type_id)), builtin is not None and builtin.provider is not None, peer
+        )
+    if refused is not None:
+        await session.refuse_registration("registertriggertype", msg.id, E.FORBIDDEN, refused)
+        return
+    key = (namespace, type_id)
     limit = session.engine.limits.max_trigger_types_per_worker
-    if type_id not in peer.trigger_types and len(peer.trigger_types) >= limit:
+    if key not in peer.trigger_types and len(peer.trigger_types) >= limit:
         await session.refuse_registration(
             "registertriggertype", msg.id, E.LIMIT_EXCEEDED, f"max_trigger_types_per_worker={limit} reached"
         )
         return
-    await session.engine.triggers.add_type(
-        TriggerType(type_id, registration.description, trigger_request_format, call_request_format, owner=peer)
-    )
+    await session.engine.triggers.add_type(TriggerType(
+        type_id, registration.description, trigger_request_format, call_request_format, owner=peer,
+        namespace=namespace,
+    ))
 
 
 async def on_unregister_trigger_type(session: Session, msg: p.UnregisterTriggerType) -> None:
-    # The 0.22.1 engine ignores this frame; honouring it is what a user expects. Its 0.25
-    # ``namespace`` names the provider key; every provider serves default for now, so only a
-    # blank one (dropped, no reply exists) changes anything.
+    # The 0.22.1 engine ignores this frame; honouring it is what a user expects (0.25 sends
+    # ``{id, namespace?}``, spec iii-0.23-0.25 §1.9). Only the provider itself removes its key;
+    # its bindings fall back to default or wait, same id, for the next provider. No reply exists.
     if is_blank(msg.namespace):
         log.warning("unregistertriggertype %s from %s dropped: blank namespace", msg.id, session.peer.display_name)
         return
-    await session.engine.triggers.remove_type(msg.id, session.peer)
+    namespace = msg.namespace or session.peer.namespace
+    if not await session.engine.triggers.remove_type(msg.id, session.peer, namespace):
+        log.info("unregistertriggertype %s (namespace %r) from %s ignored: it does not provide it",
+                 msg.id, namespace, session.peer.display_name)
 
 
 # ---------------------------------------------------------------------- triggers (bindings)
@@ -247,6 +267,7 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
     binding = Binding(
         reg.trigger_id, reg.trigger_type, access.prefixed(reg.function_id), reg.config, reg.metadata, owner=peer,
         grant=access if access.restricted else None, namespace=msg.namespace or DEFAULT,
+        trigger_namespace=msg.trigger_namespace, home_namespace=peer.namespace,
     )
     if binding.grant is not None:
         reason = access.targets_refusal(binding.targets(), session.functions, peer, binding.namespace)

@@ -1,9 +1,14 @@
-"""Trigger types and bindings (spec/protocol.md §3.3-§3.5, §3.11).
+"""Trigger types and bindings (spec/protocol.md §3.3-§3.5, §3.11; iii-0.23-0.25 §1.6).
 
-A *trigger type* has one provider: an in-process :class:`TriggerProvider` or a remote peer.
-A *binding* ties a function to a type with a config. Bindings for a type nobody provides are
-*parked* and delivered when a provider appears; bindings of a departed provider are parked
-again and re-delivered, same id, to the next one.
+A *trigger type* has one provider per namespace, keyed ``(namespace, type id)``: an in-process
+:class:`TriggerProvider` (built-ins serve ``default``) or a remote peer (its connection's
+namespace, or the one its ``registertriggertype`` names). A *binding* ties a function to a type
+with a config; its provider is the one in its explicit ``trigger_namespace`` (strict), else in
+its registrant's home namespace, else in ``default`` (:mod:`pyiii.core.provider_keys`). Bindings
+no provider serves are *parked* and delivered when one appears; bindings of a departed provider
+are resolved again (a home binding may fall back to ``default``) or parked, same id. A binding
+served by ``default`` only because its home had no provider moves home when one registers there
+(*re-homing*), so start order never decides which provider serves a project.
 
 Bindings have owners. A type whose provider serves one binding per key (an HTTP route: method
 and path) gives a ``binding_key``; bindings of one key form a stack whose top is armed and the
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pyiii import protocol as p
 from pyiii.core.errors import FORBIDDEN, LIMIT_EXCEEDED, TriggerRegistrationError
 from pyiii.core.namespaces import DEFAULT
+from pyiii.core.provider_keys import ProviderKey, candidate_keys, is_on_fallback
 
 if TYPE_CHECKING:
     from pyiii.core.access import Access
@@ -46,6 +52,12 @@ class Binding:
     #: Where its function (and condition, and HTTP route middlewares) resolve when it fires
     #: (``registertrigger.namespace``; spec iii-0.23-0.25 §1.6).
     namespace: str = DEFAULT
+    #: Where its provider must be (``registertrigger.trigger_namespace``); None: home, then default.
+    trigger_namespace: str | None = None
+    #: Its registrant's connection namespace (``default`` for built-ins and engine calls).
+    home_namespace: str = DEFAULT
+    #: The namespace of the provider that serves it now (armed or shadowed); None while parked.
+    provider_namespace: str | None = None
 
     def __post_init__(self) -> None:
         # iii <= 0.8 (and Motia 1.0.0rc24, which the Motia template pins) named a binding's
@@ -81,7 +93,14 @@ class Binding:
             out.extend(m for m in middleware if isinstance(m, str))
         return out
 
-    def frame(self) -> bytes:
+    @property
+    def provider_key(self) -> ProviderKey | None:
+        """The provider serving it now, None while parked."""
+        ns = self.provider_namespace
+        return None if ns is None else (ns, self.trigger_type)
+
+    def frame(self, provider_namespace: str) -> bytes:
+        """``registertrigger`` for a worker provider in ``provider_namespace``."""
         return p.encode(
             p.RegisterTrigger(
                 id=self.id,
@@ -91,6 +110,7 @@ class Binding:
                 metadata=p.ABSENT if self.metadata is None else p.to_raw(self.metadata),
                 # Only when not default: the provider fires with it; 0.22.1 providers see no change.
                 namespace=None if self.namespace == DEFAULT else self.namespace,
+                trigger_namespace=None if provider_namespace == DEFAULT else provider_namespace,
             )
         )
 
@@ -122,6 +142,12 @@ class TriggerType:
     owner: Peer | None = None
     worker_name: str | None = None
     binding_key: BindingKey | None = None
+    #: The namespace it serves: ``default`` for built-ins, the provider's otherwise.
+    namespace: str = DEFAULT
+
+    @property
+    def key(self) -> ProviderKey:
+        return (self.namespace, self.id)
 
 
 def _owned_by_another(binding_id: str) -> TriggerRegistrationError:
@@ -129,76 +155,130 @@ def _owned_by_another(binding_id: str) -> TriggerRegistrationError:
 
 
 class TriggerRegistry:
-    """Holds types, live, shadowed and parked bindings, and talks to providers."""
+    """Holds providers, live, shadowed and parked bindings, and talks to providers."""
 
     def __init__(self, max_per_owner: int | None = None) -> None:
         #: Bindings one owner may hold (``max_triggers_per_worker``), however it registered
         #: them: its own ``registertrigger`` frames or ``engine::register_trigger`` calls.
         self.max_per_owner = max_per_owner
-        self.types: dict[str, TriggerType] = {}
+        #: Providers by ``(namespace, type id)``.
+        self.providers: dict[ProviderKey, TriggerType] = {}
         #: Armed at their provider (the top of their key's stack, if the type has keys).
         self.live: dict[str, Binding] = {}
         #: Waiting for a provider of their type.
         self.parked: dict[str, Binding] = {}
         #: Registered under a key another binding serves; armed again when it leaves.
         self.shadowed: dict[str, Binding] = {}
-        self._stacks: dict[tuple[str, Hashable], list[str]] = {}
-        self._key_of: dict[str, tuple[str, Hashable]] = {}
+        #: One stack per provider and binding key (stacks of two namespaces never meet).
+        self._stacks: dict[tuple[ProviderKey, Hashable], list[str]] = {}
+        self._key_of: dict[str, tuple[ProviderKey, Hashable]] = {}
         #: Trigger type -> the worker to add to config.yaml for it (set by whoever builds the
         #: engine from the worker catalog); names the fix when a binding waits for a provider.
         self.provider_hint: Callable[[str], str | None] = lambda _type: None
         #: Types whose waiting bindings are being gathered into one warning, with their names.
         self._waiting: dict[str, list[tuple[str, str]]] = {}
 
+    @property
+    def types(self) -> dict[str, TriggerType]:
+        """The ``default`` providers by type id (the one type table of a 0.22.1 engine)."""
+        return {type_id: tt for (ns, type_id), tt in self.providers.items() if ns == DEFAULT}
+
     def find(self, binding_id: str) -> Binding | None:
         return self.live.get(binding_id) or self.shadowed.get(binding_id) or self.parked.get(binding_id)
 
-    def bindings_of(self, trigger_type: str) -> list[Binding]:
-        return [b for b in self.live.values() if b.trigger_type == trigger_type]
+    def resolve(self, binding: Binding) -> TriggerType | None:
+        """The provider that should serve ``binding`` (spec iii-0.23-0.25 §1.6), or None."""
+        for key in candidate_keys(binding.trigger_type, binding.trigger_namespace, binding.home_namespace):
+            tt = self.providers.get(key)
+            if tt is not None:
+                return tt
+        return None
+
+    def provider_of(self, binding: Binding) -> TriggerType | None:
+        """The provider serving ``binding`` now (None while it is parked)."""
+        key = binding.provider_key
+        return None if key is None else self.providers.get(key)
+
+    def _served_by(self, key: ProviderKey) -> list[Binding]:
+        """Live and shadowed bindings of provider ``key``; stacks bottom to top, so that placing
+        them again in this order serves the same tops."""
+        stacked = [bid for (pk, _), stack in self._stacks.items() if pk == key for bid in stack]
+        loose = [b.id for b in self.live.values() if b.provider_key == key and b.id not in self._key_of]
+        return [b for b in (self.live.get(bid) or self.shadowed.get(bid) for bid in [*stacked, *loose]) if b]
 
     async def add_type(self, tt: TriggerType) -> None:
-        """Publish a type, replacing any previous provider, then deliver its bindings."""
-        previous = self.types.get(tt.id)
+        """Publish a provider, replacing any previous one under its key, then deliver its
+        bindings: those it replaces, those of its namespace on the default fallback, the parked."""
+        key = tt.key
+        previous = self.providers.get(key)
         if previous is not None and previous.owner is not None and previous.owner is not tt.owner:
-            previous.owner.trigger_types.discard(tt.id)
-        self.types[tt.id] = tt
+            previous.owner.trigger_types.discard(key)
+        self.providers[key] = tt
         if tt.owner is not None:
-            tt.owner.trigger_types.add(tt.id)
-        # Replay live bindings to the new provider, then drain what was parked for it.
-        for binding in self.bindings_of(tt.id):
+            tt.owner.trigger_types.add(key)
+        for binding in [b for b in self._served_by(key) if b.id in self.live]:
             if not await self._arm(tt, binding):
                 self.live.pop(binding.id, None)
-                self.parked[binding.id] = binding
+                self._park(binding)
                 below = self._unstack(binding)
                 if below is not None:
                     await self._rearm(below)
+        if tt.namespace != DEFAULT:
+            await self._rehome(tt)
         for binding in [b for b in self.parked.values() if b.trigger_type == tt.id]:
-            try:
-                placed = await self._place(tt, binding, None)
-            except TriggerRegistrationError as exc:
-                kind, name = _display(binding)
-                log.warning("%s '%s' (%s trigger %s) stays waiting: %s", kind, name, _label(binding), binding.id,
-                            exc.message)
-                continue
-            if placed:
-                del self.parked[binding.id]
+            if self.resolve(binding) is not tt:
+                continue  # still waits for another namespace's provider
+            await self._place_parked(tt, binding)
 
-    async def remove_type(self, type_id: str, owner: Peer | None) -> bool:
-        """Remove a type if ``owner`` still provides it; its bindings are parked."""
-        tt = self.types.get(type_id)
+    async def _rehome(self, tt: TriggerType) -> None:
+        """Bindings of ``tt``'s namespace served by ``default`` only because their home had no
+        provider move to ``tt``: ``unregistertrigger`` to the old provider, the same id to the
+        new one; a refusal there parks them."""
+        movers = [
+            b for b in self._served_by((DEFAULT, tt.id))
+            if b.home_namespace == tt.namespace
+            and is_on_fallback(b.trigger_namespace, b.home_namespace, b.provider_namespace)
+        ]
+        for binding in movers:
+            await self._detach(binding)
+            log.info("trigger %s (%s) moves to the %s provider of namespace %r", binding.id, _who(binding), tt.id,
+                     tt.namespace)
+            self._park(binding)
+            await self._place_parked(tt, binding)
+
+    async def _place_parked(self, tt: TriggerType, binding: Binding) -> None:
+        try:
+            placed = await self._place(tt, binding, None)
+        except TriggerRegistrationError as exc:
+            kind, name = _display(binding)
+            log.warning("%s '%s' (%s trigger %s) stays waiting: %s", kind, name, _label(binding), binding.id,
+                        exc.message)
+            return
+        if placed:
+            self.parked.pop(binding.id, None)
+
+    async def remove_type(self, type_id: str, owner: Peer | None, namespace: str = DEFAULT) -> bool:
+        """Remove the provider ``(namespace, type_id)`` if ``owner`` still is it. Its bindings
+        are resolved again (a home binding may fall back to ``default``) or parked."""
+        key = (namespace, type_id)
+        tt = self.providers.get(key)
         if tt is None or tt.owner is not owner:
             return False
-        del self.types[type_id]
+        served = self._served_by(key)
+        del self.providers[key]
         if owner is not None:
-            owner.trigger_types.discard(type_id)
-        # Stacks bottom to top, so that re-placing them later serves the same top again.
-        stacked = [bid for (t, _), stack in self._stacks.items() if t == type_id for bid in stack]
-        for binding_id in [*stacked, *(b.id for b in self.bindings_of(type_id) if b.id not in self._key_of)]:
-            binding = self.live.pop(binding_id, None) or self.shadowed.pop(binding_id)
-            self._key_of.pop(binding_id, None)
-            self.parked[binding_id] = binding
-        for key in [k for k in self._stacks if k[0] == type_id]:
-            del self._stacks[key]
+            owner.trigger_types.discard(key)
+        for binding in served:
+            self.live.pop(binding.id, None)
+            self.shadowed.pop(binding.id, None)
+            self._key_of.pop(binding.id, None)
+            self._park(binding)
+        for stack_key in [k for k in self._stacks if k[0] == key]:
+            del self._stacks[stack_key]
+        for binding in served:
+            other = self.resolve(binding)
+            if other is not None:
+                await self._place_parked(other, binding)
         return True
 
     async def add_binding(self, binding: Binding) -> bool:
@@ -210,11 +290,11 @@ class TriggerRegistry:
         if old is not None and not binding.may_replace(old):
             raise _owned_by_another(binding.id)
         self._check_quota(binding)
-        tt = self.types.get(binding.trigger_type)
+        tt = self.resolve(binding)
         if tt is None:
             if old is not None:
                 await self._retire(old)
-            self.parked[binding.id] = binding
+            self._park(binding)
             if binding.owner is not None:
                 binding.owner.triggers.add(binding.id)
             self._announce_waiting(binding)
@@ -252,8 +332,8 @@ class TriggerRegistry:
 
     def _warn_waiting(self, trigger_type: str) -> None:
         names = self._waiting.pop(trigger_type, [])
-        waiting = [b for b in self.parked.values() if b.trigger_type == trigger_type]
-        if not names or not waiting or trigger_type in self.types:
+        waiting = [b for b in self.parked.values() if b.trigger_type == trigger_type and self.resolve(b) is None]
+        if not names or not waiting:
             return  # provided (or withdrawn) meanwhile
         label = _label(waiting[0])
         log.warning("%s", waiting_message(label, names, self.provider_hint(trigger_type), trigger_type))
@@ -268,8 +348,9 @@ class TriggerRegistry:
         return True
 
     async def _place(self, tt: TriggerType, binding: Binding, old: Binding | None) -> bool:
-        """Arm ``binding`` on top of its key's stack (taking it over), replacing ``old`` (same
-        id). Returns False when a worker provider is unreachable (then it is parked)."""
+        """Arm ``binding`` at provider ``tt`` on top of its key's stack (taking it over),
+        replacing ``old`` (same id). Returns False when a worker provider is unreachable (then
+        it is parked)."""
         key = self._key(tt, binding)
         top = self.live.get(self._stacks[key][-1]) if key is not None and key in self._stacks else None
         if top is not None and top.id != binding.id and not binding.may_replace(top):
@@ -281,10 +362,11 @@ class TriggerRegistry:
         elif not await self._arm(tt, binding):
             if old is not None:
                 await self._retire(old)
-            self.parked[binding.id] = binding
+            self._park(binding)
             return False
+        binding.provider_namespace = tt.namespace
         if old is not None:
-            if old.trigger_type != binding.trigger_type:
+            if old.provider_key != tt.key:  # the same provider replaces it by id itself
                 await self._disarm(old)
             self.live.pop(old.id, None)
             self.shadowed.pop(old.id, None)
@@ -310,23 +392,33 @@ class TriggerRegistry:
         return True
 
     async def _retire(self, binding: Binding) -> None:
-        """Take ``binding`` out of every table; if it served a key, the one below serves again."""
+        """Take ``binding`` out of every table and forget it."""
+        await self._detach(binding)
+        self._forget(binding)
+
+    async def _detach(self, binding: Binding) -> None:
+        """Take ``binding`` off its provider (disarmed if armed) and out of every table; if it
+        served a key, the one below serves again."""
         if self.live.pop(binding.id, None) is not None:
             await self._disarm(binding)
         self.shadowed.pop(binding.id, None)
         self.parked.pop(binding.id, None)
         below = self._unstack(binding)
-        self._forget(binding)
+        binding.provider_namespace = None
         if below is not None:
             await self._rearm(below)
 
-    def _key(self, tt: TriggerType, binding: Binding) -> tuple[str, Hashable] | None:
+    def _park(self, binding: Binding) -> None:
+        binding.provider_namespace = None
+        self.parked[binding.id] = binding
+
+    def _key(self, tt: TriggerType, binding: Binding) -> tuple[ProviderKey, Hashable] | None:
         if tt.binding_key is None:
             return None
         key = tt.binding_key(binding)  # may raise TriggerRegistrationError
-        return None if key is None else (tt.id, key)
+        return None if key is None else (tt.key, key)
 
-    def _unstack(self, binding: Binding) -> tuple[str, Hashable] | None:
+    def _unstack(self, binding: Binding) -> tuple[ProviderKey, Hashable] | None:
         """Remove ``binding`` from its stack; returns the key if another binding must now serve."""
         key = self._key_of.pop(binding.id, None)
         if key is None:
@@ -339,32 +431,32 @@ class TriggerRegistry:
             return None
         return key if was_top else None
 
-    async def _rearm(self, key: tuple[str, Hashable]) -> None:
+    async def _rearm(self, key: tuple[ProviderKey, Hashable]) -> None:
         """Arm the new top of ``key``'s stack; one its provider now refuses is parked."""
         while key in self._stacks:
             stack = self._stacks[key]
             binding = self.shadowed.pop(stack[-1])
-            tt = self.types.get(binding.trigger_type)
+            tt = self.providers.get(key[0])
             if tt is not None and await self._arm(tt, binding):
                 self.live[binding.id] = binding
-                log.warning("trigger %s (%s) serves %s '%s' again", binding.id, _who(binding), key[0], key[1])
+                log.warning("trigger %s (%s) serves %s '%s' again", binding.id, _who(binding), key[0][1], key[1])
                 return
             stack.pop()
             self._key_of.pop(binding.id, None)
             if not stack:
                 del self._stacks[key]
-            self.parked[binding.id] = binding
+            self._park(binding)
 
     def provider_rejected(self, provider: Peer, result: p.TriggerRegistrationResult) -> Binding | None:
         """A worker provider refused a binding: park it. Returns it if the answer counts."""
         binding = self.live.get(result.id)
         if binding is None:
             return None
-        tt = self.types.get(binding.trigger_type)
+        tt = self.provider_of(binding)
         if tt is None or tt.owner is not provider:
-            return None  # only the current provider of the type may answer (anti-spoofing)
+            return None  # only the provider that serves it may answer (anti-spoofing)
         del self.live[binding.id]
-        self.parked[binding.id] = binding
+        self._park(binding)
         return binding
 
     async def drop_peer(self, peer: Peer) -> None:
@@ -374,8 +466,8 @@ class TriggerRegistry:
             if binding is not None and binding.owner is peer:
                 await self._retire(binding)
         peer.triggers.clear()
-        for type_id in list(peer.trigger_types):
-            await self.remove_type(type_id, peer)
+        for namespace, type_id in list(peer.trigger_types):
+            await self.remove_type(type_id, peer, namespace)
 
     def _forget(self, binding: Binding) -> None:
         if binding.owner is not None:
@@ -386,7 +478,7 @@ class TriggerRegistry:
             if tt.provider is not None:
                 await tt.provider.register_trigger(binding)
             elif tt.owner is not None:
-                await tt.owner.send_frame(binding.frame())
+                await tt.owner.send_frame(binding.frame(tt.namespace))
             return True
         except TriggerRegistrationError as exc:
             log.warning("provider of %r refused trigger %s: %s", tt.id, binding.id, exc.message)
@@ -395,7 +487,7 @@ class TriggerRegistry:
             return False
 
     async def _disarm(self, binding: Binding) -> None:
-        tt = self.types.get(binding.trigger_type)
+        tt = self.provider_of(binding)
         if tt is None:
             return
         try:

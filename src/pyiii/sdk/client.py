@@ -460,6 +460,7 @@ class III:
                 function_id=msg.function_id,
                 config=from_payload(msg.config),
                 metadata=metadata if isinstance(metadata, dict) else None,
+                namespace=msg.namespace,
             )
         return TriggerConfig(id=msg.id, function_id="", config=None, metadata=None)
 

@@ -44,6 +44,9 @@ class TriggerConfig(Generic[TConfig]):
     function_id: str
     config: Any
     metadata: dict[str, Any] | None = None
+    #: Where the binding's function resolves (iii 0.23+; None: default): fire it with
+    #: ``trigger({"function_id": ..., "namespace": config.namespace, ...})``.
+    namespace: str | None = None
 
 
 class TriggerHandler(ABC, Generic[TConfig]):

@@ -131,3 +131,26 @@ async def test_a_type_that_comes_back_serves_the_same_tops() -> None:
     assert slots2.serving == {"x": "b1"} and set(reg.shadowed) == {"a1"}
     await reg.remove_binding("b1")
     assert slots2.serving == {"x": "a1"}
+
+
+async def test_rehoming_moves_a_namespace_s_part_of_a_stack_and_keeps_its_order() -> None:
+    """Spec iii-0.23-0.25 §1.6: bindings of ``orders`` served by the default provider move to the
+    ``orders`` provider; the same one serves there, and default's stack serves its own again."""
+    reg, default_slots = await registry()
+    c = bind("c", "s1")
+    a = Binding("a", "slot", "fn::a", {"slot": "s1"}, home_namespace="orders", namespace="orders")
+    b = Binding("b", "slot", "fn::b", {"slot": "s1"}, home_namespace="orders", namespace="orders")
+    for binding in (c, a, b):
+        await reg.add_binding(binding)
+    assert default_slots.serving == {"s1": "b"} and set(reg.shadowed) == {"a", "c"}
+
+    orders_slots = Slots()
+    await reg.add_type(TriggerType("slot", provider=orders_slots, binding_key=slot_key, namespace="orders"))
+
+    assert orders_slots.serving == {"s1": "b"} and default_slots.serving == {"s1": "c"}
+    assert set(reg.live) == {"b", "c"} and set(reg.shadowed) == {"a"}
+    assert a.provider_namespace == b.provider_namespace == "orders" and c.provider_namespace == "default"
+
+    # The orders provider goes: its bindings fall back to default, on top of c, in their order.
+    assert await reg.remove_type("slot", None, "orders")
+    assert default_slots.serving == {"s1": "b"} and set(reg.shadowed) == {"a", "c"}

@@ -271,7 +271,7 @@ async def test_max_trigger_types_per_worker() -> None:
     await worker.register_trigger_type("t1")
     await worker.register_trigger_type("t1")  # the same one again is fine
     await worker.register_trigger_type("t2")
-    assert worker.trigger_types == {"t1"} and "t2" not in engine.triggers.types
+    assert worker.trigger_types == {("default", "t1")} and "t2" not in engine.triggers.types
     [refusal] = refusals(worker)
     assert refusal["id"] == "t2" and refusal["error"]["code"] == E.LIMIT_EXCEEDED
 

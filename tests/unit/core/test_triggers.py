@@ -57,7 +57,7 @@ async def test_a_binding_is_delivered_to_the_remote_provider() -> None:
     engine = Engine()
     provider = await FakePeer.connect(engine, "provider")
     await provider.register_trigger_type("tick", description="ticks")
-    assert engine.triggers.types["tick"].owner is provider and provider.trigger_types == {"tick"}
+    assert engine.triggers.types["tick"].owner is provider and provider.trigger_types == {("default", "tick")}
     user = await FakePeer.connect(engine, "user")
     await user.register_trigger("t1", "tick", "u::on_tick", {"every": 5}, metadata={"step": "s"})
     frame = await provider.next("registertrigger")

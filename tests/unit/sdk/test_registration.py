@@ -112,11 +112,15 @@ async def test_trigger_type_provider(engine: FakeEngine, connect: ClientFactory)
     base = {"type": "registertrigger", "trigger_type": "webhook", "function_id": "f::g"}
     await conn.send({**base, "id": "t1", "config": {"url": "/a"}, "metadata": {"m": 1}})
     await conn.send({**base, "id": "t2", "config": {"bad": True}})
+    await conn.send({**base, "id": "t3", "config": {}, "namespace": "orders", "trigger_namespace": "orders"})
     ok = await conn.wait_for(lambda f: f["type"] == "triggerregistrationresult" and f["id"] == "t1")
     bad = await conn.wait_for(lambda f: f["type"] == "triggerregistrationresult" and f["id"] == "t2")
     assert ok == {"type": "triggerregistrationresult", "id": "t1", "trigger_type": "webhook", "function_id": "f::g"}
     assert bad["error"] == {"code": "trigger_registration_failed", "message": "url must start with /"}
     assert provider.armed[0].metadata == {"m": 1} and provider.armed[0].config == {"url": "/a"}
+    await conn.wait_for(lambda f: f["type"] == "triggerregistrationresult" and f["id"] == "t3")
+    # The binding's namespace reaches the handler: it fires the function there (iii 0.23+).
+    assert provider.armed[0].namespace is None and provider.armed[1].namespace == "orders"
 
     await conn.send({"type": "unregistertrigger", "id": "t1", "trigger_type": "webhook"})
     await eventually(lambda: provider.disarmed, what="the provider to disarm t1")

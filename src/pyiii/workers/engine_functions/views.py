@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pyiii.core import DEFAULT_NAMESPACE, Binding, FunctionEntry, Host, Peer, TriggerType
+from pyiii.core import Binding, FunctionEntry, Host, Peer, TriggerType
 from pyiii.workers.catalog import provider_of
 
 
@@ -70,8 +70,7 @@ def function_detail(host: Host, entry: FunctionEntry) -> dict[str, Any]:
 
 
 def type_summary(tt: TriggerType) -> dict[str, Any]:
-    # Every trigger type is provided in default until providers are keyed by namespace.
-    return {"id": tt.id, "namespace": DEFAULT_NAMESPACE, "worker_name": type_worker_name(tt),
+    return {"id": tt.id, "namespace": tt.namespace, "worker_name": type_worker_name(tt),
             "description": tt.description}
 
 
@@ -84,7 +83,7 @@ def type_detail(host: Host, tt: TriggerType) -> dict[str, Any]:
     response = getattr(tt, "response_format", None)
     if response is not None:
         out["response_schema"] = response
-    out["instance_count"] = sum(1 for b in host.bindings.values() if b.trigger_type == tt.id)
+    out["instance_count"] = sum(1 for b in host.bindings.values() if b.provider_key == tt.key)
     return out
 
 

@@ -115,6 +115,8 @@ class RegisterTriggerArgs(msgspec.Struct):
     function_id: str
     config: Any = None
     metadata: Any = None
+    #: 0.23+: the provider's namespace (strict); absent: default.
+    trigger_namespace: str | None = None
 
 
 class UnregisterTriggerArgs(msgspec.Struct):
@@ -312,7 +314,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         a = decode_args(ctx.function_id, data, ListTypesArgs)
         needle = a.search.lower() if a.search else None
         rows = []
-        for tt in sorted(self.host.trigger_types.values(), key=lambda t: t.id):
+        for tt in sorted(self.host.trigger_types.values(), key=lambda t: (t.id, t.namespace)):
             if not a.include_internal and tt.id.startswith("engine::"):
                 continue
             if a.prefix and not tt.id.startswith(a.prefix):
@@ -326,9 +328,7 @@ class EngineFunctionsWorker(BuiltinWorker):
 
     async def _type_info(self, data: Any, ctx: CallContext) -> Any:
         a = decode_args(ctx.function_id, data, TypeInfoArgs)
-        tt = self.host.trigger_types.get(a.id)
-        if a.namespace not in (None, DEFAULT_NAMESPACE):  # every provider serves default (for now)
-            tt = None
+        tt = self.host.trigger_types.get((a.namespace or DEFAULT_NAMESPACE, a.id))  # strict (§1.7)
         if tt is None:
             if a.namespace is not None:
                 raise FunctionError(
@@ -366,7 +366,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         out.pop("config_summary")
         if b.metadata is not None:
             out["metadata"] = b.metadata
-        tt = self.host.trigger_types.get(b.trigger_type)
+        tt = self.host.trigger_provider(b)
         out["trigger"] = V.type_detail(self.host, tt) if tt else None
         entry = self.host.functions.get(b.function_id, b.namespace)  # the target's copy (§1.7)
         out["function"] = V.function_detail(self.host, entry) if entry else None
@@ -455,7 +455,7 @@ class EngineFunctionsWorker(BuiltinWorker):
         return {
             "worker": summary,
             "functions": [V.function_summary(self.host, e) for e in sorted(fns, key=lambda e: e.id)],
-            "trigger_types": [V.type_summary(t) for t in sorted(types, key=lambda t: t.id)],
+            "trigger_types": [V.type_summary(t) for t in sorted(types, key=lambda t: (t.id, t.namespace))],
             "registered_triggers": [V.binding_summary(self.host, b) for b in sorted(bindings, key=lambda b: b.id)],
         }
 
@@ -519,7 +519,7 @@ class EngineFunctionsWorker(BuiltinWorker):
     async def _register_trigger(self, data: Any, ctx: CallContext) -> Any:
         a = decode_args(ctx.function_id, data, RegisterTriggerArgs)
         trigger_id = await self.host.register_trigger_for(
-            ctx.caller, a.trigger_type, a.function_id, a.config, a.metadata
+            ctx.caller, a.trigger_type, a.function_id, a.config, a.metadata, a.trigger_namespace
         )
         return {"id": trigger_id}
 
