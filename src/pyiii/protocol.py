@@ -123,6 +123,8 @@ class _Frame(Struct, tag_field="type", omit_defaults=True):
 class WorkerRegistered(_Frame, tag="workerregistered"):
     worker_id: str
     reattach_token: str | None = None
+    #: 0.25: the engine's features (spec iii-0.23-0.25 §2); omitted when it advertises none.
+    features: list[str] | None = None
 
 
 class Reattach(_Frame, tag="reattach"):
@@ -233,6 +235,11 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     metadata: Raw = ABSENT
     #: 0.23+: the namespace ``function_id`` resolves in (absent/null: default, never the caller's).
     namespace: str | None = None
+    #: 0.25 (observe.v1): who made the call, ``{worker_id?, worker_name?, function_id?,
+    #: invocation_id?, parent?}``; any JSON is accepted here and validated by core/caller.py.
+    caller: Any = None
+    #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Any JSON, as ``caller``.
+    observe_depth: Any = None
 
 
 class InvocationResult(_Frame, tag="invocationresult"):
@@ -260,6 +267,26 @@ class RegistrationRejected(_Frame, tag="registrationrejected"):
     owner_worker_id: str
     worker_name: str | None = None
     function_id: str | None = None
+
+
+class FunctionRegistered(_Frame, tag="functionregistered"):
+    """Engine -> worker (0.25, observe.v1): one accepted ``registerfunction`` (spec
+    iii-0.23-0.25 §3.1). Every field is sent."""
+
+    id: str
+    namespace: str
+    revision: int
+    local_dispatch: bool
+    observers: list[Any]
+
+
+class LocalInvocationStats(_Frame, tag="localinvocationstats"):
+    """Worker -> engine (0.25, observe.v1): counts of calls the worker ran in-process (spec
+    §3.4). Fields are any JSON here; core/local_stats.py validates them."""
+
+    window_ms: Any = None
+    functions: Any = None
+    dropped_reports: Any = None
 
 
 class Ping(_Frame, tag="ping"):
@@ -290,6 +317,8 @@ Message = Union[
     InvocationResult,
     RegisterService,
     RegistrationRejected,
+    FunctionRegistered,
+    LocalInvocationStats,
     Ping,
     Pong,
     ErrorFrame,

@@ -329,7 +329,6 @@ async def test_observe_becomes_ready(engine: MatrixEngine, connect: Any) -> None
     assert await w.observer_ready(handle, 5) == {"state": "active", "reason": None}
 
 
-@not_yet("local dispatch (functionregistered)")
 async def test_own_function_runs_locally(engine: MatrixEngine, connect: Any) -> None:
     """Spec §6.8 items 49 and 51: once ``functionregistered`` allows it, a worker's call of its
     own function never reaches the engine, so the engine does not inject ``_caller_worker_id``."""
