@@ -236,10 +236,11 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     #: 0.23+: the namespace ``function_id`` resolves in (absent/null: default, never the caller's).
     namespace: str | None = None
     #: 0.25 (observe.v1): who made the call, ``{worker_id?, worker_name?, function_id?,
-    #: invocation_id?, parent?}``; any JSON is accepted here and validated by core/caller.py.
-    caller: Any = None
-    #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Any JSON, as ``caller``.
-    observe_depth: Any = None
+    #: invocation_id?, parent?}``. Kept raw: decoded (and validated, core/caller.py) only for a
+    #: target that takes it, so a caller cannot make the engine build objects nobody reads.
+    caller: Raw = ABSENT
+    #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Raw, as ``caller``.
+    observe_depth: Raw = ABSENT
 
 
 class InvocationResult(_Frame, tag="invocationresult"):
@@ -282,11 +283,11 @@ class FunctionRegistered(_Frame, tag="functionregistered"):
 
 class LocalInvocationStats(_Frame, tag="localinvocationstats"):
     """Worker -> engine (0.25, observe.v1): counts of calls the worker ran in-process (spec
-    §3.4). Fields are any JSON here; core/local_stats.py validates them."""
+    §3.4). Kept raw: core/local_stats.py bounds their size before it decodes and validates them."""
 
-    window_ms: Any = None
-    functions: Any = None
-    dropped_reports: Any = None
+    window_ms: Raw = ABSENT
+    functions: Raw = ABSENT
+    dropped_reports: Raw = ABSENT
 
 
 class Ping(_Frame, tag="ping"):

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
+
+from pyiii import protocol as p
+
 if TYPE_CHECKING:
     from pyiii.core.peer import Peer
 
@@ -30,6 +34,29 @@ def observe_depth(value: Any) -> int:
     if type(value) is not int or value <= 0:
         return 0
     return min(value, MAX_DEPTH)
+
+
+def decode_small(raw: msgspec.Raw, max_bytes: int) -> Any:
+    """A field's JSON value, or None when it is absent, over ``max_bytes`` or undecodable (too
+    deep, a number too large): the SDK reads a malformed ``caller`` as none, so does the engine."""
+    if not raw or len(raw) > max_bytes:
+        return None
+    try:
+        return p.from_raw(raw)
+    except (msgspec.DecodeError, RecursionError, ValueError):
+        return None
+
+
+def forwarded_fields(
+    peer: Peer, caller: msgspec.Raw, depth: msgspec.Raw, max_chars: int
+) -> tuple[msgspec.Raw, msgspec.Raw]:
+    """``caller`` and ``observe_depth`` as the engine forwards them to an observe.v1 target:
+    the stamped caller (always) and the depth (absent when 0)."""
+    # The largest caller worth reading: its members (strings of at most max_chars, escapes
+    # included) with their keys and one parent level.
+    stamped = stamped_caller(peer, decode_small(caller, 12 * (max_chars + 32)), max_chars)
+    hops = observe_depth(decode_small(depth, 32))
+    return p.to_raw(stamped), (p.to_raw(hops) if hops else p.ABSENT)
 
 
 def _strings(source: dict[str, Any], keys: tuple[str, ...], max_chars: int) -> dict[str, str]:

@@ -17,7 +17,7 @@ import msgspec
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
-from pyiii.core.caller import observe_depth, stamped_caller
+from pyiii.core.caller import forwarded_fields
 from pyiii.core.errors import FunctionError, bad_input
 from pyiii.core.features import OBSERVE_V1
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
@@ -201,9 +201,12 @@ class Invoker:
         owner = entry.owner
         assert owner is not None
         # observe.v1 targets learn who called (spec iii-0.23-0.25 §5.9); nobody else pays for it.
-        observed = OBSERVE_V1 in owner.shared_features
-        caller_info = stamped_caller(caller, msg.caller, self.limits.max_caller_field_chars) if observed else None
-        depth = observe_depth(msg.observe_depth) if observed else 0
+        if OBSERVE_V1 in owner.shared_features:
+            caller_info, depth = forwarded_fields(
+                caller, msg.caller, msg.observe_depth, self.limits.max_caller_field_chars
+            )
+        else:
+            caller_info = depth = p.ABSENT
         if reply_id is None:
             # Void: the target runs without an invocation id and sends nothing back.
             frame = self._forward_frame(
@@ -426,8 +429,8 @@ class Invoker:
         metadata: msgspec.Raw,
         traceparent: str | None,
         baggage: str | None,
-        caller: dict[str, Any] | None = None,
-        depth: int = 0,
+        caller: msgspec.Raw = p.ABSENT,
+        depth: msgspec.Raw = p.ABSENT,
     ) -> bytes:
         if traceparent or baggage:
             baggage = with_function_id(baggage, entry.id)
@@ -440,7 +443,7 @@ class Invoker:
                 baggage=baggage,
                 metadata=metadata,
                 caller=caller,
-                observe_depth=depth or None,
+                observe_depth=depth,
             )
         )
 

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
+
 from pyiii import protocol as p
 from pyiii.core.features import OBSERVE_V1
 
@@ -26,6 +28,8 @@ log = logging.getLogger("pyiii.engine")
 
 #: Largest count one row may carry (a JSON integer can be any size).
 MAX_COUNT: Final = 2**31 - 1
+#: Bytes a report may spend per row (a row the SDK sends is ~100 bytes plus its function id).
+ROW_BYTES: Final = 4096
 #: Longest function id in a row (ids are short; a longer one is not a function of this worker).
 MAX_FUNCTION_ID_CHARS: Final = 1024
 #: The SDK's reasons for a dropped report; any other string is counted as ``OTHER`` so that a
@@ -56,7 +60,17 @@ def _count(value: Any) -> int | None:
     return value if type(value) is int and 0 <= value <= MAX_COUNT else None
 
 
-def _rows(value: Any, name: str, max_rows: int) -> list[Any]:
+def _decoded(raw: msgspec.Raw, name: str, max_bytes: int) -> Any:
+    if len(raw) > max_bytes:
+        raise InvalidReport(f"{name} is {len(raw)} bytes, over {max_bytes} (max_local_stats_rows x {ROW_BYTES})")
+    try:
+        return p.from_raw(raw)
+    except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+        raise InvalidReport(f"{name} is not decodable: {exc}") from None
+
+
+def _rows(raw: msgspec.Raw, name: str, max_rows: int) -> list[Any]:
+    value = _decoded(raw, name, max_rows * ROW_BYTES)
     if value is None:
         return []
     if not isinstance(value, list):
@@ -83,7 +97,8 @@ def _function_row(row: Any) -> FunctionRow | None:
 def parse_report(msg: p.LocalInvocationStats, max_rows: int) -> tuple[list[FunctionRow], list[DroppedRow], int]:
     """The valid rows of a report and how many rows were malformed (and skipped). Raises
     :class:`InvalidReport` when the report's shape is wrong or it is too large."""
-    if msg.window_ms is not None and _count(msg.window_ms) is None:
+    window_ms = _decoded(msg.window_ms, "window_ms", 32)
+    if window_ms is not None and _count(window_ms) is None:
         raise InvalidReport("window_ms must be a non-negative integer")
     functions: list[FunctionRow] = []
     dropped: list[DroppedRow] = []

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from pyiii.core.caller import MAX_DEPTH, observe_depth, stamped_caller
+from pyiii import protocol as p
+from pyiii.core.caller import MAX_DEPTH, decode_small, forwarded_fields, observe_depth, stamped_caller
 from pyiii.core.engine import Engine
 from tests.support.fake_peer import FakePeer
 
@@ -45,6 +46,20 @@ async def test_strings_over_the_limit_are_dropped() -> None:
     peer = await FakePeer.connect(Engine(), "w-1")
     caller = stamped_caller(peer, {"function_id": "f" * 65, "invocation_id": "i" * 64}, 64)
     assert caller == {"worker_id": "w-1", "invocation_id": "i" * 64}
+
+
+@pytest.mark.parametrize("raw", [p.ABSENT, p.Raw(b"[" * 5000 + b"]" * 5000), p.Raw(b'"' + b"x" * 100 + b'"')])
+def test_absent_deep_or_oversized_fields_read_as_none(raw: p.Raw) -> None:
+    assert decode_small(raw, 64) is None
+
+
+async def test_forwarded_fields_are_raw_json_and_depth_0_is_absent() -> None:
+    peer = await FakePeer.connect(Engine(), "w-1")
+    caller, depth = forwarded_fields(peer, p.to_raw({"function_id": "f"}), p.to_raw(0), 64)
+    assert (p.from_raw(caller), depth) == ({"worker_id": "w-1", "function_id": "f"}, p.ABSENT)
+    huge = p.to_raw({"function_id": "f", "pad": "x" * 100_000})  # too big to be read at all
+    caller, depth = forwarded_fields(peer, huge, p.to_raw(3), 64)
+    assert (p.from_raw(caller), p.from_raw(depth)) == ({"worker_id": "w-1"}, 3)
 
 
 # ----------------------------------------------------------------------------- on routed calls

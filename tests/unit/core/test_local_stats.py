@@ -82,20 +82,31 @@ async def test_reports_without_observe_v1_are_ignored() -> None:
 ])
 def test_malformed_rows_are_skipped(row: Any) -> None:
     good = {"function_id": "svc::g", "count": 1, "errors": 0, "duration_ms_sum": 0.25}
-    functions, dropped, bad = parse_report(p.LocalInvocationStats(window_ms=5, functions=[row, good]), 10)
+    functions, dropped, bad = parse_report(report(window_ms=5, functions=[row, good]), 10)
     assert ([f.function_id for f in functions], dropped, bad) == (["svc::g"], [], 1)
 
 
-@pytest.mark.parametrize("report", [
-    p.LocalInvocationStats(window_ms=-1, functions=[]),
-    p.LocalInvocationStats(window_ms="10", functions=[]),
-    p.LocalInvocationStats(window_ms=1, functions={"svc::f": 1}),
-    p.LocalInvocationStats(window_ms=1, dropped_reports="none"),
-    p.LocalInvocationStats(window_ms=1, functions=[{}] * 11),
+def report(**fields: Any) -> p.LocalInvocationStats:
+    return p.LocalInvocationStats(**{k: p.to_raw(v) for k, v in fields.items()})
+
+
+@pytest.mark.parametrize("fields", [
+    {"window_ms": -1, "functions": []},
+    {"window_ms": "10", "functions": []},
+    {"window_ms": 1, "functions": {"svc::f": 1}},
+    {"window_ms": 1, "dropped_reports": "none"},
+    {"window_ms": 1, "functions": [{}] * 11},
+    {"window_ms": 1, "functions": ["x" * 10 * 4096]},  # bytes are bounded before anything is decoded
 ])
-def test_a_report_of_the_wrong_shape_or_size_is_refused_whole(report: p.LocalInvocationStats) -> None:
+def test_a_report_of_the_wrong_shape_or_size_is_refused_whole(fields: dict[str, Any]) -> None:
     with pytest.raises(InvalidReport):
-        parse_report(report, 10)
+        parse_report(report(**fields), 10)
+
+
+def test_an_undecodable_report_is_refused_whole() -> None:
+    deep = p.LocalInvocationStats(functions=p.Raw(b"[" * 5000 + b"]" * 5000))
+    with pytest.raises(InvalidReport):
+        parse_report(deep, 10_000)
 
 
 async def test_the_row_limit_is_the_engines_setting() -> None:
