@@ -22,7 +22,8 @@ from pyiii import protocol as p
 from pyiii.core import errors as E
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
-from pyiii.core.features import advertised, shared
+from pyiii.core.features import OBSERVE_V1, advertised, shared
+from pyiii.core.function_ack import acknowledge_owned
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
 from pyiii.core.health import HealthBoard, HealthCheck
 from pyiii.core.invoker import Invoker, InvokerLimits
@@ -307,7 +308,12 @@ class Engine:
             if peer.namespace_timed_out:
                 log.info("features of %s ignored: the grace timer fixed its namespace first", peer.display_name)
             else:
+                observed_before = OBSERVE_V1 in peer.shared_features
                 self.accept_features(peer, features)
+                if not observed_before and peer.functions:
+                    found = (self.functions.get(fid, peer.namespace) for fid in sorted(peer.functions))
+                    owned = [e for e in found if e is not None and e.owner is peer]
+                    await acknowledge_owned(self.observer_sets, peer, owned)
         namespace = peer.namespace if fixed else (declared or DEFAULT)
         if fixed and declared is not None and declared != peer.namespace:
             log.warning(

@@ -17,14 +17,18 @@ from pyiii import protocol as p
 from pyiii.core.features import LOCAL_DISPATCH_V1, OBSERVE_V1
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from pyiii.core.functions import FunctionEntry
+    from pyiii.core.observer_sets import ObserverSets
+    from pyiii.core.peer import Peer
     from pyiii.core.session import Session
 
 
-def may_dispatch_locally(session: Session, entry: FunctionEntry, registered_id: str, http_invoked: bool) -> bool:
-    """§3.2: may the worker run its own calls of ``entry`` (registered as ``registered_id``)
+def may_dispatch_locally(peer: Peer, entry: FunctionEntry, registered_id: str, http_invoked: bool) -> bool:
+    """§3.2: may ``peer`` run its own calls of ``entry`` (registered as ``registered_id``)
     without the engine?"""
-    peer, access = session.peer, session.access
+    access = peer.access
     if LOCAL_DISPATCH_V1 not in peer.shared_features or http_invoked:
         return False
     if access.middleware_function_id or access.function_registration_prefix or entry.id != registered_id:
@@ -33,15 +37,42 @@ def may_dispatch_locally(session: Session, entry: FunctionEntry, registered_id: 
     return allowed
 
 
-async def acknowledge_function(session: Session, entry: FunctionEntry, registered_id: str, http_invoked: bool) -> None:
-    """Send ``functionregistered`` for ``entry`` if the worker takes the observe family."""
-    if OBSERVE_V1 not in session.peer.shared_features:
-        return
-    revision, observers = session.engine.observer_sets.snapshot(entry.namespace, entry.id)
-    await session.send_quietly(p.FunctionRegistered(
+def function_ack(
+    observer_sets: ObserverSets, peer: Peer, entry: FunctionEntry, registered_id: str, http_invoked: bool
+) -> bytes | None:
+    """The ``functionregistered`` frame for ``entry``, or None when ``peer`` does not take the
+    observe family."""
+    if OBSERVE_V1 not in peer.shared_features:
+        return None
+    revision, observers = observer_sets.snapshot(entry.namespace, entry.id)
+    return p.encode(p.FunctionRegistered(
         id=registered_id,
         namespace=entry.namespace,
         revision=revision,
-        local_dispatch=may_dispatch_locally(session, entry, registered_id, http_invoked),
+        local_dispatch=may_dispatch_locally(peer, entry, registered_id, http_invoked),
         observers=observers,
     ))
+
+
+async def acknowledge_function(session: Session, entry: FunctionEntry, registered_id: str, http_invoked: bool) -> None:
+    """Send ``functionregistered`` for a registration the session just applied."""
+    frame = function_ack(session.engine.observer_sets, session.peer, entry, registered_id, http_invoked)
+    if frame is not None:
+        await send_quietly(session.peer, frame)
+
+
+async def acknowledge_owned(observer_sets: ObserverSets, peer: Peer, entries: Iterable[FunctionEntry]) -> None:
+    """Acknowledge what ``peer`` registered before it declared ``observe.v1`` (a connection
+    whose registrations were applied before its ``engine::workers::register``): the SDK keeps
+    every function it registered and takes a late acknowledgement like a prompt one."""
+    for entry in entries:
+        frame = function_ack(observer_sets, peer, entry, entry.local_id or entry.id, entry.handler is not None)
+        if frame is not None:
+            await send_quietly(peer, frame)
+
+
+async def send_quietly(peer: Peer, frame: bytes) -> None:
+    try:
+        await peer.send_frame(frame)
+    except ConnectionError:
+        pass

@@ -169,3 +169,18 @@ async def test_every_new_connection_gets_the_acks_again() -> None:
         await register(engine, w)
         assert [a["id"] for a in w.of_type("functionregistered")] == ["svc::f"]
         await w.disconnect()
+
+
+async def test_registrations_applied_before_the_features_are_acked_when_they_arrive() -> None:
+    """A connection whose registrations were applied at once (no hold) learns of them late."""
+    engine = Engine()
+    w = await FakePeer.connect(engine, "w")
+    await w.register_function("svc::b")
+    await w.register_function("svc::a")
+    assert w.of_type("functionregistered") == []
+
+    assert await engine.declare_namespace(w, None, "w", aware=True, features=SDK_025)
+    assert await engine.declare_namespace(w, None, "w", aware=True, features=SDK_025)  # once only
+
+    assert [(a["id"], a["local_dispatch"]) for a in w.of_type("functionregistered")] == [
+        ("svc::a", True), ("svc::b", True)]
