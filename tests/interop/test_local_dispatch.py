@@ -30,7 +30,7 @@ NEW_FRAMES = {"functionregistered", "observeradded", "observerremoved", "observe
 
 class Engines:
     """The engine of this module (a main listener and one with ``middleware_function_id``, a
-    queue), and one that advertises no features (``engine.features: []``)."""
+    queue, the metrics), and one that advertises no features (``engine.features: []``)."""
 
     def __init__(self, workdir: Path) -> None:
         self.mw_port = free_port()
@@ -38,6 +38,7 @@ class Engines:
             {"name": "iii-worker-manager", "config": {"port": self.mw_port, "host": "127.0.0.1",
                                                        "middleware_function_id": MIDDLEWARE}},
             {"name": "iii-queue", "config": {}},
+            {"name": "iii-observability", "config": {}},
         ])
         self.bare = EngineProcess(workdir / "bare", extra={"engine": {"features": []}})
 
@@ -110,17 +111,21 @@ async def test_an_engine_advertising_nothing_serves_025_as_024(engines: Engines,
     """§6.1 item 3: ``observe()`` ends UNSUPPORTED; registrations with observe hooks, trigger and
     register_trigger still work; no 0.25 frame either way."""
     wire = await relay(engines.bare.url)
-    w = await connect(SDK_025, wire.url, namespace="orders")
-    src, sink = uid("svc::src"), uid("svc::sink")
-    await w.register_function(src, "echo")
+    w = await connect(SDK_025, wire.url)
+    src, sink, kind = uid("svc::src"), uid("svc::sink"), uid("tick")
+    await w.register_function(src, "echo", observe={"delivery": "auto"})
     await w.register_function(sink, "record")
+    await w.register_trigger_type(kind)
     await until_registered(w, src, sink)
 
     handle = await w.observe({"function_id": src}, sink)
     settled = await w.observer_ready(handle, 2)
     result = await w.trigger(src, {"n": 1})
-    await w.register_trigger("durable:subscriber", sink, {"topic": uid("t")})
+    await w.register_trigger(kind, sink, {"every": 1})
+    bound = await w.driver.wait_event(lambda e: e.get("event") == "register_trigger" and e["w"] == w.handle)
 
+    assert bound["trigger"]["function_id"] == sink
+    assert wire.frames("to_engine", "registerfunction", id=src)[0]["observe"]["delivery"] == "auto"
     assert "features" not in wire.frames("to_worker", "workerregistered")[0]
     assert (settled["state"], settled["reason"]["code"]) == ("error", "UNSUPPORTED")
     assert "_caller_worker_id" in result["data"]  # routed: no local dispatch without the ack
@@ -197,6 +202,8 @@ async def test_acks_in_the_resolved_namespace_then_self_calls_stay_local_and_are
     workers = (await w.trigger("engine::workers::list", {}))["workers"]
     mine = [row for row in workers if row.get("id") == await w.current_worker_id()]
     assert mine and mine[0]["local_invocations"] >= 2
+    metrics = (await w.trigger("engine::metrics::list", {}))["engine_metrics"]["invocations"]["by_function"]
+    assert metrics[fid]["total"] >= 2  # counted like routed calls, though the engine never saw them
 
 
 async def _ge(rows: Any, n: int) -> bool:
