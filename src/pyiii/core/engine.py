@@ -278,15 +278,19 @@ class Engine:
                 log.exception("worker event listener failed")
 
     def worker_metadata_updated(self, peer: Peer) -> None:
-        peer.max_message_bytes = message_limit(peer, self.limits.legacy_max_message_bytes)
+        self.refresh_message_limit(peer)
         self._worker_event("worker_metadata_updated", peer.worker_id)
+
+    def refresh_message_limit(self, peer: Peer) -> None:
+        """What ``peer`` reads changed (its metadata, its features, its hold ran out)."""
+        peer.max_message_bytes = message_limit(peer, self.limits.legacy_max_message_bytes)
 
     def accept_features(self, peer: Peer, declared: Sequence[str]) -> None:
         """The features a worker declared in ``engine::workers::register`` (spec §2.1): what
         both sides list decides the frames and fields it gets from now on."""
         peer.features = tuple(f for f in declared[:MAX_DECLARED_FEATURES] if isinstance(f, str))
         peer.shared_features = shared(self.features, peer.features)
-        peer.max_message_bytes = message_limit(peer, self.limits.legacy_max_message_bytes)
+        self.refresh_message_limit(peer)
 
     # ================================================================= namespaces
 
@@ -349,7 +353,7 @@ class Engine:
     async def connect_peer(self, peer: Peer) -> None:
         """A connection passed authentication: greet it and announce it."""
         self.peers[peer.worker_id] = peer
-        peer.max_message_bytes = message_limit(peer, self.limits.legacy_max_message_bytes)
+        self.refresh_message_limit(peer)
         await peer.send_frame(p.encode(p.WorkerRegistered(
             worker_id=peer.worker_id, reattach_token=peer.reattach_token, features=list(self.features) or None,
         )))

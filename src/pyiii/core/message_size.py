@@ -3,7 +3,8 @@
 The official Python SDK read messages of at most 1 MiB (the ``websockets`` default) until 0.24.6
 raised it to 64 MiB; a bigger message makes its client drop the connection (1009), failing every
 call in flight. So toward a connection that reported runtime ``python`` with an older version, or
-that has not reported anything yet, the engine sends nothing over ``legacy_max_message_bytes``
+that has not reported anything yet (while its namespace hold waits for that report), the engine
+sends nothing over ``legacy_max_message_bytes``
 and answers the caller with ``payload_too_large`` instead. A worker that declared
 ``large-messages.v1`` accepts large messages whatever it reports; ``pyiii``'s own SDK (telemetry
 framework ``pyiii``) reads 64 MiB at every version.
@@ -41,8 +42,11 @@ def accepts_large_messages(peer: Peer) -> bool:
     if LARGE_MESSAGES_V1 in peer.shared_features:
         return True
     metadata = peer.metadata
-    if metadata.runtime == "unknown":  # nothing reported yet: assume the smallest reader
-        return False
+    if metadata.runtime == "unknown":
+        # Nothing reported yet: assume the smallest reader, until the namespace hold runs out
+        # without a register call; every official Python SDK makes one at once, so a connection
+        # that never does (a browser, a raw client) is not one of them.
+        return peer.namespace_timed_out
     if metadata.runtime != "python" or metadata.telemetry.get("framework") == "pyiii":
         return True
     version = _version(metadata.version)

@@ -116,6 +116,7 @@ class Session:
                 "worker %s named no namespace (%s): its registrations go to default", self.peer.display_name, why
             )
             self.peer.namespace_timed_out = True
+            self.engine.refresh_message_limit(self.peer)
             self.invoker.spawn(self.resolve_namespace(DEFAULT))
 
     async def handle_frame(self, frame: bytes) -> None:

@@ -10,7 +10,9 @@ from pyiii.core.engine import Engine
 from pyiii.core.errors import FunctionError
 from pyiii.core.functions import CallContext
 from pyiii.core.message_size import UNBOUNDED, message_limit
+from pyiii.core.session import Session
 from tests.support.fake_peer import FakePeer
+from tests.support.waiting import eventually
 
 MIB = 1024 * 1024
 
@@ -131,3 +133,19 @@ async def test_an_in_process_functions_oversized_result_for_a_legacy_caller_is_a
     caller = await legacy(engine, "caller")
     await caller.invoke("svc::big", {}, invocation_id="i1")
     assert (await caller.next_result("i1"))["error"]["code"] == "payload_too_large"
+
+
+async def test_a_connection_that_never_registers_is_not_limited_once_its_hold_runs_out() -> None:
+    """Every official Python SDK calls engine::workers::register at once; a connection whose
+    namespace hold expires without it (a browser, a raw client) is not one of them."""
+    engine = Engine()
+    peer = FakePeer(engine, "browser")
+    peer.session = Session(engine, peer, hold_grace_ms=5_000, hold_quiet_ms=20)
+    await engine.connect_peer(peer)
+    assert peer.max_message_bytes == MIB
+    await peer.register_function("ui::f")  # held until the quiet timer fires
+
+    await eventually(lambda: peer.max_message_bytes == UNBOUNDED, 2, what="the limit lifted")
+    peer.metadata.runtime, peer.metadata.version = "python", "0.22.1"  # a late report still counts
+    engine.worker_metadata_updated(peer)
+    assert peer.max_message_bytes == MIB
