@@ -308,16 +308,6 @@ class Engine:
             peer.namespace_aware = True
         gate = peer.namespace_gate
         fixed = gate is None or gate.namespace_fixed
-        if features is not None:
-            if peer.namespace_timed_out:
-                log.info("features of %s ignored: the grace timer fixed its namespace first", peer.display_name)
-            else:
-                observed_before = OBSERVE_V1 in peer.shared_features
-                self.accept_features(peer, features)
-                if not observed_before and peer.functions:
-                    found = (self.functions.get(fid, peer.namespace) for fid in sorted(peer.functions))
-                    owned = [e for e in found if e is not None and e.owner is peer]
-                    await acknowledge_owned(self.observer_sets, peer, owned)
         namespace = peer.namespace if fixed else (declared or DEFAULT)
         if fixed and declared is not None and declared != peer.namespace:
             log.warning(
@@ -330,9 +320,24 @@ class Engine:
                 await self._reject_worker(peer, namespace, name, holder)
                 return False
             self.worker_names[(namespace, name)] = peer
+        if features is not None:  # after the name claim: a refused register call declares nothing
+            await self._declare_features(peer, features)
         if gate is not None and not fixed:
             await gate.resolve_namespace(namespace)
         return True
+
+    async def _declare_features(self, peer: Peer, features: Sequence[str]) -> None:
+        """Take the features of a register call, before the held registrations are applied (so
+        they are acknowledged); what was registered before gets its acknowledgements now."""
+        if peer.namespace_timed_out:
+            log.info("features of %s ignored: the grace timer fixed its namespace first", peer.display_name)
+            return
+        observed_before = OBSERVE_V1 in peer.shared_features
+        self.accept_features(peer, features)
+        if not observed_before and peer.functions:
+            found = (self.functions.get(fid, peer.namespace) for fid in sorted(peer.functions))
+            owned = [e for e in found if e is not None and e.owner is peer]
+            await acknowledge_owned(self.observer_sets, peer, owned)
 
     async def _reject_worker(self, peer: Peer, namespace: str, name: str, holder: Peer) -> None:
         if peer.namespace_gate is not None:

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 class ObserverSets(Protocol):
     def snapshot(self, namespace: str, function_id: str) -> tuple[int, list[dict[str, Any]]]:
         """``(revision, observers)``: the current observer-set revision of ``(namespace,
-        function_id)`` and its observers as ObserverInfo objects (the full set, not a delta)."""
+        function_id)`` and its observers as ObserverInfo objects (the full set, not a delta).
+        ``function_id`` is the id as the registry stores it (``FunctionEntry.id``)."""
         ...
 
 

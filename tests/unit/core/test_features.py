@@ -62,3 +62,15 @@ async def test_a_connection_whose_namespace_the_grace_timer_fixed_has_no_feature
     await engine.declare_namespace(w, None, "w", aware=True, features=SDK_025)
 
     assert w.shared_features == frozenset()
+
+
+async def test_a_worker_refused_its_name_declares_no_features() -> None:
+    engine = Engine()
+    first = await FakePeer.connect(engine, "first")
+    assert await engine.declare_namespace(first, None, "state", aware=True, features=SDK_025)
+    second = await FakePeer.connect(engine, "second")
+    await second.register_function("svc::f")
+
+    assert not await engine.declare_namespace(second, None, "state", aware=True, features=SDK_025)
+
+    assert second.shared_features == frozenset() and second.of_type("functionregistered") == []
