@@ -123,6 +123,8 @@ class _Frame(Struct, tag_field="type", omit_defaults=True):
 class WorkerRegistered(_Frame, tag="workerregistered"):
     worker_id: str
     reattach_token: str | None = None
+    #: 0.25: the engine's features (spec iii-0.23-0.25 §2); omitted when it advertises none.
+    features: list[str] | None = None
 
 
 class Reattach(_Frame, tag="reattach"):
@@ -233,6 +235,12 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     metadata: Raw = ABSENT
     #: 0.23+: the namespace ``function_id`` resolves in (absent/null: default, never the caller's).
     namespace: str | None = None
+    #: 0.25 (observe.v1): who made the call, ``{worker_id?, worker_name?, function_id?,
+    #: invocation_id?, parent?}``. Kept raw: decoded (and validated, core/caller.py) only for a
+    #: target that takes it, so a caller cannot make the engine build objects nobody reads.
+    caller: Raw = ABSENT
+    #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Raw, as ``caller``.
+    observe_depth: Raw = ABSENT
 
 
 class InvocationResult(_Frame, tag="invocationresult"):
@@ -260,6 +268,26 @@ class RegistrationRejected(_Frame, tag="registrationrejected"):
     owner_worker_id: str
     worker_name: str | None = None
     function_id: str | None = None
+
+
+class FunctionRegistered(_Frame, tag="functionregistered"):
+    """Engine -> worker (0.25, observe.v1): one accepted ``registerfunction`` (spec
+    iii-0.23-0.25 §3.1). Every field is sent."""
+
+    id: str
+    namespace: str
+    revision: int
+    local_dispatch: bool
+    observers: list[Any]
+
+
+class LocalInvocationStats(_Frame, tag="localinvocationstats"):
+    """Worker -> engine (0.25, observe.v1): counts of calls the worker ran in-process (spec
+    §3.4). Kept raw: core/local_stats.py bounds their size before it decodes and validates them."""
+
+    window_ms: Raw = ABSENT
+    functions: Raw = ABSENT
+    dropped_reports: Raw = ABSENT
 
 
 class Ping(_Frame, tag="ping"):
@@ -290,6 +318,8 @@ Message = Union[
     InvocationResult,
     RegisterService,
     RegistrationRejected,
+    FunctionRegistered,
+    LocalInvocationStats,
     Ping,
     Pong,
     ErrorFrame,

@@ -17,8 +17,11 @@ import msgspec
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.caller import forwarded_fields
 from pyiii.core.errors import FunctionError, bad_input
+from pyiii.core.features import OBSERVE_V1
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
+from pyiii.core.message_size import too_large_message
 from pyiii.core.namespaces import DEFAULT, not_found_message
 from pyiii.core.spans import Tracer, traced_builtin_call
 from pyiii.ids import uuid4_text
@@ -57,6 +60,8 @@ class InvokerLimits:
     max_pending_per_caller: int = 32768
     #: Default timeout of in-process callers, seconds.
     default_timeout: float = 30.0
+    #: Longest string kept from a worker's ``caller`` (core/caller.py).
+    max_caller_field_chars: int = 512
 
 
 class Invoker:
@@ -67,6 +72,9 @@ class Invoker:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Called as ``(function_id, seconds, error_code_or_None)`` after every finished call.
         self.observers: list[Any] = []
+        #: Called as ``(function_id, count, errors, seconds_sum)`` for calls a worker ran
+        #: in-process and reported (``localinvocationstats``, spec iii-0.23-0.25 §3.4).
+        self.local_observers: list[Any] = []
         #: Engine spans; a no-op until the observability worker installs a recorder.
         self.tracer = Tracer()
 
@@ -147,7 +155,11 @@ class Invoker:
         sending = _Sending(asyncio.current_task())
         timer = loop.call_later(timeout, _expire_call, future, sending)
         try:
-            await owner.send_frame(self._invoke_frame(entry, invocation_id, data, metadata, ctx))
+            frame = self._invoke_frame(entry, invocation_id, data, metadata, ctx)
+            if len(frame) > owner.max_message_bytes:
+                raise FunctionError(E.PAYLOAD_TOO_LARGE, too_large_message(
+                    f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner))
+            await owner.send_frame(frame)
             sending.active = False
             return await future
         except (ConnectionError, TimeoutError, asyncio.CancelledError) as exc:
@@ -188,12 +200,24 @@ class Invoker:
         # A remote target: no CallContext, the frame carries everything (the hot path).
         owner = entry.owner
         assert owner is not None
+        # observe.v1 targets learn who called (spec iii-0.23-0.25 §5.9); nobody else pays for it.
+        if OBSERVE_V1 in owner.shared_features:
+            caller_info, depth = forwarded_fields(
+                caller, msg.caller, msg.observe_depth, self.limits.max_caller_field_chars
+            )
+        else:
+            caller_info = depth = p.ABSENT
         if reply_id is None:
             # Void: the target runs without an invocation id and sends nothing back.
+            frame = self._forward_frame(
+                entry, None, data, msg.metadata, msg.traceparent, msg.baggage, caller_info, depth
+            )
+            if len(frame) > owner.max_message_bytes:
+                log.warning("void call dropped: %s", too_large_message(
+                    f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner))
+                return
             try:
-                await owner.send_frame(
-                    self._forward_frame(entry, None, data, msg.metadata, msg.traceparent, msg.baggage)
-                )
+                await owner.send_frame(frame)
             except ConnectionError:
                 log.info("void call to %s dropped: owner connection closing", entry.id)
             return
@@ -202,13 +226,18 @@ class Invoker:
             await self._reply_error(caller, reply_id, msg.function_id, E.LIMIT_EXCEEDED, refusal)
             return
         forward_id = reply_id if reply_id not in self.pending else uuid4_text()
+        frame = self._forward_frame(
+            entry, forward_id, data, msg.metadata, msg.traceparent, msg.baggage, caller_info, depth
+        )
+        if len(frame) > owner.max_message_bytes:
+            message = too_large_message(f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner)
+            await self._reply_error(caller, reply_id, msg.function_id, E.PAYLOAD_TOO_LARGE, message)
+            return
         self._track(forward_id, Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(),
                                         share_key=caller))
         entry.invocations += 1
         try:
-            await owner.send_frame(
-                self._forward_frame(entry, forward_id, data, msg.metadata, msg.traceparent, msg.baggage)
-            )
+            await owner.send_frame(frame)
         except ConnectionError:
             self._forget(forward_id)
             await self._reply_error(
@@ -238,6 +267,9 @@ class Invoker:
             return
         if caller is None or not caller.connected or pending.caller_invocation_id is None:
             return
+        if frame is not None and len(frame) > caller.max_message_bytes:
+            await self._result_too_large(caller, pending.caller_invocation_id, pending.function_id, len(frame))
+            return
         if (
             frame is not None
             and (msg.error is None or not msg.error.normalised)
@@ -259,10 +291,21 @@ class Invoker:
             traceparent=msg.traceparent,
             baggage=msg.baggage,
         )
+        encoded = p.encode(reply)
+        if len(encoded) > caller.max_message_bytes:
+            await self._result_too_large(caller, pending.caller_invocation_id, pending.function_id, len(encoded))
+            return
         try:
-            await caller.send_frame(p.encode(reply))
+            await caller.send_frame(encoded)
         except ConnectionError:
             pass
+
+    async def _result_too_large(self, caller: Peer, invocation_id: str, function_id: str, size: int) -> None:
+        """The target answered more than ``caller`` reads: the result is discarded and the caller
+        gets ``payload_too_large`` instead of a message that would drop its connection."""
+        message = too_large_message(f"the result of {function_id}", size, caller.max_message_bytes, caller)
+        log.warning("result discarded: %s", message)
+        await self._reply_error(caller, invocation_id, function_id, E.PAYLOAD_TOO_LARGE, message)
 
     def drop_peer(self, peer: Peer) -> int:
         """Fail every call ``peer`` was executing with ``invocation_stopped``; forget the
@@ -357,6 +400,13 @@ class Invoker:
         else:
             counts.pop(pending.share_key, None)
 
+    def observe_local(self, function_id: str, count: int, errors: int, seconds_sum: float) -> None:
+        for observer in self.local_observers:
+            try:
+                observer(function_id, count, errors, seconds_sum)
+            except Exception:
+                log.exception("local invocation observer failed")
+
     def _observe(self, function_id: str, seconds: float, error: p.ErrorBody | None) -> None:
         for observer in self.observers:
             observer(function_id, seconds, error.code if error else None)
@@ -379,6 +429,8 @@ class Invoker:
         metadata: msgspec.Raw,
         traceparent: str | None,
         baggage: str | None,
+        caller: msgspec.Raw = p.ABSENT,
+        depth: msgspec.Raw = p.ABSENT,
     ) -> bytes:
         if traceparent or baggage:
             baggage = with_function_id(baggage, entry.id)
@@ -390,6 +442,8 @@ class Invoker:
                 traceparent=traceparent,
                 baggage=baggage,
                 metadata=metadata,
+                caller=caller,
+                observe_depth=depth,
             )
         )
 
@@ -460,6 +514,10 @@ class Invoker:
                     error=p.ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace),
                 )
             )
+        if len(frame) > caller.max_message_bytes:
+            assert reply_id is not None
+            await self._result_too_large(caller, reply_id, ctx.function_id, len(frame))
+            return
         await _send_quietly(caller, frame)
 
     async def _reply_error(self, caller: Peer, invocation_id: str, function_id: str, code: str, message: str) -> None:
