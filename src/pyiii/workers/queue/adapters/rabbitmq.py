@@ -40,6 +40,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pyiii.urls import without_credentials
 from pyiii.workers.queue.adapter_config import RabbitConfig
 from pyiii.workers.queue.adapters.amqp_acks import ChannelAcks
+from pyiii.workers.queue.adapters.amqp_names import amqp_name
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.adapters.batching import GroupCommit
 from pyiii.workers.queue.adapters.subscribers import TopicSubscribers
@@ -118,13 +119,13 @@ class RabbitAdapter(QueueAdapter):
 
     # names
     def _q(self, queue: str) -> str:
-        return f"{self.p}.{queue}"
+        return amqp_name(f"{self.p}.{queue}")
 
     def _dlq(self, queue: str) -> str:
-        return f"{self.p}.{queue}.dlq"
+        return amqp_name(f"{self.p}.{queue}.dlq")
 
     def _exchange(self, topic: str) -> str:
-        return f"{self.p}.{topic}.exchange"
+        return amqp_name(f"{self.p}.{topic}.exchange")
 
     @property
     def channel(self) -> AbstractChannel:
@@ -190,13 +191,13 @@ class RabbitAdapter(QueueAdapter):
 
     # ------------------------------------------------------------- topics
 
-    async def add_subscriber(self, topic: str, function_id: str) -> int:
-        target = subscriber_queue(topic, function_id)
+    async def add_subscriber(self, topic: str, subscriber: str) -> int:
+        target = subscriber_queue(topic, subscriber)
         async with self._lock:
             exchange = await self._topic_exchange(topic)
             queue = await self._declare(target)
             await queue.bind(exchange)
-            self._subs.add(topic, function_id)
+            self._subs.add(topic, subscriber)
             backlog = await self._declare(backlog_queue(topic))
             moved = 0
             while (msg := await backlog.get(no_ack=False, fail=False)) is not None:
@@ -206,9 +207,9 @@ class RabbitAdapter(QueueAdapter):
                 moved += 1
         return moved
 
-    async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        self._subs.remove(topic, function_id)
-        queue = await self._declare(subscriber_queue(topic, function_id))
+    async def remove_subscriber(self, topic: str, subscriber: str) -> None:
+        self._subs.remove(topic, subscriber)
+        queue = await self._declare(subscriber_queue(topic, subscriber))
         await queue.unbind(self._exchange(topic))
 
     async def subscribers(self, topic: str) -> list[str]:
