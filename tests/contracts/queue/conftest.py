@@ -27,12 +27,12 @@ from tests.contracts.backends import AMQP_URL, REDIS_URL, apply_marks, require_r
 #: counts_delayed ``stats().delayed`` counts retries waiting for their due time (RabbitMQ keeps
 #:               them in separate per-delay retry queues, not counted)
 #: moves_legacy  ``move_legacy_subscriber_queues`` moves pre-namespace subscriber queues at start
-#:               (RabbitMQ cannot list its queues: it moves one when its subscriber binds)
+#: moves_legacy_on_bind  the same when the subscriber binds (RabbitMQ cannot list its queues)
 CAPABILITIES = {
     "memory": frozenset({"lease_expiry", "counts_delayed"}),
     "sqlite": frozenset({"durable", "lease_expiry", "counts_delayed", "moves_legacy"}),
     "redis": frozenset({"durable", "lease_expiry", "shared", "counts_delayed", "moves_legacy"}),
-    "rabbitmq": frozenset({"durable", "shared"}),
+    "rabbitmq": frozenset({"durable", "shared", "moves_legacy_on_bind"}),
 }
 
 #: (test, backend) -> why the backend breaks that property (each test a strict xfail there).

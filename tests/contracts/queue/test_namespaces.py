@@ -19,7 +19,7 @@ from pyiii.workers.queue.adapters.base import QueueAdapter
 from pyiii.workers.queue.message import QueueStats, subscriber_queue
 from pyiii.workers.queue.naming import subscriber_key
 from tests.contracts.queue.conftest import Backend
-from tests.contracts.queue.support import message, nothing_within, payloads, qname, take
+from tests.contracts.queue.support import dead_letters, message, nothing_within, payloads, qname, take
 
 #: A subscriber as stored before namespaces: the bare function id.
 LEGACY = "svc::charge"
@@ -132,3 +132,32 @@ async def test_each_namespace_of_a_function_has_its_own_subscriber_queue(adapter
     assert await adapter.publish_topic(topic, message(topic, "only a"), 100) == 1
     assert payloads(await take(adapter, subscriber_queue(topic, in_a), 1)) == ["only a"]
     await nothing_within(adapter, subscriber_queue(topic, in_b), 0.3)
+
+
+@pytest.mark.needs("moves_legacy_on_bind")
+async def test_a_pre_namespace_queue_moves_when_its_default_subscriber_binds(backend: Backend) -> None:
+    a = await backend.open()
+    topic = qname("topic")
+    old = f"{topic}::{LEGACY}"
+    await a.add_subscriber(topic, LEGACY)
+    for i in range(5):
+        await a.publish_topic(topic, message(topic, i), 100)
+    _in_flight, retried, dead = await take(a, old, 3)
+    await a.retry(retried, 1500)  # comes back to the old queue after the move has begun
+    await a.dead_letter(dead, "boom")
+    await a.close()  # the one in flight goes back to the old queue
+
+    b = await backend.open()
+    assert await b.move_legacy_subscriber_queues() == []  # nothing to list: it moves on bind
+    key = subscriber_key(LEGACY)
+    new = subscriber_queue(topic, key)
+    await b.add_subscriber(topic, key)
+    got = await take(b, new, 4)
+    assert sorted(payloads(got)) == [0, 1, 3, 4]
+    assert all(d.message.queue == new for d in got)
+    (letter,) = await dead_letters(b, new, 1)
+    assert (letter.message.decoded_data(), letter.error, letter.message.queue) == (2, "boom", new)
+    assert await b.publish_topic(topic, message(topic, "after"), 100) == 1
+    assert payloads(await take(b, new, 1)) == ["after"]
+    await nothing_within(b, new, 0.3)
+    assert (await b.stats(old)).waiting == 0  # unbound: no copies there any more
