@@ -425,6 +425,38 @@ async def test_a_job_waits_for_its_function_in_its_namespace(engine: MatrixEngin
     assert [e["w"] for e in team_a.driver.events if e.get("function_id") == fid] == [team_a.handle]
 
 
+async def test_subscribers_in_two_namespaces_get_a_copy_each_and_their_own_dead_letters(
+        engine: MatrixEngine, connect: Any) -> None:
+    """Spec §1.11: one subscriber queue per (namespace, function); a copy that fails is dead in its
+    namespace's queue and its row says so, the other namespace's copy runs there."""
+    topic, fid = uid("ns-orders"), uid("svc::on-order")
+    team_a = await connect(SDK_025, engine.url, namespace="sub-a")
+    team_b = await connect(SDK_025, engine.url, namespace="sub-b")
+    await team_a.register_function(fid, "fail")
+    await team_b.register_function(fid, "record")
+    for w in (team_a, team_b):
+        await w.register_trigger("durable:subscriber", fid, {"topic": topic, "queue_config": {"maxRetries": 0}})
+
+    async def subscribed() -> bool:
+        rows = await team_a.trigger("engine::queue::list_topics", {}, namespace="default")
+        row = next((t for t in rows if t["name"] == topic), None)
+        return row is not None and sorted(s["namespace"] for s in row["subscribers"]) == ["sub-a", "sub-b"]
+
+    await eventually(subscribed, 10, what="both subscriptions")
+    # built-in functions live in `default`; a namespaced caller names it (strict resolution, §1.5)
+    await team_a.trigger("iii::durable::publish", {"topic": topic, "data": {"n": 1}}, namespace="default")
+
+    ran = await team_b.driver.wait_event(lambda e: e.get("function_id") == fid)
+    assert (ran["w"], ran["data"]) == (team_b.handle, {"n": 1})
+
+    async def dead() -> Any:
+        return await team_a.trigger("engine::queue::dlq_messages", {"topic": topic}, namespace="default") or None
+
+    (row,) = await eventually(dead, 10, what="a's dead letter")
+    assert (row["namespace"], row["function_id"], row["payload"]) == ("sub-a", fid, {"n": 1})
+    assert row["queue"] == f"{topic}::{fid}@sub-a"
+
+
 @pytest.mark.parametrize("version", NAMESPACED)
 async def test_function_info_resolves_namespaces(engine: MatrixEngine, connect: Any, version: str) -> None:
     """Spec §6.6 item 39: unique namespace found, two namespaces ambiguous, explicit one strict."""
