@@ -128,8 +128,9 @@ class RemoteEngine:
         return self._client
 
     async def call(self, function_id: str, payload: Any, timeout_ms: int | None = None,
-                   action: Any = None) -> Any:
-        """Invoke ``function_id`` on the remote engine and return its result."""
+                   action: Any = None, namespace: str | None = None) -> Any:
+        """Invoke ``function_id`` (in ``namespace``, else default) on the remote engine and return
+        its result."""
         from pyiii.sdk import InvocationError
 
         client = await self._ready()
@@ -137,6 +138,8 @@ class RemoteEngine:
         request: dict[str, Any] = {"function_id": function_id, "payload": payload, "timeout_ms": timeout_ms}
         if action is not None:
             request["action"] = action
+        if namespace is not None:
+            request["namespace"] = namespace
         try:
             return await client.trigger_async(request)
         except InvocationError as exc:
@@ -152,10 +155,11 @@ class RemoteEngine:
 
         await self.call(function_id, payload, action=TriggerAction.Void())
 
-    async def enqueue(self, function_id: str, payload: Any, queue: str) -> Any:
+    async def enqueue(self, function_id: str, payload: Any, queue: str, namespace: str | None = None) -> Any:
+        """Enqueue on the remote engine; the job runs ``function_id`` in ``namespace`` there."""
         from pyiii.sdk import TriggerAction
 
-        return await self.call(function_id, payload, action=TriggerAction.Enqueue(queue=queue))
+        return await self.call(function_id, payload, action=TriggerAction.Enqueue(queue=queue), namespace=namespace)
 
     def register_function(self, function_id: str, handler: Handler,
                           description: str | None = None) -> Callable[[], None]:

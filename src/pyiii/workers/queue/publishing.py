@@ -103,7 +103,7 @@ class Publisher:
             traceparent=_optional_str(fid, body, "traceparent") or ctx.traceparent,
             baggage=_optional_str(fid, body, "baggage") or ctx.baggage,
             message_id=receipt,
-            namespace=_namespace_of(body),
+            namespace=enqueue_namespace(body),
         )
         try:
             await self.rt.adapter.publish(message)
@@ -113,7 +113,7 @@ class Publisher:
         return {"messageReceiptId": receipt or message.id, "message_id": message.id}
 
 
-def _namespace_of(body: dict[str, Any]) -> str | None:
+def enqueue_namespace(body: dict[str, Any]) -> str | None:
     """The enqueuer's namespace (sent only when it is not default; spec iii-0.23-0.25 §1.10).
     Absent or null is default; anything else but a non-blank string is refused, never guessed."""
     namespace = body.get("namespace")
