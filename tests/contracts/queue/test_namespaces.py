@@ -27,17 +27,20 @@ LEGACY = "svc::charge"
 LATER_MS = 600_000
 
 
-async def _write_legacy(adapter: QueueAdapter, topic: str) -> str:
+async def _write_legacy(adapter: QueueAdapter, topic: str, ids: dict[str, str] | None = None) -> str:
     """The pre-namespace layout with a message in every state: one in flight when the engine
-    goes away, one delayed retry, one dead letter, two waiting. Returns the old queue name."""
+    goes away, one delayed retry, one dead letter, two waiting. Returns the old queue name;
+    ``ids`` receives the message ids the old layout delivered."""
     old = f"{topic}::{LEGACY}"
     assert subscriber_queue(topic, LEGACY) == old  # the layout the old code wrote
     await adapter.add_subscriber(topic, LEGACY)
     for i in range(5):
         assert await adapter.publish_topic(topic, message(topic, i), 100) == 1
-    _in_flight, retried, dead = await take(adapter, old, 3)
+    in_flight, retried, dead = await take(adapter, old, 3)
     await adapter.retry(retried, LATER_MS)
     await adapter.dead_letter(dead, "boom")
+    if ids is not None:
+        ids.update(in_flight=in_flight.message.id, dead=dead.message.id)
     return old
 
 
@@ -49,7 +52,8 @@ def _legacy_module(backend: Backend) -> Any:
 async def test_a_pre_namespace_subscriber_queue_moves_to_its_default_name_with_everything(backend: Backend) -> None:
     a = await backend.open()
     topic = qname("topic")
-    old = await _write_legacy(a, topic)
+    ids: dict[str, str] = {}
+    old = await _write_legacy(a, topic, ids)
     await a.close()
 
     b = await backend.open()
@@ -61,9 +65,11 @@ async def test_a_pre_namespace_subscriber_queue_moves_to_its_default_name_with_e
     got = await take(b, new, 3)
     assert payloads(got) == [0, 3, 4]
     assert all(d.message.queue == new for d in got)
+    assert got[0].message.id == ids["in_flight"]  # the same message, not a copy with a new id
     assert (await b.stats(new)).delayed == 1
     (letter,) = await b.dlq_list([new], 0, 10)
     assert (letter.message.decoded_data(), letter.error, letter.message.queue) == (2, "boom", new)
+    assert letter.message.id == ids["dead"]
     assert await b.stats(old) == QueueStats() and await b.dlq_list([old], 0, 10) == []
     await nothing_within(b, new, 0.3)
     # new publishes go to the new name only
@@ -142,7 +148,7 @@ async def test_a_pre_namespace_queue_moves_when_its_default_subscriber_binds(bac
     await a.add_subscriber(topic, LEGACY)
     for i in range(5):
         await a.publish_topic(topic, message(topic, i), 100)
-    _in_flight, retried, dead = await take(a, old, 3)
+    in_flight, retried, dead = await take(a, old, 3)
     await a.retry(retried, 1500)  # comes back to the old queue after the move has begun
     await a.dead_letter(dead, "boom")
     await a.close()  # the one in flight goes back to the old queue
@@ -155,6 +161,7 @@ async def test_a_pre_namespace_queue_moves_when_its_default_subscriber_binds(bac
     got = await take(b, new, 4)
     assert sorted(payloads(got)) == [0, 1, 3, 4]
     assert all(d.message.queue == new for d in got)
+    assert in_flight.message.id in {d.message.id for d in got}  # the same message, not a copy
     (letter,) = await dead_letters(b, new, 1)
     assert (letter.message.decoded_data(), letter.error, letter.message.queue) == (2, "boom", new)
     assert await b.publish_topic(topic, message(topic, "after"), 100) == 1
