@@ -168,3 +168,26 @@ async def test_a_pre_namespace_queue_moves_when_its_default_subscriber_binds(bac
     assert payloads(await take(b, new, 1)) == ["after"]
     await nothing_within(b, new, 0.3)
     assert (await b.stats(old)).waiting == 0  # unbound: no copies there any more
+
+
+async def _store_raw(backend: Backend, adapter: Any, queue: str, body: bytes) -> None:
+    """A body the adapter would not write itself (corrupted on disk, or by another tool)."""
+    if backend.name == "sqlite":
+        await adapter._db.run(lambda c: c.execute(
+            "INSERT INTO messages (id, queue, body, visible_at) VALUES (?, ?, ?, 0)", ("raw-1", queue, body)))
+    else:
+        await adapter._redis.xadd(adapter._s(queue), {"m": body})
+        await adapter._redis.sadd(adapter._queues, queue)
+
+
+@pytest.mark.needs("moves_legacy")
+async def test_an_undecodable_message_moves_as_it_is_and_does_not_stop_the_move(backend: Backend) -> None:
+    a = await backend.open()
+    topic = qname("topic")
+    old = await _write_legacy(a, topic)
+    await _store_raw(backend, a, old, b"not json")
+    await a.close()
+    b = await backend.open()
+    (move,) = await b.move_legacy_subscriber_queues()
+    assert (move.queue, move.messages, move.dead_letters) == (old, 5, 1)
+    assert await b.stats(old) == QueueStats()

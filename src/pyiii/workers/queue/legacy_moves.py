@@ -10,9 +10,9 @@ from pyiii.workers.queue.adapters.base import LegacyMove
 log = logging.getLogger("pyiii.queue")
 
 
-def report_legacy_moves(moves: Sequence[LegacyMove]) -> tuple[int, int]:
+def report_legacy_moves(moves: Sequence[LegacyMove]) -> None:
     """One line per queue moved (the reference's message) and one total; nothing when nothing
-    moved, so a restart after the move is silent. Returns (messages, dead letters) moved."""
+    moved, so a restart after the move is silent."""
     for move in moves:
         log.info("Drained legacy subscriber queue into its namespace: %s -> %s (%d message(s), %d dead letter(s))",
                  move.queue, move.target, move.messages, move.dead_letters)
@@ -21,4 +21,3 @@ def report_legacy_moves(moves: Sequence[LegacyMove]) -> tuple[int, int]:
     if moves:
         log.warning("iii-queue: moved %d pre-namespace subscriber queue(s) to their `default` names: %d message(s), "
                     "%d dead letter(s)", len(moves), messages, dead)
-    return messages, dead

@@ -90,7 +90,11 @@ async def _move_queue(redis: Any, keys: RedisKeys, name: str) -> LegacyMove:
 
 
 def _moved_entry(fields: dict[bytes, bytes], name: str, target: str) -> bytes:
-    message = decode_message(fields[b"m"])
+    """Bodies that do not decode move as they are (they fail where they failed before)."""
+    try:
+        message = decode_message(fields[b"m"])
+    except msgspec.DecodeError:
+        return fields[b"m"]
     if fields.get(b"c"):
         # A fan-out copy shares its body with the other copies; it had the id receive() gave it.
         message = msgspec.structs.replace(message, id=f"{message.id}-{zlib.crc32(name.encode()):08x}")
@@ -98,9 +102,15 @@ def _moved_entry(fields: dict[bytes, bytes], name: str, target: str) -> bytes:
 
 
 def _moved_body(body: bytes, target: str) -> bytes:
-    return encode_message(msgspec.structs.replace(decode_message(body), queue=target))
+    try:
+        return encode_message(msgspec.structs.replace(decode_message(body), queue=target))
+    except msgspec.DecodeError:
+        return body
 
 
 def _moved_dead(body: bytes, target: str) -> bytes:
-    dead = decode_dead(body)
+    try:
+        dead = decode_dead(body)
+    except msgspec.DecodeError:
+        return body
     return encode_dead(msgspec.structs.replace(dead, message=msgspec.structs.replace(dead.message, queue=target)))

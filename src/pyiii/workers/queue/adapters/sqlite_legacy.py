@@ -31,15 +31,29 @@ def _move_queue(conn: sqlite3.Connection, name: str) -> LegacyMove:
     target = legacy_target(name)
     rows = conn.execute("SELECT seq, body FROM messages WHERE queue = ?", (name,)).fetchall()
     for seq, body in rows:
-        message = msgspec.structs.replace(decode_message(body), queue=target)
         conn.execute("UPDATE messages SET queue = ?, body = ?, leased = 0 WHERE seq = ?",
-                     (target, encode_message(message), seq))
+                     (target, _renamed(body, target), seq))
     dead = conn.execute("SELECT id, body FROM dead WHERE queue = ?", (name,)).fetchall()
     for mid, body in dead:
-        letter = decode_dead(body)
-        letter = msgspec.structs.replace(letter, message=msgspec.structs.replace(letter.message, queue=target))
-        conn.execute("UPDATE dead SET queue = ?, body = ? WHERE id = ?", (target, encode_dead(letter), mid))
+        conn.execute("UPDATE dead SET queue = ?, body = ? WHERE id = ?", (target, _renamed_dead(body, target), mid))
     return LegacyMove(name, target, len(rows), len(dead))
+
+
+def _renamed(body: bytes, target: str) -> bytes:
+    """The stored message names its queue too (a retry is written back there). A body that does
+    not decode moves as it is: it fails where it would have failed before, and is not lost."""
+    try:
+        return encode_message(msgspec.structs.replace(decode_message(body), queue=target))
+    except msgspec.DecodeError:
+        return body
+
+
+def _renamed_dead(body: bytes, target: str) -> bytes:
+    try:
+        letter = decode_dead(body)
+    except msgspec.DecodeError:
+        return body
+    return encode_dead(msgspec.structs.replace(letter, message=msgspec.structs.replace(letter.message, queue=target)))
 
 
 def _move_subscriptions(conn: sqlite3.Connection) -> None:
