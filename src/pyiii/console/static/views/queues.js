@@ -36,7 +36,6 @@ export default {
       columns: [
         { title: 'Failed', className: 'nowrap', render: (m) => h('span', { title: fmt.dateTime((m.failed_at ?? 0) * 1000) }, fmt.time((m.failed_at ?? 0) * 1000)) },
         { title: 'Function', className: 'clip-cell narrow', render: (m) => h('code.clip', { title: m.function_id ?? m.queue ?? '', 'data-function': m.function_id ?? '' }, m.function_id ?? '–') },
-        { title: 'Namespace', className: 'nowrap', render: (m) => h('span', { 'data-namespace': m.namespace ?? 'default' }, m.namespace ?? 'default') },
         { title: 'Message', className: 'nowrap', render: (m) => shortId(m.id, 8) },
         { title: 'Retries', className: 'num', render: (m) => m.retries ?? 0 },
         { title: 'Error', className: 'clip-cell narrow', render: (m) => h('span.error.clip', { title: String(m.error?.message ?? m.error ?? '') }, String(m.error?.message ?? m.error ?? '')) },
