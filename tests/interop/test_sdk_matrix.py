@@ -50,7 +50,8 @@ class MatrixEngine:
             {"name": "iii-http", "config": {"port": self.http_port, "host": "127.0.0.1"}},
             {"name": "iii-state", "config": {"adapter": memory}},
             {"name": "iii-stream", "config": {"adapter": memory, "port": free_port(), "host": "127.0.0.1"}},
-            {"name": "iii-queue", "config": {}},
+            # `once`: one attempt, so a job that ran and failed would be dead, not retried
+            {"name": "iii-queue", "config": {"queue_configs": {"once": {"max_retries": 1}}}},
             {"name": "iii-cron", "config": {}},
         ])
 
@@ -400,6 +401,82 @@ async def test_a_call_may_name_another_namespace(engine: MatrixEngine, connect: 
     assert refused.value.code == "function_not_found"
     assert "not found in namespace default" in refused.value.message
     assert "It is registered in namespace(s): team-b." in refused.value.message
+
+
+@pytest.mark.parametrize("version", NAMESPACED)
+async def test_an_enqueue_runs_the_copy_of_the_enqueuers_namespace(engine: MatrixEngine, connect: Any,
+                                                                   version: str) -> None:
+    """Spec §6.3 item 21 / §1.11: workers in ``a`` and ``b`` both register the id; a job each of
+    them enqueues runs its own namespace's copy (captured at enqueue, kept by the queue)."""
+    fid = uid("svc::job")
+    team_a = await connect(version, engine.url, namespace="jobs-a")
+    team_b = await connect(version, engine.url, namespace="jobs-b")
+    for w in (team_a, team_b):
+        await w.register_function(fid, "record")
+
+        async def registered(w: DriverWorker = w) -> bool:
+            await w.trigger(fid, {"via": "probe"})  # `record` answers null
+            return True
+
+        await eventually(registered, 10, what="its copy", retry_on=ENGINE_ERRORS)
+
+    for w, via in ((team_a, "from-a"), (team_b, "from-b")):
+        receipt = await w.trigger(fid, {"via": via}, action={"type": "enqueue", "queue": "default"})
+        assert receipt["messageReceiptId"]
+
+    def enqueued(e: dict[str, Any]) -> bool:
+        return e.get("function_id") == fid and e["data"].get("via") in ("from-a", "from-b")
+
+    await team_a.driver.wait_event(lambda e: enqueued(e) and e["data"]["via"] == "from-a")
+    await team_b.driver.wait_event(lambda e: enqueued(e) and e["data"]["via"] == "from-b")
+    runs = {e["data"]["via"]: e["w"] for d in {team_a.driver, team_b.driver} for e in d.events if enqueued(e)}
+    assert runs == {"from-a": team_a.handle, "from-b": team_b.handle}
+
+
+async def test_a_job_waits_for_its_function_in_its_namespace(engine: MatrixEngine, connect: Any) -> None:
+    """A job enqueued in ``a`` before ``a`` has the function waits (parked, no attempt used) and
+    runs once ``a`` registers it; ``b`` registering the same id neither runs it nor fails it."""
+    fid = uid("svc::late")
+    team_a = await connect(SDK_025, engine.url, namespace="late-a")
+    team_b = await connect(SDK_025, engine.url, namespace="late-b")
+    await team_a.trigger(fid, {"via": "early"}, action={"type": "enqueue", "queue": "once"})
+    await team_b.register_function(fid, "record")
+    await team_a.register_function(fid, "record")
+    event = await team_a.driver.wait_event(lambda e: e.get("function_id") == fid, timeout=15)
+    assert (event["w"], event["data"]) == (team_a.handle, {"via": "early"})
+    assert [e["w"] for e in team_a.driver.events if e.get("function_id") == fid] == [team_a.handle]
+
+
+async def test_subscribers_in_two_namespaces_get_a_copy_each_and_their_own_dead_letters(
+        engine: MatrixEngine, connect: Any) -> None:
+    """Spec §1.11: one subscriber queue per (namespace, function); a copy that fails is dead in its
+    namespace's queue and its row says so, the other namespace's copy runs there."""
+    topic, fid = uid("ns-orders"), uid("svc::on-order")
+    team_a = await connect(SDK_025, engine.url, namespace="sub-a")
+    team_b = await connect(SDK_025, engine.url, namespace="sub-b")
+    await team_a.register_function(fid, "fail")
+    await team_b.register_function(fid, "record")
+    for w in (team_a, team_b):
+        await w.register_trigger("durable:subscriber", fid, {"topic": topic, "queue_config": {"maxRetries": 0}})
+
+    async def subscribed() -> bool:
+        rows = await team_a.trigger("engine::queue::list_topics", {}, namespace="default")
+        row = next((t for t in rows if t["name"] == topic), None)
+        return row is not None and sorted(s["namespace"] for s in row["subscribers"]) == ["sub-a", "sub-b"]
+
+    await eventually(subscribed, 10, what="both subscriptions")
+    # built-in functions live in `default`; a namespaced caller names it (strict resolution, §1.5)
+    await team_a.trigger("iii::durable::publish", {"topic": topic, "data": {"n": 1}}, namespace="default")
+
+    ran = await team_b.driver.wait_event(lambda e: e.get("function_id") == fid)
+    assert (ran["w"], ran["data"]) == (team_b.handle, {"n": 1})
+
+    async def dead() -> Any:
+        return await team_a.trigger("engine::queue::dlq_messages", {"topic": topic}, namespace="default") or None
+
+    (row,) = await eventually(dead, 10, what="a's dead letter")
+    assert (row["namespace"], row["function_id"], row["payload"]) == ("sub-a", fid, {"n": 1})
+    assert row["queue"] == f"{topic}::{fid}@sub-a"
 
 
 @pytest.mark.parametrize("version", NAMESPACED)

@@ -26,11 +26,13 @@ from tests.contracts.backends import AMQP_URL, REDIS_URL, apply_marks, require_r
 #:               (SQLite: one engine process owns a file)
 #: counts_delayed ``stats().delayed`` counts retries waiting for their due time (RabbitMQ keeps
 #:               them in separate per-delay retry queues, not counted)
+#: moves_legacy  ``move_legacy_subscriber_queues`` moves pre-namespace subscriber queues at start
+#: moves_legacy_on_bind  the same when the subscriber binds (RabbitMQ cannot list its queues)
 CAPABILITIES = {
     "memory": frozenset({"lease_expiry", "counts_delayed"}),
-    "sqlite": frozenset({"durable", "lease_expiry", "counts_delayed"}),
-    "redis": frozenset({"durable", "lease_expiry", "shared", "counts_delayed"}),
-    "rabbitmq": frozenset({"durable", "shared"}),
+    "sqlite": frozenset({"durable", "lease_expiry", "counts_delayed", "moves_legacy"}),
+    "redis": frozenset({"durable", "lease_expiry", "shared", "counts_delayed", "moves_legacy"}),
+    "rabbitmq": frozenset({"durable", "shared", "moves_legacy_on_bind"}),
 }
 
 #: (test, backend) -> why the backend breaks that property (each test a strict xfail there).

@@ -16,6 +16,7 @@ import pytest
 
 from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
 from pyiii.workers.queue.message import QueueStats, now_ms, subscriber_queue
+from pyiii.workers.queue.naming import subscriber_key
 from tests.contracts.queue.conftest import Backend
 from tests.contracts.queue.support import dead_letters, message, nothing_within, payloads, qname, take
 from tests.support.waiting import eventually, stays
@@ -375,11 +376,11 @@ async def test_a_reopened_adapter_counts_the_dead_letters(backend: Backend) -> N
 async def test_a_subscription_outlives_a_reopen(backend: Backend) -> None:
     a = await backend.open()
     topic = qname("topic")
-    await a.add_subscriber(topic, "fn::sub")
+    await a.add_subscriber(topic, subscriber_key("fn::sub"))
     await a.close()
     b = await backend.open()
     await b.publish_topic(topic, message(topic, "after restart"), 100)
-    (d,) = await take(b, subscriber_queue(topic, "fn::sub"), 1)
+    (d,) = await take(b, subscriber_queue(topic, subscriber_key("fn::sub")), 1)
     assert d.message.decoded_data() == "after restart"
 
 
@@ -387,10 +388,10 @@ async def test_a_subscription_outlives_a_reopen(backend: Backend) -> None:
 async def test_a_reopened_adapter_lists_the_subscribers_and_topics(backend: Backend) -> None:
     a = await backend.open()
     topic = qname("topic")
-    await a.add_subscriber(topic, "fn::sub")
+    await a.add_subscriber(topic, subscriber_key("fn::sub"))
     await a.close()
     b = await backend.open()
-    assert await b.subscribers(topic) == ["fn::sub"]
+    assert await b.subscribers(topic) == [subscriber_key("fn::sub")]
     assert topic in await b.topics()
 
 
@@ -399,21 +400,21 @@ async def test_a_reopened_adapter_lists_the_subscribers_and_topics(backend: Back
 
 async def test_a_topic_publish_copies_to_every_subscriber(adapter: QueueAdapter) -> None:
     topic = qname("topic")
-    assert await adapter.add_subscriber(topic, "fn::a") == 0
-    assert await adapter.add_subscriber(topic, "fn::b") == 0
-    assert sorted(await adapter.subscribers(topic)) == ["fn::a", "fn::b"]
+    assert await adapter.add_subscriber(topic, subscriber_key("fn::a")) == 0
+    assert await adapter.add_subscriber(topic, subscriber_key("fn::b")) == 0
+    assert sorted(await adapter.subscribers(topic)) == [subscriber_key("fn::a"), subscriber_key("fn::b")]
     assert topic in await adapter.topics()
     assert await adapter.publish_topic(topic, message(topic, {"e": 1}), 100) == 2
-    (da,) = await take(adapter, subscriber_queue(topic, "fn::a"), 1)
-    (db,) = await take(adapter, subscriber_queue(topic, "fn::b"), 1)
+    (da,) = await take(adapter, subscriber_queue(topic, subscriber_key("fn::a")), 1)
+    (db,) = await take(adapter, subscriber_queue(topic, subscriber_key("fn::b")), 1)
     assert da.message.decoded_data() == db.message.decoded_data() == {"e": 1}
     assert da.message.id != db.message.id  # each copy is settled on its own
-    assert da.message.queue == subscriber_queue(topic, "fn::a")
+    assert da.message.queue == subscriber_queue(topic, subscriber_key("fn::a"))
     await adapter.ack(da)
     await adapter.dead_letter(db, "boom")
-    rows = await eventually(lambda: adapter.dlq_list([subscriber_queue(topic, "fn::b")], 0, 10))
+    rows = await eventually(lambda: adapter.dlq_list([subscriber_queue(topic, subscriber_key("fn::b"))], 0, 10))
     assert rows[0].message.id == db.message.id
-    assert await adapter.dlq_list([subscriber_queue(topic, "fn::a")], 0, 10) == []
+    assert await adapter.dlq_list([subscriber_queue(topic, subscriber_key("fn::a"))], 0, 10) == []
 
 
 async def test_a_topic_without_subscribers_keeps_a_backlog_for_the_first(adapter: QueueAdapter) -> None:
@@ -421,11 +422,11 @@ async def test_a_topic_without_subscribers_keeps_a_backlog_for_the_first(adapter
     for i in range(3):
         assert await adapter.publish_topic(topic, message(topic, i), 100) == 0
     assert topic in await adapter.topics()
-    assert await adapter.add_subscriber(topic, "fn::first") == 3
-    assert await adapter.add_subscriber(topic, "fn::second") == 0
-    got = await take(adapter, subscriber_queue(topic, "fn::first"), 3)
+    assert await adapter.add_subscriber(topic, subscriber_key("fn::first")) == 3
+    assert await adapter.add_subscriber(topic, subscriber_key("fn::second")) == 0
+    got = await take(adapter, subscriber_queue(topic, subscriber_key("fn::first")), 3)
     assert payloads(got) == [0, 1, 2]
-    await nothing_within(adapter, subscriber_queue(topic, "fn::second"), 0.3)
+    await nothing_within(adapter, subscriber_queue(topic, subscriber_key("fn::second")), 0.3)
 
 
 async def test_a_topic_backlog_is_bounded(adapter: QueueAdapter) -> None:
@@ -434,18 +435,18 @@ async def test_a_topic_backlog_is_bounded(adapter: QueueAdapter) -> None:
         await adapter.publish_topic(topic, message(topic, i), 2)
     with pytest.raises(BacklogFull):
         await adapter.publish_topic(topic, message(topic, 2), 2)
-    assert await adapter.add_subscriber(topic, "fn::a") == 2
+    assert await adapter.add_subscriber(topic, subscriber_key("fn::a")) == 2
 
 
 async def test_a_removed_subscriber_gets_no_new_copies(adapter: QueueAdapter) -> None:
     topic = qname("topic")
-    await adapter.add_subscriber(topic, "fn::a")
-    await adapter.add_subscriber(topic, "fn::b")
+    await adapter.add_subscriber(topic, subscriber_key("fn::a"))
+    await adapter.add_subscriber(topic, subscriber_key("fn::b"))
     await adapter.publish_topic(topic, message(topic, "both"), 100)
-    await adapter.remove_subscriber(topic, "fn::b")
-    assert await adapter.subscribers(topic) == ["fn::a"]
+    await adapter.remove_subscriber(topic, subscriber_key("fn::b"))
+    assert await adapter.subscribers(topic) == [subscriber_key("fn::a")]
     assert await adapter.publish_topic(topic, message(topic, "only a"), 100) == 1
-    assert payloads(await take(adapter, subscriber_queue(topic, "fn::a"), 2)) == ["both", "only a"]
+    assert payloads(await take(adapter, subscriber_queue(topic, subscriber_key("fn::a")), 2)) == ["both", "only a"]
     # what was already in b's queue stays there
-    assert payloads(await take(adapter, subscriber_queue(topic, "fn::b"), 1)) == ["both"]
-    await nothing_within(adapter, subscriber_queue(topic, "fn::b"), 0.5)
+    assert payloads(await take(adapter, subscriber_queue(topic, subscriber_key("fn::b")), 1)) == ["both"]
+    await nothing_within(adapter, subscriber_queue(topic, subscriber_key("fn::b")), 0.5)

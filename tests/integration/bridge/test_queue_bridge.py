@@ -122,3 +122,36 @@ def test_condition_runs_on_front_and_unsubscribe_stops_delivery(engines: Engines
               "the subscription is gone from the backend")
         call(back, "iii::durable::publish", {"topic": topic, "data": {"n": 6}})
         asyncio.run(stays(lambda: 6 not in got, 0.5, what="no delivery after unsubscribe"))
+
+
+def test_an_enqueue_on_front_runs_in_the_enqueuers_namespace_on_backend(engines: Engines) -> None:
+    """Spec iii-0.23-0.25 §1.11 through the bridge: the namespace travels with the job."""
+    from pyiii.sdk import InitOptions, register_worker
+    from pyiii.sdk import TriggerAction as PyiiiAction
+
+    ran: list[tuple[str, Any]] = []
+    fid = unique("jobs") + "::ns"
+    clients = [register_worker(url, InitOptions(worker_name=unique(ns or "plain"), namespace=ns))
+               for url, ns in ((engines.backend.url, "ops"), (engines.backend.url, None), (engines.front.url, "ops"))]
+    back_ops, back_default, front_ops = clients
+    try:
+        back_ops.register_function(fid, lambda data: ran.append(("ops", data["id"])))
+        back_default.register_function(fid, lambda data: ran.append(("default", data["id"])))
+        _wait(lambda: _bridge_up(front_ops), "the bridge is up")
+        receipt = front_ops.trigger({"function_id": fid, "payload": {"id": "n1"},
+                                     "action": PyiiiAction.Enqueue(queue="jobs")})
+        assert receipt and receipt.get("messageReceiptId")
+        _wait(lambda: ran, "the job ran on the backend")
+        assert ran == [("ops", "n1")]
+    finally:
+        for client in clients:
+            client.shutdown()
+
+
+def _bridge_up(worker: Any) -> bool:
+    """:func:`_known` for a worker outside ``default`` (built-in functions are in ``default``)."""
+    try:
+        worker.trigger({"function_id": "iii::queue::redrive", "payload": {"queue": "jobs"}, "namespace": "default"})
+    except Exception as exc:
+        return getattr(exc, "code", None) not in ("bridge_unavailable", "bridge_timeout")
+    return True

@@ -152,6 +152,7 @@ async def test_redis_batched_publishes_each_get_their_own_reply() -> None:
     a Redis that lost the script (SCRIPT FLUSH) is given it again before the batch runs."""
     from pyiii.workers.queue.adapters.base import BacklogFull
     from pyiii.workers.queue.message import subscriber_queue
+    from pyiii.workers.queue.naming import subscriber_key
 
     spec = adapter_spec("redis")
     adapter = make("redis", spec)
@@ -163,11 +164,11 @@ async def test_redis_batched_publishes_each_get_their_own_reply() -> None:
                                        return_exceptions=True)
         full = [r for r in results if isinstance(r, BacklogFull)]
         assert len(full) == 30 and all(r == 0 for r in results if not isinstance(r, BaseException)), results
-        await adapter.add_subscriber(topic, "fn::a")
+        await adapter.add_subscriber(topic, subscriber_key("fn::a"))
         await adapter._redis.script_flush()  # type: ignore[attr-defined]
         copies = await asyncio.gather(*(adapter.publish_topic(topic, message(topic, i), 50) for i in range(40)))
         assert copies == [1] * 40
-        queue = subscriber_queue(topic, "fn::a")
+        queue = subscriber_queue(topic, subscriber_key("fn::a"))
         got = await take(adapter, queue, 90)  # the 50 from the backlog, then the 40
         assert len({d.message.id for d in got}) == 90
         await asyncio.gather(*(adapter.ack(d) for d in got))  # batched settles too

@@ -279,6 +279,22 @@ async def test_an_enqueue_without_an_invocation_id_is_handed_over_and_not_answer
     assert caller.unread() == []
 
 
+async def test_an_enqueue_names_its_namespace_to_the_queue_only_when_not_default() -> None:
+    """Spec iii-0.23-0.25 §1.10 and §6.3 item 21: older queue providers refuse unknown fields."""
+    engine = Engine()
+    enqueue = Hook({})
+    engine.register_function("engine::queue::enqueue", enqueue)
+    caller = await FakePeer.connect(engine, "c")
+    await caller.invoke("svc::job", {"n": 1}, invocation_id="in-a", action=ENQUEUE, namespace="a")
+    await caller.invoke("svc::job", {"n": 2}, invocation_id="plain", action=ENQUEUE)
+    await caller.invoke("svc::job", {"n": 3}, invocation_id="named-default", action=ENQUEUE, namespace="default")
+    for invocation in ("in-a", "plain", "named-default"):
+        assert "messageReceiptId" in (await caller.next_result(invocation))["result"]
+    by_n = {p["data"]["n"]: p for p in enqueue.asked}
+    assert by_n[1]["namespace"] == "a"
+    assert "namespace" not in by_n[2] and "namespace" not in by_n[3]
+
+
 async def test_an_enqueue_the_queue_refuses_is_an_enqueue_error() -> None:
     engine = Engine()
     engine.register_function("engine::queue::enqueue", Hook(FunctionError("queue_full", "jobs is full")))

@@ -137,9 +137,10 @@ class RemoteEngine:
         return self._client
 
     async def call(self, function_id: str, payload: Any, timeout_ms: int | None = None,
-                   action: Any = None, traceparent: str | None = None, baggage: str | None = None) -> Any:
-        """Invoke ``function_id`` on the remote engine and return its result; ``traceparent`` /
-        ``baggage``: the trace the call belongs to, carried to the remote engine."""
+                   action: Any = None, traceparent: str | None = None, baggage: str | None = None,
+                   namespace: str | None = None) -> Any:
+        """Invoke ``function_id`` (in ``namespace``, else default) on the remote engine and return
+        its result; ``traceparent`` / ``baggage``: the trace the call belongs to, carried there."""
         from pyiii.sdk import InvocationError
         from pyiii.sdk.trace_context import TraceContext, enter, leave
 
@@ -148,6 +149,8 @@ class RemoteEngine:
         request: dict[str, Any] = {"function_id": function_id, "payload": payload, "timeout_ms": timeout_ms}
         if action is not None:
             request["action"] = action
+        if namespace is not None:
+            request["namespace"] = namespace
         # The SDK reads the outgoing trace from its context, as it does inside its own handlers.
         token = enter(TraceContext(traceparent, baggage)) if traceparent is not None else None
         try:
@@ -169,10 +172,11 @@ class RemoteEngine:
 
         await self.call(function_id, payload, action=TriggerAction.Void(), traceparent=traceparent, baggage=baggage)
 
-    async def enqueue(self, function_id: str, payload: Any, queue: str) -> Any:
+    async def enqueue(self, function_id: str, payload: Any, queue: str, namespace: str | None = None) -> Any:
+        """Enqueue on the remote engine; the job runs ``function_id`` in ``namespace`` there."""
         from pyiii.sdk import TriggerAction
 
-        return await self.call(function_id, payload, action=TriggerAction.Enqueue(queue=queue))
+        return await self.call(function_id, payload, action=TriggerAction.Enqueue(queue=queue), namespace=namespace)
 
     def register_function(self, function_id: str, handler: Handler,
                           description: str | None = None) -> Callable[[], None]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from pyiii.adapters.bridge import BridgeConfig, BridgeError, RemoteEngine, forwarded_error
 from pyiii.core import Binding, CallContext, FunctionError, Host, TriggerRegistrationError
+from pyiii.workers.queue.publishing import enqueue_namespace
 from pyiii.workers.queue.subscriptions import topic_of
 
 log = logging.getLogger("pyiii.queue")
@@ -83,7 +84,7 @@ class BridgedQueue:
         if not isinstance(function_id, str) or not function_id:
             raise FunctionError("deserialization_error", "engine::queue::enqueue: missing field `function_id`")
         try:
-            return await self.remote.enqueue(function_id, data.get("data"), data["queue"])
+            return await self.remote.enqueue(function_id, data.get("data"), data["queue"], enqueue_namespace(data))
         except BridgeError as exc:
             raise FunctionError(exc.code, exc.message) from None
 

@@ -57,6 +57,10 @@ class QueueWorkerConfig(msgspec.Struct, forbid_unknown_fields=True):
     default_concurrency: int = 10
     #: Messages held in memory waiting for their (not yet registered) function, per queue.
     max_parked: int = 10_000
+    #: At start, move subscriber queues stored before namespaces (``<topic>::<fid>``) to their
+    #: ``default`` names (SQLite, Redis; RabbitMQ when the subscriber binds). Off: they stay
+    #: where they are and are not consumed.
+    move_legacy_subscriber_queues: bool = True
 
     def __post_init__(self) -> None:
         validate(self.adapter)

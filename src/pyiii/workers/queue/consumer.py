@@ -33,6 +33,8 @@ from pyiii.workers.queue.policy import DeliveryPolicy
 log = logging.getLogger("pyiii.queue")
 
 Invoke = Callable[[QueueMessage], Awaitable[Any]]
+#: ``(namespace, function_id)``: the function a message runs, where it runs (spec iii-0.23-0.25 §1.11).
+FunctionKey = tuple[str, str]
 _INTERRUPTED = (E.INVOCATION_STOPPED, E.CHANNEL_SEND_FAILED)
 
 
@@ -54,10 +56,10 @@ class Consumer:
         queue: str,
         policy: DeliveryPolicy,
         invoke: Invoke,
-        function_of: Callable[[QueueMessage], str | None],
-        function_exists: Callable[[str], bool],
+        function_of: Callable[[QueueMessage], FunctionKey],
+        function_exists: Callable[[FunctionKey], bool],
         settings: ConsumerSettings,
-        fixed_function: str | None = None,
+        fixed_function: FunctionKey | None = None,
     ) -> None:
         self.adapter = adapter
         self.queue = queue
@@ -70,7 +72,7 @@ class Consumer:
         self.fixed_function = fixed_function
         self._held: dict[str, Delivery] = {}
         self._busy = 0
-        self._parked: dict[str, list[Delivery]] = {}
+        self._parked: dict[FunctionKey, list[Delivery]] = {}
         self._wake = asyncio.Event()
         self._lanes: dict[str, asyncio.Queue[Delivery]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -107,8 +109,8 @@ class Consumer:
 
     def functions_changed(self) -> None:
         """The function registry changed: run parked messages whose function is back."""
-        for function_id in [f for f in self._parked if self._function_exists(f)]:
-            for d in self._parked.pop(function_id):
+        for key in [f for f in self._parked if self._function_exists(f)]:
+            for d in self._parked.pop(key):
                 self._busy += 1
                 self._spawn(self._handle(d))
         self._wake.set()
@@ -196,11 +198,11 @@ class Consumer:
         """Settle a failed call; returns True when the message was parked."""
         message = d.message
         if exc.code == E.FUNCTION_NOT_FOUND:
-            function_id = self._function_of(message) or ""
-            if not self._function_exists(function_id):
-                self._parked.setdefault(function_id, []).append(d)
-                log.info("queue %s: %s is not registered; message %s waits for it", self.queue, function_id,
-                         message.id)
+            key = self._function_of(message)
+            if not self._function_exists(key):
+                self._parked.setdefault(key, []).append(d)
+                log.info("queue %s: %s is not registered in namespace %s; message %s waits for it", self.queue,
+                         key[1], key[0], message.id)
                 return True
         if exc.code in _INTERRUPTED:
             await self.adapter.settle_interrupted(d, self.settings.max_interruptions, exc.code)
@@ -252,7 +254,7 @@ class Consumer:
             try:
                 await self._invoke(d.message)
             except FunctionError as exc:
-                if exc.code == E.FUNCTION_NOT_FOUND and not self._function_exists(self._function_of(d.message) or ""):
+                if exc.code == E.FUNCTION_NOT_FOUND and not self._function_exists(self._function_of(d.message)):
                     self._wake.clear()
                     await self._wake.wait()
                     continue

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from pyiii.core import CallContext, FunctionError, bad_input
-from pyiii.workers.queue.message import NAMED_PREFIX, QueueStats, display_name
+from pyiii.workers.queue.message import NAMED_PREFIX, DeadLetter, QueueStats, display_name
+from pyiii.workers.queue.naming import split_ns, subscriber_of, topic_prefix
 from pyiii.workers.queue.runtime import QueueRuntime
 
 
@@ -82,7 +83,8 @@ class Inspector:
             rows = []
             for topic in await self.rt.adapter.topics():
                 subs = await self.rt.adapter.subscribers(topic)
-                rows.append({"name": topic, "broker_type": self.rt.adapter.broker_type, "subscriber_count": len(subs)})
+                rows.append({"name": topic, "broker_type": self.rt.adapter.broker_type, "subscriber_count": len(subs),
+                             "subscribers": _subscribers(subs)})
             for name, policy in sorted(self.rt.named.items()):
                 rows.append({"name": name, "broker_type": "function_queue", "subscriber_count": policy.concurrency})
             return rows
@@ -120,7 +122,7 @@ class Inspector:
                 if queue.startswith(NAMED_PREFIX):
                     key = (display_name(queue), "function_queue")
                 else:
-                    topic = next((t for t in topics if queue.startswith(f"{t}::")), queue.split("::", 1)[0])
+                    topic = next((t for t in topics if queue.startswith(topic_prefix(t))), _topic_guess(queue))
                     key = (topic, self.rt.adapter.broker_type)
                 counts[key] = counts.get(key, 0) + n
             return [{"topic": t, "broker_type": b, "message_count": n} for (t, b), n in sorted(counts.items())]
@@ -134,6 +136,32 @@ class Inspector:
 
         async def run() -> list[dict[str, Any]]:
             _, queues = await self.rt.internal_queues(name)
-            return [d.row() for d in await self.rt.adapter.dlq_list(queues, offset, limit)]
+            return [_dead_row(d, name) for d in await self.rt.adapter.dlq_list(queues, offset, limit)]
 
         return await self._guard("dlq_messages_failed", run())
+
+
+def _subscribers(subs: list[str]) -> list[dict[str, str]]:
+    """``[{function_id, namespace}]`` of a topic's subscriber keys (the console shows both)."""
+    out = []
+    for sub in subs:
+        split = split_ns(sub)
+        function_id, namespace = split if split is not None else (sub, "default")
+        out.append({"function_id": function_id, "namespace": namespace})
+    return out
+
+
+def _topic_guess(queue: str) -> str:
+    """The topic of a subscriber queue whose topic has no subscriber left: before the first ``::``."""
+    split = split_ns(queue)
+    return (split[0] if split is not None else queue).split("::", 1)[0]
+
+
+def _dead_row(dead: DeadLetter, topic: str) -> dict[str, Any]:
+    """A topic copy names no function: its subscriber queue does (and its namespace)."""
+    row = dead.row()
+    if row["function_id"] is None:
+        subscriber = subscriber_of(dead.message.queue, topic)
+        if subscriber is not None:
+            row["function_id"] = subscriber[0]
+    return row

@@ -9,9 +9,11 @@ from typing import Any
 
 import msgspec
 
-#: Internal queue name prefixes (spec/workers.md §8.3-§8.4).
-NAMED_PREFIX = "__fn_queue::"
-BACKLOG_PREFIX = "__backlog::"
+from pyiii.core import DEFAULT_NAMESPACE
+from pyiii.workers.queue.naming import BACKLOG_PREFIX as BACKLOG_PREFIX
+from pyiii.workers.queue.naming import NAMED_PREFIX as NAMED_PREFIX
+from pyiii.workers.queue.naming import namespace_of
+from pyiii.workers.queue.naming import subscriber_queue as subscriber_queue
 
 
 def now_ms() -> int:
@@ -20,10 +22,6 @@ def now_ms() -> int:
 
 def named_queue(name: str) -> str:
     return f"{NAMED_PREFIX}{name}"
-
-
-def subscriber_queue(topic: str, function_id: str) -> str:
-    return f"{topic}::{function_id}"
 
 
 def backlog_queue(topic: str) -> str:
@@ -76,7 +74,13 @@ class QueueMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
             "baggage": self.baggage,
             "function_id": self.function_id,
             "message_id": self.message_id,
+            **({"namespace": self.namespace} if self.namespace is not None else {}),
         }
+
+    def runs_in(self) -> str:
+        """The namespace its function runs in: the enqueuer's, or the one its subscriber queue
+        names, else ``default``."""
+        return self.namespace or namespace_of(self.queue) or DEFAULT_NAMESPACE
 
 
 _encoder = msgspec.json.Encoder()
@@ -113,6 +117,7 @@ class DeadLetter(msgspec.Struct, kw_only=True):
             "size_bytes": len(self.message.data),
             "queue": display_name(self.message.queue),
             "function_id": self.message.function_id,
+            "namespace": self.message.runs_in(),
         }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pyiii.core import DEFAULT_NAMESPACE, CallContext, FunctionError, bad_input
+from pyiii.core import DEFAULT_NAMESPACE, CallContext, FunctionError, bad_input, is_blank_namespace
+from pyiii.core import error_codes as E
 from pyiii.workers.queue.adapters.base import BacklogFull
 from pyiii.workers.queue.message import QueueMessage, named_queue, now_ms
 from pyiii.workers.queue.runtime import QueueRuntime
@@ -102,7 +103,7 @@ class Publisher:
             traceparent=_optional_str(fid, body, "traceparent") or ctx.traceparent,
             baggage=_optional_str(fid, body, "baggage") or ctx.baggage,
             message_id=receipt,
-            namespace=_namespace_of(body),
+            namespace=enqueue_namespace(body),
         )
         try:
             await self.rt.adapter.publish(message)
@@ -112,9 +113,14 @@ class Publisher:
         return {"messageReceiptId": receipt or message.id, "message_id": message.id}
 
 
-def _namespace_of(body: dict[str, Any]) -> str | None:
-    """The enqueuer's namespace (sent only when it is not default; spec iii-0.23-0.25 §1.10)."""
+def enqueue_namespace(body: dict[str, Any]) -> str | None:
+    """The enqueuer's namespace (sent only when it is not default; spec iii-0.23-0.25 §1.10).
+    Absent or null is default; anything else but a non-blank string is refused, never guessed."""
     namespace = body.get("namespace")
-    if isinstance(namespace, str) and namespace.strip() and namespace != DEFAULT_NAMESPACE:
-        return namespace
-    return None
+    if namespace is None or namespace == DEFAULT_NAMESPACE:
+        return None
+    if not isinstance(namespace, str):
+        raise bad_input("engine::queue::enqueue", "`namespace` must be a string")
+    if is_blank_namespace(namespace):
+        raise FunctionError(E.INVALID_NAMESPACE, "`namespace` is blank: name one, or omit it for `default`")
+    return namespace

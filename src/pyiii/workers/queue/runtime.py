@@ -7,12 +7,13 @@ from typing import Any
 
 import msgspec
 
-from pyiii.core import FunctionError, Host
+from pyiii.core import DEFAULT_NAMESPACE, FunctionError, Host
 from pyiii.core import error_codes as E
 from pyiii.workers.queue.adapters.base import QueueAdapter
 from pyiii.workers.queue.config import QueueWorkerConfig
-from pyiii.workers.queue.consumer import Consumer, ConsumerSettings
+from pyiii.workers.queue.consumer import Consumer, ConsumerSettings, FunctionKey
 from pyiii.workers.queue.message import named_queue, subscriber_queue
+from pyiii.workers.queue.naming import topic_prefix
 from pyiii.workers.queue.policy import DeliveryPolicy
 
 _encoder = msgspec.json.Encoder()
@@ -23,7 +24,12 @@ class Subscription:
     binding_id: str
     topic: str
     function_id: str
+    namespace: str
     consumer: Consumer
+
+    def same_subscriber(self, other: Subscription) -> bool:
+        """Bindings of one function in one namespace share a subscriber queue."""
+        return (self.topic, self.function_id, self.namespace) == (other.topic, other.function_id, other.namespace)
 
 
 @dataclass(slots=True)
@@ -56,10 +62,14 @@ class QueueRuntime:
                                 f"{self.config.max_message_bytes} (max_message_bytes)")
         return msgspec.Raw(body)
 
-    def payload_for(self, function_id: str, message_data: msgspec.Raw) -> Any:
+    def function_exists(self, key: FunctionKey) -> bool:
+        namespace, function_id = key
+        return self.host.functions.get(function_id, namespace) is not None
+
+    def payload_for(self, function_id: str, message_data: msgspec.Raw, namespace: str = DEFAULT_NAMESPACE) -> Any:
         """Remote targets get the stored JSON bytes as they are (no decode and re-encode per
         fan-out copy); in-process handlers get Python values."""
-        entry = self.host.functions.get(function_id)
+        entry = self.host.functions.get(function_id, namespace)
         if entry is not None and entry.handler is None:
             return message_data
         return msgspec.json.decode(message_data) if message_data else None
@@ -68,8 +78,8 @@ class QueueRuntime:
         """A display name -> ("function_queue" | "topic", its internal queues)."""
         if name in self.named:
             return "function_queue", [named_queue(name)]
-        queues = {subscriber_queue(name, fn) for fn in await self.adapter.subscribers(name)}
-        prefix = f"{name}::"
+        queues = {subscriber_queue(name, sub) for sub in await self.adapter.subscribers(name)}
+        prefix = topic_prefix(name)
         queues.update(q for q in await self.adapter.dlq_counts() if q.startswith(prefix))
         return "topic", sorted(queues)
 

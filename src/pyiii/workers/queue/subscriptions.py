@@ -1,7 +1,8 @@
 """The ``durable:subscriber`` trigger type (and its Motia 1.0 name ``queue``).
 
-Each distinct subscribed function is a durable subscription of the topic with its own queue
-``<topic>::<function_id>``; several bindings of the same function compete on that queue.
+Each distinct subscribed function, per namespace, is a durable subscription of the topic with its
+own queue ``esc(<topic>::<function_id>)@esc(<namespace>)`` (``naming.subscriber_queue``; spec
+iii-0.23-0.25 §1.11); several bindings of the same function in one namespace compete on that queue.
 A subscription outlives its worker's disconnect (messages wait for it to come back); it ends
 when its last binding is explicitly unregistered.
 """
@@ -14,6 +15,7 @@ from typing import Any
 from pyiii.core import Binding, SpanKind, TriggerRegistrationError
 from pyiii.workers.queue.consumer import Consumer
 from pyiii.workers.queue.message import QueueMessage, subscriber_queue
+from pyiii.workers.queue.naming import subscriber_key
 from pyiii.workers.queue.policy import subscriber_policy
 from pyiii.workers.queue.runtime import QueueRuntime, Subscription
 
@@ -43,26 +45,31 @@ class SubscriberProvider:
         condition = config.get("condition_function_id")
         if condition is not None and not isinstance(condition, str):
             raise TriggerRegistrationError("condition_function_id must be a string")
+        key = (binding.namespace, binding.function_id)
+        subscriber = subscriber_key(binding.function_id, binding.namespace)
         previous = self.rt.subscriptions.pop(binding.id, None)
         if previous is not None:
-            await self._drop(previous, explicit=previous.topic != topic or previous.function_id != binding.function_id)
+            moved_away = (previous.topic, previous.namespace, previous.function_id) != (topic, *key)
+            await self._drop(previous, explicit=moved_away)
         try:
-            moved = await self.rt.adapter.add_subscriber(topic, binding.function_id)
+            moved = await self.rt.adapter.add_subscriber(topic, subscriber)
         except Exception as exc:
             raise TriggerRegistrationError(f"queue store unavailable: {exc}") from None
         if moved:
-            log.info("topic %s: %d backlog message(s) handed to %s", topic, moved, binding.function_id)
+            log.info("topic %s: %d backlog message(s) handed to %s (namespace %s)", topic, moved,
+                     binding.function_id, binding.namespace)
         consumer = Consumer(
             self.rt.adapter,
-            subscriber_queue(topic, binding.function_id),
+            subscriber_queue(topic, subscriber),
             policy,
             self._invoker(binding, topic, condition),
-            lambda _m: binding.function_id,
-            lambda fid: fid in self.rt.host.functions,
+            lambda _m: key,
+            self.rt.function_exists,
             self.rt.settings,
-            fixed_function=binding.function_id,
+            fixed_function=key,
         )
-        self.rt.subscriptions[binding.id] = Subscription(binding.id, topic, binding.function_id, consumer)
+        self.rt.subscriptions[binding.id] = Subscription(binding.id, topic, binding.function_id, binding.namespace,
+                                                         consumer)
         consumer.start()
 
     async def unregister_trigger(self, binding: Binding) -> None:
@@ -75,11 +82,10 @@ class SubscriberProvider:
 
     async def _drop(self, sub: Subscription, explicit: bool) -> None:
         await sub.consumer.stop()
-        siblings = any(s.topic == sub.topic and s.function_id == sub.function_id
-                       for s in self.rt.subscriptions.values())
+        siblings = any(s.same_subscriber(sub) for s in self.rt.subscriptions.values())
         if explicit and not siblings:
             try:
-                await self.rt.adapter.remove_subscriber(sub.topic, sub.function_id)
+                await self.rt.adapter.remove_subscriber(sub.topic, subscriber_key(sub.function_id, sub.namespace))
             except Exception:
                 log.exception("topic %s: could not remove subscription of %s", sub.topic, sub.function_id)
 
@@ -91,11 +97,13 @@ class SubscriberProvider:
             kwargs: dict[str, Any] = {"traceparent": traceparent, "baggage": message.baggage,
                                       "timeout": rt.call_timeout}
             if condition:
-                verdict = await rt.host.call_for(binding, condition, rt.payload_for(condition, message.data),
+                verdict = await rt.host.call_for(binding, condition,
+                                                 rt.payload_for(condition, message.data, binding.namespace),
                                                  metadata=binding.metadata, **kwargs)
                 if verdict is False:
                     return
-            await rt.host.fire(binding, rt.payload_for(binding.function_id, message.data), **kwargs)
+            await rt.host.fire(binding, rt.payload_for(binding.function_id, message.data, binding.namespace),
+                               **kwargs)
 
         async def invoke(message: QueueMessage) -> None:
             if not tracer.enabled:

@@ -9,8 +9,9 @@ from pyiii.core import DEFAULT_NAMESPACE, Host, SpanKind
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.queue import MANIFEST, adapters
 from pyiii.workers.queue.config import QueueWorkerConfig
-from pyiii.workers.queue.consumer import Consumer
+from pyiii.workers.queue.consumer import Consumer, FunctionKey
 from pyiii.workers.queue.inspection import Inspector
+from pyiii.workers.queue.legacy_moves import report_legacy_moves
 from pyiii.workers.queue.message import QueueMessage, named_queue
 from pyiii.workers.queue.policy import named_policy
 from pyiii.workers.queue.publishing import Publisher
@@ -48,6 +49,8 @@ class QueueWorker(BuiltinWorker):
             return
         adapter = adapters.build(cfg.adapter, self.context.data_dir)
         await adapter.start()
+        if cfg.move_legacy_subscriber_queues:
+            report_legacy_moves(await adapter.move_legacy_subscriber_queues())
         if adapter.remote_kind is not None:  # a server that can go away: /readyz reports it
             self.host.add_health_check(f"{self.entry_id}:{adapter.remote_kind}", adapter.ping)
         rt = self.rt = QueueRuntime(self.host, adapter, cfg)
@@ -76,7 +79,7 @@ class QueueWorker(BuiltinWorker):
         self.host.on_functions_changed(self._functions_changed)
         for name, policy in rt.named.items():
             consumer = Consumer(adapter, named_queue(name), policy, self._named_invoker(rt, name), _function_of,
-                                lambda fid: fid in self.host.functions, rt.settings)
+                                rt.function_exists, rt.settings)
             rt.named_consumers[name] = consumer
             consumer.start()
 
@@ -113,11 +116,11 @@ class QueueWorker(BuiltinWorker):
         tracer = rt.host.tracer
 
         async def invoke(message: QueueMessage) -> None:
-            function_id = message.function_id or ""
+            namespace, function_id = _function_of(message)
+            payload = rt.payload_for(function_id, message.data, namespace)
             if not tracer.enabled:
-                await rt.host.call(function_id, rt.payload_for(function_id, message.data),
-                                   traceparent=message.traceparent, baggage=message.baggage, timeout=rt.call_timeout,
-                                   namespace=message.namespace or DEFAULT_NAMESPACE)
+                await rt.host.call(function_id, payload, traceparent=message.traceparent, baggage=message.baggage,
+                                   timeout=rt.call_timeout, namespace=namespace)
                 return
             # spec/workers.md §8.4: `fn_queue <queue>`, under the enqueuer's context.
             with tracer.start_span(f"fn_queue {name}", SpanKind.CONSUMER, message.traceparent, {
@@ -126,12 +129,12 @@ class QueueWorker(BuiltinWorker):
                 "messaging.message.id": message.message_id or message.id, "attempt": message.attempts + 1,
                 "iii.tag.kind": "queue.process",
             }) as span:
-                await rt.host.call(function_id, rt.payload_for(function_id, message.data),
-                                   traceparent=span.traceparent, baggage=message.baggage, timeout=rt.call_timeout,
-                                   namespace=message.namespace or DEFAULT_NAMESPACE)
+                await rt.host.call(function_id, payload, traceparent=span.traceparent, baggage=message.baggage,
+                                   timeout=rt.call_timeout, namespace=namespace)
 
         return invoke
 
 
-def _function_of(message: QueueMessage) -> str | None:
-    return message.function_id
+def _function_of(message: QueueMessage) -> FunctionKey:
+    """A named-queue job runs its function in the enqueuer's namespace (spec iii-0.23-0.25 §1.11)."""
+    return message.namespace or DEFAULT_NAMESPACE, message.function_id or ""

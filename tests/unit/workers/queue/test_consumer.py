@@ -17,7 +17,7 @@ from pyiii.workers.queue.adapters.memory import MemoryAdapter
 from pyiii.workers.queue.consumer import Consumer, ConsumerSettings
 from pyiii.workers.queue.message import Delivery, QueueMessage, now_ms
 from pyiii.workers.queue.policy import DeliveryPolicy
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, stays
 
 QUEUE = "__fn_queue::jobs"
 
@@ -173,6 +173,36 @@ async def test_a_missing_function_parks_the_message_until_it_is_registered() -> 
         registered.add("fn")
         consumer.functions_changed()
         await eventually(lambda: adapter.settled == [("ack", "m1")], what="the parked message runs")
+    finally:
+        await consumer.stop()
+
+
+async def test_a_parked_job_waits_for_its_function_in_its_own_namespace() -> None:
+    """The key is (namespace, function id): the same id registered elsewhere runs nothing and
+    uses no attempt (spec iii-0.23-0.25 §1.11)."""
+    adapter = SpyAdapter()
+    registered: set[tuple[str, str]] = set()
+
+    def key(m: QueueMessage) -> tuple[str, str]:
+        return m.namespace or "default", m.function_id or ""
+
+    async def invoke(m: QueueMessage) -> Any:
+        if key(m) not in registered:
+            raise FunctionError(E.FUNCTION_NOT_FOUND, f"Function {m.function_id} not found in namespace {key(m)[0]}")
+        return "ok"
+
+    consumer = Consumer(adapter, QUEUE, DeliveryPolicy(max_attempts=1), invoke, key, lambda k: k in registered,
+                        ConsumerSettings(lease_ms=5_000))
+    consumer.start()
+    try:
+        await adapter.publish(msgspec.structs.replace(message("m1"), namespace="a"))
+        await eventually(lambda: consumer.in_flight == 1, what="the job is parked")
+        registered.add(("default", "fn"))
+        consumer.functions_changed()
+        await stays(lambda: adapter.settled == [] and consumer.in_flight == 1, 0.2)
+        registered.add(("a", "fn"))
+        consumer.functions_changed()
+        await eventually(lambda: adapter.settled == [("ack", "m1")], what="a's copy runs it")
     finally:
         await consumer.stop()
 

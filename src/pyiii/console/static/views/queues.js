@@ -18,6 +18,7 @@ export default {
         { title: 'Topic', className: 'nowrap', render: (t) => h('code', t.name) },
         { title: 'Broker', render: (t) => badge(t.broker_type ?? '–') },
         { title: 'Subscribers', className: 'num', render: (t) => t.subscriber_count ?? t.stats?.consumer_count ?? 0 },
+        { title: 'Namespaces', className: 'nowrap', render: (t) => [...new Set((t.subscribers ?? []).map((s) => s.namespace))].sort().join(', ') || '–' },
         { title: 'Depth', className: 'num', render: (t) => fmt.num(t.stats?.depth) },
         { title: 'Waiting', className: 'num', render: (t) => fmt.num(t.stats?.waiting) },
         { title: 'Delayed', className: 'num', render: (t) => fmt.num(t.stats?.delayed) },

@@ -20,11 +20,22 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import msgspec
 
 from pyiii.workers.queue.message import DeadLetter, Delivery, QueueMessage, QueueStats, now_ms
 from pyiii.workers.queue.policy import DeliveryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyMove:
+    """One pre-namespace subscriber queue moved to its ``default`` name."""
+
+    queue: str
+    target: str
+    messages: int
+    dead_letters: int
 
 
 class AdapterError(Exception):
@@ -51,17 +62,29 @@ class QueueAdapter(abc.ABC):
 
     # ------------------------------------------------------------- topics (durable pub/sub)
 
+    # A subscriber is a ``naming.subscriber_key(function_id, namespace)``; its messages are in
+    # ``naming.subscriber_queue(topic, subscriber)``.
+
     @abc.abstractmethod
-    async def add_subscriber(self, topic: str, function_id: str) -> int:
-        """Make ``function_id`` a durable subscriber of ``topic``. The first subscriber of a
+    async def add_subscriber(self, topic: str, subscriber: str) -> int:
+        """Make ``subscriber`` a durable subscriber of ``topic``. The first subscriber of a
         topic takes over the topic's backlog; returns how many backlog messages it received."""
 
     @abc.abstractmethod
-    async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        """Forget the subscription; messages already in the function's queue stay there."""
+    async def remove_subscriber(self, topic: str, subscriber: str) -> None:
+        """Forget the subscription; messages already in the subscriber's queue stay there."""
 
     @abc.abstractmethod
     async def subscribers(self, topic: str) -> list[str]: ...
+
+    async def move_legacy_subscriber_queues(self) -> list[LegacyMove]:
+        """Once, at start and before any consumer: move the subscriber queues stored before
+        namespaces (``<topic>::<fid>``) to their ``default`` names, with their waiting, in-flight
+        and delayed messages and their dead letters; rewrite the stored subscriptions the same
+        way. Atomic per queue and idempotent (a crash mid-way loses and duplicates nothing; the
+        next start finishes). Returns what moved. Backends that keep nothing across processes
+        have nothing to move."""
+        return []
 
     @abc.abstractmethod
     async def topics(self) -> list[str]:

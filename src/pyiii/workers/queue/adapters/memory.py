@@ -65,9 +65,9 @@ class MemoryAdapter(QueueAdapter):
 
     # ------------------------------------------------------------- topics
 
-    async def add_subscriber(self, topic: str, function_id: str) -> int:
+    async def add_subscriber(self, topic: str, subscriber: str) -> int:
         first = not self._subs.of(topic)
-        self._subs.add(topic, function_id)
+        self._subs.add(topic, subscriber)
         if not first:
             return 0
         backlog = self._queues.pop(backlog_queue(topic), None)
@@ -75,11 +75,11 @@ class MemoryAdapter(QueueAdapter):
             return 0
         moved = sorted(backlog.ready) + sorted((s, m) for _, s, m in backlog.delayed)
         for seq, message in moved:
-            self._push(message.copy_to(subscriber_queue(topic, function_id)), seq)
+            self._push(message.copy_to(subscriber_queue(topic, subscriber)), seq)
         return len(moved)
 
-    async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        self._subs.remove(topic, function_id)
+    async def remove_subscriber(self, topic: str, subscriber: str) -> None:
+        self._subs.remove(topic, subscriber)
 
     async def subscribers(self, topic: str) -> list[str]:
         return self._subs.of(topic)

@@ -37,12 +37,16 @@ import aio_pika
 import msgspec
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
+from pyiii.core import DEFAULT_NAMESPACE
 from pyiii.urls import without_credentials
 from pyiii.workers.queue.adapter_config import RabbitConfig
 from pyiii.workers.queue.adapters.amqp_acks import ChannelAcks
-from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
+from pyiii.workers.queue.adapters.amqp_names import amqp_name
+from pyiii.workers.queue.adapters.base import BacklogFull, LegacyMove, QueueAdapter
 from pyiii.workers.queue.adapters.batching import GroupCommit
+from pyiii.workers.queue.adapters.rabbitmq_legacy import LegacyQueueMove
 from pyiii.workers.queue.adapters.subscribers import TopicSubscribers
+from pyiii.workers.queue.legacy_moves import report_legacy_moves
 from pyiii.workers.queue.message import (
     DeadLetter,
     Delivery,
@@ -57,6 +61,7 @@ from pyiii.workers.queue.message import (
     now_ms,
     subscriber_queue,
 )
+from pyiii.workers.queue.naming import split_ns
 
 log = logging.getLogger("pyiii.queue")
 PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
@@ -115,16 +120,20 @@ class RabbitAdapter(QueueAdapter):
         self._get_channels: list[AbstractChannel | None] = [None] * _GET_CHANNELS
         self._get_turn = 0
         self._get_open = asyncio.Lock()
+        #: move pre-namespace subscriber queues when their subscriber binds (config switch)
+        self._move_legacy = False
+        self._legacy: LegacyQueueMove | None = None
+        self._legacy_checked: set[tuple[str, str]] = set()
 
     # names
     def _q(self, queue: str) -> str:
-        return f"{self.p}.{queue}"
+        return amqp_name(f"{self.p}.{queue}")
 
     def _dlq(self, queue: str) -> str:
-        return f"{self.p}.{queue}.dlq"
+        return amqp_name(f"{self.p}.{queue}.dlq")
 
     def _exchange(self, topic: str) -> str:
-        return f"{self.p}.{topic}.exchange"
+        return amqp_name(f"{self.p}.{topic}.exchange")
 
     @property
     def channel(self) -> AbstractChannel:
@@ -147,6 +156,8 @@ class RabbitAdapter(QueueAdapter):
         for task in list(self._fetches):
             task.cancel()
         await self._ack_batches.drain()
+        if self._legacy is not None:
+            await self._legacy.close()
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close()
@@ -190,13 +201,13 @@ class RabbitAdapter(QueueAdapter):
 
     # ------------------------------------------------------------- topics
 
-    async def add_subscriber(self, topic: str, function_id: str) -> int:
-        target = subscriber_queue(topic, function_id)
+    async def add_subscriber(self, topic: str, subscriber: str) -> int:
+        target = subscriber_queue(topic, subscriber)
         async with self._lock:
             exchange = await self._topic_exchange(topic)
             queue = await self._declare(target)
             await queue.bind(exchange)
-            self._subs.add(topic, function_id)
+            self._subs.add(topic, subscriber)
             backlog = await self._declare(backlog_queue(topic))
             moved = 0
             while (msg := await backlog.get(no_ack=False, fail=False)) is not None:
@@ -204,11 +215,32 @@ class RabbitAdapter(QueueAdapter):
                 await self._send(target, encode_message(copy))
                 await msg.ack()
                 moved += 1
+            await self._move_legacy_of(topic, subscriber, target)
         return moved
 
-    async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        self._subs.remove(topic, function_id)
-        queue = await self._declare(subscriber_queue(topic, function_id))
+    async def move_legacy_subscriber_queues(self) -> list[LegacyMove]:
+        # The broker cannot list its queues: each one moves when its subscriber binds.
+        self._move_legacy = True
+        return []
+
+    async def _move_legacy_of(self, topic: str, subscriber: str, target: str) -> None:
+        split = split_ns(subscriber)
+        if not self._move_legacy or split is None or split[1] != DEFAULT_NAMESPACE:
+            return
+        if (topic, subscriber) in self._legacy_checked:
+            return
+        self._legacy_checked.add((topic, subscriber))
+        assert self._conn is not None
+        if self._legacy is None:
+            self._legacy = LegacyQueueMove(self._conn, self.channel, self.p)
+        await self._declare(target)  # its .dlq too
+        move = await self._legacy.move(topic, split[0], target, self._q(target), self._dlq(target))
+        if move is not None:
+            report_legacy_moves([move])
+
+    async def remove_subscriber(self, topic: str, subscriber: str) -> None:
+        self._subs.remove(topic, subscriber)
+        queue = await self._declare(subscriber_queue(topic, subscriber))
         await queue.unbind(self._exchange(topic))
 
     async def subscribers(self, topic: str) -> list[str]:

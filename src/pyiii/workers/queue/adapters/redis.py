@@ -35,8 +35,9 @@ from redis.exceptions import ResponseError
 from pyiii.adapters.redis_connection import redis_client
 from pyiii.urls import without_credentials
 from pyiii.workers.queue.adapter_config import RedisConfig
-from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
+from pyiii.workers.queue.adapters.base import BacklogFull, LegacyMove, QueueAdapter
 from pyiii.workers.queue.adapters.batching import GroupCommit
+from pyiii.workers.queue.adapters.redis_legacy import move_legacy
 from pyiii.workers.queue.message import (
     DeadLetter,
     Delivery,
@@ -51,6 +52,7 @@ from pyiii.workers.queue.message import (
     now_ms,
     subscriber_queue,
 )
+from pyiii.workers.queue.naming import topic_prefix
 
 log = logging.getLogger("pyiii.queue")
 
@@ -63,7 +65,7 @@ if #subs == 0 then
   return 0
 end
 for _, fn in ipairs(subs) do
-  local q = ARGV[2] .. '::' .. fn
+  local q = ARGV[5] .. fn
   redis.call('XADD', ARGV[1] .. ':s:' .. q, '*', 'm', ARGV[3], 'c', '1')
 end
 return #subs
@@ -167,6 +169,9 @@ class RedisAdapter(QueueAdapter):
     async def ping(self) -> None:
         await self._redis.ping()
 
+    async def move_legacy_subscriber_queues(self) -> list[LegacyMove]:
+        return await move_legacy(self._redis, self)
+
     async def close(self) -> None:
         # Pending timers are only shortcuts: the delayed set still holds those retries.
         for handle in self._timers.values():
@@ -178,15 +183,15 @@ class RedisAdapter(QueueAdapter):
 
     # ------------------------------------------------------------- topics
 
-    async def add_subscriber(self, topic: str, function_id: str) -> int:
-        target = subscriber_queue(topic, function_id)
+    async def add_subscriber(self, topic: str, subscriber: str) -> int:
+        target = subscriber_queue(topic, subscriber)
         moved = await self._subscribe(
             keys=[self._subs(topic), self._s(backlog_queue(topic)), self._s(target), self._topics, self._queues],
-            args=[function_id, topic, target])
+            args=[subscriber, topic, target])
         return int(moved)
 
-    async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        await self._redis.srem(self._subs(topic), function_id)
+    async def remove_subscriber(self, topic: str, subscriber: str) -> None:
+        await self._redis.srem(self._subs(topic), subscriber)
 
     async def subscribers(self, topic: str) -> list[str]:
         return sorted(m.decode() for m in await self._redis.smembers(self._subs(topic)))
@@ -225,7 +230,7 @@ class RedisAdapter(QueueAdapter):
     async def publish_topic(self, topic: str, message: QueueMessage, max_backlog: int) -> int:
         body = encode_message(message)
         keys = [self._subs(topic), self._s(backlog_queue(topic)), self._topics]
-        args = [self.p, topic, body, max_backlog]
+        args = [self.p, topic, body, max_backlog, topic_prefix(topic)]
 
         def add(pipe: Any) -> None:
             # what Script.__call__ does on a pipeline, without its coroutine: execute() loads the

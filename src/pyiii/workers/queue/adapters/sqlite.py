@@ -13,8 +13,9 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from pyiii.workers.queue.adapters.base import BacklogFull, QueueAdapter
+from pyiii.workers.queue.adapters.base import BacklogFull, LegacyMove, QueueAdapter
 from pyiii.workers.queue.adapters.signals import QueueSignals
+from pyiii.workers.queue.adapters.sqlite_legacy import move_legacy
 from pyiii.workers.queue.adapters.sqlite_writer import SqliteWriter
 from pyiii.workers.queue.adapters.subscribers import TopicSubscribers
 from pyiii.workers.queue.message import (
@@ -51,6 +52,8 @@ CREATE TABLE IF NOT EXISTS dead (
 CREATE INDEX IF NOT EXISTS dead_queue_time ON dead(queue, failed_at);
 CREATE TABLE IF NOT EXISTS subscriptions (
     topic TEXT NOT NULL,
+    -- the subscriber: naming.subscriber_key(function id, namespace); a bare function id before
+    -- namespaces (moved by sqlite_legacy)
     function_id TEXT NOT NULL,
     PRIMARY KEY (topic, function_id)
 );
@@ -86,17 +89,28 @@ class SqliteAdapter(QueueAdapter):
     async def close(self) -> None:
         await self._db.close()
 
+    async def move_legacy_subscriber_queues(self) -> list[LegacyMove]:
+        moves = await self._db.run(move_legacy)
+        rows = await self._db.run(lambda c: c.execute("SELECT topic, function_id FROM subscriptions ORDER BY rowid")
+                                  .fetchall())
+        self._subs = TopicSubscribers()
+        for topic, subscriber in rows:
+            self._subs.add(topic, subscriber)
+        for move in moves:
+            self._signals.wake(move.target)
+        return moves
+
     # ------------------------------------------------------------- topics
 
-    async def add_subscriber(self, topic: str, function_id: str) -> int:
-        if self._subs.has(topic, function_id):
+    async def add_subscriber(self, topic: str, subscriber: str) -> int:
+        if self._subs.has(topic, subscriber):
             return 0
         first = not self._subs.of(topic)
-        self._subs.add(topic, function_id)
-        target = subscriber_queue(topic, function_id)
+        self._subs.add(topic, subscriber)
+        target = subscriber_queue(topic, subscriber)
 
         def subscribe(conn: sqlite3.Connection) -> int:
-            conn.execute("INSERT OR IGNORE INTO subscriptions VALUES (?, ?)", (topic, function_id))
+            conn.execute("INSERT OR IGNORE INTO subscriptions VALUES (?, ?)", (topic, subscriber))
             if not first:
                 return 0
             rows = conn.execute("SELECT seq, body FROM messages WHERE queue = ? ORDER BY seq",
@@ -112,10 +126,10 @@ class SqliteAdapter(QueueAdapter):
             self._signals.wake(target)
         return moved
 
-    async def remove_subscriber(self, topic: str, function_id: str) -> None:
-        self._subs.remove(topic, function_id)
+    async def remove_subscriber(self, topic: str, subscriber: str) -> None:
+        self._subs.remove(topic, subscriber)
         await self._db.run(lambda c: c.execute("DELETE FROM subscriptions WHERE topic = ? AND function_id = ?",
-                                               (topic, function_id)))
+                                               (topic, subscriber)))
 
     async def subscribers(self, topic: str) -> list[str]:
         return self._subs.of(topic)

@@ -1,5 +1,6 @@
-"""The functions subscribed to each durable topic, as a backend keeps them in process (memory and
-SQLite hold every subscription here, RabbitMQ the ones made through this engine)."""
+"""The subscribers of each durable topic (``naming.subscriber_key``: a function and its namespace),
+as a backend keeps them in process (memory and SQLite hold every subscription here, RabbitMQ the
+ones made through this engine)."""
 
 from __future__ import annotations
 
@@ -11,21 +12,21 @@ class TopicSubscribers:
     def __init__(self) -> None:
         self._by_topic: dict[str, dict[str, None]] = {}
 
-    def add(self, topic: str, function_id: str) -> None:
-        self._by_topic.setdefault(topic, {})[function_id] = None
+    def add(self, topic: str, subscriber: str) -> None:
+        self._by_topic.setdefault(topic, {})[subscriber] = None
 
-    def remove(self, topic: str, function_id: str) -> None:
+    def remove(self, topic: str, subscriber: str) -> None:
         subs = self._by_topic.get(topic)
         if subs is not None:
-            subs.pop(function_id, None)
+            subs.pop(subscriber, None)
             if not subs:
                 del self._by_topic[topic]
 
     def of(self, topic: str) -> list[str]:
         return list(self._by_topic.get(topic, ()))
 
-    def has(self, topic: str, function_id: str) -> bool:
-        return function_id in self._by_topic.get(topic, ())
+    def has(self, topic: str, subscriber: str) -> bool:
+        return subscriber in self._by_topic.get(topic, ())
 
     def topics(self) -> set[str]:
         return set(self._by_topic)
