@@ -86,20 +86,26 @@ class RedisStore(KvStore):
 
     async def _ordered(self, table: str) -> OrderedRows:
         """The table's fields oldest first: the index and the hash read in one ``MULTI`` (one
-        round trip, one snapshot). An index out of step is repaired afterwards (one more)."""
+        round trip, one snapshot). An index out of step (a table written before it existed, or
+        by an engine without it) is repaired and read again, so every engine lists one order:
+        a hashtable's own order can change between two reads."""
         keys = self._keys(table)
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zrange(keys[1], 0, -1)
-                pipe.hgetall(keys[0])
-                index, fields = await pipe.execute()
-            found = in_index_order(index, fields)
+            found = await self._read_ordered(keys)
             if found.index_needs_repair:
                 for at in range(0, max(len(found.stale), 1), REPAIR_BATCH):
                     await self._repair(keys=keys, args=found.stale[at:at + REPAIR_BATCH])
+                found = await self._read_ordered(keys)
         except (RedisError, OSError) as exc:
             raise KvError(f"Redis: {exc}") from exc
         return found
+
+    async def _read_ordered(self, keys: list[str]) -> OrderedRows:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(keys[1], 0, -1)
+            pipe.hgetall(keys[0])
+            index, fields = await pipe.execute()
+        return in_index_order(index, fields)
 
     async def get(self, table: str, key: str) -> Any:
         try:
