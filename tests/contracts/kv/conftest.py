@@ -66,7 +66,8 @@ def _factory(name: str, namespace: str, tmp_path: Path) -> Callable[[], KvStore]
     return lambda: RedisStore(REDIS_URL, namespace)
 
 
-async def _purge_redis(namespace: str) -> None:
+async def purge_redis(namespace: str) -> None:
+    """Every key a RedisStore of ``namespace`` made: tables, order indexes, migration marks."""
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(REDIS_URL)
@@ -91,7 +92,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     finally:
         await b.close_all()
         if name == "redis":
-            await _purge_redis(namespace)
+            await purge_redis(namespace)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from pyiii.adapters.kv.redis_store import RedisStore
 from tests.contracts.backends import REDIS_URL, require_redis, unique
-from tests.contracts.kv.conftest import _purge_redis
+from tests.contracts.kv.conftest import purge_redis
 
 BIG = "v" * 100  # past hash-max-listpack-value: the hash becomes a hashtable, its order arbitrary
 
@@ -56,7 +56,7 @@ async def setup() -> AsyncIterator[Setup]:
     finally:
         for store in s.stores:
             await store.close()
-        await _purge_redis(namespace)
+        await purge_redis(namespace)
         await s.raw.aclose()
 
 
