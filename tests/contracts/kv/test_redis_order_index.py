@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from pyiii.adapters.kv.redis_store import RedisStore
 from tests.contracts.backends import REDIS_URL, require_redis, unique
@@ -143,3 +144,20 @@ async def test_a_migration_moves_the_index_with_its_table(setup: Setup) -> None:
     assert await setup.indexed("dst") == ["y", "w", "z", "x"]
     assert await store.entries("moved") == [("b", 1), ("a", 2)]
     assert await setup.raw.exists(setup.hash("src"), setup.index("src"), setup.index("lone")) == 0
+
+
+async def test_a_listing_whose_repair_redis_refuses_still_lists_every_key(setup: Setup,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """A repair is a write: Redis may refuse it (OOM under ``noeviction``, a read-only replica).
+    The read before it had every key, so the listing is served and the refusal logged."""
+    store = await setup.store()
+    await store.set("t", "a", 1)
+    await setup.legacy_write("t", [("b", "x")])
+
+    async def refuse(**_: object) -> None:
+        raise ResponseError("OOM command not allowed when used memory > 'maxmemory'.")
+
+    store._repair = refuse  # type: ignore[assignment]
+    assert await store.entries("t") == [("a", 1), ("b", "x")]
+    assert "could not repair the order index" in caplog.text
+    assert await setup.indexed("t") == ["a"]

@@ -12,13 +12,14 @@ another engine writes the same key at the same moment.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from pyiii.adapters.kv import redis_scripts
 from pyiii.adapters.kv.bus import EventBus
@@ -29,6 +30,8 @@ from pyiii.adapters.kv.store import KvError, KvStore, Mutation, RenamePlan, deco
 from pyiii.adapters.kv.update_ops import MISSING
 from pyiii.adapters.redis_connection import DEFAULT_POOL_TIMEOUT_MS, redis_client
 from pyiii.urls import without_credentials
+
+log = logging.getLogger("pyiii.kv.redis")
 
 #: How long one engine may hold the migration lock before another may take over (it died).
 MIGRATION_LOCK_MS = 60_000
@@ -92,13 +95,20 @@ class RedisStore(KvStore):
         keys = self._keys(table)
         try:
             found = await self._read_ordered(keys)
-            if found.index_needs_repair:
-                for at in range(0, max(len(found.stale), 1), REPAIR_BATCH):
-                    await self._repair(keys=keys, args=found.stale[at:at + REPAIR_BATCH])
-                found = await self._read_ordered(keys)
         except (RedisError, OSError) as exc:
             raise KvError(f"Redis: {exc}") from exc
-        return found
+        if not found.index_needs_repair:
+            return found
+        try:
+            for at in range(0, max(len(found.stale), 1), REPAIR_BATCH):
+                await self._repair(keys=keys, args=found.stale[at:at + REPAIR_BATCH])
+            return await self._read_ordered(keys)
+        except ResponseError as exc:  # OOM, READONLY ...: the read had every key, serve it
+            log.warning("kv %s: could not repair the order index of %r (%s); listed unindexed keys last",
+                        self.description, table, exc)
+            return found
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
 
     async def _read_ordered(self, keys: list[str]) -> OrderedRows:
         async with self.redis.pipeline(transaction=True) as pipe:
