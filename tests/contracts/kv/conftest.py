@@ -28,13 +28,7 @@ CAPABILITIES = {
 }
 
 #: (test, backend) -> why the backend breaks that property (each test a strict xfail there).
-_REDIS_ORDER = ("entries/values/raw_items are HGETALL/HVALS order, which is insertion order only while the hash "
-                "is a listpack: past hash-max-listpack-entries (512) keys, or once one value exceeds "
-                "hash-max-listpack-value (64 bytes), Redis converts it to a hashtable and the order is arbitrary")
-BROKEN: dict[tuple[str, str], str] = {
-    ("test_a_large_table_lists_oldest_key_first", "redis"): _REDIS_ORDER,
-    ("test_large_values_list_oldest_key_first", "redis"): _REDIS_ORDER,
-}
+BROKEN: dict[tuple[str, str], str] = {}
 
 
 @dataclass
@@ -72,13 +66,15 @@ def _factory(name: str, namespace: str, tmp_path: Path) -> Callable[[], KvStore]
     return lambda: RedisStore(REDIS_URL, namespace)
 
 
-async def _purge_redis(namespace: str) -> None:
+async def purge_redis(namespace: str) -> None:
+    """Every key a RedisStore of ``namespace`` made: tables, order indexes, migration marks."""
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
         keys = [k async for k in client.scan_iter(match=f"{namespace}:*", count=1000)]
         keys += [k async for k in client.scan_iter(match=f"pyiii:migrations:{namespace}*", count=1000)]
+        keys += [k async for k in client.scan_iter(match=f"pyiii:order:{namespace}:*", count=1000)]
         if keys:
             await client.delete(*keys)
     finally:
@@ -96,7 +92,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     finally:
         await b.close_all()
         if name == "redis":
-            await _purge_redis(namespace)
+            await purge_redis(namespace)
 
 
 @pytest.fixture

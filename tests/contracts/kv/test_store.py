@@ -168,6 +168,57 @@ async def test_large_values_list_oldest_key_first(store: KvStore) -> None:
     assert [v["key"] for v in await store.values("wide")] == keys
 
 
+async def test_a_key_written_again_after_a_delete_goes_to_the_end(store: KvStore) -> None:
+    for key in ("a", "b", "c"):
+        await store.set("t", key, {"key": key})
+    await store.delete("t", "a")
+    await store.set("t", "a", {"key": "again"})
+    await store.update("t", "b", ops({"type": "set", "path": "n", "value": 1}))  # in place
+    await store.update("t", "d", ops({"type": "set", "path": "n", "value": 2}))  # new: last
+    assert [k for k, _ in await store.entries("t")] == ["b", "c", "a", "d"]
+    await store.delete("t", "d")
+    await store.set("t", "e", 5)
+    assert [k for k, _ in await store.raw_items("t")] == ["b", "c", "a", "e"]
+
+
+async def test_a_table_emptied_and_filled_again_starts_a_new_order(store: KvStore) -> None:
+    await store.set("t", "x", 1)
+    await store.set("t", "y", 2)
+    await store.delete("t", "x")
+    await store.delete("t", "y")
+    assert await store.entries("t") == []
+    await store.set("t", "y", 3)
+    await store.set("t", "x", 4)
+    assert await store.entries("t") == [("y", 3), ("x", 4)]
+
+
+@pytest.mark.needs("shared")
+async def test_two_stores_writing_at_once_keep_each_writers_order(backend: Backend) -> None:
+    """Each writer's keys are listed in the order it wrote them, however the writes interleave;
+    deletes and re-inserts from the other store do not lose or duplicate a key."""
+    a, b = await backend.open(), await backend.open()
+
+    async def writer(store: KvStore, name: str) -> list[str]:
+        kept: list[str] = []
+        for i in range(300):
+            key = f"{name}{i:03d}"
+            await store.set("shared", key, {"by": name, "text": "x" * (100 if i % 7 == 0 else 1)})
+            kept.append(key)
+            if i % 5 == 4:  # drop an older key of our own and write it again: it moves to the end
+                again = kept.pop(len(kept) // 2)
+                await store.delete("shared", again)
+                await store.update("shared", again, ops({"type": "set", "path": "by", "value": name}))
+                kept.append(again)
+        return kept
+
+    kept_a, kept_b = await asyncio.gather(writer(a, "a"), writer(b, "b"))
+    for reader in (a, b):
+        listed = [k for k, _ in await reader.entries("shared")]
+        assert sorted(listed) == sorted(kept_a + kept_b)
+        assert [k for k in listed if k.startswith("a")] == kept_a
+        assert [k for k in listed if k.startswith("b")] == kept_b
+
+
 async def test_an_unknown_table_is_empty(store: KvStore) -> None:
     assert await store.entries("nope") == []
     assert await store.values("nope") == []

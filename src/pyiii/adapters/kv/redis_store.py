@@ -1,6 +1,8 @@
-"""``adapter: {name: redis}``: each table is a Redis hash ``<namespace>:<table>``.
+"""``adapter: {name: redis}``: each table is a Redis hash ``<namespace>:<table>``, with an order
+index ``pyiii:order:<namespace>:<table>`` (a sorted set, see :mod:`.redis_scripts`) so that
+listings give keys oldest first at any size.
 
-set / delete are one Lua script each (atomic, one round trip). update is optimistic:
+set / delete are one Lua script each (atomic with the index, one round trip). update is optimistic:
 read, apply the mutation in Python, then a Lua compare-and-set that writes only if the field
 still holds what was read; otherwise retry with the value the script returned. Updates of one
 key from this process are queued behind a local lock first, so retries only happen when
@@ -10,65 +12,31 @@ another engine writes the same key at the same moment.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
+from pyiii.adapters.kv import redis_scripts
 from pyiii.adapters.kv.bus import EventBus
 from pyiii.adapters.kv.locks import KeyedLocks
 from pyiii.adapters.kv.redis_bus import RedisEventBus
+from pyiii.adapters.kv.redis_order import OrderedRows, in_index_order
 from pyiii.adapters.kv.store import KvError, KvStore, Mutation, RenamePlan, decode, encode
 from pyiii.adapters.kv.update_ops import MISSING
 from pyiii.adapters.redis_connection import DEFAULT_POOL_TIMEOUT_MS, redis_client
 from pyiii.urls import without_credentials
 
-_SET = """
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return old
-"""
-
-_DELETE = """
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return old
-"""
-
-# ARGV: field, expected (ignored when absent), expected_exists ('1'|'0'), new value.
-_COMPARE_AND_SET = """
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local same = (ARGV[3] == '0' and cur == false) or (ARGV[3] == '1' and cur == ARGV[2])
-if same then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
-  return {1}
-end
-return {0, cur}
-"""
-
-# KEYS: old hash, new hash. Moves old into new; fields new already has keep their value.
-_MERGE_RENAME = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('RENAME', KEYS[1], KEYS[2])
-  return 1
-end
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do redis.call('HSETNX', KEYS[2], all[i], all[i + 1]) end
-redis.call('DEL', KEYS[1])
-return 1
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+log = logging.getLogger("pyiii.kv.redis")
 
 #: How long one engine may hold the migration lock before another may take over (it died).
 MIGRATION_LOCK_MS = 60_000
+#: Stale index entries sent per repair script (bounds one script's arguments and run time).
+REPAIR_BATCH = 1000
 
 
 def _glob_escape(text: str) -> str:
@@ -86,13 +54,15 @@ class RedisStore(KvStore):
         self.description = f"Redis {without_credentials(url)} ({self.prefix}*)"
         self.redis: Redis = redis_client(url, max_connections=max_connections, pool_timeout_ms=pool_timeout_ms,
                                          owner=f"kv adapter redis ({namespace})")
-        self._set = self.redis.register_script(_SET)
-        self._delete = self.redis.register_script(_DELETE)
-        self._cas = self.redis.register_script(_COMPARE_AND_SET)
-        self._merge_rename = self.redis.register_script(_MERGE_RENAME)
-        self._release = self.redis.register_script(_RELEASE)
+        self._set = self.redis.register_script(redis_scripts.SET)
+        self._delete = self.redis.register_script(redis_scripts.DELETE)
+        self._cas = self.redis.register_script(redis_scripts.COMPARE_AND_SET)
+        self._repair = self.redis.register_script(redis_scripts.REPAIR)
+        self._merge_rename = self.redis.register_script(redis_scripts.MERGE_RENAME)
+        self._release = self.redis.register_script(redis_scripts.RELEASE)
         #: Outside ``<namespace>:*`` so they are never mistaken for tables.
         self.migrations_key = f"pyiii:migrations:{namespace}"
+        self.order_prefix = f"pyiii:order:{namespace}:"
         self._locks = KeyedLocks()
 
     def change_bus(self, channel: str) -> EventBus:
@@ -113,6 +83,40 @@ class RedisStore(KvStore):
     def _key(self, table: str) -> str:
         return self.prefix + table
 
+    def _keys(self, table: str) -> list[str]:
+        """The table's hash and its order index, the ``KEYS`` of every writing script."""
+        return [self.prefix + table, self.order_prefix + table]
+
+    async def _ordered(self, table: str) -> OrderedRows:
+        """The table's fields oldest first: the index and the hash read in one ``MULTI`` (one
+        round trip, one snapshot). An index out of step (a table written before it existed, or
+        by an engine without it) is repaired and read again, so every engine lists one order:
+        a hashtable's own order can change between two reads."""
+        keys = self._keys(table)
+        try:
+            found = await self._read_ordered(keys)
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+        if not found.index_needs_repair:
+            return found
+        try:
+            for at in range(0, max(len(found.stale), 1), REPAIR_BATCH):
+                await self._repair(keys=keys, args=found.stale[at:at + REPAIR_BATCH])
+            return await self._read_ordered(keys)
+        except ResponseError as exc:  # OOM, READONLY ...: the read had every key, serve it
+            log.warning("kv %s: could not repair the order index of %r (%s); listed unindexed keys last",
+                        self.description, table, exc)
+            return found
+        except (RedisError, OSError) as exc:
+            raise KvError(f"Redis: {exc}") from exc
+
+    async def _read_ordered(self, keys: list[str]) -> OrderedRows:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(keys[1], 0, -1)
+            pipe.hgetall(keys[0])
+            index, fields = await pipe.execute()
+        return in_index_order(index, fields)
+
     async def get(self, table: str, key: str) -> Any:
         try:
             raw = await cast("Awaitable[bytes | None]", self.redis.hget(self._key(table), key))
@@ -121,36 +125,32 @@ class RedisStore(KvStore):
         return decode(raw)
 
     async def entries(self, table: str) -> list[tuple[str, Any]]:
-        try:
-            raw = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(self._key(table)))
-        except (RedisError, OSError) as exc:
-            raise KvError(f"Redis: {exc}") from exc
-        return [(k.decode() if isinstance(k, bytes) else str(k), decode(v)) for k, v in raw.items()]
+        return [(key.decode(), decode(raw)) for key, raw in (await self._ordered(table)).rows]
 
     async def set(self, table: str, key: str, value: Any) -> Any:
         try:
-            old = await self._set(keys=[self._key(table)], args=[key, encode(value)])
+            old = await self._set(keys=self._keys(table), args=[key, encode(value)])
         except (RedisError, OSError) as exc:
             raise KvError(f"Redis: {exc}") from exc
         return decode(old)
 
     async def delete(self, table: str, key: str) -> Any:
         try:
-            old = await self._delete(keys=[self._key(table)], args=[key])
+            old = await self._delete(keys=self._keys(table), args=[key])
         except (RedisError, OSError) as exc:
             raise KvError(f"Redis: {exc}") from exc
         return decode(old)
 
     async def update(self, table: str, key: str, mutate: Mutation) -> tuple[Any, Any]:
-        name = self._key(table)
+        keys = self._keys(table)
         async with self._locks.hold((table, key)):
             try:
-                raw: bytes | str | None = await cast("Awaitable[bytes | None]", self.redis.hget(name, key))
+                raw: bytes | str | None = await cast("Awaitable[bytes | None]", self.redis.hget(keys[0], key))
                 for _ in range(self.max_update_retries):
                     old = decode(raw)
                     new = mutate(old)
                     args: list[bytes | str] = [key, raw or b"", b"0" if raw is None else b"1", encode(new)]
-                    reply = await self._cas(keys=[name], args=args)
+                    reply = await self._cas(keys=keys, args=args)
                     if int(reply[0]) == 1:
                         return old, new
                     raw = reply[1] if len(reply) > 1 else None
@@ -159,18 +159,10 @@ class RedisStore(KvStore):
         raise KvError(f"update of {table}/{key} lost {self.max_update_retries} races in a row; giving up")
 
     async def values(self, table: str) -> list[Any]:
-        try:
-            raws = await cast("Awaitable[list[bytes]]", self.redis.hvals(self._key(table)))
-        except (RedisError, OSError) as exc:
-            raise KvError(f"Redis: {exc}") from exc
-        return [decode(r) for r in raws]
+        return [decode(raw) for _, raw in (await self._ordered(table)).rows]
 
     async def raw_items(self, table: str) -> list[tuple[str, bytes]]:
-        try:
-            raws = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(self._key(table)))
-        except (RedisError, OSError) as exc:
-            raise KvError(f"Redis: {exc}") from exc
-        return [(k.decode() if isinstance(k, bytes) else str(k), v) for k, v in raws.items()]
+        return [(key.decode(), raw) for key, raw in (await self._ordered(table)).rows]
 
     async def tables(self) -> list[str]:
         pattern = _glob_escape(self.prefix) + "*"
@@ -203,7 +195,8 @@ class RedisStore(KvStore):
                 names = await self.tables()
                 renames = {old: new for old, new in plan(names).items() if old != new and old in names}
                 for old, new in renames.items():
-                    await self._merge_rename(keys=[self._key(old), self._key(new)])
+                    (old_hash, old_index), (new_hash, new_index) = self._keys(old), self._keys(new)
+                    await self._merge_rename(keys=[old_hash, new_hash, old_index, new_index])
                 await cast("Awaitable[int]", self.redis.sadd(self.migrations_key, marker))
                 return len(renames)
             finally:
