@@ -44,23 +44,6 @@ _BLANK: Final = frozenset((b" ", b"\t", b"\r", b"\n", " ", "\t", "\r", "\n"))
 _REGISTRATION_FRAMES: Final = frozenset(("registerfunction", "registertriggertype", "registertrigger"))
 
 
-#: How the calls and results of the hot path start (the engine, pyiii.sdk and the Node SDK put
-#: ``type`` first) or end (the official Python SDK puts it last). A last member can only be a
-#: top-level one: whatever closes a nested value would stand before the final brace.
-_CALL_FRAME_HEADS: Final = (b'{"type":"invokefunction"', b'{"type":"invocationresult"')
-_CALL_FRAME_TAILS: Final = (b'"type":"invokefunction"}', b'"type":"invocationresult"}')
-
-
-def is_call_frame(frame: bytes) -> bool:
-    """A call or a result, recognised without decoding: the frames the transport may hand over
-    as they arrive (``wsio`` ``Connection.serve``'s ``inline``). Everything else is handled by the
-    connection's task, as it always was: handing every frame over in the socket callback broke
-    the durable:subscriber backlog delivery (tests/integration/queue/test_topics.py; still broken
-    with registerfunction and registertrigger excluded, so another frame type is involved, not
-    yet found), and only calls and results are the hot path."""
-    return frame.startswith(_CALL_FRAME_HEADS) or frame.endswith(_CALL_FRAME_TAILS)
-
-
 class Session:
     """The frames of one connected worker. Holds no state of its own beyond what it acts with:
     what the peer owns is on the :class:`~pyiii.core.peer.Peer` (the disconnect cleanup walks
@@ -296,4 +279,4 @@ _DISPATCH: Final[dict[type, Callable[[Session, Any], Awaitable[None]]]] = {
     p.ErrorFrame: Session._ignore,
 }
 
-__all__ = ["Session", "is_call_frame"]
+__all__ = ["Session"]

@@ -96,10 +96,6 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def _any_frame(_frame: bytes) -> bool:
-    return True
-
-
 #: How long ``register_worker`` blocks waiting for the first connection.
 CONNECT_WAIT_S = 30.0
 
@@ -256,7 +252,7 @@ class III:
         self._open_link(link)
         writer = self._loop.create_task(link.write_loop())
         try:
-            await ws.serve(self._frame, inline=_any_frame)  # _frame never waits: safe in the callback
+            await ws.serve(self._frame, inline=wsio.every_message)
         except wsio.ConnectionClosed:
             log.debug("connection closed: %s %s", ws.close_code, ws.close_reason)
         except Exception:

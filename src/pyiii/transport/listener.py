@@ -19,7 +19,7 @@ from pyiii import protocol as p
 from pyiii import wsio
 from pyiii.core.access import parse_expose_rules
 from pyiii.core.engine import Engine
-from pyiii.core.session import Session, is_call_frame
+from pyiii.core.session import Session
 from pyiii.transport import health
 from pyiii.transport.channel_endpoint import serve_reader, serve_writer
 from pyiii.transport.origins import origin_allowed
@@ -204,9 +204,9 @@ class Listener:
                           hold_quiet_ms=limits.namespace_hold_quiet_ms)
         try:
             await self.engine.connect_peer(peer)
-            # Frames in order, text undecoded (bytes); on picows a call or a result is handled as
-            # it arrives, without a task switch (wsio/inline.py).
-            await connection.serve(session.handle_frame, inline=is_call_frame)
+            # Frames in order, text undecoded (bytes); on picows each is handled as it arrives,
+            # without a task switch (wsio/inline.py).
+            await connection.serve(session.handle_frame, inline=wsio.every_message)
         except ConnectionClosed as exc:
             if exc.code == wsio.MESSAGE_TOO_BIG:
                 log.warning(

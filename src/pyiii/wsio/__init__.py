@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from pyiii.wsio.backend import ENV_VAR, backend_name
-from pyiii.wsio.connection import Connection
+from pyiii.wsio.connection import Connection, every_message
 from pyiii.wsio.types import (
     DEFAULT_MAX_MESSAGE_BYTES,
     MESSAGE_TOO_BIG,
@@ -33,7 +33,8 @@ from pyiii.wsio.types import (
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES", "ENV_VAR", "MESSAGE_TOO_BIG", "Accept", "Connection", "ConnectionClosed",
-    "HandshakeRefused", "HttpReply", "Options", "Request", "Server", "backend_name", "connect", "serve",
+    "HandshakeRefused", "HttpReply", "Options", "Request", "Server", "backend_name", "connect", "every_message",
+    "serve",
 ]
 
 

@@ -21,6 +21,11 @@ from pyiii.wsio.types import ConnectionClosed, Request
 FLUSH_AT_BYTES = 64 * 1024
 
 
+def every_message(_message: bytes) -> bool:
+    """``serve``'s ``inline`` for a handler that may run for any message in the socket callback."""
+    return True
+
+
 class Connection(abc.ABC):
     #: The upgrade request (a client sees the request it sent, remote address included).
     request: Request

@@ -7,6 +7,13 @@ handler does have to wait (flow control, a registration hook), :func:`rest_of` l
 task take the coroutine over exactly where it stopped. The first step runs *as a step of the
 reader task* (``asyncio.current_task()`` is that task, as ``asyncio.timeout`` and the invoker's
 timers need) and every step runs in one ``contextvars.Context``, as the steps of a task do.
+
+Between the first step and the take-over the task still waits on the future that woke it, not
+on what the handler waits on. A cancellation of the task in that gap (``asyncio.timeout``
+expiring: redis-py checks a pooled connection under ``timeout(0)``, which fires on the next
+loop turn) lands in the reader task instead of the handler; the reader passes it on with
+``rest_of(..., cancelled=)``, as a task would have: the handler's future is cancelled and the
+handler gets the CancelledError at its ``await``.
 """
 
 from __future__ import annotations
@@ -50,14 +57,22 @@ def first_step(
 
 @types.coroutine
 def rest_of(
-    context: contextvars.Context, suspended: Suspended | Coroutine[Any, Any, None]
+    context: contextvars.Context,
+    suspended: Suspended | Coroutine[Any, Any, None],
+    cancelled: BaseException | None = None,
 ) -> Generator[Any, Any, None]:
     """Await this to finish a suspended handler (or run one from its start) in the awaiting task:
     what it yields goes to the task (which waits on it), what the task sends or throws back goes
-    to the handler."""
+    to the handler. ``cancelled``: the task was cancelled before it took the suspended handler
+    over; the handler gets it, as if the task had been waiting on its future (module doc)."""
     try:
         if isinstance(suspended, Suspended):
             coro, yielded = suspended.coro, suspended.yielded
+            if cancelled is not None:
+                if asyncio.isfuture(yielded):
+                    # What Task.cancel does to the future its task waits on.
+                    yielded.cancel(cancelled.args[0] if cancelled.args else None)
+                yielded = context.run(coro.throw, cancelled)
         else:
             coro = suspended
             yielded = context.run(coro.send, None)

@@ -189,7 +189,15 @@ class PicowsConnection(WSListener, Connection):
                     raise self._closed_error()
                 else:
                     self._reader = self._loop.create_future()
-                    await self._reader
+                    try:
+                        await self._reader
+                    except asyncio.CancelledError as cancelled:
+                        if self._suspended is None:
+                            raise
+                        # Cancelled between a handler's first step and its take-over: the
+                        # cancellation is that handler's (wsio/inline.py).
+                        suspended, self._suspended = self._suspended, None
+                        await rest_of(self._context, suspended, cancelled)
         finally:
             self._handler = self._inline = self._server_task = None
 

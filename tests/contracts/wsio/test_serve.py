@@ -178,3 +178,67 @@ async def test_picows_hands_over_in_the_callback_only_what_inline_accepts() -> N
     finally:
         if h.server is not None:
             await h.server.close()
+
+
+async def test_a_timeout_that_expires_while_a_handler_waits_reaches_that_handler(harness: Harness) -> None:
+    """On picows the handler's first step runs in the socket callback; a timeout it starts there
+    (redis-py checks a pooled connection under ``asyncio.timeout(0)``) may fire before the
+    serving task has taken the handler over. The cancellation is the handler's: it becomes its
+    TimeoutError, and serve() goes on with the next message."""
+    server, client = await _connected(harness)
+    handled: list[bytes] = []
+
+    async def handler(message: bytes) -> None:
+        if message == b"wait":
+            try:
+                async with asyncio.timeout(0):  # expires on the next loop turn
+                    await asyncio.get_running_loop().create_future()
+            except TimeoutError:
+                message = b"timed out"
+        handled.append(message)
+
+    serving = asyncio.create_task(server.serve(handler, inline=_every))
+    await asyncio.sleep(0)  # let serve() start waiting
+    for message in (b"wait", b"after"):
+        await client.send_text(message)
+    await eventually(lambda: len(handled) == 2 or serving.done(), 5, what="both messages")
+    assert not serving.done(), serving
+    assert handled == [b"timed out", b"after"]
+    await client.close()
+    with pytest.raises(wsio.ConnectionClosed):
+        await asyncio.wait_for(serving, 5)
+
+
+@pytest.mark.parametrize("when", ["in_its_first_step", "right_after_it"])
+async def test_cancelling_the_serving_task_around_a_handlers_first_step_reaches_that_handler(
+    harness: Harness, when: str
+) -> None:
+    """On picows the serving task still waits on its wake-up future then, not on the handler's:
+    the cancellation must reach the handler all the same."""
+    server, client = await _connected(harness)
+    waited_on: list[asyncio.Future[None]] = []
+    cancelled = asyncio.Event()
+
+    async def handler(message: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        if when == "in_its_first_step":
+            task.cancel()
+        else:
+            loop.call_soon(task.cancel)  # before the serving task resumes (on picows)
+        waited_on.append(loop.create_future())
+        try:
+            await waited_on[0]
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    serving = asyncio.create_task(server.serve(handler, inline=_every))
+    await asyncio.sleep(0)
+    await client.send_text(b"hang")
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(serving, 5)
+    assert cancelled.is_set()
+    assert waited_on[0].cancelled()  # as a task cancels the future it waits on
+    await client.close()

@@ -372,17 +372,3 @@ async def test_a_session_acts_under_the_grant_its_peer_connected_with() -> None:
     call = await worker.next_invoke()
     await worker.answer(call, result="ok")
     assert (await granted.next_result("i1"))["result"] == "ok"
-
-
-def test_only_calls_and_results_are_recognised_as_call_frames() -> None:
-    from pyiii.core.session import is_call_frame
-
-    assert is_call_frame(b'{"type":"invokefunction","function_id":"a::b","data":{}}')
-    assert is_call_frame(b'{"type":"invocationresult","invocation_id":"i","result":1}')
-    assert not is_call_frame(b'{"type":"registerfunction","id":"invokefunction"}')
-    assert is_call_frame(b'{"function_id":"a::b","data":{},"type":"invokefunction"}')  # iii-sdk (Python)
-    assert not is_call_frame(b'{"id":"x","type":"invokefunction","z":1}')  # neither first nor last
-    assert not is_call_frame(b'{"type":"registertrigger","config":{"type":"invokefunction"}}')
-    assert not is_call_frame(b'{"id":"x\\",\\"type\\":\\"invokefunction"}')  # inside a string
-    assert not is_call_frame(b'{"type":"registertrigger","trigger_type":"durable:subscriber"}')
-    assert not is_call_frame(b"OTLP{}")
