@@ -44,9 +44,10 @@ def accepts_large_messages(peer: Peer) -> bool:
     metadata = peer.metadata
     if metadata.runtime == "unknown":
         # Nothing reported yet: assume the smallest reader, until the namespace hold runs out
-        # without a register call; every official Python SDK makes one at once, so a connection
-        # that never does (a browser, a raw client) is not one of them.
-        return peer.namespace_timed_out
+        # without a register call, or the connection calls before reporting; every official
+        # Python SDK reports first, so a connection that does neither (a browser, a raw client)
+        # is not one of them.
+        return peer.namespace_timed_out or peer.spoke_before_reporting
     if metadata.runtime != "python" or metadata.telemetry.get("framework") == "pyiii":
         return True
     version = _version(metadata.version)

@@ -93,6 +93,10 @@ class Peer(abc.ABC):
         #: Its namespace went to default because it named none in time (the grace timer): it
         #: is a pre-0.25 worker whatever it declares later (spec iii-0.23-0.25 §2.1).
         self.namespace_timed_out = False
+        #: It proved to be in default (a call or binding without namespace, a ping) before it
+        #: reported a runtime: every official SDK reports first, so it is a browser or a raw
+        #: client, not a 1 MiB reader (spec iii-0.23-0.25 §2.4; core/message_size.py).
+        self.spoke_before_reporting = False
         #: Its session's hold of early registrations (None: nothing held, the namespace is fixed).
         self.namespace_gate: NamespaceGate | None = None
 

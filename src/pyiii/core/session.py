@@ -124,6 +124,9 @@ class Session:
         if hold is not None:
             hold.touch()
             if not hold.resolved and _proves_default(msg):
+                if self.peer.metadata.runtime == "unknown":
+                    self.peer.spoke_before_reporting = True
+                    self.engine.refresh_message_limit(self.peer)
                 await self.resolve_namespace(DEFAULT)  # applies what was held, then this frame
             elif type(msg) in _HELD and hold.holding:
                 hold.hold(msg)

@@ -149,3 +149,23 @@ async def test_a_connection_that_never_registers_is_not_limited_once_its_hold_ru
     peer.metadata.runtime, peer.metadata.version = "python", "0.22.1"  # a late report still counts
     engine.worker_metadata_updated(peer)
     assert peer.max_message_bytes == MIB
+
+
+async def test_a_connection_that_calls_before_reporting_is_not_limited() -> None:
+    """A raw client's first call proves it is in default before it reported a runtime; every
+    official Python SDK reports first, so it is not a 1 MiB reader (its 2 MB answer gets through)."""
+    engine = Engine()
+    big = "x" * (2 * MIB)
+
+    async def echo_big(data: Any, ctx: CallContext) -> Any:
+        return big
+
+    engine.register_function("big::f", echo_big)
+    peer = FakePeer(engine, "raw")
+    peer.session = Session(engine, peer, hold_grace_ms=5_000, hold_quiet_ms=5_000)
+    await engine.connect_peer(peer)
+    assert peer.max_message_bytes == MIB
+    await peer.invoke("big::f", {}, invocation_id="c1")
+    assert peer.max_message_bytes == UNBOUNDED
+    reply = await peer.next("invocationresult", invocation_id="c1")
+    assert "error" not in reply and len(reply["result"]) == 2 * MIB
