@@ -29,7 +29,7 @@ LEAVES = frozenset({
 })
 #: Leaf packages: every module in them is a leaf. ``wsio`` is the WebSocket interface that the
 #: transport, the stream worker and the SDK all use.
-LEAF_PACKAGES = ("pyiii.wsio",)
+LEAF_PACKAGES = ("pyiii.wsio", "pyiii.observe_filter")
 #: Third-party libraries only one package may import, so the rest of pyiii never depends on
 #: which one carries the frames.
 CONFINED = {"websockets": "pyiii.wsio", "picows": "pyiii.wsio"}

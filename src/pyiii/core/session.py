@@ -20,6 +20,7 @@ from pyiii import protocol as p
 from pyiii.core import errors as E
 from pyiii.core.namespace_hold import NamespaceHold
 from pyiii.core.namespaces import DEFAULT
+from pyiii.core.observe.handlers import on_invocations_observed, on_observe, on_observer_ack, on_unobserve
 from pyiii.core.session_calls import on_invoke
 from pyiii.core.session_registrations import (
     on_register_function,
@@ -188,6 +189,8 @@ class Session:
         if not msg.reattach_token or msg.reattach_token != old.reattach_token:
             log.warning("reattach to %s refused: bad token", msg.previous_worker_id)
             return
+        # Its observers go with the worker, not with the old socket (spec iii-0.23-0.25 §5.14).
+        engine.observe.transfer(old, self.peer)
         # Tear the old connection down before the replayed registrations that follow are read,
         # so its cleanup cannot remove what the new connection re-registers.
         try:
@@ -289,6 +292,15 @@ _DISPATCH: Final[dict[type, Callable[[Session, Any], Awaitable[None]]]] = {
     p.RegistrationRejected: Session._ignore,
     p.WorkerRegistered: Session._ignore,
     p.ErrorFrame: Session._ignore,
+    p.Observe: on_observe,
+    p.Unobserve: on_unobserve,
+    p.ObserverAck: on_observer_ack,
+    p.InvocationsObserved: on_invocations_observed,
+    # Engine -> worker frames a worker has no reason to send.
+    p.ObserveResult: Session._ignore,
+    p.ObserverStateChanged: Session._ignore,
+    p.ObserverAdded: Session._ignore,
+    p.ObserverRemoved: Session._ignore,
 }
 
 __all__ = ["Session", "is_call_frame"]

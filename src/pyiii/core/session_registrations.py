@@ -18,6 +18,7 @@ from pyiii.core.errors import FunctionError, TriggerRegistrationError
 from pyiii.core.functions import FunctionEntry
 from pyiii.core.invoker import decode_payload
 from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
+from pyiii.core.observe.descriptor import parse_descriptor
 from pyiii.core.registration_hooks import (
     FunctionRegistration,
     Registration,
@@ -80,6 +81,7 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
         metadata = decode_payload(msg.metadata, msg.id, "metadata")
         request_format = decode_payload(msg.request_format, msg.id, "request_format")
         response_format = decode_payload(msg.response_format, msg.id, "response_format")
+        observe = decode_payload(msg.observe, msg.id, "observe") if msg.observe else None
     except FunctionError as exc:
         await session.refuse_registration("registerfunction", msg.id, exc.code, exc.message)
         return
@@ -122,6 +124,8 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
         local_id=msg.id if msg.id != function_id else None,
         namespace=namespace,
     )
+    if observe is not None:
+        entry.extra["observe"] = parse_descriptor(observe, function_id)
     if msg.invocation is not None:
         factory = engine.http_function_factory
         if factory is None:
