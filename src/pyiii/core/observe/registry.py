@@ -70,8 +70,12 @@ class ObserverRegistry:
                 bucket.pop(oid, None)
                 if not bucket:
                     del index[key]
-        if observer.peer is not None:
-            self.rehome(observer, None)
+        if observer.peer is not None:  # the observer keeps its peer: it is still told it ended
+            ids = self.by_peer.get(observer.peer.worker_id)
+            if ids is not None:
+                ids.discard(oid)
+                if not ids:
+                    del self.by_peer[observer.peer.worker_id]
         self.refresh_flag(observer.source)
 
     def rehome(self, observer: Observer, peer: Any) -> None:

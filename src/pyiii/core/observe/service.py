@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyiii.observe")
 
 NOT_OBSERVABLE = "NOT_OBSERVABLE"
+#: Upper case like every observe code (the engine's own ``limit_exceeded`` is a call error).
+LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +93,10 @@ class ObserveService:
         limits = self.limits
         if peer is not None and self.registry.count_of(peer.worker_id) >= limits.max_observers_per_worker:
             raise ObserveRefusal(
-                E.LIMIT_EXCEEDED, f"max_observers_per_worker={limits.max_observers_per_worker} reached"
+                LIMIT_EXCEEDED, f"max_observers_per_worker={limits.max_observers_per_worker} reached"
             )
         if len(self.registry) >= limits.max_observers:
-            raise ObserveRefusal(E.LIMIT_EXCEEDED, f"max_observers={limits.max_observers} reached")
+            raise ObserveRefusal(LIMIT_EXCEEDED, f"max_observers={limits.max_observers} reached")
         access = access if access is not None else (peer.access if peer is not None else None)
         if access is not None:  # spec §5.15: the observing session must be allowed to call both
             for ns, fid in ((spec.target_ns, spec.target_id), (spec.source_ns, spec.source_id)):
