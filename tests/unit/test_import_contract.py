@@ -28,7 +28,8 @@ LEAVES = frozenset({
     "pyiii.w3c_trace",
 })
 #: Leaf packages: every module in them is a leaf. ``wsio`` is the WebSocket interface that the
-#: transport, the stream worker and the SDK all use.
+#: transport, the stream worker and the SDK all use; ``observe_filter`` the observer filter
+#: language that the engine and the SDK both evaluate.
 LEAF_PACKAGES = ("pyiii.wsio", "pyiii.observe_filter")
 #: Third-party libraries only one package may import, so the rest of pyiii never depends on
 #: which one carries the frames.

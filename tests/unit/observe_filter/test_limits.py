@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pyiii.observe_filter import FilterLimits
+
+
+def test_defaults_are_the_spec_values() -> None:
+    assert dataclasses.asdict(FilterLimits()) == {
+        "max_depth": 8, "max_nodes": 64, "max_in_items": 256, "max_path_segments": 16,
+        "max_encoded_bytes": 8192, "max_abs_number": 2**53, "max_operand_nesting": 32, "max_nesting": 120,
+    }
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "8"])
+def test_a_limit_must_be_a_positive_integer(bad: object) -> None:
+    with pytest.raises(ValueError, match="max_depth must be a positive integer"):
+        FilterLimits(max_depth=bad)  # type: ignore[arg-type]
+
+
+def test_limits_are_immutable() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FilterLimits().max_depth = 9  # type: ignore[misc]
