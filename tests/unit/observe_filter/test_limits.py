@@ -23,3 +23,12 @@ def test_a_limit_must_be_a_positive_integer(bad: object) -> None:
 def test_limits_are_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         FilterLimits().max_depth = 9  # type: ignore[misc]
+
+
+def test_limits_from_a_config_section() -> None:
+    assert FilterLimits.from_config(None) == FilterLimits()
+    assert FilterLimits.from_config({"max_depth": 4, "max_in_items": 16}) == FilterLimits(max_depth=4, max_in_items=16)
+    with pytest.raises(ValueError, match="unknown filter limit\\(s\\) depth \\(known: max_depth, "):
+        FilterLimits.from_config({"depth": 4})
+    with pytest.raises(ValueError, match="max_nodes must be a positive integer, got '64'"):
+        FilterLimits.from_config({"max_nodes": "64"})
