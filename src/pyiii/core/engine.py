@@ -26,6 +26,7 @@ from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, I
 from pyiii.core.health import HealthBoard, HealthCheck
 from pyiii.core.invoker import Invoker, InvokerLimits
 from pyiii.core.namespaces import DEFAULT
+from pyiii.core.observe.filters import FilterLimits
 from pyiii.core.observe.service import ObserveLimits, ObserveService
 from pyiii.core.observer_sets import ObserverSets
 from pyiii.core.peer import Peer
@@ -78,8 +79,12 @@ class EngineLimits:
     observer_queue_max: int = 1_000
     #: A disconnected worker's observers keep running this long for it to reconnect and replay.
     observer_orphan_grace_ms: int = 30_000
+    #: Limits of observer filters (``max_depth``, ``max_nodes``…; docs/observe.md); missing keys
+    #: keep the spec's values.
+    observe_filter_limits: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        FilterLimits.from_config(self.observe_filter_limits)  # a bad key fails at config load
         if not 0 < self.max_pending_caller_share <= 1:
             raise ValueError("max_pending_caller_share must be > 0 and <= 1")
 
@@ -121,7 +126,7 @@ class Engine:
         lim = self.limits
         self.observe = ObserveService(self.functions, self.invoker, ObserveLimits(
             lim.max_observers_per_worker, lim.max_observers, lim.max_observe_depth, lim.observer_ack_timeout_ms,
-            lim.observer_queue_max, lim.observer_orphan_grace_ms,
+            lim.observer_queue_max, lim.observer_orphan_grace_ms, FilterLimits.from_config(lim.observe_filter_limits),
         ))
         #: Where ``functionregistered`` finds a function's observer set (spec §3.1).
         self.observer_sets: ObserverSets = self.observe.registry

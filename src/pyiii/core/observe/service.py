@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyiii import protocol as p
@@ -22,6 +22,7 @@ from pyiii.core.observe import model as m
 from pyiii.core.observe.activations import OBSERVE_V1, Activations
 from pyiii.core.observe.descriptor import ObserveDescriptor, descriptor_of
 from pyiii.core.observe.events import Event, matches
+from pyiii.core.observe.filters import FilterLimits
 from pyiii.core.observe.model import Observer, ObserveSpec
 from pyiii.core.observe.registry import ObserverRegistry
 from pyiii.core.observe.request import INVALID_ARGS, ObserveRefusal, observer_id, parse_observe
@@ -49,6 +50,7 @@ class ObserveLimits:
     observer_ack_timeout_ms: int = 35_000
     observer_queue_max: int = 1_000
     observer_orphan_grace_ms: int = 30_000
+    filter_limits: FilterLimits = field(default_factory=FilterLimits)
 
 
 class ObserveService:
@@ -81,7 +83,7 @@ class ObserveService:
                 await self._answer(peer, oid, m.ERROR, (INVALID_ARGS, f"observer id {oid!r} is already in use"))
             return
         try:
-            spec, warnings = parse_observe(msg, oid)
+            spec, warnings = parse_observe(msg, oid, self.limits.filter_limits)
             observer = self._create(peer, spec)
         except ObserveRefusal as exc:
             log.info("observe %s from %s refused: %s %s", oid, peer.display_name, exc.code, exc.message)

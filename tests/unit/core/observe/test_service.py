@@ -327,3 +327,14 @@ async def test_expiry_disposes(engine: Engine) -> None:
     assert changed["reason"]["code"] == "EXPIRED"
     await engine.call("s::fn", {})
     assert engine.functions.get("t::sink").invocations == 0  # type: ignore[union-attr]
+
+
+async def test_filter_limits_come_from_the_engine_config() -> None:
+    engine = Engine(EngineLimits(observe_filter_limits={"max_depth": 1}))
+    engine.register_function("s::fn", echo)
+    watcher = await worker(engine, "w")
+    nested = {"$or": [{"input.a": {"$eq": 1}}, {"input.b": {"$eq": 2}}]}
+    await watcher.send(observe("o1", "s::fn", "s::fn", filters=nested))
+    assert (await watcher.next("observeresult", id="o1"))["error"]["code"] == "INVALID_FILTER"
+    with pytest.raises(ValueError, match="unknown filter limit"):
+        EngineLimits(observe_filter_limits={"max_depht": 3})
