@@ -235,11 +235,14 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     metadata: Raw = ABSENT
     #: 0.23+: the namespace ``function_id`` resolves in (absent/null: default, never the caller's).
     namespace: str | None = None
-    #: 0.25 causal context (spec iii-0.23-0.25 §5.3.9), kept raw: malformed values are tolerated
-    #: (read leniently where used) and never make the call itself fail.
-    caller: Raw = ABSENT
-    observe_depth: Raw = ABSENT
-    activation: Raw = ABSENT
+    #: 0.25 (observe.v1): who made the call, ``{worker_id?, worker_name?, function_id?,
+    #: invocation_id?, parent?}``; any JSON is accepted here and validated by core/caller.py.
+    caller: Any = None
+    #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Any JSON, as ``caller``.
+    observe_depth: Any = None
+    #: 0.25 (observe.v1): an activation (engine -> target) or an owner's ``obs.call`` (worker ->
+    #: engine, ``{observer_id}``); any JSON, read leniently by core/observe (spec §5.3.9).
+    activation: Any = None
 
 
 class InvocationResult(_Frame, tag="invocationresult"):

@@ -137,14 +137,14 @@ class Invoker:
                           observe_depth=depth, observe_caller=caller_info)
         if entry.handler is not None:
             return await self._run_local(entry, data, ctx)
-        extra: dict[str, msgspec.Raw] = {}
+        extra: dict[str, Any] = {}
         if observe_fields:
             if caller_info:
-                extra["caller"] = p.to_raw(caller_info)
+                extra["caller"] = caller_info
             if depth > 0:
-                extra["observe_depth"] = p.to_raw(depth)
+                extra["observe_depth"] = depth
             if activation is not None:
-                extra["activation"] = p.to_raw(activation)
+                extra["activation"] = activation
         event = _start_event(entry, data, metadata, ctx) if entry.observed else None
         raw = await self._forward_and_wait(
             entry, p.to_raw(data), p.ABSENT if metadata is None else p.to_raw(metadata), ctx,
@@ -177,7 +177,7 @@ class Invoker:
 
     async def _forward_and_wait(
         self, entry: FunctionEntry, data: msgspec.Raw, metadata: msgspec.Raw, ctx: CallContext, timeout: float,
-        extra: dict[str, msgspec.Raw] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> p.InvocationResult:
         owner = entry.owner
         assert owner is not None
@@ -555,14 +555,8 @@ class Invoker:
 def _context_of(msg: p.InvokeFunction, caller: Peer) -> tuple[int, dict[str, Any]]:
     """A worker call's ``observe_depth`` and ``caller`` (its frame's, with the calling
     connection's identity stamped on; spec iii-0.23-0.25 §5.9), read only for observed calls."""
-    asserted = None
-    depth: Any = None
-    try:
-        asserted = p.from_raw(msg.caller) if msg.caller else None
-        depth = p.from_raw(msg.observe_depth) if msg.observe_depth else None
-    except (msgspec.DecodeError, RecursionError, UnicodeError):
-        pass
-    info = read_caller(asserted) or {}
+    depth = msg.observe_depth
+    info = read_caller(msg.caller) or {}
     info["worker_id"] = caller.worker_id
     if caller.metadata.name:
         info["worker_name"] = caller.metadata.name
@@ -593,9 +587,9 @@ def _start_event(entry: FunctionEntry, data: Any, metadata: Any, ctx: CallContex
     return event
 
 
-def _with_fields(frame: bytes, extra: dict[str, msgspec.Raw]) -> bytes:
+def _with_fields(frame: bytes, extra: dict[str, Any]) -> bytes:
     """``frame`` (an encoded object) with ``extra`` members appended (names never collide)."""
-    tail = b"".join(b',"' + name.encode() + b'":' + bytes(value) for name, value in extra.items())
+    tail = b"".join(b',"' + name.encode() + b'":' + bytes(p.to_raw(value)) for name, value in extra.items())
     return frame[:-1] + tail + b"}"
 
 

@@ -92,10 +92,7 @@ def _item_event(source: FunctionEntry, item: dict[str, Any]) -> Event:
 async def owner_call(service: ObserveService, peer: Peer, msg: p.InvokeFunction) -> bool:
     """``obs.call``: run the observer's stored target with the owner's payload and answer the
     owner's invocation with the target's result. False: not an owner call (no ``observer_id``)."""
-    try:
-        activation = p.from_raw(msg.activation)
-    except (msgspec.DecodeError, RecursionError, UnicodeError):
-        return False
+    activation = msg.activation
     oid = activation.get("observer_id") if isinstance(activation, dict) else None
     if not isinstance(oid, str):
         return False
@@ -129,12 +126,8 @@ def _call_event(service: ObserveService, peer: Peer, msg: p.InvokeFunction, oid:
                                       namespace=spec.target_ns)
     if not allowed:  # spec §5.15: checked like an invocation by the owner's session
         raise FunctionError(E.FORBIDDEN, f"this session may not call {spec.target_id}")
-    try:
-        asserted = p.from_raw(msg.caller) if msg.caller else None
-        depth = p.from_raw(msg.observe_depth) if msg.observe_depth else None
-    except (msgspec.DecodeError, RecursionError, UnicodeError):
-        asserted, depth = None, None
-    caller = read_caller(asserted) or {}
+    depth = msg.observe_depth
+    caller = read_caller(msg.caller) or {}
     caller["worker_id"] = peer.worker_id
     if peer.metadata.name:
         caller["worker_name"] = peer.metadata.name
