@@ -1,0 +1,156 @@
+"""Observers with the official iii-sdk 0.25.0 against a real pyiii engine (spec iii-0.23-0.25
+§6.9 items 54, 56, 57, 59, 62, 65, 66).
+
+Three official clients: the source's owner, the target's host (a ``record`` handler that reports
+every activation it receives) and the observing worker, which also calls the source: a call from
+another worker is routed through the engine, where routed calls are matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.interop.conftest import DriverWorker, NodeDriver, uid
+from tests.support.engine import EngineProcess
+from tests.support.waiting import eventually, stays
+
+pytestmark = pytest.mark.interop
+
+SDK = "0.25.0"
+
+
+class Scene:
+    """Owner of ``<p>::src`` (echo) and ``<p>::bad`` (fail), target host, observing worker."""
+
+    def __init__(self, owner: DriverWorker, target: DriverWorker, watcher: DriverWorker, prefix: str) -> None:
+        self.owner, self.target, self.watcher = owner, target, watcher
+        self.src, self.bad, self.sink = f"{prefix}::src", f"{prefix}::bad", f"{prefix}::sink"
+
+    def activations(self) -> list[dict[str, Any]]:
+        return [e for e in self.target.driver.events if e.get("event") == "invoked"
+                and e.get("w") == self.target.handle and e.get("function_id") == self.sink]
+
+    async def observe(self, source: dict[str, Any], options: Any = None) -> str:
+        return await self.watcher.observe(source, self.sink, options)
+
+    async def call(self, function_id: str, payload: Any) -> Any:
+        try:
+            return await self.watcher.trigger(function_id, payload)
+        except Exception as exc:  # the failing source: the error is the point
+            return exc
+
+
+@pytest.fixture
+async def scene(shared_engine: EngineProcess, official_py: Callable[[str], NodeDriver], driver_worker: Any) -> Scene:
+    sdk = official_py(SDK)
+    prefix = uid("obs")
+    owner = await driver_worker(sdk, shared_engine.url, uid("owner"))
+    target = await driver_worker(sdk, shared_engine.url, uid("target"))
+    watcher = await driver_worker(sdk, shared_engine.url, uid("watcher"))
+    made = Scene(owner, target, watcher, prefix)
+    await owner.register_function(made.src, "echo")
+    await owner.register_function(made.bad, "fail")
+    await target.register_function(made.sink, "record")
+    return made
+
+
+async def test_filter_matches_routed_calls_and_the_envelope_is_complete(scene: Scene) -> None:
+    """Item 54."""
+    handle = await scene.observe({"function_id": scene.src, "filters": {"input.amount": {"$gte": 500}}})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    await scene.call(scene.src, {"amount": 10})
+    await scene.call(scene.src, {"amount": 750})
+    got = await eventually(scene.activations, what="an activation")
+    data = got[0]["data"]
+    assert data["status"] == "success" and data["input"] == {"amount": 750} and data["function_id"] == scene.src
+    assert data["output"]["data"] == {"amount": 750}  # echo of the caller's data, as the caller sent it
+    assert {"observer_id", "activation_id", "namespace", "invocation_id", "caller", "started_at_ms",
+            "duration_ms"} <= set(data)
+    assert data["caller"]["worker_id"] == scene.watcher.worker_id
+    await stays(lambda: len(scene.activations()) == 1, 0.5, what="amount 10 activated nothing")
+
+
+async def test_on_error_and_on_complete(scene: Scene) -> None:
+    """Item 56."""
+    errors = await scene.observe({"function_id": scene.bad, "on": "error"})
+    both = await scene.observe({"function_id": scene.src, "on": "complete"})
+    assert (await scene.watcher.observer_ready(errors, 10))["state"] == "active"
+    assert (await scene.watcher.observer_ready(both, 10))["state"] == "active"
+    await scene.call(scene.bad, {"n": 1})
+    got = await eventually(scene.activations, what="the error activation")
+    data = got[0]["data"]
+    assert data["status"] == "error" and data["error"]["code"] and "output" not in data
+    await scene.call(scene.src, {"n": 2})
+    await eventually(lambda: len(scene.activations()) == 2, what="the complete activation")
+    assert scene.activations()[1]["data"]["status"] == "success"
+
+
+async def test_capture_and_deliver(scene: Scene) -> None:
+    """Item 57."""
+    captured = await scene.observe({"function_id": scene.src, "capture": ["input"], "filters": {
+        "input.kind": {"$eq": "capture"}}})
+    raw = await scene.observe({"function_id": scene.src, "deliver": "input", "filters": {
+        "input.kind": {"$eq": "deliver"}}})
+    for handle in (captured, raw):
+        assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    await scene.call(scene.src, {"kind": "capture"})
+    envelope = (await eventually(scene.activations, what="the capture activation"))[0]["data"]
+    assert envelope["input"] == {"kind": "capture"} and "output" not in envelope and "caller" not in envelope
+    await scene.call(scene.src, {"kind": "deliver", "n": 7})
+    await eventually(lambda: len(scene.activations()) == 2, what="the deliver activation")
+    assert scene.activations()[1]["data"] == {"kind": "deliver", "n": 7}
+
+
+async def test_invalid_filter_is_rejected(scene: Scene) -> None:
+    """Item 59."""
+    handle = await scene.observe({"function_id": scene.src, "filters": {"input.x": 5}})
+    settled = await scene.watcher.observer_ready(handle, 10)
+    assert settled["state"] == "error" and settled["reason"]["code"] == "INVALID_FILTER"
+
+
+async def test_max_fires_then_disposed(scene: Scene) -> None:
+    """Item 62."""
+    handle = await scene.observe({"function_id": scene.src}, {"max_fires": 2})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    for n in range(3):
+        await scene.call(scene.src, {"n": n})
+    await eventually(lambda: len(scene.activations()) == 2, what="two activations")
+    await eventually(lambda: _state(scene, handle), what="disposed")
+    await stays(lambda: len(scene.activations()) == 2, 0.5, what="no third activation")
+
+
+async def _state(scene: Scene, handle: str) -> bool:
+    return (await scene.watcher.observer_ready(handle, 0.2))["state"] == "disposed"
+
+
+async def test_dispose_stops_activations(scene: Scene, shared_engine: EngineProcess) -> None:
+    """Item 65."""
+    oid = uid("o")
+    handle = await scene.observe({"function_id": scene.src}, {"id": oid})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    await scene.call(scene.src, {"n": 1})
+    await eventually(scene.activations, what="an activation")
+    await scene.watcher.driver.call("dispose_observer", handle=handle)
+
+    async def gone() -> bool:
+        rows = (await scene.watcher.trigger("engine::observers::list", {"function_id": scene.src}))["observers"]
+        return all(r["id"] != oid for r in rows)
+
+    await eventually(gone, what="the engine forgot the observer")
+    await scene.call(scene.src, {"n": 2})
+    await stays(lambda: len(scene.activations()) == 1, 0.5, what="no activation after dispose")
+
+
+async def test_missing_target_is_pending_until_it_registers(scene: Scene) -> None:
+    """Item 66."""
+    late = uid("late") + "::sink"
+    handle = await scene.watcher.observe({"function_id": scene.src}, late)
+    assert (await scene.watcher.observer_ready(handle, 1))["state"] == "pending"
+    await scene.target.register_function(late, "record")
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    await scene.call(scene.src, {"n": 1})
+    await eventually(lambda: [e for e in scene.target.driver.events if e.get("function_id") == late],
+                     what="the late target's activation")
