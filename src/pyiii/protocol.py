@@ -236,13 +236,14 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     #: 0.23+: the namespace ``function_id`` resolves in (absent/null: default, never the caller's).
     namespace: str | None = None
     #: 0.25 (observe.v1): who made the call, ``{worker_id?, worker_name?, function_id?,
-    #: invocation_id?, parent?}``; any JSON is accepted here and validated by core/caller.py.
-    caller: Any = None
-    #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Any JSON, as ``caller``.
-    observe_depth: Any = None
+    #: invocation_id?, parent?}``. Kept raw: decoded (and validated, core/caller.py) only for a
+    #: target that takes it, so a caller cannot make the engine build objects nobody reads.
+    caller: Raw = ABSENT
+    #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Raw, as ``caller``.
+    observe_depth: Raw = ABSENT
     #: 0.25 (observe.v1): an activation (engine -> target) or an owner's ``obs.call`` (worker ->
-    #: engine, ``{observer_id}``); any JSON, read leniently by core/observe (spec §5.3.9).
-    activation: Any = None
+    #: engine, ``{observer_id}``). Raw, as ``caller``; read leniently by core/observe (§5.3.9).
+    activation: Raw = ABSENT
 
 
 class InvocationResult(_Frame, tag="invocationresult"):

@@ -21,7 +21,7 @@ from pyiii.core import errors as E
 from pyiii.core.errors import FunctionError, bad_input
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
 from pyiii.core.namespaces import DEFAULT, not_found_message
-from pyiii.core.observe.events import Event, read_caller, read_depth
+from pyiii.core.observe.events import Event, read_caller, read_depth, wire_value
 from pyiii.core.spans import Tracer, traced_builtin_call
 from pyiii.ids import uuid4_text
 from pyiii.w3c_trace import with_function_id
@@ -555,8 +555,8 @@ class Invoker:
 def _context_of(msg: p.InvokeFunction, caller: Peer) -> tuple[int, dict[str, Any]]:
     """A worker call's ``observe_depth`` and ``caller`` (its frame's, with the calling
     connection's identity stamped on; spec iii-0.23-0.25 §5.9), read only for observed calls."""
-    depth = msg.observe_depth
-    info = read_caller(msg.caller) or {}
+    depth = wire_value(msg.observe_depth)
+    info = read_caller(wire_value(msg.caller)) or {}
     info["worker_id"] = caller.worker_id
     if caller.metadata.name:
         info["worker_name"] = caller.metadata.name

@@ -32,7 +32,7 @@ ENQUEUE_FUNCTION = "engine::queue::enqueue"
 
 
 async def on_invoke(session: Session, msg: p.InvokeFunction) -> None:
-    if msg.activation is not None and await owner_call(session.engine.observe, session.peer, msg):
+    if msg.activation and await owner_call(session.engine.observe, session.peer, msg):
         return  # an owner's obs.call (spec iii-0.23-0.25 §5.7): routed to the observer's target
     fid = msg.function_id
     namespace = msg.namespace

@@ -128,6 +128,16 @@ def activation_caller(event: Event, owner_id: str | None, owner_name: str | None
     return caller
 
 
+def wire_value(value: Any) -> Any:
+    """A frame field that may be kept raw, as a Python value (None when absent or unreadable)."""
+    if not isinstance(value, msgspec.Raw):
+        return value
+    try:
+        return p.from_raw(value) if value else None
+    except (msgspec.DecodeError, RecursionError, UnicodeError):
+        return None
+
+
 def read_depth(value: Any) -> int:
     """``observe_depth`` as the SDK reads it: a positive integer, else 0 (spec §5.10)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
@@ -144,4 +154,6 @@ def read_caller(value: Any) -> dict[str, Any] | None:
     return caller
 
 
-__all__ = ["MISSING", "Event", "activation_caller", "activation_data", "matches", "read_caller", "read_depth"]
+__all__ = [
+    "MISSING", "Event", "activation_caller", "activation_data", "matches", "read_caller", "read_depth", "wire_value",
+]

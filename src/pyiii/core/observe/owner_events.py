@@ -19,7 +19,7 @@ from pyiii.core import errors as E
 from pyiii.core.errors import FunctionError
 from pyiii.core.observe import model as m
 from pyiii.core.observe.descriptor import OWNER, descriptor_of
-from pyiii.core.observe.events import Event, read_caller, read_depth
+from pyiii.core.observe.events import Event, read_caller, read_depth, wire_value
 from pyiii.core.observe.service import ObserveService
 from pyiii.ids import uuid4_text
 
@@ -92,7 +92,7 @@ def _item_event(source: FunctionEntry, item: dict[str, Any]) -> Event:
 async def owner_call(service: ObserveService, peer: Peer, msg: p.InvokeFunction) -> bool:
     """``obs.call``: run the observer's stored target with the owner's payload and answer the
     owner's invocation with the target's result. False: not an owner call (no ``observer_id``)."""
-    activation = msg.activation
+    activation = wire_value(msg.activation)
     oid = activation.get("observer_id") if isinstance(activation, dict) else None
     if not isinstance(oid, str):
         return False
@@ -126,8 +126,8 @@ def _call_event(service: ObserveService, peer: Peer, msg: p.InvokeFunction, oid:
                                       namespace=spec.target_ns)
     if not allowed:  # spec §5.15: checked like an invocation by the owner's session
         raise FunctionError(E.FORBIDDEN, f"this session may not call {spec.target_id}")
-    depth = msg.observe_depth
-    caller = read_caller(msg.caller) or {}
+    depth = wire_value(msg.observe_depth)
+    caller = read_caller(wire_value(msg.caller)) or {}
     caller["worker_id"] = peer.worker_id
     if peer.metadata.name:
         caller["worker_name"] = peer.metadata.name
