@@ -66,7 +66,7 @@ async def test_filter_matches_routed_calls_and_the_envelope_is_complete(scene: S
     got = await eventually(scene.activations, what="an activation")
     data = got[0]["data"]
     assert data["status"] == "success" and data["input"] == {"amount": 750} and data["function_id"] == scene.src
-    assert data["output"]["data"] == {"amount": 750}  # echo of the caller's data, as the caller sent it
+    assert data["output"]["data"]["amount"] == 750  # what the source returned (the echo)
     assert {"observer_id", "activation_id", "namespace", "invocation_id", "caller", "started_at_ms",
             "duration_ms"} <= set(data)
     assert data["caller"]["worker_id"] == scene.watcher.worker_id
@@ -74,8 +74,9 @@ async def test_filter_matches_routed_calls_and_the_envelope_is_complete(scene: S
 
 
 async def test_on_error_and_on_complete(scene: Scene) -> None:
-    """Item 56."""
-    errors = await scene.observe({"function_id": scene.bad, "on": "error"})
+    """Item 56 (``error`` travels when captured: the default capture is input, output, caller,
+    as in the SDK's own reports)."""
+    errors = await scene.observe({"function_id": scene.bad, "on": "error", "capture": ["input", "error"]})
     both = await scene.observe({"function_id": scene.src, "on": "complete"})
     assert (await scene.watcher.observer_ready(errors, 10))["state"] == "active"
     assert (await scene.watcher.observer_ready(both, 10))["state"] == "active"
