@@ -155,3 +155,51 @@ async def test_missing_target_is_pending_until_it_registers(scene: Scene) -> Non
     await scene.call(scene.src, {"n": 1})
     await eventually(lambda: [e for e in scene.target.driver.events if e.get("function_id") == late],
                      what="the late target's activation")
+
+
+async def test_a_local_call_is_reported_by_its_owner_and_activates(scene: Scene) -> None:
+    """Item 55: the owner runs its own function in-process (local dispatch); its SDK matches the
+    observer and reports the call in ``invocationsobserved``, and the engine activates."""
+    handle = await scene.observe({"function_id": scene.src, "filters": {"input.local": {"$eq": True}}})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    result = await scene.owner.trigger(scene.src, {"local": True})
+    assert "_caller_worker_id" not in result["data"]  # it never crossed the engine
+    got = await eventually(scene.activations, what="the reported call's activation", timeout=15)
+    assert got[0]["data"]["input"] == {"local": True} and got[0]["data"]["status"] == "success"
+
+
+async def test_allow_false_is_not_observable(scene: Scene) -> None:
+    """Item 61."""
+    private = scene.src + "-private"
+    await scene.owner.register_function(private, "echo", observe={"allow": False})
+    handle = await scene.watcher.observe({"function_id": private}, scene.sink)
+    settled = await scene.watcher.observer_ready(handle, 10)
+    assert settled["state"] == "error" and settled["reason"]["code"] == "NOT_OBSERVABLE"
+
+
+async def test_expiry_disposes_and_nothing_fires(scene: Scene) -> None:
+    """Item 64."""
+    handle = await scene.observe({"function_id": scene.src}, {"expires_in_ms": 500})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    await eventually(lambda: _state(scene, handle), what="disposed", timeout=5)
+    await scene.call(scene.src, {"n": 1})
+    await stays(lambda: not scene.activations(), 0.5, what="no activation after expiry")
+
+
+async def test_owner_gone_suspends_and_a_new_owner_reactivates(
+    scene: Scene, shared_engine: EngineProcess, official_py: Callable[[str], NodeDriver], driver_worker: Any
+) -> None:
+    """Item 67 (the new owner's ``functionregistered`` carries the observer; it acks again)."""
+    handle = await scene.observe({"function_id": scene.src})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    await scene.owner.shutdown()
+
+    async def state_is(expected: str) -> bool:
+        return (await scene.watcher.observer_ready(handle, 0.2))["state"] == expected
+
+    await eventually(lambda: state_is("suspended"), what="suspended")
+    back = await driver_worker(official_py(SDK), shared_engine.url, uid("owner2"))
+    await back.register_function(scene.src, "echo")
+    await eventually(lambda: state_is("active"), what="active again")
+    await scene.call(scene.src, {"n": 1})
+    await eventually(scene.activations, what="an activation through the new owner")

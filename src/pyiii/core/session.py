@@ -257,6 +257,9 @@ REGISTER_WORKER: Final = "engine::workers::register"
 _HELD: Final = frozenset((
     p.RegisterFunction, p.UnregisterFunction, p.RegisterService, p.RegisterTrigger, p.UnregisterTrigger,
     p.RegisterTriggerType, p.UnregisterTriggerType,
+    # A 0.25 SDK replays its observers after its registrations: held with them, they find the
+    # worker's name (replay adoption) and its registered functions (spec iii-0.23-0.25 §5.14).
+    p.Observe, p.Unobserve,
 ))
 
 
