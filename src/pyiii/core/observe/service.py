@@ -64,6 +64,8 @@ class ObserveService:
             target_missing=self._settle, exhausted=lambda o: self.dispose(o, m.MAX_FIRES, "max_fires reached"),
         )
         self._orphans: dict[str, asyncio.TimerHandle] = {}
+        #: ``(namespace, legacy trigger type)`` -> the shim function's id (spec §5.11).
+        self._shims: dict[tuple[str, str], str] = {}
         functions.on_entry(self._on_entry)
         invoker.on_observed = self.on_event
 
@@ -84,14 +86,15 @@ class ObserveService:
             return
         try:
             spec, warnings = parse_observe(msg, oid, self.limits.filter_limits)
-            observer = self._create(peer, spec)
+            observer = self.create(peer, spec)
         except ObserveRefusal as exc:
             log.info("observe %s from %s refused: %s %s", oid, peer.display_name, exc.code, exc.message)
             await self._answer(peer, oid, m.ERROR, (exc.code, exc.message))
             return
         await self._answer(peer, oid, observer.state, observer.reason, warnings)
 
-    def _create(self, peer: Peer | None, spec: ObserveSpec, access: Access | None = None) -> Observer:
+    def create(self, peer: Peer | None, spec: ObserveSpec, access: Access | None = None) -> Observer:
+        """A new observer (steps 4-10 of spec §5.4); raises ObserveRefusal."""
         limits = self.limits
         if peer is not None and self.registry.count_of(peer.worker_id) >= limits.max_observers_per_worker:
             raise ObserveRefusal(
@@ -126,6 +129,12 @@ class ObserveService:
         if observer is not None and observer.peer is peer:
             self.dispose(observer, "UNOBSERVED", "disposed by the observing worker", tell=False)
 
+    def unobserve_legacy(self, peer: Peer, trigger_id: str) -> None:
+        """``unregistertrigger`` of a trigger the legacy shim made an observer."""
+        observer = self.registry.get(trigger_id)
+        if observer is not None and observer.peer is peer and observer.spec.legacy is not None:
+            self.dispose(observer, "UNOBSERVED", "the trigger was unregistered", tell=False)
+
     def _adopt(self, observer: Observer, peer: Peer) -> bool:
         """A replay from a new connection of the worker whose connection left (spec §5.14):
         same listener and namespace, and the same worker name (or, unnamed, the same address)."""
@@ -152,7 +161,7 @@ class ObserveService:
         grace = self.limits.observer_orphan_grace_ms / 1000
         loop = asyncio.get_running_loop()
         for observer in self.registry.of_peer(peer.worker_id):
-            if grace <= 0:
+            if grace <= 0 or observer.spec.legacy is not None:  # an old client registers again
                 self.dispose(observer, m.OBSERVER_GONE, "the observing worker disconnected", tell=False)
                 continue
             self._orphans[observer.id] = loop.call_later(grace, self._orphan_expired, observer)
@@ -247,11 +256,22 @@ class ObserveService:
             revision=self.registry.bump(observer.source), id=observer.id,
         ))
 
+    def shim_for(self, trigger_type: str, namespace: str) -> FunctionEntry | None:
+        """The function serving old ``registertrigger`` calls of ``trigger_type`` (spec §5.11)."""
+        function_id = self._shims.get((namespace, trigger_type))
+        return self.functions.get(function_id, namespace) if function_id is not None else None
+
     def _on_entry(self, entry: FunctionEntry, added: bool) -> None:
         """A function came or went: re-run steps 5-10 for its observers (spec §5.4 end)."""
         key = (entry.namespace, entry.id)
         if not added and self.functions.get(entry.id, entry.namespace) is not None:
             return  # replaced, not gone: the new entry's event follows
+        legacy = descriptor_of(entry).legacy_trigger_type
+        if legacy is not None:
+            if added:
+                self._shims[(entry.namespace, legacy)] = entry.id
+            elif self._shims.get((entry.namespace, legacy)) == entry.id:
+                del self._shims[(entry.namespace, legacy)]
         for observer in self.registry.of_source(key):
             if observer.state in (m.ERROR, m.DISPOSED):
                 continue
@@ -319,6 +339,14 @@ class ObserveService:
         if peer is None or not peer.connected:
             return
         reason = observer.reason
+        legacy = observer.spec.legacy
+        if legacy is not None:  # an old client: only a refusal, in the one frame it reads
+            if observer.state == m.ERROR and reason is not None:
+                self._send(peer, p.TriggerRegistrationResult(
+                    id=observer.id, trigger_type=legacy["trigger_type"], function_id=observer.spec.target_id,
+                    error=p.ErrorBody(code=reason[0], message=reason[1]),
+                ))
+            return
         self._send(peer, p.ObserverStateChanged(
             id=observer.id, state=observer.state, fires=observer.fires,
             reason=p.ErrorBody(code=reason[0], message=reason[1]) if reason else None,

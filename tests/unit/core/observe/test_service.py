@@ -338,3 +338,45 @@ async def test_filter_limits_come_from_the_engine_config() -> None:
     assert (await watcher.next("observeresult", id="o1"))["error"]["code"] == "INVALID_FILTER"
     with pytest.raises(ValueError, match="unknown filter limit"):
         EngineLimits(observe_filter_limits={"max_depht": 3})
+
+
+async def test_legacy_shim_turns_an_old_trigger_into_an_observer(engine: Engine) -> None:
+    owner = await worker(engine, "own")
+    await owner.register_function("sched::tick", observe={"delivery": "owner", "legacy_trigger_type": "tick",
+                                                          "args_format": {"type": "object", "required": ["every"]}})
+    old = await worker(engine, "old", v1=False)
+    await old.register_function("x::y")
+    await old.register_trigger("t1", "tick", "x::y", {"every": 5}, metadata={"m": 1})
+    added = await owner.next("observeradded")
+    assert added["observer"]["id"] == "t1" and added["observer"]["args"] == {"every": 5}
+    assert added["observer"]["legacy"] == {"trigger_type": "tick", "config": {"every": 5}}
+    assert added["observer"]["target"] == "x::y"
+    await owner.send({"type": "observerack", "function_id": "sched::tick", "id": "t1", "revision": 1})
+    await owner.send({"type": "invocationsobserved", "items": [{
+        "function_id": "sched::tick", "invocation_id": "e1", "matched": ["t1"], "status": "success",
+        "input": {"kind": "tick"}, "started_at_ms": 1, "duration_ms": 0, "observe_depth": 0}]})
+    call = await old.next_invoke(function_id="x::y")
+    assert call["data"]["input"] == {"kind": "tick"} and call["metadata"] == {"m": 1}
+    assert "activation" not in call  # an old target gets the envelope only
+    await old.send({"type": "unregistertrigger", "id": "t1"})
+    assert (await owner.next("observerremoved"))["id"] == "t1"
+    # A refusal reaches the old client in the one frame it reads.
+    await old.register_trigger("t2", "tick", "x::y", {"nope": 1})
+    refused = await old.next("triggerregistrationresult", id="t2")
+    assert refused["error"]["code"] == "INVALID_ARGS"
+    await old.register_trigger("t3", "tick", "x::y", {"every": 1})
+    await owner.send({"type": "observerack", "function_id": "sched::tick", "id": "t3", "revision": 3,
+                      "error": {"code": "INVALID_CRON_EXPRESSION", "message": "bad"}})
+    assert (await old.next("triggerregistrationresult", id="t3"))["error"]["code"] == "INVALID_CRON_EXPRESSION"
+    assert engine.triggers.find("t1") is None and engine.triggers.find("t3") is None  # no pending bindings
+
+
+async def test_a_real_trigger_type_provider_wins_over_the_shim(engine: Engine) -> None:
+    owner = await worker(engine, "own")
+    await owner.register_function("sched::tick", observe={"delivery": "owner", "legacy_trigger_type": "tick"})
+    provider = await worker(engine, "prov", v1=False)
+    await provider.register_trigger_type("tick")
+    old = await worker(engine, "old", v1=False)
+    await old.register_trigger("t1", "tick", "x::y", {})
+    await provider.next("registertrigger", id="t1")
+    assert engine.observe.registry.get("t1") is None
