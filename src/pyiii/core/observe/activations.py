@@ -19,6 +19,7 @@ from pyiii import protocol as p
 from pyiii.core.errors import FunctionError
 from pyiii.core.observe.events import Event, activation_caller, activation_data
 from pyiii.core.observe.model import ACTIVE, Observer
+from pyiii.core.spans import SpanKind
 from pyiii.ids import uuid4_text
 
 if TYPE_CHECKING:
@@ -138,16 +139,24 @@ class Activations:
             data: Any = event.owner_payload if remote else p.from_raw(event.owner_payload)
         else:
             data = activation_data(observer, event, activation_id, wire=remote)
-        return await self.invoker.call_entry(
-            entry, data,
-            metadata=spec.metadata if spec.has_metadata else None,
-            depth=event.depth + 1,
-            caller_info=caller,
-            activation={"observer_id": spec.id, "activation_id": activation_id},
-            observe_fields=observe_v1,
-            traceparent=event.traceparent,
-            baggage=event.baggage,
-        )
+        tracer = self.invoker.tracer
+        if not tracer.enabled:
+            return await self.invoker.call_entry(
+                entry, data, metadata=spec.metadata if spec.has_metadata else None, depth=event.depth + 1,
+                caller_info=caller, activation={"observer_id": spec.id, "activation_id": activation_id},
+                observe_fields=observe_v1, traceparent=event.traceparent, baggage=event.baggage,
+            )
+        # One span per activation, in the source invocation's trace (spec §5.8 traceparent).
+        with tracer.start_span(f"observe {spec.id}", SpanKind.PRODUCER, parent=event.traceparent, attributes={
+            "iii.observer.id": spec.id, "iii.observer.activation_id": activation_id,
+            "iii.observer.source": event.function_id, "iii.observer.target": entry.id,
+            "iii.observe_depth": event.depth + 1,
+        }) as span:
+            return await self.invoker.call_entry(
+                entry, data, metadata=spec.metadata if spec.has_metadata else None, depth=event.depth + 1,
+                caller_info=caller, activation={"observer_id": spec.id, "activation_id": activation_id},
+                observe_fields=observe_v1, traceparent=span.traceparent, baggage=event.baggage,
+            )
 
 
 def _fail(reply: asyncio.Future[Any] | None, code: str, message: str) -> None:

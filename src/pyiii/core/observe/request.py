@@ -19,6 +19,9 @@ from pyiii.core.observe.model import CAPTURE_PARTS, DEFAULT_CAPTURE, DELIVER_MOD
 INVALID_ARGS: Final = "INVALID_ARGS"
 INVALID_NAMESPACE: Final = "INVALID_NAMESPACE"
 INVALID_FILTER: Final = "INVALID_FILTER"
+#: Largest ``max_fires`` / ``expires_in_ms`` / ``max_in_flight`` (JSON's exact integers; a
+#: bigger one would overflow the expiry timer).
+MAX_COUNT: Final = 2**53
 #: Longest observer / function id accepted (ids are keys of engine tables).
 MAX_ID_LENGTH: Final = 1024
 
@@ -139,6 +142,6 @@ def _choice(value: Any, what: str, allowed: Any, default: str) -> str:
 def _count(value: Any, what: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ObserveRefusal(INVALID_ARGS, f"{what} must be a positive integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+        raise ObserveRefusal(INVALID_ARGS, f"{what} must be a positive integer up to 2^53")
     return value

@@ -71,6 +71,7 @@ def test_null_optional_fields_read_as_absent() -> None:
     ({"max_fires": True}, "INVALID_ARGS", "max_fires"),
     ({"expires_in_ms": 1.5}, "INVALID_ARGS", "expires_in_ms"),
     ({"max_in_flight": "2"}, "INVALID_ARGS", "max_in_flight"),
+    ({"expires_in_ms": 10**400}, "INVALID_ARGS", "expires_in_ms"),
 ])
 def test_bad_fields_get_a_typed_refusal_naming_them(fields: dict[str, Any], code: str, names: str) -> None:
     got_code, message = refusal(**fields)

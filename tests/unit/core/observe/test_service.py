@@ -380,3 +380,20 @@ async def test_a_real_trigger_type_provider_wins_over_the_shim(engine: Engine) -
     await old.register_trigger("t1", "tick", "x::y", {})
     await provider.next("registertrigger", id="t1")
     assert engine.observe.registry.get("t1") is None
+
+
+async def test_an_activation_is_a_span_in_the_source_trace(engine: Engine) -> None:
+    ended: list[Any] = []
+    engine.tracer.install(ended.append)
+    engine.register_function("s::fn", echo)
+    target = await worker(engine, "t")
+    await target.register_function("t::sink")
+    watcher = await worker(engine, "w")
+    await watcher.send(observe("o1", "s::fn", "t::sink"))
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    await engine.call("s::fn", {}, traceparent=parent)
+    call = await target.next_invoke()
+    assert call["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+    await target.answer(call, result=None)
+    span = await eventually(lambda: [s for s in ended if s.name == "observe o1"], what="the activation span")
+    assert span[0].attributes["iii.observer.target"] == "t::sink"
