@@ -203,3 +203,57 @@ async def test_owner_gone_suspends_and_a_new_owner_reactivates(
     await eventually(lambda: state_is("active"), what="active again")
     await scene.call(scene.src, {"n": 1})
     await eventually(scene.activations, what="an activation through the new owner")
+
+
+# ----------------------------------------------------------------------------- owner delivery
+
+
+def _added(scene: Scene, oid: str) -> list[dict[str, Any]]:
+    return [e for e in scene.owner.driver.events if e.get("event") == "observer_added" and e.get("id") == oid]
+
+
+async def test_owner_delivery_args_emit_call_and_rejection(scene: Scene) -> None:
+    """Item 60."""
+    tick = scene.src + "-tick"
+    await scene.owner.register_function(tick, "echo", hooks={
+        "delivery": "owner",
+        "args_format": {"type": "object", "required": ["expression"], "properties": {"expression": {"type": "string"}}},
+    })
+    bad = await scene.watcher.observe({"function_id": tick, "args": {"expression": 5}}, scene.sink)
+    assert (await scene.watcher.observer_ready(bad, 10))["reason"]["code"] == "INVALID_ARGS"
+    oid = uid("o")
+    good = await scene.watcher.observe({"function_id": tick, "args": {"expression": "* * *"}}, scene.sink, {"id": oid})
+    assert (await scene.watcher.observer_ready(good, 10))["state"] == "active"
+    assert (await eventually(lambda: _added(scene, oid)))[0]["args"] == {"expression": "* * *"}
+    await scene.owner.driver.call("obs_emit", id=oid, event={"kind": "tick"})
+    got = await eventually(scene.activations, what="the emitted event's activation")
+    assert got[0]["data"]["input"] == {"kind": "tick"}
+    answer = await scene.owner.driver.call("obs_call", id=oid, payload={"kind": "call"})
+    assert answer is None  # the record sink returns nothing: the target's result, relayed
+    await eventually(lambda: any(e["data"] == {"kind": "call"} for e in scene.activations()),
+                     what="obs.call delivered the payload as is")
+    refused = await scene.watcher.observe({"function_id": tick, "args": {"expression": "x",
+                                                                          "reject": "INVALID_CRON_EXPRESSION"}},
+                                          scene.sink)
+    settled = await scene.watcher.observer_ready(refused, 10)
+    assert settled["state"] == "error" and settled["reason"]["code"] == "INVALID_CRON_EXPRESSION"
+
+
+async def test_legacy_trigger_of_a_022_worker_becomes_an_observer(
+    scene: Scene, shared_engine: EngineProcess, official_py: Callable[[str], NodeDriver], driver_worker: Any
+) -> None:
+    """Item 71: a 0.22.1 worker's ``register_trigger`` of a type only a 0.25 function serves."""
+    kind = uid("tick")
+    shim = scene.src + "-shim"
+    await scene.owner.register_function(shim, "echo", hooks={"delivery": "owner", "legacy_trigger_type": kind})
+    old = await driver_worker(official_py("0.22.1"), shared_engine.url, uid("old"))
+    target = uid("x") + "::y"
+    await old.register_function(target, "record")
+    await old.register_trigger(kind, target, {"every": 5})
+    added = await eventually(lambda: [e for e in scene.owner.driver.events
+                                      if e.get("event") == "observer_added" and e.get("function_id") == shim])
+    assert added[0]["legacy"] == {"trigger_type": kind, "config": {"every": 5}} and added[0]["args"] == {"every": 5}
+    await scene.owner.driver.call("obs_emit", id=added[0]["id"], event={"kind": "tick"})
+    got = await eventually(lambda: [e for e in old.driver.events
+                                    if e.get("event") == "invoked" and e.get("function_id") == target])
+    assert got[0]["data"]["input"] == {"kind": "tick"}
