@@ -58,8 +58,9 @@ async def scene(shared_engine: EngineProcess, official_py: Callable[[str], NodeD
 
 
 async def test_filter_matches_routed_calls_and_the_envelope_is_complete(scene: Scene) -> None:
-    """Item 54."""
-    handle = await scene.observe({"function_id": scene.src, "filters": {"input.amount": {"$gte": 500}}})
+    """Item 54 (and item 58's metadata: the observer's ``metadata`` option is the target's)."""
+    handle = await scene.observe({"function_id": scene.src, "filters": {"input.amount": {"$gte": 500}}},
+                                 {"metadata": {"team": "x"}})
     assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
     await scene.call(scene.src, {"amount": 10})
     await scene.call(scene.src, {"amount": 750})
@@ -70,6 +71,7 @@ async def test_filter_matches_routed_calls_and_the_envelope_is_complete(scene: S
     assert {"observer_id", "activation_id", "namespace", "invocation_id", "caller", "started_at_ms",
             "duration_ms"} <= set(data)
     assert data["caller"]["worker_id"] == scene.watcher.worker_id
+    assert got[0]["metadata"] == {"team": "x"}
     await stays(lambda: len(scene.activations()) == 1, 0.5, what="amount 10 activated nothing")
 
 
