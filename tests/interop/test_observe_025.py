@@ -259,3 +259,26 @@ async def test_legacy_trigger_of_a_022_worker_becomes_an_observer(
     got = await eventually(lambda: [e for e in old.driver.events
                                     if e.get("event") == "invoked" and e.get("function_id") == target])
     assert got[0]["data"]["input"] == {"kind": "tick"}
+
+
+async def test_max_in_flight_never_overlaps_and_loses_nothing(scene: Scene) -> None:
+    """Item 63: a slow target (``sleep``) and ``max_in_flight: 1``; the engine queues the rest."""
+    slow = scene.sink + "-slow"
+    await scene.target.register_function(slow, "sleep")
+    oid = uid("o")
+    handle = await scene.watcher.observe({"function_id": scene.src, "deliver": "input"}, slow,
+                                         {"id": oid, "max_in_flight": 1})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    for _ in range(3):
+        await scene.call(scene.src, {"ms": 150})
+    seen: list[dict[str, Any]] = []
+
+    async def done() -> bool:
+        rows = (await scene.watcher.trigger("engine::observers::list", {"function_id": scene.src}))["observers"]
+        row = next(r for r in rows if r["id"] == oid)
+        seen.append(row)
+        return row["fires"] == 3 and row["in_flight"] == 0 and row["queued"] == 0
+
+    await eventually(done, what="three activations, one at a time", interval=0.02)
+    assert all(r["in_flight"] <= 1 for r in seen) and any(r["queued"] > 0 for r in seen)
+    assert seen[-1]["dropped"] == 0
