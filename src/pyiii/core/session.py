@@ -184,7 +184,12 @@ class Session:
     async def _on_reattach(self, msg: p.Reattach) -> None:
         engine = self.engine
         old = engine.peers.get(msg.previous_worker_id)
-        if old is None or old is self.peer:
+        if old is None:
+            # Already cleaned up (the socket died first): its observers wait as orphans; the
+            # token proves this is the worker that owned them (spec iii-0.23-0.25 §5.14).
+            engine.observe.reattached(msg.previous_worker_id, msg.reattach_token, self.peer)
+            return
+        if old is self.peer:
             return
         if not msg.reattach_token or msg.reattach_token != old.reattach_token:
             log.warning("reattach to %s refused: bad token", msg.previous_worker_id)

@@ -155,6 +155,18 @@ class ObserveService:
         for observer in self.registry.of_peer(old.worker_id):
             self.registry.rehome(observer, new)
 
+    def reattached(self, previous_worker_id: str, token: str | None, peer: Peer) -> None:
+        """A ``reattach`` naming a connection already gone: its orphaned observers move to
+        ``peer`` when the token is that connection's."""
+        for observer in self.registry.of_peer(previous_worker_id):
+            old = observer.peer
+            if old is None or old.connected or not token or old.reattach_token != token:
+                continue
+            self.registry.rehome(observer, peer)
+            timer = self._orphans.pop(observer.id, None)
+            if timer is not None:
+                timer.cancel()
+
     def peer_gone(self, peer: Peer) -> None:
         """The observing connection closed: its observers keep running for a grace period in
         which a reconnecting worker adopts them by replaying ``observe``; then they end."""

@@ -397,3 +397,19 @@ async def test_an_activation_is_a_span_in_the_source_trace(engine: Engine) -> No
     await target.answer(call, result=None)
     span = await eventually(lambda: [s for s in ended if s.name == "observe o1"], what="the activation span")
     assert span[0].attributes["iii.observer.target"] == "t::sink"
+
+
+async def test_a_reattach_after_the_cleanup_takes_the_orphans_with_the_right_token() -> None:
+    engine = Engine(EngineLimits(observer_orphan_grace_ms=5_000))
+    engine.register_function("s::fn", echo)
+    watcher = await worker(engine, "w")
+    await watcher.send(observe("o1", "s::fn", "s::fn"))
+    await watcher.disconnect()
+    forger = await worker(engine, "f")
+    await forger.send({"type": "reattach", "previous_worker_id": "w", "reattach_token": "guess"})
+    assert engine.observe.registry.of_peer("f") == []
+    back = await worker(engine, "w2")
+    await back.send({"type": "reattach", "previous_worker_id": "w", "reattach_token": "token-w"})
+    assert [o.id for o in engine.observe.registry.of_peer("w2")] == ["o1"]
+    await back.send(observe("o1", "s::fn", "s::fn"))
+    assert (await back.next("observeresult", id="o1"))["state"] == "active"
