@@ -19,11 +19,12 @@ from pyiii.core import errors as E
 from pyiii.core.access import refusal_message
 from pyiii.core.errors import FunctionError
 from pyiii.core.observe import model as m
-from pyiii.core.observe.activations import OBSERVE_V1, Activations
+from pyiii.core.observe.activations import Activations
 from pyiii.core.observe.descriptor import ObserveDescriptor, descriptor_of
 from pyiii.core.observe.events import Event, matches
 from pyiii.core.observe.filters import FilterLimits
 from pyiii.core.observe.model import Observer, ObserveSpec
+from pyiii.core.observe.owner_protocol import OwnerProtocol
 from pyiii.core.observe.registry import ObserverRegistry
 from pyiii.core.observe.request import INVALID_ARGS, ObserveRefusal, observer_id, parse_observe
 
@@ -64,6 +65,10 @@ class ObserveService:
             target_missing=self._settle, exhausted=lambda o: self.dispose(o, m.MAX_FIRES, "max_fires reached"),
         )
         self._orphans: dict[str, asyncio.TimerHandle] = {}
+        self.owner = OwnerProtocol(
+            self.registry, functions, self._send, self.limits.observer_ack_timeout_ms / 1000,
+            accepted=self._settle, refused=self._refused,
+        )
         #: ``(namespace, legacy trigger type)`` -> the shim function's id (spec §5.11).
         self._shims: dict[tuple[str, str], str] = {}
         functions.on_entry(self._on_entry)
@@ -120,7 +125,7 @@ class ObserveService:
                 spec.expires_in_ms / 1000, lambda: self.dispose(observer, m.EXPIRED, "expires_in_ms elapsed")
             )
         if source is not None:
-            self._offer_to_owner(observer, source)
+            self.owner.offer(observer, source)
         self._settle(observer, quiet=True)
         return observer
 
@@ -197,76 +202,21 @@ class ObserveService:
         observer.queue.clear()
         self.registry.remove(observer)
         if told_owner:
-            self._removed_at_owner(observer)
+            self.owner.removed(observer)
         if tell:
             self._tell(observer)
 
     # ================================================================== owner side
 
-    def _offer_to_owner(self, observer: Observer, source: FunctionEntry) -> None:
-        """Steps 9-10: a worker that declared observe.v1 must accept it first; any other host
-        cannot be asked and accepts it as is."""
-        owner = _v1_owner(source)
-        if owner is None:
-            observer.acked = True
-            return
-        observer.acked = False
-        observer.revision = self.registry.bump(observer.source)
-        self._start_ack_timer(observer)
-        self._send(owner, p.ObserverAdded(
-            function_id=source.local_id or source.id, namespace=source.namespace, revision=observer.revision,
-            observer=observer.info(),
-        ))
-
-    def _start_ack_timer(self, observer: Observer) -> None:
-        if observer.ack_timer is not None:
-            observer.ack_timer.cancel()
-        observer.ack_timer = asyncio.get_running_loop().call_later(
-            self.limits.observer_ack_timeout_ms / 1000, self._ack_timed_out, observer
-        )
-
-    def _ack_timed_out(self, observer: Observer) -> None:
-        observer.ack_timer = None
-        if observer.state in (m.PENDING, m.SUSPENDED) and not observer.acked:
-            self._fail(observer, m.OWNER_TIMEOUT, "the source's owner did not accept the observer in time")
-
     def ack(self, peer: Peer, msg: p.ObserverAck) -> None:
         """``observerack``: only the connection hosting the observer's source may answer."""
-        observer = self.registry.get(msg.id)
-        if observer is None or observer.state in (m.ERROR, m.DISPOSED):
-            return
-        source = self.functions.get(observer.spec.source_id, observer.spec.source_ns)
-        if source is None or source.owner is not peer or source.handler is not None:
-            log.warning("observerack for %s from %s ignored: not the source's owner", msg.id, peer.display_name)
-            return
-        if msg.error is not None:
-            self._fail(observer, msg.error.code, msg.error.message)
-            return
-        if msg.revision < observer.revision:
-            return  # an answer to an older offer
-        observer.acked = True
-        if observer.ack_timer is not None:
-            observer.ack_timer.cancel()
-            observer.ack_timer = None
-        self._settle(observer)
+        self.owner.ack(peer, msg)
 
-    def _fail(self, observer: Observer, code: str, message: str) -> None:
+    def _refused(self, observer: Observer, code: str, message: str) -> None:
         """Refused by the owner (or it never answered): ``error``, and the owner forgets it."""
-        if observer.ack_timer is not None:
-            observer.ack_timer.cancel()
-            observer.ack_timer = None
+        self.owner.stop_timer(observer)
         self._set(observer, m.ERROR, (code, message))
-        self._removed_at_owner(observer)
-
-    def _removed_at_owner(self, observer: Observer) -> None:
-        source = self.functions.get(observer.spec.source_id, observer.spec.source_ns)
-        owner = _v1_owner(source) if source is not None else None
-        if owner is None or source is None:
-            return
-        self._send(owner, p.ObserverRemoved(
-            function_id=source.local_id or source.id, namespace=source.namespace,
-            revision=self.registry.bump(observer.source), id=observer.id,
-        ))
+        self.owner.removed(observer)
 
     def shim_for(self, trigger_type: str, namespace: str) -> FunctionEntry | None:
         """The function serving old ``registertrigger`` calls of ``trigger_type`` (spec §5.11)."""
@@ -292,27 +242,14 @@ class ObserveService:
                 if refusal is not None:
                     self._set(observer, m.ERROR, refusal)
                     continue
-                self._reoffer(observer, entry)
+                self.owner.reoffer(observer, entry)
             else:
-                observer.acked = False
-                if observer.ack_timer is not None:
-                    observer.ack_timer.cancel()
-                    observer.ack_timer = None
+                self.owner.forget(observer)
             self._settle(observer)
         for observer in self.registry.of_target(key):
             self._settle(observer)
         if added:
             self.registry.refresh_flag(key, entry)
-
-    def _reoffer(self, observer: Observer, source: FunctionEntry) -> None:
-        """The source (re)registered: a v1 owner gets the observer in its ``functionregistered``
-        set (the registry's snapshot) and must ack it again; other hosts accept it."""
-        if _v1_owner(source) is None:
-            observer.acked = True
-            return
-        observer.acked = False
-        observer.revision = self.registry.revision(observer.source)
-        self._start_ack_timer(observer)
 
     # ================================================================== state
 
@@ -399,14 +336,6 @@ def _source_refusal(descriptor: ObserveDescriptor, spec: ObserveSpec) -> tuple[s
         return NOT_OBSERVABLE, f"{spec.source_id} does not allow observers"
     reason = descriptor.args_refusal(spec.args)
     return (INVALID_ARGS, reason) if reason is not None else None
-
-
-def _v1_owner(entry: FunctionEntry) -> Peer | None:
-    """The connection hosting ``entry`` if it speaks the owner protocol (declared observe.v1)."""
-    owner = entry.owner
-    if owner is None or entry.handler is not None or OBSERVE_V1 not in owner.features:
-        return None
-    return owner
 
 
 async def _send_quietly(peer: Peer, frame: bytes) -> None:
