@@ -80,6 +80,9 @@ class Observer:
     revision: int = 0
     #: The owner acked it at ``revision`` (an active observer of an observe.v1 owner).
     acked: bool = False
+    #: The source's v1 owner holds it (an ``observeradded`` or ``functionregistered`` named it):
+    #: its end must reach the owner as ``observerremoved``.
+    offered: bool = False
     #: Firing is over (``max_fires`` reached): disposed once the in-flight ones finish.
     exhausted: bool = False
     expiry: asyncio.TimerHandle | None = None

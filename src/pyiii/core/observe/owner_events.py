@@ -64,6 +64,10 @@ def _owned_source(service: ObserveService, peer: Peer, function_id: Any, namespa
         return None
     ns = namespace if isinstance(namespace, str) else peer.namespace
     entry = service.functions.get(peer.access.prefixed(function_id), ns)
+    if entry is None or entry.owner is not peer:
+        # A registration hook may have remapped the id: the worker reports the id it registered.
+        entry = next((e for fid in peer.functions if (e := service.functions.get(fid, ns)) is not None
+                      and e.owner is peer and e.local_id == function_id), None)
     if entry is None or entry.owner is not peer or entry.handler is not None:
         return None
     return entry

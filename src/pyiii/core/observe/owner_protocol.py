@@ -62,7 +62,7 @@ class OwnerProtocol:
         if owner is None:
             observer.acked = True
             return
-        observer.acked = False
+        observer.acked, observer.offered = False, True
         observer.revision = self.registry.bump(observer.source)
         self._start_timer(observer)
         self._send(owner, p.ObserverAdded(
@@ -76,13 +76,13 @@ class OwnerProtocol:
         if v1_owner(source) is None:
             observer.acked = True
             return
-        observer.acked = False
+        observer.acked, observer.offered = False, True
         observer.revision = self.registry.revision(observer.source)
         self._start_timer(observer)
 
     def forget(self, observer: Observer) -> None:
         """The owner left: what it accepted no longer counts."""
-        observer.acked = False
+        observer.acked = observer.offered = False
         self.stop_timer(observer)
 
     def ack(self, peer: Peer, msg: p.ObserverAck) -> None:
@@ -103,11 +103,12 @@ class OwnerProtocol:
         self._accepted(observer)
 
     def removed(self, observer: Observer) -> None:
-        """``observerremoved`` to the source's v1 owner, if there is one now."""
+        """``observerremoved`` to the source's v1 owner, if it holds the observer."""
         source = self.functions.get(observer.spec.source_id, observer.spec.source_ns)
         owner = v1_owner(source) if source is not None else None
-        if owner is None or source is None:
+        if owner is None or source is None or not observer.offered:
             return
+        observer.offered = False
         self._send(owner, p.ObserverRemoved(
             function_id=source.local_id or source.id, namespace=source.namespace,
             revision=self.registry.bump(observer.source), id=observer.id,

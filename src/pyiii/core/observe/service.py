@@ -191,7 +191,6 @@ class ObserveService:
     def dispose(self, observer: Observer, code: str, message: str, *, tell: bool = True) -> None:
         if observer.state == m.DISPOSED:
             return
-        told_owner = observer.state != m.ERROR and observer.revision > 0
         observer.state, observer.reason = m.DISPOSED, (code, message)
         for timer in (observer.expiry, observer.ack_timer, self._orphans.pop(observer.id, None)):
             if timer is not None:
@@ -201,8 +200,7 @@ class ObserveService:
                 reply.set_exception(FunctionError("OBSERVER_NOT_ACTIVE", f"observer {observer.id} was disposed"))
         observer.queue.clear()
         self.registry.remove(observer)
-        if told_owner:
-            self.owner.removed(observer)
+        self.owner.removed(observer)  # only if its owner holds it
         if tell:
             self._tell(observer)
 

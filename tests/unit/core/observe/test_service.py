@@ -413,3 +413,17 @@ async def test_a_reattach_after_the_cleanup_takes_the_orphans_with_the_right_tok
     assert [o.id for o in engine.observe.registry.of_peer("w2")] == ["o1"]
     await back.send(observe("o1", "s::fn", "s::fn"))
     assert (await back.next("observeresult", id="o1"))["state"] == "active"
+
+
+async def test_an_observer_the_owner_got_in_its_set_is_removed_there_too(engine: Engine) -> None:
+    watcher = await worker(engine, "w")
+    engine.register_function("t::sink", echo)
+    await watcher.send(observe("o1", "s::fn", "t::sink"))  # before the source exists: revision 0
+    owner = await worker(engine, "own")
+    await owner.register_function("s::fn")
+    assert engine.observer_sets.snapshot("default", "s::fn") == (0, [engine.observe.registry.get("o1").info()])  # type: ignore[union-attr]
+    await owner.send({"type": "observerack", "function_id": "s::fn", "id": "o1", "revision": 0})
+    assert (await watcher.next("observerstatechanged", id="o1"))["state"] == "active"
+    await watcher.send({"type": "unobserve", "id": "o1"})
+    removed = await owner.next("observerremoved")
+    assert removed["id"] == "o1" and removed["revision"] == 1
