@@ -37,6 +37,7 @@ _PARTS: Final = ("input", "output", "error", "metadata")
 def ingest_reports(service: ObserveService, peer: Peer, msg: p.InvocationsObserved) -> int:
     """Activate the observers the owner's items name; returns how many activations started."""
     started = 0
+    remapped: dict[tuple[str, str], FunctionEntry] | None = None  # built once per frame, on a miss
     for raw in msg.items:
         try:
             item = p.from_raw(raw)
@@ -44,7 +45,12 @@ def ingest_reports(service: ObserveService, peer: Peer, msg: p.InvocationsObserv
             continue
         if not isinstance(item, dict):
             continue
-        source = _owned_source(service, peer, item.get("function_id"), item.get("namespace"))
+        function_id, namespace = item.get("function_id"), item.get("namespace")
+        source = _owned_source(service, peer, function_id, namespace)
+        if source is None and isinstance(function_id, str) and peer.functions:
+            if remapped is None:  # a registration hook may have remapped ids: the worker reports its own
+                remapped = _registered_ids(service, peer)
+            source = remapped.get((namespace if isinstance(namespace, str) else peer.namespace, function_id))
         matched = item.get("matched")
         if source is None or not isinstance(matched, list):
             continue
@@ -64,13 +70,19 @@ def _owned_source(service: ObserveService, peer: Peer, function_id: Any, namespa
         return None
     ns = namespace if isinstance(namespace, str) else peer.namespace
     entry = service.functions.get(peer.access.prefixed(function_id), ns)
-    if entry is None or entry.owner is not peer:
-        # A registration hook may have remapped the id: the worker reports the id it registered.
-        entry = next((e for fid in peer.functions if (e := service.functions.get(fid, ns)) is not None
-                      and e.owner is peer and e.local_id == function_id), None)
     if entry is None or entry.owner is not peer or entry.handler is not None:
         return None
     return entry
+
+
+def _registered_ids(service: ObserveService, peer: Peer) -> dict[tuple[str, str], FunctionEntry]:
+    """``(namespace, id as the worker registered it)`` -> its entry, for the peer's functions."""
+    out: dict[tuple[str, str], FunctionEntry] = {}
+    for fid in peer.functions:
+        entry = service.functions.get(fid, peer.namespace)
+        if entry is not None and entry.owner is peer and entry.handler is None and entry.local_id:
+            out[(entry.namespace, entry.local_id)] = entry
+    return out
 
 
 def _item_event(source: FunctionEntry, item: dict[str, Any]) -> Event:

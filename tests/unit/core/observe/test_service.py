@@ -427,3 +427,24 @@ async def test_an_observer_the_owner_got_in_its_set_is_removed_there_too(engine:
     await watcher.send({"type": "unobserve", "id": "o1"})
     removed = await owner.next("observerremoved")
     assert removed["id"] == "o1" and removed["revision"] == 1
+
+
+async def test_reports_of_a_prefixed_owner_name_its_own_ids(engine: Engine) -> None:
+    owner = await worker(engine, "own", access=Access(function_registration_prefix="team"))
+    await owner.register_function("s::fn")
+    seen: list[Any] = []
+
+    async def sink(data: Any, ctx: CallContext) -> None:
+        seen.append(data)
+
+    engine.register_function("t::sink", sink)
+    watcher = await worker(engine, "w")
+    await watcher.send(observe("o1", "team::s::fn", "t::sink"))
+    added = await owner.next("observeradded")
+    assert added["function_id"] == "s::fn"  # as the worker registered it
+    await owner.send({"type": "observerack", "function_id": "s::fn", "id": "o1", "revision": 1})
+    await owner.send({"type": "invocationsobserved", "items": [{
+        "function_id": "s::fn", "namespace": "default", "invocation_id": "l1", "matched": ["o1"],
+        "status": "success", "input": {}, "started_at_ms": 1, "duration_ms": 0}]})
+    await eventually(lambda: seen)
+    assert seen[0]["function_id"] == "team::s::fn"
