@@ -43,6 +43,8 @@ class Event:
     caller: dict[str, Any] | None = None
     #: An owner's ``obs.call`` payload (raw), delivered as is instead of an envelope.
     owner_payload: msgspec.Raw | None = None
+    #: Match documents already built, by the roots they hold (observers' filters share them).
+    docs: dict[frozenset[str], dict[str, Any]] = field(default_factory=dict)
 
     def has(self, part: str) -> bool:
         if part == "caller":
@@ -74,11 +76,13 @@ class Event:
 
     def match_doc(self, roots: frozenset[str]) -> dict[str, Any]:
         """``{input, output | error, caller?, metadata?}`` restricted to ``roots`` (spec §5.7)."""
-        doc: dict[str, Any] = {}
-        for part in roots:
-            value = self.value(part)
-            if value is not MISSING:
-                doc[part] = value
+        doc = self.docs.get(roots)
+        if doc is None:
+            doc = self.docs[roots] = {}
+            for part in roots:
+                value = self.value(part)
+                if value is not MISSING:
+                    doc[part] = value
         return doc
 
 
