@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pyiii.observe_filter import checks
+from pyiii.observe_filter.budget import Budget, BudgetExhausted
 from pyiii.observe_filter.compiler import Clause, Compiler
 from pyiii.observe_filter.limits import FilterLimits
 
@@ -20,15 +21,18 @@ class Filter:
     ``roots`` names the document roots the filter reads (empty for ``{}``), so a caller builds only
     what is needed; ``match_all`` is true for ``{}``; ``normal_form`` is the JSON to push to
     owners: the filter exactly as written (a private copy), the same every time (spec §5.12.7).
+    ``exhausted`` counts the evaluations cut short by ``FilterLimits.max_any_elements``.
     """
 
-    __slots__ = ("_clause", "match_all", "normal_form", "roots")
+    __slots__ = ("_budget", "_clause", "exhausted", "match_all", "normal_form", "roots")
 
-    def __init__(self, clause: Clause, roots: frozenset[str], normal_form: dict[str, Any]) -> None:
+    def __init__(self, clause: Clause, roots: frozenset[str], normal_form: dict[str, Any], budget: Budget) -> None:
         self._clause = clause
+        self._budget = budget
         self.roots = roots
         self.normal_form = normal_form
         self.match_all = not normal_form
+        self.exhausted = 0
 
     def matches(self, doc: Mapping[str, Any]) -> bool:
         """Total (spec §5.12.5): never raises; an evaluation that fails is no match."""
@@ -36,8 +40,12 @@ class Filter:
             return True
         if type(doc) is not dict and not isinstance(doc, Mapping):
             doc = _EMPTY
+        self._budget.refill()
         try:
             return self._clause(doc)
+        except BudgetExhausted:
+            self.exhausted += 1
+            return False
         except Exception:
             return False
 
@@ -59,7 +67,7 @@ def compile_filter(obj: Any, limits: FilterLimits = _DEFAULT_LIMITS, check_size:
     # changes the answers.
     compiler = Compiler(limits)
     clause = compiler.filter(copy_json(obj), "", depth=1, in_any=False)
-    return Filter(clause, frozenset(compiler.roots), copy_json(obj))
+    return Filter(clause, frozenset(compiler.roots), copy_json(obj), compiler.budget)
 
 
 def copy_json(value: Any) -> Any:

@@ -30,6 +30,9 @@ class FilterLimits:
     max_operand_nesting: int = 32
     #: Arrays/objects nested in the whole filter value (the top-level object is 1).
     max_nesting: int = 120
+    #: pyiii's own, not the spec's: array elements ``$any`` may examine in one evaluation
+    #: (summed over every ``$any``); past it the evaluation is no match (budget.py).
+    max_any_elements: int = 100_000
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any] | None) -> FilterLimits:

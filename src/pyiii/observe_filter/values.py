@@ -87,7 +87,7 @@ def equal_to(operand: Any) -> Predicate:
     if isinstance(operand, bool):
         return lambda value: value is operand or (isinstance(value, bool) and value == operand)
     if isinstance(operand, str):
-        return lambda value: value == operand and isinstance(value, str)
+        return lambda value: isinstance(value, str) and value == operand
     if isinstance(operand, int | float):
         target = float(operand)
 

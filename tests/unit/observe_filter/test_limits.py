@@ -11,6 +11,7 @@ def test_defaults_are_the_spec_values() -> None:
     assert dataclasses.asdict(FilterLimits()) == {
         "max_depth": 8, "max_nodes": 64, "max_in_items": 256, "max_path_segments": 16,
         "max_encoded_bytes": 8192, "max_abs_number": 2**53, "max_operand_nesting": 32, "max_nesting": 120,
+        "max_any_elements": 100_000,  # pyiii's own (the evaluation budget)
     }
 
 
