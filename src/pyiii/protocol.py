@@ -123,6 +123,8 @@ class _Frame(Struct, tag_field="type", omit_defaults=True):
 class WorkerRegistered(_Frame, tag="workerregistered"):
     worker_id: str
     reattach_token: str | None = None
+    #: 0.25: the engine's features (spec iii-0.23-0.25 §2); omitted when it advertises none.
+    features: list[str] | None = None
 
 
 class Reattach(_Frame, tag="reattach"):
@@ -337,6 +339,24 @@ class InvocationsObserved(_Frame, tag="invocationsobserved"):
     checked by core/observe, a bad one is dropped alone."""
 
     items: list[Raw] = []
+class FunctionRegistered(_Frame, tag="functionregistered"):
+    """Engine -> worker (0.25, observe.v1): one accepted ``registerfunction`` (spec
+    iii-0.23-0.25 §3.1). Every field is sent."""
+
+    id: str
+    namespace: str
+    revision: int
+    local_dispatch: bool
+    observers: list[Any]
+
+
+class LocalInvocationStats(_Frame, tag="localinvocationstats"):
+    """Worker -> engine (0.25, observe.v1): counts of calls the worker ran in-process (spec
+    §3.4). Kept raw: core/local_stats.py bounds their size before it decodes and validates them."""
+
+    window_ms: Raw = ABSENT
+    functions: Raw = ABSENT
+    dropped_reports: Raw = ABSENT
 
 
 class Ping(_Frame, tag="ping"):
@@ -375,6 +395,8 @@ Message = Union[
     ObserverRemoved,
     ObserverAck,
     InvocationsObserved,
+    FunctionRegistered,
+    LocalInvocationStats,
     Ping,
     Pong,
     ErrorFrame,

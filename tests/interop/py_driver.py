@@ -201,6 +201,8 @@ def trigger(cmd: dict[str, Any]) -> Any:
         request["timeout_ms"] = cmd["timeoutMs"]
     if cmd.get("namespace") is not None:
         request["namespace"] = cmd["namespace"]
+    if cmd.get("dispatch") is not None:  # 0.25: "remote" skips local dispatch
+        request["dispatch"] = cmd["dispatch"]
     result = worker(cmd).trigger(request)
     if hasattr(result, "model_dump"):
         result = result.model_dump(by_alias=True)  # EnqueueResult

@@ -16,6 +16,7 @@ import pytest
 from tests.interop.conftest import DriverWorker, NodeDriver, uid
 from tests.support.engine import EngineProcess
 from tests.support.waiting import eventually, stays
+from tests.support.ws_relay import WireRelay
 
 pytestmark = pytest.mark.interop
 
@@ -282,3 +283,49 @@ async def test_max_in_flight_never_overlaps_and_loses_nothing(scene: Scene) -> N
     await eventually(done, what="three activations, one at a time", interval=0.02)
     assert all(r["in_flight"] <= 1 for r in seen) and any(r["queued"] > 0 for r in seen)
     assert seen[-1]["dropped"] == 0
+
+
+class CuttableRelay(WireRelay):
+    """A relay whose worker sockets the test can drop (the engine sees its connection close)."""
+
+    async def _serve(self, worker: Any) -> None:
+        self.live = [*getattr(self, "live", []), worker]
+        await super()._serve(worker)
+
+    async def cut(self) -> None:
+        for worker in getattr(self, "live", []):
+            worker.transport.abort()
+        self.live = []
+
+
+async def test_a_dropped_observing_worker_replays_and_keeps_its_budget(
+    scene: Scene, shared_engine: EngineProcess, official_py: Callable[[str], NodeDriver], driver_worker: Any
+) -> None:
+    """Item 68: the socket drops, the SDK reconnects and replays ``observe`` with the same id;
+    the observer keeps its state and its ``max_fires`` budget."""
+    relay = await CuttableRelay(shared_engine.url).start()
+    try:
+        watcher = await driver_worker(official_py(SDK), relay.url, uid("watcher"))
+        oid = uid("o")
+        handle = await watcher.observe({"function_id": scene.src}, scene.sink, {"id": oid, "max_fires": 3})
+        assert (await watcher.observer_ready(handle, 10))["state"] == "active"
+        await scene.call(scene.src, {"n": 1})
+        await eventually(lambda: len(scene.activations()) == 1, what="the first activation")
+        first_id = watcher.worker_id
+        await relay.cut()
+
+        async def replayed() -> bool:
+            state = await watcher.connection()
+            if state["state"] != "connected" or state["worker_id"] == first_id:
+                return False
+            rows = (await scene.watcher.trigger("engine::observers::list", {"function_id": scene.src}))["observers"]
+            row = next((r for r in rows if r["id"] == oid), None)
+            return row is not None and row["worker_id"] == state["worker_id"] and row["state"] == "active"
+
+        await eventually(replayed, what="the replay on the new connection", timeout=15)
+        for n in range(3):
+            await scene.call(scene.src, {"n": n + 2})
+        await eventually(lambda: len(scene.activations()) == 3, what="the budget's last two activations")
+        await stays(lambda: len(scene.activations()) == 3, 0.5, what="no fourth activation (budget kept)")
+    finally:
+        await relay.stop()

@@ -33,6 +33,8 @@ def test_every_message_type_decodes() -> None:
         "invocationresult": {"invocation_id": "i", "function_id": "f"},
         "registerservice": {"id": "s"},
         "registrationrejected": {"code": "FUNCTION_NAMESPACE_CONFLICT", "namespace": "n", "owner_worker_id": ""},
+        "functionregistered": {"id": "f", "namespace": "n", "revision": 0, "local_dispatch": False, "observers": []},
+        "localinvocationstats": {"window_ms": 10, "functions": [], "dropped_reports": []},
         "ping": {},
         "pong": {},
         "error": {"error": {"code": "AUTH_ERROR", "message": "no"}},

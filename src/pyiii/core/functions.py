@@ -53,6 +53,9 @@ class FunctionEntry:
     local_id: str | None = None
     invocations: int = 0
     errors: int = 0
+    #: Calls its owner ran in-process (local dispatch) and reported (``localinvocationstats``).
+    local_invocations: int = 0
+    local_errors: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     #: The namespace the id is registered in (its owner's connection namespace).
     namespace: str = DEFAULT

@@ -18,8 +18,11 @@ import msgspec
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.caller import forwarded_fields
 from pyiii.core.errors import FunctionError, bad_input
+from pyiii.core.features import OBSERVE_V1
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
+from pyiii.core.message_size import too_large_message
 from pyiii.core.namespaces import DEFAULT, not_found_message
 from pyiii.core.observe.events import Event, read_caller, read_depth, wire_value
 from pyiii.core.spans import Tracer, traced_builtin_call
@@ -61,6 +64,8 @@ class InvokerLimits:
     max_pending_per_caller: int = 32768
     #: Default timeout of in-process callers, seconds.
     default_timeout: float = 30.0
+    #: Longest string kept from a worker's ``caller`` (core/caller.py).
+    max_caller_field_chars: int = 512
 
 
 class Invoker:
@@ -71,6 +76,9 @@ class Invoker:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Called as ``(function_id, seconds, error_code_or_None)`` after every finished call.
         self.observers: list[Any] = []
+        #: Called as ``(function_id, count, errors, seconds_sum)`` for calls a worker ran
+        #: in-process and reported (``localinvocationstats``, spec iii-0.23-0.25 §3.4).
+        self.local_observers: list[Any] = []
         #: Engine spans; a no-op until the observability worker installs a recorder.
         self.tracer = Tracer()
         #: Receives every completed routed call of an observed function (core/observe).
@@ -199,6 +207,9 @@ class Invoker:
             frame = self._invoke_frame(entry, invocation_id, data, metadata, ctx)
             if extra:
                 frame = _with_fields(frame, extra)
+            if len(frame) > owner.max_message_bytes:
+                raise FunctionError(E.PAYLOAD_TOO_LARGE, too_large_message(
+                    f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner))
             await owner.send_frame(frame)
             sending.active = False
             return await future
@@ -242,12 +253,24 @@ class Invoker:
         # A remote target: no CallContext, the frame carries everything (the hot path).
         owner = entry.owner
         assert owner is not None
+        # observe.v1 targets learn who called (spec iii-0.23-0.25 §5.9); nobody else pays for it.
+        if OBSERVE_V1 in owner.shared_features:
+            caller_info, depth = forwarded_fields(
+                caller, msg.caller, msg.observe_depth, self.limits.max_caller_field_chars
+            )
+        else:
+            caller_info = depth = p.ABSENT
         if reply_id is None:
             # Void: the target runs without an invocation id and sends nothing back.
+            frame = self._forward_frame(
+                entry, None, data, msg.metadata, msg.traceparent, msg.baggage, caller_info, depth
+            )
+            if len(frame) > owner.max_message_bytes:
+                log.warning("void call dropped: %s", too_large_message(
+                    f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner))
+                return
             try:
-                await owner.send_frame(
-                    self._forward_frame(entry, None, data, msg.metadata, msg.traceparent, msg.baggage)
-                )
+                await owner.send_frame(frame)
             except ConnectionError:
                 log.info("void call to %s dropped: owner connection closing", entry.id)
             return
@@ -256,15 +279,20 @@ class Invoker:
             await self._reply_error(caller, reply_id, msg.function_id, E.LIMIT_EXCEEDED, refusal)
             return
         forward_id = reply_id if reply_id not in self.pending else uuid4_text()
+        frame = self._forward_frame(
+            entry, forward_id, data, msg.metadata, msg.traceparent, msg.baggage, caller_info, depth
+        )
+        if len(frame) > owner.max_message_bytes:
+            message = too_large_message(f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner)
+            await self._reply_error(caller, reply_id, msg.function_id, E.PAYLOAD_TOO_LARGE, message)
+            return
         pending = Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(), share_key=caller)
         if entry.observed:
             pending.event = _peer_event(entry, forward_id, msg, caller)
         self._track(forward_id, pending)
         entry.invocations += 1
         try:
-            await owner.send_frame(
-                self._forward_frame(entry, forward_id, data, msg.metadata, msg.traceparent, msg.baggage)
-            )
+            await owner.send_frame(frame)
         except ConnectionError:
             self._forget(forward_id)
             await self._reply_error(
@@ -296,6 +324,9 @@ class Invoker:
             return
         if caller is None or not caller.connected or pending.caller_invocation_id is None:
             return
+        if frame is not None and len(frame) > caller.max_message_bytes:
+            await self._result_too_large(caller, pending.caller_invocation_id, pending.function_id, len(frame))
+            return
         if (
             frame is not None
             and (msg.error is None or not msg.error.normalised)
@@ -317,10 +348,21 @@ class Invoker:
             traceparent=msg.traceparent,
             baggage=msg.baggage,
         )
+        encoded = p.encode(reply)
+        if len(encoded) > caller.max_message_bytes:
+            await self._result_too_large(caller, pending.caller_invocation_id, pending.function_id, len(encoded))
+            return
         try:
-            await caller.send_frame(p.encode(reply))
+            await caller.send_frame(encoded)
         except ConnectionError:
             pass
+
+    async def _result_too_large(self, caller: Peer, invocation_id: str, function_id: str, size: int) -> None:
+        """The target answered more than ``caller`` reads: the result is discarded and the caller
+        gets ``payload_too_large`` instead of a message that would drop its connection."""
+        message = too_large_message(f"the result of {function_id}", size, caller.max_message_bytes, caller)
+        log.warning("result discarded: %s", message)
+        await self._reply_error(caller, invocation_id, function_id, E.PAYLOAD_TOO_LARGE, message)
 
     def drop_peer(self, peer: Peer) -> int:
         """Fail every call ``peer`` was executing with ``invocation_stopped``; forget the
@@ -432,6 +474,12 @@ class Invoker:
                 hook(event)
             except Exception:  # an observer must never break the call it watches
                 log.exception("observers of %s failed", event.function_id)
+    def observe_local(self, function_id: str, count: int, errors: int, seconds_sum: float) -> None:
+        for observer in self.local_observers:
+            try:
+                observer(function_id, count, errors, seconds_sum)
+            except Exception:
+                log.exception("local invocation observer failed")
 
     def _observe(self, function_id: str, seconds: float, error: p.ErrorBody | None) -> None:
         for observer in self.observers:
@@ -455,6 +503,8 @@ class Invoker:
         metadata: msgspec.Raw,
         traceparent: str | None,
         baggage: str | None,
+        caller: msgspec.Raw = p.ABSENT,
+        depth: msgspec.Raw = p.ABSENT,
     ) -> bytes:
         if traceparent or baggage:
             baggage = with_function_id(baggage, entry.id)
@@ -466,6 +516,8 @@ class Invoker:
                 traceparent=traceparent,
                 baggage=baggage,
                 metadata=metadata,
+                caller=caller,
+                observe_depth=depth,
             )
         )
 
@@ -546,6 +598,10 @@ class Invoker:
                     error=p.ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace),
                 )
             )
+        if len(frame) > caller.max_message_bytes:
+            assert reply_id is not None
+            await self._result_too_large(caller, reply_id, ctx.function_id, len(frame))
+            return
         await _send_quietly(caller, frame)
 
     async def _reply_error(self, caller: Peer, invocation_id: str, function_id: str, code: str, message: str) -> None:

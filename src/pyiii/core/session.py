@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.local_stats import on_local_invocation_stats
 from pyiii.core.namespace_hold import NamespaceHold
 from pyiii.core.namespaces import DEFAULT
 from pyiii.core.observe.handlers import on_invocations_observed, on_observe, on_observer_ack, on_unobserve
@@ -115,6 +116,8 @@ class Session:
             log.info(
                 "worker %s named no namespace (%s): its registrations go to default", self.peer.display_name, why
             )
+            self.peer.namespace_timed_out = True
+            self.engine.refresh_message_limit(self.peer)
             self.invoker.spawn(self.resolve_namespace(DEFAULT))
 
     async def handle_frame(self, frame: bytes) -> None:
@@ -298,6 +301,8 @@ _DISPATCH: Final[dict[type, Callable[[Session, Any], Awaitable[None]]]] = {
     p.Reattach: Session._on_reattach,
     p.RegisterService: Session._ignore,
     p.RegistrationRejected: Session._ignore,
+    p.FunctionRegistered: Session._ignore,
+    p.LocalInvocationStats: on_local_invocation_stats,
     p.WorkerRegistered: Session._ignore,
     p.ErrorFrame: Session._ignore,
     p.Observe: on_observe,

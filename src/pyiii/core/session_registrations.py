@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from pyiii import protocol as p
 from pyiii.core import errors as E
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.function_ack import acknowledge_function
 from pyiii.core.functions import FunctionEntry
 from pyiii.core.invoker import decode_payload
 from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
@@ -140,6 +141,7 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
     if existing is not None and existing.owner is not peer:
         log.info("function %s re-registered by %s (last writer wins, a 0.22.1 worker)", function_id, peer.display_name)
     session.functions.put(entry)
+    await acknowledge_function(session, entry, msg.id, msg.invocation is not None)
 
 
 async def _reject_function(session: Session, function_id: str, owner_worker_id: str) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyiii import protocol as p
 from pyiii.core.errors import FunctionError
+from pyiii.core.features import OBSERVE_V1
 from pyiii.core.observe.events import Event, activation_caller, activation_data
 from pyiii.core.observe.model import ACTIVE, Observer
 from pyiii.core.spans import SpanKind
@@ -33,7 +34,6 @@ TargetMissing = Callable[[Observer], None]
 #: ``(observer)``: the observer's last activation finished after ``max_fires`` was reached.
 Exhausted = Callable[[Observer], None]
 
-OBSERVE_V1 = "observe.v1"
 
 
 class Activations:
@@ -131,7 +131,7 @@ class Activations:
         spec = observer.spec
         activation_id = uuid4_text()
         remote = entry.handler is None
-        observe_v1 = remote and entry.owner is not None and OBSERVE_V1 in entry.owner.features
+        observe_v1 = remote and entry.owner is not None and OBSERVE_V1 in entry.owner.shared_features
         source = self.functions.get(event.function_id, event.namespace)
         owner = source.owner if source is not None else None
         caller = activation_caller(event, owner.worker_id if owner else None, owner.metadata.name if owner else None)

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyiii import protocol as p
+from pyiii.core.features import OBSERVE_V1
 from pyiii.core.observe import model as m
-from pyiii.core.observe.activations import OBSERVE_V1
 from pyiii.core.observe.model import Observer
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ Send = Callable[["Peer", p.Message], None]
 def v1_owner(entry: FunctionEntry) -> Peer | None:
     """The connection hosting ``entry`` if it speaks the owner protocol (declared observe.v1)."""
     owner = entry.owner
-    if owner is None or entry.handler is not None or OBSERVE_V1 not in owner.features:
+    if owner is None or entry.handler is not None or OBSERVE_V1 not in owner.shared_features:
         return None
     return owner
 

@@ -111,7 +111,7 @@ class RegisterWorkerArgs(msgspec.Struct):
     #: 0.23+: the connection's namespace; null = default. Its presence (even null) marks a
     #: namespace-aware SDK (decision D1), so absent and null differ here.
     namespace: str | msgspec.UnsetType | None = msgspec.UNSET
-    #: 0.25: the features the SDK implements (kept; nothing advertised yet, D4).
+    #: 0.25: the features the SDK implements (spec iii-0.23-0.25 §2; core/features.py).
     features: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -521,9 +521,8 @@ class EngineFunctionsWorker(BuiltinWorker):
         if scoped is not None:
             raise FunctionError(E.FORBIDDEN, scoped)
         aware = a.namespace is not msgspec.UNSET or a.features is not msgspec.UNSET
-        if isinstance(a.features, list):
-            peer.features = tuple(f for f in a.features if isinstance(f, str))
-        if not await self.host.declare_namespace(peer, declared, name, aware=aware):
+        features = a.features if isinstance(a.features, list) else None
+        if not await self.host.declare_namespace(peer, declared, name, aware=aware, features=features):
             return {"success": False}
         self.host.update_worker_metadata(peer, WorkerMetadata(
             runtime=a.runtime or "unknown",

@@ -21,6 +21,7 @@ async def worker(engine: Engine, worker_id: str, *, v1: bool = True, name: str |
     peer = await FakePeer.connect(engine, worker_id, access=access)
     if v1:
         peer.features = V1
+        peer.shared_features = frozenset(V1)
     peer.metadata.name = name
     return peer
 
