@@ -14,6 +14,8 @@ Handler kinds for register_function:
              as connected, null if none, and its driver handle: which copy of an id answered)
   hang    -> emits "invoked", never answers
   record  -> emits "invoked" with data and metadata, returns null
+  context -> "invoked" with data, metadata and ``current_invocation()`` (0.25: caller, observe_depth,
+             activation); with data.next, calls that function with {"hop": 2} and returns its result
   fail    -> raises RuntimeError("python handler failed")
   sleep   -> sleeps data.ms milliseconds, returns {slept: ms}
   call    -> returns trigger({function_id: data.target, payload: data.payload})
@@ -104,6 +106,16 @@ def handler(cmd: dict[str, Any]) -> Any:
     elif kind == "record":
         async def run(data: Any, metadata: Any = None) -> Any:
             emit({"event": "invoked", "w": name, "function_id": fid, "data": data, "metadata": metadata})
+            return None
+    elif kind == "context":
+        async def run(data: Any, metadata: Any = None) -> Any:
+            inv = iii.current_invocation()
+            context = {"invocation_id": inv.invocation_id, "caller": inv.caller, "observe_depth": inv.observe_depth,
+                       "activation": inv.activation} if inv else None
+            emit({"event": "invoked", "w": name, "function_id": fid, "data": data, "metadata": metadata,
+                  "context": context})
+            if isinstance(data, dict) and isinstance(data.get("next"), str):
+                return await w.trigger_async({"function_id": data["next"], "payload": {"hop": 2}})
             return None
     elif kind == "fail":
         async def run(data: Any, metadata: Any = None) -> Any:

@@ -329,3 +329,34 @@ async def test_a_dropped_observing_worker_replays_and_keeps_its_budget(
         await stays(lambda: len(scene.activations()) == 3, 0.5, what="no fourth activation (budget kept)")
     finally:
         await relay.stop()
+
+
+async def test_the_target_sees_its_activation_and_the_next_hop_its_causal_chain(scene: Scene) -> None:
+    """Items 58 and 70: the target's ``current_invocation()`` has the activation, depth 1 and the
+    caller the engine built; a call it makes carries ``caller.function_id`` = the target and
+    ``caller.parent`` = the activation's caller, and the next hop sees ``observe_depth`` 1."""
+    target = scene.sink + "-ctx"
+    hop = scene.src + "-hop"
+    await scene.target.register_function(target, "context")
+    await scene.owner.register_function(hop, "context")  # another worker: the call is routed
+    oid = uid("o")
+    handle = await scene.watcher.observe({"function_id": scene.src, "deliver": "input"}, target,
+                                         {"id": oid, "metadata": {"team": "x"}})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    await scene.call(scene.src, {"next": hop})
+
+    def invoked(fid: str) -> list[dict[str, Any]]:
+        return [e for d in (scene.target.driver, scene.owner.driver) for e in d.events
+                if e.get("event") == "invoked" and e.get("function_id") == fid]
+
+    activation = (await eventually(lambda: invoked(target), what="the activation"))[0]
+    ctx = activation["context"]
+    assert activation["data"] == {"next": hop} and activation["metadata"] == {"team": "x"}
+    assert ctx["observe_depth"] == 1 and ctx["activation"]["observer_id"] == oid and ctx["activation"]["activation_id"]
+    assert ctx["caller"]["function_id"] == scene.src and ctx["caller"]["worker_id"] == scene.owner.worker_id
+    assert ctx["caller"]["parent"]["worker_id"] == scene.watcher.worker_id
+    nxt = (await eventually(lambda: invoked(hop), what="the next hop"))[0]["context"]
+    assert nxt["observe_depth"] == 1 and nxt["caller"]["function_id"] == target
+    assert nxt["caller"]["invocation_id"] == ctx["invocation_id"]
+    assert nxt["caller"]["parent"]["function_id"] == scene.src
+    assert nxt["caller"]["worker_id"] == scene.target.worker_id  # stamped by the engine
