@@ -15,7 +15,8 @@ Handler kinds for register_function:
   hang    -> emits "invoked", never answers
   record  -> emits "invoked" with data and metadata, returns null
   context -> "invoked" with data, metadata and ``current_invocation()`` (0.25: caller, observe_depth,
-             activation); with data.next, calls that function with {"hop": 2} and returns its result
+             activation); with data.next, calls that function with {"hop": 2} and returns its result;
+             with data.loop, calls that function with its own data (an observe loop)
   fail    -> raises RuntimeError("python handler failed")
   sleep   -> sleeps data.ms milliseconds, returns {slept: ms}
   call    -> returns trigger({function_id: data.target, payload: data.payload})
@@ -116,6 +117,8 @@ def handler(cmd: dict[str, Any]) -> Any:
                   "context": context})
             if isinstance(data, dict) and isinstance(data.get("next"), str):
                 return await w.trigger_async({"function_id": data["next"], "payload": {"hop": 2}})
+            if isinstance(data, dict) and isinstance(data.get("loop"), str):
+                return await w.trigger_async({"function_id": data["loop"], "payload": data})
             return None
     elif kind == "fail":
         async def run(data: Any, metadata: Any = None) -> Any:

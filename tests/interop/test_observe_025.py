@@ -360,3 +360,23 @@ async def test_the_target_sees_its_activation_and_the_next_hop_its_causal_chain(
     assert nxt["caller"]["invocation_id"] == ctx["invocation_id"]
     assert nxt["caller"]["parent"]["function_id"] == scene.src
     assert nxt["caller"]["worker_id"] == scene.target.worker_id  # stamped by the engine
+
+
+async def test_a_loop_stops_at_the_depth_limit(scene: Scene) -> None:
+    """Item 69: the target calls the source it observes; every hop is one level deeper and the
+    engine stops at ``max_observe_depth`` (8), the observer untouched and the engine responsive."""
+    target = scene.sink + "-loop"
+    await scene.target.register_function(target, "context")
+    oid = uid("o")
+    handle = await scene.watcher.observe({"function_id": scene.src, "deliver": "input"}, target, {"id": oid})
+    assert (await scene.watcher.observer_ready(handle, 10))["state"] == "active"
+    await scene.call(scene.src, {"loop": scene.src})
+
+    def hops() -> list[int]:
+        return sorted(e["context"]["observe_depth"] for e in scene.target.driver.events
+                      if e.get("event") == "invoked" and e.get("function_id") == target)
+
+    await eventually(lambda: hops() == list(range(1, 9)), what="eight hops, depth 1 to 8")
+    await stays(lambda: len(hops()) == 8, 0.5, what="no ninth hop")
+    rows = (await scene.watcher.trigger("engine::observers::list", {"function_id": scene.src}))["observers"]
+    assert next(r for r in rows if r["id"] == oid)["state"] == "active"
