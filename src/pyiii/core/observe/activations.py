@@ -90,7 +90,9 @@ class Activations:
     async def _run(self, observer: Observer, event: Event, reply: asyncio.Future[Any] | None) -> None:
         try:
             entry = self.functions.get(observer.spec.target_id, observer.spec.target_ns)
-            if entry is None:
+            if entry is None:  # nothing ran: the event is dropped and not counted as a fire
+                observer.fires -= 1
+                observer.exhausted = False
                 _fail(reply, "TARGET_UNAVAILABLE", f"target {observer.spec.target_id} is not registered")
                 self._target_missing(observer)
                 return

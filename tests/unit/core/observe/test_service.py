@@ -449,3 +449,18 @@ async def test_reports_of_a_prefixed_owner_name_its_own_ids(engine: Engine) -> N
         "status": "success", "input": {}, "started_at_ms": 1, "duration_ms": 0}]})
     await eventually(lambda: seen)
     assert seen[0]["function_id"] == "team::s::fn"
+
+
+async def test_a_target_gone_at_fire_time_suspends_and_the_event_is_not_a_fire(engine: Engine) -> None:
+    engine.register_function("s::fn", echo)
+    engine.register_function("t::sink", echo)
+    watcher = await worker(engine, "w")
+    await watcher.send(observe("o1", "s::fn", "t::sink", max_fires=1))
+    await watcher.next("observeresult", id="o1")
+    observer = engine.observe.registry.get("o1")
+    assert observer is not None
+    engine.functions._spaces["default"].pop("t::sink")  # gone without an event: found missing at fire time
+    await engine.call("s::fn", {})
+    changed = await watcher.next("observerstatechanged", id="o1")
+    assert changed["state"] == "suspended" and changed["reason"]["code"] == "TARGET_UNAVAILABLE"
+    assert observer.fires == 0 and not observer.exhausted
