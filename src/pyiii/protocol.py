@@ -165,6 +165,8 @@ class RegisterFunction(_Frame, tag="registerfunction"):
     response_format: Raw = ABSENT
     metadata: Raw = ABSENT
     invocation: HttpInvocationRef | None = None
+    #: 0.25: the observe descriptor (spec iii-0.23-0.25 §5.3.5); checked by core/observe.
+    observe: Raw = ABSENT
 
 
 class UnregisterFunction(_Frame, tag="unregisterfunction"):
@@ -241,6 +243,9 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     caller: Raw = ABSENT
     #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Raw, as ``caller``.
     observe_depth: Raw = ABSENT
+    #: 0.25 (observe.v1): an activation (engine -> target) or an owner's ``obs.call`` (worker ->
+    #: engine, ``{observer_id}``). Raw, as ``caller``; read leniently by core/observe (§5.3.9).
+    activation: Raw = ABSENT
 
 
 class InvocationResult(_Frame, tag="invocationresult"):
@@ -270,6 +275,70 @@ class RegistrationRejected(_Frame, tag="registrationrejected"):
     function_id: str | None = None
 
 
+class Observe(_Frame, tag="observe"):
+    """Observing worker -> engine (0.25, spec iii-0.23-0.25 §5.3.1). Every field is raw: the
+    engine checks each one itself and answers a typed ``observeresult`` error (core/observe)."""
+
+    id: Raw = ABSENT
+    source: Raw = ABSENT
+    target: Raw = ABSENT
+    metadata: Raw = ABSENT
+    max_fires: Raw = ABSENT
+    expires_in_ms: Raw = ABSENT
+    max_in_flight: Raw = ABSENT
+
+
+class Unobserve(_Frame, tag="unobserve"):
+    id: str
+
+
+class ObserveResult(_Frame, tag="observeresult"):
+    """Engine -> observing worker: the reply to every ``observe``, replays included."""
+
+    id: str
+    state: str
+    error: ErrorBody | None = None
+    warnings: list[str] | None = None
+
+
+class ObserverStateChanged(_Frame, tag="observerstatechanged"):
+    id: str
+    state: str
+    reason: ErrorBody | None = None
+    fires: int = 0
+
+
+class ObserverAdded(_Frame, tag="observeradded"):
+    """Engine -> owner: one observer of a hosted function (spec §5.3.6)."""
+
+    function_id: str
+    namespace: str
+    revision: int
+    observer: dict[str, Any]
+
+
+class ObserverRemoved(_Frame, tag="observerremoved"):
+    function_id: str
+    namespace: str
+    revision: int
+    id: str
+
+
+class ObserverAck(_Frame, tag="observerack"):
+    """Owner -> engine: accepts (no ``error``) or rejects an observer at a revision."""
+
+    function_id: str
+    id: str
+    revision: int
+    namespace: str | None = None
+    error: ErrorBody | None = None
+
+
+class InvocationsObserved(_Frame, tag="invocationsobserved"):
+    """Owner -> engine: matched local invocations and emitted events (spec §5.3.8); each item is
+    checked by core/observe, a bad one is dropped alone."""
+
+    items: list[Raw] = []
 class FunctionRegistered(_Frame, tag="functionregistered"):
     """Engine -> worker (0.25, observe.v1): one accepted ``registerfunction`` (spec
     iii-0.23-0.25 §3.1). Every field is sent."""
@@ -318,6 +387,14 @@ Message = Union[
     InvocationResult,
     RegisterService,
     RegistrationRejected,
+    Observe,
+    Unobserve,
+    ObserveResult,
+    ObserverStateChanged,
+    ObserverAdded,
+    ObserverRemoved,
+    ObserverAck,
+    InvocationsObserved,
     FunctionRegistered,
     LocalInvocationStats,
     Ping,

@@ -14,6 +14,9 @@ Handler kinds for register_function:
              as connected, null if none, and its driver handle: which copy of an id answered)
   hang    -> emits "invoked", never answers
   record  -> emits "invoked" with data and metadata, returns null
+  context -> "invoked" with data, metadata and ``current_invocation()`` (0.25: caller, observe_depth,
+             activation); with data.next, calls that function with {"hop": 2} and returns its result;
+             with data.loop, calls that function with its own data (an observe loop)
   fail    -> raises RuntimeError("python handler failed")
   sleep   -> sleeps data.ms milliseconds, returns {slept: ms}
   call    -> returns trigger({function_id: data.target, payload: data.payload})
@@ -48,6 +51,8 @@ workers: dict[str, Any] = {}
 namespaces: dict[str, str | None] = {}
 triggers: dict[int, Any] = {}
 observers: dict[str, Any] = {}
+#: Observers handed to an owner's ``on_observer_added`` (``hooks``), by observer id.
+owned: dict[str, Any] = {}
 next_handle = 1
 
 
@@ -102,6 +107,18 @@ def handler(cmd: dict[str, Any]) -> Any:
     elif kind == "record":
         async def run(data: Any, metadata: Any = None) -> Any:
             emit({"event": "invoked", "w": name, "function_id": fid, "data": data, "metadata": metadata})
+            return None
+    elif kind == "context":
+        async def run(data: Any, metadata: Any = None) -> Any:
+            inv = iii.current_invocation()
+            context = {"invocation_id": inv.invocation_id, "caller": inv.caller, "observe_depth": inv.observe_depth,
+                       "activation": inv.activation} if inv else None
+            emit({"event": "invoked", "w": name, "function_id": fid, "data": data, "metadata": metadata,
+                  "context": context})
+            if isinstance(data, dict) and isinstance(data.get("next"), str):
+                return await w.trigger_async({"function_id": data["next"], "payload": {"hop": 2}})
+            if isinstance(data, dict) and isinstance(data.get("loop"), str):
+                return await w.trigger_async({"function_id": data["loop"], "payload": data})
             return None
     elif kind == "fail":
         async def run(data: Any, metadata: Any = None) -> Any:
@@ -158,8 +175,35 @@ def connection(cmd: dict[str, Any]) -> Any:
 
 def register_function(cmd: dict[str, Any]) -> Any:
     options = {k: cmd[k] for k in ("description", "metadata", "observe") if cmd.get(k) is not None}
+    if cmd.get("hooks") is not None:
+        options["observe"] = observe_hooks(cmd)
     worker(cmd).register_function(cmd["id"], handler(cmd), **options)
     return None
+
+
+def observe_hooks(cmd: dict[str, Any]) -> Any:
+    """``hooks``: an ``ObserveHooks`` (0.25) built from ``{delivery, args_format,
+    legacy_trigger_type}`` whose ``on_observer_added`` emits ``observer_added`` (id, args, legacy),
+    keeps the observer for ``obs_emit`` / ``obs_call``, and rejects with
+    ``ObserveRejection(args.reject, ...)`` when the observer's args carry ``reject``."""
+    name, fid, spec = cmd["w"], cmd["id"], dict(cmd["hooks"])
+
+    def added(obs: Any) -> None:
+        emit({"event": "observer_added", "w": name, "function_id": fid, "id": obs.id, "args": obs.args,
+              "legacy": obs.legacy})
+        if isinstance(obs.args, dict) and obs.args.get("reject"):
+            raise iii.ObserveRejection(obs.args["reject"], "rejected by the test hook")
+        owned[obs.id] = obs
+
+    return iii.ObserveHooks(on_observer_added=added, **spec)
+
+
+def obs_emit(cmd: dict[str, Any]) -> Any:
+    return owned[cmd["id"]].emit(cmd.get("event"))
+
+
+def obs_call(cmd: dict[str, Any]) -> Any:
+    return owned[cmd["id"]].call(cmd.get("payload"))
 
 
 def trigger(cmd: dict[str, Any]) -> Any:
@@ -292,6 +336,8 @@ OPS = {
     "observe": observe,
     "observer_ready": observer_ready,
     "dispose_observer": dispose_observer,
+    "obs_emit": obs_emit,
+    "obs_call": obs_call,
     "shutdown": shutdown,
     "exit": exit_driver,
 }

@@ -4,9 +4,8 @@
 control; each version runs in its own ``py_driver.py`` process, tests/support/official_sdks.py)
 and for the pinned Node SDK, written once against the drivers' shared vocabulary. The features
 of the 0.23 → 0.25 generation follow through every SDK that has the feature (namespaces: 0.23+;
-observe and local dispatch: 0.25); one pyiii does not have yet is a strict xfail (observe),
-and whoever implements it must flip its test. tests/interop/test_local_dispatch.py has the rest
-of local dispatch and feature negotiation.
+observe and local dispatch: 0.25). tests/interop/test_local_dispatch.py has the rest of local
+dispatch and feature negotiation, tests/interop/test_observe_025.py the rest of observe.
 
 Run one version: ``pytest tests/interop/test_sdk_matrix.py -k 0.25.0`` (tests/README.md).
 """
@@ -284,10 +283,6 @@ async def test_every_sdk_reconnects_after_the_engine_restarts(
 # ----------------------------------------------------------------------------- #18, per SDK that has it
 
 
-def not_yet(feature: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"#18: {feature} not implemented")
-
-
 @pytest.mark.parametrize("version", NAMESPACED)
 async def test_namespaces_isolate_the_same_function_id(engine: MatrixEngine, connect: Any, version: str) -> None:
     """Spec §6.3 item 15: the same id in ``team-a`` and ``team-b``, each caller reaches its own."""
@@ -338,10 +333,9 @@ async def test_binding_rows_carry_their_target_namespace(engine: MatrixEngine, c
     assert info["function"]["description"] == "the orders copy"
 
 
-@not_yet("observe")
 async def test_observe_becomes_ready(engine: MatrixEngine, connect: Any) -> None:
     """Spec §6.9 item 54 (its first step): against an engine with ``observe.v1`` the handle
-    turns ``active``; today it is ``error`` / ``UNSUPPORTED``."""
+    turns ``active``."""
     w = await connect(SDK_025, engine.url)
     source, target = uid("orders::create"), uid("alerts::notify")
     await w.register_function(source, "echo")

@@ -38,6 +38,14 @@ def test_every_message_type_decodes() -> None:
         "ping": {},
         "pong": {},
         "error": {"error": {"code": "AUTH_ERROR", "message": "no"}},
+        "observe": {"id": "o", "source": {"function_id": "a::b"}, "target": {"function_id": "c::d"}},
+        "unobserve": {"id": "o"},
+        "observeresult": {"id": "o", "state": "active"},
+        "observerstatechanged": {"id": "o", "state": "suspended", "fires": 1},
+        "observeradded": {"function_id": "a::b", "namespace": "n", "revision": 1, "observer": {"id": "o"}},
+        "observerremoved": {"function_id": "a::b", "namespace": "n", "revision": 2, "id": "o"},
+        "observerack": {"function_id": "a::b", "namespace": "n", "id": "o", "revision": 1},
+        "invocationsobserved": {"items": [{"function_id": "a::b", "matched": ["o"]}]},
     }
     assert set(frames) == p.KNOWN_TYPES
     for tag, fields in frames.items():

@@ -29,7 +29,9 @@ from pyiii.core.health import HealthBoard, HealthCheck
 from pyiii.core.invoker import Invoker, InvokerLimits
 from pyiii.core.message_size import message_limit
 from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
-from pyiii.core.observer_sets import NoObservers, ObserverSets
+from pyiii.core.observe.filters import FilterLimits
+from pyiii.core.observe.service import ObserveLimits, ObserveService
+from pyiii.core.observer_sets import ObserverSets
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
 
@@ -71,6 +73,21 @@ class EngineLimits:
     #: old client (0.22.1 browser SDK, raw clients): its held registrations go to default at
     #: once instead of after the whole grace (docs/compatibility.md, namespaces).
     namespace_hold_quiet_ms: int = 250
+    #: Observers (iii 0.25 observe; docs/observe.md): one connection may own at most this many…
+    max_observers_per_worker: int = 1_000
+    #: …and the engine at most this many.
+    max_observers: int = 100_000
+    #: An activation deeper than this many observe hops is dropped (loop protection).
+    max_observe_depth: int = 8
+    #: A source's owner (observe.v1 worker) must accept a new observer within this time.
+    observer_ack_timeout_ms: int = 35_000
+    #: Activations one observer may hold waiting for a ``max_in_flight`` slot (more: dropped).
+    observer_queue_max: int = 1_000
+    #: A disconnected worker's observers keep running this long for it to reconnect and replay.
+    observer_orphan_grace_ms: int = 30_000
+    #: Limits of observer filters (``max_depth``, ``max_nodes``…; docs/observe.md); missing keys
+    #: keep the spec's values.
+    observe_filter_limits: dict[str, int] = field(default_factory=dict)
     #: The features ``workerregistered`` advertises (spec iii-0.23-0.25 §2; core/features.py).
     #: None: every feature the engine implements; ``[]``: none (a 0.24-like engine: 0.25 SDKs
     #: then report ``observe()`` as UNSUPPORTED and route every call through the engine).
@@ -85,6 +102,7 @@ class EngineLimits:
     max_local_stats_rows: int = 1024
 
     def __post_init__(self) -> None:
+        FilterLimits.from_config(self.observe_filter_limits)  # a bad key fails at config load
         if not 0 < self.max_pending_caller_share <= 1:
             raise ValueError("max_pending_caller_share must be > 0 and <= 1")
         advertised(self.features)  # raises ValueError for a feature the engine does not have
@@ -117,9 +135,6 @@ class Engine:
         self.version = version
         #: What ``workerregistered.features`` lists (core/features.py).
         self.features: tuple[str, ...] = advertised(self.limits.features)
-        #: Who observes which function, for ``functionregistered`` (the observe feature installs
-        #: its registry here).
-        self.observer_sets: ObserverSets = NoObservers()
         self.functions = FunctionRegistry()
         self.triggers = TriggerRegistry(max_per_owner=self.limits.max_triggers_per_worker)
         self.channels = ChannelRegistry()
@@ -134,6 +149,13 @@ class Engine:
         )
         #: Engine spans (pyiii.core.spans); the observability worker installs the recorder.
         self.tracer = self.invoker.tracer
+        lim = self.limits
+        self.observe = ObserveService(self.functions, self.invoker, ObserveLimits(
+            lim.max_observers_per_worker, lim.max_observers, lim.max_observe_depth, lim.observer_ack_timeout_ms,
+            lim.observer_queue_max, lim.observer_orphan_grace_ms, FilterLimits.from_config(lim.observe_filter_limits),
+        ))
+        #: Where ``functionregistered`` finds a function's observer set (spec §3.1).
+        self.observer_sets: ObserverSets = self.observe.registry
         self.peers: dict[str, Peer] = {}
         self.in_process_workers: dict[str, InProcessWorker] = {}
         #: ``(namespace, worker name)`` -> the live connection holding it (0.23+ workers, D1).
@@ -380,6 +402,7 @@ class Engine:
         if name and self.worker_names.get((peer.namespace, name)) is peer:
             del self.worker_names[(peer.namespace, name)]
         try:
+            self.observe.peer_gone(peer)
             for function_id in list(peer.functions):
                 self.functions.remove(function_id, peer)
             peer.functions.clear()

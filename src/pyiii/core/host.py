@@ -150,6 +150,10 @@ class Host:
         """Every registered function (built-in and remote), read-only."""
         return self._engine.functions
 
+    def observer_rows(self) -> list[dict[str, Any]]:
+        """Every observer (iii 0.25 observe) as ``engine::observers::list`` shows it: a copy."""
+        return self._engine.observe.rows()
+
     def on_functions_changed(self, listener: Callable[[], None]) -> None:
         """Be told (synchronously) whenever a function is registered or removed."""
         self._engine.functions.on_change(listener)

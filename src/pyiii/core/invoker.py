@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -23,6 +24,7 @@ from pyiii.core.features import OBSERVE_V1
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
 from pyiii.core.message_size import too_large_message
 from pyiii.core.namespaces import DEFAULT, not_found_message
+from pyiii.core.observe.events import Event, read_caller, read_depth, wire_value
 from pyiii.core.spans import Tracer, traced_builtin_call
 from pyiii.ids import uuid4_text
 from pyiii.w3c_trace import with_function_id
@@ -45,6 +47,8 @@ class Pending:
     started: float = 0.0
     #: Whose share of the owner's quota this call uses: the calling peer, or IN_PROCESS.
     share_key: object = None
+    #: The call of an observed function, completed and handed on when the result arrives.
+    event: Event | None = None
 
 
 #: The share key of calls made by built-in workers (HTTP, cron, queue, ...) without a peer.
@@ -77,6 +81,8 @@ class Invoker:
         self.local_observers: list[Any] = []
         #: Engine spans; a no-op until the observability worker installs a recorder.
         self.tracer = Tracer()
+        #: Receives every completed routed call of an observed function (core/observe).
+        self.on_observed: Callable[[Event], None] | None = None
 
     # ----------------------------------------------------------------- in-process callers
 
@@ -105,6 +111,7 @@ class Invoker:
         if entry.handler is not None:
             return await self._run_local(entry, data, ctx)
         assert entry.owner is not None
+        event = _start_event(entry, data, metadata, ctx) if entry.observed else None
         raw = await self._forward_and_wait(
             entry,
             p.to_raw(data),
@@ -112,6 +119,47 @@ class Invoker:
             ctx,
             timeout if timeout is not None else self.limits.default_timeout,
         )
+        if event is not None:
+            self._completed(event, raw.result, raw.error)
+        if raw.error is not None:
+            raise FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
+        return decode_payload(raw.result, entry.id, "result")
+
+    async def call_entry(
+        self,
+        entry: FunctionEntry,
+        data: Any,
+        *,
+        metadata: Any = None,
+        depth: int = 0,
+        caller_info: dict[str, Any] | None = None,
+        activation: dict[str, Any] | None = None,
+        observe_fields: bool = False,
+        traceparent: str | None = None,
+        baggage: str | None = None,
+    ) -> Any:
+        """Run ``entry`` for the engine with an observe context (an activation, spec
+        iii-0.23-0.25 §5.8): ``caller`` / ``observe_depth`` / ``activation`` travel on the frame
+        only when ``observe_fields`` (the target's connection declared ``observe.v1``)."""
+        ctx = CallContext(entry.id, metadata, None, traceparent, baggage,
+                          observe_depth=depth, observe_caller=caller_info)
+        if entry.handler is not None:
+            return await self._run_local(entry, data, ctx)
+        extra: dict[str, Any] = {}
+        if observe_fields:
+            if caller_info:
+                extra["caller"] = caller_info
+            if depth > 0:
+                extra["observe_depth"] = depth
+            if activation is not None:
+                extra["activation"] = activation
+        event = _start_event(entry, data, metadata, ctx) if entry.observed else None
+        raw = await self._forward_and_wait(
+            entry, p.to_raw(data), p.ABSENT if metadata is None else p.to_raw(metadata), ctx,
+            self.limits.default_timeout, extra,
+        )
+        if event is not None:
+            self._completed(event, raw.result, raw.error)
         if raw.error is not None:
             raise FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
         return decode_payload(raw.result, entry.id, "result")
@@ -136,7 +184,8 @@ class Invoker:
             log.warning("void call to %s failed: %s", function_id, exc)
 
     async def _forward_and_wait(
-        self, entry: FunctionEntry, data: msgspec.Raw, metadata: msgspec.Raw, ctx: CallContext, timeout: float
+        self, entry: FunctionEntry, data: msgspec.Raw, metadata: msgspec.Raw, ctx: CallContext, timeout: float,
+        extra: dict[str, Any] | None = None,
     ) -> p.InvocationResult:
         owner = entry.owner
         assert owner is not None
@@ -156,6 +205,8 @@ class Invoker:
         timer = loop.call_later(timeout, _expire_call, future, sending)
         try:
             frame = self._invoke_frame(entry, invocation_id, data, metadata, ctx)
+            if extra:
+                frame = _with_fields(frame, extra)
             if len(frame) > owner.max_message_bytes:
                 raise FunctionError(E.PAYLOAD_TOO_LARGE, too_large_message(
                     f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner))
@@ -195,6 +246,8 @@ class Invoker:
             return
         if entry.handler is not None:
             ctx = CallContext(msg.function_id, None, caller, msg.traceparent, msg.baggage, reply_id)
+            if entry.observed:
+                ctx.observe_depth, ctx.observe_caller = _context_of(msg, caller)
             self.spawn(self._local_for_peer(entry, caller, reply_id, data, msg.metadata, ctx))
             return
         # A remote target: no CallContext, the frame carries everything (the hot path).
@@ -233,8 +286,10 @@ class Invoker:
             message = too_large_message(f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner)
             await self._reply_error(caller, reply_id, msg.function_id, E.PAYLOAD_TOO_LARGE, message)
             return
-        self._track(forward_id, Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(),
-                                        share_key=caller))
+        pending = Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(), share_key=caller)
+        if entry.observed:
+            pending.event = _peer_event(entry, forward_id, msg, caller)
+        self._track(forward_id, pending)
         entry.invocations += 1
         try:
             await owner.send_frame(frame)
@@ -259,6 +314,8 @@ class Invoker:
             return
         self._forget(invocation_id)
         caller = pending.caller
+        if pending.event is not None:
+            self._completed(pending.event, msg.result, msg.error)
         if self.observers:
             self._observe(pending.function_id, time.perf_counter() - pending.started, msg.error)
         if pending.future is not None:
@@ -400,6 +457,23 @@ class Invoker:
         else:
             counts.pop(pending.share_key, None)
 
+    def _completed(self, event: Event, result: msgspec.Raw, error: p.ErrorBody | None) -> None:
+        """A routed call of an observed function got its answer from the owner."""
+        if error is not None:
+            event.values["error"] = error.to_wire()
+        else:
+            event.raw["output"] = result  # an absent result reads as null (spec §5.7)
+        self._finish(event)
+
+    def _finish(self, event: Event) -> None:
+        event.status = "error" if "error" in event.values else "success"
+        event.duration_ms = round((time.time() * 1000 - event.started_at_ms), 3)
+        hook = self.on_observed
+        if hook is not None:
+            try:
+                hook(event)
+            except Exception:  # an observer must never break the call it watches
+                log.exception("observers of %s failed", event.function_id)
     def observe_local(self, function_id: str, count: int, errors: int, seconds_sum: float) -> None:
         for observer in self.local_observers:
             try:
@@ -455,6 +529,7 @@ class Invoker:
         started = time.perf_counter()
         entry.invocations += 1
         code: str | None = None
+        event = _start_event(entry, data, ctx.metadata, ctx) if entry.observed else None
         try:
             if entry.input_type is not None:
                 try:
@@ -462,17 +537,26 @@ class Invoker:
                 except msgspec.ValidationError as exc:
                     raise bad_input(entry.id, exc) from None
             assert entry.handler is not None
-            return await entry.handler(data, ctx)
+            result = await entry.handler(data, ctx)
+            if event is not None:
+                event.values["output"] = result
+            return result
         except FunctionError as exc:
             code = exc.code
+            if event is not None:
+                event.values["error"] = _error_dict(exc.code, exc.message, exc.stacktrace)
             raise
         except Exception as exc:
             code = E.INVOCATION_FAILED
+            if event is not None:
+                event.values["error"] = _error_dict(code, str(exc) or type(exc).__name__, None)
             log.exception("in-process function %s failed", entry.id)
             raise FunctionError(E.INVOCATION_FAILED, str(exc) or type(exc).__name__, traceback.format_exc()) from exc
         finally:
             if code is not None:
                 entry.errors += 1
+            if event is not None and ("output" in event.values or "error" in event.values):
+                self._finish(event)
             for observer in self.observers:
                 observer(entry.id, time.perf_counter() - started, code)
 
@@ -522,6 +606,54 @@ class Invoker:
 
     async def _reply_error(self, caller: Peer, invocation_id: str, function_id: str, code: str, message: str) -> None:
         await _send_quietly(caller, p.error_result(invocation_id, function_id, code, message))
+
+
+def _context_of(msg: p.InvokeFunction, caller: Peer) -> tuple[int, dict[str, Any]]:
+    """A worker call's ``observe_depth`` and ``caller`` (its frame's, with the calling
+    connection's identity stamped on; spec iii-0.23-0.25 §5.9), read only for observed calls."""
+    depth = wire_value(msg.observe_depth)
+    info = read_caller(wire_value(msg.caller)) or {}
+    info["worker_id"] = caller.worker_id
+    if caller.metadata.name:
+        info["worker_name"] = caller.metadata.name
+    return read_depth(depth), info
+
+
+def _peer_event(entry: FunctionEntry, invocation_id: str, msg: p.InvokeFunction, caller: Peer) -> Event:
+    """The event of a worker's routed call, its payloads kept raw (the caller's ``data``
+    before the ``_caller_worker_id`` injection: the frame still holds it)."""
+    depth, info = _context_of(msg, caller)
+    event = Event(entry.id, entry.namespace, invocation_id, "", int(time.time() * 1000), 0.0, depth,
+                  msg.traceparent, msg.baggage, caller=info)
+    event.raw["input"] = msg.data if msg.data else p.NULL
+    if msg.metadata:
+        event.raw["metadata"] = msg.metadata
+    return event
+
+
+def _start_event(entry: FunctionEntry, data: Any, metadata: Any, ctx: CallContext) -> Event:
+    """The event of a call with Python values (in-process caller, or an in-process handler)."""
+    if ctx.caller is not None and isinstance(data, dict) and "_caller_worker_id" in data:
+        data = {k: v for k, v in data.items() if k != "_caller_worker_id"}  # the engine's, not the caller's
+    event = Event(entry.id, entry.namespace, ctx.invocation_id or uuid4_text(), "", int(time.time() * 1000), 0.0,
+                  ctx.observe_depth, ctx.traceparent, ctx.baggage, caller=ctx.observe_caller)
+    event.values["input"] = data
+    if metadata is not None:
+        event.values["metadata"] = metadata
+    return event
+
+
+def _with_fields(frame: bytes, extra: dict[str, Any]) -> bytes:
+    """``frame`` (an encoded object) with ``extra`` members appended (names never collide)."""
+    tail = b"".join(b',"' + name.encode() + b'":' + bytes(p.to_raw(value)) for name, value in extra.items())
+    return frame[:-1] + tail + b"}"
+
+
+def _error_dict(code: str, message: str, stacktrace: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if stacktrace:
+        body["stacktrace"] = stacktrace
+    return body
 
 
 def decode_payload(raw: msgspec.Raw, function_id: str, what: str = "input") -> Any:

@@ -19,6 +19,8 @@ from pyiii.core.function_ack import acknowledge_function
 from pyiii.core.functions import FunctionEntry
 from pyiii.core.invoker import decode_payload
 from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
+from pyiii.core.observe.descriptor import parse_descriptor
+from pyiii.core.observe.legacy import LegacyTrigger, observe_legacy
 from pyiii.core.registration_hooks import (
     FunctionRegistration,
     Registration,
@@ -81,6 +83,7 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
         metadata = decode_payload(msg.metadata, msg.id, "metadata")
         request_format = decode_payload(msg.request_format, msg.id, "request_format")
         response_format = decode_payload(msg.response_format, msg.id, "response_format")
+        observe = decode_payload(msg.observe, msg.id, "observe") if msg.observe else None
     except FunctionError as exc:
         await session.refuse_registration("registerfunction", msg.id, exc.code, exc.message)
         return
@@ -123,6 +126,8 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
         local_id=msg.id if msg.id != function_id else None,
         namespace=namespace,
     )
+    if observe is not None:
+        entry.extra["observe"] = parse_descriptor(observe, function_id)
     if msg.invocation is not None:
         factory = engine.http_function_factory
         if factory is None:
@@ -278,6 +283,13 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
                 reg.trigger_type, reg.trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id
             )
             return
+    if reg.trigger_type not in session.engine.triggers.types and await observe_legacy(
+        session.engine.observe, peer, LegacyTrigger(
+            reg.trigger_id, reg.trigger_type, binding.function_id, reg.config, reg.metadata, binding.namespace,
+            msg.trigger_namespace or peer.namespace,
+        ),
+    ):
+        return  # no provider, but a 0.25 function serves the type: an observer (spec iii-0.23-0.25 §5.11)
     try:
         # The quota (max_triggers_per_worker) is the registry's: it counts engine calls too.
         await session.engine.triggers.add_binding(binding)
@@ -298,6 +310,8 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
 async def on_unregister_trigger(session: Session, msg: p.UnregisterTrigger) -> None:
     triggers = session.engine.triggers
     binding = triggers.find(msg.id)
+    if binding is None:
+        session.engine.observe.unobserve_legacy(session.peer, msg.id)
     if binding is not None and not session.access.may_remove(binding, session.peer):
         await session.refuse_registration(
             binding.trigger_type, msg.id, E.FORBIDDEN, "owned by another worker", function_id=binding.function_id
