@@ -131,10 +131,10 @@ class Client:
                                     "target": {"function_id": target}}), text=True)
         return await waiter
 
-    async def observe_many(self, count: int, function_ids: list[str], target: str) -> None:
+    async def observe_many(self, count: int, function_ids: list[str], target: str, first: int = 0) -> None:
         """``count`` observers spread over ``function_ids``, sent in bursts (their answers awaited)."""
-        for start in range(0, count, 500):
-            batch = range(start, min(count, start + 500))
+        for start in range(first, first + count, 500):
+            batch = range(start, min(first + count, start + 500))
             results = await asyncio.gather(*(
                 self.observe(f"o-{i}", {"function_id": function_ids[i % len(function_ids)]}, target) for i in batch))
             bad = [r for r in results if r.get("state") != "active"]
@@ -170,7 +170,12 @@ async def _unrelated(quick: bool) -> dict[str, Any]:
             await watcher.observe("watched", {"function_id": "bench::f", "filters": {"input.never": {"$exists": True}}},
                                   "sink::t")
             t0 = time.perf_counter()
-            await watcher.observe_many(n, [f"other::fn_{i}" for i in range(others)], "sink::t")
+            # Spread over connections of 1,000 each (engine.max_observers_per_worker's default).
+            for first in range(0, n, 1_000):
+                bulk = await Client.open(url, f"watcher-{first}", ["observe.v1"])
+                clients.append(bulk)
+                await bulk.observe_many(min(1_000, n - first), [f"other::fn_{i}" for i in range(others)], "sink::t",
+                                        first)
             print(f"  engine with {n:>6} unrelated observers ready ({time.perf_counter() - t0:.1f} s)")
             callers[n] = await Client.open(url, "caller")
             clients.append(callers[n])
