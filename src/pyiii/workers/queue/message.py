@@ -139,6 +139,25 @@ def decode_dead(body: bytes) -> DeadLetter:
     return _dead_decoder.decode(body)
 
 
+def moved_message(body: bytes, target: str) -> bytes:
+    """A stored message re-pointed at queue ``target`` (it names its queue: a retry is written
+    back there). A body that does not decode moves as it is: it fails where it would have
+    failed before, and is not lost."""
+    try:
+        return encode_message(msgspec.structs.replace(decode_message(body), queue=target))
+    except msgspec.DecodeError:
+        return body
+
+
+def moved_dead(body: bytes, target: str) -> bytes:
+    """A stored dead letter re-pointed at queue ``target`` (as :func:`moved_message`)."""
+    try:
+        dead = decode_dead(body)
+    except msgspec.DecodeError:
+        return body
+    return encode_dead(msgspec.structs.replace(dead, message=msgspec.structs.replace(dead.message, queue=target)))
+
+
 @dataclass(slots=True)
 class Delivery:
     """A message handed to a consumer; ``handle`` is the adapter's receipt for it."""

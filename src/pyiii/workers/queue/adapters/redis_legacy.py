@@ -21,7 +21,12 @@ import msgspec
 from redis.exceptions import WatchError
 
 from pyiii.workers.queue.adapters.base import LegacyMove
-from pyiii.workers.queue.message import decode_dead, decode_message, encode_dead, encode_message
+from pyiii.workers.queue.message import (
+    decode_message,
+    encode_message,
+    moved_dead,
+    moved_message,
+)
 from pyiii.workers.queue.naming import is_legacy_subscriber, is_legacy_subscriber_queue, legacy_target, subscriber_key
 
 log = logging.getLogger("pyiii.queue")
@@ -75,9 +80,9 @@ async def _move_queue(redis: Any, keys: RedisKeys, name: str) -> LegacyMove:
                     if fields:
                         pipe.xadd(keys._s(target), {"m": _moved_entry(fields, name, target)})
                 for body, score in delayed:
-                    pipe.zadd(keys._d(target), {_moved_body(body, target): score})
+                    pipe.zadd(keys._d(target), {moved_message(body, target): score})
                 for mid, body in dead.items():
-                    pipe.hset(keys._dead(target), mid, _moved_dead(body, target))
+                    pipe.hset(keys._dead(target), mid, moved_dead(body, target))
                 if dead_index:
                     pipe.zadd(keys._dead_idx(target), dict(dead_index))
                 pipe.delete(*watched)
@@ -101,16 +106,3 @@ def _moved_entry(fields: dict[bytes, bytes], name: str, target: str) -> bytes:
     return encode_message(msgspec.structs.replace(message, queue=target))
 
 
-def _moved_body(body: bytes, target: str) -> bytes:
-    try:
-        return encode_message(msgspec.structs.replace(decode_message(body), queue=target))
-    except msgspec.DecodeError:
-        return body
-
-
-def _moved_dead(body: bytes, target: str) -> bytes:
-    try:
-        dead = decode_dead(body)
-    except msgspec.DecodeError:
-        return body
-    return encode_dead(msgspec.structs.replace(dead, message=msgspec.structs.replace(dead.message, queue=target)))

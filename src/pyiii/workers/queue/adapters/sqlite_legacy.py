@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import sqlite3
 
-import msgspec
-
 from pyiii.workers.queue.adapters.base import LegacyMove
-from pyiii.workers.queue.message import decode_dead, decode_message, encode_dead, encode_message
+from pyiii.workers.queue.message import (
+    moved_dead,
+    moved_message,
+)
 from pyiii.workers.queue.naming import is_legacy_subscriber, is_legacy_subscriber_queue, legacy_target, subscriber_key
 
 
@@ -32,28 +33,11 @@ def _move_queue(conn: sqlite3.Connection, name: str) -> LegacyMove:
     rows = conn.execute("SELECT seq, body FROM messages WHERE queue = ?", (name,)).fetchall()
     for seq, body in rows:
         conn.execute("UPDATE messages SET queue = ?, body = ?, leased = 0 WHERE seq = ?",
-                     (target, _renamed(body, target), seq))
+                     (target, moved_message(body, target), seq))
     dead = conn.execute("SELECT id, body FROM dead WHERE queue = ?", (name,)).fetchall()
     for mid, body in dead:
-        conn.execute("UPDATE dead SET queue = ?, body = ? WHERE id = ?", (target, _renamed_dead(body, target), mid))
+        conn.execute("UPDATE dead SET queue = ?, body = ? WHERE id = ?", (target, moved_dead(body, target), mid))
     return LegacyMove(name, target, len(rows), len(dead))
-
-
-def _renamed(body: bytes, target: str) -> bytes:
-    """The stored message names its queue too (a retry is written back there). A body that does
-    not decode moves as it is: it fails where it would have failed before, and is not lost."""
-    try:
-        return encode_message(msgspec.structs.replace(decode_message(body), queue=target))
-    except msgspec.DecodeError:
-        return body
-
-
-def _renamed_dead(body: bytes, target: str) -> bytes:
-    try:
-        letter = decode_dead(body)
-    except msgspec.DecodeError:
-        return body
-    return encode_dead(msgspec.structs.replace(letter, message=msgspec.structs.replace(letter.message, queue=target)))
 
 
 def _move_subscriptions(conn: sqlite3.Connection) -> None:
