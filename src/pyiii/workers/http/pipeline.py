@@ -279,8 +279,8 @@ class Pipeline:
                         return None
                 while not queue.empty():
                     item = queue.get_nowait()
-                    if item is ABORTED:
-                        # The handler's writer left before finishing, before any body byte.
+                    if item is EOF or item is ABORTED:
+                        # The stream ended before any body byte: a non-null result still wins.
                         if not result_known:
                             await asyncio.wait((call,))
                             result = self._result_or_respond(route, call, sink, traceparent)
@@ -288,18 +288,10 @@ class Pipeline:
                                 status, headers, body = R.buffered(result)
                                 sink.send(status, headers, body)
                                 return None
-                        sink.send_error(502, "RESPONSE_ABORTED",
-                                        f"the response stream of {route.function_id} broke off")
-                        return None
-                    if item is EOF:
-                        if not result_known:
-                            await asyncio.wait((call,))
-                            result = self._result_or_respond(route, call, sink, traceparent)
-                            if result is not None:
-                                status, headers, body = R.buffered(result)
-                                sink.send(status, headers, body)
-                                return None
-                        if control is None:
+                        if item is ABORTED:  # the handler's writer left before finishing
+                            sink.send_error(502, "RESPONSE_ABORTED",
+                                            f"the response stream of {route.function_id} broke off")
+                        elif control is None:
                             sink.send(200, [], b"")
                         else:
                             sink.send(control.status, control.headers, b"")
