@@ -123,6 +123,8 @@ class _Frame(Struct, tag_field="type", omit_defaults=True):
 class WorkerRegistered(_Frame, tag="workerregistered"):
     worker_id: str
     reattach_token: str | None = None
+    #: 0.25: what the engine supports (``observe.v1``, ``local-dispatch.v1``); absent before.
+    features: list[str] | None = None
 
 
 class Reattach(_Frame, tag="reattach"):
@@ -163,6 +165,8 @@ class RegisterFunction(_Frame, tag="registerfunction"):
     response_format: Raw = ABSENT
     metadata: Raw = ABSENT
     invocation: HttpInvocationRef | None = None
+    #: 0.25: the observe descriptor ``{delivery?, args_format?, legacy_trigger_type?, allow?}``.
+    observe: Raw = ABSENT
 
 
 class UnregisterFunction(_Frame, tag="unregisterfunction"):
@@ -233,6 +237,13 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     metadata: Raw = ABSENT
     #: 0.23+: the namespace ``function_id`` resolves in (absent/null: default, never the caller's).
     namespace: str | None = None
+    #: 0.25 (observe.v1 peers only): who started the call, ``{worker_id?, worker_name?,
+    #: function_id?, invocation_id?, parent?}``. Raw: a receiver reads it leniently.
+    caller: Raw = ABSENT
+    #: 0.25: causal depth in observe hops (omitted when 0). Raw: a malformed value reads as 0.
+    observe_depth: Raw = ABSENT
+    #: 0.25: ``{observer_id, activation_id}`` on an activation; ``{observer_id}`` on ``obs.call``.
+    activation: Raw = ABSENT
 
 
 class InvocationResult(_Frame, tag="invocationresult"):

@@ -24,7 +24,7 @@ from .channels import (
 )
 from .client import III, register_worker
 from .constants import EngineFunctions, EngineTriggers
-from .errors import InvocationError
+from .errors import InvocationError, ObserveRejection
 from .formats import (
     extract_request_format,
     extract_response_format,
@@ -42,7 +42,20 @@ from .http import (
     StreamResponse,
     http,
 )
+from .invocation_context import InvocationContext, current_invocation
 from .logger import Logger
+from .observe_types import (
+    Caller,
+    Capture,
+    Filter,
+    Observed,
+    ObserveHooks,
+    ObserverOptions,
+    ObserverState,
+    ObserveSource,
+    Target,
+)
+from .observer_handle import ObserverHandle
 from .options import (
     ConnectionStateCallback,
     FunctionRef,
@@ -52,6 +65,7 @@ from .options import (
     ReconnectionConfig,
     TelemetryOptions,
 )
+from .owner import Observer
 from .stream import (
     IStream,
     StreamDeleteInput,
@@ -76,6 +90,8 @@ from .types import IIIClient
 
 __all__ = [
     "III",
+    "Caller",
+    "Capture",
     "Channel",
     "ChannelDirection",
     "ChannelItem",
@@ -85,6 +101,7 @@ __all__ = [
     "EngineFunctions",
     "EngineTriggers",
     "EnqueueResult",
+    "Filter",
     "FunctionRef",
     "HttpAuthApiKey",
     "HttpAuthBearer",
@@ -96,9 +113,18 @@ __all__ = [
     "IIIConnectionState",
     "IStream",
     "InitOptions",
+    "InvocationContext",
     "InvocationError",
     "Logger",
     "MiddlewareFunctionInput",
+    "ObserveHooks",
+    "ObserveRejection",
+    "ObserveSource",
+    "Observed",
+    "Observer",
+    "ObserverHandle",
+    "ObserverOptions",
+    "ObserverState",
     "OtelConfig",
     "ReconnectionConfig",
     "RegisterTriggerInput",
@@ -115,6 +141,7 @@ __all__ = [
     "StreamSetResult",
     "StreamUpdateInput",
     "StreamUpdateResult",
+    "Target",
     "TelemetryOptions",
     "Trigger",
     "TriggerAction",
@@ -127,6 +154,7 @@ __all__ = [
     "create_channel",
     "create_channel_async",
     "create_stream",
+    "current_invocation",
     "extract_channel_refs",
     "extract_request_format",
     "extract_response_format",
