@@ -328,3 +328,91 @@ async def test_calls_carry_no_caller_without_observe_v1(plain_engine: ScriptedEn
     await plain_engine.wait_frame("invocationresult", invocation_id="i-2")
     [out] = routed(plain_engine, "other::fn")
     assert "caller" not in out and "observe_depth" not in out
+
+
+# ----------------------------------------------------------------------------- owner side (§3.1, §5.6, §5.3.8)
+
+
+async def test_an_owner_acks_its_set_and_reports_matching_local_calls(
+    engine: ScriptedEngine, clients: list[III]
+) -> None:
+    client = await connect(engine, clients, namespace="orders")
+    ref = client.register_function("orders::create", lambda order: {"order_id": "o-1", **order})
+    await runs_locally(client, engine, "orders::create", {"amount": 1})
+    await engine.push({"type": "functionregistered", "id": "orders::create", "namespace": "orders", "revision": 1,
+                       "local_dispatch": True,
+                       "observers": [{"id": "obs-auto-1", "args": {}, "filters": {"input.amount": {"$gte": 500}},
+                                      "target": "alerts::notify", "capture": ["input", "output", "caller"],
+                                      "on": "success"}]})
+    ack = await engine.wait_frame("observerack", id="obs-auto-1")
+    assert ack == {"type": "observerack", "function_id": "orders::create", "namespace": "orders",
+                   "id": "obs-auto-1", "revision": 1}
+    assert ref.is_observed() and [o.id for o in ref.observers()] == ["obs-auto-1"]
+
+    assert await client.trigger_async({"function_id": "orders::create", "payload": {"amount": 10}}) == {
+        "order_id": "o-1", "amount": 10}
+    assert await client.trigger_async({"function_id": "orders::create", "payload": {"amount": 750}}) == {
+        "order_id": "o-1", "amount": 750}
+    report = await engine.wait_frame("invocationsobserved")
+    [item] = report["items"]
+    assert item["function_id"] == "orders::create" and item["namespace"] == "orders"
+    assert item["matched"] == ["obs-auto-1"] and item["status"] == "success"
+    assert item["input"] == {"amount": 750} and item["output"] == {"order_id": "o-1", "amount": 750}
+    assert item["caller"] == {"worker_id": engine.worker_ids[0], "worker_name": "obs-test"}
+    assert item["observe_depth"] == 0 and isinstance(item["started_at_ms"], int)
+    assert "error" not in item and "metadata" not in item
+    await stays(lambda: len(engine.frames("invocationsobserved")) == 1, 0.2, what="only the matching call")
+
+
+async def test_owner_delivery_hooks_emit_and_call(engine: ScriptedEngine, clients: list[III]) -> None:
+    from pyiii.sdk import ObserveHooks, Observer
+
+    client = await connect(engine, clients)
+    added: list[Observer] = []
+
+    def on_added(obs: Observer) -> None:
+        if obs.args.get("expression") == "bad":
+            raise ObserveRejection("INVALID_CRON_EXPRESSION", "invalid day-of-week field")
+        added.append(obs)
+
+    client.register_function("cron::tick", lambda _d: None, observe=ObserveHooks(
+        delivery="owner", args_format={"type": "object"}, on_observer_added=on_added))
+    await engine.wait_frame("registerfunction", id="cron::tick")
+    await engine.wait_frame("invokefunction", function_id="engine::workers::register")
+    await engine.push({"type": "observeradded", "function_id": "cron::tick", "namespace": "default", "revision": 2,
+                       "observer": {"id": "o-bad", "args": {"expression": "bad"}, "target": "t::f"}})
+    await engine.push({"type": "observeradded", "function_id": "cron::tick", "namespace": "default", "revision": 3,
+                       "observer": {"id": "o-good", "args": {"expression": "*"}, "target": "t::f",
+                                    "capture": ["input"]}})
+    bad = await engine.wait_frame("observerack", id="o-bad")
+    assert bad["error"] == {"code": "INVALID_CRON_EXPRESSION", "message": "invalid day-of-week field"}
+    assert bad["revision"] == 2
+    assert "error" not in await engine.wait_frame("observerack", id="o-good", revision=3)
+    [obs] = added
+    assert obs.legacy is None and obs.args == {"expression": "*"}
+
+    assert await asyncio.to_thread(obs.emit, {"kind": "tick"})
+    report = await engine.wait_frame("invocationsobserved")
+    [item] = report["items"]
+    assert item["matched"] == ["o-good"] and item["input"] == {"kind": "tick"} and item["duration_ms"] == 0
+    assert "caller" not in item  # not captured
+
+    assert await asyncio.to_thread(obs.call, {"n": 1}) is None  # the scripted engine answers null
+    [call] = routed(engine, "t::f")
+    assert call["activation"] == {"observer_id": "o-good"} and "namespace" not in call and "caller" not in call
+    assert call["data"] == {"n": 1}
+
+
+async def test_local_dispatch_can_be_declined_and_stats_go_out_at_shutdown(engine: ScriptedEngine) -> None:
+    client = III(engine.url, options(local_stats_interval_s=3600))
+    try:
+        await engine.wait_frame("invokefunction", function_id="engine::workers::register")
+        client.register_function("x::remote", lambda d: "local", local_dispatch=False)
+        client.register_function("x::local", lambda d: "local")
+        await runs_locally(client, engine, "x::local")
+        assert await client.trigger_async({"function_id": "x::remote", "payload": {}}) is None  # engine's null
+        assert routed(engine, "x::remote")
+    finally:
+        await asyncio.to_thread(client.shutdown)
+    stats = await engine.wait_frame("localinvocationstats")
+    assert [row["function_id"] for row in stats["functions"]] == ["x::local"]
