@@ -338,8 +338,9 @@ class ObserveAgent:
         return (state is not None and generation is not None and state.confirmed_on == generation
                 and self.online())
 
-    def send(self, frame: dict[str, Any]) -> None:
-        self._send_family(frame)
+    def send_raw(self, frame: bytes) -> None:
+        if self.online():
+            self._client.post(frame)
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
         self._client.call_later(delay_s, callback)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +19,8 @@ class Host:
     def deliverable(self, function_id: str) -> bool:
         return function_id in self.ready
 
-    def send(self, frame: dict[str, Any]) -> None:
-        self.sent.append(frame)
+    def send_raw(self, frame: bytes) -> None:
+        self.sent.append(json.loads(frame))
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
         self.timers.append(callback)
@@ -70,3 +71,23 @@ def test_a_full_buffer_drops_and_counts() -> None:
     assert reporter.push(item("a::f", 1))
     assert not reporter.push(item("a::f", 2))
     assert host.drops == [("a::f", "BUFFER_FULL", 1)]
+
+
+def test_items_too_large_for_an_item_or_the_buffer_are_dropped() -> None:
+    host = Host()
+    reporter = Reporter(host, ReporterLimits(max_item_bytes=200, max_buffer_bytes=400))
+    assert not reporter.push({**item("a::f", 1), "input": "x" * 300})
+    assert reporter.push({**item("a::f", 2), "input": "x" * 100})
+    assert reporter.push({**item("a::f", 3), "input": "x" * 100})
+    assert not reporter.push({**item("a::f", 4), "input": "x" * 100})
+    assert host.drops == [("a::f", "TOO_LARGE", 1), ("a::f", "BUFFER_FULL", 1)]
+
+
+def test_batches_stay_under_the_frame_limit() -> None:
+    host = Host()
+    host.ready.add("a::f")
+    reporter = Reporter(host, ReporterLimits(max_frame_bytes=400))
+    for n in range(4):
+        reporter.push({**item("a::f", n), "input": "x" * 100})
+    reporter.flush()
+    assert len(host.sent) == 2 and sum(len(f["items"]) for f in host.sent) == 4
