@@ -148,6 +148,7 @@ class III:
         self._default_name = _claim_default_name()
         #: iii 0.25: features, observers, local dispatch, reports (sdk/observe_agent.py).
         self._observe = ObserveAgent(self, self._options.local_stats_interval_s)
+        self._observe.hook_timeout_s = self._options.observe_hook_timeout_s
         self._local_calls = ThreadPerCall()
 
         self._loop = new_event_loop()
@@ -846,7 +847,8 @@ class III:
             result: Any = None
             failure: InvocationError | None = None
             try:
-                with running(ctx):
+                # An invocation like a routed one: its own calls carry the caller's trace context.
+                with tracing.handling(trace[0], trace[1], function_id), running(ctx):
                     result = await asyncio.wait_for(handler(payload, metadata), timeout_ms / 1000.0)
                 result = snapshot(result, "result")
             except TimeoutError:

@@ -90,6 +90,9 @@ class InitOptions:
     namespace: str | None = None
     #: iii 0.25: seconds between two ``localinvocationstats`` frames (sent only when non-zero).
     local_stats_interval_s: float = 10.0
+    #: iii 0.25: how long an ``on_observer_added`` hook may run before its observer is rejected
+    #: with ``OWNER_TIMEOUT`` (the official SDK's 30 s).
+    observe_hook_timeout_s: float = 30.0
 
 
 @dataclass

@@ -416,3 +416,30 @@ async def test_local_dispatch_can_be_declined_and_stats_go_out_at_shutdown(engin
         await asyncio.to_thread(client.shutdown)
     stats = await engine.wait_frame("localinvocationstats")
     assert [row["function_id"] for row in stats["functions"]] == ["x::local"]
+
+
+async def test_a_sync_handler_calling_an_own_function_passes_its_context(
+    engine: ScriptedEngine, clients: list[III]
+) -> None:
+    client = await connect(engine, clients)
+    seen: list[Any] = []
+
+    def inner(_data: Any) -> str:
+        seen.append(current_invocation())
+        return "inner"
+
+    def outer(_data: Any) -> Any:
+        mine = current_invocation()
+        return {"inner": client.trigger({"function_id": "ctx::inner", "payload": {}}),
+                "me": mine.invocation_id if mine else None}
+
+    client.register_function("ctx::inner", inner)
+    client.register_function("ctx::outer", outer)
+    await runs_locally(client, engine, "ctx::inner")
+    await runs_locally(client, engine, "ctx::outer")
+    seen.clear()
+    result = await client.trigger_async({"function_id": "ctx::outer", "payload": {}})
+    assert result["inner"] == "inner"
+    [ctx] = seen
+    assert ctx.caller["function_id"] == "ctx::outer" and ctx.caller["invocation_id"] == result["me"]
+    assert ctx.caller["worker_name"] == "obs-test"
