@@ -145,7 +145,8 @@ class III:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
-        self._default_name = _claim_default_name()
+        named = self._options.worker_name or os.environ.get("III_WORKER_NAME")
+        self._default_name = None if named else _claim_default_name()
         #: iii 0.25: features, observers, local dispatch, reports (sdk/observe_agent.py).
         self._observe = ObserveAgent(self, self._options.local_stats_interval_s)
         self._observe.hook_timeout_s = self._options.observe_hook_timeout_s
