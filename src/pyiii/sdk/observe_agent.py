@@ -216,11 +216,13 @@ class ObserveAgent:
             del self.observers[handle.id]
         if not handle.sent:
             return
-        frame = {"type": "unobserve", "id": handle.id}
+        generation = self._client.link_generation()
         if self.online():
-            self._send_family(frame)
-        elif self._client.link_generation() is None:
-            self._unobserve_queue.append(handle.id)  # offline: the next observe.v1 connection gets it
+            self._send_family({"type": "unobserve", "id": handle.id})
+        elif generation is None or generation != self.features.registered_on:
+            # Offline, or this connection's workerregistered is still to come: it goes out with the
+            # next one that has observe.v1 (a reattach would otherwise keep the observer alive).
+            self._unobserve_queue.append(handle.id)
 
     # ------------------------------------------------------------------ owner side
 
