@@ -757,6 +757,8 @@ class III:
         if dispatch != "remote" and not isinstance(action, EnqueueAction):
             local = self._local_target(function_id, namespace, parent)
             if local is not None:
+                if self._rejected is not None:
+                    raise InvocationError(*self._rejected, function_id=function_id)
                 return await self._invoke_local(local, fields, parent, trace, timeout_ms,
                                                 void=isinstance(action, VoidAction))
         caller, depth = self._outgoing_observe_fields(parent)

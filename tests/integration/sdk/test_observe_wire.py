@@ -443,3 +443,21 @@ async def test_a_sync_handler_calling_an_own_function_passes_its_context(
     [ctx] = seen
     assert ctx.caller["function_id"] == "ctx::outer" and ctx.caller["invocation_id"] == result["me"]
     assert ctx.caller["worker_name"] == "obs-test"
+
+
+async def test_default_named_clients_of_one_process_get_distinct_names(
+    plain_engine: ScriptedEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Declaring features holds a worker to the one-name-per-namespace rule (D1)."""
+    monkeypatch.delenv("III_WORKER_NAME", raising=False)
+    first = III(plain_engine.url, InitOptions())
+    second = III(plain_engine.url, InitOptions())
+    try:
+        await eventually(lambda: len([f for f in plain_engine.frames("invokefunction")
+                                      if f["function_id"] == "engine::workers::register"]) == 2)
+        names = [f["data"]["name"] for f in plain_engine.frames("invokefunction")
+                 if f["function_id"] == "engine::workers::register"]
+        assert len(set(names)) == 2 and all(n.split("#")[0] == names[0].split("#")[0] for n in names)
+    finally:
+        await asyncio.to_thread(first.shutdown)
+        await asyncio.to_thread(second.shutdown)
