@@ -298,11 +298,11 @@ class FunctionObservers:
         error = await self._guarded(hook, obs)
         if self.held.get(obs.id) is not obs:
             return  # removed while the hook ran
-        if error is None:
+        if error is None and obs.rejection is None:
             obs.accepted = True
             self._ack(obs)
-        else:
-            self._refuse(obs, error)
+        else:  # the hook raised, or called obs.reject() itself: that rejection wins
+            self._refuse(obs, error or obs.rejection or {"code": "OBSERVE_REJECTED", "message": "rejected"})
 
     async def _guarded(self, hook: ObserveHook, obs: Observer) -> dict[str, str] | None:
         task = asyncio.ensure_future(self.host.run_hook(hook, obs))
@@ -352,6 +352,8 @@ class FunctionObservers:
         if self.held.get(obs.id) is not obs or obs.rejection is not None:
             return
         obs.rejection = decode_reason({"code": code, "message": message})
+        if obs.accepted is None:
+            return  # its added-hook is running: the ack that follows it carries the rejection
         self._ack(obs, obs.rejection)
 
     # ------------------------------------------------------------------ owner delivery checks

@@ -186,3 +186,15 @@ def test_owner_delivery_checks() -> None:
     with pytest.raises(InvocationError) as err:
         obs.emit({})
     assert err.value.code == "OBSERVER_NOT_ACTIVE"
+
+
+async def test_a_rejection_from_inside_the_added_hook_wins() -> None:
+    host = Host()
+
+    def added(obs: Observer) -> None:
+        obs.reject("NOPE", "not this one")
+
+    fn = FunctionObservers("a::f", ObserveHooks(on_observer_added=added), True, True, host)
+    fn.on_function_registered("ns", 1, True, [info("o")], generation=1)
+    await asyncio.gather(*host.tasks)
+    assert acks(host) == [("o", 1, "NOPE")] and fn.active() == []
