@@ -208,12 +208,13 @@ class ObserveAgent:
             handle.sent = True
 
     def _dispose(self, handle: ObserverHandle) -> None:
-        """Any thread (``handle.dispose()``)."""
+        """Any thread (``handle.dispose()``): forgotten at once (its id is free again), the
+        ``unobserve`` follows on the loop."""
+        if self.observers.get(handle.id) is handle:
+            self.observers.pop(handle.id, None)
         self._client.soon(self._unobserve, handle)
 
     def _unobserve(self, handle: ObserverHandle) -> None:
-        if self.observers.get(handle.id) is handle:
-            del self.observers[handle.id]
         if not handle.sent:
             return
         generation = self._client.link_generation()
