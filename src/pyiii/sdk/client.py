@@ -394,11 +394,11 @@ class III:
                 log.error("%s: its %s trigger was refused: %s (trigger %s)", who, msg.trigger_type,
                           msg.error.message, msg.id)
         elif isinstance(msg, WorkerRegistered):
+            if self._link is not None:  # the engine's features first: worker_id says "registered"
+                self._observe.on_worker_registered(msg.features, self._link.generation)
             self._worker_id = msg.worker_id
             self._reattach_token = msg.reattach_token
             log.debug("registered as worker %s", msg.worker_id)
-            if self._link is not None:
-                self._observe.on_worker_registered(msg.features, self._link.generation)
         elif isinstance(msg, Ping):
             if self._link is not None:
                 self._link.send(protocol.encode(Pong()))
@@ -571,6 +571,11 @@ class III:
 
     def get_connection_state(self) -> IIIConnectionState:
         return self._state
+
+    @property
+    def engine_features(self) -> frozenset[str]:
+        """pyiii addition: the features of the engine's latest ``workerregistered`` (iii 0.25)."""
+        return self._observe.features.features
 
     @property
     def worker_id(self) -> str | None:
