@@ -123,7 +123,7 @@ class _Frame(Struct, tag_field="type", omit_defaults=True):
 class WorkerRegistered(_Frame, tag="workerregistered"):
     worker_id: str
     reattach_token: str | None = None
-    #: 0.25: what the engine supports (``observe.v1``, ``local-dispatch.v1``); absent before.
+    #: 0.25: the engine's features (spec iii-0.23-0.25 §2); omitted when it advertises none.
     features: list[str] | None = None
 
 
@@ -165,7 +165,7 @@ class RegisterFunction(_Frame, tag="registerfunction"):
     response_format: Raw = ABSENT
     metadata: Raw = ABSENT
     invocation: HttpInvocationRef | None = None
-    #: 0.25: the observe descriptor ``{delivery?, args_format?, legacy_trigger_type?, allow?}``.
+    #: 0.25: the observe descriptor (spec iii-0.23-0.25 §5.3.5); checked by core/observe.
     observe: Raw = ABSENT
 
 
@@ -237,12 +237,14 @@ class InvokeFunction(_Frame, tag="invokefunction"):
     metadata: Raw = ABSENT
     #: 0.23+: the namespace ``function_id`` resolves in (absent/null: default, never the caller's).
     namespace: str | None = None
-    #: 0.25 (observe.v1 peers only): who started the call, ``{worker_id?, worker_name?,
-    #: function_id?, invocation_id?, parent?}``. Raw: a receiver reads it leniently.
+    #: 0.25 (observe.v1): who made the call, ``{worker_id?, worker_name?, function_id?,
+    #: invocation_id?, parent?}``. Kept raw: decoded (and validated, core/caller.py) only for a
+    #: target that takes it, so a caller cannot make the engine build objects nobody reads.
     caller: Raw = ABSENT
-    #: 0.25: causal depth in observe hops (omitted when 0). Raw: a malformed value reads as 0.
+    #: 0.25 (observe.v1): causal depth in observe hops (>= 1; absent when 0). Raw, as ``caller``.
     observe_depth: Raw = ABSENT
-    #: 0.25: ``{observer_id, activation_id}`` on an activation; ``{observer_id}`` on ``obs.call``.
+    #: 0.25 (observe.v1): an activation (engine -> target) or an owner's ``obs.call`` (worker ->
+    #: engine, ``{observer_id}``). Raw, as ``caller``; read leniently by core/observe (§5.3.9).
     activation: Raw = ABSENT
 
 
@@ -273,6 +275,90 @@ class RegistrationRejected(_Frame, tag="registrationrejected"):
     function_id: str | None = None
 
 
+class Observe(_Frame, tag="observe"):
+    """Observing worker -> engine (0.25, spec iii-0.23-0.25 §5.3.1). Every field is raw: the
+    engine checks each one itself and answers a typed ``observeresult`` error (core/observe)."""
+
+    id: Raw = ABSENT
+    source: Raw = ABSENT
+    target: Raw = ABSENT
+    metadata: Raw = ABSENT
+    max_fires: Raw = ABSENT
+    expires_in_ms: Raw = ABSENT
+    max_in_flight: Raw = ABSENT
+
+
+class Unobserve(_Frame, tag="unobserve"):
+    id: str
+
+
+class ObserveResult(_Frame, tag="observeresult"):
+    """Engine -> observing worker: the reply to every ``observe``, replays included."""
+
+    id: str
+    state: str
+    error: ErrorBody | None = None
+    warnings: list[str] | None = None
+
+
+class ObserverStateChanged(_Frame, tag="observerstatechanged"):
+    id: str
+    state: str
+    reason: ErrorBody | None = None
+    fires: int = 0
+
+
+class ObserverAdded(_Frame, tag="observeradded"):
+    """Engine -> owner: one observer of a hosted function (spec §5.3.6)."""
+
+    function_id: str
+    namespace: str
+    revision: int
+    observer: dict[str, Any]
+
+
+class ObserverRemoved(_Frame, tag="observerremoved"):
+    function_id: str
+    namespace: str
+    revision: int
+    id: str
+
+
+class ObserverAck(_Frame, tag="observerack"):
+    """Owner -> engine: accepts (no ``error``) or rejects an observer at a revision."""
+
+    function_id: str
+    id: str
+    revision: int
+    namespace: str | None = None
+    error: ErrorBody | None = None
+
+
+class InvocationsObserved(_Frame, tag="invocationsobserved"):
+    """Owner -> engine: matched local invocations and emitted events (spec §5.3.8); each item is
+    checked by core/observe, a bad one is dropped alone."""
+
+    items: list[Raw] = []
+class FunctionRegistered(_Frame, tag="functionregistered"):
+    """Engine -> worker (0.25, observe.v1): one accepted ``registerfunction`` (spec
+    iii-0.23-0.25 §3.1). Every field is sent."""
+
+    id: str
+    namespace: str
+    revision: int
+    local_dispatch: bool
+    observers: list[Any]
+
+
+class LocalInvocationStats(_Frame, tag="localinvocationstats"):
+    """Worker -> engine (0.25, observe.v1): counts of calls the worker ran in-process (spec
+    §3.4). Kept raw: core/local_stats.py bounds their size before it decodes and validates them."""
+
+    window_ms: Raw = ABSENT
+    functions: Raw = ABSENT
+    dropped_reports: Raw = ABSENT
+
+
 class Ping(_Frame, tag="ping"):
     pass
 
@@ -301,6 +387,16 @@ Message = Union[
     InvocationResult,
     RegisterService,
     RegistrationRejected,
+    Observe,
+    Unobserve,
+    ObserveResult,
+    ObserverStateChanged,
+    ObserverAdded,
+    ObserverRemoved,
+    ObserverAck,
+    InvocationsObserved,
+    FunctionRegistered,
+    LocalInvocationStats,
     Ping,
     Pong,
     ErrorFrame,

@@ -48,6 +48,8 @@ workers: dict[str, Any] = {}
 namespaces: dict[str, str | None] = {}
 triggers: dict[int, Any] = {}
 observers: dict[str, Any] = {}
+#: Observers handed to an owner's ``on_observer_added`` (``hooks``), by observer id.
+owned: dict[str, Any] = {}
 next_handle = 1
 
 
@@ -158,8 +160,35 @@ def connection(cmd: dict[str, Any]) -> Any:
 
 def register_function(cmd: dict[str, Any]) -> Any:
     options = {k: cmd[k] for k in ("description", "metadata", "observe") if cmd.get(k) is not None}
+    if cmd.get("hooks") is not None:
+        options["observe"] = observe_hooks(cmd)
     worker(cmd).register_function(cmd["id"], handler(cmd), **options)
     return None
+
+
+def observe_hooks(cmd: dict[str, Any]) -> Any:
+    """``hooks``: an ``ObserveHooks`` (0.25) built from ``{delivery, args_format,
+    legacy_trigger_type}`` whose ``on_observer_added`` emits ``observer_added`` (id, args, legacy),
+    keeps the observer for ``obs_emit`` / ``obs_call``, and rejects with
+    ``ObserveRejection(args.reject, ...)`` when the observer's args carry ``reject``."""
+    name, fid, spec = cmd["w"], cmd["id"], dict(cmd["hooks"])
+
+    def added(obs: Any) -> None:
+        emit({"event": "observer_added", "w": name, "function_id": fid, "id": obs.id, "args": obs.args,
+              "legacy": obs.legacy})
+        if isinstance(obs.args, dict) and obs.args.get("reject"):
+            raise iii.ObserveRejection(obs.args["reject"], "rejected by the test hook")
+        owned[obs.id] = obs
+
+    return iii.ObserveHooks(on_observer_added=added, **spec)
+
+
+def obs_emit(cmd: dict[str, Any]) -> Any:
+    return owned[cmd["id"]].emit(cmd.get("event"))
+
+
+def obs_call(cmd: dict[str, Any]) -> Any:
+    return owned[cmd["id"]].call(cmd.get("payload"))
 
 
 def trigger(cmd: dict[str, Any]) -> Any:
@@ -172,6 +201,8 @@ def trigger(cmd: dict[str, Any]) -> Any:
         request["timeout_ms"] = cmd["timeoutMs"]
     if cmd.get("namespace") is not None:
         request["namespace"] = cmd["namespace"]
+    if cmd.get("dispatch") is not None:  # 0.25: "remote" skips local dispatch
+        request["dispatch"] = cmd["dispatch"]
     result = worker(cmd).trigger(request)
     if hasattr(result, "model_dump"):
         result = result.model_dump(by_alias=True)  # EnqueueResult
@@ -290,6 +321,8 @@ OPS = {
     "observe": observe,
     "observer_ready": observer_ready,
     "dispose_observer": dispose_observer,
+    "obs_emit": obs_emit,
+    "obs_call": obs_call,
     "shutdown": shutdown,
     "exit": exit_driver,
 }

@@ -24,7 +24,7 @@ from tests.support.random_filters import Generator, edge_documents, edge_filters
 SDK_VERSION = "0.25.0"
 SEED = 20261206
 RANDOM_FILTERS = 3000
-DOCUMENTS_PER_FILTER = 12
+DOCUMENTS_PER_FILTER = 10
 
 #: Runs inside the SDK's venv: [filters, documents per filter] -> per filter null (invalid) or
 #: the list of match results.

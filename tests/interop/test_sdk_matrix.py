@@ -3,9 +3,10 @@
 "Basic use works unchanged" runs for every Python ``iii-sdk`` of ``MATRIX`` (0.22.1 is the
 control; each version runs in its own ``py_driver.py`` process, tests/support/official_sdks.py)
 and for the pinned Node SDK, written once against the drivers' shared vocabulary. The features
-of the 0.23 → 0.25 generation that pyiii does not have yet (spec iii-0.23-0.25 §6) follow as
-strict xfails, through every SDK that has the feature (namespaces: 0.23+; observe and local
-dispatch: 0.25): whoever implements one must flip its test.
+of the 0.23 → 0.25 generation follow through every SDK that has the feature (namespaces: 0.23+;
+observe and local dispatch: 0.25); one pyiii does not have yet is a strict xfail (observe),
+and whoever implements it must flip its test. tests/interop/test_local_dispatch.py has the rest
+of local dispatch and feature negotiation.
 
 Run one version: ``pytest tests/interop/test_sdk_matrix.py -k 0.25.0`` (tests/README.md).
 """
@@ -329,7 +330,6 @@ async def test_observe_becomes_ready(engine: MatrixEngine, connect: Any) -> None
     assert await w.observer_ready(handle, 5) == {"state": "active", "reason": None}
 
 
-@not_yet("local dispatch (functionregistered)")
 async def test_own_function_runs_locally(engine: MatrixEngine, connect: Any) -> None:
     """Spec §6.8 items 49 and 51: once ``functionregistered`` allows it, a worker's call of its
     own function never reaches the engine, so the engine does not inject ``_caller_worker_id``."""

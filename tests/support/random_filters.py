@@ -51,11 +51,11 @@ class Generator:
     def tree(self, depth: int) -> Any:
         """A document value shaped like the paths the filters use."""
         r = self.rng.random()
-        if depth >= 3 or r < 0.35:
+        if depth >= 3 or r < 0.4:
             return self.value(2)
-        if r < 0.55:
-            return [self.tree(depth + 1) for _ in range(self.rng.randrange(4))]
-        return {key: self.tree(depth + 1) for key in self.rng.sample(KEYS, self.rng.randrange(1, 5))}
+        if r < 0.6:
+            return [self.tree(depth + 1) for _ in range(self.rng.randrange(3))]
+        return {key: self.tree(depth + 1) for key in self.rng.sample(KEYS, self.rng.randrange(1, 4))}
 
     # ------------------------------------------------------------------ filters
 

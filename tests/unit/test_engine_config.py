@@ -109,6 +109,12 @@ def test_engine_limits_block() -> None:
     assert parse("").limits == EngineLimits()
 
 
+def test_engine_features_and_message_limits() -> None:
+    cfg = parse("engine:\n  features: []\n  legacy_max_message_bytes: 0\n  max_local_stats_rows: 5\n")
+    assert (cfg.limits.features, cfg.limits.legacy_max_message_bytes, cfg.limits.max_local_stats_rows) == ([], 0, 5)
+    assert parse("").limits.features is None  # every feature the engine has
+
+
 def test_data_dir() -> None:
     assert parse("data_dir: /tmp/pyiii-data\n").data_dir == Path("/tmp/pyiii-data")
     assert parse("").data_dir == Path("data")
@@ -137,6 +143,8 @@ def test_data_dir() -> None:
         ("engine:\n  invocation_timeout: 1\n", "engine: unknown key"),
         ("engine: 5\n", "`engine:` must be a mapping"),
         ("engine:\n  invocation_timeout_ms: soon\n", "engine:"),
+        ("engine:\n  features: [observe.v1, large-messages.v1]\n", "unknown engine feature(s) ['large-messages.v1']"),
+        ("engine:\n  legacy_max_message_bytes: -1\n", "legacy_max_message_bytes must be >= 0"),
     ],
 )
 def test_config_errors_are_precise(text: str, message: str) -> None:

@@ -33,9 +33,19 @@ def test_every_message_type_decodes() -> None:
         "invocationresult": {"invocation_id": "i", "function_id": "f"},
         "registerservice": {"id": "s"},
         "registrationrejected": {"code": "FUNCTION_NAMESPACE_CONFLICT", "namespace": "n", "owner_worker_id": ""},
+        "functionregistered": {"id": "f", "namespace": "n", "revision": 0, "local_dispatch": False, "observers": []},
+        "localinvocationstats": {"window_ms": 10, "functions": [], "dropped_reports": []},
         "ping": {},
         "pong": {},
         "error": {"error": {"code": "AUTH_ERROR", "message": "no"}},
+        "observe": {"id": "o", "source": {"function_id": "a::b"}, "target": {"function_id": "c::d"}},
+        "unobserve": {"id": "o"},
+        "observeresult": {"id": "o", "state": "active"},
+        "observerstatechanged": {"id": "o", "state": "suspended", "fires": 1},
+        "observeradded": {"function_id": "a::b", "namespace": "n", "revision": 1, "observer": {"id": "o"}},
+        "observerremoved": {"function_id": "a::b", "namespace": "n", "revision": 2, "id": "o"},
+        "observerack": {"function_id": "a::b", "namespace": "n", "id": "o", "revision": 1},
+        "invocationsobserved": {"items": [{"function_id": "a::b", "matched": ["o"]}]},
     }
     assert set(frames) == p.KNOWN_TYPES
     for tag, fields in frames.items():

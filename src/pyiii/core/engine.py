@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +22,23 @@ from pyiii import protocol as p
 from pyiii.core import errors as E
 from pyiii.core.channels import ChannelRegistry
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.features import OBSERVE_V1, advertised, shared
+from pyiii.core.function_ack import acknowledge_owned
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry, InProcessHandler
 from pyiii.core.health import HealthBoard, HealthCheck
 from pyiii.core.invoker import Invoker, InvokerLimits
+from pyiii.core.message_size import message_limit
 from pyiii.core.namespaces import DEFAULT
+from pyiii.core.observe.filters import FilterLimits
+from pyiii.core.observe.service import ObserveLimits, ObserveService
+from pyiii.core.observer_sets import ObserverSets
 from pyiii.core.peer import Peer
 from pyiii.core.triggers import Binding, BindingKey, TriggerProvider, TriggerRegistry, TriggerType
 
 log = logging.getLogger("pyiii.engine")
+
+#: Feature strings kept from one register payload (the engine knows two; unknown ones are ignored).
+MAX_DECLARED_FEATURES = 64
 
 #: ``(event, worker_id)``: worker_connected | worker_disconnected | worker_metadata_updated
 WorkerEventListener = Callable[[str, str], None]
@@ -64,10 +73,43 @@ class EngineLimits:
     #: old client (0.22.1 browser SDK, raw clients): its held registrations go to default at
     #: once instead of after the whole grace (docs/compatibility.md, namespaces).
     namespace_hold_quiet_ms: int = 250
+    #: Observers (iii 0.25 observe; docs/observe.md): one connection may own at most this many…
+    max_observers_per_worker: int = 1_000
+    #: …and the engine at most this many.
+    max_observers: int = 100_000
+    #: An activation deeper than this many observe hops is dropped (loop protection).
+    max_observe_depth: int = 8
+    #: A source's owner (observe.v1 worker) must accept a new observer within this time.
+    observer_ack_timeout_ms: int = 35_000
+    #: Activations one observer may hold waiting for a ``max_in_flight`` slot (more: dropped).
+    observer_queue_max: int = 1_000
+    #: A disconnected worker's observers keep running this long for it to reconnect and replay.
+    observer_orphan_grace_ms: int = 30_000
+    #: Limits of observer filters (``max_depth``, ``max_nodes``…; docs/observe.md); missing keys
+    #: keep the spec's values.
+    observe_filter_limits: dict[str, int] = field(default_factory=dict)
+    #: The features ``workerregistered`` advertises (spec iii-0.23-0.25 §2; core/features.py).
+    #: None: every feature the engine implements; ``[]``: none (a 0.24-like engine: 0.25 SDKs
+    #: then report ``observe()`` as UNSUPPORTED and route every call through the engine).
+    features: list[str] | None = None
+    #: The largest message sent to a worker that may read only 1 MiB (an official Python SDK
+    #: before 0.24.6, or a connection that reported nothing yet, without ``large-messages.v1``);
+    #: a bigger call or result is answered with ``payload_too_large``. 0: no such limit.
+    legacy_max_message_bytes: int = 1024 * 1024
+    #: Longest string kept from a worker's ``caller`` (function and invocation ids, spec §5.9).
+    max_caller_field_chars: int = 512
+    #: Most functions (and dropped-report rows) one ``localinvocationstats`` may list (spec §3.4).
+    max_local_stats_rows: int = 1024
 
     def __post_init__(self) -> None:
+        FilterLimits.from_config(self.observe_filter_limits)  # a bad key fails at config load
         if not 0 < self.max_pending_caller_share <= 1:
             raise ValueError("max_pending_caller_share must be > 0 and <= 1")
+        advertised(self.features)  # raises ValueError for a feature the engine does not have
+        if self.legacy_max_message_bytes < 0 or self.max_caller_field_chars < 1 or self.max_local_stats_rows < 1:
+            raise ValueError(
+                "legacy_max_message_bytes must be >= 0, max_caller_field_chars and max_local_stats_rows >= 1"
+            )
 
     @property
     def max_pending_per_caller(self) -> int:
@@ -91,6 +133,8 @@ class Engine:
     def __init__(self, limits: EngineLimits | None = None, version: str = "0.0.0") -> None:
         self.limits = limits or EngineLimits()
         self.version = version
+        #: What ``workerregistered.features`` lists (core/features.py).
+        self.features: tuple[str, ...] = advertised(self.limits.features)
         self.functions = FunctionRegistry()
         self.triggers = TriggerRegistry(max_per_owner=self.limits.max_triggers_per_worker)
         self.channels = ChannelRegistry()
@@ -100,10 +144,18 @@ class Engine:
                 max_pending_per_peer=self.limits.max_pending_per_worker,
                 max_pending_per_caller=self.limits.max_pending_per_caller,
                 default_timeout=self.limits.invocation_timeout_ms / 1000,
+                max_caller_field_chars=self.limits.max_caller_field_chars,
             ),
         )
         #: Engine spans (pyiii.core.spans); the observability worker installs the recorder.
         self.tracer = self.invoker.tracer
+        lim = self.limits
+        self.observe = ObserveService(self.functions, self.invoker, ObserveLimits(
+            lim.max_observers_per_worker, lim.max_observers, lim.max_observe_depth, lim.observer_ack_timeout_ms,
+            lim.observer_queue_max, lim.observer_orphan_grace_ms, FilterLimits.from_config(lim.observe_filter_limits),
+        ))
+        #: Where ``functionregistered`` finds a function's observer set (spec §3.1).
+        self.observer_sets: ObserverSets = self.observe.registry
         self.peers: dict[str, Peer] = {}
         self.in_process_workers: dict[str, InProcessWorker] = {}
         #: ``(namespace, worker name)`` -> the live connection holding it (0.23+ workers, D1).
@@ -248,15 +300,32 @@ class Engine:
                 log.exception("worker event listener failed")
 
     def worker_metadata_updated(self, peer: Peer) -> None:
+        self.refresh_message_limit(peer)
         self._worker_event("worker_metadata_updated", peer.worker_id)
+
+    def refresh_message_limit(self, peer: Peer) -> None:
+        """What ``peer`` reads changed (its metadata, its features, its hold ran out)."""
+        peer.max_message_bytes = message_limit(peer, self.limits.legacy_max_message_bytes)
+
+    def accept_features(self, peer: Peer, declared: Sequence[str]) -> None:
+        """The features a worker declared in ``engine::workers::register`` (spec §2.1): what
+        both sides list decides the frames and fields it gets from now on."""
+        peer.features = tuple(f for f in declared[:MAX_DECLARED_FEATURES] if isinstance(f, str))
+        peer.shared_features = shared(self.features, peer.features)
+        self.refresh_message_limit(peer)
 
     # ================================================================= namespaces
 
-    async def declare_namespace(self, peer: Peer, declared: str | None, name: str | None, *, aware: bool) -> bool:
+    async def declare_namespace(
+        self, peer: Peer, declared: str | None, name: str | None, *, aware: bool,
+        features: Sequence[str] | None = None,
+    ) -> bool:
         """``engine::workers::register`` named the connection's namespace (None: default).
         Claims the worker name in it for a 0.23+ worker (``aware``; decision D1), then fixes
         the namespace and applies the held registrations. False: the name is taken by another
-        live worker; the claimant got ``registrationrejected`` and is closed."""
+        live worker; the claimant got ``registrationrejected`` and is closed. ``features``: what
+        the worker declared (0.25), known before its held registrations are applied so that they
+        are acknowledged; ignored when the grace timer fixed the namespace first (spec §2.1)."""
         if aware:
             peer.namespace_aware = True
         gate = peer.namespace_gate
@@ -273,9 +342,24 @@ class Engine:
                 await self._reject_worker(peer, namespace, name, holder)
                 return False
             self.worker_names[(namespace, name)] = peer
+        if features is not None:  # after the name claim: a refused register call declares nothing
+            await self._declare_features(peer, features)
         if gate is not None and not fixed:
             await gate.resolve_namespace(namespace)
         return True
+
+    async def _declare_features(self, peer: Peer, features: Sequence[str]) -> None:
+        """Take the features of a register call, before the held registrations are applied (so
+        they are acknowledged); what was registered before gets its acknowledgements now."""
+        if peer.namespace_timed_out:
+            log.info("features of %s ignored: the grace timer fixed its namespace first", peer.display_name)
+            return
+        observed_before = OBSERVE_V1 in peer.shared_features
+        self.accept_features(peer, features)
+        if not observed_before and peer.functions:
+            found = (self.functions.get(fid, peer.namespace) for fid in sorted(peer.functions))
+            owned = [e for e in found if e is not None and e.owner is peer]
+            await acknowledge_owned(self.observer_sets, peer, owned)
 
     async def _reject_worker(self, peer: Peer, namespace: str, name: str, holder: Peer) -> None:
         if peer.namespace_gate is not None:
@@ -296,9 +380,10 @@ class Engine:
     async def connect_peer(self, peer: Peer) -> None:
         """A connection passed authentication: greet it and announce it."""
         self.peers[peer.worker_id] = peer
-        await peer.send_frame(
-            p.encode(p.WorkerRegistered(worker_id=peer.worker_id, reattach_token=peer.reattach_token))
-        )
+        self.refresh_message_limit(peer)
+        await peer.send_frame(p.encode(p.WorkerRegistered(
+            worker_id=peer.worker_id, reattach_token=peer.reattach_token, features=list(self.features) or None,
+        )))
         self._worker_event("worker_connected", peer.worker_id)
 
     async def disconnect_peer(self, peer: Peer) -> None:
@@ -317,6 +402,7 @@ class Engine:
         if name and self.worker_names.get((peer.namespace, name)) is peer:
             del self.worker_names[(peer.namespace, name)]
         try:
+            self.observe.peer_gone(peer)
             for function_id in list(peer.functions):
                 self.functions.remove(function_id, peer)
             peer.functions.clear()

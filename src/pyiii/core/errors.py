@@ -20,6 +20,9 @@ FORBIDDEN: Final = "FORBIDDEN"
 NOT_FOUND: Final = "NOT_FOUND"
 INVALID_ARGUMENTS: Final = "INVALID_ARGUMENTS"
 LIMIT_EXCEEDED: Final = "limit_exceeded"
+#: A call or result larger than the receiving worker accepts (the code the SDKs use themselves,
+#: spec iii-0.23-0.25 §2.4).
+PAYLOAD_TOO_LARGE: Final = "payload_too_large"
 #: 0.23+ namespaces (spec iii-0.23-0.25 §1.12): a namespace named and left blank.
 INVALID_NAMESPACE: Final = "INVALID_NAMESPACE"
 #: ``registrationrejected`` codes (§4).

@@ -22,6 +22,10 @@ class CallContext:
     traceparent: str | None = None
     baggage: str | None = None
     invocation_id: str | None = None
+    #: 0.25 causal context of the call (spec iii-0.23-0.25 §5.9-§5.10); filled only for calls
+    #: of an observed function (the observers need them), else left at "unknown".
+    observe_depth: int = 0
+    observe_caller: dict[str, Any] | None = None
 
 
 InProcessHandler = Callable[[Any, CallContext], Awaitable[Any]]
@@ -49,9 +53,15 @@ class FunctionEntry:
     local_id: str | None = None
     invocations: int = 0
     errors: int = 0
+    #: Calls its owner ran in-process (local dispatch) and reported (``localinvocationstats``).
+    local_invocations: int = 0
+    local_errors: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     #: The namespace the id is registered in (its owner's connection namespace).
     namespace: str = DEFAULT
+    #: Some active observer wants its routed calls as events (core/observe keeps it): the one
+    #: thing the call path reads, so an unobserved function pays nothing more.
+    observed: bool = False
 
     @property
     def internal(self) -> bool:
@@ -69,6 +79,8 @@ class FunctionRegistry:
         self._entries: dict[str, FunctionEntry] = {}
         self._spaces: dict[str, dict[str, FunctionEntry]] = {DEFAULT: self._entries}
         self._listeners: list[Callable[[], None]] = []
+        #: Called as ``(entry, added)`` when an entry is stored (True) or removed (False).
+        self._entry_listeners: list[Callable[[FunctionEntry, bool], None]] = []
 
     def __len__(self) -> int:
         return sum(len(space) for space in self._spaces.values())
@@ -95,6 +107,13 @@ class FunctionRegistry:
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
+    def on_entry(self, listener: Callable[[FunctionEntry, bool], None]) -> None:
+        self._entry_listeners.append(listener)
+
+    def _entry_event(self, entry: FunctionEntry, added: bool) -> None:
+        for listener in self._entry_listeners:
+            listener(entry, added)
+
     def _changed(self) -> None:
         for listener in self._listeners:
             listener()
@@ -110,6 +129,9 @@ class FunctionRegistry:
             previous.owner.functions.discard(entry.id)
         if entry.owner is not None:
             entry.owner.functions.add(entry.id)
+        if previous is not None and previous is not entry:
+            self._entry_event(previous, False)
+        self._entry_event(entry, True)
         self._changed()
         return previous
 
@@ -126,5 +148,6 @@ class FunctionRegistry:
             del self._spaces[ns]
         if owner is not None:
             owner.functions.discard(function_id)
+        self._entry_event(entry, False)
         self._changed()
         return True

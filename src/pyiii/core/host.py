@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Awaitable, Callable, Coroutine, Mapping
+    from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
     from typing import Protocol
 
     from pyiii import protocol as p
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     HttpFunctionFactory = Callable[[str, "p.HttpInvocationRef"], Awaitable["InProcessHandler"]]
     #: Called as ``(function_id, seconds, error_code_or_None)`` after every finished call.
     CallObserver = Callable[[str, float, "str | None"], None]
+    #: Called as ``(function_id, count, errors, seconds_sum)`` for reported in-process calls.
+    LocalStatsObserver = Callable[[str, int, int, float], None]
     #: Awaited with the grace (s) when shutdown begins, while remote workers are still connected.
     ShutdownStep = Callable[[float], Awaitable[None]]
 
@@ -103,11 +105,15 @@ class Host:
             setattr(peer.metadata, item.name, getattr(reported, item.name))
         self._engine.worker_metadata_updated(peer)
 
-    async def declare_namespace(self, peer: Peer, declared: str | None, name: str | None, *, aware: bool) -> bool:
+    async def declare_namespace(
+        self, peer: Peer, declared: str | None, name: str | None, *, aware: bool,
+        features: Sequence[str] | None = None,
+    ) -> bool:
         """``engine::workers::register`` names the connection's namespace (None: default):
         claims ``name`` in it for a 0.23+ worker, fixes it and applies the held registrations.
-        False: the name is taken there; the worker was sent ``registrationrejected`` and closed."""
-        return await self._engine.declare_namespace(peer, declared, name, aware=aware)
+        False: the name is taken there; the worker was sent ``registrationrejected`` and closed.
+        ``features``: what the worker declared (0.25), which decides the frames it gets."""
+        return await self._engine.declare_namespace(peer, declared, name, aware=aware, features=features)
 
     def on_worker_event(self, listener: WorkerEventListener) -> None:
         """Be told when a remote worker connects, disconnects or reports its metadata."""
@@ -143,6 +149,10 @@ class Host:
     def functions(self) -> FunctionsView:
         """Every registered function (built-in and remote), read-only."""
         return self._engine.functions
+
+    def observer_rows(self) -> list[dict[str, Any]]:
+        """Every observer (iii 0.25 observe) as ``engine::observers::list`` shows it: a copy."""
+        return self._engine.observe.rows()
 
     def on_functions_changed(self, listener: Callable[[], None]) -> None:
         """Be told (synchronously) whenever a function is registered or removed."""
@@ -235,6 +245,15 @@ class Host:
     def remove_call_observer(self, observer: CallObserver) -> None:
         if observer in self._engine.invoker.observers:
             self._engine.invoker.observers.remove(observer)
+
+    def add_local_stats_observer(self, observer: LocalStatsObserver) -> None:
+        """Be told of the calls workers ran in-process (local dispatch) and reported: the
+        engine never saw them, so call observers did not either."""
+        self._engine.invoker.local_observers.append(observer)
+
+    def remove_local_stats_observer(self, observer: LocalStatsObserver) -> None:
+        if observer in self._engine.invoker.local_observers:
+            self._engine.invoker.local_observers.remove(observer)
 
     # ------------------------------------------------------------------ tracing
 

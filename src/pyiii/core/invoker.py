@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -17,9 +18,13 @@ import msgspec
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.caller import forwarded_fields
 from pyiii.core.errors import FunctionError, bad_input
+from pyiii.core.features import OBSERVE_V1
 from pyiii.core.functions import CallContext, FunctionEntry, FunctionRegistry
+from pyiii.core.message_size import too_large_message
 from pyiii.core.namespaces import DEFAULT, not_found_message
+from pyiii.core.observe.events import Event, read_caller, read_depth, wire_value
 from pyiii.core.spans import Tracer, traced_builtin_call
 from pyiii.ids import uuid4_text
 from pyiii.w3c_trace import with_function_id
@@ -42,6 +47,8 @@ class Pending:
     started: float = 0.0
     #: Whose share of the owner's quota this call uses: the calling peer, or IN_PROCESS.
     share_key: object = None
+    #: The call of an observed function, completed and handed on when the result arrives.
+    event: Event | None = None
 
 
 #: The share key of calls made by built-in workers (HTTP, cron, queue, ...) without a peer.
@@ -57,6 +64,8 @@ class InvokerLimits:
     max_pending_per_caller: int = 32768
     #: Default timeout of in-process callers, seconds.
     default_timeout: float = 30.0
+    #: Longest string kept from a worker's ``caller`` (core/caller.py).
+    max_caller_field_chars: int = 512
 
 
 class Invoker:
@@ -67,8 +76,13 @@ class Invoker:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Called as ``(function_id, seconds, error_code_or_None)`` after every finished call.
         self.observers: list[Any] = []
+        #: Called as ``(function_id, count, errors, seconds_sum)`` for calls a worker ran
+        #: in-process and reported (``localinvocationstats``, spec iii-0.23-0.25 §3.4).
+        self.local_observers: list[Any] = []
         #: Engine spans; a no-op until the observability worker installs a recorder.
         self.tracer = Tracer()
+        #: Receives every completed routed call of an observed function (core/observe).
+        self.on_observed: Callable[[Event], None] | None = None
 
     # ----------------------------------------------------------------- in-process callers
 
@@ -97,6 +111,7 @@ class Invoker:
         if entry.handler is not None:
             return await self._run_local(entry, data, ctx)
         assert entry.owner is not None
+        event = _start_event(entry, data, metadata, ctx) if entry.observed else None
         raw = await self._forward_and_wait(
             entry,
             p.to_raw(data),
@@ -104,6 +119,47 @@ class Invoker:
             ctx,
             timeout if timeout is not None else self.limits.default_timeout,
         )
+        if event is not None:
+            self._completed(event, raw.result, raw.error)
+        if raw.error is not None:
+            raise FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
+        return decode_payload(raw.result, entry.id, "result")
+
+    async def call_entry(
+        self,
+        entry: FunctionEntry,
+        data: Any,
+        *,
+        metadata: Any = None,
+        depth: int = 0,
+        caller_info: dict[str, Any] | None = None,
+        activation: dict[str, Any] | None = None,
+        observe_fields: bool = False,
+        traceparent: str | None = None,
+        baggage: str | None = None,
+    ) -> Any:
+        """Run ``entry`` for the engine with an observe context (an activation, spec
+        iii-0.23-0.25 §5.8): ``caller`` / ``observe_depth`` / ``activation`` travel on the frame
+        only when ``observe_fields`` (the target's connection declared ``observe.v1``)."""
+        ctx = CallContext(entry.id, metadata, None, traceparent, baggage,
+                          observe_depth=depth, observe_caller=caller_info)
+        if entry.handler is not None:
+            return await self._run_local(entry, data, ctx)
+        extra: dict[str, Any] = {}
+        if observe_fields:
+            if caller_info:
+                extra["caller"] = caller_info
+            if depth > 0:
+                extra["observe_depth"] = depth
+            if activation is not None:
+                extra["activation"] = activation
+        event = _start_event(entry, data, metadata, ctx) if entry.observed else None
+        raw = await self._forward_and_wait(
+            entry, p.to_raw(data), p.ABSENT if metadata is None else p.to_raw(metadata), ctx,
+            self.limits.default_timeout, extra,
+        )
+        if event is not None:
+            self._completed(event, raw.result, raw.error)
         if raw.error is not None:
             raise FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
         return decode_payload(raw.result, entry.id, "result")
@@ -128,7 +184,8 @@ class Invoker:
             log.warning("void call to %s failed: %s", function_id, exc)
 
     async def _forward_and_wait(
-        self, entry: FunctionEntry, data: msgspec.Raw, metadata: msgspec.Raw, ctx: CallContext, timeout: float
+        self, entry: FunctionEntry, data: msgspec.Raw, metadata: msgspec.Raw, ctx: CallContext, timeout: float,
+        extra: dict[str, Any] | None = None,
     ) -> p.InvocationResult:
         owner = entry.owner
         assert owner is not None
@@ -147,7 +204,13 @@ class Invoker:
         sending = _Sending(asyncio.current_task())
         timer = loop.call_later(timeout, _expire_call, future, sending)
         try:
-            await owner.send_frame(self._invoke_frame(entry, invocation_id, data, metadata, ctx))
+            frame = self._invoke_frame(entry, invocation_id, data, metadata, ctx)
+            if extra:
+                frame = _with_fields(frame, extra)
+            if len(frame) > owner.max_message_bytes:
+                raise FunctionError(E.PAYLOAD_TOO_LARGE, too_large_message(
+                    f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner))
+            await owner.send_frame(frame)
             sending.active = False
             return await future
         except (ConnectionError, TimeoutError, asyncio.CancelledError) as exc:
@@ -183,17 +246,31 @@ class Invoker:
             return
         if entry.handler is not None:
             ctx = CallContext(msg.function_id, None, caller, msg.traceparent, msg.baggage, reply_id)
+            if entry.observed:
+                ctx.observe_depth, ctx.observe_caller = _context_of(msg, caller)
             self.spawn(self._local_for_peer(entry, caller, reply_id, data, msg.metadata, ctx))
             return
         # A remote target: no CallContext, the frame carries everything (the hot path).
         owner = entry.owner
         assert owner is not None
+        # observe.v1 targets learn who called (spec iii-0.23-0.25 §5.9); nobody else pays for it.
+        if OBSERVE_V1 in owner.shared_features:
+            caller_info, depth = forwarded_fields(
+                caller, msg.caller, msg.observe_depth, self.limits.max_caller_field_chars
+            )
+        else:
+            caller_info = depth = p.ABSENT
         if reply_id is None:
             # Void: the target runs without an invocation id and sends nothing back.
+            frame = self._forward_frame(
+                entry, None, data, msg.metadata, msg.traceparent, msg.baggage, caller_info, depth
+            )
+            if len(frame) > owner.max_message_bytes:
+                log.warning("void call dropped: %s", too_large_message(
+                    f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner))
+                return
             try:
-                await owner.send_frame(
-                    self._forward_frame(entry, None, data, msg.metadata, msg.traceparent, msg.baggage)
-                )
+                await owner.send_frame(frame)
             except ConnectionError:
                 log.info("void call to %s dropped: owner connection closing", entry.id)
             return
@@ -202,13 +279,20 @@ class Invoker:
             await self._reply_error(caller, reply_id, msg.function_id, E.LIMIT_EXCEEDED, refusal)
             return
         forward_id = reply_id if reply_id not in self.pending else uuid4_text()
-        self._track(forward_id, Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(),
-                                        share_key=caller))
+        frame = self._forward_frame(
+            entry, forward_id, data, msg.metadata, msg.traceparent, msg.baggage, caller_info, depth
+        )
+        if len(frame) > owner.max_message_bytes:
+            message = too_large_message(f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner)
+            await self._reply_error(caller, reply_id, msg.function_id, E.PAYLOAD_TOO_LARGE, message)
+            return
+        pending = Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(), share_key=caller)
+        if entry.observed:
+            pending.event = _peer_event(entry, forward_id, msg, caller)
+        self._track(forward_id, pending)
         entry.invocations += 1
         try:
-            await owner.send_frame(
-                self._forward_frame(entry, forward_id, data, msg.metadata, msg.traceparent, msg.baggage)
-            )
+            await owner.send_frame(frame)
         except ConnectionError:
             self._forget(forward_id)
             await self._reply_error(
@@ -230,6 +314,8 @@ class Invoker:
             return
         self._forget(invocation_id)
         caller = pending.caller
+        if pending.event is not None:
+            self._completed(pending.event, msg.result, msg.error)
         if self.observers:
             self._observe(pending.function_id, time.perf_counter() - pending.started, msg.error)
         if pending.future is not None:
@@ -237,6 +323,9 @@ class Invoker:
                 pending.future.set_result(msg)
             return
         if caller is None or not caller.connected or pending.caller_invocation_id is None:
+            return
+        if frame is not None and len(frame) > caller.max_message_bytes:
+            await self._result_too_large(caller, pending.caller_invocation_id, pending.function_id, len(frame))
             return
         if (
             frame is not None
@@ -259,10 +348,21 @@ class Invoker:
             traceparent=msg.traceparent,
             baggage=msg.baggage,
         )
+        encoded = p.encode(reply)
+        if len(encoded) > caller.max_message_bytes:
+            await self._result_too_large(caller, pending.caller_invocation_id, pending.function_id, len(encoded))
+            return
         try:
-            await caller.send_frame(p.encode(reply))
+            await caller.send_frame(encoded)
         except ConnectionError:
             pass
+
+    async def _result_too_large(self, caller: Peer, invocation_id: str, function_id: str, size: int) -> None:
+        """The target answered more than ``caller`` reads: the result is discarded and the caller
+        gets ``payload_too_large`` instead of a message that would drop its connection."""
+        message = too_large_message(f"the result of {function_id}", size, caller.max_message_bytes, caller)
+        log.warning("result discarded: %s", message)
+        await self._reply_error(caller, invocation_id, function_id, E.PAYLOAD_TOO_LARGE, message)
 
     def drop_peer(self, peer: Peer) -> int:
         """Fail every call ``peer`` was executing with ``invocation_stopped``; forget the
@@ -357,6 +457,30 @@ class Invoker:
         else:
             counts.pop(pending.share_key, None)
 
+    def _completed(self, event: Event, result: msgspec.Raw, error: p.ErrorBody | None) -> None:
+        """A routed call of an observed function got its answer from the owner."""
+        if error is not None:
+            event.values["error"] = error.to_wire()
+        else:
+            event.raw["output"] = result  # an absent result reads as null (spec §5.7)
+        self._finish(event)
+
+    def _finish(self, event: Event) -> None:
+        event.status = "error" if "error" in event.values else "success"
+        event.duration_ms = round((time.time() * 1000 - event.started_at_ms), 3)
+        hook = self.on_observed
+        if hook is not None:
+            try:
+                hook(event)
+            except Exception:  # an observer must never break the call it watches
+                log.exception("observers of %s failed", event.function_id)
+    def observe_local(self, function_id: str, count: int, errors: int, seconds_sum: float) -> None:
+        for observer in self.local_observers:
+            try:
+                observer(function_id, count, errors, seconds_sum)
+            except Exception:
+                log.exception("local invocation observer failed")
+
     def _observe(self, function_id: str, seconds: float, error: p.ErrorBody | None) -> None:
         for observer in self.observers:
             observer(function_id, seconds, error.code if error else None)
@@ -379,6 +503,8 @@ class Invoker:
         metadata: msgspec.Raw,
         traceparent: str | None,
         baggage: str | None,
+        caller: msgspec.Raw = p.ABSENT,
+        depth: msgspec.Raw = p.ABSENT,
     ) -> bytes:
         if traceparent or baggage:
             baggage = with_function_id(baggage, entry.id)
@@ -390,6 +516,8 @@ class Invoker:
                 traceparent=traceparent,
                 baggage=baggage,
                 metadata=metadata,
+                caller=caller,
+                observe_depth=depth,
             )
         )
 
@@ -401,6 +529,7 @@ class Invoker:
         started = time.perf_counter()
         entry.invocations += 1
         code: str | None = None
+        event = _start_event(entry, data, ctx.metadata, ctx) if entry.observed else None
         try:
             if entry.input_type is not None:
                 try:
@@ -408,17 +537,26 @@ class Invoker:
                 except msgspec.ValidationError as exc:
                     raise bad_input(entry.id, exc) from None
             assert entry.handler is not None
-            return await entry.handler(data, ctx)
+            result = await entry.handler(data, ctx)
+            if event is not None:
+                event.values["output"] = result
+            return result
         except FunctionError as exc:
             code = exc.code
+            if event is not None:
+                event.values["error"] = _error_dict(exc.code, exc.message, exc.stacktrace)
             raise
         except Exception as exc:
             code = E.INVOCATION_FAILED
+            if event is not None:
+                event.values["error"] = _error_dict(code, str(exc) or type(exc).__name__, None)
             log.exception("in-process function %s failed", entry.id)
             raise FunctionError(E.INVOCATION_FAILED, str(exc) or type(exc).__name__, traceback.format_exc()) from exc
         finally:
             if code is not None:
                 entry.errors += 1
+            if event is not None and ("output" in event.values or "error" in event.values):
+                self._finish(event)
             for observer in self.observers:
                 observer(entry.id, time.perf_counter() - started, code)
 
@@ -460,10 +598,62 @@ class Invoker:
                     error=p.ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace),
                 )
             )
+        if len(frame) > caller.max_message_bytes:
+            assert reply_id is not None
+            await self._result_too_large(caller, reply_id, ctx.function_id, len(frame))
+            return
         await _send_quietly(caller, frame)
 
     async def _reply_error(self, caller: Peer, invocation_id: str, function_id: str, code: str, message: str) -> None:
         await _send_quietly(caller, p.error_result(invocation_id, function_id, code, message))
+
+
+def _context_of(msg: p.InvokeFunction, caller: Peer) -> tuple[int, dict[str, Any]]:
+    """A worker call's ``observe_depth`` and ``caller`` (its frame's, with the calling
+    connection's identity stamped on; spec iii-0.23-0.25 §5.9), read only for observed calls."""
+    depth = wire_value(msg.observe_depth)
+    info = read_caller(wire_value(msg.caller)) or {}
+    info["worker_id"] = caller.worker_id
+    if caller.metadata.name:
+        info["worker_name"] = caller.metadata.name
+    return read_depth(depth), info
+
+
+def _peer_event(entry: FunctionEntry, invocation_id: str, msg: p.InvokeFunction, caller: Peer) -> Event:
+    """The event of a worker's routed call, its payloads kept raw (the caller's ``data``
+    before the ``_caller_worker_id`` injection: the frame still holds it)."""
+    depth, info = _context_of(msg, caller)
+    event = Event(entry.id, entry.namespace, invocation_id, "", int(time.time() * 1000), 0.0, depth,
+                  msg.traceparent, msg.baggage, caller=info)
+    event.raw["input"] = msg.data if msg.data else p.NULL
+    if msg.metadata:
+        event.raw["metadata"] = msg.metadata
+    return event
+
+
+def _start_event(entry: FunctionEntry, data: Any, metadata: Any, ctx: CallContext) -> Event:
+    """The event of a call with Python values (in-process caller, or an in-process handler)."""
+    if ctx.caller is not None and isinstance(data, dict) and "_caller_worker_id" in data:
+        data = {k: v for k, v in data.items() if k != "_caller_worker_id"}  # the engine's, not the caller's
+    event = Event(entry.id, entry.namespace, ctx.invocation_id or uuid4_text(), "", int(time.time() * 1000), 0.0,
+                  ctx.observe_depth, ctx.traceparent, ctx.baggage, caller=ctx.observe_caller)
+    event.values["input"] = data
+    if metadata is not None:
+        event.values["metadata"] = metadata
+    return event
+
+
+def _with_fields(frame: bytes, extra: dict[str, Any]) -> bytes:
+    """``frame`` (an encoded object) with ``extra`` members appended (names never collide)."""
+    tail = b"".join(b',"' + name.encode() + b'":' + bytes(p.to_raw(value)) for name, value in extra.items())
+    return frame[:-1] + tail + b"}"
+
+
+def _error_dict(code: str, message: str, stacktrace: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if stacktrace:
+        body["stacktrace"] = stacktrace
+    return body
 
 
 def decode_payload(raw: msgspec.Raw, function_id: str, what: str = "input") -> Any:

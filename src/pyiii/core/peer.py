@@ -7,6 +7,7 @@ never touches sockets. What a peer's frames do is its :class:`~pyiii.core.sessio
 from __future__ import annotations
 
 import abc
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,18 @@ from pyiii.core.namespaces import DEFAULT
 
 if TYPE_CHECKING:
     from pyiii.core.namespace_hold import NamespaceGate
+
+
+@dataclass(slots=True)
+class LocalStats:
+    """Totals of a worker's ``localinvocationstats`` reports (spec iii-0.23-0.25 §3.4)."""
+
+    invocations: int = 0
+    errors: int = 0
+    duration_ms_sum: float = 0.0
+    #: Reports its SDK dropped (``dropped_reports``), by reason (BUFFER_FULL, TOO_LARGE, ...).
+    dropped_reports: dict[str, int] = field(default_factory=dict)
+    reports: int = 0
 
 
 @dataclass(slots=True)
@@ -65,8 +78,20 @@ class Peer(abc.ABC):
         #: Its register payload carried ``namespace`` or ``features`` (a 0.23+ SDK): the
         #: first-owner-wins and one-worker-per-name rules apply to it (docs/compatibility.md D1/D2).
         self.namespace_aware = False
-        #: ``features`` of its register payload (0.25), kept; the engine advertises none yet (D4).
+        #: ``features`` of its register payload (0.25), as declared.
         self.features: tuple[str, ...] = ()
+        #: The features both sides listed (core/features.py): which frames and fields it gets.
+        #: Empty until ``engine::workers::register`` (a connection that never makes that call,
+        #: or whose call was refused, is a pre-0.25 worker).
+        self.shared_features: frozenset[str] = frozenset()
+        #: The largest message the engine sends it (core/message_size.py); set at connect and
+        #: whenever it reports its metadata or features.
+        self.max_message_bytes: int = sys.maxsize
+        #: What its ``localinvocationstats`` reported (calls it ran in-process, spec §3.4).
+        self.local_stats = LocalStats()
+        #: Its namespace went to default because it named none in time (the grace timer): it
+        #: is a pre-0.25 worker whatever it declares later (spec iii-0.23-0.25 §2.1).
+        self.namespace_timed_out = False
         #: Its session's hold of early registrations (None: nothing held, the namespace is fixed).
         self.namespace_gate: NamespaceGate | None = None
 

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pyiii import protocol as p
 from pyiii.core import errors as E
+from pyiii.core.local_stats import on_local_invocation_stats
 from pyiii.core.namespace_hold import NamespaceHold
 from pyiii.core.namespaces import DEFAULT
+from pyiii.core.observe.handlers import on_invocations_observed, on_observe, on_observer_ack, on_unobserve
 from pyiii.core.session_calls import on_invoke
 from pyiii.core.session_registrations import (
     on_register_function,
@@ -114,6 +116,8 @@ class Session:
             log.info(
                 "worker %s named no namespace (%s): its registrations go to default", self.peer.display_name, why
             )
+            self.peer.namespace_timed_out = True
+            self.engine.refresh_message_limit(self.peer)
             self.invoker.spawn(self.resolve_namespace(DEFAULT))
 
     async def handle_frame(self, frame: bytes) -> None:
@@ -183,11 +187,18 @@ class Session:
     async def _on_reattach(self, msg: p.Reattach) -> None:
         engine = self.engine
         old = engine.peers.get(msg.previous_worker_id)
-        if old is None or old is self.peer:
+        if old is None:
+            # Already cleaned up (the socket died first): its observers wait as orphans; the
+            # token proves this is the worker that owned them (spec iii-0.23-0.25 §5.14).
+            engine.observe.reattached(msg.previous_worker_id, msg.reattach_token, self.peer)
+            return
+        if old is self.peer:
             return
         if not msg.reattach_token or msg.reattach_token != old.reattach_token:
             log.warning("reattach to %s refused: bad token", msg.previous_worker_id)
             return
+        # Its observers go with the worker, not with the old socket (spec iii-0.23-0.25 §5.14).
+        engine.observe.transfer(old, self.peer)
         # Tear the old connection down before the replayed registrations that follow are read,
         # so its cleanup cannot remove what the new connection re-registers.
         try:
@@ -254,6 +265,9 @@ REGISTER_WORKER: Final = "engine::workers::register"
 _HELD: Final = frozenset((
     p.RegisterFunction, p.UnregisterFunction, p.RegisterService, p.RegisterTrigger, p.UnregisterTrigger,
     p.RegisterTriggerType, p.UnregisterTriggerType,
+    # A 0.25 SDK replays its observers after its registrations: held with them, they find the
+    # worker's name (replay adoption) and its registered functions (spec iii-0.23-0.25 §5.14).
+    p.Observe, p.Unobserve,
 ))
 
 
@@ -287,8 +301,19 @@ _DISPATCH: Final[dict[type, Callable[[Session, Any], Awaitable[None]]]] = {
     p.Reattach: Session._on_reattach,
     p.RegisterService: Session._ignore,
     p.RegistrationRejected: Session._ignore,
+    p.FunctionRegistered: Session._ignore,
+    p.LocalInvocationStats: on_local_invocation_stats,
     p.WorkerRegistered: Session._ignore,
     p.ErrorFrame: Session._ignore,
+    p.Observe: on_observe,
+    p.Unobserve: on_unobserve,
+    p.ObserverAck: on_observer_ack,
+    p.InvocationsObserved: on_invocations_observed,
+    # Engine -> worker frames a worker has no reason to send.
+    p.ObserveResult: Session._ignore,
+    p.ObserverStateChanged: Session._ignore,
+    p.ObserverAdded: Session._ignore,
+    p.ObserverRemoved: Session._ignore,
 }
 
 __all__ = ["Session", "is_call_frame"]

@@ -17,6 +17,7 @@ from pyiii.core.access import refusal_message
 from pyiii.core.errors import FunctionError
 from pyiii.core.invoker import decode_payload
 from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
+from pyiii.core.observe.owner_events import owner_call
 from pyiii.ids import uuid4_text
 from pyiii.w3c_trace import with_function_id
 
@@ -31,6 +32,8 @@ ENQUEUE_FUNCTION = "engine::queue::enqueue"
 
 
 async def on_invoke(session: Session, msg: p.InvokeFunction) -> None:
+    if msg.activation and await owner_call(session.engine.observe, session.peer, msg):
+        return  # an owner's obs.call (spec iii-0.23-0.25 §5.7): routed to the observer's target
     fid = msg.function_id
     namespace = msg.namespace
     if namespace is None:

@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, TypeVar
 from pyiii import protocol as p
 from pyiii.core import errors as E
 from pyiii.core.errors import FunctionError, TriggerRegistrationError
+from pyiii.core.function_ack import acknowledge_function
 from pyiii.core.functions import FunctionEntry
 from pyiii.core.invoker import decode_payload
 from pyiii.core.namespaces import DEFAULT, blank_message, is_blank
+from pyiii.core.observe.descriptor import parse_descriptor
+from pyiii.core.observe.legacy import LegacyTrigger, observe_legacy
 from pyiii.core.registration_hooks import (
     FunctionRegistration,
     Registration,
@@ -80,6 +83,7 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
         metadata = decode_payload(msg.metadata, msg.id, "metadata")
         request_format = decode_payload(msg.request_format, msg.id, "request_format")
         response_format = decode_payload(msg.response_format, msg.id, "response_format")
+        observe = decode_payload(msg.observe, msg.id, "observe") if msg.observe else None
     except FunctionError as exc:
         await session.refuse_registration("registerfunction", msg.id, exc.code, exc.message)
         return
@@ -122,6 +126,8 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
         local_id=msg.id if msg.id != function_id else None,
         namespace=namespace,
     )
+    if observe is not None:
+        entry.extra["observe"] = parse_descriptor(observe, function_id)
     if msg.invocation is not None:
         factory = engine.http_function_factory
         if factory is None:
@@ -135,6 +141,7 @@ async def on_register_function(session: Session, msg: p.RegisterFunction) -> Non
     if existing is not None and existing.owner is not peer:
         log.info("function %s re-registered by %s (last writer wins, a 0.22.1 worker)", function_id, peer.display_name)
     session.functions.put(entry)
+    await acknowledge_function(session, entry, msg.id, msg.invocation is not None)
 
 
 async def _reject_function(session: Session, function_id: str, owner_worker_id: str) -> None:
@@ -255,6 +262,13 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
                 reg.trigger_type, reg.trigger_id, E.FORBIDDEN, reason, function_id=binding.function_id
             )
             return
+    if reg.trigger_type not in session.engine.triggers.types and await observe_legacy(
+        session.engine.observe, peer, LegacyTrigger(
+            reg.trigger_id, reg.trigger_type, binding.function_id, reg.config, reg.metadata, binding.namespace,
+            msg.trigger_namespace or peer.namespace,
+        ),
+    ):
+        return  # no provider, but a 0.25 function serves the type: an observer (spec iii-0.23-0.25 §5.11)
     try:
         # The quota (max_triggers_per_worker) is the registry's: it counts engine calls too.
         await session.engine.triggers.add_binding(binding)
@@ -275,6 +289,8 @@ async def on_register_trigger(session: Session, msg: p.RegisterTrigger) -> None:
 async def on_unregister_trigger(session: Session, msg: p.UnregisterTrigger) -> None:
     triggers = session.engine.triggers
     binding = triggers.find(msg.id)
+    if binding is None:
+        session.engine.observe.unobserve_legacy(session.peer, msg.id)
     if binding is not None and not session.access.may_remove(binding, session.peer):
         await session.refuse_registration(
             binding.trigger_type, msg.id, E.FORBIDDEN, "owned by another worker", function_id=binding.function_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pyiii.observe_filter.budget import Budget, BudgetExhausted
 from pyiii.observe_filter.checks import location, shown
 from pyiii.observe_filter.errors import FilterError
 from pyiii.observe_filter.limits import FilterLimits
@@ -65,12 +66,14 @@ def negation(inner: Clause) -> Clause:
 
 
 class Compiler:
-    """One compilation: the limits, the running node count and the document roots read."""
+    """One compilation: the limits, the running node count, the document roots read and the
+    evaluation budget the ``$any`` closures spend."""
 
     def __init__(self, limits: FilterLimits) -> None:
         self.limits = limits
         self.nodes = 0
         self.roots: set[str] = set()
+        self.budget = Budget(limits.max_any_elements)
 
     def _node(self, where: str) -> None:
         self.nodes += 1
@@ -150,10 +153,15 @@ class Compiler:
         else:
             element = self.filter(operand, where, depth, in_any=True)
 
+        budget = self.budget
+
         def some_element(value: Any) -> bool:
             if not isinstance(value, list | tuple):
                 return False
             for item in value:
+                budget.left -= 1
+                if budget.left < 0:
+                    raise BudgetExhausted
                 if element(item):
                     return True
             return False

@@ -6,7 +6,9 @@ them; a filter over any limit is ``INVALID_FILTER``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,20 @@ class FilterLimits:
     max_operand_nesting: int = 32
     #: Arrays/objects nested in the whole filter value (the top-level object is 1).
     max_nesting: int = 120
+    #: pyiii's own, not the spec's: array elements ``$any`` may examine in one evaluation
+    #: (summed over every ``$any``); past it the evaluation is no match (budget.py).
+    max_any_elements: int = 100_000
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any] | None) -> FilterLimits:
+        """Limits from a config section (``{max_depth: 6, ...}``); missing keys keep the spec's
+        default, an unknown key or a bad value is a ``ValueError`` naming it."""
+        values = values or {}
+        known = [field.name for field in fields(cls)]
+        unknown = sorted(str(key) for key in values if key not in known)
+        if unknown:
+            raise ValueError(f"unknown filter limit(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        return cls(**values)
 
     def __post_init__(self) -> None:
         for field in fields(self):

@@ -87,7 +87,7 @@ def equal_to(operand: Any) -> Predicate:
     if isinstance(operand, bool):
         return lambda value: value is operand or (isinstance(value, bool) and value == operand)
     if isinstance(operand, str):
-        return lambda value: value == operand and isinstance(value, str)
+        return lambda value: isinstance(value, str) and value == operand
     if isinstance(operand, int | float):
         target = float(operand)
 
@@ -101,6 +101,9 @@ def equal_to(operand: Any) -> Predicate:
 def member_of(items: list[Any]) -> Predicate:
     """``value`` equals one of ``items``: scalars through one hashed lookup keyed by JSON type
     (so ``true`` never meets ``1``, and ``1`` meets ``1.0``), containers one by one."""
+    if all(isinstance(item, str) for item in items):  # the common case: a set of names
+        strings = frozenset(items)
+        return lambda value: isinstance(value, str) and value in strings
     scalars: set[tuple[str, Any]] = set()
     containers: list[Any] = []
     for item in items:
@@ -119,12 +122,12 @@ def member_of(items: list[Any]) -> Predicate:
 
 
 def _scalar_key(value: Any) -> tuple[str, Any] | None:
-    if is_null(value):
-        return ("null", None)
+    if isinstance(value, str):
+        return ("string", value)
     if isinstance(value, bool):
         return ("bool", value)
-    if isinstance(value, str):
-        return ("string", str(value))
+    if is_null(value):
+        return ("null", None)
     number = as_double(value)
     if number is not None:
         return ("number", number)

@@ -31,7 +31,8 @@ async def test_connect_greets_with_id_and_token_and_announces() -> None:
     events: list[tuple[str, str]] = []
     engine.on_worker_event(lambda event, wid: events.append((event, wid)))
     worker = await FakePeer.connect(engine, "w1")
-    assert worker.frames == [{"type": "workerregistered", "worker_id": "w1", "reattach_token": "token-w1"}]
+    assert worker.frames == [{"type": "workerregistered", "worker_id": "w1", "reattach_token": "token-w1",
+                              "features": ["observe.v1", "local-dispatch.v1"]}]
     assert engine.peers == {"w1": worker}
     await worker.disconnect()
     assert events == [("worker_connected", "w1"), ("worker_disconnected", "w1")]

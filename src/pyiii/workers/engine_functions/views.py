@@ -52,6 +52,9 @@ def function_summary(host: Host, entry: FunctionEntry) -> dict[str, Any]:
         out["description"] = entry.description
     if entry.metadata is not None:
         out["metadata"] = entry.metadata
+    if entry.local_invocations:  # calls its worker ran in-process and reported (local dispatch)
+        out["local_invocations"] = entry.local_invocations
+        out["local_errors"] = entry.local_errors
     return out
 
 
@@ -115,4 +118,19 @@ def peer_summary(host: Host, peer: Peer) -> dict[str, Any]:
         "active_invocations": len(peer.inflight),
         "isolation": m.isolation,
         "ip_address": peer.ip_address,
+        **_local_stats(peer),
+    }
+
+
+def _local_stats(peer: Peer) -> dict[str, Any]:
+    """What a worker reported of the calls it ran in-process (``localinvocationstats``), once
+    it reported any."""
+    stats = peer.local_stats
+    if not stats.reports:
+        return {}
+    return {
+        "local_invocations": stats.invocations,
+        "local_errors": stats.errors,
+        "local_duration_ms_sum": round(stats.duration_ms_sum, 3),
+        "dropped_reports": dict(stats.dropped_reports),
     }

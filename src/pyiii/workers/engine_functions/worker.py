@@ -43,6 +43,11 @@ class ListFunctionsArgs(msgspec.Struct):
     include_internal: bool = False
 
 
+class ListObserversArgs(msgspec.Struct):
+    namespace: str | None = None
+    function_id: str | None = None
+
+
 class FunctionInfoArgs(msgspec.Struct):
     function_id: str | None = None
     function_ids: list[str] | None = None
@@ -106,7 +111,7 @@ class RegisterWorkerArgs(msgspec.Struct):
     #: 0.23+: the connection's namespace; null = default. Its presence (even null) marks a
     #: namespace-aware SDK (decision D1), so absent and null differ here.
     namespace: str | msgspec.UnsetType | None = msgspec.UNSET
-    #: 0.25: the features the SDK implements (kept; nothing advertised yet, D4).
+    #: 0.25: the features the SDK implements (spec iii-0.23-0.25 §2; core/features.py).
     features: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -173,6 +178,7 @@ class EngineFunctionsWorker(BuiltinWorker):
             description="Describe a registered trigger",
         )
         reg("engine::workers::list", self._list_workers, worker=w, description="List workers")
+        reg("engine::observers::list", self._list_observers, worker=w, description="List observers (iii 0.25 observe)")
         reg("engine::workers::info", self._worker_info, worker=w, description="Describe a worker")
         reg("engine::workers::register", self._register_worker, worker=w, description="Record worker metadata")
         reg("engine::register_trigger", self._register_trigger, worker=w, description="Create a durable trigger")
@@ -253,6 +259,21 @@ class EngineFunctionsWorker(BuiltinWorker):
             rows.append((tier, fid, entry))
         rows.sort(key=lambda r: (r[0], r[1], r[2].namespace))
         return {"functions": [V.function_summary(self.host, e) for _, _, e in rows]}
+
+    async def _list_observers(self, data: Any, ctx: CallContext) -> Any:
+        """Observers with state and fires; optional ``namespace`` / ``function_id`` (the source).
+        An RBAC session sees only the observers it owns."""
+        a = decode_args(ctx.function_id, data, ListObserversArgs)
+        caller = ctx.caller
+        own = caller.worker_id if caller is not None and caller.access.rbac else None
+        rows = [
+            row for row in self.host.observer_rows()
+            if (a.namespace is None or row["namespace"] == a.namespace)
+            and (a.function_id is None or row["source"]["function_id"] == a.function_id)
+            and (own is None or row["worker_id"] == own)
+        ]
+        rows.sort(key=lambda r: (r["namespace"], r["source"]["function_id"], r["id"]))
+        return {"observers": rows}
 
     async def _function_info(self, data: Any, ctx: CallContext) -> Any:
         a = decode_args(ctx.function_id, data, FunctionInfoArgs)
@@ -500,9 +521,8 @@ class EngineFunctionsWorker(BuiltinWorker):
         if scoped is not None:
             raise FunctionError(E.FORBIDDEN, scoped)
         aware = a.namespace is not msgspec.UNSET or a.features is not msgspec.UNSET
-        if isinstance(a.features, list):
-            peer.features = tuple(f for f in a.features if isinstance(f, str))
-        if not await self.host.declare_namespace(peer, declared, name, aware=aware):
+        features = a.features if isinstance(a.features, list) else None
+        if not await self.host.declare_namespace(peer, declared, name, aware=aware, features=features):
             return {"success": False}
         self.host.update_worker_metadata(peer, WorkerMetadata(
             runtime=a.runtime or "unknown",

@@ -120,6 +120,38 @@ class EngineMetrics:
             bucket.max_seconds = max(bucket.max_seconds, seconds)
             bucket.histogram[slot] += 1
 
+    def observe_local(self, function_id: str, count: int, errors: int, seconds_sum: float) -> None:
+        """A local-stats observer: ``count`` calls a worker ran in-process (local dispatch) and
+        reported in one window. They add to the totals and the rollups like routed calls; only
+        their mean duration is known, so it stands for each of them in the histogram and the
+        duration samples are left to routed calls."""
+        if count <= 0:
+            return
+        counters = self.by_function.get(function_id)
+        if counters is None:
+            if len(self.by_function) >= self.max_tracked_functions:
+                function_id = OTHER_FUNCTIONS
+            counters = self.by_function.setdefault(function_id, FunctionCounters())
+        mean = seconds_sum / count
+        for c in (counters, self.totals):
+            c.total += count
+            c.success += count - errors
+            c.error += errors
+            c.total_seconds += seconds_sum
+            c.max_seconds = max(c.max_seconds, mean)
+        now_s = int(time.time())
+        slot = min(23, max(0, int(mean * 1000).bit_length()))
+        for (width, _), ring in zip(ROLLUP_LEVELS, self.rollups, strict=True):
+            start = now_s - now_s % width
+            if not ring or ring[-1].start_s != start:
+                ring.append(Bucket(start))
+            bucket = ring[-1]
+            bucket.count += count
+            bucket.errors += errors
+            bucket.total_seconds += seconds_sum
+            bucket.max_seconds = max(bucket.max_seconds, mean)
+            bucket.histogram[slot] += count
+
     def worker_event(self, event: str) -> None:
         if event == "worker_connected":
             self.spawns += 1

@@ -129,6 +129,7 @@ class ObservabilityWorker(BuiltinWorker):
         host.set_frame_sink(self.on_frame)
         if s.metrics_enabled:
             host.add_call_observer(self.metrics.observe)
+            host.add_local_stats_observer(self.metrics.observe_local)
             host.on_worker_event(self._on_worker_event)
             self.exporter.start_metrics(self.metrics_snapshot)
         if s.enabled and (self.keeps_spans or self.exporter.exports_spans):
@@ -146,6 +147,7 @@ class ObservabilityWorker(BuiltinWorker):
         host.tracer.uninstall()
         host.clear_frame_sink(self.on_frame)
         host.remove_call_observer(self.metrics.observe)
+        host.remove_local_stats_observer(self.metrics.observe_local)
         if self._handler is not None:
             logging.getLogger().removeHandler(self._handler)
         self.dispatcher.close()
