@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from pyiii.sdk import III, InitOptions, ObserveHooks, Observer, ReconnectionConfig, current_invocation
+from pyiii.sdk import (
+    III,
+    InitOptions,
+    ObserveHooks,
+    Observer,
+    ObserveRejection,
+    ReconnectionConfig,
+    current_invocation,
+)
 from tests.support.engine import EngineProcess
 from tests.support.waiting import eventually
 
@@ -132,3 +140,26 @@ async def test_owner_delivery_with_hooks_emit_and_call(engine: EngineProcess, wo
     assert sink.seen[0][0]["input"] == {"n": 1}
     assert await asyncio.to_thread(obs.call, {"n": 2}) == "sunk"
     assert sink.seen[1][0] == {"n": 2}
+
+
+async def test_against_an_engine_advertising_nothing_calls_are_routed_and_observe_is_unsupported(
+    tmp_path: Path,
+) -> None:
+    proc = EngineProcess(tmp_path, extra={"engine": {"features": []}}).start()
+    client = III(proc.url, InitOptions(worker_name="e2e-plain", local_stats_interval_s=0.2))
+    try:
+        await asyncio.to_thread(client._wait_until_connected)
+        await eventually(lambda: client.worker_id, what="workerregistered")
+        assert client.engine_features == frozenset()
+        client.register_function("e2e::plain", lambda d: d + 1)
+        await eventually(lambda: function_row(client, "e2e::plain"))
+        assert await client.trigger_async({"function_id": "e2e::plain", "payload": 1}) == 2
+        row = await function_row(client, "e2e::plain")
+        assert row is not None and not row.get("local_invocations")  # it went through the engine
+        handle = client.observe({"function_id": "e2e::plain"}, "e2e::plain")
+        with pytest.raises(ObserveRejection) as err:
+            await asyncio.wait_for(handle.ready_async(), 5)
+        assert err.value.code == "UNSUPPORTED"
+    finally:
+        await asyncio.to_thread(client.shutdown)
+        proc.stop()
