@@ -25,7 +25,7 @@ from .channels import (
 )
 from .client import III, register_worker
 from .constants import EngineFunctions, EngineTriggers
-from .errors import InvocationError
+from .errors import InvocationError, ObserveRejection
 from .formats import (
     extract_request_format,
     extract_response_format,
@@ -43,7 +43,20 @@ from .http import (
     StreamResponse,
     http,
 )
+from .invocation_context import InvocationContext, current_invocation
 from .logger import Logger
+from .observe_types import (
+    Caller,
+    Capture,
+    Filter,
+    Observed,
+    ObserveHooks,
+    ObserverOptions,
+    ObserverState,
+    ObserveSource,
+    Target,
+)
+from .observer_handle import ObserverHandle
 from .options import (
     ConnectionStateCallback,
     FunctionRef,
@@ -53,6 +66,7 @@ from .options import (
     ReconnectionConfig,
     TelemetryOptions,
 )
+from .owner import Observer
 from .stream import (
     IStream,
     StreamDeleteInput,
@@ -77,6 +91,8 @@ from .types import IIIClient
 
 __all__ = [
     "III",
+    "Caller",
+    "Capture",
     "Channel",
     "ChannelAborted",
     "ChannelDirection",
@@ -87,6 +103,7 @@ __all__ = [
     "EngineFunctions",
     "EngineTriggers",
     "EnqueueResult",
+    "Filter",
     "FunctionRef",
     "HttpAuthApiKey",
     "HttpAuthBearer",
@@ -98,9 +115,18 @@ __all__ = [
     "IIIConnectionState",
     "IStream",
     "InitOptions",
+    "InvocationContext",
     "InvocationError",
     "Logger",
     "MiddlewareFunctionInput",
+    "ObserveHooks",
+    "ObserveRejection",
+    "ObserveSource",
+    "Observed",
+    "Observer",
+    "ObserverHandle",
+    "ObserverOptions",
+    "ObserverState",
     "OtelConfig",
     "ReconnectionConfig",
     "RegisterTriggerInput",
@@ -117,6 +143,7 @@ __all__ = [
     "StreamSetResult",
     "StreamUpdateInput",
     "StreamUpdateResult",
+    "Target",
     "TelemetryOptions",
     "Trigger",
     "TriggerAction",
@@ -129,6 +156,7 @@ __all__ = [
     "create_channel",
     "create_channel_async",
     "create_stream",
+    "current_invocation",
     "extract_channel_refs",
     "extract_request_format",
     "extract_response_format",

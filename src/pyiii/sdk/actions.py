@@ -46,6 +46,8 @@ class TriggerRequest:
     metadata: Any = None
     #: iii 0.23+: the namespace ``function_id`` runs in (None: the worker's; see sdk/namespaces.py).
     namespace: str | None = None
+    #: iii 0.25: ``"auto"`` (default: a confirmed own function runs in-process) or ``"remote"``.
+    dispatch: Literal["auto", "remote"] | None = None
 
 
 class EnqueueResult(TypedDict):
@@ -74,6 +76,7 @@ def request_fields(request: Any) -> dict[str, Any]:
             "timeout_ms": request.timeout_ms,
             "metadata": request.metadata,
             "namespace": request.namespace,
+            "dispatch": request.dispatch,
         }
     dump = getattr(request, "model_dump", None)
     if callable(dump):

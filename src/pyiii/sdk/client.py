@@ -9,10 +9,12 @@ threads hand work over with ``call_soon_threadsafe``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import sys
 import threading
+import time
 import uuid
 import weakref
 from collections import deque
@@ -23,6 +25,7 @@ from typing import Any, TypeVar, cast
 
 from .. import protocol, wsio
 from ..protocol import (
+    EnqueueAction,
     ErrorBody,
     ErrorFrame,
     FrameError,
@@ -53,14 +56,20 @@ from .channels import (
     StreamChannelRef,
     resolve_channel_refs,
 )
-from .codec import from_payload, to_optional_payload, to_payload
+from .codec import from_payload, loads, to_optional_payload, to_payload
 from .constants import CHANNELS_CREATE, EngineFunctions
 from .errors import ForwardedError, InvocationError
 from .formats import extract_request_format, extract_response_format, resolve_format
-from .handlers import wrap_handler
+from .handlers import ThreadPerCall, is_async_callable, wrap_handler
 from .http import is_http_invocation, to_wire_invocation
+from .invocation_context import ActiveInvocation, InvocationContext, active, running
+from .invocation_context import current_invocation as _current_invocation
 from .link import Link
 from .namespaces import call_namespace, worker_namespace
+from .observe_agent import ObserveAgent
+from .observe_types import ObserveHook, ObserveHooks
+from .observe_wire import caller_for, decode_activation, decode_caller, decode_observe_depth, snapshot
+from .observer_handle import ObserverHandle
 from .options import (
     MAX_QUEUE_SIZE,
     ConnectionStateCallback,
@@ -70,6 +79,7 @@ from .options import (
     ReconnectionConfig,
     default_sync_workers,
 )
+from .owner import FunctionObservers, Observer
 from .pending import PendingCalls
 from .registry import Registration, Registry, Table
 from .triggers import (
@@ -79,7 +89,7 @@ from .triggers import (
     trigger_input_fields,
     trigger_type_input_fields,
 )
-from .worker_info import worker_metadata
+from .worker_info import default_worker_name, worker_metadata, worker_name
 
 log = logging.getLogger("pyiii.sdk")
 
@@ -131,12 +141,19 @@ class III:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        named = self._options.worker_name or os.environ.get("III_WORKER_NAME")
+        self._default_name = None if named else _claim_default_name()
+        #: iii 0.25: features, observers, local dispatch, reports (sdk/observe_agent.py).
+        self._observe = ObserveAgent(self, self._options.local_stats_interval_s)
+        self._observe.hook_timeout_s = self._options.observe_hook_timeout_s
+        self._local_calls = ThreadPerCall()
 
         self._loop = new_event_loop()
         # Not a daemon: like iii-sdk, a script that only registers handlers keeps running.
         self._thread = threading.Thread(target=self._run_loop, name="pyiii-sdk-loop", daemon=False)
         self._thread.start()
         self._supervisor = asyncio.run_coroutine_threadsafe(self._connection_loop(), self._loop)
+        self._stats_task = asyncio.run_coroutine_threadsafe(self._observe.stats_loop(), self._loop)
         _serving(self)
         log_registry.register_sink(self)
         if self._options.otel is not None or os.environ.get("OTEL_ENABLED"):
@@ -259,6 +276,7 @@ class III:
             log.exception("connection failed")
         finally:
             self._link = None
+            self._observe.on_disconnect()
             writer.cancel()
             # Calls and results not yet written go first on the next connection.
             self._offline.extendleft(reversed(link.unsent()))
@@ -287,7 +305,7 @@ class III:
             protocol.encode(
                 InvokeFunction(
                     function_id=EngineFunctions.REGISTER_WORKER,
-                    data=to_payload(worker_metadata(self._options)),
+                    data=to_payload(worker_metadata(self._options, self._default_name)),
                     action=VoidAction(),
                 )
             )
@@ -345,6 +363,9 @@ class III:
         try:
             msg = protocol.decode(raw)
         except FrameError as exc:
+            # 0.25 frames this SDK reads leniently itself (observe_agent); others are dropped.
+            if exc.raw is not None and self._observe.on_frame(exc.raw):
+                return
             if raw.strip():
                 log.debug("dropping frame: %s", exc)
             return
@@ -369,6 +390,8 @@ class III:
                 log.error("%s: its %s trigger was refused: %s (trigger %s)", who, msg.trigger_type,
                           msg.error.message, msg.id)
         elif isinstance(msg, WorkerRegistered):
+            if self._link is not None:  # the engine's features first: worker_id says "registered"
+                self._observe.on_worker_registered(msg.features, self._link.generation)
             self._worker_id = msg.worker_id
             self._reattach_token = msg.reattach_token
             log.debug("registered as worker %s", msg.worker_id)
@@ -379,11 +402,17 @@ class III:
             self._on_rejected(msg)
         elif isinstance(msg, ErrorFrame):
             log.warning("engine refused the connection: %s: %s", msg.error.code, msg.error.message)
+        else:  # a frame type protocol.py decodes but this client leaves to the observe agent
+            frame = loads(protocol.encode(msg))
+            if isinstance(frame, dict):
+                self._observe.on_frame(frame)
 
     def _on_rejected(self, msg: RegistrationRejected) -> None:
         """iii 0.23 (spec iii-0.23-0.25 §4.3): a function id taken in the namespace is logged and
         the worker keeps serving; anything else (a worker name taken) is final."""
         if msg.code == "FUNCTION_NAMESPACE_CONFLICT":
+            # 0.25: no local dispatch and no observers for it on this connection (spec §4.3).
+            self._observe.on_function_conflict(msg.function_id or "")
             log.warning("function %s not registered: namespace %s already has it (worker %s)",
                         msg.function_id, msg.namespace, msg.owner_worker_id or "the engine")
             return
@@ -420,10 +449,21 @@ class III:
             log.warning(text)
             self._reply_error(msg, code, text)
             return
+        metadata = from_payload(msg.metadata)
+        ctx = ActiveInvocation(
+            function_id=msg.function_id,
+            invocation_id=msg.invocation_id or str(uuid.uuid4()),
+            observe_depth=decode_observe_depth(from_payload(msg.observe_depth)),
+            caller=decode_caller(from_payload(msg.caller)),
+            activation=decode_activation(from_payload(msg.activation)),
+            metadata=metadata,
+            traceparent=msg.traceparent,
+            baggage=msg.baggage,
+        )
         try:
-            with tracing.handling(msg.traceparent, msg.baggage, msg.function_id):
+            with tracing.handling(msg.traceparent, msg.baggage, msg.function_id), running(ctx):
                 data = resolve_channel_refs(from_payload(msg.data), self._address, self._loop)
-                result = await entry.handler(data, from_payload(msg.metadata))
+                result = await entry.handler(data, metadata)
             result_raw = to_optional_payload(result) if msg.invocation_id else protocol.ABSENT
         except Exception as exc:
             trace_id, span_id = tracing.ids(msg.traceparent)  # the engine's log store links it to the trace
@@ -530,6 +570,11 @@ class III:
         return self._state
 
     @property
+    def engine_features(self) -> frozenset[str]:
+        """pyiii addition: the features of the engine's latest ``workerregistered`` (iii 0.25)."""
+        return self._observe.features.features
+
+    @property
     def worker_id(self) -> str | None:
         """The id from the engine's latest ``workerregistered`` frame."""
         return self._worker_id
@@ -563,11 +608,19 @@ class III:
         metadata: dict[str, Any] | None = None,
         request_format: Any = None,
         response_format: Any = None,
+        observe: ObserveHooks | dict[str, Any] | None = None,
+        local_dispatch: bool = True,
     ) -> FunctionRef:
         """Register a local handler (sync or async) or an HTTP-invoked function.
 
-        Formats default to JSON Schemas derived from the handler's type hints.
+        Formats default to JSON Schemas derived from the handler's type hints. iii 0.25:
+        ``observe`` (an :class:`ObserveHooks` or a dict of its fields) sets how the function's
+        observers are delivered and the hooks run when one is added or removed;
+        ``local_dispatch`` (default True) lets this worker's own calls to it run in-process once
+        the engine confirmed it (``functionregistered``).
         """
+        hooks = ObserveHooks.from_value(observe)
+        descriptor = _observe_descriptor(function_id, hooks)
         if not isinstance(function_id, str):
             raise TypeError(f"function_id must be str, got {type(function_id).__name__}")
         if not function_id.strip():
@@ -591,22 +644,34 @@ class III:
                 response_format=to_optional_payload(resolve_format(response_format)),
                 metadata=to_optional_payload(metadata),
                 invocation=to_wire_invocation(handler_or_invocation) if http else None,
+                observe=to_optional_payload(descriptor),
             )
         )
+        state = FunctionObservers(function_id, hooks, local_dispatch, not http, self._observe)
         entry = Registration(
             key=function_id,
             frame=frame,
             handler=None if http else wrap_handler(handler_or_invocation, self._get_executor),
+            local_handler=None if http else _local_handler(handler_or_invocation, self._local_calls,
+                                                           self._get_executor),
+            observe=state,
         )
         table = self._registry.functions
         table.add(entry, unique=True)
-        self._soon(self._announce, table, entry)
+
+        def announce() -> None:
+            self._observe.functions[function_id] = state  # before the frame: its ack finds it
+            self._announce(table, entry)
+
+        self._soon(announce)
 
         def unregister() -> None:
             if table.remove(entry):
+                self._soon(self._observe.remove_function, state)
                 self._soon(self._retract, entry, protocol.encode(UnregisterFunction(id=function_id)))
 
-        return FunctionRef(id=function_id, unregister=unregister)
+        return FunctionRef(id=function_id, unregister=unregister, observers=state.active,
+                           is_observed=state.is_observed)
 
     def register_trigger(self, trigger: Any) -> Trigger:
         """Bind ``{type, function_id, config, metadata}``; the id is a fresh UUID."""
@@ -672,17 +737,33 @@ class III:
         """Call a function and block for its result (``None`` for void, a receipt for enqueue)."""
         # Read the trace context here: the coroutine runs on the SDK thread, which does
         # not see this thread's contextvars.
-        return self._run_on_loop(self._trigger(request, tracing.outgoing()))
+        return self._run_on_loop(self._trigger(request, tracing.outgoing(), active()))
 
     async def trigger_async(self, request: Any) -> Any:
         """Awaitable :meth:`trigger`, usable from handlers or from another event loop."""
-        return await self._bridge(self._trigger(request, tracing.outgoing()))
+        return await self._bridge(self._trigger(request, tracing.outgoing(), active()))
 
-    async def _trigger(self, request: Any, trace: tuple[str | None, str | None]) -> Any:
+    async def _trigger(
+        self, request: Any, trace: tuple[str | None, str | None], parent: ActiveInvocation | None
+    ) -> Any:
+        """``parent``: the invocation the caller runs in, read on the caller's thread (the SDK loop
+        does not see that thread's context)."""
         fields = request_fields(request)
         function_id = fields["function_id"]
         action = wire_action(fields.get("action"))
+        dispatch = fields.get("dispatch")
+        if dispatch not in (None, "auto", "remote"):
+            raise ValueError(f"dispatch must be 'auto' or 'remote', got {dispatch!r}")
         timeout_ms = fields.get("timeout_ms") or self._options.invocation_timeout_ms
+        namespace = call_namespace(function_id, fields.get("namespace"), self._namespace)
+        if dispatch != "remote" and not isinstance(action, EnqueueAction):
+            local = self._local_target(function_id, namespace, parent)
+            if local is not None:
+                if self._rejected is not None:
+                    raise InvocationError(*self._rejected, function_id=function_id)
+                return await self._invoke_local(local, fields, parent, trace, timeout_ms,
+                                                void=isinstance(action, VoidAction))
+        caller, depth = self._outgoing_observe_fields(parent)
         invoke = InvokeFunction(
             function_id=function_id,
             data=to_payload(fields.get("payload")),  # always present: null when None
@@ -690,8 +771,16 @@ class III:
             traceparent=trace[0],
             baggage=trace[1],
             action=action,
-            namespace=call_namespace(function_id, fields.get("namespace"), self._namespace),
+            namespace=namespace,
+            caller=to_optional_payload(caller),
+            observe_depth=to_optional_payload(depth or None),
         )
+        return await self._routed(invoke, timeout_ms)
+
+    async def _routed(self, invoke: InvokeFunction, timeout_ms: int) -> Any:
+        """Send an ``invokefunction`` through the engine and wait for its result (not for void)."""
+        function_id = invoke.function_id
+        action = invoke.action
         if isinstance(action, VoidAction):
             self._send(protocol.encode(invoke))
             return None
@@ -712,6 +801,171 @@ class III:
                 function_id=function_id,
                 invocation_id=invocation_id,
             ) from None
+
+    # ------------------------------------------------------------------ local dispatch (0.25)
+
+    def _local_target(self, function_id: str, namespace: str | None,
+                      parent: ActiveInvocation | None) -> Registration | None:
+        """The own function a call may run in-process (spec §3.3): confirmed by the engine for local
+        dispatch, with a handler, in the namespace it was confirmed in, nested < 64 local calls."""
+        entry = self._registry.functions.get(function_id)
+        if entry is None or entry.local_handler is None:
+            return None
+        state = entry.observe
+        if not isinstance(state, FunctionObservers) or not state.local_dispatch:
+            return None
+        if namespace is not None and namespace != state.namespace:
+            return None
+        if parent is not None and parent.local_depth >= MAX_LOCAL_DEPTH:
+            return None  # a deeper chain goes through the engine: no stack overflow on recursion
+        return entry
+
+    async def _invoke_local(
+        self, entry: Registration, fields: dict[str, Any], parent: ActiveInvocation | None,
+        trace: tuple[str | None, str | None], timeout_ms: int, *, void: bool,
+    ) -> Any:
+        """Run an own function in-process: a fresh invocation id, a caller built here, the payload
+        copied (the handler cannot change the caller's objects), stats and observer reports."""
+        state: FunctionObservers = entry.observe
+        handler = entry.local_handler
+        assert handler is not None
+        function_id = entry.key
+        caller: dict[str, Any] = dict(self.identity())
+        if parent is not None:
+            caller.update(caller_for(parent))
+        payload = snapshot(fields.get("payload"), "payload")
+        metadata = snapshot(fields.get("metadata"), "metadata")
+        ctx = ActiveInvocation(
+            function_id=function_id, invocation_id=str(uuid.uuid4()),
+            observe_depth=parent.observe_depth if parent is not None else 0,
+            caller=caller, metadata=metadata, traceparent=trace[0], baggage=trace[1],
+            local_depth=(parent.local_depth if parent is not None else 0) + 1,
+        )
+        # The observers considered are those active when the invocation starts (spec §5.7).
+        observers = state.active() if state.delivery == "auto" else []
+        observed_input = snapshot(payload, "payload") if observers else None
+
+        async def run() -> Any:
+            started_ms = int(time.time() * 1000)
+            t0 = time.perf_counter()
+            error: dict[str, Any] | None = None
+            result: Any = None
+            failure: InvocationError | None = None
+            try:
+                # An invocation like a routed one: its own calls carry the caller's trace context.
+                with tracing.handling(trace[0], trace[1], function_id), running(ctx):
+                    result = await asyncio.wait_for(handler(payload, metadata), timeout_ms / 1000.0)
+                result = snapshot(result, "result")
+            except TimeoutError:
+                failure = InvocationError("TIMEOUT", f"invocation timed out after {timeout_ms}ms",
+                                          function_id=function_id, invocation_id=ctx.invocation_id)
+                error = {"code": "TIMEOUT", "message": failure.message}
+            except Exception as exc:
+                error = {"code": "invocation_failed", "message": str(exc),
+                         "stacktrace": frames.format_exception(exc)}
+                failure = InvocationError("invocation_failed", str(exc), function_id=function_id,
+                                          stacktrace=error["stacktrace"], invocation_id=ctx.invocation_id)
+                failure.__cause__ = exc
+            duration_ms = (time.perf_counter() - t0) * 1000.0
+            self._observe.stats.record(function_id, error is None, duration_ms)
+            if observers:
+                self._observe.report_local(state, observers, ctx, observed_input, result, error,
+                                           started_ms, duration_ms)
+            if failure is not None:
+                if void:
+                    log.error("error in local call of %s: %s", function_id, failure.message)
+                raise failure
+            return result
+
+        if void:
+            self._spawn(_quiet(run()))
+            return None
+        return await run()
+
+    def _outgoing_observe_fields(self, parent: ActiveInvocation | None) -> tuple[dict[str, Any] | None, int]:
+        """``caller`` and ``observe_depth`` a routed call carries from inside a handler (engines
+        with observe.v1 only; the view is kept while disconnected)."""
+        if parent is None or not self._observe.features.observe:
+            return None, 0
+        return caller_for(parent), parent.observe_depth
+
+    # ------------------------------------------------------------------ observe (0.25)
+
+    def observe(self, source: Any, target: Any, options: Any = None) -> ObserverHandle:
+        """Observe a function: every event of ``source`` that passes ``source["filters"]``
+        invokes ``target``. Returns at once (also offline); the observer is replayed with the same
+        id on every connection until disposed. Refusals (``INVALID_ARGS``, ``INVALID_FILTER``,
+        ``FORBIDDEN``, an owner's code, ``UNSUPPORTED``) show as state ``error``: ``ready()``
+        raises :class:`ObserveRejection`."""
+        return self._observe.observe(source, target, options)
+
+    def current_invocation(self) -> InvocationContext | None:
+        """The invocation the calling code runs in (any handler, routed or local), else ``None``."""
+        return _current_invocation()
+
+    # AgentClient: what the observe agent uses of this client
+
+    def link_generation(self) -> int | None:
+        link = self._link
+        return link.generation if link is not None else None
+
+    def post(self, frame: bytes) -> None:
+        link = self._link
+        if link is not None:
+            link.send(frame)
+
+    def spawn_awaitable(self, aw: Any) -> None:
+        task = asyncio.ensure_future(aw)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def run_off_loop(self, fn: Callable[[], None]) -> None:
+        try:
+            self._get_executor().submit(fn)
+        except RuntimeError:  # shutting down: listeners are not called any more
+            pass
+
+    def run_hook(self, hook: ObserveHook, obs: Observer) -> Any:
+        """An async hook runs on the loop, a sync one on a thread of its own (it may call the sync API)."""
+        if is_async_callable(hook):
+            return hook(obs)
+        return self._loop.run_in_executor(self._local_calls, contextvars.copy_context().run, hook, obs)
+
+    def identity(self) -> dict[str, str]:
+        who = {"worker_name": worker_name(self._options, self._default_name)}
+        if self._worker_id:
+            who = {"worker_id": self._worker_id, **who}
+        return who
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
+        self._loop.call_later(delay_s, callback)
+
+    def soon(self, fn: Callable[..., None], *args: Any) -> None:
+        self._soon(fn, *args)
+
+    def on_loop_thread(self) -> bool:
+        return self._on_loop_thread()
+
+    def namespace_for(self, function_id: str, explicit: str | None) -> str | None:
+        return call_namespace(function_id, explicit, self._namespace)
+
+    def call_observer_target(self, obs: Observer, payload: Any, timeout_ms: int | None) -> Any:
+        return self._run_on_loop(self._owner_call(obs, payload, timeout_ms, tracing.outgoing(), active()))
+
+    async def call_observer_target_async(self, obs: Observer, payload: Any, timeout_ms: int | None) -> Any:
+        return await self._bridge(self._owner_call(obs, payload, timeout_ms, tracing.outgoing(), active()))
+
+    async def _owner_call(self, obs: Observer, payload: Any, timeout_ms: int | None,
+                          trace: tuple[str | None, str | None], parent: ActiveInvocation | None) -> Any:
+        """``obs.call``: an ``invokefunction`` marked ``activation: {observer_id}``; the engine routes
+        it to the observer's stored target (no namespace is sent)."""
+        caller, depth = self._outgoing_observe_fields(parent)
+        invoke = InvokeFunction(
+            function_id=obs.target, data=to_payload(payload), traceparent=trace[0], baggage=trace[1],
+            caller=to_optional_payload(caller), observe_depth=to_optional_payload(depth or None),
+            activation=to_payload({"observer_id": obs.id}),
+        )
+        return await self._routed(invoke, timeout_ms or self._options.invocation_timeout_ms)
 
     # ------------------------------------------------------------------ helpers' backing
 
@@ -734,6 +988,8 @@ class III:
     async def _shutdown_on_loop(self) -> None:
         self._running = False
         log_registry.unregister_sink(self)
+        self._observe.send_stats()  # the last window, while the link is still up (spec §3.4)
+        self._stats_task.cancel()
         self._supervisor.cancel()
         self._pending.fail_all("SHUTDOWN", "iii is shutting down")
         link, self._link = self._link, None
@@ -833,6 +1089,61 @@ def _plain(value: Any) -> Any:
 
 def _ref_fields(ref: Any) -> dict[str, Any]:
     return {k: ref[k] for k in ("channel_id", "access_key", "direction")}
+
+
+#: Local calls nested deeper than this go through the engine (spec §3.3).
+MAX_LOCAL_DEPTH = 64
+
+_names_lock = threading.Lock()
+_names_taken = 0
+
+
+def _claim_default_name() -> str:
+    """``hostname:pid`` for a process's first client, ``hostname:pid#N`` for the next ones: a 0.23+
+    engine allows one live worker per name in a namespace, and this SDK declares features (so it
+    is held to that rule), so two default-named clients of one process must not share a name."""
+    global _names_taken
+    with _names_lock:
+        _names_taken += 1
+        count = _names_taken
+    base = default_worker_name()
+    return base if count == 1 else f"{base}#{count}"
+
+
+def _observe_descriptor(function_id: str, hooks: ObserveHooks | None) -> dict[str, Any] | None:
+    """The ``registerfunction.observe`` object: only the members set; None when none is."""
+    if hooks is None:
+        return None
+    if hooks.delivery not in (None, "auto", "owner"):
+        raise InvocationError("INVALID_OBSERVE_DESCRIPTOR", f"{function_id}: delivery must be 'auto' or "
+                              f"'owner', got {hooks.delivery!r}", function_id=function_id)
+    if hooks.args_format is not None and hooks.delivery != "owner":
+        raise InvocationError("INVALID_OBSERVE_DESCRIPTOR", f"{function_id}: args_format needs "
+                              "delivery='owner'", function_id=function_id)
+    descriptor: dict[str, Any] = {}
+    if hooks.delivery is not None:
+        descriptor["delivery"] = hooks.delivery
+    if hooks.args_format is not None:
+        descriptor["args_format"] = resolve_format(hooks.args_format)
+    if hooks.legacy_trigger_type is not None:
+        descriptor["legacy_trigger_type"] = hooks.legacy_trigger_type
+    if hooks.allow is not None:
+        descriptor["allow"] = bool(hooks.allow)
+    return descriptor or None
+
+
+def _local_handler(handler: Callable[..., Any], local_calls: Executor, pool: Callable[[], Executor]) -> Any:
+    """The handler as local calls run it: a sync one on a thread of its own, so nested local calls
+    cannot exhaust the shared pool."""
+    return wrap_handler(handler, lambda: local_calls)
+
+
+async def _quiet(coro: Coroutine[Any, Any, Any]) -> None:
+    """A void local call: its failure was logged; nobody waits for it."""
+    try:
+        await coro
+    except Exception:
+        pass
 
 
 def msgspec_to_builtins(error: ErrorBody) -> dict[str, Any]:

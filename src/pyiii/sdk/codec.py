@@ -41,3 +41,7 @@ def from_payload(raw: Raw) -> Any:
 
 def dumps(value: Any) -> bytes:
     return _encoder.encode(value)
+
+
+def loads(data: bytes) -> Any:
+    return _decoder.decode(data)

@@ -59,3 +59,21 @@ def error_from_wire(
         stacktrace=stacktrace if isinstance(stacktrace, str) else None,
         invocation_id=invocation_id,
     )
+
+
+class ObserveRejection(Exception):
+    """An observer was refused, or an owner refuses one.
+
+    Raised by ``ObserverHandle.ready()`` with the engine's or the owner's ``code``
+    (``INVALID_ARGS``, ``INVALID_FILTER``, ``FORBIDDEN``, ``NOT_OBSERVABLE``, ``UNSUPPORTED`` ...).
+    Raised by an ``on_observer_added`` hook, it rejects the observer with this ``code`` and
+    ``message`` (any other exception rejects with ``OBSERVE_REJECTED``).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"

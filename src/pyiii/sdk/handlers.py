@@ -10,8 +10,9 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any, Literal
 
 from .formats import first_param_annotation, is_pydantic_model
@@ -97,3 +98,22 @@ def wrap_handler(
         return to_jsonable(result)
 
     return run_sync
+
+
+class ThreadPerCall(Executor):
+    """Runs each submitted call on a thread of its own: local calls of sync handlers nest (a handler
+    calling its own worker's function, up to 64 deep), which a bounded pool could deadlock on."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the awaiting caller, never lost in the thread
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="pyiii-local-call", daemon=True).start()
+        return future

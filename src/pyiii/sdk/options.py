@@ -88,11 +88,19 @@ class InitOptions:
     #: iii 0.23+: the worker's namespace (env ``III_NAMESPACE`` when None); its functions and
     #: calls live there. None: ``default``, and nothing namespaced is sent (as 0.22.1).
     namespace: str | None = None
+    #: iii 0.25: seconds between two ``localinvocationstats`` frames (sent only when non-zero).
+    local_stats_interval_s: float = 10.0
+    #: iii 0.25: how long an ``on_observer_added`` hook may run before its observer is rejected
+    #: with ``OWNER_TIMEOUT`` (the official SDK's 30 s).
+    observe_hook_timeout_s: float = 30.0
 
 
 @dataclass
 class FunctionRef:
-    """Handle of a registered function."""
+    """Handle of a registered function. ``is_observed()`` / ``observers()``: its active observers
+    as this owner sees them (iii 0.25; always empty against an engine without observe)."""
 
     id: str
     unregister: Callable[[], None]
+    observers: Callable[[], list[Any]] = list
+    is_observed: Callable[[], bool] = bool

@@ -29,6 +29,10 @@ class Registration:
     #: Triggers: what the binding runs (and the step it belongs to), to name it in a refusal.
     function_id: str | None = None
     step: str | None = None
+    #: Functions: the same handler for in-process calls (sync ones on a thread per call).
+    local_handler: InvocationHandler | None = None
+    #: Functions (0.25): engine confirmation, local dispatch and observers (owner.FunctionObservers).
+    observe: Any = None
 
 
 class Table:

@@ -7,6 +7,7 @@ import platform
 from typing import Any
 
 from .._version import __version__
+from .features import SDK_FEATURES
 from .namespaces import worker_namespace
 from .options import InitOptions
 
@@ -15,9 +16,13 @@ def pyiii_version() -> str:
     return __version__
 
 
-def worker_name(options: InitOptions) -> str:
+def default_worker_name() -> str:
+    return f"{platform.node()}:{os.getpid()}"
+
+
+def worker_name(options: InitOptions, default: str | None = None) -> str:
     # III_WORKER_NAME is how managed workers learn their configured name.
-    return options.worker_name or os.environ.get("III_WORKER_NAME") or f"{platform.node()}:{os.getpid()}"
+    return options.worker_name or os.environ.get("III_WORKER_NAME") or default or default_worker_name()
 
 
 def _project_name() -> str | None:
@@ -36,12 +41,12 @@ def _project_name() -> str | None:
     return os.path.basename(cwd) or None
 
 
-def worker_metadata(options: InitOptions) -> dict[str, Any]:
+def worker_metadata(options: InitOptions, default_name: str | None = None) -> dict[str, Any]:
     telemetry = options.telemetry
     metadata: dict[str, Any] = {
         "runtime": "python",
         "version": pyiii_version(),
-        "name": worker_name(options),
+        "name": worker_name(options, default_name),
         "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "pid": os.getpid(),
         "isolation": os.environ.get("III_ISOLATION") or None,
@@ -56,6 +61,8 @@ def worker_metadata(options: InitOptions) -> dict[str, Any]:
     }
     if options.worker_description:
         metadata["description"] = options.worker_description
+    # 0.25: what this SDK supports; the engine answers with functionregistered & co (spec §2).
+    metadata["features"] = list(SDK_FEATURES)
     namespace = worker_namespace(options)
     if namespace is not None:
         # Only when set: without the key the engine treats the worker as 0.22.1 (no

@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", default=None,
                     help="step folder, as `motia run --dir` (default: steps/ and src/); src/ is searched too")
     ap.add_argument("--log-level", default=os.environ.get("PYIII_LOG_LEVEL", "info"))
+    ap.add_argument("--name", default="steps",
+                    help="worker name (default: steps); one live worker per name and namespace, so a second "
+                         "runner on the same engine needs its own")
     args = ap.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO), stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     dirs = discovery.DEFAULT_ROOTS if args.dir is None else discovery.motia_dirs(args.dir)
-    runner = StepsRunner(args.project, args.url, dirs=dirs)
+    runner = StepsRunner(args.project, args.url, dirs=dirs, worker_name=args.name)
     watcher = None
     if args.watch:  # `--dir X` (Motia's runner replaced): exactly X and src/, as Motia's CLI
         watcher = (StepWatcher.for_project(runner.project, runner.reload_file) if args.dir is None

@@ -383,7 +383,8 @@ def test_an_installed_motia_package_wins(app: Any, tmp_path: Path) -> None:
     log_path = tmp_path / "steps.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "pyiii.steps", "--project", str(project),
-                                 "--url", eng.proc.url], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                 "--url", eng.proc.url, "--name", "real-motia-steps"],  # the app's runner is "steps"
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             asyncio.run(served_by_the_real_package(eng))
             assert "installed `motia` package is used" in log_path.read_text()
