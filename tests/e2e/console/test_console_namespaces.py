@@ -25,6 +25,7 @@ from tests.interop.conftest import HERE as INTEROP
 from tests.interop.conftest import PY_DRIVER, NodeDriver
 from tests.support.engine import EngineProcess, free_port
 from tests.support.official_sdks import official_sdk_python
+from tests.support.waiting import eventually_sync
 
 SDK = "0.25.0"
 FID = "demo::echo"
@@ -220,6 +221,29 @@ def test_observers_and_local_invocations_follow_what_the_engine_offers(ns_page: 
     wait(lambda: len(namespaces_shown(page, "workers", WORKER)) == 4)
     assert (page.locator("table[data-table=workers] th", has_text="Local").count() == 1) is carried
 
+
+
+def test_a_real_observer_is_listed_in_its_namespace(ns_page: Any, ns_console: NsConsole) -> None:
+    """An observer made by the official 0.25 SDK (team-a's copy observed into itself) shows in
+    the observers view as the engine lists it: its namespace, source, target and state."""
+    driver = ns_console.driver
+    driver.send("observe", w="a", handle="console-obs", source={"function_id": FID, "namespace": "team-a",
+                                                                  "filters": {"input.never": {"$exists": True}}},
+                target={"function_id": FID, "namespace": "team-a"}, options={"id": "console-obs-1"}).result(30)
+    settled = driver.send("observer_ready", handle="console-obs", wait=10).result(30)
+    assert settled["state"] == "active", settled
+
+    def listed() -> dict[str, Any] | None:
+        rows = ns_console.api("observers", ns="team-a").json()["observers"]
+        return next((r for r in rows if r["id"] == "console-obs-1"), None)
+
+    row = eventually_sync(listed, 15, what="the observer in the console's list")
+    assert row["source"]["function_id"] == FID and row["namespace"] == "team-a" and row["state"] == "active"
+    page = ns_page
+    open_hash(page, ns_console, "observers?ns=team-a", "observers")
+    shown = page.locator("table[data-table=observers] tbody tr", has_text="active")
+    wait(lambda: shown.count() == 1)
+    assert FID in shown.first.inner_text() and WORKER in shown.first.inner_text()
 
 
 def test_pyiii_console_against_a_remote_engine_invokes_in_the_namespace(ns_console: NsConsole) -> None:
