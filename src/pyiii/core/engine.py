@@ -196,8 +196,9 @@ class Engine:
         response_format: Any = None,
         worker: str | None = None,
         input_type: Any = None,
+        namespace: str = DEFAULT,
     ) -> FunctionEntry:
-        """Register an in-process function (overwrites any registration of the id)."""
+        """Register an in-process function in ``namespace`` (overwrites any registration of the id there)."""
         entry = FunctionEntry(
             id=function_id,
             description=description,
@@ -207,16 +208,17 @@ class Engine:
             handler=handler,
             worker_name=worker,
             input_type=input_type,
+            namespace=namespace,
         )
         self.functions.put(entry)
         if worker is not None and worker in self.in_process_workers:
             self.in_process_workers[worker].functions.add(function_id)
         return entry
 
-    def unregister_function(self, function_id: str, worker: str | None = None) -> bool:
+    def unregister_function(self, function_id: str, worker: str | None = None, namespace: str = DEFAULT) -> bool:
         """Remove an in-process function; with ``worker``, also from that worker's listing (the
         counterpart of ``register_function(worker=...)``)."""
-        removed = self.functions.remove(function_id, None)
+        removed = self.functions.remove(function_id, None, namespace)
         record = self.in_process_workers.get(worker) if worker is not None else None
         if record is not None:
             record.functions.discard(function_id)
@@ -248,9 +250,13 @@ class Engine:
         *,
         metadata: Any = None,
         trigger_id: str | None = None,
+        namespace: str = DEFAULT,
+        trigger_namespace: str | None = None,
     ) -> str:
-        """Create an ownerless binding; raises TriggerRegistrationError if refused."""
-        binding = Binding(trigger_id or str(uuid.uuid4()), trigger_type, function_id, config, metadata)
+        """Create an ownerless binding of ``function_id`` in ``namespace`` (its provider: in
+        ``trigger_namespace``, else home then default); raises TriggerRegistrationError if refused."""
+        binding = Binding(trigger_id or str(uuid.uuid4()), trigger_type, function_id, config, metadata,
+                          namespace=namespace, trigger_namespace=trigger_namespace)
         await self.triggers.add_binding(binding)
         return binding.id
 

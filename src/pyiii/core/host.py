@@ -13,6 +13,7 @@ from dataclasses import fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pyiii.core.namespaces import DEFAULT as DEFAULT_NAMESPACE
 from pyiii.core.spans import in_span
 
 T = TypeVar("T")
@@ -132,18 +133,20 @@ class Host:
         response_format: Any = None,
         worker: str | None = None,
         input_type: Any = None,
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> FunctionEntry:
-        """Register an in-process function (overwrites any registration of the id); ``worker``
-        is the registering worker's entry id, ``input_type`` a msgspec type the payload is
-        converted to before ``handler`` sees it."""
+        """Register an in-process function in ``namespace`` (overwrites any registration of the
+        id there); ``worker`` is the registering worker's entry id, ``input_type`` a msgspec type
+        the payload is converted to before ``handler`` sees it."""
         return self._engine.register_function(
             function_id, handler, description=description, metadata=metadata, request_format=request_format,
-            response_format=response_format, worker=worker, input_type=input_type,
+            response_format=response_format, worker=worker, input_type=input_type, namespace=namespace,
         )
 
-    def unregister_function(self, function_id: str, worker: str | None = None) -> bool:
+    def unregister_function(self, function_id: str, worker: str | None = None,
+                            namespace: str = DEFAULT_NAMESPACE) -> bool:
         """Remove an in-process function; with ``worker``, also from that worker's listing."""
-        return self._engine.unregister_function(function_id, worker)
+        return self._engine.unregister_function(function_id, worker, namespace)
 
     @property
     def functions(self) -> FunctionsView:
@@ -194,10 +197,13 @@ class Host:
         return MappingProxyType(self._engine.triggers.live)
 
     async def register_trigger(self, trigger_type: str, function_id: str, config: Any = None, *,
-                               metadata: Any = None, trigger_id: str | None = None) -> str:
-        """Bind ``function_id`` to a trigger (ownerless); raises TriggerRegistrationError if refused."""
+                               metadata: Any = None, trigger_id: str | None = None,
+                               namespace: str = DEFAULT_NAMESPACE, trigger_namespace: str | None = None) -> str:
+        """Bind ``function_id`` (in ``namespace``) to a trigger (ownerless; its provider in
+        ``trigger_namespace``, else home then default); raises TriggerRegistrationError if refused."""
         return await self._engine.register_trigger(trigger_type, function_id, config, metadata=metadata,
-                                                   trigger_id=trigger_id)
+                                                   trigger_id=trigger_id, namespace=namespace,
+                                                   trigger_namespace=trigger_namespace)
 
     async def unregister_trigger(self, trigger_id: str) -> bool:
         """Remove a binding; False if there was none."""

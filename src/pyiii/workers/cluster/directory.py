@@ -25,15 +25,26 @@ class AnnouncedTrigger(msgspec.Struct, frozen=True):
     type: str
     function_id: str
     config: Any = None
+    #: Where its function resolves, and where its provider must be (iii 0.23 namespaces); an
+    #: engine of an earlier pyiii sends neither: ``default`` and home-then-default.
+    namespace: str = "default"
+    trigger_namespace: str | None = None
 
 
 class Announcement(msgspec.Struct):
-    #: Function ids served by workers connected to the announcing engine.
+    #: Function ids served in ``default`` by workers connected to the announcing engine (the
+    #: only list engines before namespaces read)…
     functions: list[str] = msgspec.field(default_factory=list)
+    #: …and ``[namespace, id]`` of those served in any other namespace.
+    namespaced: list[tuple[str, str]] = msgspec.field(default_factory=list)
     #: Worker-owned bindings of the replicated trigger types.
     triggers: list[AnnouncedTrigger] = msgspec.field(default_factory=list)
     #: Shutting down: still serves what it has, but callers prefer other owners.
     draining: bool = False
+
+    def served(self) -> list[tuple[str, str]]:
+        """Every ``(namespace, function id)`` it serves."""
+        return [("default", fid) for fid in self.functions] + [(ns, fid) for ns, fid in self.namespaced]
 
     def encode(self) -> bytes:
         return _encoder.encode(self)

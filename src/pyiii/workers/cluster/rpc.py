@@ -34,6 +34,8 @@ class Request(msgspec.Struct, omit_defaults=True):
     reply_to: str
     timeout_ms: int
     sent_at: int
+    #: Where ``function_id`` resolves on the serving engine (absent: default, as before namespaces).
+    namespace: str = "default"
     data: msgspec.Raw = msgspec.Raw(b"null")
     metadata: Any = None
     traceparent: str | None = None
@@ -100,7 +102,7 @@ class Rpc:
         self.engine_id = engine_id
         self.batch = batch
         self.key_ttl_ms = key_ttl_ms
-        #: ``is_proxy(function_id) -> bool``: a request for a proxy is refused, never bounced on.
+        #: ``is_proxy(function_id, namespace) -> bool``: a request for a proxy is refused, never bounced on.
         self._is_proxy = is_proxy
         self.outbox = Outbox(redis, key_ttl_ms)
         #: request id -> (target engine, future)
@@ -117,9 +119,11 @@ class Rpc:
 
     # ------------------------------------------------------------------ caller side
 
-    async def call(self, target: str, function_id: str, data: Any, ctx: CallContext, timeout_ms: int) -> Any:
+    async def call(self, target: str, function_id: str, data: Any, ctx: CallContext, timeout_ms: int,
+                   namespace: str = "default") -> Any:
         request = Request(
-            id=uuid.uuid4().hex, function_id=function_id, reply_to=self.engine_id, timeout_ms=timeout_ms,
+            id=uuid.uuid4().hex, function_id=function_id, namespace=namespace, reply_to=self.engine_id,
+            timeout_ms=timeout_ms,
             sent_at=int(time.time() * 1000), data=msgspec.Raw(_encoder.encode(data)), metadata=ctx.metadata,
             traceparent=ctx.traceparent, baggage=ctx.baggage,
         )
@@ -200,14 +204,14 @@ class Rpc:
             log.warning("cluster: dropped request for %s, %d ms old (its caller gave up)", request.function_id, age)
             return
         reply = Reply(id=request.id)
-        entry = self.host.functions.get(request.function_id)
+        entry = self.host.functions.get(request.function_id, request.namespace)
         try:
-            if entry is None or self._is_proxy(request.function_id):
+            if entry is None or self._is_proxy(request.function_id, request.namespace):
                 raise FunctionError(E.FUNCTION_NOT_FOUND, f"Function {request.function_id} not found")
             data: Any = request.data if entry.handler is None else msgspec.json.decode(request.data)
             result = await self.host.call(
                 request.function_id, data, metadata=request.metadata, traceparent=request.traceparent,
-                baggage=request.baggage, timeout=request.timeout_ms / 1000,
+                baggage=request.baggage, timeout=request.timeout_ms / 1000, namespace=request.namespace,
             )
             reply.result = msgspec.Raw(_encoder.encode(result))
         except FunctionError as exc:

@@ -17,7 +17,7 @@ import uuid
 from typing import Any
 
 from pyiii.adapters.redis_connection import redis_client
-from pyiii.core import CallContext, Host
+from pyiii.core import DEFAULT_NAMESPACE, CallContext, Host
 from pyiii.core import error_codes as E
 from pyiii.workers.base import BuiltinWorker, WorkerContext
 from pyiii.workers.cluster import MANIFEST
@@ -103,17 +103,19 @@ class ClusterWorker(BuiltinWorker):
     # ------------------------------------------------------------------ announce + reconcile
 
     def announcement(self) -> Announcement:
-        functions = sorted(
-            e.id for e in self.host.functions.all() if e.owner is not None and e.owner.connected
+        served = sorted(
+            (e.namespace, e.id) for e in self.host.functions.all() if e.owner is not None and e.owner.connected
         )
+        functions = [fid for ns, fid in served if ns == DEFAULT_NAMESPACE]
+        namespaced = [(ns, fid) for ns, fid in served if ns != DEFAULT_NAMESPACE]
         replicate = set(self.cfg.replicate_trigger_types)
         triggers = sorted(
-            (AnnouncedTrigger(b.id, b.trigger_type, b.function_id, b.config)
+            (AnnouncedTrigger(b.id, b.trigger_type, b.function_id, b.config, b.namespace, b.trigger_namespace)
              for b in self.host.bindings.values()
              if b.owner is not None and b.trigger_type in replicate),
             key=lambda t: t.id,
         )
-        return Announcement(functions, triggers, draining=self.draining)
+        return Announcement(functions, namespaced, triggers, draining=self.draining)
 
     async def _sync(self) -> None:
         await self.directory.announce(self.announcement())
@@ -165,5 +167,5 @@ class ClusterWorker(BuiltinWorker):
                     await pubsub.aclose()
                 await asyncio.sleep(1)
 
-    async def _forward(self, target: str, function_id: str, data: Any, ctx: CallContext) -> Any:
-        return await self.rpc.call(target, function_id, data, ctx, self.cfg.call_timeout_ms)
+    async def _forward(self, target: str, function_id: str, namespace: str, data: Any, ctx: CallContext) -> Any:
+        return await self.rpc.call(target, function_id, data, ctx, self.cfg.call_timeout_ms, namespace)

@@ -34,7 +34,7 @@ class ListRedis:
 
 
 def make_rpc(redis: ListRedis) -> Rpc:
-    return Rpc(redis, Host(Engine()), "t", "e1", batch=10, key_ttl_ms=1000, is_proxy=lambda _: False)
+    return Rpc(redis, Host(Engine()), "t", "e1", batch=10, key_ttl_ms=1000, is_proxy=lambda *_: False)
 
 
 async def test_bodies_are_decoded_and_an_undecodable_one_dropped(caplog: pytest.LogCaptureFixture) -> None:
