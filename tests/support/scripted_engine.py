@@ -20,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+
+from tests.support.loopback_ws import LoopbackWs
 
 Frame = dict[str, Any]
 
@@ -44,23 +46,19 @@ class ScriptedEngine:
     #: The handshake headers of each connection (lower-case names).
     headers: list[dict[str, str]] = field(default_factory=list)
     worker_ids: list[str] = field(default_factory=list)
-    _server: Server | None = None
+    _listener: LoopbackWs = field(default_factory=LoopbackWs)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def start(self) -> ScriptedEngine:
-        self._server = await serve(self._serve, "127.0.0.1", 0, max_size=None)
+        await self._listener.start(self._serve)
         return self
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        port = next(iter(self._server.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}"
+        return self._listener.url
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        await self._listener.stop()
 
     async def _serve(self, ws: ServerConnection) -> None:
         index = len(self.connections)

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+
+from tests.support.loopback_ws import LoopbackWs
 
 Direction = Literal["to_engine", "to_worker"]
 
@@ -36,23 +38,19 @@ class Relayed:
 class WireRelay:
     upstream: str
     relayed: list[Relayed] = field(default_factory=list)
-    _server: Server | None = None
+    _listener: LoopbackWs = field(default_factory=LoopbackWs)
     _count: int = 0
 
     async def start(self) -> WireRelay:
-        self._server = await serve(self._serve, "127.0.0.1", 0, max_size=None)
+        await self._listener.start(self._serve)
         return self
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        port = next(iter(self._server.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}"
+        return self._listener.url
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        await self._listener.stop()
 
     def frames(self, direction: Direction, frame_type: str | None = None, **match: Any) -> list[dict[str, Any]]:
         return [
