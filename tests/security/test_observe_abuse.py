@@ -65,6 +65,22 @@ async def _counting_host(rig: Rig, functions: list[str]) -> tuple[RawWorker, lis
     return host, calls
 
 
+async def _acked_observer(rig: Rig, name: str, source: str, observer_id: str, **register: Any) -> RawWorker:
+    """An observe.v1 owner hosting ``source`` (registered with ``register``), and an observer of it
+    into ``sink::t`` that the owner accepted (state ``active``); returns the owner."""
+    owner = await _observer(rig.engine.url, name)
+    await owner.register(source, **register)
+    await owner.expect("functionregistered", timeout=10, id=source)
+    watcher = await _observer(rig.engine.url, f"{name}-watcher")
+    await watcher.send({"type": "observe", "id": observer_id, "source": {"function_id": source},
+                        "target": {"function_id": "sink::t"}})
+    added = await owner.expect("observeradded", timeout=10, function_id=source)
+    await owner.send({"type": "observerack", "function_id": source, "namespace": "default", "id": observer_id,
+                      "revision": added["revision"]})
+    await watcher.expect("observerstatechanged", timeout=10, id=observer_id, state="active")
+    return owner
+
+
 async def test_an_observer_flood_stops_at_the_per_worker_limit(rig: Rig) -> None:
     await _counting_host(rig, ["src::f", "sink::t"])
     watcher = await _observer(rig.engine.url, "flood")
@@ -96,16 +112,7 @@ async def test_expensive_or_malformed_filters_are_invalid(rig: Rig) -> None:
 
 async def test_reports_for_a_function_the_sender_does_not_host_activate_nothing(rig: Rig) -> None:
     _host, sink_calls = await _counting_host(rig, ["sink::t"])
-    owner = await _observer(rig.engine.url, "owner")
-    await owner.register("src::owned")
-    await owner.expect("functionregistered", timeout=10, id="src::owned")
-    watcher = await _observer(rig.engine.url, "watcher")
-    await watcher.send({"type": "observe", "id": "o-owned", "source": {"function_id": "src::owned"},
-                        "target": {"function_id": "sink::t"}})
-    added = await owner.expect("observeradded", timeout=10, function_id="src::owned")
-    await owner.send({"type": "observerack", "function_id": "src::owned", "namespace": "default", "id": "o-owned",
-                      "revision": added["revision"]})
-    await watcher.expect("observerstatechanged", timeout=10, id="o-owned", state="active")
+    owner = await _acked_observer(rig, "owner", "src::owned", "o-owned")
 
     item = {"function_id": "src::owned", "namespace": "default", "invocation_id": "spoofed-1",
             "matched": ["o-owned"], "status": "success", "input": {"n": 1}, "started_at_ms": 1, "duration_ms": 0,
@@ -123,16 +130,7 @@ async def test_reports_for_a_function_the_sender_does_not_host_activate_nothing(
 
 async def test_obs_call_from_a_worker_that_does_not_own_the_source_is_refused(rig: Rig) -> None:
     _host, sink_calls = await _counting_host(rig, ["sink::t"])
-    owner = await _observer(rig.engine.url, "owner-delivery")
-    await owner.register("src::emitter", observe={"delivery": "owner"})
-    await owner.expect("functionregistered", timeout=10, id="src::emitter")
-    watcher = await _observer(rig.engine.url, "watcher-delivery")
-    await watcher.send({"type": "observe", "id": "o-emit", "source": {"function_id": "src::emitter"},
-                        "target": {"function_id": "sink::t"}})
-    added = await owner.expect("observeradded", timeout=10, function_id="src::emitter")
-    await owner.send({"type": "observerack", "function_id": "src::emitter", "namespace": "default", "id": "o-emit",
-                      "revision": added["revision"]})
-    await watcher.expect("observerstatechanged", timeout=10, id="o-emit", state="active")
+    owner = await _acked_observer(rig, "owner-delivery", "src::emitter", "o-emit", observe={"delivery": "owner"})
 
     intruder = await _observer(rig.engine.url, "intruder-delivery")
     answer = await intruder.call("sink::t", {"forged": True}, activation={"observer_id": "o-emit"})
