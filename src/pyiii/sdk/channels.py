@@ -174,7 +174,16 @@ class ChannelWriter(_Endpoint):
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(engine_ws_base, ref, loop=loop)
-        self.stream = WritableStream(self)
+        self._stream: WritableStream | None = None
+
+    @property
+    def stream(self) -> WritableStream:
+        """Node-style ``write``/``end``. Made on first use: the two refer to each other, a cycle
+        only the garbage collector frees, and most writers an invocation receives are never used."""
+        stream = self._stream
+        if stream is None:
+            stream = self._stream = WritableStream(self)
+        return stream
 
     async def write(self, data: bytes) -> None:
         ws = await self._connection()
@@ -221,7 +230,15 @@ class ChannelReader(_Endpoint):
     ) -> None:
         super().__init__(engine_ws_base, ref, loop=loop)
         self._callbacks: list[Callable[[str], Any]] = []
-        self.stream = ReadableStream(self)
+        self._stream: ReadableStream | None = None
+
+    @property
+    def stream(self) -> ReadableStream:
+        """Made on first use, as :attr:`ChannelWriter.stream`."""
+        stream = self._stream
+        if stream is None:
+            stream = self._stream = ReadableStream(self)
+        return stream
 
     def on_message(self, callback: Callable[[str], Any]) -> None:
         self._callbacks.append(callback)
@@ -316,7 +333,7 @@ def resolve_channel_refs(
             return open_ref(data, engine_ws_base, loop)
         copy: dict[Any, Any] | None = None
         for key, value in data.items():
-            if isinstance(value, (dict, list)):
+            if isinstance(value, (dict, list)) and value:  # an empty one holds no ref
                 resolved = resolve_channel_refs(value, engine_ws_base, loop)
                 if resolved is not value:
                     if copy is None:
@@ -326,7 +343,7 @@ def resolve_channel_refs(
     if isinstance(data, list):
         items: list[Any] | None = None
         for index, value in enumerate(data):
-            if isinstance(value, (dict, list)):
+            if isinstance(value, (dict, list)) and value:  # an empty one holds no ref
                 resolved = resolve_channel_refs(value, engine_ws_base, loop)
                 if resolved is not value:
                     if items is None:

@@ -88,6 +88,31 @@ async def test_handler_gets_reader_and_writer(engine: FakeEngine, connect: Clien
 
 
 @pytest.mark.asyncio
+async def test_node_style_streams(engine: FakeEngine, connect: ClientFactory) -> None:
+    """``reader.stream`` / ``writer.stream`` (made on first use) are one object per endpoint and
+    carry the data like the endpoints themselves."""
+    engine.channels["in"] = FakeChannel([b"ab", b"cd"])
+    engine.channels["out"] = FakeChannel([])
+    client = await connect()
+    conn = await engine.connection(0)
+
+    async def handler(data: Any) -> Any:
+        reader, writer = data["in"], data["out"]
+        assert reader.stream is reader.stream and writer.stream is writer.stream
+        content = b"".join([chunk async for chunk in reader.stream])
+        writer.stream.end(content[::-1])
+        return len(content)
+
+    client.register_function("stream::node", handler)
+    await conn.wait_for(lambda f: f["type"] == "registerfunction")
+    inv = await conn.invoke("stream::node", {"in": ref("in", "read"), "out": ref("out", "write")})
+    assert (await conn.result_of(inv))["result"] == 4
+    out = engine.channels["out"]
+    await asyncio.wait_for(out.write_done.wait(), 5)
+    assert out.written == [b"dcba"]
+
+
+@pytest.mark.asyncio
 async def test_create_channel_calls_the_engine(engine: FakeEngine, connect: ClientFactory) -> None:
     async def hook(conn: Any, frame: dict[str, Any]) -> None:
         if frame.get("function_id") == "engine::channels::create":
