@@ -117,11 +117,17 @@ class _Endpoint:
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.ref = ref
-        self._url = build_channel_url(engine_ws_base, ref.channel_id, ref.access_key, self._direction)
+        # The URL is built on first connect: most endpoints an HTTP invocation receives are never used.
+        self._base = engine_ws_base
         self._loop = loop
         self._ws: wsio.Connection | None = None
         self._lock: asyncio.Lock | None = None
         self._closed = False
+
+    @property
+    def url(self) -> str:
+        ref = self.ref
+        return build_channel_url(self._base, ref.channel_id, ref.access_key, self._direction)
 
     async def _connection(self) -> wsio.Connection:
         if self._ws is not None:
@@ -131,7 +137,7 @@ class _Endpoint:
         async with self._lock:
             if self._ws is None:
                 self._ws = await wsio.connect(
-                    self._url, wsio.Options(max_message_bytes=DEFAULT_MAX_MESSAGE_SIZE)
+                    self.url, wsio.Options(max_message_bytes=DEFAULT_MAX_MESSAGE_SIZE)
                 )
             return self._ws
 
@@ -168,7 +174,16 @@ class ChannelWriter(_Endpoint):
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(engine_ws_base, ref, loop=loop)
-        self.stream = WritableStream(self)
+        self._stream: WritableStream | None = None
+
+    @property
+    def stream(self) -> WritableStream:
+        """Node-style ``write``/``end``. Made on first use: the two refer to each other, a cycle
+        only the garbage collector frees, and most writers an invocation receives are never used."""
+        stream = self._stream
+        if stream is None:
+            stream = self._stream = WritableStream(self)
+        return stream
 
     async def write(self, data: bytes) -> None:
         ws = await self._connection()
@@ -215,7 +230,15 @@ class ChannelReader(_Endpoint):
     ) -> None:
         super().__init__(engine_ws_base, ref, loop=loop)
         self._callbacks: list[Callable[[str], Any]] = []
-        self.stream = ReadableStream(self)
+        self._stream: ReadableStream | None = None
+
+    @property
+    def stream(self) -> ReadableStream:
+        """Made on first use, as :attr:`ChannelWriter.stream`."""
+        stream = self._stream
+        if stream is None:
+            stream = self._stream = ReadableStream(self)
+        return stream
 
     def on_message(self, callback: Callable[[str], Any]) -> None:
         self._callbacks.append(callback)
@@ -303,19 +326,30 @@ def resolve_channel_refs(
     data: Any, engine_ws_base: str, loop: asyncio.AbstractEventLoop | None = None
 ) -> Any:
     """Replace every channel ref inside a payload by a live reader/writer. A payload without
-    refs (nearly every one) is returned as it is, not copied."""
+    refs (nearly every one) is returned as it is, not copied; a container holding one is copied
+    (keys and order kept), the others inside it are shared."""
     if isinstance(data, dict):
-        if is_channel_ref(data):
+        if "channel_id" in data and is_channel_ref(data):
             return open_ref(data, engine_ws_base, loop)
-        resolved = {k: resolve_channel_refs(v, engine_ws_base, loop) for k, v in data.items()
-                    if isinstance(v, (dict, list))}
-        if any(resolved[k] is not data[k] for k in resolved):
-            return {k: resolved.get(k, v) for k, v in data.items()}
-        return data
+        copy: dict[Any, Any] | None = None
+        for key, value in data.items():
+            if isinstance(value, (dict, list)) and value:  # an empty one holds no ref
+                resolved = resolve_channel_refs(value, engine_ws_base, loop)
+                if resolved is not value:
+                    if copy is None:
+                        copy = dict(data)
+                    copy[key] = resolved
+        return data if copy is None else copy
     if isinstance(data, list):
-        items = [resolve_channel_refs(v, engine_ws_base, loop) if isinstance(v, (dict, list)) else v
-                 for v in data]
-        return items if any(a is not b for a, b in zip(items, data, strict=True)) else data
+        items: list[Any] | None = None
+        for index, value in enumerate(data):
+            if isinstance(value, (dict, list)) and value:  # an empty one holds no ref
+                resolved = resolve_channel_refs(value, engine_ws_base, loop)
+                if resolved is not value:
+                    if items is None:
+                        items = list(data)
+                    items[index] = resolved
+        return data if items is None else items
     return data
 
 

@@ -453,9 +453,10 @@ class III:
         ctx = ActiveInvocation(
             function_id=msg.function_id,
             invocation_id=msg.invocation_id or str(uuid.uuid4()),
-            observe_depth=decode_observe_depth(from_payload(msg.observe_depth)),
-            caller=decode_caller(from_payload(msg.caller)),
-            activation=decode_activation(from_payload(msg.activation)),
+            # Absent in most frames (an absent payload is falsy): no decoding then.
+            observe_depth=decode_observe_depth(from_payload(msg.observe_depth)) if msg.observe_depth else 0,
+            caller=decode_caller(from_payload(msg.caller)) if msg.caller else None,
+            activation=decode_activation(from_payload(msg.activation)) if msg.activation else None,
             metadata=metadata,
             traceparent=msg.traceparent,
             baggage=msg.baggage,

@@ -9,9 +9,8 @@ Set around every handler, routed or local, and read by outgoing calls (``caller`
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 
@@ -57,15 +56,26 @@ def active() -> ActiveInvocation | None:
     return _CURRENT.get()
 
 
-@contextmanager
-def running(invocation: ActiveInvocation) -> Iterator[None]:
-    """Make ``invocation`` current for the duration of a handler."""
-    token = _CURRENT.set(invocation)
-    try:
-        yield
-    finally:
+def running(invocation: ActiveInvocation) -> _Running:
+    """Make ``invocation`` current for the duration of a handler: ``with running(ctx):``."""
+    return _Running(invocation)
+
+
+class _Running:
+    """A plain class: a generator context manager costs several times more, once per invocation."""
+
+    __slots__ = ("_invocation", "_token")
+
+    def __init__(self, invocation: ActiveInvocation) -> None:
+        self._invocation = invocation
+
+    def __enter__(self) -> None:
+        self._token = _CURRENT.set(self._invocation)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         try:
-            _CURRENT.reset(token)
+            _CURRENT.reset(self._token)
         except ValueError:  # a coroutine closed outside its task (shutdown): nothing to restore
             pass
 

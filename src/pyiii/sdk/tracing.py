@@ -7,6 +7,7 @@ When the application has configured OpenTelemetry and a span is active, that spa
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
@@ -20,6 +21,10 @@ from .trace_context import current as current  # tracing.current(): the SDK's pu
 
 
 def _from_opentelemetry() -> tuple[str | None, str | None] | None:
+    # No span can be current unless something imported OpenTelemetry's API (and the SDK does
+    # not import it on its own): then the per-call import machinery is skipped.
+    if "opentelemetry.trace" not in sys.modules:
+        return None
     try:
         from opentelemetry import propagate, trace
     except ImportError:
@@ -57,6 +62,10 @@ def _sdk_tracer() -> Any:
     """A tracer of the application's OpenTelemetry SDK provider, or None (no OTel, or only the
     API's no-op provider): then handlers run without a span, at no cost."""
     global _tracer_cache
+    # An SDK provider is an instance of a class of this module: none exists while it is not
+    # imported (the common case, checked per invocation without the import machinery).
+    if "opentelemetry.sdk.trace" not in sys.modules:
+        return None
     try:
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider

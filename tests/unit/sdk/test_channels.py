@@ -14,7 +14,7 @@ from pyiii.sdk import (
     extract_channel_refs,
     is_channel_ref,
 )
-from pyiii.sdk.channels import MAX_FRAME_SIZE, build_channel_url
+from pyiii.sdk.channels import MAX_FRAME_SIZE, build_channel_url, resolve_channel_refs
 from tests.unit.sdk.conftest import ClientFactory, FakeChannel, FakeEngine
 
 
@@ -27,6 +27,25 @@ def test_ref_helpers() -> None:
     assert is_channel_ref(ref("c", "read")) and not is_channel_ref({"channel_id": "c"})
     assert [(p, r.channel_id) for p, r in extract_channel_refs(payload)] == [("a[0]", "c1"), ("a[1].w", "c2")]
     assert build_channel_url("ws://h:1/", "c", "k/+ey=", "read") == "ws://h:1/ws/channels/c?key=k%2F%2Bey%3D&dir=read"
+
+
+def test_resolve_channel_refs_copies_only_what_holds_a_ref() -> None:
+    """Refs anywhere become endpoints; a container holding one is a copy with its keys in order,
+    everything without a ref is the very same object (payloads without refs are not copied)."""
+    plain = {"h": {"a": "1"}, "l": [1, {"b": 2}], "s": "x"}
+    assert resolve_channel_refs(plain, "ws://h:1") is plain
+    payload = {"first": 1, "body": {"deep": [0, ref("c1", "read")]}, "other": {"k": [1]},
+               "response": ref("c2", "write"), "last": None}
+    out = resolve_channel_refs(payload, "ws://h:1/?t=1")
+    assert list(out) == list(payload) and out is not payload
+    assert out["other"] is payload["other"] and out["first"] == 1 and out["last"] is None
+    reader, writer = out["body"]["deep"][1], out["response"]
+    assert isinstance(reader, ChannelReader) and isinstance(writer, ChannelWriter)
+    assert out["body"]["deep"][0] == 0 and payload["body"]["deep"][1] == ref("c1", "read")  # input untouched
+    assert reader.url == "ws://h:1/ws/channels/c1?key=k%2F%2Bey%3D&dir=read"
+    assert writer.url == "ws://h:1/ws/channels/c2?key=k%2F%2Bey%3D&dir=write"
+    top = resolve_channel_refs([ref("c3", "read"), "x"], "ws://h:1")
+    assert isinstance(top[0], ChannelReader) and top[1] == "x"
 
 
 @pytest.mark.asyncio
@@ -66,6 +85,31 @@ async def test_handler_gets_reader_and_writer(engine: FakeEngine, connect: Clien
     assert b"".join(c for c in chunks if isinstance(c, bytes)) == big
     assert engine.channels["in"].queries[0] == {"key": ["k/+ey="], "dir": ["read"]}
     assert out.queries[0]["dir"] == ["write"]
+
+
+@pytest.mark.asyncio
+async def test_node_style_streams(engine: FakeEngine, connect: ClientFactory) -> None:
+    """``reader.stream`` / ``writer.stream`` (made on first use) are one object per endpoint and
+    carry the data like the endpoints themselves."""
+    engine.channels["in"] = FakeChannel([b"ab", b"cd"])
+    engine.channels["out"] = FakeChannel([])
+    client = await connect()
+    conn = await engine.connection(0)
+
+    async def handler(data: Any) -> Any:
+        reader, writer = data["in"], data["out"]
+        assert reader.stream is reader.stream and writer.stream is writer.stream
+        content = b"".join([chunk async for chunk in reader.stream])
+        writer.stream.end(content[::-1])
+        return len(content)
+
+    client.register_function("stream::node", handler)
+    await conn.wait_for(lambda f: f["type"] == "registerfunction")
+    inv = await conn.invoke("stream::node", {"in": ref("in", "read"), "out": ref("out", "write")})
+    assert (await conn.result_of(inv))["result"] == 4
+    out = engine.channels["out"]
+    await asyncio.wait_for(out.write_done.wait(), 5)
+    assert out.written == [b"dcba"]
 
 
 @pytest.mark.asyncio

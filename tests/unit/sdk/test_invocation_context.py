@@ -26,3 +26,16 @@ async def test_the_context_follows_tasks_and_copied_contexts_and_is_reset() -> N
 
 async def _seen() -> ActiveInvocation | None:
     return active()
+
+
+def test_running_nests_and_is_reset_when_the_handler_raises() -> None:
+    outer, inner = ActiveInvocation("a::f", "i-1"), ActiveInvocation("a::g", "i-2", local_depth=1)
+    with running(outer):
+        try:
+            with running(inner):
+                assert active() is inner
+                raise KeyError("handler failed")
+        except KeyError:
+            pass
+        assert active() is outer
+    assert active() is None
