@@ -6,7 +6,9 @@ One engine (``python -m pyiii`` with iii-http, tracing off, from ``--src``) and 
 echo worker (bench/echo_worker_pyiii.py, same tree); in this process ``--concurrency``
 keep-alive connections each send B1's ~100 B JSON POST /echo back to back. The engine's
 utime+stime over ``--requests`` requests (after a warm-up) / requests = µs of engine CPU per
-request; the worker's is printed too.
+request; the worker's is printed too. With ``--callgrind`` the engine runs under valgrind and
+its instructions per request are counted instead (``engine_kinstr``; use ~2,000 requests): slow,
+but the same count on a busy machine as on an idle one, so small differences between trees show.
 
     python bench/http_cpu_per_request.py --src /work/main/src --concurrency 1 --requests 20000
 """
@@ -121,6 +123,7 @@ def main() -> int:
     ap.add_argument("--src", required=True, help="the pyiii src folder the engine and worker run from")
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--callgrind", action="store_true", help="count the engine's instructions under valgrind")
     ap.add_argument("--py-spy", metavar="FILE", help="also record the engine with py-spy (raw folded stacks)")
     a = ap.parse_args()
     ws_port, http_port = _free_port(), _free_port()
@@ -132,7 +135,10 @@ def main() -> int:
             {"name": "iii-http", "config": {"port": http_port, "host": "127.0.0.1"}},
             TRACING_OFF,
         ]}))
-        engine = subprocess.Popen([sys.executable, "-m", "pyiii", "--config", str(config), "--log-level", "warning"],
+        grind = Path(tmp) / "callgrind.out"
+        prefix = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={grind}"]
+        engine_cmd = [sys.executable, "-m", "pyiii", "--config", str(config), "--log-level", "warning"]
+        engine = subprocess.Popen([*(prefix if a.callgrind else []), *engine_cmd],
                                   cwd=tmp, env=env)
         worker = None
         try:
@@ -146,14 +152,18 @@ def main() -> int:
                 spy = subprocess.Popen(["py-spy", "record", "-p", str(engine.pid), "-r", "250", "--gil", "-f", "raw",
                                         "-o", a.py_spy], stdout=subprocess.DEVNULL)
                 time.sleep(1)  # py-spy attaches
+            if a.callgrind:
+                subprocess.run(["callgrind_control", "-i", "on", str(engine.pid)], check=True, capture_output=True)
             before = _cpu_s(engine.pid), _cpu_s(worker.pid)
             uvloop.run(_run(http_port, a.requests, a.concurrency))
+            if a.callgrind:
+                subprocess.run(["callgrind_control", "-i", "off", str(engine.pid)], check=True, capture_output=True)
             (eu, es), (wu, ws) = _cpu_s(engine.pid), _cpu_s(worker.pid)
             per = 1e6 / a.requests
-            print(json.dumps({"c": a.concurrency, "requests": a.requests,
-                              "engine_us": round((eu + es - sum(before[0])) * per, 1),
-                              "engine_sys_us": round((es - before[0][1]) * per, 1),
-                              "worker_us": round((wu + ws - sum(before[1])) * per, 1)}))
+            result = {"c": a.concurrency, "requests": a.requests,
+                      "engine_us": round((eu + es - sum(before[0])) * per, 1),
+                      "engine_sys_us": round((es - before[0][1]) * per, 1),
+                      "worker_us": round((wu + ws - sum(before[1])) * per, 1)}
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait(30)
@@ -161,7 +171,11 @@ def main() -> int:
             for proc in (worker, engine):
                 if proc is not None:
                     proc.terminate()
-                    proc.wait(10)
+                    proc.wait(60)
+        if a.callgrind:  # written when the engine exits
+            totals = [line for line in grind.read_text().splitlines() if line.startswith(("summary:", "totals:"))]
+            result["engine_kinstr"] = round(int(totals[-1].split()[1]) / a.requests / 1000, 1)
+        print(json.dumps(result))
     return 0
 
 
