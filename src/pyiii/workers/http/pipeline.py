@@ -97,8 +97,12 @@ class Pipeline:
                             headers=[("allow", ", ".join(allowed))])
             return
         params = dict(zip(route.param_names, match.values, strict=True))
-        async with self.semaphore:
+        semaphore = self.semaphore
+        await semaphore.acquire()  # ``async with`` would add two coroutine frames per request
+        try:
             await self._serve(route, params, request, sink)
+        finally:
+            semaphore.release()
 
     async def _serve(self, route: Route, params: dict[str, str], request: Request, sink: ResponseSink) -> None:
         timeout = route.timeout if route.timeout is not None else self.timeout
