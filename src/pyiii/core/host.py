@@ -233,10 +233,11 @@ class Host:
         """Call and do not wait; a failure is logged."""
         self._engine.call_void(function_id, data, **kwargs)
 
-    async def fire(self, binding: Binding, payload: Any, **kwargs: Any) -> Any:
+    def fire(self, binding: Binding, payload: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
         """Run a binding's function with an event payload and the binding's metadata (a
-        session's binding is checked against its grant on every run)."""
-        return await self._engine.fire(binding, payload, **kwargs)
+        session's binding is checked against its grant on every run). Await it: it is the
+        engine's coroutine itself, without a frame of its own (every HTTP request fires one)."""
+        return self._engine.fire(binding, payload, **kwargs)
 
     async def call_for(self, binding: Binding, function_id: str, data: Any, **kwargs: Any) -> Any:
         """Call a function on behalf of a binding (its condition or middleware)."""

@@ -51,6 +51,13 @@ def start_filling(channel: Channel, body: BodyStream, raw: bytes | None, chunk_s
     if raw is None and body.complete and body.failure is None:
         raw = body.take_all()
     if raw is not None:
+        queue = channel.queue
+        if len(raw) <= chunk_size and queue.maxsize - queue.qsize() >= 2:
+            # The common case: one piece and the end, and room for both (the queue is bounded).
+            if raw:
+                queue.put_nowait(raw)
+            queue.put_nowait(EOF)
+            return None
         queued = put_now(channel, raw, chunk_size)
         if queued == len(raw) and not channel.queue.full():
             channel.queue.put_nowait(EOF)

@@ -4,7 +4,6 @@ body, condition, route middleware, handler; then a buffered or streamed response
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable
@@ -98,8 +97,12 @@ class Pipeline:
                             headers=[("allow", ", ".join(allowed))])
             return
         params = dict(zip(route.param_names, match.values, strict=True))
-        async with self.semaphore:
+        semaphore = self.semaphore
+        await semaphore.acquire()  # ``async with`` would add two coroutine frames per request
+        try:
             await self._serve(route, params, request, sink)
+        finally:
+            semaphore.release()
 
     async def _serve(self, route: Route, params: dict[str, str], request: Request, sink: ResponseSink) -> None:
         timeout = route.timeout if route.timeout is not None else self.timeout
@@ -175,8 +178,10 @@ class Pipeline:
                 async with asyncio.timeout_at(deadline):
                     raw = await request.body.read_all()
             if raw:
-                with contextlib.suppress(orjson.JSONDecodeError):
+                try:
                     body = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    pass
             exchange.filler = start_filling(request_channel, request.body, raw, chunk)
         else:
             exchange.filler = start_filling(request_channel, request.body, None, chunk)
@@ -197,11 +202,12 @@ class Pipeline:
 
         payload["request_body"] = ref(request_channel, "read")
         payload["response"] = ref(response_channel, "write")
+        loop = asyncio.get_running_loop()
         if deadline is None:
             call_timeout = route.timeout or self.timeout
         else:
-            call_timeout = max(0.001, deadline - asyncio.get_running_loop().time())
-        call = asyncio.ensure_future(self.host.fire(
+            call_timeout = max(0.001, deadline - loop.time())
+        call = loop.create_task(self.host.fire(
             route.binding, payload, timeout=call_timeout, traceparent=exchange.traceparent, baggage=exchange.baggage,
         ))
         exchange.call = call

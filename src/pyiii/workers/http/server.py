@@ -35,6 +35,12 @@ LINGER_SECONDS = 1.0
 #: socket buffers (reading paused), so an attacker cannot make the engine read at wire speed.
 LINGER_MAX_BYTES = 1024 * 1024
 
+#: Header names as sent -> their lower-case text: most requests repeat the same few names, and
+#: a lookup is cheaper than decoding and lower-casing each. Bounded, so clients cannot grow it.
+_HEADER_NAMES: dict[bytes, str] = {}
+_HEADER_NAMES_MAX = 512
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
+
 
 @dataclass(slots=True)
 class ServerLimits:
@@ -299,12 +305,18 @@ class HttpConnection(asyncio.Protocol):
         self._body_seen = self._body_base = 0
         self._body_since = self.loop.time()
         headers: dict[str, str] = {}
+        names = _HEADER_NAMES
         for raw_name, raw_value in self._headers:
+            name = names.get(raw_name)
+            if name is None:
+                name = raw_name.decode("latin-1").lower()
+                if len(names) < _HEADER_NAMES_MAX:
+                    names[raw_name] = name
             try:
                 value = raw_value.decode("utf-8")
             except UnicodeDecodeError:
                 value = ""
-            headers[raw_name.decode("latin-1").lower()] = value
+            headers[name] = value
         rejected, self._rejected = self._rejected, None
         path, query = "/", ""
         if rejected is None:
@@ -323,8 +335,10 @@ class HttpConnection(asyncio.Protocol):
         if rejected is None and length is not None and length > self.limits.max_body_bytes:
             # Refuse before reading a byte of it.
             rejected = (413, "PAYLOAD_TOO_LARGE", f"Request body larger than {self.limits.max_body_bytes} bytes")
+        raw_method = self.parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         request = Request(
-            method=self.parser.get_method().decode("ascii"),
+            method=method,
             path=path,
             query=query,
             headers=headers,
