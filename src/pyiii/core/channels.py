@@ -11,6 +11,7 @@ import base64
 import hmac
 import os
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -18,6 +19,11 @@ from pyiii.ids import uuid4_text_of
 
 DEFAULT_BUFFER: Final = 64
 MAX_BUFFER: Final = 1024
+#: How long a reader that comes late to a stream that broke off is still told so (1011), not 404.
+ABORTED_GRACE_SECONDS: Final = 30.0
+#: At most this many such markers are kept (oldest forgotten first): aborted requests are cheap to
+#: make, so what they leave behind is bounded — an id, a key and a deadline each.
+MAX_ABORTED_MARKERS: Final = 10_000
 
 #: Marks end of stream in the queue.
 EOF: Final = object()
@@ -38,6 +44,8 @@ class Channel:
     reader_taken: bool = False
     writer_done: bool = False
     reader_done: bool = False
+    #: The stream broke off (ABORTED is or was in the queue): its reader must be told, even late.
+    aborted: bool = False
 
     def refs(self) -> dict[str, dict[str, str]]:
         base = {"channel_id": self.id, "access_key": self.access_key}
@@ -45,9 +53,18 @@ class Channel:
 
 
 class ChannelRegistry:
-    def __init__(self, ttl_seconds: float = 300.0) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float = 300.0,
+        aborted_grace_seconds: float = ABORTED_GRACE_SECONDS,
+        max_aborted_markers: int = MAX_ABORTED_MARKERS,
+    ) -> None:
         self._channels: dict[str, Channel] = {}
         self.ttl_seconds = ttl_seconds
+        self.aborted_grace_seconds = aborted_grace_seconds
+        self.max_aborted_markers = max_aborted_markers
+        #: Forgotten channels whose stream broke off before their reader came: id -> (key, until).
+        self._aborted: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._channels)
@@ -68,6 +85,23 @@ class ChannelRegistry:
             return None
         return channel
 
+    def was_aborted(self, channel_id: str, access_key: str) -> bool:
+        """Whether ``channel_id`` was forgotten after its stream broke off, before its reader came
+        (within the grace): that reader is told so (1011) instead of \"not found\"."""
+        marker = self._aborted.get(channel_id)
+        if marker is None or marker[1] < time.monotonic():
+            return False
+        return hmac.compare_digest(marker[0], access_key)
+
+    def abort(self, channel: Channel) -> None:
+        """The engine's side of ``channel`` broke off: whatever is buffered is dropped and the
+        reader gets ABORTED next (never blocks: a full queue cannot hold the marker back)."""
+        channel.aborted = True
+        queue = channel.queue
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(ABORTED)
+
     def finish(self, channel: Channel, side: str) -> None:
         """Mark one side done; a channel whose both sides finished is forgotten."""
         if side == "write":
@@ -75,7 +109,14 @@ class ChannelRegistry:
         else:
             channel.reader_done = True
         if channel.writer_done and channel.reader_done:
-            self._channels.pop(channel.id, None)
+            if self._channels.pop(channel.id, None) is not None and channel.aborted and not channel.reader_taken:
+                self._remember_aborted(channel)
+
+    def _remember_aborted(self, channel: Channel) -> None:
+        markers = self._aborted
+        markers[channel.id] = (channel.access_key, time.monotonic() + self.aborted_grace_seconds)
+        while len(markers) > self.max_aborted_markers:
+            markers.popitem(last=False)
 
     def sweep(self) -> int:
         """Drop channels a side never connected to within the TTL. Returns how many."""
@@ -87,4 +128,7 @@ class ChannelRegistry:
         ]
         for cid in stale:
             self._channels.pop(cid, None)
+        markers = self._aborted
+        while markers and next(iter(markers.values()))[1] < now:  # oldest first: same grace for all
+            markers.popitem(last=False)
         return len(stale)

@@ -319,6 +319,11 @@ class Host:
         """A new data channel (its ``refs()`` are what a worker attaches to over WebSocket)."""
         return self._engine.channels.create(buffer_size)
 
+    def abort_channel(self, channel: Channel) -> None:
+        """The stream this worker writes into ``channel`` broke off: its reader gets an error
+        (now, or when it attaches within the grace), never a clean end."""
+        self._engine.channels.abort(channel)
+
     def finish_channel(self, channel: Channel, side: str) -> None:
         """Mark one side (``"read"``/``"write"``) done; a channel both sides finished is forgotten."""
         self._engine.channels.finish(channel, side)

@@ -33,6 +33,7 @@ async def serve_writer(connection: Connection, channel: Channel, registry: Chann
     finally:
         if not finished:
             log.info("writer of channel %s left without finishing (close code %s)", channel.id, connection.close_code)
+        channel.aborted = not finished
         await channel.queue.put(EOF if finished else ABORTED)
         registry.finish(channel, "write")
 

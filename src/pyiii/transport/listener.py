@@ -21,7 +21,7 @@ from pyiii.core.access import parse_expose_rules
 from pyiii.core.engine import Engine
 from pyiii.core.session import Session
 from pyiii.transport import health
-from pyiii.transport.channel_endpoint import serve_reader, serve_writer
+from pyiii.transport.channel_endpoint import ABORTED_CODE, ABORTED_REASON, serve_reader, serve_writer
 from pyiii.transport.origins import origin_allowed
 from pyiii.transport.rbac import AuthRefused, PendingAuth, RbacConfig, authenticate
 from pyiii.transport.ws_peer import WebSocketPeer
@@ -131,7 +131,11 @@ class Listener:
             query = parse_qs(request.query)
             key = query.get("key", [""])[0]
             direction = query.get("dir", [""])[0]
-            if direction not in ("read", "write") or self.engine.channels.lookup(channel_id, key) is None:
+            channels = self.engine.channels
+            if direction not in ("read", "write") or (
+                channels.lookup(channel_id, key) is None
+                and not (direction == "read" and channels.was_aborted(channel_id, key))
+            ):
                 return _text_response(
                     HTTPStatus.NOT_FOUND, {"error": {"code": "NOT_FOUND", "message": "Channel not found"}}
                 )
@@ -240,9 +244,13 @@ class Listener:
     async def _serve_channel(self, connection: Connection, channel_id: str, query: str) -> None:
         params = parse_qs(query)
         direction = params.get("dir", [""])[0]
-        channel = self.engine.channels.lookup(channel_id, params.get("key", [""])[0])
+        key = params.get("key", [""])[0]
+        channel = self.engine.channels.lookup(channel_id, key)
         if channel is None:
-            await connection.close(1008, "channel not found")
+            if direction == "read" and self.engine.channels.was_aborted(channel_id, key):
+                await connection.close(ABORTED_CODE, ABORTED_REASON)  # it broke off before we came
+            else:
+                await connection.close(1008, "channel not found")
             return
         if direction == "write":
             if channel.writer_taken:

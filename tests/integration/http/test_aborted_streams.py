@@ -8,6 +8,7 @@ HTTP client a 502 (nothing sent yet) or a truncated chunked body (some sent), ne
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from pyiii import InitOptions, register_worker
 from pyiii.sdk import ChannelAborted
 from tests.integration.http.support import HttpEngine, wait_route
 from tests.support import wsraw
-from tests.support.waiting import eventually_sync
+from tests.support.waiting import eventually, eventually_sync
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +131,52 @@ def test_a_response_writer_that_breaks_off_is_not_a_whole_response(http_engine: 
         assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding: chunked" in head.lower(), received
         assert b"partial body" in body
         assert not body.endswith(b"0\r\n\r\n"), "a broken-off stream must not end like a whole one"
+
+
+def test_a_reader_that_comes_after_the_body_broke_off_is_told_so(http_engine: HttpEngine, pyiii_worker: Any) -> None:
+    """The client left mid-body and the engine has already forgotten the request channel when the
+    handler's reader attaches: the reader gets 1011 (stream aborted), not a 404 it could take for
+    a wrong key, and only with the channel's key."""
+    refs: list[Any] = []
+    release = threading.Event()
+    release.set()  # the warm-up call is answered at once
+
+    async def late(req: dict[str, Any]) -> dict[str, Any]:
+        started.append("late")
+        refs.append(req["request_body"].ref)
+        await asyncio.to_thread(release.wait, 20)  # attach nothing until the test has looked
+        return {"status_code": 200, "body": {}}
+
+    _route(pyiii_worker, "abort::late_reader", late, "/abort/late")
+    wait_route(http_engine.base, "POST", "/abort/late", content=b"x")
+    started.clear()
+    release.clear()
+    try:
+        _send_half_a_body_and_leave(http_engine.http_port, "/abort/late")
+        ref = refs[-1]
+        port, key = http_engine.proc.port, quote(ref.access_key, safe="")
+
+        async def forgotten() -> bool:  # the engine writes the body: a writer is refused 404 once it is gone
+            try:
+                _r, w = await wsraw.upgrade(port, f"/ws/channels/{ref.channel_id}?key={key}&dir=write")
+            except ConnectionError as exc:
+                return " 404" in str(exc)
+            w.close()
+            return False
+
+        async def attach_late() -> tuple[int | None, bool]:
+            await eventually(forgotten, 10, what="the exchange is over and its channels forgotten")
+            reader, writer = await wsraw.upgrade(port, f"/ws/channels/{ref.channel_id}?key={key}&dir=read")
+            code = await wsraw.close_code(reader)
+            writer.close()
+            try:
+                await wsraw.upgrade(port, f"/ws/channels/{ref.channel_id}?key=wrong&dir=read")
+            except ConnectionError:
+                return code, True
+            return code, False
+
+        code, wrong_key_refused = asyncio.run(attach_late())
+        assert code == 1011
+        assert wrong_key_refused
+    finally:
+        release.set()

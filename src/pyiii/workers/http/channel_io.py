@@ -41,6 +41,7 @@ async def fill_from_body(channel: Channel, body: BodyStream, chunk_size: int) ->
             for start in range(0, len(chunk), chunk_size):
                 await channel.queue.put(chunk[start:start + chunk_size])
     except BodyError:
+        channel.aborted = True
         await channel.queue.put(ABORTED)
         return
     await channel.queue.put(EOF)

@@ -470,8 +470,13 @@ class _Exchange:
         return self.channels
 
     def close(self, host: Host) -> None:
-        if self.filler is not None and not self.filler.done():
+        body_cut = self.filler is not None and not self.filler.done()
+        if body_cut:
+            assert self.filler is not None
             self.filler.cancel()
+        if self.channels is not None and (body_cut or self.channels[0].aborted):
+            # The body never ended: its reader (attached, or still to come) gets an error.
+            host.abort_channel(self.channels[0])
         if self.call is not None and not self.call.done():
             # The handler keeps running in its worker; we only stop waiting for it.
             self.call.add_done_callback(_log_late_failure)
