@@ -175,7 +175,54 @@ class Invoker:
 
     def call_void(self, function_id: str, data: Any, **kwargs: Any) -> None:
         """Fire and forget; failures are logged."""
-        self.spawn(self._void(function_id, data, kwargs))
+        if not self._post_void(function_id, data, kwargs):
+            self.spawn(self._void(function_id, data, kwargs))
+
+    def _post_void(self, function_id: str, data: Any, kwargs: dict[str, Any]) -> bool:
+        """:meth:`call_void` of a worker's function without a task: the call is sent now and its
+        answer (or its timeout) handled by a callback, as ``_void`` would (a pub/sub publish
+        makes one per subscriber). False: not that case (in-process or observed target, a
+        refusal to raise, a peer that cannot post); ``_void`` then does it all."""
+        if kwargs.keys() - _POSTABLE:
+            return False
+        entry = self.functions.get(function_id, kwargs.get("namespace", DEFAULT))
+        if entry is None or entry.handler is not None or entry.observed:
+            return False
+        owner = entry.owner
+        assert owner is not None
+        caller = kwargs.get("caller")
+        share_key = caller if caller is not None else IN_PROCESS
+        if self._over_quota(owner, share_key) is not None:
+            return False
+        metadata = kwargs.get("metadata")
+        try:
+            raw = p.to_raw(data)
+            raw_metadata = p.ABSENT if metadata is None else p.to_raw(metadata)
+        except Exception:
+            return False  # raised again by _void, as before
+        invocation_id = uuid4_text()
+        frame = self._forward_frame(
+            entry, invocation_id, raw, raw_metadata, kwargs.get("traceparent"), kwargs.get("baggage")
+        )
+        if len(frame) > owner.max_message_bytes:
+            return False
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[p.InvocationResult] = loop.create_future()
+        timeout = kwargs.get("timeout")
+        timeout = timeout if timeout is not None else self.limits.default_timeout
+        self._track(invocation_id, Pending(owner, entry.id, future=future, started=time.perf_counter(),
+                                           share_key=share_key))
+        done = _VoidDone(self, invocation_id, function_id, entry.id, timeout, loop.call_later(timeout, _expire, future))
+        try:
+            if not owner.post_frame(frame):
+                done.timer.cancel()
+                self._forget(invocation_id)
+                return False
+        except ConnectionError:
+            future.set_result(p.InvocationResult(invocation_id=invocation_id, error=p.ErrorBody(
+                code=E.CHANNEL_SEND_FAILED, message=f"could not deliver the call to {entry.id}")))
+        future.add_done_callback(done)
+        return True
 
     async def _void(self, function_id: str, data: Any, kwargs: dict[str, Any]) -> None:
         try:
@@ -680,6 +727,40 @@ async def _send_quietly(peer: Peer, frame: bytes) -> None:
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(TimeoutError())
+
+
+#: The keyword arguments of :meth:`Invoker.call_void` its task-less path handles.
+_POSTABLE: Final = frozenset(("metadata", "traceparent", "baggage", "caller", "timeout", "namespace"))
+
+
+class _VoidDone:
+    """The end of a task-less void call (``Invoker._post_void``): what ``_void`` does after
+    ``call`` returns or raises."""
+
+    __slots__ = ("entry_id", "function_id", "invocation_id", "invoker", "timeout", "timer")
+
+    def __init__(self, invoker: Invoker, invocation_id: str, function_id: str, entry_id: str, timeout: float,
+                 timer: asyncio.TimerHandle) -> None:
+        self.invoker, self.invocation_id, self.function_id = invoker, invocation_id, function_id
+        self.entry_id, self.timeout, self.timer = entry_id, timeout, timer
+
+    def __call__(self, future: asyncio.Future[p.InvocationResult]) -> None:
+        self.timer.cancel()
+        self.invoker._forget(self.invocation_id)
+        if future.exception() is not None:  # the timer's TimeoutError
+            error = FunctionError(
+                E.INVOCATION_TIMEOUT, f"Function {self.entry_id} did not answer within {self.timeout:g}s")
+        else:
+            raw = future.result()
+            if raw.error is None:
+                try:
+                    decode_payload(raw.result, self.entry_id, "result")
+                    return
+                except FunctionError as exc:
+                    error = exc
+            else:
+                error = FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
+        log.warning("void call to %s failed: %s", self.function_id, error)
 
 
 class _Sending:
