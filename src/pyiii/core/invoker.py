@@ -333,7 +333,7 @@ class Invoker:
             message = too_large_message(f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner)
             await self._reply_error(caller, reply_id, msg.function_id, E.PAYLOAD_TOO_LARGE, message)
             return
-        pending = Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(), share_key=caller)
+        pending = Pending(owner, entry.id, caller, reply_id, None, time.perf_counter(), caller)
         if entry.observed:
             pending.event = _peer_event(entry, forward_id, msg, caller)
         self._track(forward_id, pending)

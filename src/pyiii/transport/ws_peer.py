@@ -32,7 +32,8 @@ class WebSocketPeer(Peer):
         try:
             connection.post_text(frame)
             # A slow worker holds back its senders instead of growing the engine's memory.
-            await connection.wait_writable()
+            if connection.write_paused:
+                await connection.wait_writable()
         except ConnectionClosed as exc:
             # The disconnect cleanup fails the invocations these frames carried.
             raise ConnectionError(f"worker {self.worker_id} disconnected") from exc
