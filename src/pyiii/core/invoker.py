@@ -49,6 +49,8 @@ class Pending:
     share_key: object = None
     #: The call of an observed function, completed and handed on when the result arrives.
     event: Event | None = None
+    #: Called with the answer instead of a ``future`` (a void call that holds no task).
+    on_result: Callable[[p.InvocationResult], None] | None = None
 
 
 #: The share key of calls made by built-in workers (HTTP, cron, queue, ...) without a peer.
@@ -196,7 +198,7 @@ class Invoker:
             return False
         metadata = kwargs.get("metadata")
         try:
-            raw = p.to_raw(data)
+            raw = data if type(data) is msgspec.Raw else p.to_raw(data)  # a publish's body: as is
             raw_metadata = p.ABSENT if metadata is None else p.to_raw(metadata)
         except Exception:
             return False  # raised again by _void, as before
@@ -206,22 +208,20 @@ class Invoker:
         )
         if len(frame) > owner.max_message_bytes:
             return False
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[p.InvocationResult] = loop.create_future()
         timeout = kwargs.get("timeout")
         timeout = timeout if timeout is not None else self.limits.default_timeout
-        self._track(invocation_id, Pending(owner, entry.id, future=future, started=time.perf_counter(),
-                                           share_key=share_key))
-        done = _VoidDone(self, invocation_id, function_id, entry.id, timeout, loop.call_later(timeout, _expire, future))
+        done = _VoidDone(self, invocation_id, function_id, entry.id, timeout)
+        self._track(invocation_id, Pending(owner, entry.id, None, None, None, time.perf_counter(), share_key,
+                                           None, done))
         try:
             if not owner.post_frame(frame):
-                done.timer.cancel()
                 self._forget(invocation_id)
                 return False
         except ConnectionError:
-            future.set_result(p.InvocationResult(invocation_id=invocation_id, error=p.ErrorBody(
+            done(p.InvocationResult(invocation_id=invocation_id, error=p.ErrorBody(
                 code=E.CHANNEL_SEND_FAILED, message=f"could not deliver the call to {entry.id}")))
-        future.add_done_callback(done)
+            return True
+        done.timer = asyncio.get_running_loop().call_later(timeout, done.expire)
         return True
 
     async def _void(self, function_id: str, data: Any, kwargs: dict[str, Any]) -> None:
@@ -369,6 +369,9 @@ class Invoker:
             if not pending.future.done():
                 pending.future.set_result(msg)
             return
+        if pending.on_result is not None:
+            pending.on_result(msg)
+            return
         if caller is None or not caller.connected or pending.caller_invocation_id is None:
             return
         if frame is not None and len(frame) > caller.max_message_bytes:
@@ -427,6 +430,8 @@ class Invoker:
                 if pending.future is not None:
                     if not pending.future.done():
                         pending.future.set_result(result)
+                elif pending.on_result is not None:
+                    pending.on_result(result)
                 elif pending.caller is not None and pending.caller.connected and pending.caller_invocation_id:
                     result.invocation_id = pending.caller_invocation_id
                     self.spawn(_send_quietly(pending.caller, p.encode(result)))
@@ -458,6 +463,8 @@ class Invoker:
             if pending.future is not None:
                 if not pending.future.done():
                     pending.future.set_result(p.InvocationResult(invocation_id=invocation_id, error=body))
+            elif pending.on_result is not None:
+                pending.on_result(p.InvocationResult(invocation_id=invocation_id, error=body))
             elif pending.caller is not None and pending.caller.connected and pending.caller_invocation_id:
                 reply = p.InvocationResult(
                     invocation_id=pending.caller_invocation_id, function_id=pending.function_id, error=body
@@ -735,31 +742,32 @@ _POSTABLE: Final = frozenset(("metadata", "traceparent", "baggage", "caller", "t
 
 class _VoidDone:
     """The end of a task-less void call (``Invoker._post_void``): what ``_void`` does after
-    ``call`` returns or raises."""
+    ``call`` returns or raises, called with the answer (``Pending.on_result``) or by the timer."""
 
     __slots__ = ("entry_id", "function_id", "invocation_id", "invoker", "timeout", "timer")
 
-    def __init__(self, invoker: Invoker, invocation_id: str, function_id: str, entry_id: str, timeout: float,
-                 timer: asyncio.TimerHandle) -> None:
+    def __init__(self, invoker: Invoker, invocation_id: str, function_id: str, entry_id: str, timeout: float) -> None:
         self.invoker, self.invocation_id, self.function_id = invoker, invocation_id, function_id
-        self.entry_id, self.timeout, self.timer = entry_id, timeout, timer
+        self.entry_id, self.timeout = entry_id, timeout
+        self.timer: asyncio.TimerHandle | None = None
 
-    def __call__(self, future: asyncio.Future[p.InvocationResult]) -> None:
-        self.timer.cancel()
+    def __call__(self, result: p.InvocationResult) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         self.invoker._forget(self.invocation_id)
-        if future.exception() is not None:  # the timer's TimeoutError
-            error = FunctionError(
-                E.INVOCATION_TIMEOUT, f"Function {self.entry_id} did not answer within {self.timeout:g}s")
+        if result.error is not None:
+            error = FunctionError(result.error.code, result.error.message, result.error.stacktrace)
         else:
-            raw = future.result()
-            if raw.error is None:
-                try:
-                    decode_payload(raw.result, self.entry_id, "result")
-                    return
-                except FunctionError as exc:
-                    error = exc
-            else:
-                error = FunctionError(raw.error.code, raw.error.message, raw.error.stacktrace)
+            try:
+                decode_payload(result.result, self.entry_id, "result")
+                return
+            except FunctionError as exc:
+                error = exc
+        log.warning("void call to %s failed: %s", self.function_id, error)
+
+    def expire(self) -> None:
+        self.invoker._forget(self.invocation_id)  # a late answer is then ignored
+        error = FunctionError(E.INVOCATION_TIMEOUT, f"Function {self.entry_id} did not answer within {self.timeout:g}s")
         log.warning("void call to %s failed: %s", self.function_id, error)
 
 
