@@ -556,6 +556,9 @@ def with_caller_worker_id(raw: Raw, worker_id: str) -> Raw:
     """
     view = memoryview(raw)
     start, end = 0, len(view)
+    if end > 2 and view[0] == 0x7B and view[end - 1] == 0x7D and view[1] not in _JSON_WS and view[1] != 0x7D:
+        # The usual payload, as the frame decoder leaves it: no blanks around, not empty.
+        return Raw(b"".join((view[: end - 1], b',"_caller_worker_id":', _encoder.encode(worker_id), b"}")))
     while start < end and view[start] in _JSON_WS:
         start += 1
     if start >= end or view[start] != 0x7B:  # "{"

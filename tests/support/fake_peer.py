@@ -60,6 +60,12 @@ class FakePeer(Peer):
             raise ConnectionError(f"fake peer {self.worker_id} is closed")
         self.raw.append(bytes(frame))
 
+    def post_frame(self, frame: bytes) -> bool:
+        if self.broken or self.closed is not None:
+            raise ConnectionError(f"fake peer {self.worker_id} is closed")
+        self.raw.append(bytes(frame))
+        return True
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         self.closed = (code, reason)
 

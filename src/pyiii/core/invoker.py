@@ -49,6 +49,8 @@ class Pending:
     share_key: object = None
     #: The call of an observed function, completed and handed on when the result arrives.
     event: Event | None = None
+    #: Called with the answer instead of a ``future`` (a void call that holds no task).
+    on_result: Callable[[p.InvocationResult], None] | None = None
 
 
 #: The share key of calls made by built-in workers (HTTP, cron, queue, ...) without a peer.
@@ -175,7 +177,52 @@ class Invoker:
 
     def call_void(self, function_id: str, data: Any, **kwargs: Any) -> None:
         """Fire and forget; failures are logged."""
-        self.spawn(self._void(function_id, data, kwargs))
+        if not self._post_void(function_id, data, kwargs):
+            self.spawn(self._void(function_id, data, kwargs))
+
+    def _post_void(self, function_id: str, data: Any, kwargs: dict[str, Any]) -> bool:
+        """:meth:`call_void` of a worker's function without a task: the call is sent now and its
+        answer (or its timeout) handled by a callback, as ``_void`` would (a pub/sub publish
+        makes one per subscriber). False: not that case (in-process or observed target, a
+        refusal to raise, a peer that cannot post); ``_void`` then does it all."""
+        if kwargs.keys() - _POSTABLE:
+            return False
+        entry = self.functions.get(function_id, kwargs.get("namespace", DEFAULT))
+        if entry is None or entry.handler is not None or entry.observed:
+            return False
+        owner = entry.owner
+        assert owner is not None
+        caller = kwargs.get("caller")
+        share_key = caller if caller is not None else IN_PROCESS
+        if self._over_quota(owner, share_key) is not None:
+            return False
+        metadata = kwargs.get("metadata")
+        try:
+            raw = data if type(data) is msgspec.Raw else p.to_raw(data)  # a publish's body: as is
+            raw_metadata = p.ABSENT if metadata is None else p.to_raw(metadata)
+        except Exception:
+            return False  # raised again by _void, as before
+        invocation_id = uuid4_text()
+        frame = self._forward_frame(
+            entry, invocation_id, raw, raw_metadata, kwargs.get("traceparent"), kwargs.get("baggage")
+        )
+        if len(frame) > owner.max_message_bytes:
+            return False
+        timeout = kwargs.get("timeout")
+        timeout = timeout if timeout is not None else self.limits.default_timeout
+        done = _VoidDone(self, invocation_id, function_id, entry.id, timeout)
+        self._track(invocation_id, Pending(owner, entry.id, None, None, None, time.perf_counter(), share_key,
+                                           None, done))
+        try:
+            if not owner.post_frame(frame):
+                self._forget(invocation_id)
+                return False
+        except ConnectionError:
+            done(p.InvocationResult(invocation_id=invocation_id, error=p.ErrorBody(
+                code=E.CHANNEL_SEND_FAILED, message=f"could not deliver the call to {entry.id}")))
+            return True
+        done.timer = asyncio.get_running_loop().call_later(timeout, done.expire)
+        return True
 
     async def _void(self, function_id: str, data: Any, kwargs: dict[str, Any]) -> None:
         try:
@@ -286,7 +333,7 @@ class Invoker:
             message = too_large_message(f"the call of {entry.id}", len(frame), owner.max_message_bytes, owner)
             await self._reply_error(caller, reply_id, msg.function_id, E.PAYLOAD_TOO_LARGE, message)
             return
-        pending = Pending(owner, entry.id, caller, reply_id, started=time.perf_counter(), share_key=caller)
+        pending = Pending(owner, entry.id, caller, reply_id, None, time.perf_counter(), caller)
         if entry.observed:
             pending.event = _peer_event(entry, forward_id, msg, caller)
         self._track(forward_id, pending)
@@ -321,6 +368,9 @@ class Invoker:
         if pending.future is not None:
             if not pending.future.done():
                 pending.future.set_result(msg)
+            return
+        if pending.on_result is not None:
+            pending.on_result(msg)
             return
         if caller is None or not caller.connected or pending.caller_invocation_id is None:
             return
@@ -380,6 +430,8 @@ class Invoker:
                 if pending.future is not None:
                     if not pending.future.done():
                         pending.future.set_result(result)
+                elif pending.on_result is not None:
+                    pending.on_result(result)
                 elif pending.caller is not None and pending.caller.connected and pending.caller_invocation_id:
                     result.invocation_id = pending.caller_invocation_id
                     self.spawn(_send_quietly(pending.caller, p.encode(result)))
@@ -411,6 +463,8 @@ class Invoker:
             if pending.future is not None:
                 if not pending.future.done():
                     pending.future.set_result(p.InvocationResult(invocation_id=invocation_id, error=body))
+            elif pending.on_result is not None:
+                pending.on_result(p.InvocationResult(invocation_id=invocation_id, error=body))
             elif pending.caller is not None and pending.caller.connected and pending.caller_invocation_id:
                 reply = p.InvocationResult(
                     invocation_id=pending.caller_invocation_id, function_id=pending.function_id, error=body
@@ -680,6 +734,41 @@ async def _send_quietly(peer: Peer, frame: bytes) -> None:
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(TimeoutError())
+
+
+#: The keyword arguments of :meth:`Invoker.call_void` its task-less path handles.
+_POSTABLE: Final = frozenset(("metadata", "traceparent", "baggage", "caller", "timeout", "namespace"))
+
+
+class _VoidDone:
+    """The end of a task-less void call (``Invoker._post_void``): what ``_void`` does after
+    ``call`` returns or raises, called with the answer (``Pending.on_result``) or by the timer."""
+
+    __slots__ = ("entry_id", "function_id", "invocation_id", "invoker", "timeout", "timer")
+
+    def __init__(self, invoker: Invoker, invocation_id: str, function_id: str, entry_id: str, timeout: float) -> None:
+        self.invoker, self.invocation_id, self.function_id = invoker, invocation_id, function_id
+        self.entry_id, self.timeout = entry_id, timeout
+        self.timer: asyncio.TimerHandle | None = None
+
+    def __call__(self, result: p.InvocationResult) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.invoker._forget(self.invocation_id)
+        if result.error is not None:
+            error = FunctionError(result.error.code, result.error.message, result.error.stacktrace)
+        else:
+            try:
+                decode_payload(result.result, self.entry_id, "result")
+                return
+            except FunctionError as exc:
+                error = exc
+        log.warning("void call to %s failed: %s", self.function_id, error)
+
+    def expire(self) -> None:
+        self.invoker._forget(self.invocation_id)  # a late answer is then ignored
+        error = FunctionError(E.INVOCATION_TIMEOUT, f"Function {self.entry_id} did not answer within {self.timeout:g}s")
+        log.warning("void call to %s failed: %s", self.function_id, error)
 
 
 class _Sending:

@@ -108,6 +108,12 @@ class Peer(abc.ABC):
     async def send_frame(self, frame: bytes) -> None:
         """Send one protocol frame (a JSON text frame). Raises ``ConnectionError`` if closed."""
 
+    def post_frame(self, frame: bytes) -> bool:
+        """Queue one frame to go out without waiting, for a caller that holds no task (the
+        invoker's fire-and-forget calls). False: this peer cannot, the caller awaits
+        :meth:`send_frame` instead. Raises ``ConnectionError`` if closed."""
+        return False
+
     @abc.abstractmethod
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the underlying connection; the transport then runs the engine cleanup."""

@@ -32,10 +32,19 @@ class WebSocketPeer(Peer):
         try:
             connection.post_text(frame)
             # A slow worker holds back its senders instead of growing the engine's memory.
-            await connection.wait_writable()
+            if connection.write_paused:
+                await connection.wait_writable()
         except ConnectionClosed as exc:
             # The disconnect cleanup fails the invocations these frames carried.
             raise ConnectionError(f"worker {self.worker_id} disconnected") from exc
+
+    def post_frame(self, frame: bytes) -> bool:
+        # What send_frame does before it waits: a waiting sender's frame is queued all the same.
+        try:
+            self.connection.post_text(frame)
+        except ConnectionClosed as exc:
+            raise ConnectionError(f"worker {self.worker_id} disconnected") from exc
+        return True
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.connection.close(code, reason)  # what was sent before goes out first

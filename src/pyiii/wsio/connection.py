@@ -95,6 +95,12 @@ class Connection(abc.ABC):
         :class:`ConnectionClosed` if the connection is lost meanwhile."""
 
     @property
+    def write_paused(self) -> bool:
+        """Whether a sender that just posted must await :meth:`wait_writable` (a post that did
+        not raise and a buffer under its mark: the wait would return at once)."""
+        return True
+
+    @property
     @abc.abstractmethod
     def buffered_bytes(self) -> int:
         """Bytes written but not yet taken by the socket (how far the peer lags)."""

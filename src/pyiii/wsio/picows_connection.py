@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
-from pyiii.wsio.connection import FLUSH_AT_BYTES, Connection
+from pyiii.wsio.connection import FLUSH_AT_BYTES, Connection, every_message
 from pyiii.wsio.corking import CorkingTransport
 from pyiii.wsio.inline import Suspended, first_step, rest_of
 from pyiii.wsio.types import (
@@ -142,7 +142,7 @@ class PicowsConnection(WSListener, Connection):
         reader = self._reader
         inline = self._inline
         if (inline is not None and not self._messages and reader is not None and not reader.done()
-                and inline(payload)):
+                and (inline is every_message or inline(payload))):
             self._handle_now(payload)  # serve() waits for this message: no queue, no task switch
             return
         self._messages.append((payload, text))
@@ -247,7 +247,9 @@ class PicowsConnection(WSListener, Connection):
         await self.wait_writable()
 
     def post_text(self, payload: bytes) -> None:
-        ws = self._writer()
+        ws = self._ws
+        if ws is None or ws.is_close_frame_sent or self._close_received or self._gone.done():
+            raise self._closed_error()  # what _writer() checks, inline: once per frame sent
         global _lone_message
         if _lone_message and not self._flush_scheduled:
             # Nothing else arrived with the message being handled, so nothing else is likely to
@@ -262,7 +264,10 @@ class PicowsConnection(WSListener, Connection):
             self._posted_bytes = 0
             self._cork.cork()
             self._loop.call_soon(self.flush)
-        ws.send(_TEXT, payload)
+        if ws.is_client_side:
+            ws.send(_TEXT, payload)  # a client masks its frames: picows does that
+        else:
+            self._cork.hold_text(payload)
         self._posted_bytes += len(payload)
         if self._posted_bytes >= FLUSH_AT_BYTES:
             self.flush()
@@ -287,6 +292,10 @@ class PicowsConnection(WSListener, Connection):
         for waiter in drainers:
             if not waiter.done():
                 waiter.set_result(None)
+
+    @property
+    def write_paused(self) -> bool:
+        return self._writing_paused
 
     @property
     def raw_transport(self) -> asyncio.Transport:

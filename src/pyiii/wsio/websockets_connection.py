@@ -79,6 +79,10 @@ class WebsocketsConnection(Connection):
             raise self._closed_now() from None
 
     @property
+    def write_paused(self) -> bool:
+        return bool(self.ws.paused)
+
+    @property
     def raw_transport(self) -> asyncio.Transport:
         return self.ws.transport
 

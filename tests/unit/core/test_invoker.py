@@ -311,6 +311,35 @@ async def test_in_process_void_calls_log_their_failure() -> None:
     assert ran == [1]
 
 
+async def test_void_calls_to_a_worker_hold_no_task_and_log_their_failure(caplog: pytest.LogCaptureFixture) -> None:
+    engine = Engine()
+    worker, _ = await owner_and_caller(engine)
+    engine.call_void("w::f", {"n": 1}, metadata={"m": 1})
+    assert not engine.invoker._tasks  # sent at once; the answer is handled by a callback
+    call = await worker.next_invoke()
+    assert call["data"] == {"n": 1} and call["metadata"] == {"m": 1} and call["invocation_id"]
+    await worker.answer(call, error={"code": "oops", "message": "m"})
+    await eventually(lambda: "void call to w::f failed: oops: m" in caplog.text)
+    assert not engine.invoker.pending and not worker.inflight
+    engine.call_void("w::f", {"n": 2}, timeout=0.05)
+    await eventually(lambda: "void call to w::f failed: invocation_timeout" in caplog.text)
+    assert not engine.invoker.pending and not worker.inflight
+    worker.broken = True
+    engine.call_void("w::f", {"n": 3})
+    await eventually(lambda: "void call to w::f failed: channel_send_failed" in caplog.text)
+    assert not engine.invoker.pending and not worker.inflight
+
+
+async def test_a_void_call_answered_in_time_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    engine = Engine()
+    worker, _ = await owner_and_caller(engine)
+    engine.call_void("w::f", 5)
+    call = await worker.next_invoke()
+    await worker.answer(call, result={"ok": True})
+    await eventually(lambda: not engine.invoker.pending)
+    await stays(lambda: "void call" not in caplog.text, for_s=0.05)
+
+
 async def test_observers_see_every_finished_call() -> None:
     engine = Engine()
     observed: list[tuple[str, str | None]] = []
