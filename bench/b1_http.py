@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 from common import motia
-from common.harness import TRACING_OFF, free_port, wait_port
+from common.harness import free_port, http_engine_config, wait_port
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -91,11 +91,7 @@ def pyiii_echo(worker: str, routes: int = 0, pids: list[int] | None = None) -> I
     ws_port, http_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
-        config.write_text(json.dumps({"workers": [
-            {"name": "iii-worker-manager", "config": {"port": ws_port, "host": "127.0.0.1"}},
-            {"name": "iii-http", "config": {"port": http_port, "host": "127.0.0.1"}},
-            TRACING_OFF,
-        ]}))
+        config.write_text(json.dumps(http_engine_config(ws_port, http_port)))
         env = {**os.environ, "OTEL_ENABLED": "false"}
         with spawn([PY, "-m", "pyiii", "--config", str(config), "--log-level", "warning"], cwd=tmp,
                    env=env) as engine:

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import uvloop
+from common.harness import http_engine_config
 
 HERE = Path(__file__).resolve().parent
-TRACING_OFF = {"name": "iii-observability", "config": {"enabled": False}}  # as bench/common/harness.py
 
 BODY = json.dumps({"message": "x" * 70, "n": 12345}).encode()  # bench/loadgen.py's body
 REQUEST = (b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -130,11 +130,7 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": a.src, "OTEL_ENABLED": "false"}
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
-        config.write_text(json.dumps({"workers": [
-            {"name": "iii-worker-manager", "config": {"port": ws_port, "host": "127.0.0.1"}},
-            {"name": "iii-http", "config": {"port": http_port, "host": "127.0.0.1"}},
-            TRACING_OFF,
-        ]}))
+        config.write_text(json.dumps(http_engine_config(ws_port, http_port)))
         grind = Path(tmp) / "callgrind.out"
         prefix = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={grind}"]
         engine_cmd = [sys.executable, "-m", "pyiii", "--config", str(config), "--log-level", "warning"]

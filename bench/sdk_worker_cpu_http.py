@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from b1_http import wait_ok
-from common.harness import TRACING_OFF, free_port, wait_port
+from common.harness import free_port, http_engine_config, wait_port
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -43,11 +43,7 @@ def setup(src: str) -> Iterator[tuple[int, int, int]]:
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
-        config.write_text(json.dumps({"workers": [
-            {"name": "iii-worker-manager", "config": {"port": ws_port, "host": "127.0.0.1"}},
-            {"name": "iii-http", "config": {"port": http_port, "host": "127.0.0.1"}},
-            TRACING_OFF,
-        ]}))
+        config.write_text(json.dumps(http_engine_config(ws_port, http_port)))
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
         try:
             procs.append(subprocess.Popen([PY, "-m", "pyiii", "--config", str(config), "--log-level", "warning"],

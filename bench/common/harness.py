@@ -41,6 +41,15 @@ CV_FLAG = 0.10
 TRACING_OFF: dict[str, Any] = {"name": "iii-observability", "config": {"enabled": False}}
 
 
+def http_engine_config(ws_port: int, http_port: int) -> dict[str, Any]:
+    """B1's engine: the worker listener and iii-http on loopback, tracing off (rule 5 above)."""
+    return {"workers": [
+        {"name": "iii-worker-manager", "config": {"port": ws_port, "host": "127.0.0.1"}},
+        {"name": "iii-http", "config": {"port": http_port, "host": "127.0.0.1"}},
+        TRACING_OFF,
+    ]}
+
+
 # ====================================================================== options
 
 
