@@ -267,6 +267,12 @@ class PicowsConnection(WSListener, Connection):
         if self._posted_bytes >= FLUSH_AT_BYTES:
             self.flush()
 
+    def write_text(self, payload: bytes) -> None:
+        ws = self._writer()
+        if self._flush_scheduled:
+            self.flush()
+        ws.send(_TEXT, payload)  # straight to the socket: no cork, no end-of-turn callback
+
     def flush(self) -> None:
         if self._flush_scheduled:
             self._flush_scheduled = False
