@@ -152,15 +152,18 @@ class Hub:
             if client.evicted:
                 continue
             conn = client.connection
-            if not conn.open:
-                continue
             if conn.buffered_bytes > limit:
-                self.evict(client, f"subscriber too slow: more than {limit} bytes waiting to be sent")
+                if conn.open:
+                    self.evict(client, f"subscriber too slow: more than {limit} bytes waiting to be sent")
                 continue
-            if now:
-                conn.write_text(event)
-            else:
-                conn.post_text(event)
+            # A closed connection refuses the frame: cheaper than asking ``open`` of every one.
+            try:
+                if now:
+                    conn.write_text(event)
+                else:
+                    conn.post_text(event)
+            except ConnectionClosed:
+                continue
 
     def evict(self, client: Client, reason: str) -> None:
         """Close a client that does not keep up; its subscriptions stop receiving at once."""
