@@ -85,6 +85,14 @@ class Connection(abc.ABC):
         """Queue a text message for the write at the end of this loop turn (module docstring).
         Raises :class:`ConnectionClosed` when the connection is no longer open."""
 
+    def write_text(self, payload: bytes) -> None:
+        """Write a text frame at once (after anything posted this turn), without waiting for
+        flow control: for a fan-out, where batching to the end of the turn would hold the first
+        peers' frame until it is posted to the last one. Raises :class:`ConnectionClosed` when
+        the connection is no longer open."""
+        self.post_text(payload)
+        self.flush()
+
     @abc.abstractmethod
     def flush(self) -> None:
         """Write what ``post_text`` queued now (idempotent)."""

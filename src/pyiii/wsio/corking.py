@@ -63,7 +63,10 @@ class CorkingTransport:
             for chunk in chunks:
                 self.write(chunk)
         else:
-            self.real.writelines(chunks)
+            # picows sends a large frame as [header, payload], the header a view of a buffer it
+            # reuses for the next frame; uvloop keeps what it cannot send at once as given, so a
+            # lagging peer would get the next frame's header. bytes() of bytes is no copy.
+            self.real.writelines([bytes(chunk) for chunk in chunks])
 
     def get_write_buffer_size(self) -> int:
         # Non-zero while corked: picows then writes through us instead of the socket.

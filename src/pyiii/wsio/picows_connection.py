@@ -272,6 +272,14 @@ class PicowsConnection(WSListener, Connection):
         if self._posted_bytes >= FLUSH_AT_BYTES:
             self.flush()
 
+    def write_text(self, payload: bytes) -> None:
+        ws = self._ws  # _writer(), inlined: a fan-out calls this once per subscriber
+        if ws is None or ws.is_close_frame_sent or self._close_received or self._gone.done():
+            raise self._closed_error()
+        if self._flush_scheduled:
+            self.flush()
+        ws.send(_TEXT, payload)  # straight to the socket: no cork, no end-of-turn callback
+
     def flush(self) -> None:
         if self._flush_scheduled:
             self._flush_scheduled = False

@@ -92,6 +92,43 @@ async def test_frames_posted_in_one_turn_leave_in_one_write_in_order(harness: Ha
     assert len(writes) == 1, f"{len(writes)} writes for one turn's frames"
 
 
+async def test_frames_written_at_once_to_a_lagging_reader_arrive_intact_and_in_order(harness: Harness) -> None:
+    """``write_text`` while the socket buffer is full, mixed with ``post_text``: large frames
+    (picows hands the transport a view of the header buffer it reuses) queue up intact."""
+    server, client = await _connected(harness)
+    client.raw_transport.pause_reading()
+    # 12 MB: more than the socket buffers take, so most frames wait in the transport
+    frames = [b'"' + bytes([97 + i % 26]) * (20_000 + i) + b'"' for i in range(600)]
+    for i, payload in enumerate(frames):
+        if i % 3 == 2:
+            server.post_text(payload)
+        else:
+            server.write_text(payload)
+    assert server.buffered_bytes > 0
+    client.raw_transport.resume_reading()
+    got = [await asyncio.wait_for(client.recv(), 5) for _ in frames]
+    assert got == [f.decode() for f in frames]
+
+
+async def test_large_frames_sent_to_a_lagging_reader_arrive_intact(harness: Harness) -> None:
+    """``send_text`` with flow control, the reader paused until the writer blocks: the frames
+    that waited in the transport meanwhile are intact (picows + uvloop got this wrong before)."""
+    server, client = await _connected(harness)
+    client.raw_transport.pause_reading()
+    frames = [b'"' + bytes([97 + i % 26]) * (20_000 + i) + b'"' for i in range(600)]
+
+    async def sender() -> None:
+        for payload in frames:
+            await server.send_text(payload)
+
+    task = asyncio.ensure_future(sender())
+    await eventually(lambda: server.buffered_bytes > 0, 5, what="frames waiting in the transport")
+    client.raw_transport.resume_reading()
+    got = [await asyncio.wait_for(client.recv(), 5) for _ in frames]
+    assert got == [f.decode() for f in frames]
+    await asyncio.wait_for(task, 5)
+
+
 async def test_close_sends_what_was_posted_first(harness: Harness) -> None:
     server, client = await _connected(harness)
     server.post_text(b'{"last":true}')

@@ -1,8 +1,11 @@
 """Who is subscribed to what, and fan-out of encoded events to them.
 
-Each event arrives as encoded JSON bytes and is posted, as the same bytes object, to every
-matching connection (``post_text``: one write per connection per loop turn): one encoding per
-event whatever the number of subscribers. There is no per-client queue or task: a client's backlog is its
+Each event arrives as encoded JSON bytes and goes, as the same bytes object, to every matching
+connection: one encoding per event whatever the number of subscribers. The first event of a
+loop turn is written to each connection at once (``write_text``), so the first subscribers'
+frames are on the wire while the loop is still writing to the last ones; later events of the
+same turn (a burst) are posted (``post_text``) and leave in one write per connection at the
+end of the turn. There is no per-client queue or task: a client's backlog is its
 transport's write buffer, and a client that already has more than ``buffer_limit`` bytes waiting
 when the next event comes is closed with 1013 instead of letting engine memory grow (so one
 client holds at most ``buffer_limit`` plus one message: an item larger than the limit still
@@ -56,6 +59,8 @@ class Hub:
         self._head = msgspec.json.Decoder(EnvelopeHead)
         self._tasks: set[asyncio.Task[None]] = set()
         self.evictions = 0
+        #: An event was fanned out in this loop turn already: the next ones are batched.
+        self._turn_busy = False
 
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._index.values())
@@ -129,23 +134,36 @@ class Hub:
                     sub.pending.append(event)
                 continue
             targets[sub.client] = None
-        self._broadcast(targets, event)
+        now = not self._turn_busy
+        if now:
+            self._turn_busy = True
+            asyncio.get_running_loop().call_soon(self._end_turn)
+        self._broadcast(targets, event, now)
+
+    def _end_turn(self) -> None:
+        self._turn_busy = False
 
     def send(self, client: Client, event: bytes) -> None:
-        self._broadcast({client: None}, event)
+        self._broadcast({client: None}, event, False)
 
-    def _broadcast(self, clients: dict[Client, None], event: bytes) -> None:
+    def _broadcast(self, clients: dict[Client, None], event: bytes, now: bool) -> None:
         limit = self.buffer_limit
         for client in clients:
             if client.evicted:
                 continue
             conn = client.connection
-            if not conn.open:
-                continue
             if conn.buffered_bytes > limit:
-                self.evict(client, f"subscriber too slow: more than {limit} bytes waiting to be sent")
+                if conn.open:
+                    self.evict(client, f"subscriber too slow: more than {limit} bytes waiting to be sent")
                 continue
-            conn.post_text(event)
+            # A closed connection refuses the frame: cheaper than asking ``open`` of every one.
+            try:
+                if now:
+                    conn.write_text(event)
+                else:
+                    conn.post_text(event)
+            except ConnectionClosed:
+                continue
 
     def evict(self, client: Client, reason: str) -> None:
         """Close a client that does not keep up; its subscriptions stop receiving at once."""
