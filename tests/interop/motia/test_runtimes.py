@@ -57,6 +57,9 @@ async def test_motia_rc24_python_runtime_runs_as_written(tmp_path: Path, how: st
     app = MotiaApp("app_py", tmp_path, command="dev", env=env)
     if how == "uv run":
         (app.project / ".venv").symlink_to(runtime)
+        # As after `source .venv/bin/activate` in the app (and not the test's own venv, which
+        # `uv run` outside a project would take instead).
+        app.extra_env["VIRTUAL_ENV"] = str(app.project / ".venv")
     app.start()
     try:
         await check_orders(app)

@@ -137,7 +137,7 @@ def locate(motia: MotiaCommand, cwd: str, env: dict[str, str]) -> Verdict | tupl
     if motia.uv:
         if shutil.which("uv", path=path) is None:
             return Verdict(False, "`uv` is not installed")
-        venv = Path(cwd) / Path(env.get("UV_PROJECT_ENVIRONMENT") or ".venv")  # an absolute one wins
+        venv = uv_environment(Path(cwd), env)
         script = str(venv / "bin" / Path(motia.program).name)
         if not Path(script).exists():
             return Verdict(False, f"no `motia` in {venv} (`uv sync` installs the project's motia)")
@@ -153,6 +153,23 @@ def locate(motia: MotiaCommand, cwd: str, env: dict[str, str]) -> Verdict | tupl
     if interpreter is None:
         return Verdict(True, f"{script} is not a Python script (Node's motia?); not pyiii's to replace")
     return script, interpreter
+
+
+def uv_environment(cwd: Path, env: dict[str, str]) -> Path:
+    """The environment ``uv run`` runs in from ``cwd``, chosen as uv chooses it: inside a project
+    (a ``pyproject.toml`` here or above) the project's (``.venv`` beside it, or
+    ``UV_PROJECT_ENVIRONMENT``; an active virtualenv is ignored there); outside one the active
+    virtualenv (``VIRTUAL_ENV``), else the nearest ``.venv`` here or above."""
+    folders = (cwd, *cwd.parents)
+    for folder in folders:
+        if (folder / "pyproject.toml").is_file():
+            return folder / Path(env.get("UV_PROJECT_ENVIRONMENT") or ".venv")  # an absolute one wins
+    if env.get("VIRTUAL_ENV"):
+        return cwd / env["VIRTUAL_ENV"]
+    for folder in folders:
+        if (folder / ".venv" / "pyvenv.cfg").is_file():
+            return folder / ".venv"
+    return cwd / ".venv"
 
 
 def _interpreter(script: Path) -> list[str] | None:

@@ -118,3 +118,41 @@ def test_dev_and_start_know_which_exec_commands_serve_the_steps(tmp_path: Path) 
         "  - name: iii-exec\n    config:\n      cwd: other\n      exec: [motia run]\n")
     assert motia_runners(tmp_path, config) == ["uv run motia run --dir steps"]  # not Node's, not another folder's
     assert motia_runners(tmp_path, parse("workers:\n  - name: iii-state\n")) == []
+
+
+def _venv(folder: Path) -> Path:
+    (folder / ".venv").mkdir(parents=True)
+    (folder / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    return folder / ".venv"
+
+
+def test_uv_run_outside_a_project_takes_the_active_virtualenv_first(tmp_path: Path) -> None:
+    """What `uv run` itself does: the probe must look where uv will run motia from (an activated
+    venv without motia made pyiii say 'runs as written' while uv could not spawn it)."""
+    app = tmp_path / "app"
+    own = _venv(app)
+    active = tmp_path / "elsewhere"
+    assert motia.uv_environment(app, {"VIRTUAL_ENV": str(active)}) == active
+    assert motia.uv_environment(app, {}) == own
+    deeper = app / "steps"
+    deeper.mkdir()
+    assert motia.uv_environment(deeper, {}) == own  # the nearest .venv here or above
+
+
+def test_uv_run_inside_a_project_takes_the_project_environment(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (tmp_path / "steps").mkdir()
+    env = {"VIRTUAL_ENV": str(tmp_path / "elsewhere")}
+    assert motia.uv_environment(tmp_path / "steps", env) == tmp_path / ".venv"  # the active one is ignored
+    assert motia.uv_environment(tmp_path, {**env, "UV_PROJECT_ENVIRONMENT": "/opt/env"}) == Path("/opt/env")
+    assert motia.uv_environment(tmp_path, {"UV_PROJECT_ENVIRONMENT": "envs/app"}) == tmp_path / "envs/app"
+
+
+async def test_uv_with_an_active_virtualenv_that_lacks_motia_is_not_runnable(tmp_path: Path) -> None:
+    _script(tmp_path / ".venv" / "bin", "motia", sys.executable)
+    _script(tmp_path / "bin", "uv", "/bin/sh")
+    found = motia.parse("uv run motia run --dir steps")
+    assert found is not None
+    env = {"PATH": str(tmp_path / "bin"), "VIRTUAL_ENV": str(tmp_path / "other")}
+    verdict = await motia.probe(found, str(tmp_path), env)
+    assert not verdict.runnable and str(tmp_path / "other") in verdict.reason
