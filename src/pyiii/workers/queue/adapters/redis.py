@@ -271,7 +271,6 @@ class RedisAdapter(QueueAdapter):
             if not fields:
                 continue  # deleted while pending
             message = decode_message(fields[b"m"])  # a fresh struct of this delivery's own
-            eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
             if fields.get(b"c"):
                 # one body is shared by every fan-out copy; give each copy its own id (the entry
                 # id alone is not: one script adds the copies, all with the same entry id)
@@ -279,7 +278,7 @@ class RedisAdapter(QueueAdapter):
                     copy_suffix = f"-{zlib.crc32(queue.encode()):08x}"
                 message.id += copy_suffix
             message.queue = queue
-            out.append(Delivery(message, eid))
+            out.append(Delivery(message, entry_id))  # as Redis sent it: XACK/XDEL/XCLAIM take it back as is
         return out
 
     async def receive(self, queue: str, max_count: int, lease_ms: int) -> list[Delivery]:
