@@ -10,6 +10,7 @@ when its last binding is explicitly unregistered.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from pyiii.core import Binding, SpanKind, TriggerRegistrationError
@@ -105,10 +106,18 @@ class SubscriberProvider:
             await rt.host.fire(binding, rt.payload_for(binding.function_id, message.data, binding.namespace),
                                **kwargs)
 
-        async def invoke(message: QueueMessage) -> None:
+        def invoke(message: QueueMessage) -> Awaitable[Any]:
             if not tracer.enabled:
-                await deliver(message, message.traceparent)  # the publisher's context, as stored
-                return
+                if condition:
+                    return deliver(message, message.traceparent)  # the publisher's context, as stored
+                # the common case hands back the engine's coroutine itself: no frame of ours is
+                # resumed at each of the call's awaits (as Host.fire does for HTTP requests)
+                return rt.host.fire(binding, rt.payload_for(binding.function_id, message.data, binding.namespace),
+                                    traceparent=message.traceparent, baggage=message.baggage,
+                                    timeout=rt.call_timeout)
+            return traced(message)
+
+        async def traced(message: QueueMessage) -> None:
             # spec/workers.md §8.4: a consumer span per delivery, under the publisher's context.
             with tracer.start_span(f"queue {topic}", SpanKind.CONSUMER, message.traceparent, {
                 "iii.trigger.type": binding.trigger_type, "faas.trigger": "pubsub",

@@ -29,10 +29,13 @@ class GroupCommit(Generic[T]):
 
     async def submit(self, item: T) -> None:
         """Returns once the flush containing ``item`` succeeded; raises what the flush raised."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        runner = self._runner
+        # under load a flush is running: its loop is ours (get_running_loop costs a getpid() call)
+        loop = runner.get_loop() if runner is not None else asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
         self._pending.append((item, fut))
-        if self._runner is None:
-            self._runner = asyncio.create_task(self._run())
+        if runner is None:
+            self._runner = loop.create_task(self._run())
         await fut
 
     async def _run(self) -> None:

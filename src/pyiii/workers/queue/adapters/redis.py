@@ -26,10 +26,9 @@ import os
 import socket
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-import msgspec
 from redis.exceptions import ResponseError
 
 from pyiii.adapters.redis_connection import redis_client
@@ -267,17 +266,19 @@ class RedisAdapter(QueueAdapter):
 
     def _deliveries(self, queue: str, entries: Sequence[Any]) -> list[Delivery]:
         out = []
+        copy_suffix = None
         for entry_id, fields in entries:
             if not fields:
                 continue  # deleted while pending
-            message = decode_message(fields[b"m"])
-            eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+            message = decode_message(fields[b"m"])  # a fresh struct of this delivery's own
             if fields.get(b"c"):
                 # one body is shared by every fan-out copy; give each copy its own id (the entry
                 # id alone is not: one script adds the copies, all with the same entry id)
-                message = msgspec.structs.replace(message, id=f"{message.id}-{zlib.crc32(queue.encode()):08x}")
+                if copy_suffix is None:
+                    copy_suffix = f"-{zlib.crc32(queue.encode()):08x}"
+                message.id += copy_suffix
             message.queue = queue
-            out.append(Delivery(message, eid))
+            out.append(Delivery(message, entry_id))  # as Redis sent it: XACK/XDEL/XCLAIM take it back as is
         return out
 
     async def receive(self, queue: str, max_count: int, lease_ms: int) -> list[Delivery]:
@@ -330,11 +331,12 @@ class RedisAdapter(QueueAdapter):
                 pipe.xdel(self._s(queue), *entry_ids)
             await pipe.execute()
 
-    async def _settle(self, delivery: Delivery, then: Callable[[Any], None] | None = None) -> None:
-        await self._settles.submit((delivery.message.queue, delivery.handle, then))
+    def _settle(self, delivery: Delivery, then: Callable[[Any], None] | None = None) -> Coroutine[Any, Any, None]:
+        # the group commit's own coroutine, without frames of ours (one per job on the hot path)
+        return self._settles.submit((delivery.message.queue, delivery.handle, then))
 
-    async def ack(self, delivery: Delivery) -> None:
-        await self._settle(delivery)
+    def ack(self, delivery: Delivery) -> Coroutine[Any, Any, None]:
+        return self._settle(delivery)
 
     async def requeue(self, delivery: Delivery, message: QueueMessage, delay_ms: int, keep_place: bool) -> None:
         # keep_place: a stream only appends; a message given back goes to the end either way.
