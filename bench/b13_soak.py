@@ -71,7 +71,8 @@ async def _churn_once(opts: H.RunOptions, url: str, gen: int) -> None:
 async def soak(opts: H.RunOptions, sut: H.Sut, load_s: float, churn_s: float, idle_s: float) -> dict[str, Any]:
     engine_pid = sut.procs[0].pid
     await wait_invocable(sut.url, FUNCTION)
-    rate = 0.5 * await _max_rate(sut.url, opts.client)
+    # B13_RATE=N pins the load (calls/s) instead: for comparing two trees at the same load.
+    rate = float(os.environ["B13_RATE"]) if os.environ.get("B13_RATE") else 0.5 * await _max_rate(sut.url, opts.client)
     ws = await open_ws(sut.url)
     payload = payload_of(100)
     sent: dict[str, float] = {}
@@ -170,7 +171,8 @@ def run(opts: H.RunOptions) -> dict[str, Any]:
     for x in w[::step] + ([w[-1]] if (len(w) - 1) % step else []):
         lines.append(f"| {x['t']:.0f} | {x['rss_kb'] / 1024:.1f} | {x['fds']:.0f} | {x['p50'] * 1e6:,.0f} µs | "
                      f"{x['p99'] * 1e6:,.0f} µs | {x['n']:,.0f} |")
-    lines.append(f"\nload {res['rate']:,.0f} calls/s (50 % of max) for {load_s:.0f} s, {res['churned_workers']} "
+    how = "B13_RATE" if os.environ.get("B13_RATE") else "50 % of max"
+    lines.append(f"\nload {res['rate']:,.0f} calls/s ({how}) for {load_s:.0f} s, {res['churned_workers']} "
                  f"churned workers, then {idle_s:.0f} s idle.")
     return {"cells": {"soak": cell}, "expected": ["soak"], "targets": targets,
             "params": {"load_s": load_s, "churn_s": churn_s, "idle_s": idle_s},
